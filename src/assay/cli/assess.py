@@ -1,0 +1,121 @@
+"""``assay assess``: measure bias in a dataset and write analysis.json, assessment.json and report.html."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from assay.cli.render import summary
+from assay.errors import InvalidInput
+from assay.frames import Facet, Label
+from assay.services import assess as run_assessment
+from assay.services import write_outputs
+
+__all__ = ["assess", "parse_role"]
+
+
+def parse_role(text: str, option: str) -> tuple[str, tuple[str, ...] | None, float | None]:
+    """``COL``, ``COL=V1,V2`` (values) or ``COL>T`` (threshold) -> (column, values, threshold)."""
+    if "=" in text:
+        column, _, raw = text.partition("=")
+        values = tuple(v.strip() for v in raw.split(","))
+        if not column.strip() or not raw.strip() or any(v == "" for v in values):
+            raise InvalidInput(f"{option} {text!r}: write COLUMN=VALUE[,VALUE...]")
+        return column.strip(), values, None
+    if ">" in text:
+        column, _, raw = text.partition(">")
+        try:
+            threshold = float(raw)
+        except ValueError:
+            raise InvalidInput(f"{option} {text!r}: the threshold after '>' must be a number") from None
+        return column.strip(), None, threshold
+    if not text.strip():
+        raise InvalidInput(f"{option}: give a column name")
+    return text.strip(), None, None
+
+
+def assess(
+    data: Annotated[str, typer.Argument(help="CSV or Parquet file.", show_default=False)],
+    label: Annotated[
+        str, typer.Option(help="Label column and its positive values: COL=V[,V...], COL>T, or COL for 0/1.")
+    ],
+    facet: Annotated[
+        list[str],
+        typer.Option(help="Facet column: COL (one-vs-all), COL=V[,V...] (facet d) or 'COL>T'. Repeatable."),
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for analysis.json, assessment.json and report.html.")],
+    predicted: Annotated[
+        str | None, typer.Option(help="Predicted-label column (uses the label's positive values).")
+    ] = None,
+    score: Annotated[str | None, typer.Option(help="Score column: probability of the positive class.")] = None,
+    threshold: Annotated[float, typer.Option(help="Score threshold: score > T is positive.")] = 0.5,
+    group: Annotated[str | None, typer.Option(help="Group column for CDDL and CDDPL.")] = None,
+    intersect: Annotated[bool, typer.Option(help="Also assess every combination of the facets.")] = False,
+    metrics: Annotated[str | None, typer.Option(help="Comma-separated metric names (default: all).")] = None,
+    features: Annotated[
+        str | None, typer.Option(help="Comma-separated numeric feature columns for FT (default: Clarify's).")
+    ] = None,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for the intervals (0: none).")] = 1000,
+    confidence: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    min_group_size: Annotated[int, typer.Option(help="Warn about facet groups smaller than this.")] = 30,
+    divergence: Annotated[
+        str, typer.Option(help="sound (default) or clarify: Clarify's truncated KL/JS/LP/TVD/KS.")
+    ] = "sound",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output paths.")] = False,
+) -> None:
+    """Measure bias: Clarify's pre- and post-training metrics with intervals, per-group performance."""
+    if predicted and score:
+        raise InvalidInput("give --predicted or --score, not both")
+    column, values, label_threshold = parse_role(label, "--label")
+    facets = [Facet(c, v, t) for c, v, t in (parse_role(f, "--facet") for f in facet)]
+    console = Console(stderr=True, quiet=quiet)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("assessing", total=None)
+
+        def progress(stage: str) -> None:
+            bar.update(task, description=stage)
+
+        kwargs: dict[str, Any] = {}
+        report = run_assessment(
+            data,
+            label=Label(column, values, label_threshold),
+            facets=facets,
+            predicted=predicted,
+            score=score,
+            threshold=threshold,
+            group=group,
+            intersect=intersect,
+            metrics=list(metrics.split(",")) if metrics else None,
+            features=[f.strip() for f in features.split(",") if f.strip()] if features else None,
+            bootstrap=bootstrap,
+            confidence=confidence,
+            seed=seed,
+            min_group_size=min_group_size,
+            divergence=_divergence(divergence),
+            progress=progress,
+            **kwargs,
+        )
+        progress("writing reports")
+        paths = write_outputs(report, out)
+    stdout = Console()
+    if not quiet:
+        summary(stdout, report.to_dict())
+    for name, path in paths.items():
+        stdout.print(f"{name}: {path}", highlight=False, soft_wrap=True)
+
+
+def _divergence(value: str) -> Any:
+    if value not in ("sound", "clarify"):
+        raise InvalidInput(f"--divergence must be 'sound' or 'clarify', not {value!r}")
+    return value

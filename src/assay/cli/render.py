@@ -1,0 +1,67 @@
+"""Terminal rendering of an assessment document with rich (presentation only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["fmt", "summary"]
+
+_KEY_METRICS = ("CI", "DPL", "DPPL", "DI", "AD", "RD", "FT")
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return {"Infinity": "∞", "-Infinity": "-∞"}.get(value, value)
+    return f"{value:.4g}"
+
+
+def summary(console: Console, doc: dict[str, Any]) -> None:
+    """The key metrics per facet value, group performance and warnings."""
+    rows = doc["rows"]
+    console.print(
+        f"[bold]{doc['label']}[/] = {doc['label_value_or_threshold']} · {rows['used']:,} of {rows['total']:,} "
+        f"rows used · {doc['data']['source']}",
+        highlight=False,
+    )
+    present = [m for m in _KEY_METRICS if any(x["name"] == m for e in doc["facets"] for x in e["metrics"])]
+    table = Table(title="Bias (facet d against all other rows; 95% interval below each value)")
+    table.add_column("facet")
+    table.add_column("d")
+    table.add_column("n_d", justify="right")
+    for name in present:
+        table.add_column(name, justify="right")
+    for entry in doc["facets"]:
+        by_name = {m["name"]: m for m in entry["metrics"]}
+        cells = []
+        for name in present:
+            m = by_name.get(name)
+            if m is None:
+                cells.append("")
+            elif m["error"]:
+                cells.append("[dim]n/a[/]")
+            else:
+                ci = m["ci"]
+                cells.append(fmt(m["value"]) + (f"\n[dim]{fmt(ci[0])}…{fmt(ci[1])}[/]" if ci else ""))
+        table.add_row(entry["facet"], entry["value_or_threshold"], f"{entry['n_d']:,}", *cells)
+    console.print(table)
+    perf = Table(title="Performance by group")
+    names = ["count", "base_rate", "selection_rate", "accuracy", "fpr", "fnr"]
+    has_score = any("score" in p for p in doc["performance"])
+    perf.add_column("group")
+    for n in names:
+        perf.add_column(n, justify="right")
+    if has_score:
+        perf.add_column("roc_auc", justify="right")
+        perf.add_column("ece", justify="right")
+    for p in doc["performance"]:
+        extra = [fmt(p["score"]["roc_auc"]), fmt(p["score"]["ece"])] if has_score and "score" in p else []
+        label = "all rows" if p["facet"] == "all" else f"{p['facet']} = {p['value']}"
+        perf.add_row(label, *(fmt(p["metrics"].get(n)) for n in names), *extra)
+    console.print(perf)
+    for w in doc["warnings"]:
+        console.print(f"[yellow]warning[/]: {w['message']}", highlight=False)

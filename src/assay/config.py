@@ -1,0 +1,31 @@
+"""Settings, read from the environment (prefix ``ASSAY_``) by :func:`load_settings`; no globals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    """Assay's settings. Every field can be set as ``ASSAY_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSAY_", extra="forbid")
+
+    shared_data: Path = Field(
+        default=Path("../shared/data"),
+        description="Folder of the real datasets used by realdata tests and benchmarks.",
+    )
+    bootstrap_replicates: int = Field(default=1000, ge=0, description="Bootstrap replicates for intervals.")
+    confidence: float = Field(default=0.95, gt=0, lt=1, description="Confidence level of intervals.")
+    seed: int = Field(default=0, description="Seed of the bootstrap.")
+    min_group_size: int = Field(default=30, ge=0, description="Warn for facet groups smaller than this.")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment, with keyword overrides on top."""
+    return Settings(**overrides)

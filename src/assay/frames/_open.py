@@ -1,0 +1,109 @@
+"""Open user data as a lazy narwhals frame, computed on the engine it lives on."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import narwhals as nw
+
+from assay.errors import InvalidInput
+
+__all__ = ["Frame", "open"]
+
+_CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz"}
+_PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A lazy frame plus where it came from.
+
+    ``lazy`` is a narwhals ``LazyFrame`` on the user's engine (DuckDB for files). Only small aggregates are
+    ever collected from it.
+    """
+
+    lazy: nw.LazyFrame[Any]
+    source: str
+    engine: str
+    schema: dict[str, nw.dtypes.DType] = field(repr=False)
+    _keepalive: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema)
+
+    def require_columns(self, *names: str | None) -> None:
+        """Raise :class:`InvalidInput` naming the first missing column and listing those present."""
+        for name in names:
+            if name is not None and name not in self.schema:
+                shown = ", ".join(self.columns[:40]) + (" ..." if len(self.columns) > 40 else "")
+                raise InvalidInput(f"column {name!r} is not in the data; columns present: {shown}")
+
+
+def _suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes[-2:]]
+    if len(suffixes) == 2 and suffixes[1] == ".gz":
+        return "".join(suffixes)
+    return suffixes[-1] if suffixes else ""
+
+
+def _open_path(path: Path) -> Frame:
+    import duckdb
+
+    if not path.exists():
+        raise InvalidInput(f"data file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise InvalidInput(f"data path {str(path)!r} is a folder; give a CSV or Parquet file")
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"data file {str(path)!r} is empty")
+    kind = _suffix(path)
+    con = duckdb.connect(":memory:")
+    try:
+        if kind in _PARQUET_SUFFIXES:
+            rel = con.read_parquet(str(path))
+        elif kind in _CSV_SUFFIXES:
+            # all_varchar is off: DuckDB's sniffer types each column from its values (a column that mixes
+            # numbers and text stays text, so nothing is silently dropped).
+            rel = con.read_csv(str(path), header=True, sample_size=-1)
+        else:
+            raise InvalidInput(
+                f"cannot tell the format of {str(path)!r} from its suffix {kind or '(none)'!r}; "
+                "use .csv, .tsv, .csv.gz or .parquet"
+            )
+    except duckdb.Error as exc:
+        raise InvalidInput(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from exc
+    lazy = nw.from_native(rel)
+    return Frame(lazy=lazy, source=str(path), engine="duckdb", schema=dict(lazy.collect_schema()), _keepalive=(con,))
+
+
+def open(data: Any, *, source: str | None = None) -> Frame:
+    """Open ``data`` lazily.
+
+    ``data`` is a path to a CSV or Parquet file (read by DuckDB, never loaded whole), or a pandas, Polars,
+    PyArrow, DuckDB or PySpark frame (wrapped by narwhals and computed on that engine).
+    """
+    if isinstance(data, Frame):
+        return data
+    if isinstance(data, str | os.PathLike):
+        return _open_path(Path(data))
+    try:
+        wrapped = nw.from_native(data)
+    except TypeError as exc:
+        raise InvalidInput(
+            f"cannot use data of type {type(data).__module__}.{type(data).__name__}; give a CSV or Parquet "
+            "path, or a pandas, Polars, PyArrow, DuckDB or PySpark frame"
+        ) from exc
+    if isinstance(wrapped, nw.Series):
+        raise InvalidInput("got a single series; give a frame with named columns")
+    lazy = wrapped.lazy() if isinstance(wrapped, nw.DataFrame) else wrapped
+    engine = str(lazy.implementation).lower().split(".")[-1]
+    native = type(data)
+    name = source or f"{native.__module__.split('.')[0]}.{native.__name__}"
+    schema = dict(lazy.collect_schema())
+    for column in schema:
+        if not isinstance(column, str):
+            raise InvalidInput(f"column name {column!r} is not a string; name every column")
+    return Frame(lazy=lazy, source=name, engine=engine, schema=schema)

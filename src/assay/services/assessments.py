@@ -1,0 +1,142 @@
+"""The bias assessment use case: build the spec, run it, and write the output files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from assay.config import Settings, load_settings
+from assay.errors import InvalidInput
+from assay.frames import Facet, Label, Prediction, Score
+from assay.frames import open as open_frame
+from assay.metrics import Assessment, BiasSpec, assess_bias
+from assay.metrics.assess import Progress
+from assay.reports import to_analysis_json
+
+__all__ = ["AssessmentReport", "FacetsArg", "assess", "write_outputs"]
+
+FacetsArg = str | Facet | Sequence[str | Facet] | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class AssessmentReport:
+    """What :func:`assess` returns: the frozen :class:`~assay.metrics.Assessment` and its renderings."""
+
+    result: Assessment
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.result.to_dict()
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def to_analysis_json(self) -> dict[str, Any]:
+        return to_analysis_json(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from assay.reports.html import render_summary_html
+
+        return render_summary_html(self.to_dict())
+
+    def __getattr__(self, name: str) -> Any:  # entries, performance, warnings, rows ... of the result
+        return getattr(self.result, name)
+
+
+def _facets(facets: FacetsArg) -> tuple[Facet, ...]:
+    """Facets from names, :class:`Facet` objects, ``{column: values}`` mappings, or a list of those."""
+    items: list[Any] = [facets] if isinstance(facets, str | Facet | Mapping) else list(facets)
+    out: list[Facet] = []
+    for item in items:
+        if isinstance(item, Facet):
+            out.append(item)
+        elif isinstance(item, str):
+            out.append(Facet(item))
+        elif isinstance(item, Mapping):
+            for column, v in item.items():
+                if v is None or isinstance(v, list | tuple):
+                    out.append(Facet(column, None if v is None else tuple(v)))
+                elif isinstance(v, int | float) and not isinstance(v, bool):
+                    raise InvalidInput(
+                        f"facet {column!r}: give a list of values, or Facet({column!r}, threshold={v}) for a threshold"
+                    )
+                else:
+                    out.append(Facet(column, (v,)))
+        else:
+            raise InvalidInput(f"facet {item!r}: give a column name, a Facet or a {{column: values}} mapping")
+    return tuple(out)
+
+
+def assess(
+    data: Any,
+    *,
+    label: str | Label,
+    facets: FacetsArg,
+    positive: Sequence[Any] | Any | None = None,
+    label_threshold: float | None = None,
+    predicted: str | None = None,
+    score: str | None = None,
+    threshold: float = 0.5,
+    group: str | None = None,
+    intersect: bool = False,
+    metrics: Sequence[str] | None = None,
+    features: Sequence[str] | None = None,
+    bootstrap: int | None = None,
+    confidence: float | None = None,
+    seed: int | None = None,
+    min_group_size: int | None = None,
+    divergence: Literal["sound", "clarify"] = "sound",
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> AssessmentReport:
+    """Assess bias in ``data`` (a CSV/Parquet path or a pandas, Polars, PyArrow, DuckDB or PySpark frame).
+
+    ``label`` is the label column (positive values in ``positive`` or ``label_threshold``; a 0/1 label
+    needs neither), ``facets`` the sensitive columns (names for one-vs-all, ``{"race": ["Black"]}``, or
+    :class:`~assay.frames.Facet` objects with values or a threshold). ``predicted`` or ``score`` (with
+    ``threshold``) adds the post-training metrics; ``group`` the conditional ones (CDDL, CDDPL).
+    """
+    s = settings or load_settings()
+    if isinstance(label, str):
+        values = None if positive is None else (positive if isinstance(positive, list | tuple) else [positive])
+        label = Label(label, None if values is None else tuple(values), label_threshold)
+    spec = BiasSpec(
+        label=label,
+        facets=_facets(facets),
+        prediction=Prediction(predicted) if predicted else None,
+        score=Score(score, threshold) if score else None,
+        group=group,
+        intersect=intersect,
+        metrics=tuple(metrics) if metrics is not None else None,
+        features=tuple(features) if features is not None else None,
+        bootstrap=s.bootstrap_replicates if bootstrap is None else bootstrap,
+        confidence=s.confidence if confidence is None else confidence,
+        seed=s.seed if seed is None else seed,
+        min_group_size=s.min_group_size if min_group_size is None else min_group_size,
+        divergence=divergence,
+    )
+    return AssessmentReport(assess_bias(open_frame(data), spec, progress=progress))
+
+
+def write_outputs(report: AssessmentReport, out: str | Path) -> dict[str, Path]:
+    """Write ``analysis.json``, ``assessment.json`` and ``report.html`` into ``out``; return their paths."""
+    from assay.reports.html import render_report_html
+
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInput(f"--out {str(folder)!r} is a file; give a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    document = report.to_dict()
+    paths = {
+        "assessment": folder / "assessment.json",
+        "analysis": folder / "analysis.json",
+        "report": folder / "report.html",
+    }
+    paths["assessment"].write_text(json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    paths["analysis"].write_text(
+        json.dumps(to_analysis_json(document), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    paths["report"].write_text(render_report_html(document), encoding="utf-8")
+    return paths
