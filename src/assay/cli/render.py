@@ -50,7 +50,11 @@ def summary(console: Console, doc: dict[str, Any]) -> None:
         table.add_row(entry["facet"], entry["value_or_threshold"], f"{entry['n_d']:,}", *cells)
     console.print(table)
     perf = Table(title="Performance by group")
-    names = ["count", "base_rate", "selection_rate", "accuracy", "fpr", "fnr"]
+    names = [
+        n
+        for n in ("count", "base_rate", "selection_rate", "accuracy", "fpr", "fnr")
+        if any(p["metrics"].get(n) is not None for p in doc["performance"])
+    ]
     has_score = any("score" in p for p in doc["performance"])
     perf.add_column("group")
     for n in names:
@@ -61,7 +65,8 @@ def summary(console: Console, doc: dict[str, Any]) -> None:
     for p in doc["performance"]:
         extra = [fmt(p["score"]["roc_auc"]), fmt(p["score"]["ece"])] if has_score and "score" in p else []
         label = "all rows" if p["facet"] == "all" else f"{p['facet']} = {p['value']}"
-        perf.add_row(label, *(fmt(p["metrics"].get(n)) for n in names), *extra)
+        values = [f"{int(v):,}" if n == "count" else fmt(v) for n in names for v in [p["metrics"].get(n)]]
+        perf.add_row(label, *values, *extra)
     console.print(perf)
     for w in doc["warnings"]:
         console.print(f"[yellow]warning[/]: {w['message']}", highlight=False)
