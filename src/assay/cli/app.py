@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from assay._version import __version__
 from assay.cli import assess as assess_cmd
@@ -43,11 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; bad input exits 2 with one line naming the problem, an internal error exits 1."""
     try:
         app(args=argv, standalone_mode=False)
-    except click.ClickException as exc:  # usage errors: bad option or missing argument
-        exc.show()
-        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
+    except TyperException as exc:  # usage errors from the command-line parser: a bad or missing option
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {exc}", err=True)
+        usage = any(cls.__name__ == "UsageError" for cls in type(exc).__mro__)
+        return 2 if usage else int(getattr(exc, "exit_code", 1))
     except typer.Abort:
         typer.echo("aborted", err=True)
         return 1
