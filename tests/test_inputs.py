@@ -192,3 +192,15 @@ def test_label_threshold_and_facet_threshold() -> None:
     # facet a (20, 30, 40): positives 0.7, 0.9 -> 2/3; facet d (50, 60, 70): 0.8, 0.6 -> 2/3
     assert entry.metric("DPL").value == pytest.approx(0.0)
     assert result.label_value_or_threshold == "> 0.5"
+
+
+def test_missing_facet_value_with_given_values_counts_in_facet_a() -> None:
+    df = pd.DataFrame({"y": [1, 0, 1, 0, 1, 0], "f": ["a", "b", None, None, "a", "b"], "age": [1.0, None, 3, 4, 5, 6]})
+    result = assay.assess(df, label="y", facets=[{"f": ["a"]}, assay.Facet("age", threshold=2)], bootstrap=0).result
+    assert result.entries[0].n_a == 4
+    messages = [w.message for w in result.warnings if w.code == "missing_facet"]
+    assert messages == [
+        "2 rows have no value in facet 'f'; they count in facet a (all other rows)",
+        "1 rows have no value in facet 'age'; they count in facet a (all other rows)",
+    ]
+    assert [p.value for p in result.performance if p.facet == "age"] == ["<= 2", "> 2", "null"]

@@ -479,6 +479,26 @@ def _row_warnings(spec: BiasSpec, cells: _Cells) -> tuple[dict[str, int], list[W
     return rows, warnings
 
 
+def _missing_facet_warnings(plan: _Plan, cells: _Cells) -> list[Warning]:
+    """Rows without a facet value, when given values or a threshold put them in facet a."""
+    out = []
+    per_facet = cells.cells.sum(axis=(1, 2, 3)).reshape(cells.facet_shape)
+    for i, fk in enumerate(plan.facets):
+        if fk.facet.values is None and not fk.thresholded:
+            continue  # one-vs-all: missing is its own entry
+        missing_level = MISSING if fk.thresholded else None
+        if missing_level not in fk.levels:
+            continue
+        axis_sums = per_facet.sum(axis=tuple(j for j in range(per_facet.ndim) if j != i))
+        n = int(axis_sums[fk.levels.index(missing_level)])
+        if n:
+            out.append(
+                Warning("missing_facet", f"{n} rows have no value in facet {fk.facet.column!r}; they count in "
+                        "facet a (all other rows)")
+            )  # fmt: skip
+    return out
+
+
 def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = None) -> Assessment:
     """Run a bias assessment of ``frame`` as ``spec`` says. See the module docstring for the flow."""
     say = progress or (lambda _stage: None)
@@ -492,6 +512,7 @@ def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = Non
     say("counting")
     cells = _count(plan)
     rows, warnings = _row_warnings(spec, cells)
+    warnings += _missing_facet_warnings(plan, cells)
 
     say("computing metrics")
     flip_rows = None
