@@ -19,6 +19,7 @@ from typing import Any
 
 import narwhals as nw
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from assay._version import __version__
@@ -361,47 +362,66 @@ def _features(plan: _Plan, exclude: set[str]) -> list[str]:
     return [c for c, t in plan.frame.schema.items() if c not in roles and is_numeric(t)]
 
 
-def _flip_rows(plan: _Plan, positives: tuple[Any, ...] | None) -> dict[str, NDArray[Any]]:
-    """Rows with a label and a prediction: facet levels, predicted state and every candidate feature."""
+def _states(values: pd.Series, positives: tuple[Any, ...] | None) -> NDArray[np.intp]:
+    """0/1/missing states of a collected role column (``positives=None``: it already holds states)."""
+    missing = values.isna().to_numpy()
+    if positives is None:
+        state = values.fillna(MISSING).to_numpy(dtype=np.intp)
+    else:
+        state = values.isin(list(positives)).to_numpy(dtype=np.intp)
+    return np.where(missing, MISSING, state)
+
+
+@dataclass(frozen=True)
+class _FlipRows:
+    """Rows with a label and a prediction: facet values, predicted label and candidate features."""
+
+    facets: pd.DataFrame
+    predicted: NDArray[np.bool_]
+    features: dict[str, NDArray[np.float64]]
+
+    def in_d(self, plan: _Plan, allowed: Sequence[tuple[int, set[Any]]]) -> NDArray[np.bool_]:
+        mask = np.ones(len(self.predicted), dtype=bool)
+        for axis, values in allowed:
+            column = self.facets[plan.facets[axis].key]
+            hit = column.isin([v for v in values if v is not None]).to_numpy(dtype=bool, copy=True)
+            if None in values:
+                hit = hit | column.isna().to_numpy(dtype=bool)
+            mask &= hit
+        return mask
+
+
+def _flip_rows(plan: _Plan, positives: tuple[Any, ...] | None) -> _FlipRows:
+    """Collect only what FT needs (facet keys, label/prediction, feature columns) for rows to use."""
     feats = _features(plan, set())
     exprs: dict[str, nw.Expr] = {fk.key: _facet_expr(plan, fk) for fk in plan.facets}
     exprs["__y"] = plan.label_expr
     assert plan.pred_expr is not None
     exprs["__p"] = plan.pred_expr
     exprs.update({f"x:{c}": nw.col(c).cast(nw.Float64) for c in feats})
-    data = plan.frame.lazy.select(**exprs).collect().to_dict(as_series=False)
-    y_levels = data.pop("__y")
-    p_levels = data.pop("__p")
-    y = _roles.state_map([None if _isnan(v) else v for v in y_levels], positives)
-    p = _roles.state_map([None if _isnan(v) else v for v in p_levels], None if plan.pred_is_state else positives)
+    data = plan.frame.lazy.select(**exprs).collect().to_pandas()
+    y = _states(data["__y"], positives)
+    p = _states(data["__p"], None if plan.pred_is_state else positives)
     keep = (y != MISSING) & (p != MISSING)
-    out: dict[str, NDArray[Any]] = {"__p": (p == 1)[keep]}
-    for k, v in data.items():
-        arr = np.asarray([None if _isnan(x) else x for x in v], dtype=object)[keep]
-        out[k] = arr
-    return out
-
-
-def _isnan(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    data = data.loc[keep]
+    return _FlipRows(
+        facets=data[[fk.key for fk in plan.facets]].reset_index(drop=True),
+        predicted=p[keep] == 1,
+        features={c: data[f"x:{c}"].to_numpy(dtype=np.float64, na_value=np.nan) for c in feats},
+    )
 
 
 def _ft(
-    plan: _Plan, rows: dict[str, NDArray[Any]], parts: Sequence[tuple[int, Any]], exclude: set[str]
+    plan: _Plan, rows: _FlipRows, allowed: Sequence[tuple[int, set[Any]]], exclude: set[str]
 ) -> tuple[float | None, str | None]:
-    feats = _features(plan, exclude)
-    in_d = np.ones(len(rows["__p"]), dtype=bool)
-    for axis, allowed in parts:
-        col = rows[plan.facets[axis].key]
-        in_d &= np.asarray([(None if _isnan(v) else v) in allowed for v in col], dtype=bool)
     columns = []
-    for c in feats:
-        values = rows[f"x:{c}"]
-        if any(v is None for v in values):
+    for c in _features(plan, exclude):
+        values = rows.features[c]
+        if np.isnan(values).any():
             return None, f"feature {c!r} has missing values; choose --features without missing values"
-        columns.append(values.astype(np.float64))
-    x = np.column_stack(columns) if columns else np.zeros((len(in_d), 0))
-    return flip_test(x, in_d, rows["__p"])
+        columns.append(values)
+    x = np.column_stack(columns) if columns else np.zeros((len(rows.predicted), 0))
+    return flip_test(x, rows.in_d(plan, allowed), rows.predicted)
 
 
 @dataclass(frozen=True)
