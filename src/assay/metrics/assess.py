@@ -437,8 +437,19 @@ class _Target:
         return [(i, {v for v, on in zip(facets[i].levels, vec, strict=True) if on}) for i, vec in self.parts]
 
 
-def _intersection_name(facets: Sequence[_FacetKey]) -> tuple[str, tuple[str, ...]]:
-    return "×".join(fk.facet.column for fk in facets), tuple(fk.facet.column for fk in facets)
+def _combinations(
+    plan: _Plan, cells: _Cells, per_facet: Sequence[Sequence[tuple[str, NDArray[np.bool_]]]]
+) -> list[_Target]:
+    """With ``intersect``, every non-empty combination of one named level set per facet (e.g. race × sex)."""
+    if not plan.spec.intersect or len(plan.facets) < 2:
+        return []
+    name, cols = "×".join(fk.facet.column for fk in plan.facets), tuple(fk.facet.column for fk in plan.facets)
+    out = []
+    for combo in product(*per_facet):
+        parts = tuple((i, vec) for i, (_, vec) in enumerate(combo))
+        if cells.cells[_joint_mask(cells.facet_shape, parts)].sum():
+            out.append(_Target(name, cols, " × ".join(label for label, _ in combo), parts))
+    return out
 
 
 def _bias_targets(plan: _Plan, cells: _Cells) -> list[_Target]:
@@ -449,13 +460,7 @@ def _bias_targets(plan: _Plan, cells: _Cells) -> list[_Target]:
         for i, (fk, dsets) in enumerate(zip(plan.facets, per_facet, strict=True))
         for label, vec in dsets
     ]
-    if plan.spec.intersect and len(plan.facets) > 1:
-        name, cols = _intersection_name(plan.facets)
-        for combo in product(*per_facet):
-            parts = tuple((i, vec) for i, (_, vec) in enumerate(combo))
-            if cells.cells[_joint_mask(cells.facet_shape, parts)].sum():
-                targets.append(_Target(name, cols, " × ".join(lbl for lbl, _ in combo), parts))
-    return targets
+    return targets + _combinations(plan, cells, per_facet)
 
 
 def _performance_targets(plan: _Plan, cells: _Cells) -> list[_Target]:
@@ -466,13 +471,7 @@ def _performance_targets(plan: _Plan, cells: _Cells) -> list[_Target]:
         levels = [(fk.level_name(v), np.asarray([w == v for w in fk.levels], dtype=bool)) for v in fk.levels]
         per_facet.append(levels)
         targets += [_Target(fk.facet.column, (fk.facet.column,), name, ((i, vec),)) for name, vec in levels]
-    if plan.spec.intersect and len(plan.facets) > 1:
-        name, cols = _intersection_name(plan.facets)
-        for combo in product(*per_facet):
-            parts = tuple((i, vec) for i, (_, vec) in enumerate(combo))
-            if cells.cells[_joint_mask(cells.facet_shape, parts)].sum():
-                targets.append(_Target(name, cols, " × ".join(n for n, _ in combo), parts))
-    return targets
+    return targets + _combinations(plan, cells, per_facet)
 
 
 def _row_warnings(spec: BiasSpec, cells: _Cells) -> tuple[dict[str, int], list[Warning]]:

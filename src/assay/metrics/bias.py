@@ -258,87 +258,45 @@ def di(c: Counts) -> Outcome:
     return Outcome(divide(qd, qa), _empty_errors(na, nd))
 
 
-def _post_outcome(c: Counts, compute: Callable[[dict[str, Array]], Array]) -> Outcome:
-    m = _conf(c)
-    na = m["TP_a"] + m["FP_a"] + m["FN_a"] + m["TN_a"]
-    nd = m["TP_d"] + m["FP_d"] + m["FN_d"] + m["TN_d"]
-    return Outcome(compute(m), _empty_errors(na, nd))
+def _rate_difference(
+    num: tuple[str, ...], den: tuple[str, ...], first: Literal["a", "d"]
+) -> Callable[[Counts], Outcome]:
+    """A difference of confusion-matrix rates ``sum(num)/sum(den)`` between the facets, in Clarify's order.
+
+    ``first="a"`` gives rate_a - rate_d, ``"d"`` gives rate_d - rate_a; 0 when both rates are +inf.
+    """
+
+    def metric(c: Counts) -> Outcome:
+        m = _conf(c)
+
+        def rate(side: str) -> Array:
+            # counts are whole numbers, so these float sums are exact
+            top = np.sum([m[f"{k}_{side}"] for k in num], axis=0)
+            bottom = np.sum([m[f"{k}_{side}"] for k in den], axis=0)
+            return divide(top, bottom)
+
+        ra, rd_ = rate("a"), rate("d")
+        na = m["TP_a"] + m["FP_a"] + m["FN_a"] + m["TN_a"]
+        nd = m["TP_d"] + m["FP_d"] + m["FN_d"] + m["TN_d"]
+        value = _diff_inf0(ra, rd_) if first == "a" else _diff_inf0(rd_, ra)
+        return Outcome(value, _empty_errors(na, nd))
+
+    return metric
 
 
-def dca(c: Counts) -> Outcome:
-    def f(m: dict[str, Array]) -> Array:
-        ca = divide(m["TP_a"] + m["FN_a"], m["TP_a"] + m["FP_a"])
-        cd = divide(m["TP_d"] + m["FN_d"], m["TP_d"] + m["FP_d"])
-        return _diff_inf0(ca, cd)
-
-    return _post_outcome(c, f)
-
-
-def dcr(c: Counts) -> Outcome:
-    def f(m: dict[str, Array]) -> Array:
-        ra = divide(m["TN_a"] + m["FP_a"], m["TN_a"] + m["FN_a"])
-        rd = divide(m["TN_d"] + m["FP_d"], m["TN_d"] + m["FN_d"])
-        return _diff_inf0(rd, ra)
-
-    return _post_outcome(c, f)
-
-
-def rd(c: Counts) -> Outcome:
-    def f(m: dict[str, Array]) -> Array:
-        ra = divide(m["TP_a"], m["TP_a"] + m["FN_a"])
-        rd_ = divide(m["TP_d"], m["TP_d"] + m["FN_d"])
-        return _diff_inf0(ra, rd_)
-
-    return _post_outcome(c, f)
-
-
-def sd(c: Counts) -> Outcome:
-    def f(m: dict[str, Array]) -> Array:
-        sa = divide(m["TN_a"], m["TN_a"] + m["FP_a"])
-        sd_ = divide(m["TN_d"], m["TN_d"] + m["FP_d"])
-        return _diff_inf0(sd_, sa)
-
-    return _post_outcome(c, f)
-
-
-def dar(c: Counts) -> Outcome:
-    def f(m: dict[str, Array]) -> Array:
-        aa = divide(m["TP_a"], m["TP_a"] + m["FP_a"])
-        ad_ = divide(m["TP_d"], m["TP_d"] + m["FP_d"])
-        return _diff_inf0(aa, ad_)
-
-    return _post_outcome(c, f)
-
-
-def drr(c: Counts) -> Outcome:
-    def f(m: dict[str, Array]) -> Array:
-        ra = divide(m["TN_a"], m["TN_a"] + m["FN_a"])
-        rd_ = divide(m["TN_d"], m["TN_d"] + m["FN_d"])
-        return _diff_inf0(rd_, ra)
-
-    return _post_outcome(c, f)
-
-
-def ad(c: Counts) -> Outcome:
-    def f(m: dict[str, Array]) -> Array:
-        acc_a = divide(m["TP_a"] + m["TN_a"], m["TP_a"] + m["TN_a"] + m["FP_a"] + m["FN_a"])
-        acc_d = divide(m["TP_d"] + m["TN_d"], m["TP_d"] + m["TN_d"] + m["FP_d"] + m["FN_d"])
-        return _diff_inf0(acc_a, acc_d)
-
-    return _post_outcome(c, f)
+# (numerator cells, denominator cells, which facet comes first), exactly as smclarify computes them
+dca = _rate_difference(("TP", "FN"), ("TP", "FP"), "a")  # conditional acceptance: labels / predictions
+dcr = _rate_difference(("TN", "FP"), ("TN", "FN"), "d")  # conditional rejection
+rd = _rate_difference(("TP",), ("TP", "FN"), "a")  # recall
+sd = _rate_difference(("TN",), ("TN", "FP"), "d")  # specificity
+dar = _rate_difference(("TP",), ("TP", "FP"), "a")  # precision
+drr = _rate_difference(("TN",), ("TN", "FN"), "d")  # negative predictive value
+ad = _rate_difference(("TP", "TN"), ("TP", "TN", "FP", "FN"), "a")  # accuracy
+te = _rate_difference(("FN",), ("FP",), "d")  # FN / FP
 
 
 def cddpl(c: Counts) -> Outcome:
     return _cdd(c.post.sum(axis=3), c.has_group, "predicted labels")
-
-
-def te(c: Counts) -> Outcome:
-    def f(m: dict[str, Array]) -> Array:
-        tau_a = divide(m["FN_a"], m["FP_a"])
-        tau_d = divide(m["FN_d"], m["FP_d"])
-        return _diff_inf0(tau_d, tau_a)
-
-    return _post_outcome(c, f)
 
 
 ALL_FN = "every prediction is a false negative, so the mean benefit is 0"
