@@ -26,7 +26,15 @@ def flip_test(
         return None, "facet a (every other row) has no rows"
     if features.shape[1] == 0:
         return None, "no numeric feature column for the nearest-neighbour search (give --features)"
-    knn = KNeighborsClassifier(n_neighbors=5 if n_a > 9 else 1, weights="uniform", p=2, metric="minkowski")
+    # the same estimator and settings as Clarify, so that neighbours (and ties between them) are the same;
+    # large queries run on every core (threads over chunks of facet d; the result does not change)
+    knn = KNeighborsClassifier(
+        n_neighbors=5 if n_a > 9 else 1,
+        weights="uniform",
+        p=2,
+        metric="minkowski",
+        n_jobs=-1 if n_d > 20_000 else None,
+    )
     knn.fit(features[~in_d], predicted[~in_d])
     if_a = np.asarray(knn.predict(features[in_d]), dtype=bool)
     model = predicted[in_d]
