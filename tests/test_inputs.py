@@ -204,3 +204,11 @@ def test_missing_facet_value_with_given_values_counts_in_facet_a() -> None:
         "1 rows have no value in facet 'age'; they count in facet a (all other rows)",
     ]
     assert [p.value for p in result.performance if p.facet == "age"] == ["<= 2", "> 2", "null"]
+
+
+def test_csv_text_is_not_guessed_to_be_boolean(tmp_path: Path) -> None:
+    path = tmp_path / "yes.csv"
+    pd.DataFrame({"released": ["Yes", "No", "Yes", "No"], "f": ["a", "a", "b", "b"]}).to_csv(path, index=False)
+    result = assay.assess(path, label="released", positive=["Yes"], facets=["f"], bootstrap=0).result
+    assert result.label_value_or_threshold == "Yes"
+    assert result.to_dict()["data"]["columns"]["released"] == "String"

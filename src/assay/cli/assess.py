@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -108,7 +109,8 @@ def assess(
         )
         progress("writing reports")
         paths = write_outputs(report, out)
-    stdout = Console()
+    # piped or captured output gets a fixed width wide enough for the tables instead of rich's 80 columns
+    stdout = Console() if sys.stdout.isatty() else Console(width=140)
     if not quiet:
         summary(stdout, report.to_dict())
     for name, path in paths.items():

@@ -30,8 +30,8 @@ def summary(console: Console, doc: dict[str, Any]) -> None:
     )
     present = [m for m in _KEY_METRICS if any(x["name"] == m for e in doc["facets"] for x in e["metrics"])]
     table = Table(title="Bias (facet d against all other rows; 95% interval below each value)")
-    table.add_column("facet")
-    table.add_column("d")
+    table.add_column("facet", no_wrap=True)
+    table.add_column("d", no_wrap=True)
     table.add_column("n_d", justify="right")
     for name in present:
         table.add_column(name, justify="right")
@@ -56,9 +56,9 @@ def summary(console: Console, doc: dict[str, Any]) -> None:
         if any(p["metrics"].get(n) is not None for p in doc["performance"])
     ]
     has_score = any("score" in p for p in doc["performance"])
-    perf.add_column("group")
+    perf.add_column("group", no_wrap=True)
     for n in names:
-        perf.add_column(n, justify="right")
+        perf.add_column(n.replace("_", " "), justify="right")
     if has_score:
         perf.add_column("roc_auc", justify="right")
         perf.add_column("ece", justify="right")

@@ -15,6 +15,7 @@ __all__ = ["Frame", "open"]
 
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz"}
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
+_CSV_TYPES = ["BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "VARCHAR"]
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,9 @@ def _open_path(path: Path) -> Frame:
         if kind in _PARQUET_SUFFIXES:
             rel = con.read_parquet(str(path))
         elif kind in _CSV_SUFFIXES:
-            # all_varchar is off: DuckDB's sniffer types each column from its values (a column that mixes
-            # numbers and text stays text, so nothing is silently dropped).
-            rel = con.read_csv(str(path), header=True, sample_size=-1)
+            # DuckDB types each column from all its values: numbers stay numbers, a column that mixes numbers
+            # and text stays text. Booleans are not guessed: "Yes"/"No" stay the text the file holds.
+            rel = con.read_csv(str(path), header=True, sample_size=-1, auto_type_candidates=_CSV_TYPES)
         else:
             raise InvalidInput(
                 f"cannot tell the format of {str(path)!r} from its suffix {kind or '(none)'!r}; "
