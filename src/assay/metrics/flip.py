@@ -8,6 +8,31 @@ from numpy.typing import NDArray
 __all__ = ["flip_test"]
 
 
+def _neighbour_votes(
+    xa: NDArray[np.float64], ya: NDArray[np.bool_], xd: NDArray[np.float64], k: int
+) -> NDArray[np.bool_]:
+    """The majority prediction of each facet-d row's k nearest facet-a rows, as Clarify's k-NN gives it.
+
+    SciPy's k-d tree finds the neighbours on every core. Where the k nearest rows are unique, every exact
+    search agrees; where the k-th and (k+1)-th distances tie, which row counts depends on the search, so
+    those rows are asked of scikit-learn's ``KNeighborsClassifier`` with Clarify's settings instead.
+    """
+    from scipy.spatial import cKDTree
+    from sklearn.neighbors import KNeighborsClassifier
+
+    wanted = min(k + 1, len(xa))
+    dist, idx = cKDTree(xa).query(xd, k=wanted, workers=-1)
+    dist = np.asarray(dist, dtype=np.float64).reshape(len(xd), wanted)
+    idx = np.asarray(idx).reshape(len(xd), wanted)
+    votes: NDArray[np.bool_] = ya[idx[:, :k]].sum(axis=1) * 2 > k  # k is odd: no tied votes
+    tied = dist[:, k - 1] == dist[:, k] if wanted > k else np.zeros(len(xd), dtype=bool)
+    if tied.any():
+        knn = KNeighborsClassifier(n_neighbors=k, weights="uniform", p=2, metric="minkowski")
+        knn.fit(xa, ya)
+        votes[tied] = np.asarray(knn.predict(xd[tied]), dtype=bool)
+    return votes
+
+
 def flip_test(
     features: NDArray[np.float64], in_d: NDArray[np.bool_], predicted: NDArray[np.bool_]
 ) -> tuple[float | None, str | None]:
@@ -16,8 +41,6 @@ def flip_test(
     Returns ``(value, None)`` or ``(None, reason)``. Sign as Clarify's code:
     ``(#{d: yhat = 1, knn = 0} - #{d: yhat = 0, knn = 1}) / n_d``.
     """
-    from sklearn.neighbors import KNeighborsClassifier
-
     n_d = int(in_d.sum())
     n_a = int((~in_d).sum())
     if n_d == 0:
@@ -26,17 +49,8 @@ def flip_test(
         return None, "facet a (every other row) has no rows"
     if features.shape[1] == 0:
         return None, "no numeric feature column for the nearest-neighbour search (give --features)"
-    # the same estimator and settings as Clarify, so that neighbours (and ties between them) are the same;
-    # large queries run on every core (threads over chunks of facet d; the result does not change)
-    knn = KNeighborsClassifier(
-        n_neighbors=5 if n_a > 9 else 1,
-        weights="uniform",
-        p=2,
-        metric="minkowski",
-        n_jobs=-1 if n_d > 20_000 else None,
-    )
-    knn.fit(features[~in_d], predicted[~in_d])
-    if_a = np.asarray(knn.predict(features[in_d]), dtype=bool)
+    k = 5 if n_a > 9 else 1
+    if_a = _neighbour_votes(features[~in_d], predicted[~in_d], features[in_d], k)
     model = predicted[in_d]
     flipped_pos = int(np.sum(model & ~if_a))
     flipped_neg = int(np.sum(~model & if_a))
