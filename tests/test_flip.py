@@ -1,0 +1,48 @@
+"""FT's neighbour search against Clarify's own procedure (scikit-learn k-NN fitted on facet a)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.neighbors import KNeighborsClassifier
+
+from assay.metrics.flip import flip_test
+
+
+def clarify_ft(x: np.ndarray, in_d: np.ndarray, pred: np.ndarray) -> float:
+    n_a = int((~in_d).sum())
+    knn = KNeighborsClassifier(n_neighbors=5 if n_a > 9 else 1, weights="uniform", p=2, metric="minkowski")
+    knn.fit(x[~in_d], pred[~in_d])
+    if_a = knn.predict(x[in_d]).astype(bool)
+    model = pred[in_d]
+    return float((np.sum(model & ~if_a) - np.sum(~model & if_a)) / in_d.sum())
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("kind", ["continuous", "ties", "duplicates", "tiny"])
+def test_flip_test_equals_clarify_procedure(seed: int, kind: str) -> None:
+    rng = np.random.default_rng(seed)
+    n = 12 if kind == "tiny" else 600
+    if kind == "continuous":
+        x = rng.normal(size=(n, 3))
+    elif kind == "ties":  # integer grid: many equal distances, also at the k-th neighbour
+        x = rng.integers(0, 4, size=(n, 2)).astype(float)
+    elif kind == "duplicates":
+        x = np.repeat(rng.normal(size=(n // 6, 2)), 6, axis=0)
+    else:
+        x = rng.normal(size=(n, 2))
+    in_d = rng.random(n) < 0.4
+    in_d[0], in_d[1] = True, False
+    pred = rng.random(n) < 0.5
+    value, error = flip_test(x, in_d, pred)
+    assert error is None
+    assert value == clarify_ft(x, in_d, pred)
+
+
+def test_flip_test_errors() -> None:
+    x = np.zeros((4, 1))
+    assert (
+        flip_test(x, np.zeros(4, dtype=bool), np.ones(4, dtype=bool))[1] == "facet d (the sensitive group) has no rows"
+    )
+    assert flip_test(x, np.ones(4, dtype=bool), np.ones(4, dtype=bool))[1] == "facet a (every other row) has no rows"
+    assert "no numeric feature" in str(flip_test(np.zeros((4, 0)), np.array([1, 0, 1, 0], bool), np.ones(4, bool))[1])
