@@ -212,3 +212,11 @@ def test_csv_text_is_not_guessed_to_be_boolean(tmp_path: Path) -> None:
     result = assay.assess(path, label="released", positive=["Yes"], facets=["f"], bootstrap=0).result
     assert result.label_value_or_threshold == "Yes"
     assert result.to_dict()["data"]["columns"]["released"] == "String"
+
+
+def test_high_cardinality_facet_or_group_is_refused_before_counting() -> None:
+    n = 300
+    df = pd.DataFrame({"y": [0, 1] * (n // 2), "id": range(n), "g": range(n)})
+    with pytest.raises(InvalidInput, match="facet 'id' has 300 distinct values; give its sensitive values"):
+        assay.assess(df, label="y", facets=["id"])
+    assert assay.assess(df, label="y", facets=[assay.Facet("id", threshold=100)], bootstrap=0).result.entries

@@ -53,7 +53,7 @@ class _FacetKey:
             return {0: f"<= {self.facet.threshold:g}", 1: f"> {self.facet.threshold:g}"}.get(value, "null")
         return "null" if value is None else str(value)
 
-    def d_sets(self, spec: BiasSpec) -> list[tuple[str, NDArray[np.bool_]]]:
+    def d_sets(self) -> list[tuple[str, NDArray[np.bool_]]]:
         """The facet-d level sets of this facet: given values, the threshold, or each level (one-vs-all)."""
         lv = self.levels
         if self.thresholded:
@@ -62,11 +62,6 @@ class _FacetKey:
             wanted = set(self.facet.values)
             mask = np.asarray([v is not None and v in wanted for v in lv])
             return [(describe_values(self.facet.values), mask)]
-        if len(lv) > spec.max_facet_values:
-            raise InvalidInput(
-                f"facet {self.facet.column!r} has {len(lv)} distinct values; give its sensitive values "
-                f"(--facet {self.facet.column}=V) or a threshold (--facet '{self.facet.column}>T')"
-            )
         return [(self.level_name(v), np.asarray([w == v for w in lv], dtype=bool)) for v in lv]
 
 
@@ -128,7 +123,34 @@ def _plan(frame: Frame, spec: BiasSpec) -> _Plan:
     for name in spec.features or ():
         if not is_numeric(schema[name]):
             raise InvalidInput(f"feature {name!r} is {schema[name]}; the flip test needs numeric features")
+    _check_cardinality(
+        frame, spec, [fk.facet.column for fk in facets if fk.facet.values is None and not fk.thresholded]
+    )
     return _Plan(frame, spec, facets, label_expr, label_values, pred_expr, pred_is_state)
+
+
+MAX_GROUPS = 10_000
+
+
+def _check_cardinality(frame: Frame, spec: BiasSpec, one_vs_all: list[str]) -> None:
+    """Refuse, before counting, a one-vs-all facet or a group column with too many distinct values."""
+    limits = dict.fromkeys(one_vs_all, spec.max_facet_values)
+    if spec.group is not None:
+        limits[spec.group] = MAX_GROUPS
+    if not limits:
+        return
+    counts = frame.lazy.select(**{f"n{i}": nw.col(c).n_unique() for i, c in enumerate(limits)}).collect()
+    for i, (column, limit) in enumerate(limits.items()):
+        n = int(counts[f"n{i}"][0] or 0)
+        if n > limit and column == spec.group:
+            raise InvalidInput(
+                f"group {column!r} has {n} distinct values (more than {limit}); give a categorical group"
+            )
+        if n > limit:
+            raise InvalidInput(
+                f"facet {column!r} has {n} distinct values; give its sensitive values "
+                f"(--facet {column}=V) or a threshold (--facet '{column}>T')"
+            )
 
 
 def _collapse(arr: NDArray[np.int64], axis: int, targets: NDArray[np.intp], size: int) -> NDArray[np.int64]:
@@ -454,7 +476,7 @@ def _combinations(
 
 def _bias_targets(plan: _Plan, cells: _Cells) -> list[_Target]:
     """Each facet's facet-d sets, then (with intersect) every non-empty combination of them."""
-    per_facet = [fk.d_sets(plan.spec) for fk in plan.facets]
+    per_facet = [fk.d_sets() for fk in plan.facets]
     targets = [
         _Target(fk.facet.column, (fk.facet.column,), label, ((i, vec),))
         for i, (fk, dsets) in enumerate(zip(plan.facets, per_facet, strict=True))
