@@ -12,8 +12,9 @@ from assay.config import Settings, load_settings
 from assay.errors import InvalidInput
 from assay.frames import Facet, Label, Prediction, Score
 from assay.frames import open as open_frame
-from assay.metrics import Assessment, BiasSpec, assess_bias
+from assay.metrics import Assessment, BiasSpec, FacetEntry, GroupPerformance, assess_bias
 from assay.metrics.assess import Progress
+from assay.metrics.results import Warning
 from assay.reports import to_analysis_json
 
 __all__ = ["AssessmentReport", "FacetsArg", "assess", "write_outputs"]
@@ -41,8 +42,21 @@ class AssessmentReport:
 
         return render_summary_html(self.to_dict())
 
-    def __getattr__(self, name: str) -> Any:  # entries, performance, warnings, rows ... of the result
-        return getattr(self.result, name)
+    @property
+    def entries(self) -> tuple[FacetEntry, ...]:
+        return self.result.entries
+
+    @property
+    def performance(self) -> tuple[GroupPerformance, ...]:
+        return self.result.performance
+
+    @property
+    def warnings(self) -> tuple[Warning, ...]:
+        return self.result.warnings
+
+    @property
+    def rows(self) -> dict[str, int]:
+        return self.result.rows
 
 
 def _facets(facets: FacetsArg) -> tuple[Facet, ...]:
