@@ -15,6 +15,7 @@ from fairlearn.metrics import (
     false_positive_rate,
     selection_rate,
 )
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     accuracy_score,
     brier_score_loss,
@@ -104,7 +105,7 @@ def test_calibration_matches_a_direct_computation() -> None:
     perf = assay.assess(df, label="y", facets=["f"], score="s", bootstrap=0).result.performance[0]
     assert perf.score is not None
     ss = df["s"].to_numpy()
-    bins = np.clip((ss * 10).astype(int), 0, 9)
+    bins = np.searchsorted(np.linspace(0, 1, 11)[1:-1], ss)
     ece = sum(
         (bins == b).sum() / n * abs(y[bins == b].mean() - ss[bins == b].mean()) for b in range(10) if (bins == b).any()
     )
@@ -114,3 +115,17 @@ def test_calibration_matches_a_direct_computation() -> None:
     assert max(counts) - min(counts) <= 0.02 * n  # equal mass up to ties
     assert perf.score.ece_equal_mass is not None
     assert 0 <= perf.score.ece_equal_mass < 0.2
+
+
+def test_reliability_table_agrees_with_sklearn_calibration_curve() -> None:
+    rng = np.random.default_rng(8)
+    n = 3000
+    s = rng.choice(np.round(np.linspace(0, 1, 21), 2), n)  # scores on bin edges too
+    y = (rng.random(n) < s).astype(int)
+    df = pd.DataFrame({"y": y, "s": s, "f": "x"})
+    score = assay.assess(df, label="y", facets=["f"], score="s", bootstrap=0).result.performance[0].score
+    assert score is not None
+    prob_true, prob_pred = calibration_curve(y, s, n_bins=10, strategy="uniform")
+    bins = [b for b in score.reliability if b.count]
+    np.testing.assert_allclose([b.observed_rate for b in bins], prob_true, rtol=0, atol=1e-12)
+    np.testing.assert_allclose([b.mean_score for b in bins], prob_pred, rtol=0, atol=1e-12)

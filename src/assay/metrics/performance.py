@@ -134,7 +134,8 @@ def score_metrics(y: NDArray[np.int8], s: Array, w: NDArray[np.int64], n_bins: i
     else:
         auc = _auc(y, s, w)
     width_edges = np.linspace(0.0, 1.0, n_bins + 1)
-    width_assign = np.clip(np.searchsorted(width_edges, s, side="right") - 1, 0, n_bins - 1)
+    # bins as scikit-learn's calibration_curve cuts them: [0, 0.1], (0.1, 0.2], ..., (0.9, 1]
+    width_assign = np.searchsorted(width_edges[1:-1], s, side="left").astype(np.intp)
     ece, table = _bins(width_assign, n_bins, s, y, w, width_edges)
     # equal mass: cut the cumulative row count, in score order, into n_bins equal parts; ties stay together
     # (per distinct score, so that the result does not depend on the order of the rows)
