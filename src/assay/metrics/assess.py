@@ -8,8 +8,6 @@ entries (one-vs-all, given values, thresholds, intersections) -> Clarify metrics
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,21 +15,19 @@ from datetime import UTC, datetime
 from itertools import product
 from typing import Any
 
-import narwhals as nw
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from assay._version import __version__
-from assay.errors import InvalidInput
-from assay.frames import Facet, Frame, coerce_values
-from assay.frames.roles import describe_values, is_numeric
-from assay.metrics import _roles
-from assay.metrics._stats import MISSING, CountTable, grouped_counts, threshold_state
+from assay.frames import Frame
+from assay.frames.roles import describe_values
+from assay.metrics._cells import _Cells, _count, _joint_mask, _side_tensor
+from assay.metrics._plan import _FacetKey, _Plan, _plan
+from assay.metrics._rows import _flip_rows, _ft, _score_for, _score_table
+from assay.metrics._stats import MISSING
 from assay.metrics.bias import METRICS, Counts
 from assay.metrics.bootstrap import interval, resample
-from assay.metrics.flip import flip_test
-from assay.metrics.performance import rates, score_metrics
+from assay.metrics.performance import rates
 from assay.metrics.results import Assessment, FacetEntry, GroupPerformance, MetricResult, Warning
 from assay.metrics.spec import BiasSpec
 
@@ -39,243 +35,6 @@ __all__ = ["Progress", "assess_bias"]
 
 Progress = Callable[[str], None]
 _RATE_CI = ("base_rate", "selection_rate", "accuracy", "precision", "recall", "fpr", "fnr", "f1")
-
-
-@dataclass
-class _FacetKey:
-    facet: Facet
-    key: str
-    thresholded: bool
-    levels: tuple[Any, ...] = ()
-
-    def level_name(self, value: Any) -> str:
-        if self.thresholded:
-            return {0: f"<= {self.facet.threshold:g}", 1: f"> {self.facet.threshold:g}"}.get(value, "null")
-        return "null" if value is None else str(value)
-
-    def d_sets(self) -> list[tuple[str, NDArray[np.bool_]]]:
-        """The facet-d level sets of this facet: given values, the threshold, or each level (one-vs-all)."""
-        lv = self.levels
-        if self.thresholded:
-            return [(f"> {self.facet.threshold:g}", np.asarray([v == 1 for v in lv]))]
-        if self.facet.values is not None:
-            wanted = set(self.facet.values)
-            mask = np.asarray([v is not None and v in wanted for v in lv])
-            return [(describe_values(self.facet.values), mask)]
-        return [(self.level_name(v), np.asarray([w == v for w in lv], dtype=bool)) for v in lv]
-
-
-@dataclass
-class _Plan:
-    frame: Frame
-    spec: BiasSpec
-    facets: list[_FacetKey]
-    label_expr: nw.Expr
-    label_values: tuple[Any, ...] | None  # None: the label key is already a 0/1/missing state
-    pred_expr: nw.Expr | None
-    pred_is_state: bool
-
-
-def _plan(frame: Frame, spec: BiasSpec) -> _Plan:
-    label = spec.label
-    frame.require_columns(
-        label.column,
-        *(f.column for f in spec.facets),
-        spec.prediction.column if spec.prediction else None,
-        spec.score.column if spec.score else None,
-        spec.group,
-        *(spec.features or ()),
-    )
-    schema = frame.schema
-    if label.threshold is not None:
-        if not is_numeric(schema[label.column]):
-            raise InvalidInput(f"label {label.column!r} is {schema[label.column]}; a threshold needs numbers")
-        label_expr = threshold_state(label.column, schema[label.column], label.threshold)
-        label_values = None
-    else:
-        label_expr = nw.col(label.column)
-        label_values = None if label.values is None else coerce_values(label.values, schema[label.column], label.column)
-    facets = []
-    for i, f in enumerate(spec.facets):
-        dtype = schema[f.column]
-        if f.threshold is not None:
-            if not is_numeric(dtype):
-                raise InvalidInput(f"facet {f.column!r} is {dtype}; a threshold needs a numeric column")
-            facets.append(_FacetKey(f, f"f{i}", True))
-        else:
-            values = None if f.values is None else coerce_values(f.values, dtype, f.column)
-            facets.append(_FacetKey(Facet(f.column, values), f"f{i}", False))
-    pred_expr: nw.Expr | None = None
-    pred_is_state = False
-    if spec.score is not None:
-        dtype = schema[spec.score.column]
-        if not is_numeric(dtype):
-            raise InvalidInput(f"score {spec.score.column!r} is {dtype}; a score must be a probability")
-        pred_expr, pred_is_state = threshold_state(spec.score.column, dtype, spec.score.threshold), True
-    elif spec.prediction is not None:
-        col = spec.prediction.column
-        if label.threshold is not None:
-            if not is_numeric(schema[col]):
-                raise InvalidInput(f"predicted label {col!r} is {schema[col]}; the label's threshold needs numbers")
-            pred_expr, pred_is_state = threshold_state(col, schema[col], label.threshold), True
-        else:
-            pred_expr = nw.col(col)
-    for name in spec.features or ():
-        if not is_numeric(schema[name]):
-            raise InvalidInput(f"feature {name!r} is {schema[name]}; the flip test needs numeric features")
-    _check_cardinality(
-        frame, spec, [fk.facet.column for fk in facets if fk.facet.values is None and not fk.thresholded]
-    )
-    return _Plan(frame, spec, facets, label_expr, label_values, pred_expr, pred_is_state)
-
-
-MAX_GROUPS = 10_000
-
-
-def _check_cardinality(frame: Frame, spec: BiasSpec, one_vs_all: list[str]) -> None:
-    """Refuse, before counting, a one-vs-all facet or a group column with too many distinct values."""
-    limits = dict.fromkeys(one_vs_all, spec.max_facet_values)
-    if spec.group is not None:
-        limits[spec.group] = MAX_GROUPS
-    if not limits:
-        return
-    counts = frame.lazy.select(**{f"n{i}": nw.col(c).n_unique() for i, c in enumerate(limits)}).collect()
-    for i, (column, limit) in enumerate(limits.items()):
-        n = int(counts[f"n{i}"][0] or 0)
-        if n > limit and column == spec.group:
-            raise InvalidInput(
-                f"group {column!r} has {n} distinct values (more than {limit}); give a categorical group"
-            )
-        if n > limit:
-            raise InvalidInput(
-                f"facet {column!r} has {n} distinct values; give its sensitive values "
-                f"(--facet {column}=V) or a threshold (--facet '{column}>T')"
-            )
-
-
-def _collapse(arr: NDArray[np.int64], axis: int, targets: NDArray[np.intp], size: int) -> NDArray[np.int64]:
-    """Sum the slices of ``axis`` into ``size`` target slices (``targets[i]`` receives slice ``i``)."""
-    moved = np.moveaxis(arr, axis, 0)
-    out = np.zeros((size, *moved.shape[1:]), dtype=np.int64)
-    np.add.at(out, targets, moved)
-    return np.moveaxis(out, 0, axis)
-
-
-@dataclass
-class _Cells:
-    """Counts by (joint facet level, label state, prediction state, group), label-missing rows dropped."""
-
-    cells: NDArray[np.int64]  # (F, 2, 3, G + 1)
-    facet_shape: tuple[int, ...]
-    groups: tuple[Any, ...]
-    has_group: bool
-    missing_label: int
-    total: int
-    label_positives: tuple[Any, ...] | None
-    fingerprint: str
-
-
-def _count(plan: _Plan) -> _Cells:
-    spec = plan.spec
-    keys: dict[str, nw.Expr] = {}
-    for fk in plan.facets:
-        f = fk.facet
-        keys[fk.key] = (
-            threshold_state(f.column, plan.frame.schema[f.column], f.threshold)
-            if fk.thresholded and f.threshold is not None
-            else nw.col(f.column)
-        )
-    keys["y"] = plan.label_expr
-    if plan.pred_expr is not None:
-        keys["p"] = plan.pred_expr
-    if spec.group is not None:
-        keys["g"] = nw.col(spec.group)
-    table = grouped_counts(plan.frame, keys)
-    if table.total == 0:
-        raise InvalidInput(f"the data ({plan.frame.source}) has no rows")
-    lv = dict(zip(table.keys, table.levels, strict=True))
-    for fk in plan.facets:
-        if not fk.thresholded:
-            _roles.check_single_family(fk.facet.column, lv[fk.key])
-            if fk.facet.values is not None:
-                _roles.check_values_present(table, fk.key, fk.facet.column, fk.facet.values, "facet")
-    label_col = spec.label.column
-    positives: tuple[Any, ...] | None = None
-    if plan.label_values is not None or spec.label.threshold is None:
-        kind = _roles.check_single_family(label_col, lv["y"])
-        if kind is None:
-            raise InvalidInput(f"label {label_col!r} has no value in any row (every label is missing)")
-        positives = _roles.label_positives(label_col, lv["y"], plan.label_values)
-        if plan.label_values is not None:
-            _roles.check_values_present(table, "y", label_col, positives, "label")
-    y_state = _roles.state_map(lv["y"], positives)
-    if not np.any(y_state != MISSING):
-        raise InvalidInput(f"label {label_col!r} has no value in any row (every label is missing)")
-    if "p" in lv and not plan.pred_is_state and spec.prediction is not None:
-        pred_kind = _roles.check_single_family(spec.prediction.column, lv["p"])
-        label_kind = _roles.check_single_family(label_col, lv["y"])
-        if pred_kind is not None and label_kind is not None and pred_kind != label_kind:
-            raise InvalidInput(
-                f"predicted label {spec.prediction.column!r} holds {pred_kind} values but label "
-                f"{label_col!r} holds {label_kind}; both must use the same values"
-            )
-    p_state = (
-        _roles.state_map(lv["p"], None if plan.pred_is_state else positives)
-        if "p" in lv
-        else np.zeros(0, dtype=np.intp)
-    )
-    dense = table.dense()
-    nf = len(plan.facets)
-    # label axis -> states 0/1/2
-    arr = _collapse(dense, nf, y_state, 3)
-    # prediction axis -> states (no prediction: one axis of "missing")
-    if "p" in lv:
-        arr = _collapse(arr, nf + 1, p_state, 3)
-    else:
-        arr = _collapse(np.expand_dims(arr, nf + 1), nf + 1, np.asarray([MISSING]), 3)
-    # group axis, missing group last
-    if spec.group is not None:
-        groups = tuple(v for v in lv["g"] if v is not None)
-        g_target = np.asarray([len(groups) if v is None else groups.index(v) for v in lv["g"]], dtype=np.intp)
-        arr = _collapse(arr, nf + 2, g_target, len(groups) + 1)
-    else:
-        groups = ()
-        arr = np.expand_dims(arr, nf + 2)
-    missing_label = int(np.take(arr, MISSING, axis=nf).sum())
-    arr = np.take(arr, [0, 1], axis=nf)
-    facet_shape = tuple(arr.shape[:nf])
-    cells = arr.reshape(-1, *arr.shape[nf:])
-    for fk, levels in zip(plan.facets, table.levels[:nf], strict=True):
-        fk.levels = levels
-    canonical = json.dumps(
-        {"keys": [str(k) for k in table.levels], "counts": dense.ravel().tolist()}, separators=(",", ":")
-    )
-    return _Cells(
-        cells=cells,
-        facet_shape=facet_shape,
-        groups=groups,
-        has_group=spec.group is not None,
-        missing_label=missing_label,
-        total=table.total,
-        label_positives=positives,
-        fingerprint="sha256:" + hashlib.sha256(canonical.encode()).hexdigest(),
-    )
-
-
-def _joint_mask(facet_shape: tuple[int, ...], parts: Sequence[tuple[int, NDArray[np.bool_]]]) -> NDArray[np.bool_]:
-    mask = np.ones(facet_shape, dtype=bool)
-    for axis, vector in parts:
-        shape = [1] * len(facet_shape)
-        shape[axis] = len(vector)
-        mask = mask & vector.reshape(shape)
-    return mask.ravel()
-
-
-def _side_tensor(cells: NDArray[np.int64], mask: NDArray[np.bool_]) -> NDArray[np.int64]:
-    """(2 sides a/d, 2 y, 3 p, G + 1) counts of facet d = ``mask`` against the rest."""
-    d = cells[mask].sum(axis=0)
-    a = cells[~mask].sum(axis=0)
-    return np.stack([a, d])
 
 
 def _counts(batch: NDArray[np.int64], has_group: bool, divergence: Any) -> Counts:
@@ -331,119 +90,6 @@ def _group_performance(
                 if ci is not None:
                     intervals[k] = ci
     return GroupPerformance(target.facet, target.columns, target.label, metrics, intervals)
-
-
-def _score_table(plan: _Plan) -> CountTable | None:
-    spec = plan.spec
-    if spec.score is None:
-        return None
-    keys: dict[str, nw.Expr] = {fk.key: _facet_expr(plan, fk) for fk in plan.facets}
-    keys["y"] = plan.label_expr
-    keys["s"] = nw.col(spec.score.column)
-    table = grouped_counts(plan.frame, keys)
-    scores = [v for v in table.levels[-1] if v is not None]
-    if scores and (min(scores) < 0 or max(scores) > 1):
-        raise InvalidInput(
-            f"score {spec.score.column!r} has values outside [0, 1] (min {min(scores)!r}, max {max(scores)!r}); "
-            "a score must be a probability of the positive class"
-        )
-    return table
-
-
-def _facet_expr(plan: _Plan, fk: _FacetKey) -> nw.Expr:
-    f = fk.facet
-    if fk.thresholded and f.threshold is not None:
-        return threshold_state(f.column, plan.frame.schema[f.column], f.threshold)
-    return nw.col(f.column)
-
-
-def _score_for(
-    plan: _Plan, table: CountTable, positives: tuple[Any, ...] | None, parts: Sequence[tuple[int, Any]]
-) -> Any:
-    """Score metrics for rows whose facet levels (by value) are in ``parts``: (facet index, set of values)."""
-    nf = len(plan.facets)
-    keep = np.ones(len(table.counts), dtype=bool)
-    for axis, allowed in parts:
-        lv = table.levels[axis]
-        ok = np.asarray([v in allowed for v in lv], dtype=bool)
-        keep &= ok[table.codes[:, axis]]
-    y_state = _roles.state_map(table.levels[nf], positives)[table.codes[:, nf]]
-    s_levels = np.asarray([np.nan if v is None else float(v) for v in table.levels[nf + 1]])
-    s = s_levels[table.codes[:, nf + 1]]
-    keep &= (y_state != MISSING) & ~np.isnan(s)
-    return score_metrics(y_state[keep].astype(np.int8), s[keep], table.counts[keep], plan.spec.calibration_bins)
-
-
-def _features(plan: _Plan, exclude: set[str]) -> list[str]:
-    spec = plan.spec
-    if spec.features is not None:
-        return [c for c in spec.features if c not in exclude]
-    roles = {spec.label.column, *(f.column for f in spec.facets)}
-    if spec.prediction is not None:
-        roles.add(spec.prediction.column)
-    return [c for c, t in plan.frame.schema.items() if c not in roles and is_numeric(t)]
-
-
-def _states(values: pd.Series, positives: tuple[Any, ...] | None) -> NDArray[np.intp]:
-    """0/1/missing states of a collected role column (``positives=None``: it already holds states)."""
-    missing = values.isna().to_numpy()
-    if positives is None:
-        state = values.fillna(MISSING).to_numpy(dtype=np.intp)
-    else:
-        state = values.isin(list(positives)).to_numpy(dtype=np.intp)
-    return np.where(missing, MISSING, state)
-
-
-@dataclass(frozen=True)
-class _FlipRows:
-    """Rows with a label and a prediction: facet values, predicted label and candidate features."""
-
-    facets: pd.DataFrame
-    predicted: NDArray[np.bool_]
-    features: dict[str, NDArray[np.float64]]
-
-    def in_d(self, plan: _Plan, allowed: Sequence[tuple[int, set[Any]]]) -> NDArray[np.bool_]:
-        mask = np.ones(len(self.predicted), dtype=bool)
-        for axis, values in allowed:
-            column = self.facets[plan.facets[axis].key]
-            hit = column.isin([v for v in values if v is not None]).to_numpy(dtype=bool, copy=True)
-            if None in values:
-                hit = hit | column.isna().to_numpy(dtype=bool)
-            mask &= hit
-        return mask
-
-
-def _flip_rows(plan: _Plan, positives: tuple[Any, ...] | None) -> _FlipRows:
-    """Collect only what FT needs (facet keys, label/prediction, feature columns) for rows to use."""
-    feats = _features(plan, set())
-    exprs: dict[str, nw.Expr] = {fk.key: _facet_expr(plan, fk) for fk in plan.facets}
-    exprs["__y"] = plan.label_expr
-    assert plan.pred_expr is not None
-    exprs["__p"] = plan.pred_expr
-    exprs.update({f"x:{c}": nw.col(c).cast(nw.Float64) for c in feats})
-    data = plan.frame.lazy.select(**exprs).collect().to_pandas()
-    y = _states(data["__y"], positives)
-    p = _states(data["__p"], None if plan.pred_is_state else positives)
-    keep = (y != MISSING) & (p != MISSING)
-    data = data.loc[keep]
-    return _FlipRows(
-        facets=data[[fk.key for fk in plan.facets]].reset_index(drop=True),
-        predicted=p[keep] == 1,
-        features={c: data[f"x:{c}"].to_numpy(dtype=np.float64, na_value=np.nan) for c in feats},
-    )
-
-
-def _ft(
-    plan: _Plan, rows: _FlipRows, allowed: Sequence[tuple[int, set[Any]]], exclude: set[str]
-) -> tuple[float | None, str | None]:
-    columns = []
-    for c in _features(plan, exclude):
-        values = rows.features[c]
-        if np.isnan(values).any():
-            return None, f"feature {c!r} has missing values; choose --features without missing values"
-        columns.append(values)
-    x = np.column_stack(columns) if columns else np.zeros((len(rows.predicted), 0))
-    return flip_test(x, rows.in_d(plan, allowed), rows.predicted)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,115 @@
+"""The passes that need more than counts: scores (AUC, calibration) and the flip test's feature rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from assay.errors import InvalidInput
+from assay.metrics import _roles
+from assay.metrics._plan import _facet_expr, _features, _Plan
+from assay.metrics._stats import MISSING, CountTable, grouped_counts
+from assay.metrics.flip import flip_test
+from assay.metrics.performance import score_metrics
+
+
+def _score_table(plan: _Plan) -> CountTable | None:
+    spec = plan.spec
+    if spec.score is None:
+        return None
+    keys: dict[str, nw.Expr] = {fk.key: _facet_expr(plan, fk) for fk in plan.facets}
+    keys["y"] = plan.label_expr
+    keys["s"] = nw.col(spec.score.column)
+    table = grouped_counts(plan.frame, keys)
+    scores = [v for v in table.levels[-1] if v is not None]
+    if scores and (min(scores) < 0 or max(scores) > 1):
+        raise InvalidInput(
+            f"score {spec.score.column!r} has values outside [0, 1] (min {min(scores)!r}, max {max(scores)!r}); "
+            "a score must be a probability of the positive class"
+        )
+    return table
+
+
+def _score_for(
+    plan: _Plan, table: CountTable, positives: tuple[Any, ...] | None, parts: Sequence[tuple[int, Any]]
+) -> Any:
+    """Score metrics for rows whose facet levels (by value) are in ``parts``: (facet index, set of values)."""
+    nf = len(plan.facets)
+    keep = np.ones(len(table.counts), dtype=bool)
+    for axis, allowed in parts:
+        lv = table.levels[axis]
+        ok = np.asarray([v in allowed for v in lv], dtype=bool)
+        keep &= ok[table.codes[:, axis]]
+    y_state = _roles.state_map(table.levels[nf], positives)[table.codes[:, nf]]
+    s_levels = np.asarray([np.nan if v is None else float(v) for v in table.levels[nf + 1]])
+    s = s_levels[table.codes[:, nf + 1]]
+    keep &= (y_state != MISSING) & ~np.isnan(s)
+    return score_metrics(y_state[keep].astype(np.int8), s[keep], table.counts[keep], plan.spec.calibration_bins)
+
+
+def _states(values: pd.Series, positives: tuple[Any, ...] | None) -> NDArray[np.intp]:
+    """0/1/missing states of a collected role column (``positives=None``: it already holds states)."""
+    missing = values.isna().to_numpy()
+    if positives is None:
+        state = values.fillna(MISSING).to_numpy(dtype=np.intp)
+    else:
+        state = values.isin(list(positives)).to_numpy(dtype=np.intp)
+    return np.where(missing, MISSING, state)
+
+
+@dataclass(frozen=True)
+class _FlipRows:
+    """Rows with a label and a prediction: facet values, predicted label and candidate features."""
+
+    facets: pd.DataFrame
+    predicted: NDArray[np.bool_]
+    features: dict[str, NDArray[np.float64]]
+
+    def in_d(self, plan: _Plan, allowed: Sequence[tuple[int, set[Any]]]) -> NDArray[np.bool_]:
+        mask = np.ones(len(self.predicted), dtype=bool)
+        for axis, values in allowed:
+            column = self.facets[plan.facets[axis].key]
+            hit = column.isin([v for v in values if v is not None]).to_numpy(dtype=bool, copy=True)
+            if None in values:
+                hit = hit | column.isna().to_numpy(dtype=bool)
+            mask &= hit
+        return mask
+
+
+def _flip_rows(plan: _Plan, positives: tuple[Any, ...] | None) -> _FlipRows:
+    """Collect only what FT needs (facet keys, label/prediction, feature columns) for rows to use."""
+    feats = _features(plan, set())
+    exprs: dict[str, nw.Expr] = {fk.key: _facet_expr(plan, fk) for fk in plan.facets}
+    exprs["__y"] = plan.label_expr
+    assert plan.pred_expr is not None
+    exprs["__p"] = plan.pred_expr
+    exprs.update({f"x:{c}": nw.col(c).cast(nw.Float64) for c in feats})
+    data = plan.frame.lazy.select(**exprs).collect().to_pandas()
+    y = _states(data["__y"], positives)
+    p = _states(data["__p"], None if plan.pred_is_state else positives)
+    keep = (y != MISSING) & (p != MISSING)
+    data = data.loc[keep]
+    return _FlipRows(
+        facets=data[[fk.key for fk in plan.facets]].reset_index(drop=True),
+        predicted=p[keep] == 1,
+        features={c: data[f"x:{c}"].to_numpy(dtype=np.float64, na_value=np.nan) for c in feats},
+    )
+
+
+def _ft(
+    plan: _Plan, rows: _FlipRows, allowed: Sequence[tuple[int, set[Any]]], exclude: set[str]
+) -> tuple[float | None, str | None]:
+    columns = []
+    for c in _features(plan, exclude):
+        values = rows.features[c]
+        if np.isnan(values).any():
+            return None, f"feature {c!r} has missing values; choose --features without missing values"
+        columns.append(values)
+    x = np.column_stack(columns) if columns else np.zeros((len(rows.predicted), 0))
+    return flip_test(x, rows.in_d(plan, allowed), rows.predicted)
