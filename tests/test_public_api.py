@@ -16,3 +16,12 @@ def test_public_api_is_pinned() -> None:
     ]
     for name in assay.__all__:
         assert hasattr(assay, name)
+
+
+def test_importing_the_package_or_governance_does_not_load_the_numeric_stack() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, assay, assay.governance; print(sorted({'numpy', 'pandas', 'duckdb'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

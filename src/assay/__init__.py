@@ -6,13 +6,23 @@ The public Python API::
     report = assay.assess("data.csv", label="income", positive=[">50K"], facets={"sex": ["Female"]},
                           predicted="prediction", group="education")
     report.to_json(); report.to_analysis_json()
+
+Names are imported on first use, so ``import assay.governance`` (or the CLI's ``--version``) does not load
+the numeric stack.
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from assay._version import __version__
 from assay.errors import AssayError, InvalidInput
-from assay.frames import Facet, Label
-from assay.frames import open as open_data
-from assay.services import AssessmentReport, assess, write_outputs
+
+if TYPE_CHECKING:
+    from assay.frames import Facet, Label
+    from assay.frames import open as open_data
+    from assay.services import AssessmentReport, assess, write_outputs
 
 __all__ = [
     "AssayError",
@@ -25,3 +35,25 @@ __all__ = [
     "open_data",
     "write_outputs",
 ]
+
+_LAZY = {
+    "AssessmentReport": ("assay.services", "AssessmentReport"),
+    "Facet": ("assay.frames", "Facet"),
+    "Label": ("assay.frames", "Label"),
+    "assess": ("assay.services", "assess"),
+    "open_data": ("assay.frames", "open"),
+    "write_outputs": ("assay.services", "write_outputs"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'assay' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
