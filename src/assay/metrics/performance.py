@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["RATE_METRICS", "ScoreMetrics", "rates", "score_metrics"]
+__all__ = ["ScoreMetrics", "rates", "score_metrics"]
 
 Array = NDArray[np.float64]
 
@@ -15,21 +15,6 @@ Array = NDArray[np.float64]
 def _ratio(num: Array, den: Array) -> Array:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-
-
-# name -> (function of the (b, y, p) confusion tensor of one group and the batch total, description)
-RATE_METRICS: dict[str, str] = {
-    "count": "rows with a label",
-    "share": "share of all rows with a label",
-    "base_rate": "share of positive labels",
-    "selection_rate": "share of positive predictions",
-    "accuracy": "(TP + TN) / n",
-    "precision": "TP / (TP + FP)",
-    "recall": "TP / (TP + FN), the true positive rate",
-    "fpr": "FP / (FP + TN), the false positive rate",
-    "fnr": "FN / (FN + TP), the false negative rate",
-    "f1": "2 TP / (2 TP + FP + FN)",
-}
 
 
 def rates(pre_y: NDArray[np.int64], post_yp: NDArray[np.int64], total: NDArray[np.int64]) -> dict[str, Array]:
