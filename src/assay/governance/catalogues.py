@@ -58,6 +58,7 @@ _INVERSE: Final = {"equal": "equal", "subset": "superset", "superset": "subset",
 _PACKAGE: Final = "assay.governance"
 _DATA_DIR: Final = "data"
 _CROSSWALK_FILE: Final = "crosswalk.yaml"
+_NOT_CATALOGUES: Final = frozenset({_CROSSWALK_FILE, "evidence-rules.yaml"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +340,7 @@ def _read(name: str) -> str:
 def _framework_ids() -> tuple[str, ...]:
     folder = resources.files(_PACKAGE).joinpath(_DATA_DIR)
     names = (entry.name for entry in folder.iterdir() if entry.name.endswith(".yaml"))
-    return tuple(sorted(n.removesuffix(".yaml") for n in names if n != _CROSSWALK_FILE))
+    return tuple(sorted(n.removesuffix(".yaml") for n in names if n not in _NOT_CATALOGUES))
 
 
 @functools.cache
