@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from assay.config import load_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -24,7 +26,8 @@ def unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    folder = Path(os.environ.get("ASSAY_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
+    configured = load_settings().shared_data  # ASSAY_SHARED_DATA, default ../shared/data beside the checkout
+    folder = (configured if configured.is_absolute() else ROOT / configured).resolve()
     if not (folder / "compas").is_dir():
         unavailable(f"real datasets not found at {folder} (set ASSAY_SHARED_DATA)")
     return folder

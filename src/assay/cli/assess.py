@@ -70,8 +70,6 @@ def assess(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output paths.")] = False,
 ) -> None:
     """Measure bias: Clarify's pre- and post-training metrics with intervals, per-group performance."""
-    if predicted and score:
-        raise InvalidInput("give --predicted or --score, not both")
     column, values, label_threshold = parse_role(label, "--label")
     facets = [Facet(c, v, t) for c, v, t in (parse_role(f, "--facet") for f in facet)]
     console = Console(stderr=True, quiet=quiet)
@@ -87,7 +85,6 @@ def assess(
         def progress(stage: str) -> None:
             bar.update(task, description=stage)
 
-        kwargs: dict[str, Any] = {}
         report = run_assessment(
             data,
             label=Label(column, values, label_threshold),
@@ -105,7 +102,6 @@ def assess(
             min_group_size=min_group_size,
             divergence=_divergence(divergence),
             progress=progress,
-            **kwargs,
         )
         progress("writing reports")
         paths = write_outputs(report, out)

@@ -14,8 +14,8 @@ from numpy.typing import NDArray
 
 from assay.errors import InvalidInput
 from assay.metrics import _roles
-from assay.metrics._plan import _Plan
-from assay.metrics._stats import MISSING, grouped_counts, threshold_state
+from assay.metrics._plan import _facet_expr, _Plan
+from assay.metrics._stats import MISSING, grouped_counts
 
 
 def _collapse(arr: NDArray[np.int64], axis: int, targets: NDArray[np.intp], size: int) -> NDArray[np.int64]:
@@ -42,14 +42,7 @@ class _Cells:
 
 def _count(plan: _Plan) -> _Cells:
     spec = plan.spec
-    keys: dict[str, nw.Expr] = {}
-    for fk in plan.facets:
-        f = fk.facet
-        keys[fk.key] = (
-            threshold_state(f.column, plan.frame.schema[f.column], f.threshold)
-            if fk.thresholded and f.threshold is not None
-            else nw.col(f.column)
-        )
+    keys: dict[str, nw.Expr] = {fk.key: _facet_expr(plan, fk) for fk in plan.facets}
     keys["y"] = plan.label_expr
     if plan.pred_expr is not None:
         keys["p"] = plan.pred_expr
@@ -66,9 +59,10 @@ def _count(plan: _Plan) -> _Cells:
                 _roles.check_values_present(table, fk.key, fk.facet.column, fk.facet.values, "facet")
     label_col = spec.label.column
     positives: tuple[Any, ...] | None = None
+    label_kind: str | None = None
     if plan.label_values is not None or spec.label.threshold is None:
-        kind = _roles.check_single_family(label_col, lv["y"])
-        if kind is None:
+        label_kind = _roles.check_single_family(label_col, lv["y"])
+        if label_kind is None:
             raise InvalidInput(f"label {label_col!r} has no value in any row (every label is missing)")
         positives = _roles.label_positives(label_col, lv["y"], plan.label_values)
         if plan.label_values is not None:
@@ -78,7 +72,6 @@ def _count(plan: _Plan) -> _Cells:
         raise InvalidInput(f"label {label_col!r} has no value in any row (every label is missing)")
     if "p" in lv and not plan.pred_is_state and spec.prediction is not None:
         pred_kind = _roles.check_single_family(spec.prediction.column, lv["p"])
-        label_kind = _roles.check_single_family(label_col, lv["y"])
         if pred_kind is not None and label_kind is not None and pred_kind != label_kind:
             raise InvalidInput(
                 f"predicted label {spec.prediction.column!r} holds {pred_kind} values but label "

@@ -54,13 +54,15 @@ def _score_for(
 
 
 def _states(values: pd.Series, positives: tuple[Any, ...] | None) -> NDArray[np.intp]:
-    """0/1/missing states of a collected role column (``positives=None``: it already holds states)."""
-    missing = values.isna().to_numpy()
-    if positives is None:
-        state = values.fillna(MISSING).to_numpy(dtype=np.intp)
-    else:
-        state = values.isin(list(positives)).to_numpy(dtype=np.intp)
-    return np.where(missing, MISSING, state)
+    """0/1/missing states of a collected role column, by the same mapping as the count pass's levels."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    # the code -1 (missing) picks the MISSING appended last
+    by_code = np.append(_roles.state_map([_python(v) for v in uniques], positives), MISSING)
+    return np.asarray(by_code[codes], dtype=np.intp)
+
+
+def _python(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True)

@@ -201,11 +201,11 @@ def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = Non
     rows, warnings = _row_warnings(spec, cells)
     warnings += _missing_facet_warnings(plan, cells)
 
-    say("computing metrics")
     flip_rows = None
     if "FT" in names:
         say("flip test")
         flip_rows = _flip_rows(plan, cells.label_positives)
+    say("computing metrics")
     order = {n: i for i, n in enumerate(names)}
     entries = []
     for stream, target in enumerate(_bias_targets(plan, cells)):
