@@ -44,6 +44,11 @@ system-deps:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; \
 		else echo "Java missing and not root: the Spark tier will be skipped (fails with CI=true)"; fi; \
 	fi
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+		echo "installing PostgreSQL for the database tier"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql; \
+		else echo "PostgreSQL missing and not root: the PostgreSQL tier will be skipped (fails with CI=true)"; fi; \
+	fi
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks examples

@@ -4,6 +4,7 @@ except with CI=true, where it fails."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,3 +57,40 @@ def spark() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A PostgreSQL server started for this test run."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        unavailable("psycopg is not installed (pip install -e '.[postgres]')")
+    from tests._postgres import PostgresServer
+
+    try:
+        server = PostgresServer()
+        server.start()
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        unavailable(f"PostgreSQL cannot start: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """``None`` (the workspace's embedded SQLite) or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    server = request.getfixturevalue("postgres")
+    return str(server.create_database())
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, database_url: str | None) -> Iterator[Any]:
+    """A new workspace acting as ``alice``, on SQLite and on PostgreSQL."""
+    from assay.services.workspace import Workspace
+
+    ws = Workspace.init(tmp_path / "ws", load_settings(actor="alice", workspace=None), database_url=database_url)
+    yield ws
+    ws.close()

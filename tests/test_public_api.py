@@ -9,6 +9,7 @@ def test_public_api_is_pinned() -> None:
         "Facet",
         "InvalidInput",
         "Label",
+        "Workspace",
         "__version__",
         "assess",
         "open_data",
@@ -18,10 +19,13 @@ def test_public_api_is_pinned() -> None:
         assert hasattr(assay, name)
 
 
-def test_importing_the_package_or_governance_does_not_load_the_numeric_stack() -> None:
+def test_importing_the_package_governance_or_cli_does_not_load_the_numeric_stack() -> None:
     import subprocess
     import sys
 
-    code = "import sys, assay, assay.governance; print(sorted({'numpy', 'pandas', 'duckdb'} & set(sys.modules)))"
+    code = (
+        "import sys, assay, assay.governance, assay.cli; "
+        "print(sorted({'numpy', 'pandas', 'duckdb'} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -22,7 +22,7 @@ from assay.errors import AssayError, InvalidInput
 if TYPE_CHECKING:
     from assay.frames import Facet, Label
     from assay.frames import open as open_data
-    from assay.services import AssessmentReport, assess, write_outputs
+    from assay.services import AssessmentReport, Workspace, assess, write_outputs
 
 __all__ = [
     "AssayError",
@@ -30,6 +30,7 @@ __all__ = [
     "Facet",
     "InvalidInput",
     "Label",
+    "Workspace",
     "__version__",
     "assess",
     "open_data",
@@ -43,6 +44,7 @@ _LAZY = {
     "assess": ("assay.services", "assess"),
     "open_data": ("assay.frames", "open"),
     "write_outputs": ("assay.services", "write_outputs"),
+    "Workspace": ("assay.services", "Workspace"),
 }
 
 

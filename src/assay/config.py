@@ -24,6 +24,25 @@ class Settings(BaseSettings):
     confidence: float = Field(default=0.95, gt=0, lt=1, description="Confidence level of intervals.")
     seed: int = Field(default=0, description="Seed of the bootstrap.")
     min_group_size: int = Field(default=30, ge=0, description="Warn for facet groups smaller than this.")
+    workspace: Path | None = Field(
+        default=None,
+        description="Workspace folder (the one holding .assay/); default: the current folder or the nearest parent "
+        "that has one.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the governance database, e.g. postgresql+psycopg://user@host/db; default: "
+        "the workspace's SQLite file.",
+    )
+    actor: str | None = Field(
+        default=None, description="Who is acting, as recorded in the audit ledger; default: the operating-system user."
+    )
+    evidence_valid_days: int = Field(
+        default=365, ge=1, description="How long evidence linked automatically from an assessment stays current."
+    )
+    checkpoint_every: int = Field(
+        default=100, ge=1, description="Sign a ledger checkpoint automatically every this many audit events."
+    )
 
 
 def load_settings(**overrides: Any) -> Settings:

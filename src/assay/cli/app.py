@@ -1,16 +1,22 @@
-"""The Typer application, its error handling and exit codes (0 done, 2 bad input, 1 internal error)."""
+"""The Typer application, its global options, error handling and exit codes.
+
+Exit codes: 0 done; 2 the request cannot be done as given (bad input, unknown name, conflict with stored state,
+not allowed); 1 a failed check (e.g. the audit ledger does not verify) or an internal error."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from typer.exceptions import TyperException
 
 from assay._version import __version__
+from assay.cli import approvals, audit, controls, incidents, registry, risks, workspace
 from assay.cli import assess as assess_cmd
-from assay.errors import AssayError, InvalidInput
+from assay.cli._shell import Options
+from assay.errors import AssayError, Conflict, InvalidInput, NotFound, PermissionDenied
 
 __all__ = ["app", "main"]
 
@@ -22,6 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("assess", no_args_is_help=True)(assess_cmd.assess)
+for _module in (workspace, registry, risks, controls, approvals, incidents, audit):
+    _module.register(app)
 
 
 def _version(value: bool) -> None:
@@ -32,11 +40,37 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    workspace_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace folder (default: ASSAY_WORKSPACE, else the current folder or the nearest parent with "
+            ".assay/).",
+            show_default=False,
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Governance database URL (default: ASSAY_DATABASE_URL, else the workspace's SQLite).",
+            show_default=False,
+        ),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            help="Who is acting, as the audit ledger records it (default: ASSAY_ACTOR, else your user).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Assay: measure, mitigate, document and govern AI systems, offline."""
+    ctx.obj = Options(workspace=workspace_dir, database_url=database_url, actor=actor)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("aborted", err=True)
         return 1
-    except InvalidInput as exc:
+    except (InvalidInput, NotFound, Conflict, PermissionDenied) as exc:  # the request cannot be done as given
         typer.echo(f"error: {exc}", err=True)
         return 2
     except AssayError as exc:

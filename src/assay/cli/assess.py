@@ -12,9 +12,6 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from assay.cli.render import summary
 from assay.errors import InvalidInput
-from assay.frames import Facet, Label
-from assay.services import assess as run_assessment
-from assay.services import write_outputs
 
 __all__ = ["assess", "parse_role"]
 
@@ -71,6 +68,10 @@ def assess(
 ) -> None:
     """Measure bias: Clarify's pre- and post-training metrics with intervals, per-group performance."""
     column, values, label_threshold = parse_role(label, "--label")
+    from assay.frames import Facet, Label
+    from assay.services import assess as run_assessment
+    from assay.services import write_outputs
+
     facets = [Facet(c, v, t) for c, v, t in (parse_role(f, "--facet") for f in facet)]
     console = Console(stderr=True, quiet=quiet)
     with Progress(

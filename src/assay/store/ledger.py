@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from assay.errors import IntegrityViolation, InvalidInput
 
 __all__ = [
     "GENESIS",
+    "ChainVerifier",
     "Checkpoint",
     "Event",
     "Verification",
@@ -72,10 +73,18 @@ class Event:
     hash: str = ""
 
     def content(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("hash")
-        data["payload"] = dict(self.payload)
-        return data
+        return {
+            "seq": self.seq,
+            "time": self.time,
+            "actor": self.actor,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "before": self.before,
+            "after": self.after,
+            "payload": dict(self.payload),
+            "prev_hash": self.prev_hash,
+        }
 
     def computed_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.content())).hexdigest()
@@ -147,44 +156,86 @@ class Verification:
     problem: str | None = None
 
 
-def _bad(events: Sequence[Event], checkpoints: Sequence[Checkpoint], seq: int, problem: str) -> Verification:
-    return Verification(False, len(events), len(checkpoints), seq, problem)
+class ChainVerifier:
+    """Verify a chain as it streams by: :meth:`feed` each event in order, then :meth:`finish` with the checkpoints.
 
+    Only the hashes of events that a checkpoint names are kept, so a million-event ledger verifies in little memory.
+    """
 
-def verify_chain(
-    events: Sequence[Event], checkpoints: Sequence[Checkpoint], public_key: Ed25519PublicKey | None = None
-) -> Verification:
-    """Check every hash and link of the chain, then every checkpoint (signature, head, truncation)."""
-    by_seq: dict[int, Event] = {}
-    previous_hash = GENESIS
-    for position, event in enumerate(events, start=1):
+    def __init__(self, public_key: Ed25519PublicKey | None = None) -> None:
+        self._public_key = public_key
+        self._count = 0
+        self._previous_hash = GENESIS
+        self._hashes: dict[int, str] = {}
+        self._wanted: set[int] | None = None
+        self.problem: tuple[int, str] | None = None
+
+    def expect_checkpoints(self, seqs: set[int]) -> None:
+        """Keep only the hashes of these sequence numbers (the ones the checkpoints name)."""
+        self._wanted = seqs
+
+    def feed(self, event: Event) -> bool:
+        """Check one event; ``False`` once a problem is found (see :attr:`problem`)."""
+        if self.problem is not None:
+            return False
+        position = self._count + 1
         if event.seq != position:
             what = "an event is missing or inserted before it" if event.seq > position else "events are out of order"
-            return _bad(
-                events, checkpoints, position, f"expected sequence number {position}, found {event.seq}: {what}"
-            )
-        if event.computed_hash() != event.hash:
-            return _bad(events, checkpoints, event.seq, "its content does not match its hash: the event was edited")
-        if event.prev_hash != previous_hash:
-            return _bad(events, checkpoints, event.seq, "it does not link to the event before it")
-        previous_hash = event.hash
-        by_seq[event.seq] = event
-    wanted = None if public_key is None else key_id(public_key)
-    for checkpoint in checkpoints:
+            self.problem = (position, f"expected sequence number {position}, found {event.seq}: {what}")
+        elif event.computed_hash() != event.hash:
+            self.problem = (event.seq, "its content does not match its hash: the event was edited")
+        elif event.prev_hash != self._previous_hash:
+            self.problem = (event.seq, "it does not link to the event before it")
+        if self.problem is not None:
+            return False
+        self._count = position
+        self._previous_hash = event.hash
+        if self._wanted is None or event.seq in self._wanted:
+            self._hashes[event.seq] = event.hash
+        return True
+
+    def finish(self, checkpoints: Sequence[Checkpoint]) -> Verification:
+        if self.problem is not None:
+            return Verification(False, self._count, len(checkpoints), *self.problem)
+        public_key = self._public_key
+        wanted = None if public_key is None else key_id(public_key)
+        for checkpoint in checkpoints:
+            problem = self._check(checkpoint, public_key, wanted)
+            if problem is not None:
+                return Verification(False, self._count, len(checkpoints), *problem)
+        return Verification(True, self._count, len(checkpoints))
+
+    def _check(
+        self, checkpoint: Checkpoint, public_key: Ed25519PublicKey | None, wanted: str | None
+    ) -> tuple[int, str] | None:
         if public_key is not None:
             if checkpoint.key_id != wanted:
-                return _bad(events, checkpoints, checkpoint.seq, "a checkpoint was signed with another key")
+                return checkpoint.seq, "a checkpoint was signed with another key"
             try:
                 public_key.verify(bytes.fromhex(checkpoint.signature), checkpoint.message())
             except (InvalidSignature, ValueError):
-                return _bad(events, checkpoints, checkpoint.seq, "a checkpoint's signature is not valid")
-        head = by_seq.get(checkpoint.seq)
+                return checkpoint.seq, "a checkpoint's signature is not valid"
+        head = self._hashes.get(checkpoint.seq)
         if head is None:
-            gone = f"the checkpoint at {checkpoint.seq} covers events that are gone: the tail was truncated"
-            return _bad(events, checkpoints, len(events) + 1, gone)
-        if head.hash != checkpoint.head_hash:
-            return _bad(events, checkpoints, checkpoint.seq, "the event differs from the one the checkpoint signed")
-    return Verification(True, len(events), len(checkpoints))
+            return (
+                self._count + 1,
+                f"the checkpoint at {checkpoint.seq} covers events that are gone: the tail was truncated",
+            )
+        if head != checkpoint.head_hash:
+            return checkpoint.seq, "the event differs from the one the checkpoint signed"
+        return None
+
+
+def verify_chain(
+    events: Iterable[Event], checkpoints: Sequence[Checkpoint], public_key: Ed25519PublicKey | None = None
+) -> Verification:
+    """Check every hash and link of the chain, then every checkpoint (signature, head, truncation)."""
+    verifier = ChainVerifier(public_key)
+    verifier.expect_checkpoints({c.seq for c in checkpoints})
+    for event in events:
+        if not verifier.feed(event):
+            break
+    return verifier.finish(checkpoints)
 
 
 def write_export(folder: Path, events: Sequence[Event], checkpoints: Sequence[Checkpoint]) -> dict[str, Path]:

@@ -1,0 +1,73 @@
+"""``assay init`` and ``assay db upgrade|downgrade|current``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assay.cli._shell import Options, open_workspace
+from assay.config import load_settings
+from assay.services.workspace import Workspace
+from assay.store.migrate import current_revision, downgrade, head_revision, upgrade
+
+__all__ = ["register"]
+
+db_app = typer.Typer(help="The governance database's schema (Alembic migrations).", no_args_is_help=True)
+
+
+def init(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="Folder to make a workspace of.")] = Path("."),
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Use this database (e.g. postgresql+psycopg://user@host/db) instead of SQLite.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Create a workspace: .assay/ with the database (migrated), the artifact store and the ledger's signing key."""
+    options = ctx.find_root().obj if isinstance(ctx.find_root().obj, Options) else Options()
+    url = database_url or options.database_url
+    folder.mkdir(parents=True, exist_ok=True)
+    with Workspace.init(folder, load_settings(), database_url=url) as workspace:
+        typer.echo(f"workspace: {workspace.home}")
+        typer.echo(f"database:  {workspace.store.engine.url.render_as_string(hide_password=True)}")
+        typer.echo(f"artifacts: {workspace.artifacts.root}")
+        typer.echo(f"public key of the audit ledger: {workspace.public_key_path} (give it to auditors)")
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Migrate the database up to REVISION (default: the newest)."""
+    workspace = _unchecked(ctx)
+    upgrade(workspace.store.engine, revision)
+    typer.echo(f"database at revision {current_revision(workspace.store.engine)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target revision ('base' removes all).")]
+) -> None:
+    """Migrate the database down to REVISION."""
+    workspace = _unchecked(ctx)
+    downgrade(workspace.store.engine, revision)
+    typer.echo(f"database at revision {current_revision(workspace.store.engine) or 'base'}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the database's schema revision and the newest this Assay knows."""
+    workspace = _unchecked(ctx)
+    typer.echo(f"current: {current_revision(workspace.store.engine) or 'base (empty)'}")
+    typer.echo(f"head:    {head_revision()}")
+
+
+def _unchecked(ctx: typer.Context) -> Workspace:
+    return open_workspace(ctx, check=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,97 @@
+"""Finding stored records by the names users type, with errors that list what exists.
+
+References: a system by its name; a model version as ``MODEL@VERSION`` within a system (or ``VERSION`` when the
+system has one model); a dataset version as ``DATASET@VERSION``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.errors import InvalidInput, NotFound
+from assay.store.models import Base, Dataset, DatasetVersion, Model, ModelVersion, System
+
+__all__ = ["by_id", "dataset_version", "model_version", "split_ref", "system"]
+
+_T = TypeVar("_T", bound=Base)
+_SHOWN = 20
+
+
+def _known(values: list[str]) -> str:
+    if not values:
+        return "there are none yet"
+    more = f" and {len(values) - _SHOWN} more" if len(values) > _SHOWN else ""
+    return "known: " + ", ".join(values[:_SHOWN]) + more
+
+
+def split_ref(ref: str, what: str) -> tuple[str, str]:
+    name, sep, version = ref.partition("@")
+    if not sep or not name or not version:
+        raise InvalidInput(f"{what} {ref!r}: write NAME@VERSION")
+    return name, version
+
+
+def system(session: Session, name: str) -> System:
+    found = session.execute(select(System).where(System.name == name)).scalar_one_or_none()
+    if found is None:
+        names = list(session.execute(select(System.name).order_by(System.name)).scalars())
+        raise NotFound(f"no AI system named {name!r} ({_known(names)})")
+    return found
+
+
+def model_version(session: Session, owner: System, ref: str) -> ModelVersion:
+    """``MODEL@VERSION`` (or ``VERSION`` when the system has exactly one model) of ``owner``."""
+    models = list(session.execute(select(Model).where(Model.system_id == owner.id).order_by(Model.name)).scalars())
+    if "@" in ref:
+        model_name, version = split_ref(ref, "model version")
+    elif len(models) == 1:
+        model_name, version = models[0].name, ref
+    else:
+        names = ", ".join(m.name for m in models) or "none yet"
+        raise InvalidInput(f"model version {ref!r}: write MODEL@VERSION (models of {owner.name}: {names})")
+    model = next((m for m in models if m.name == model_name), None)
+    if model is None:
+        raise NotFound(f"system {owner.name!r} has no model {model_name!r} ({_known([m.name for m in models])})")
+    found = session.execute(
+        select(ModelVersion).where(ModelVersion.model_id == model.id, ModelVersion.version == version)
+    ).scalar_one_or_none()
+    if found is None:
+        versions = list(
+            session.execute(
+                select(ModelVersion.version).where(ModelVersion.model_id == model.id).order_by(ModelVersion.id)
+            ).scalars()
+        )
+        raise NotFound(f"model {model_name!r} has no version {version!r} ({_known(versions)})")
+    return found
+
+
+def dataset_version(session: Session, ref: str) -> DatasetVersion:
+    name, version = split_ref(ref, "dataset version")
+    dataset = session.execute(select(Dataset).where(Dataset.name == name)).scalar_one_or_none()
+    if dataset is None:
+        names = list(session.execute(select(Dataset.name).order_by(Dataset.name)).scalars())
+        raise NotFound(f"no dataset named {name!r} ({_known(names)})")
+    found = session.execute(
+        select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id, DatasetVersion.version == version)
+    ).scalar_one_or_none()
+    if found is None:
+        versions = list(
+            session.execute(
+                select(DatasetVersion.version)
+                .where(DatasetVersion.dataset_id == dataset.id)
+                .order_by(DatasetVersion.id)
+            ).scalars()
+        )
+        raise NotFound(f"dataset {name!r} has no version {version!r} ({_known(versions)})")
+    return found
+
+
+def by_id(session: Session, model: type[_T], ident: Any, what: str, **where: Any) -> _T:
+    """A record by primary key, optionally required to match ``where`` (e.g. ``system_id=...``)."""
+    found = session.get(model, ident)
+    if found is None or any(getattr(found, key) != value for key, value in where.items()):
+        raise NotFound(f"no {what} with id {ident}")
+    return found

@@ -1,0 +1,387 @@
+"""The inventory: AI systems, models and their versions, datasets and their versions, and assessments.
+
+Every create and update is one write transaction with its audit event. Methods return the stored records
+(detached SQLAlchemy objects; ``record.state()`` gives them as plain JSON values).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.errors import Conflict, InvalidInput, PermissionDenied
+from assay.governance.evidence import controls_for
+from assay.governance.records import (
+    MODEL_STAGES,
+    DatasetVersionSpec,
+    ModelVersionSpec,
+    SystemSpec,
+    SystemUpdate,
+    validate,
+)
+from assay.services import _lookup
+from assay.store.ledger import canonical_json
+from assay.store.models import (
+    Artifact,
+    Assessment,
+    ControlStatus,
+    Dataset,
+    DatasetVersion,
+    Evidence,
+    Model,
+    ModelVersion,
+    System,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from assay.services.workspace import Workspace
+    from assay.store.artifacts import StoredFile
+    from assay.store.database import Transaction
+
+__all__ = ["Assessments", "Datasets", "Models", "Systems", "store_artifact"]
+
+
+def _spec(model: type[Any], spec: Any, what: str) -> Any:
+    if isinstance(spec, model):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise InvalidInput(f"{what}: give a {model.__name__} or a mapping of its fields")
+    return validate(model, dict(spec), what)
+
+
+def store_artifact(tx: Transaction, stored: StoredFile, name: str, media_type: str) -> Artifact:
+    """Record a file already written to the artifact store (once per digest)."""
+    existing = tx.session.get(Artifact, stored.sha256)
+    if existing is not None:
+        return existing
+    artifact = Artifact(sha256=stored.sha256, size=stored.size, name=name[:300], media_type=media_type)
+    tx.session.add(artifact)
+    tx.record("artifact.store", artifact, before=None)
+    return artifact
+
+
+class _Service:
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+
+    def _write(self) -> Any:
+        return self.ws.store.write(self.ws.actor)
+
+
+class Systems(_Service):
+    """AI systems: create, list, show, update."""
+
+    def create(self, spec: SystemSpec | Mapping[str, Any]) -> System:
+        valid: SystemSpec = _spec(SystemSpec, spec, "AI system")
+        with self._write() as tx:
+            if tx.session.execute(select(System.id).where(System.name == valid.name)).first() is not None:
+                raise Conflict(f"an AI system named {valid.name!r} already exists: update it or choose another name")
+            system = System(**valid.model_dump())
+            tx.session.add(system)
+            tx.record("system.create", system, before=None)
+        return system
+
+    def list(self) -> list[System]:
+        with self.ws.store.read() as session:
+            return list(session.execute(select(System).order_by(System.name)).scalars())
+
+    def get(self, name: str) -> System:
+        with self.ws.store.read() as session:
+            return _lookup.system(session, name)
+
+    def update(self, name: str, changes: SystemUpdate | Mapping[str, Any]) -> System:
+        update: SystemUpdate = _spec(SystemUpdate, changes, f"update of AI system {name!r}")
+        given = update.model_dump(exclude_unset=True)
+        if not given:
+            raise InvalidInput(f"update of AI system {name!r}: give at least one field to change")
+        with self._write() as tx:
+            system = _lookup.system(tx.session, name)
+            before = system.state()
+            current = {key: before[key] for key in SystemSpec.model_fields}
+            merged: SystemSpec = validate(SystemSpec, {**current, **given}, f"AI system {name!r}")
+            for key, value in merged.model_dump().items():
+                setattr(system, key, value)
+            system.updated_at = utcnow()
+            tx.record("system.update", system, before=before, payload={"changed": sorted(given)})
+        return system
+
+
+class Models(_Service):
+    """Models of a system and their versions, with lineage and stage."""
+
+    def register_version(
+        self, system: str, spec: ModelVersionSpec | Mapping[str, Any], *, artifact: Path | None = None
+    ) -> ModelVersion:
+        """Register ``MODEL@VERSION`` (the model is created on its first version); ``artifact`` is copied in."""
+        valid: ModelVersionSpec = _spec(ModelVersionSpec, spec, "model version")
+        if artifact is not None and valid.artifact_sha256 is not None:
+            raise InvalidInput("give the model file or its artifact_sha256, not both")
+        stored = self.ws.artifacts.put_file(artifact) if artifact is not None else None
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            model = tx.session.execute(
+                select(Model).where(Model.system_id == owner.id, Model.name == valid.model)
+            ).scalar_one_or_none()
+            if model is None:
+                model = Model(system_id=owner.id, name=valid.model, description=valid.description)
+                tx.session.add(model)
+                tx.record("model.create", model, before=None, payload={"system": owner.name})
+            training = _lookup.dataset_version(tx.session, valid.training_dataset) if valid.training_dataset else None
+            parent = None
+            if valid.parent:
+                ref = valid.parent if "@" in valid.parent else f"{valid.model}@{valid.parent}"
+                parent = _lookup.model_version(tx.session, owner, ref)
+            sha = valid.artifact_sha256
+            if stored is not None and artifact is not None:
+                sha = store_artifact(tx, stored, artifact.name, "application/octet-stream").sha256
+            version = ModelVersion(
+                model_id=model.id,
+                version=valid.version,
+                artifact_sha256=sha,
+                framework=valid.framework,
+                training_dataset_version_id=None if training is None else training.id,
+                parent_id=None if parent is None else parent.id,
+                stage=valid.stage,
+            )
+            tx.session.add(version)
+            tx.record(
+                "model_version.create",
+                version,
+                before=None,
+                payload={"system": owner.name, "ref": f"{valid.model}@{valid.version}"},
+            )
+        return version
+
+    def get_version(self, system: str, ref: str) -> ModelVersion:
+        with self.ws.store.read() as session:
+            return _lookup.model_version(session, _lookup.system(session, system), ref)
+
+    def list_versions(self, system: str) -> list[tuple[Model, ModelVersion]]:
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            rows = session.execute(
+                select(Model, ModelVersion)
+                .join(ModelVersion, ModelVersion.model_id == Model.id)
+                .where(Model.system_id == owner.id)
+                .order_by(Model.name, ModelVersion.id)
+            ).all()
+            return [(row[0], row[1]) for row in rows]
+
+    def lineage(self, system: str, ref: str) -> list[ModelVersion]:
+        """The version and its ancestors, newest first."""
+        with self.ws.store.read() as session:
+            current: ModelVersion | None = _lookup.model_version(session, _lookup.system(session, system), ref)
+            chain: list[ModelVersion] = []
+            while current is not None and current not in chain:
+                chain.append(current)
+                current = None if current.parent_id is None else session.get(ModelVersion, current.parent_id)
+            return chain
+
+    def set_stage(self, system: str, ref: str, stage: str, *, reason: str = "") -> ModelVersion:
+        if stage not in MODEL_STAGES:
+            raise InvalidInput(f"stage {stage!r} is not one of {', '.join(MODEL_STAGES)}")
+        if stage == "production":
+            raise PermissionDenied(
+                f"{ref} can reach production only through an approved request: `assay approval request {system} "
+                f"{ref} --stage production`, then a decision by an approver"
+            )
+        with self._write() as tx:
+            version = _lookup.model_version(tx.session, _lookup.system(tx.session, system), ref)
+            move_stage(tx, version, stage, reason=reason)
+        return version
+
+
+def move_stage(tx: Transaction, version: ModelVersion, stage: str, *, reason: str = "", **payload: Any) -> None:
+    before = version.state()
+    version.stage = stage
+    version.updated_at = utcnow()
+    tx.record(
+        "model_version.stage",
+        version,
+        before=before,
+        payload={"from": before["stage"], "to": stage, "reason": reason, **payload},
+    )
+
+
+class Datasets(_Service):
+    """Datasets and their versions, with provenance and lineage."""
+
+    def register_version(
+        self, spec: DatasetVersionSpec | Mapping[str, Any], *, file: Path | None = None, copy: bool = False
+    ) -> DatasetVersion:
+        """Register ``DATASET@VERSION``. With ``file``, its fingerprint (SHA-256), columns and row count are read
+        from it; ``copy`` keeps a copy in the artifact store."""
+        valid: DatasetVersionSpec = _spec(DatasetVersionSpec, spec, "dataset version")
+        facts: dict[str, Any] = {}
+        stored = None
+        if file is not None:
+            facts = _describe_file(file)
+            if copy:
+                stored = self.ws.artifacts.put_file(file)
+        elif copy:
+            raise InvalidInput("copy needs the dataset file")
+        with self._write() as tx:
+            dataset = tx.session.execute(select(Dataset).where(Dataset.name == valid.dataset)).scalar_one_or_none()
+            if dataset is None:
+                dataset = Dataset(name=valid.dataset, description=valid.description)
+                tx.session.add(dataset)
+                tx.record("dataset.create", dataset, before=None)
+            parents = [_lookup.dataset_version(tx.session, ref).id for ref in valid.parents]
+            fields = valid.model_dump(exclude={"dataset", "description", "parents"})
+            for key, value in facts.items():
+                if fields.get(key) in (None, [], ""):
+                    fields[key] = value
+            if facts.get("fingerprint") and valid.fingerprint and valid.fingerprint != facts["fingerprint"]:
+                raise InvalidInput(f"fingerprint {valid.fingerprint} does not match the file's {facts['fingerprint']}")
+            artifact_sha = None
+            if stored is not None and file is not None:
+                artifact_sha = store_artifact(tx, stored, file.name, _media_type(file)).sha256
+            version = DatasetVersion(dataset_id=dataset.id, artifact_sha256=artifact_sha, parent_ids=parents, **fields)
+            tx.session.add(version)
+            tx.record(
+                "dataset_version.create", version, before=None, payload={"ref": f"{dataset.name}@{valid.version}"}
+            )
+        return version
+
+    def get_version(self, ref: str) -> DatasetVersion:
+        with self.ws.store.read() as session:
+            return _lookup.dataset_version(session, ref)
+
+    def list_versions(self) -> list[tuple[Dataset, DatasetVersion]]:
+        with self.ws.store.read() as session:
+            rows = session.execute(
+                select(Dataset, DatasetVersion)
+                .join(DatasetVersion, DatasetVersion.dataset_id == Dataset.id)
+                .order_by(Dataset.name, DatasetVersion.id)
+            ).all()
+            return [(row[0], row[1]) for row in rows]
+
+
+def _media_type(file: Path) -> str:
+    return {".csv": "text/csv", ".parquet": "application/vnd.apache.parquet"}.get(
+        file.suffix.lower(), "application/octet-stream"
+    )
+
+
+def _describe_file(file: Path) -> dict[str, Any]:
+    """Fingerprint, columns and row count of a CSV or Parquet file (read lazily by DuckDB)."""
+    import narwhals as nw
+
+    from assay.frames import open as open_frame
+    from assay.store.artifacts import sha256_file
+
+    if not file.is_file():
+        raise InvalidInput(f"dataset file {file} does not exist")
+    frame = open_frame(file)
+    columns = [{"name": name, "type": str(dtype)} for name, dtype in frame.schema.items()]
+    count = frame.lazy.select(nw.len()).collect().item()
+    return {"fingerprint": sha256_file(file), "columns": columns, "row_count": int(count)}
+
+
+class Assessments(_Service):
+    """Result documents attached to a system, model version and dataset version, linked to controls as evidence."""
+
+    def record(
+        self,
+        system: str,
+        document: Mapping[str, Any],
+        *,
+        model_version: str | None = None,
+        dataset_version: str | None = None,
+    ) -> Assessment:
+        kind = document.get("schema")
+        if not isinstance(kind, str) or not kind:
+            raise InvalidInput("the document has no 'schema' field: record documents written by Assay")
+        text = canonical_json(dict(document))
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            version = None if model_version is None else _lookup.model_version(tx.session, owner, model_version)
+            data = None if dataset_version is None else _lookup.dataset_version(tx.session, dataset_version)
+            data_block = document.get("data")
+            fingerprint = data_block.get("fingerprint") if isinstance(data_block, Mapping) else None
+            assessment = Assessment(
+                system_id=owner.id,
+                model_version_id=None if version is None else version.id,
+                dataset_version_id=None if data is None else data.id,
+                kind=kind,
+                document=dict(document),
+                document_sha256=hashlib.sha256(text).hexdigest(),
+                data_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
+                created_by=tx.actor,
+            )
+            tx.session.add(assessment)
+            tx.record(
+                "assessment.record",
+                assessment,
+                before=None,
+                payload={"system": owner.name, "kind": kind, "document_sha256": assessment.document_sha256},
+            )
+            link_evidence(tx, owner, assessment, valid_days=self.ws.settings.evidence_valid_days)
+        return assessment
+
+    def list(self, system: str) -> list[Assessment]:
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            query = select(Assessment).where(Assessment.system_id == owner.id).order_by(Assessment.id)
+            return list(session.execute(query).scalars())
+
+    def get(self, system: str, assessment_id: int) -> Assessment:
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            return _lookup.by_id(session, Assessment, assessment_id, "assessment", system_id=owner.id)
+
+
+def _excluded(session: Session, system_id: int) -> set[tuple[str, str]]:
+    rows = session.execute(
+        select(ControlStatus.framework, ControlStatus.control_id).where(
+            ControlStatus.system_id == system_id, ControlStatus.applicable.is_(False)
+        )
+    ).all()
+    return {(row[0], row[1]) for row in rows}
+
+
+def link_evidence(tx: Transaction, owner: System, assessment: Assessment, *, valid_days: int) -> list[Evidence]:
+    """Link ``assessment`` as evidence to every control the evidence rules name, except controls the system
+    excluded (those are listed in the audit payload as skipped)."""
+    excluded = _excluded(tx.session, owner.id)
+    today = dt.datetime.now(dt.UTC).date()
+    linked: list[Evidence] = []
+    skipped: list[str] = []
+    for link in controls_for(assessment.document):
+        if (link.framework, link.control) in excluded:
+            skipped.append(f"{link.framework}:{link.control}")
+            continue
+        evidence = Evidence(
+            system_id=owner.id,
+            framework=link.framework,
+            control_id=link.control,
+            kind="assessment",
+            assessment_id=assessment.id,
+            description=link.reason,
+            rule=link.rule,
+            valid_from=today,
+            valid_until=today + dt.timedelta(days=valid_days),
+            created_by=tx.actor,
+        )
+        tx.session.add(evidence)
+        linked.append(evidence)
+    tx.session.flush()
+    if linked or skipped:
+        tx.record(
+            "evidence.link",
+            assessment,
+            before=assessment.state(),
+            payload={
+                "controls": [f"{e.framework}:{e.control_id}" for e in linked],
+                "evidence_ids": [e.id for e in linked],
+                "skipped_excluded": skipped,
+            },
+        )
+    return linked

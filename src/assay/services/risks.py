@@ -1,0 +1,18 @@
+"""(being written)"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assay.services.workspace import Workspace
+
+
+class Risks:
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+
+
+class ImpactAssessments:
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace

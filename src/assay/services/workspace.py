@@ -1,0 +1,235 @@
+"""The workspace: a folder whose ``.assay/`` holds the database (SQLite by default), the artifact store and the
+ledger's signing key. Every governance service works through one :class:`Workspace`.
+
+::
+
+    .assay/
+      workspace.json        schema, creation time, database URL when it is not the embedded SQLite file
+      assay.db              the embedded database (absent when ASSAY_DATABASE_URL points at PostgreSQL)
+      artifacts/sha256/..   content-addressed files
+      keys/ledger.key       Ed25519 private key (mode 0600) that signs audit checkpoints
+      keys/ledger.pub       its public key: give it to auditors
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from cryptography.hazmat.primitives import serialization
+
+from assay.config import Settings, load_settings
+from assay.errors import Conflict, InvalidInput, NotFound
+from assay.store import generate_signing_key, load_private_key, load_public_key
+from assay.store.artifacts import ArtifactStore
+from assay.store.database import Store
+from assay.store.db import make_engine, sqlite_url
+from assay.store.migrate import upgrade
+
+if TYPE_CHECKING:
+    from assay.services.approvals import Approvals
+    from assay.services.audit import AuditLog
+    from assay.services.controls import Controls
+    from assay.services.incidents import Incidents
+    from assay.services.registry import Assessments, Datasets, Models, Systems
+    from assay.services.risks import ImpactAssessments, Risks
+
+__all__ = ["WORKSPACE_DIR", "Workspace", "find_workspace"]
+
+WORKSPACE_DIR: Final = ".assay"
+_SCHEMA: Final = "assay.workspace/1"
+
+
+def find_workspace(start: Path) -> Path | None:
+    """The nearest folder from ``start`` upwards that holds ``.assay/workspace.json``."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        if (folder / WORKSPACE_DIR / "workspace.json").is_file():
+            return folder
+    return None
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Workspace:
+    """An open workspace: its :class:`~assay.store.database.Store`, artifacts, keys and the acting user."""
+
+    def __init__(self, root: Path, settings: Settings) -> None:
+        self.root = root
+        self.settings = settings
+        self.home = root / WORKSPACE_DIR
+        config = json.loads((self.home / "workspace.json").read_text(encoding="utf-8"))
+        url = settings.database_url or config.get("database_url") or sqlite_url(self.home / "assay.db")
+        self.actor: str = settings.actor or _default_actor()
+        self.artifacts = ArtifactStore(self.home / "artifacts")
+        signer = load_private_key((self.home / "keys" / "ledger.key").read_bytes())
+        self.store = Store(url, signer=signer, checkpoint_every=settings.checkpoint_every)
+
+    # -- opening and creating ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, folder: Path | None = None, settings: Settings | None = None, *, check: bool = True) -> Workspace:
+        """Open the workspace at ``folder`` (default: settings, then the nearest one from the current folder)."""
+        settings = settings or load_settings()
+        start = folder or settings.workspace or Path.cwd()
+        root = find_workspace(start) if folder is None and settings.workspace is None else start
+        if root is None or not (root / WORKSPACE_DIR / "workspace.json").is_file():
+            raise NotFound(f"no Assay workspace at {start} or above it: run `assay init` or pass --workspace")
+        workspace = cls(root.resolve(), settings)
+        if check:
+            workspace.store.check_schema()
+        return workspace
+
+    @classmethod
+    def init(cls, folder: Path, settings: Settings | None = None, *, database_url: str | None = None) -> Workspace:
+        """Create ``folder/.assay`` (database migrated to the current schema, artifact store, signing key)."""
+        settings = settings or load_settings()
+        url = database_url or settings.database_url
+        home = folder / WORKSPACE_DIR
+        if (home / "workspace.json").exists():
+            raise Conflict(f"{folder} is already an Assay workspace ({home})")
+        if url is not None:
+            make_engine(url).dispose()  # refuse a bad URL before anything is written
+        (home / "keys").mkdir(parents=True, exist_ok=True)
+        (home / "artifacts").mkdir(exist_ok=True)
+        key = generate_signing_key()
+        private = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        descriptor = os.open(home / "keys" / "ledger.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(private)
+        public = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        (home / "keys" / "ledger.pub").write_bytes(public)
+        config: dict[str, Any] = {"schema": _SCHEMA, "created_at": dt.datetime.now(dt.UTC).isoformat()}
+        if database_url is not None:
+            config["database_url"] = database_url
+        path = home / "workspace.json"
+        path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        if database_url is not None:
+            path.chmod(0o600)  # the URL may hold a password
+        workspace = cls(folder.resolve(), settings)
+        upgrade(workspace.store.engine)
+        return workspace
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- keys ------------------------------------------------------------------------------------------------
+
+    @property
+    def public_key_path(self) -> Path:
+        return self.home / "keys" / "ledger.pub"
+
+    def public_key_pem(self) -> bytes:
+        pem = self.public_key_path.read_bytes()
+        load_public_key(pem)
+        return pem
+
+    def as_actor(self, actor: str) -> Workspace:
+        """The same workspace acting as someone else (for scripts and tests that play several people)."""
+        if not actor.strip():
+            raise InvalidInput("the actor is empty")
+        clone = object.__new__(Workspace)
+        clone.__dict__.update({k: v for k, v in self.__dict__.items() if not _is_service(k)})
+        clone.actor = actor
+        return clone
+
+    # -- services ----------------------------------------------------------------------------------------------
+
+    @cached_property
+    def systems(self) -> Systems:
+        from assay.services.registry import Systems
+
+        return Systems(self)
+
+    @cached_property
+    def models(self) -> Models:
+        from assay.services.registry import Models
+
+        return Models(self)
+
+    @cached_property
+    def datasets(self) -> Datasets:
+        from assay.services.registry import Datasets
+
+        return Datasets(self)
+
+    @cached_property
+    def assessments(self) -> Assessments:
+        from assay.services.registry import Assessments
+
+        return Assessments(self)
+
+    @cached_property
+    def risks(self) -> Risks:
+        from assay.services.risks import Risks
+
+        return Risks(self)
+
+    @cached_property
+    def impact_assessments(self) -> ImpactAssessments:
+        from assay.services.risks import ImpactAssessments
+
+        return ImpactAssessments(self)
+
+    @cached_property
+    def controls(self) -> Controls:
+        from assay.services.controls import Controls
+
+        return Controls(self)
+
+    @cached_property
+    def approvals(self) -> Approvals:
+        from assay.services.approvals import Approvals
+
+        return Approvals(self)
+
+    @cached_property
+    def incidents(self) -> Incidents:
+        from assay.services.incidents import Incidents
+
+        return Incidents(self)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        from assay.services.audit import AuditLog
+
+        return AuditLog(self)
+
+
+_SERVICES: Final = frozenset(
+    {
+        "systems",
+        "models",
+        "datasets",
+        "assessments",
+        "risks",
+        "impact_assessments",
+        "controls",
+        "approvals",
+        "incidents",
+        "audit",
+    }
+)
+
+
+def _is_service(name: str) -> bool:
+    return name in _SERVICES

@@ -1,0 +1,107 @@
+"""Content-addressed files: every artifact is stored once under its SHA-256 (``sha256/ab/abcdef...``).
+
+Files are streamed (never read whole into memory), written to a temporary file in the store and renamed into
+place, so a crash never leaves a partial artifact under a valid name. Nothing a user sends becomes a path: the
+path is derived from the digest only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from assay.errors import IntegrityViolation, InvalidInput, NotFound
+
+__all__ = ["ArtifactStore", "StoredFile", "sha256_file"]
+
+_CHUNK: Final = 1 << 20
+_DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    size: int
+    path: Path
+
+
+class ArtifactStore:
+    """The artifact folder of a workspace."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_of(self, sha256: str) -> Path:
+        if not _DIGEST.match(sha256):
+            raise InvalidInput(f"{sha256!r} is not a SHA-256 digest (64 lower-case hex digits)")
+        return self.root / "sha256" / sha256[:2] / sha256
+
+    def _put_stream(self, chunks: Iterable[bytes]) -> StoredFile:
+        self.root.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        handle, temp_name = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            target = self.path_of(digest.hexdigest())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                os.unlink(temp_name)
+            else:
+                os.chmod(temp_name, 0o444)
+                os.replace(temp_name, target)
+        except BaseException:
+            if os.path.exists(temp_name):
+                os.unlink(temp_name)
+            raise
+        return StoredFile(digest.hexdigest(), size, target)
+
+    def put_file(self, source: Path) -> StoredFile:
+        if not source.is_file():
+            raise InvalidInput(f"{source} is not a file")
+        with source.open("rb") as handle:
+            return self.put_stream(handle)
+
+    def put_stream(self, handle: BinaryIO) -> StoredFile:
+        return self._put_stream(iter(lambda: handle.read(_CHUNK), b""))
+
+    def put_bytes(self, data: bytes) -> StoredFile:
+        return self._put_stream([data])
+
+    def has(self, sha256: str) -> bool:
+        return self.path_of(sha256).is_file()
+
+    def open(self, sha256: str) -> BinaryIO:
+        path = self.path_of(sha256)
+        if not path.is_file():
+            raise NotFound(f"artifact {sha256} is not in the artifact store {self.root}")
+        return path.open("rb")
+
+    def verify(self, sha256: str) -> None:
+        """Re-hash a stored file; :class:`IntegrityViolation` when its content no longer matches its name."""
+        path = self.path_of(sha256)
+        if not path.is_file():
+            raise NotFound(f"artifact {sha256} is not in the artifact store {self.root}")
+        actual = sha256_file(path)
+        if actual != sha256:
+            raise IntegrityViolation(f"artifact {sha256} was changed on disk: its content hashes to {actual}")

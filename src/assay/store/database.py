@@ -1,0 +1,136 @@
+"""The unit of work: read sessions, and write transactions that record their audit events.
+
+::
+
+    store = Store(url, signer=key)
+    with store.write(actor="alice") as tx:
+        system = System(...)
+        tx.session.add(system)
+        tx.session.flush()
+        tx.record("system.create", system, before=None)
+
+Everything inside ``write`` commits together, the audit events included, or nothing does. A database error
+that means "this already exists" or "that does not exist" becomes :class:`~assay.errors.Conflict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from assay.errors import Conflict, InvalidInput
+from assay.store import audit
+from assay.store.db import WRITE_OPTION, make_engine
+from assay.store.ledger import Checkpoint, Event, Verification
+from assay.store.migrate import current_revision, head_revision
+from assay.store.models import Base
+
+__all__ = ["Store", "Transaction"]
+
+
+class Transaction:
+    """A write transaction and the actor it is done by."""
+
+    def __init__(self, session: Session, actor: str, store: Store) -> None:
+        self.session = session
+        self.actor = actor
+        self._store = store
+        self.events: list[Event] = []
+
+    def record(
+        self,
+        action: str,
+        obj: Base,
+        *,
+        before: Mapping[str, Any] | None,
+        deleted: bool = False,
+        payload: Mapping[str, Any] | None = None,
+        object_id: str | None = None,
+    ) -> Event:
+        """Append the audit event of a change to ``obj`` (``before``: its state before, ``None`` when created)."""
+        self.session.flush()
+        after = None if deleted else obj.state()
+        event = audit.append(
+            self.session,
+            actor=self.actor,
+            action=action,
+            object_type=obj.__tablename__,
+            object_id=object_id or _identity(obj),
+            before=audit.digest(before),
+            after=audit.digest(after),
+            payload=payload,
+            signer=self._store.signer,
+            checkpoint_every=self._store.checkpoint_every,
+        )
+        self.events.append(event)
+        return event
+
+
+def _identity(obj: Base) -> str:
+    identity = obj.__mapper__.primary_key_from_instance(obj)
+    return "/".join(str(part) for part in identity)
+
+
+class Store:
+    """A governance database (SQLite or PostgreSQL) with its ledger's signing key."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        signer: Ed25519PrivateKey | None = None,
+        public_key: Ed25519PublicKey | None = None,
+        checkpoint_every: int = 100,
+        engine: Engine | None = None,
+    ) -> None:
+        self.url = url
+        self.engine = engine or make_engine(url)
+        self.signer = signer
+        self.public_key = public_key or (signer.public_key() if signer is not None else None)
+        self.checkpoint_every = checkpoint_every
+        self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
+
+    def check_schema(self) -> None:
+        """Refuse to work on a database that is not at the schema this Assay knows."""
+        try:
+            current = current_revision(self.engine)
+        except OperationalError as exc:
+            raise InvalidInput(f"cannot open the database {self.engine.url!r}: {exc.orig}") from exc
+        head = head_revision()
+        if current != head:
+            state = "has no Assay schema" if current is None else f"is at schema revision {current}"
+            raise InvalidInput(f"the database {self.engine.url!r} {state}; run `assay db upgrade` (Assay needs {head})")
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self, actor: str) -> Iterator[Transaction]:
+        if not actor.strip():
+            raise InvalidInput("the actor is empty: set --actor or ASSAY_ACTOR")
+        try:
+            with Session(self._writer, expire_on_commit=False) as session, session.begin():
+                yield Transaction(session, actor, self)
+        except IntegrityError as exc:
+            raise Conflict(f"the change conflicts with stored data: {exc.orig}") from exc
+
+    def checkpoint(self, actor: str) -> Checkpoint | None:
+        if self.signer is None:
+            raise InvalidInput("this workspace has no signing key: checkpoints cannot be signed here")
+        with self.write(actor) as tx:
+            return audit.checkpoint(tx.session, self.signer)
+
+    def verify(self, public_key: Ed25519PublicKey | None = None) -> Verification:
+        with self.engine.connect() as connection:
+            return audit.verify_database(connection, public_key or self.public_key)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

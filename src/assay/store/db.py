@@ -1,0 +1,81 @@
+"""Database engines for the governance store: SQLite (the embedded default) and PostgreSQL.
+
+Writes are serialised so that the audit ledger stays linear under concurrent writers:
+
+- SQLite: a write transaction starts with ``BEGIN IMMEDIATE`` (the database's write lock is taken at the start,
+  not at the first write, so two writers never read the same ledger head). WAL journal, ``synchronous=FULL``
+  (a committed transaction survives a crash of the process and of the machine), foreign keys on, and a busy
+  timeout so a waiting writer queues instead of failing.
+- PostgreSQL: a write transaction takes a transaction-level advisory lock before it reads the ledger head.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from assay.errors import InvalidInput
+
+__all__ = ["LEDGER_LOCK_ID", "WRITE_OPTION", "make_engine", "sqlite_url"]
+
+WRITE_OPTION: Final = "assay_write"  # execution option that marks a write transaction
+LEDGER_LOCK_ID: Final = 4_242_001  # PostgreSQL advisory lock key of the audit ledger
+_BUSY_TIMEOUT_MS: Final = 30_000
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path.resolve()}"
+
+
+def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (the pysqlite driver would defer it otherwise).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA synchronous=FULL",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}",
+    ):
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    writing = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``) with the write discipline above."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidInput(f"database URL {url!r} is not a valid SQLAlchemy URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise InvalidInput(f"database URL {parsed!r}: Assay runs on sqlite or postgresql, not {backend}")
+    try:
+        if backend == "sqlite":
+            engine = create_engine(parsed, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise InvalidInput(
+            f"database URL {parsed!r} needs a driver that is not installed ({exc}); for PostgreSQL install "
+            "assay[postgres] and use postgresql+psycopg://"
+        ) from exc
+    return engine
+
+
+def lock_ledger(connection: Connection) -> None:
+    """Serialise ledger appends on PostgreSQL (SQLite's BEGIN IMMEDIATE already holds the write lock)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_ID})

@@ -1,0 +1,60 @@
+"""Schema migrations (Alembic), run from inside Assay: ``assay db upgrade`` / ``downgrade`` / ``current``.
+
+The migration scripts live in the package (``store/migrations``), so an installed Assay carries them.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from assay.errors import InvalidInput
+
+__all__ = ["current_revision", "downgrade", "head_revision", "upgrade"]
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(str(resources.files("assay.store") / "migrations"))))
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _run(engine: Engine, verb: str, revision: str) -> None:
+    config = _config()
+    scripts = ScriptDirectory.from_config(config)
+    if revision not in ("head", "base") and revision.split("@")[0].lstrip("+-").isalpha():
+        raise InvalidInput(f"unknown revision {revision!r}: give 'head', 'base' or a revision id")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        try:
+            getattr(command, verb)(config, revision)
+        except Exception as exc:  # alembic raises CommandError / util.CommandError for unknown revisions
+            if type(exc).__name__ in ("CommandError", "ResolutionError"):
+                known = ", ".join(s.revision for s in scripts.walk_revisions())
+                raise InvalidInput(f"cannot {verb} to {revision!r}: {exc} (revisions: {known})") from exc
+            raise
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    _run(engine, "upgrade", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    _run(engine, "downgrade", revision)

@@ -1,0 +1,372 @@
+"""The governance store's tables (SQLAlchemy 2 declarative models).
+
+Values with a closed set (lifecycle stage, EU AI Act category, treatment, ...) are stored as strings; the
+domain (:mod:`assay.governance.records`) validates them before they get here. Result documents are kept whole
+as JSON, with the columns the store must query on beside them. Times are UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "ApprovalDecision",
+    "ApprovalRequest",
+    "Artifact",
+    "Assessment",
+    "AuditCheckpoint",
+    "AuditEvent",
+    "Base",
+    "ControlStatus",
+    "CorrectiveAction",
+    "Dataset",
+    "DatasetVersion",
+    "Evidence",
+    "ImpactAssessment",
+    "Incident",
+    "Model",
+    "ModelVersion",
+    "Risk",
+    "System",
+    "utcnow",
+]
+
+_NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every database (SQLite keeps no zone: stored naive UTC, read back aware)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store: pass an aware UTC time")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=_NAMING)
+
+    def state(self) -> dict[str, Any]:
+        """Every column as plain JSON values: what the audit ledger's before/after digests are computed over."""
+        return {c.key: _json_value(getattr(self, c.key)) for c in self.__mapper__.column_attrs}
+
+
+def _created() -> Mapped[dt.datetime]:
+    return mapped_column(UTCDateTime(), default=utcnow)
+
+
+class System(Base):
+    __tablename__ = "systems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    intended_uses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    out_of_scope_uses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    affected_people: Mapped[list[str]] = mapped_column(JSON, default=list)
+    deployment_context: Mapped[str] = mapped_column(Text, default="")
+    lifecycle_stage: Mapped[str] = mapped_column(String(40))
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    eu_ai_act_category: Mapped[str] = mapped_column(String(20))
+    annex_iii_area: Mapped[int | None] = mapped_column(Integer)
+    generative: Mapped[bool] = mapped_column(Boolean, default=False)
+    disclosure: Mapped[str | None] = mapped_column(Text)
+    oversight: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class Artifact(Base):
+    """A file kept in the workspace's content-addressed artifact store."""
+
+    __tablename__ = "artifacts"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    media_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Model(Base):
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("system_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = _created()
+
+    system: Mapped[System] = relationship()
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class DatasetVersion(Base):
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    version: Mapped[str] = mapped_column(String(100))
+    uri: Mapped[str | None] = mapped_column(Text)
+    artifact_sha256: Mapped[str | None] = mapped_column(ForeignKey("artifacts.sha256"))
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    columns: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    row_count: Mapped[int | None] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(Text, default="")
+    licence: Mapped[str] = mapped_column(String(200), default="")
+    collection_method: Mapped[str] = mapped_column(Text, default="")
+    period_start: Mapped[dt.date | None] = mapped_column(Date)
+    period_end: Mapped[dt.date | None] = mapped_column(Date)
+    pii: Mapped[bool] = mapped_column(Boolean, default=False)
+    personal_data_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    parent_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # lineage: the versions it was derived from
+    created_at: Mapped[dt.datetime] = _created()
+
+    dataset: Mapped[Dataset] = relationship()
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), index=True)
+    version: Mapped[str] = mapped_column(String(100))
+    artifact_sha256: Mapped[str | None] = mapped_column(String(64))
+    framework: Mapped[str] = mapped_column(String(100), default="")
+    training_dataset_version_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    stage: Mapped[str] = mapped_column(String(20), default="development")
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+    model: Mapped[Model] = relationship()
+
+
+class Assessment(Base):
+    """A result document (``assay.assessment`` and later check documents) attached to what it assessed."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    dataset_version_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id"))
+    kind: Mapped[str] = mapped_column(String(100))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    data_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Risk(Base):
+    __tablename__ = "risks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    affected: Mapped[list[str]] = mapped_column(JSON, default=list)
+    likelihood: Mapped[int] = mapped_column(Integer)
+    impact: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(20))
+    treatment: Mapped[str] = mapped_column(String(20))
+    controls: Mapped[list[str]] = mapped_column(JSON, default=list)  # "framework:control id"
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    residual_likelihood: Mapped[int | None] = mapped_column(Integer)
+    residual_impact: Mapped[int | None] = mapped_column(Integer)
+    residual_level: Mapped[str | None] = mapped_column(String(20))
+    review_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class ImpactAssessment(Base):
+    """An AI system impact assessment, one text per ISO/IEC 42005 heading."""
+
+    __tablename__ = "impact_assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    sections: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    assessor: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class ControlStatus(Base):
+    __tablename__ = "control_statuses"
+    __table_args__ = (UniqueConstraint("system_id", "framework", "control_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    framework: Mapped[str] = mapped_column(String(40))
+    control_id: Mapped[str] = mapped_column(String(40))
+    applicable: Mapped[bool] = mapped_column(Boolean, default=True)
+    justification: Mapped[str] = mapped_column(Text, default="")
+    implementation: Mapped[str] = mapped_column(String(20), default="not_started")
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    framework: Mapped[str] = mapped_column(String(40))
+    control_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))  # assessment, file, url
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    artifact_sha256: Mapped[str | None] = mapped_column(ForeignKey("artifacts.sha256"))
+    url: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    rule: Mapped[str | None] = mapped_column(String(100))  # the evidence rule that linked it, None when by hand
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class ApprovalRequest(Base):
+    __tablename__ = "approval_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    required_approvals: Mapped[int] = mapped_column(Integer, default=1)
+    state_digest: Mapped[str] = mapped_column(String(64))  # the frozen state the approvers decide on
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    created_at: Mapped[dt.datetime] = _created()
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ApprovalDecision(Base):
+    __tablename__ = "approval_decisions"
+    __table_args__ = (UniqueConstraint("request_id", "approver"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("approval_requests.id"), index=True)
+    approver: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(20))  # approve, reject
+    comment: Mapped[str] = mapped_column(Text, default="")
+    state_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    occurred_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reported_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class CorrectiveAction(Base):
+    __tablename__ = "corrective_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[dt.datetime] = _created()
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEvent(Base):
+    """One ledger event; the database refuses UPDATE and DELETE on this table (triggers in the migration)."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    time: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    object_type: Mapped[str] = mapped_column(String(60))
+    object_id: Mapped[str] = mapped_column(String(200))
+    before: Mapped[str | None] = mapped_column(String(64))
+    after: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON, kept byte for byte
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditCheckpoint(Base):
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    time: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
