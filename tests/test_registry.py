@@ -146,3 +146,30 @@ def test_no_workspace_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.delenv("ASSAY_WORKSPACE", raising=False)
     with pytest.raises(NotFound, match="run `assay init`"):
         Workspace.open()
+
+
+def test_cli_assess_records_against_a_system(
+    workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assay.cli import main
+
+    workspace.systems.create(HIGH_RISK)
+    workspace.models.register_version("release", {"model": "lr", "version": "1"})
+    frame = pd.DataFrame(
+        {"g": ["a", "b"] * 50, "y": [1, 0, 0, 1] * 25, "p": [1, 1, 0, 0] * 25, "x": [float(i) for i in range(100)]}
+    )
+    data = tmp_path / "d.csv"
+    frame.to_csv(data, index=False)
+    common = ["assess", str(data), "--label", "y", "--facet", "g=b", "--predicted", "p", "--bootstrap", "0", "-q"]
+    root = ["--workspace", str(workspace.root)]
+    out = tmp_path / "out"
+    assert main([*root, *common, "--out", str(out), "--system", "release", "--model-version", "lr@1"]) == 0
+    assert "recorded: assessment 1 of release" in capsys.readouterr().out
+    recorded = workspace.assessments.get("release", 1)
+    assert recorded.document == json.loads((out / "assessment.json").read_text())
+    assert recorded.model_version_id == workspace.models.get_version("release", "lr@1").id
+    # a bad target fails before any computation or output
+    assert main([*root, *common, "--out", str(tmp_path / "o2"), "--system", "release", "--model-version", "x@1"]) == 2
+    assert "has no model 'x'" in capsys.readouterr().err and not (tmp_path / "o2").exists()
+    assert main([*root, *common, "--out", str(tmp_path / "o3"), "--model-version", "lr@1"]) == 2
+    assert "need --system" in capsys.readouterr().err

@@ -1,11 +1,106 @@
-"""Commands of this area (being written)."""
+"""``assay approval request|approve|reject|withdraw|list|show``: moving model versions between stages."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from assay.cli._shell import JsonOption, open_workspace, print_json, print_record, table
+from assay.governance.records import MODEL_STAGES
+from assay.services.approvals import ApprovalView
 
 __all__ = ["register"]
 
+approval_app = typer.Typer(
+    help="Approvals: request to move a model version to a stage; approvers decide.", no_args_is_help=True
+)
+
+_Comment = Annotated[str, typer.Option(help="Comment recorded with the decision.")]
+
+
+def _show(view: ApprovalView, as_json: bool) -> None:
+    if as_json:
+        print_json(view.to_dict())
+        return
+    record = view.to_dict()
+    decisions = record.pop("decisions")
+    record["decisions"] = [f"{d['approver']}: {d['decision']} {d['comment']!r}".rstrip() for d in decisions]
+    print_record(record, title=f"approval request {view.id}")
+    if view.stale:
+        typer.echo("STALE: the model version, its assessments or the system's risks changed since the request.")
+
+
+@approval_app.command("request")
+def request(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    ref: Annotated[str, typer.Argument(help="Model version, MODEL@VERSION.")],
+    stage: Annotated[str, typer.Option(help=f"Target stage: {', '.join(MODEL_STAGES)}.")] = "production",
+    comment: Annotated[str, typer.Option(help="Why, for the approvers.")] = "",
+    required: Annotated[int, typer.Option(min=1, help="Approvals needed.")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Request approval to move a model version to a stage (its current state is frozen by a digest)."""
+    view = open_workspace(ctx).approvals.request(system, ref, stage, comment=comment, required_approvals=required)
+    _show(view, as_json)
+
+
+@approval_app.command("approve")
+def approve(
+    ctx: typer.Context,
+    request_id: Annotated[int, typer.Argument(help="The request's id.")],
+    comment: _Comment = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a request (not your own); with enough approvals the model version moves to the stage."""
+    _show(open_workspace(ctx).approvals.decide(request_id, "approve", comment=comment), as_json)
+
+
+@approval_app.command("reject")
+def reject(
+    ctx: typer.Context,
+    request_id: Annotated[int, typer.Argument(help="The request's id.")],
+    comment: Annotated[str, typer.Option(help="Why (required).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Reject a request, saying why."""
+    _show(open_workspace(ctx).approvals.decide(request_id, "reject", comment=comment), as_json)
+
+
+@approval_app.command("withdraw")
+def withdraw(
+    ctx: typer.Context,
+    request_id: Annotated[int, typer.Argument(help="The request's id.")],
+    comment: _Comment = "",
+) -> None:
+    """Withdraw your own pending request."""
+    open_workspace(ctx).approvals.withdraw(request_id, comment=comment)
+    typer.echo(f"approval request {request_id} withdrawn")
+
+
+@approval_app.command("show")
+def show(
+    ctx: typer.Context,
+    request_id: Annotated[int, typer.Argument(help="The request's id.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a request, its decisions and whether it is stale."""
+    _show(open_workspace(ctx).approvals.get(request_id), as_json)
+
+
+@approval_app.command("list")
+def list_(
+    ctx: typer.Context,
+    system: Annotated[str | None, typer.Argument(help="Only this AI system.", show_default=False)] = None,
+    status: Annotated[str | None, typer.Option(help="pending, approved, rejected or withdrawn.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List approval requests."""
+    rows = [view.to_dict() for view in open_workspace(ctx).approvals.list(system, status=status)]
+    columns = ["id", "system", "ref", "stage", "status", "stale", "requested_by", "created_at"]
+    table(rows, columns, title="Approval requests", as_json=as_json)
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    app.add_typer(approval_app, name="approval")

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from assay.cli._shell import open_workspace
 from assay.cli.render import summary
 from assay.errors import InvalidInput
 
@@ -37,6 +38,7 @@ def parse_role(text: str, option: str) -> tuple[str, tuple[str, ...] | None, flo
 
 
 def assess(
+    ctx: typer.Context,
     data: Annotated[str, typer.Argument(help="CSV or Parquet file.", show_default=False)],
     label: Annotated[
         str, typer.Option(help="Label column and its positive values: COL=V[,V...], COL>T, or COL for 0/1.")
@@ -65,9 +67,26 @@ def assess(
         str, typer.Option(help="sound (default) or clarify: Clarify's truncated KL/JS/LP/TVD/KS.")
     ] = "sound",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output paths.")] = False,
+    system: Annotated[
+        str | None, typer.Option(help="Record the assessment in the workspace against this AI system.")
+    ] = None,
+    model_version: Annotated[
+        str | None, typer.Option(help="The model version assessed, MODEL@VERSION (needs --system).")
+    ] = None,
+    dataset_version: Annotated[
+        str | None, typer.Option(help="The dataset version assessed, DATASET@VERSION (needs --system).")
+    ] = None,
 ) -> None:
-    """Measure bias: Clarify's pre- and post-training metrics with intervals, per-group performance."""
+    """Measure bias: Clarify's pre- and post-training metrics with intervals, per-group performance.
+
+    With --system the result is recorded in the workspace and linked as evidence to the controls it serves."""
     column, values, label_threshold = parse_role(label, "--label")
+    workspace = None
+    if system is None and (model_version or dataset_version):
+        raise InvalidInput("--model-version and --dataset-version need --system: the AI system to record against")
+    if system is not None:
+        workspace = open_workspace(ctx)
+        workspace.assessments.check_target(system, model_version=model_version, dataset_version=dataset_version)
     from assay.frames import Facet, Label
     from assay.services import assess as run_assessment
     from assay.services import write_outputs
@@ -112,6 +131,11 @@ def assess(
         summary(stdout, report.to_dict())
     for name, path in paths.items():
         stdout.print(f"{name}: {path}", highlight=False, soft_wrap=True)
+    if workspace is not None and system is not None:
+        recorded = workspace.assessments.record(
+            system, report.to_dict(), model_version=model_version, dataset_version=dataset_version
+        )
+        stdout.print(f"recorded: assessment {recorded.id} of {system} in {workspace.home}", highlight=False)
 
 
 def _divergence(value: str) -> Any:

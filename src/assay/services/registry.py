@@ -288,6 +288,17 @@ def _describe_file(file: Path) -> dict[str, Any]:
 class Assessments(_Service):
     """Result documents attached to a system, model version and dataset version, linked to controls as evidence."""
 
+    def check_target(
+        self, system: str, *, model_version: str | None = None, dataset_version: str | None = None
+    ) -> None:
+        """Fail early (before a long computation) when what a result is to be recorded against does not exist."""
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            if model_version is not None:
+                _lookup.model_version(session, owner, model_version)
+            if dataset_version is not None:
+                _lookup.dataset_version(session, dataset_version)
+
     def record(
         self,
         system: str,

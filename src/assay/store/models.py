@@ -207,7 +207,7 @@ class Assessment(Base):
     kind: Mapped[str] = mapped_column(String(100))
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     document_sha256: Mapped[str] = mapped_column(String(64))
-    data_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    data_fingerprint: Mapped[str | None] = mapped_column(String(100))  # "sha256:<hex>"
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = _created()
 

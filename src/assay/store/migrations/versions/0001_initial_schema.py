@@ -283,7 +283,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=100), nullable=False),
         sa.Column("document", sa.JSON(), nullable=False),
         sa.Column("document_sha256", sa.String(length=64), nullable=False),
-        sa.Column("data_fingerprint", sa.String(length=64), nullable=True),
+        sa.Column("data_fingerprint", sa.String(length=100), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
