@@ -32,3 +32,16 @@ def test_readme_opens_with_the_two_commands() -> None:
     readme = (DOCS.parent / "README.md").read_text()
     first_block = readme.split("```bash", 1)[1].split("```", 1)[0]
     assert [line.split()[0:2] for line in first_block.strip().splitlines()] == [["make", "demo"], ["make", "test"]]
+
+
+def test_cli_reference_is_current() -> None:
+    from assay.cli._reference import reference
+
+    current = (DOCS / "cli-reference.md").read_text()
+    assert current == reference(), "regenerate: .venv/bin/python -m assay.cli._reference > docs/cli-reference.md"
+
+
+def test_docs_link_to_existing_pages() -> None:
+    for page in [*DOCS.glob("*.md"), DOCS.parent / "README.md"]:
+        for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).is_file(), f"{page.name} links to missing {target}"

@@ -77,8 +77,11 @@ class Workspace:
     # -- opening and creating ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, folder: Path | None = None, settings: Settings | None = None, *, check: bool = True) -> Workspace:
+    def open(
+        cls, folder: str | Path | None = None, settings: Settings | None = None, *, check: bool = True
+    ) -> Workspace:
         """Open the workspace at ``folder`` (default: settings, then the nearest one from the current folder)."""
+        folder = None if folder is None else Path(folder)
         settings = settings or load_settings()
         start = folder or settings.workspace or Path.cwd()
         root = find_workspace(start) if folder is None and settings.workspace is None else start
