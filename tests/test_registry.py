@@ -86,8 +86,13 @@ def test_models_datasets_lineage_and_stage(workspace: Workspace, tmp_path: Path)
     assert raw.row_count == 3 and [c["name"] for c in raw.columns] == ["x", "y"]
     assert raw.artifact_sha256 == raw.fingerprint and workspace.artifacts.has(raw.fingerprint)
     clean = workspace.datasets.register_version(
-        {"dataset": "arrests", "version": "clean", "parents": ["arrests@raw"], "pii": True,
-         "personal_data_categories": ["age", "sex"]}  # fmt: skip
+        {
+            "dataset": "arrests",
+            "version": "clean",
+            "parents": ["arrests@raw"],
+            "pii": True,
+            "personal_data_categories": ["age", "sex"],
+        }  # fmt: skip
     )
     assert clean.parent_ids == [raw.id]
     model_file = tmp_path / "model.bin"
@@ -173,3 +178,24 @@ def test_cli_assess_records_against_a_system(
     assert "has no model 'x'" in capsys.readouterr().err and not (tmp_path / "o2").exists()
     assert main([*root, *common, "--out", str(tmp_path / "o3"), "--model-version", "lr@1"]) == 2
     assert "need --system" in capsys.readouterr().err
+
+
+def test_updates_of_versions_are_validated_and_audited(workspace: Workspace) -> None:
+    workspace.systems.create(HIGH_RISK)
+    workspace.datasets.register_version({"dataset": "arrests", "version": "1"})
+    workspace.models.register_version("release", {"model": "lr", "version": "1"})
+    updated = workspace.datasets.update_version("arrests@1", {"pii": True, "personal_data_categories": ["age"]})
+    assert updated.pii and updated.personal_data_categories == ["age"]
+    before = len(events(workspace))
+    with pytest.raises(InvalidInput, match="period_end"):
+        workspace.datasets.update_version("arrests@1", {"period_start": "2020-01-01", "period_end": "2019-01-01"})
+    with pytest.raises(InvalidInput, match="pii"):
+        workspace.datasets.update_version("arrests@1", {"pii": False})  # categories are still listed
+    with pytest.raises(InvalidInput, match="fingerprint: is not a known field"):
+        workspace.datasets.update_version("arrests@1", {"fingerprint": "0" * 64})
+    assert len(events(workspace)) == before
+    version = workspace.models.update_version(
+        "release", "lr@1", {"framework": "sklearn", "training_dataset": "arrests@1"}
+    )
+    assert version.framework == "sklearn" and version.training_dataset_version_id == updated.id
+    assert events(workspace)[-1].action == "model_version.update"

@@ -172,6 +172,22 @@ def model_show(
     print_record(record, title=f"model version {ref}", as_json=as_json)
 
 
+@model_app.command("update")
+def model_update(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    ref: Annotated[str, typer.Argument(help="MODEL@VERSION.")],
+    framework: Annotated[str | None, typer.Option(help="e.g. scikit-learn 1.7.")] = None,
+    training_data: Annotated[str | None, typer.Option(help="Training dataset version, DATASET@VERSION.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a model version's framework or training data (its approvals become stale)."""
+    given = {"framework": framework, "training_dataset": training_data}
+    fields = {key: value for key, value in given.items() if value is not None}
+    updated = open_workspace(ctx).models.update_version(system, ref, fields)
+    print_record(updated.state(), title=f"model version {ref}", as_json=as_json)
+
+
 @model_app.command("stage")
 def model_stage(
     ctx: typer.Context,
@@ -226,6 +242,34 @@ def dataset_register(
     fields = {key: value for key, value in given.items() if value is not None}
     registered = open_workspace(ctx).datasets.register_version(fields, file=file, copy=copy)
     print_record(registered.state(), title=f"dataset version {ref}", as_json=as_json)
+
+
+@dataset_app.command("update")
+def dataset_update(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="DATASET@VERSION.")],
+    uri: Annotated[str | None, typer.Option(help="Where the data lives.")] = None,
+    source: Annotated[str | None, typer.Option(help="Provenance: where it came from.")] = None,
+    licence: Annotated[str | None, typer.Option(help="Provenance: its licence.")] = None,
+    collection_method: Annotated[str | None, typer.Option(help="Provenance: how it was collected.")] = None,
+    period: Annotated[str | None, typer.Option(help="Period covered: START..END (YYYY-MM-DD).")] = None,
+    pii: Annotated[
+        bool | None, typer.Option("--pii/--no-pii", help="It holds personal data.", show_default=False)
+    ] = None,
+    personal_data: Annotated[
+        list[str] | None, typer.Option(help="Personal-data categories (replaces the list). Repeatable.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a dataset version's provenance, location or personal-data fields."""
+    start, end = _period(period)
+    given = {
+        "uri": uri, "source": source, "licence": licence, "collection_method": collection_method,
+        "period_start": start, "period_end": end, "pii": pii, "personal_data_categories": personal_data,
+    }  # fmt: skip
+    fields = {key: value for key, value in given.items() if value is not None}
+    updated = open_workspace(ctx).datasets.update_version(ref, fields)
+    print_record(updated.state(), title=f"dataset version {ref}", as_json=as_json)
 
 
 @dataset_app.command("list")

@@ -20,7 +20,9 @@ from assay.governance.evidence import controls_for
 from assay.governance.records import (
     MODEL_STAGES,
     DatasetVersionSpec,
+    DatasetVersionUpdate,
     ModelVersionSpec,
+    ModelVersionUpdate,
     SystemSpec,
     SystemUpdate,
     validate,
@@ -184,6 +186,26 @@ class Models(_Service):
                 current = None if current.parent_id is None else session.get(ModelVersion, current.parent_id)
             return chain
 
+    def update_version(self, system: str, ref: str, changes: ModelVersionUpdate | Mapping[str, Any]) -> ModelVersion:
+        """Change the framework or training dataset of a model version (approvals of it become stale)."""
+        update: ModelVersionUpdate = _spec(ModelVersionUpdate, changes, f"update of model version {ref!r}")
+        given = update.model_dump(exclude_unset=True)
+        if not given:
+            raise InvalidInput(f"update of model version {ref!r}: give at least one field to change")
+        with self._write() as tx:
+            version = _lookup.model_version(tx.session, _lookup.system(tx.session, system), ref)
+            before = version.state()
+            if "framework" in given:
+                version.framework = update.framework or ""
+            if "training_dataset" in given:
+                training = update.training_dataset
+                version.training_dataset_version_id = (
+                    None if training is None else _lookup.dataset_version(tx.session, training).id
+                )
+            version.updated_at = utcnow()
+            tx.record("model_version.update", version, before=before, payload={"changed": sorted(given)})
+        return version
+
     def set_stage(self, system: str, ref: str, stage: str, *, reason: str = "") -> ModelVersion:
         if stage not in MODEL_STAGES:
             raise InvalidInput(f"stage {stage!r} is not one of {', '.join(MODEL_STAGES)}")
@@ -253,6 +275,24 @@ class Datasets(_Service):
     def get_version(self, ref: str) -> DatasetVersion:
         with self.ws.store.read() as session:
             return _lookup.dataset_version(session, ref)
+
+    def update_version(self, ref: str, changes: DatasetVersionUpdate | Mapping[str, Any]) -> DatasetVersion:
+        """Change the provenance, location or personal-data fields of a dataset version (validated as a whole)."""
+        update: DatasetVersionUpdate = _spec(DatasetVersionUpdate, changes, f"update of dataset version {ref!r}")
+        given = update.model_dump(exclude_unset=True)
+        if not given:
+            raise InvalidInput(f"update of dataset version {ref!r}: give at least one field to change")
+        with self._write() as tx:
+            version = _lookup.dataset_version(tx.session, ref)
+            before = version.state()
+            name, number = _lookup.split_ref(ref, "dataset version")
+            current = {key: getattr(version, key) for key in DatasetVersionSpec.model_fields if hasattr(version, key)}
+            current |= {"dataset": name, "version": number, "parents": []}
+            merged: DatasetVersionSpec = validate(DatasetVersionSpec, {**current, **given}, f"dataset version {ref!r}")
+            for key in given:
+                setattr(version, key, getattr(merged, key))
+            tx.record("dataset_version.update", version, before=before, payload={"changed": sorted(given)})
+        return version
 
     def list_versions(self) -> list[tuple[Dataset, DatasetVersion]]:
         with self.ws.store.read() as session:
