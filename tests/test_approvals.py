@@ -126,3 +126,17 @@ def test_cli_approval_flow(ws: Workspace, capsys: pytest.CaptureFixture[str]) ->
     assert listed[0]["status"] == "approved" and listed[0]["stale"] is False
     assert main([*root, "model", "stage", "release", "lr@1", "production"]) == 2
     assert "approved request" in capsys.readouterr().err
+
+
+def test_a_new_or_edited_risk_makes_the_approval_stale(ws: Workspace) -> None:
+    request = ws.approvals.request("release", "lr@1", "production")
+    ws.as_actor("bob").approvals.decide(request.id, "approve")
+    risk = ws.risks.add(
+        "release",
+        {"title": "Disparate release", "source": "model", "likelihood": 3, "impact": 4, "treatment": "mitigate"},
+    )
+    assert ws.approvals.get(request.id).stale
+    second = ws.approvals.request("release", "lr@1", "staging")
+    ws.risks.update("release", risk.id, {"likelihood": 4})
+    with pytest.raises(Conflict, match="stale"):
+        ws.as_actor("bob").approvals.decide(second.id, "approve")

@@ -92,7 +92,7 @@ def test_models_datasets_lineage_and_stage(workspace: Workspace, tmp_path: Path)
             "parents": ["arrests@raw"],
             "pii": True,
             "personal_data_categories": ["age", "sex"],
-        }  # fmt: skip
+        }
     )
     assert clean.parent_ids == [raw.id]
     model_file = tmp_path / "model.bin"

@@ -47,10 +47,7 @@ def reference() -> str:
         if hasattr(command, "commands") and len(path) > 1:
             lines += ["", f"## `{' '.join(path)}`", "", (command.help or "").strip().splitlines()[0]]
             continue
-        if len(path) == 1:
-            title = "Global options (before the command)"
-        else:
-            title = f"`{' '.join(path)}`"
+        title = "Global options (before the command)" if len(path) == 1 else f"`{' '.join(path)}`"
         lines += ["", f"{'##' if len(path) <= 2 else '###'} {title}", ""]
         usage = " ".join(command.collect_usage_pieces(ctx))
         lines += ["```", f"{ctx.command_path} {usage}".rstrip(), "```", ""]

@@ -12,25 +12,52 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Annotated, Any, Final, Literal, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from assay.errors import InvalidInput
+from assay.errors import InvalidInput, NotFound
+from assay.governance.catalogues import list_frameworks, load_catalogue
+from assay.governance.risk import DEFAULT_MATRIX, LEVELS, RiskScore, score_risk
 
 __all__ = [
+    "ACTION_STATUSES",
     "ANNEX_III_AREAS",
     "EU_AI_ACT_CATEGORIES",
+    "EVIDENCE_KINDS",
     "IMPACT_HEADINGS",
+    "IMPACT_STATUSES",
     "IMPLEMENTATION_STATUSES",
     "INCIDENT_SEVERITIES",
     "INCIDENT_STATUSES",
     "LIFECYCLE_STAGES",
     "MODEL_STAGES",
     "OVERSIGHT_MODES",
+    "RISK_STATUSES",
     "TREATMENTS",
+    "ControlStatusSpec",
+    "CorrectiveActionSpec",
     "DatasetVersionSpec",
+    "DatasetVersionUpdate",
+    "EvidenceSpec",
+    "ImpactAssessmentSpec",
+    "ImpactAssessmentUpdate",
+    "IncidentSpec",
+    "IncidentUpdate",
     "ModelVersionSpec",
+    "ModelVersionUpdate",
     "Name",
+    "RiskSpec",
+    "RiskUpdate",
     "SystemSpec",
     "SystemUpdate",
     "validate",
@@ -205,6 +232,28 @@ class ModelVersionSpec(_Record):
     stage: ModelStage = "development"
 
 
+class DatasetVersionUpdate(_Record):
+    """Fields of a dataset version that may change after registration (provenance, personal data, location);
+    the content (fingerprint, columns, rows) may not: register a new version."""
+
+    uri: Annotated[str, Field(max_length=2_000)] | None = None
+    source: Text | None = None
+    licence: Annotated[str, Field(max_length=200)] | None = None
+    collection_method: Text | None = None
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    pii: bool | None = None
+    personal_data_categories: Items | None = None
+
+
+class ModelVersionUpdate(_Record):
+    """Fields of a model version that may change after registration; its artifact may not (register a new
+    version). The stage changes through approvals or ``set_stage``."""
+
+    framework: Annotated[str, Field(max_length=100)] | None = None
+    training_dataset: str | None = None  # "dataset@version"
+
+
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -224,3 +273,229 @@ def validate(model: type[_M], data: dict[str, Any], what: str | None = None) -> 
                 message = "is not a known field"
             problems.append(f"{_where(error['loc'])}: {message}")
         raise InvalidInput(f"invalid {what or model.__name__}: " + "; ".join(problems)) from None
+
+
+# --- risks (ISO/IEC 23894), impact assessments (ISO/IEC 42005), incidents (ISO/IEC 42001 clause 10) -------------
+
+RiskStatus = Literal["open", "closed"]
+RISK_STATUSES: Final = RiskStatus.__args__  # type: ignore[attr-defined]
+ImpactStatus = Literal["draft", "final"]
+IMPACT_STATUSES: Final = ImpactStatus.__args__  # type: ignore[attr-defined]
+ActionStatus = Literal["open", "done"]
+ACTION_STATUSES: Final = ActionStatus.__args__  # type: ignore[attr-defined]
+
+
+def _rating(value: object) -> object:
+    scale = DEFAULT_MATRIX.scale
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= scale:
+        raise ValueError(f"must be a whole number from 1 to {scale}, not {value!r}")
+    return value
+
+
+def _optional_rating(value: object) -> object:
+    return None if value is None else _rating(value)
+
+
+Rating = Annotated[int, BeforeValidator(_rating)]
+OptionalRating = Annotated[int | None, BeforeValidator(_optional_rating)]
+Title = Annotated[str, Field(min_length=1, max_length=300)]
+Person = Annotated[str, Field(max_length=200)]
+
+
+def _control_ref(value: str) -> str:
+    """``framework:control id`` checked against the catalogues; aliases become the catalogue's own id."""
+    framework, sep, control = value.partition(":")
+    framework, control = framework.strip(), control.strip()
+    if not sep or not framework or not control:
+        raise ValueError(f"{value!r}: write FRAMEWORK:CONTROL, e.g. iso42001:A.6.2.4 or nist-ai-rmf:MEASURE 2.11")
+    try:
+        catalogue = load_catalogue(framework)
+    except NotFound:
+        known = ", ".join(f.id for f in list_frameworks())
+        raise ValueError(f"{value!r}: unknown framework {framework!r} (known: {known})") from None
+    try:
+        return f"{framework}:{catalogue.control(control).id}"
+    except NotFound as exc:  # "no control 'X' in iso42001; did you mean ...?"
+        raise ValueError(f"{value!r}: {exc}") from None
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+ControlRefs = Annotated[
+    list[Annotated[str, AfterValidator(_control_ref)]], Field(max_length=200), AfterValidator(_unique)
+]
+
+
+class RiskSpec(_Record):
+    """A risk of an AI system: likelihood × impact (1-5 each) give its level; residual values are after treatment."""
+
+    title: Title
+    source: Annotated[str, Field(min_length=1, max_length=100)]  # e.g. data, model, human oversight
+    description: Text = ""
+    affected: Items = Field(default_factory=list)
+    likelihood: Rating
+    impact: Rating
+    treatment: Treatment
+    controls: ControlRefs = Field(default_factory=list)  # "framework:control id"
+    owner: Person = ""
+    residual_likelihood: OptionalRating = None
+    residual_impact: OptionalRating = None
+    review_date: dt.date | None = None
+
+    @property
+    def inherent_score(self) -> RiskScore:
+        return score_risk(self.likelihood, self.impact)
+
+    @property
+    def residual_score(self) -> RiskScore | None:
+        if self.residual_likelihood is None or self.residual_impact is None:
+            return None
+        return score_risk(self.residual_likelihood, self.residual_impact)
+
+    @model_validator(mode="after")
+    def _residual(self) -> RiskSpec:
+        if (self.residual_likelihood is None) != (self.residual_impact is None):
+            raise ValueError("give residual_likelihood and residual_impact together, or neither")
+        inherent, residual = self.inherent_score, self.residual_score
+        if residual is not None and LEVELS.index(residual.level) > LEVELS.index(inherent.level):
+            raise ValueError(
+                f"the residual level {residual.level} ({residual.likelihood}×{residual.impact}={residual.score}) is "
+                f"above the inherent level {inherent.level} ({inherent.likelihood}×{inherent.impact}="
+                f"{inherent.score}): a treatment cannot raise the risk"
+            )
+        return self
+
+
+class RiskUpdate(_Record):
+    """Fields to change on a risk; the merged result is validated as a whole :class:`RiskSpec`."""
+
+    title: Title | None = None
+    source: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    description: Text | None = None
+    affected: Items | None = None
+    likelihood: OptionalRating = None
+    impact: OptionalRating = None
+    treatment: Treatment | None = None
+    controls: ControlRefs | None = None
+    owner: Person | None = None
+    residual_likelihood: OptionalRating = None
+    residual_impact: OptionalRating = None
+    review_date: dt.date | None = None
+
+
+def _headings(value: dict[str, str]) -> dict[str, str]:
+    unknown = [key for key in value if key not in IMPACT_HEADINGS]
+    if unknown:
+        raise ValueError(f"unknown heading {', '.join(repr(k) for k in unknown)} (known: {', '.join(IMPACT_HEADINGS)})")
+    return {key: value[key] for key in IMPACT_HEADINGS if key in value}  # in the standard's order
+
+
+def _filled(value: dict[str, str]) -> dict[str, str]:
+    return {key: text for key, text in value.items() if text}
+
+
+SectionChanges = Annotated[dict[str, Text], AfterValidator(_headings)]  # "" clears a heading
+Sections = Annotated[SectionChanges, AfterValidator(_filled)]
+
+
+class ImpactAssessmentSpec(_Record):
+    """An AI system impact assessment: one text per ISO/IEC 42005 heading (see :data:`IMPACT_HEADINGS`)."""
+
+    title: Title
+    sections: Sections = Field(default_factory=dict)
+    assessor: Person = ""
+
+
+class ImpactAssessmentUpdate(_Record):
+    """Fields to change on a draft impact assessment; ``sections`` are merged heading by heading ("" clears)."""
+
+    title: Title | None = None
+    sections: SectionChanges | None = None
+    assessor: Person | None = None
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    value = (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    if value > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
+        raise ValueError(f"{value.isoformat()} is in the future")
+    return value
+
+
+class IncidentSpec(_Record):
+    """An incident of an AI system (a time without a zone is UTC); ``model_version`` is ``MODEL@VERSION``."""
+
+    title: Title
+    description: Text = ""
+    severity: Severity
+    occurred_at: dt.datetime | None = None
+    model_version: Annotated[str, Field(min_length=1, max_length=201)] | None = None
+
+    _occurred = field_validator("occurred_at")(_utc)
+
+
+class IncidentUpdate(_Record):
+    """Fields to change on an incident that is not closed; its status changes through transitions only."""
+
+    title: Title | None = None
+    description: Text | None = None
+    severity: Severity | None = None
+    occurred_at: dt.datetime | None = None
+    model_version: Annotated[str, Field(min_length=1, max_length=201)] | None = None
+
+    _occurred = field_validator("occurred_at")(_utc)
+
+
+class CorrectiveActionSpec(_Record):
+    """A corrective action of an incident (ISO/IEC 42001 clause 10.2)."""
+
+    description: Annotated[str, Field(min_length=1, max_length=20_000)]
+    owner: Person = ""
+    due_date: dt.date | None = None
+
+
+class ControlStatusSpec(_Record):
+    """A change to one control's status for one system; ``None`` keeps the stored value (see
+    :meth:`assay.services.controls.Controls.set_status` for how the change is merged)."""
+
+    applicable: bool | None = None
+    justification: Text | None = None
+    implementation: Implementation | None = None
+    owner: Annotated[str, Field(max_length=200)] | None = None
+
+
+EvidenceKind = Literal["assessment", "file", "url"]
+EVIDENCE_KINDS: Final = EvidenceKind.__args__  # type: ignore[attr-defined]
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not an http(s) URL (write it as https://host/path)")
+    return value
+
+
+class EvidenceSpec(_Record):
+    """Evidence for a control: an assessment recorded for the system, a file (copied into the artifact store by
+    the service, so it is not a field here) or an http(s) URL, valid from ``valid_from`` to ``valid_until``
+    (both days included)."""
+
+    kind: EvidenceKind
+    assessment_id: Annotated[int, Field(ge=1)] | None = None
+    url: Annotated[str, Field(max_length=2_000), AfterValidator(_http_url)] | None = None
+    description: Text = ""
+    valid_from: dt.date
+    valid_until: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EvidenceSpec:
+        if (self.kind == "assessment") != (self.assessment_id is not None):
+            raise ValueError("assessment_id is given with kind 'assessment', and only then")
+        if (self.kind == "url") != (self.url is not None):
+            raise ValueError("url is given with kind 'url', and only then")
+        if self.valid_until is not None and self.valid_until < self.valid_from:
+            raise ValueError(f"valid_until {self.valid_until} is before valid_from {self.valid_from}")
+        return self

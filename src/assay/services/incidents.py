@@ -1,13 +1,276 @@
-"""(being written)"""
+"""Incidents of an AI system and their corrective actions (ISO/IEC 42001 clause 10.2, nonconformity and
+corrective action).
+
+An incident moves ``open -> investigating -> resolved -> closed`` (a resolved incident may go back to
+``investigating`` when the fix did not hold; a closed one is final). It can be closed only when every corrective
+action is done. The reporter is the acting user. Every change is one write transaction with its audit event.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import builtins
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import select
+
+from assay.errors import Conflict, InvalidInput, NotFound
+from assay.governance.records import (
+    ACTION_STATUSES,
+    INCIDENT_SEVERITIES,
+    INCIDENT_STATUSES,
+    CorrectiveActionSpec,
+    IncidentSpec,
+    IncidentUpdate,
+    validate,
+)
+from assay.services import _lookup
+from assay.store.models import CorrectiveAction, Incident, Model, ModelVersion, System, utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from assay.services.workspace import Workspace
+    from assay.store.database import Transaction
+
+__all__ = ["TRANSITIONS", "IncidentDetail", "Incidents"]
+
+# The states an incident may move to from each state.
+TRANSITIONS: Final[dict[str, tuple[str, ...]]] = {
+    "open": ("investigating",),
+    "investigating": ("resolved",),
+    "resolved": ("closed", "investigating"),
+    "closed": (),
+}
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    """An incident with the model version it names (``MODEL@VERSION``) and its corrective actions."""
+
+    incident: Incident
+    model_version: str | None
+    actions: list[CorrectiveAction] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.incident.state(),
+            "model_version": self.model_version,
+            "actions": [action.state() for action in self.actions],
+        }
+
+
+def _spec(model: type[Any], spec: Any, what: str) -> Any:
+    if isinstance(spec, model):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise InvalidInput(f"{what}: give a {model.__name__} or a mapping of its fields")
+    return validate(model, dict(spec), what)
+
+
+def _choice(value: str | None, choices: tuple[str, ...], what: str) -> str | None:
+    if value is not None and value not in choices:
+        raise InvalidInput(f"{what} {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _incident(session: Session, owner: System, incident_id: int) -> Incident:
+    return _lookup.by_id(session, Incident, incident_id, f"incident of {owner.name!r}", system_id=owner.id)
+
+
+def _actions(session: Session, incident_ids: list[int], status: str | None = None) -> list[CorrectiveAction]:
+    query = select(CorrectiveAction).where(CorrectiveAction.incident_id.in_(incident_ids))
+    if status is not None:
+        query = query.where(CorrectiveAction.status == status)
+    return list(session.execute(query.order_by(CorrectiveAction.id)).scalars())
+
+
+def _not_closed(incident: Incident, doing: str) -> None:
+    if incident.status == "closed":
+        raise Conflict(f"incident {incident.id} is closed: {doing} is no longer possible (open a new incident)")
+
+
+def _model_version_ref(session: Session, version_id: int | None) -> str | None:
+    if version_id is None:
+        return None
+    row = session.execute(
+        select(Model.name, ModelVersion.version)
+        .join(ModelVersion, ModelVersion.model_id == Model.id)
+        .where(ModelVersion.id == version_id)
+    ).first()
+    return None if row is None else f"{row[0]}@{row[1]}"
 
 
 class Incidents:
+    """Incidents of each AI system: open, list, show, update, move through their states; corrective actions."""
+
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
+
+    def _write(self) -> AbstractContextManager[Transaction]:
+        return self.ws.store.write(self.ws.actor)
+
+    # -- incidents --------------------------------------------------------------------------------------------
+
+    def open(self, system: str, spec: IncidentSpec | Mapping[str, Any]) -> Incident:
+        """Record a new incident, reported by the acting user; ``model_version`` names ``MODEL@VERSION``."""
+        valid: IncidentSpec = _spec(IncidentSpec, spec, "incident")
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            version = None
+            if valid.model_version is not None:
+                version = _lookup.model_version(tx.session, owner, valid.model_version)
+            incident = Incident(
+                system_id=owner.id,
+                model_version_id=None if version is None else version.id,
+                title=valid.title,
+                description=valid.description,
+                severity=valid.severity,
+                status="open",
+                occurred_at=valid.occurred_at,
+                reported_by=tx.actor,
+            )
+            tx.session.add(incident)
+            tx.record(
+                "incident.create",
+                incident,
+                before=None,
+                payload={"system": owner.name, "model_version": valid.model_version, "severity": valid.severity},
+            )
+        return incident
+
+    def list(self, system: str, *, status: str | None = None, severity: str | None = None) -> list[Incident]:
+        _choice(status, INCIDENT_STATUSES, "incident status")
+        _choice(severity, INCIDENT_SEVERITIES, "incident severity")
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            query = select(Incident).where(Incident.system_id == owner.id)
+            if status is not None:
+                query = query.where(Incident.status == status)
+            if severity is not None:
+                query = query.where(Incident.severity == severity)
+            return list(session.execute(query.order_by(Incident.id)).scalars())
+
+    def get(self, system: str, incident_id: int) -> Incident:
+        with self.ws.store.read() as session:
+            return _incident(session, _lookup.system(session, system), incident_id)
+
+    def detail(self, system: str, incident_id: int) -> IncidentDetail:
+        """The incident, the model version it names and its corrective actions, read together."""
+        with self.ws.store.read() as session:
+            incident = _incident(session, _lookup.system(session, system), incident_id)
+            return IncidentDetail(
+                incident=incident,
+                model_version=_model_version_ref(session, incident.model_version_id),
+                actions=_actions(session, [incident.id]),
+            )
+
+    def update(self, system: str, incident_id: int, changes: IncidentUpdate | Mapping[str, Any]) -> Incident:
+        """Change fields of an incident that is not closed (its status changes with :meth:`set_status`)."""
+        update: IncidentUpdate = _spec(IncidentUpdate, changes, f"update of incident {incident_id}")
+        given = update.model_dump(exclude_unset=True)
+        if not given:
+            raise InvalidInput(f"update of incident {incident_id}: give at least one field to change")
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            incident = _incident(tx.session, owner, incident_id)
+            _not_closed(incident, "changing it")
+            before = incident.state()
+            current = {key: before[key] for key in IncidentSpec.model_fields if key != "model_version"}
+            fields = {key: value for key, value in given.items() if key != "model_version"}
+            merged: IncidentSpec = validate(IncidentSpec, {**current, **fields}, f"incident {incident_id}")
+            incident.title = merged.title
+            incident.description = merged.description
+            incident.severity = merged.severity
+            incident.occurred_at = merged.occurred_at
+            if "model_version" in given:
+                ref = given["model_version"]
+                incident.model_version_id = None if ref is None else _lookup.model_version(tx.session, owner, ref).id
+            incident.updated_at = utcnow()
+            tx.record("incident.update", incident, before=before, payload={"changed": sorted(given)})
+        return incident
+
+    def set_status(self, system: str, incident_id: int, status: str, *, note: str = "") -> Incident:
+        """Move an incident to ``status`` (see :data:`TRANSITIONS`); closing needs every corrective action done."""
+        _choice(status, INCIDENT_STATUSES, "incident status")
+        with self._write() as tx:
+            incident = _incident(tx.session, _lookup.system(tx.session, system), incident_id)
+            current = incident.status
+            if status == current:
+                raise Conflict(f"incident {incident_id} is already {status}")
+            allowed = TRANSITIONS[current]
+            if status not in allowed:
+                then = f"it can move to {' or '.join(allowed)}" if allowed else "a closed incident is final"
+                raise Conflict(f"incident {incident_id} is {current} and cannot move to {status}: {then}")
+            if status == "closed":
+                still_open = _actions(tx.session, [incident.id], status="open")
+                if still_open:
+                    listed = "; ".join(f"#{a.id} {a.description}" for a in still_open)
+                    raise Conflict(
+                        f"incident {incident_id} cannot be closed while corrective actions are open: {listed}"
+                    )
+            before = incident.state()
+            now = utcnow()
+            incident.status = status
+            incident.updated_at = now
+            incident.closed_at = now if status == "closed" else None
+            tx.record("incident.status", incident, before=before, payload={"from": current, "to": status, "note": note})
+        return incident
+
+    # -- corrective actions -----------------------------------------------------------------------------------
+
+    def add_action(
+        self, system: str, incident_id: int, spec: CorrectiveActionSpec | Mapping[str, Any]
+    ) -> CorrectiveAction:
+        """Add an open corrective action to an incident that is not closed."""
+        valid: CorrectiveActionSpec = _spec(CorrectiveActionSpec, spec, "corrective action")
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            incident = _incident(tx.session, owner, incident_id)
+            _not_closed(incident, "adding a corrective action")
+            action = CorrectiveAction(incident_id=incident.id, status="open", **valid.model_dump())
+            tx.session.add(action)
+            tx.record(
+                "corrective_action.create",
+                action,
+                before=None,
+                payload={"system": owner.name, "incident_id": incident.id},
+            )
+        return action
+
+    def complete_action(self, system: str, action_id: int, *, note: str = "") -> CorrectiveAction:
+        """Mark a corrective action done (its ``completed_at`` is now)."""
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            action = tx.session.get(CorrectiveAction, action_id)
+            incident = None if action is None else tx.session.get(Incident, action.incident_id)
+            if action is None or incident is None or incident.system_id != owner.id:
+                raise NotFound(f"no corrective action of {owner.name!r} with id {action_id}")
+            if action.status == "done":
+                raise Conflict(f"corrective action {action_id} is already done")
+            _not_closed(incident, "completing a corrective action")
+            before = action.state()
+            action.status = "done"
+            action.completed_at = utcnow()
+            tx.record(
+                "corrective_action.complete",
+                action,
+                before=before,
+                payload={"incident_id": incident.id, "note": note},
+            )
+        return action
+
+    def list_actions(
+        self, system: str, incident_id: int | None = None, *, status: str | None = None
+    ) -> builtins.list[CorrectiveAction]:
+        """Corrective actions of one incident, or of every incident of the system; optionally open or done only."""
+        _choice(status, ACTION_STATUSES, "corrective action status")
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            if incident_id is not None:
+                ids = [_incident(session, owner, incident_id).id]
+            else:
+                ids = list(session.execute(select(Incident.id).where(Incident.system_id == owner.id)).scalars())
+            return _actions(session, ids, status)

@@ -1,18 +1,264 @@
-"""(being written)"""
+"""Risks of an AI system (ISO/IEC 23894 style) and its impact assessments (ISO/IEC 42005 headings).
+
+A risk's likelihood and impact (1-5 each) give its score and level (:func:`assay.governance.risk.score_risk`);
+its residual likelihood and impact, after treatment, give the residual level, which may not be above the
+inherent one. Controls are ``framework:control id`` strings checked against the catalogues.
+
+Every create, update and state change is one write transaction with its audit event. Methods return the stored
+records (detached SQLAlchemy objects; ``record.state()`` gives them as plain JSON values, and
+:func:`risk_record` adds the scores).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from assay.errors import Conflict, InvalidInput
+from assay.governance.records import (
+    IMPACT_HEADINGS,
+    IMPACT_STATUSES,
+    RISK_STATUSES,
+    ImpactAssessmentSpec,
+    ImpactAssessmentUpdate,
+    RiskSpec,
+    RiskUpdate,
+    validate,
+)
+from assay.governance.risk import LEVELS
+from assay.services import _lookup
+from assay.store.models import ImpactAssessment, Risk, utcnow
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from assay.services.workspace import Workspace
+    from assay.store.database import Transaction
+
+__all__ = ["ImpactAssessments", "Risks", "missing_headings", "risk_record"]
 
 
-class Risks:
+def _spec(model: type[Any], spec: Any, what: str) -> Any:
+    if isinstance(spec, model):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise InvalidInput(f"{what}: give a {model.__name__} or a mapping of its fields")
+    return validate(model, dict(spec), what)
+
+
+def _choice(value: str | None, choices: tuple[str, ...], what: str) -> str | None:
+    if value is not None and value not in choices:
+        raise InvalidInput(f"{what} {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def risk_record(risk: Risk) -> dict[str, Any]:
+    """A risk's stored fields with its scores (likelihood × impact), which are not stored."""
+    residual = None
+    if risk.residual_likelihood is not None and risk.residual_impact is not None:
+        residual = risk.residual_likelihood * risk.residual_impact
+    record: dict[str, Any] = {}
+    for key, value in risk.state().items():
+        if key == "level":
+            record["score"] = risk.likelihood * risk.impact
+        elif key == "residual_level":
+            record["residual_score"] = residual
+        record[key] = value
+    return record
+
+
+def missing_headings(sections: Mapping[str, str]) -> list[str]:
+    """The ISO/IEC 42005 heading ids without text, in the standard's order."""
+    return [key for key in IMPACT_HEADINGS if not str(sections.get(key) or "").strip()]
+
+
+class _Service:
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
 
+    def _write(self) -> AbstractContextManager[Transaction]:
+        return self.ws.store.write(self.ws.actor)
 
-class ImpactAssessments:
-    def __init__(self, workspace: Workspace) -> None:
-        self.ws = workspace
+
+def _risk(session: Session, system: str, risk_id: int) -> Risk:
+    owner = _lookup.system(session, system)
+    return _lookup.by_id(session, Risk, risk_id, f"risk of {owner.name!r}", system_id=owner.id)
+
+
+def _apply(risk: Risk, valid: RiskSpec) -> None:
+    for key, value in valid.model_dump().items():
+        setattr(risk, key, value)
+    risk.level = valid.inherent_score.level
+    residual = valid.residual_score
+    risk.residual_level = None if residual is None else residual.level
+
+
+class Risks(_Service):
+    """The risk register of each AI system: add, list, show, update, close, reopen."""
+
+    def add(self, system: str, spec: RiskSpec | Mapping[str, Any]) -> Risk:
+        """Add an open risk; its level (and residual level) are computed from the ratings."""
+        valid: RiskSpec = _spec(RiskSpec, spec, "risk")
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            risk = Risk(system_id=owner.id, status="open")
+            _apply(risk, valid)
+            tx.session.add(risk)
+            tx.record("risk.create", risk, before=None, payload={"system": owner.name})
+        return risk
+
+    def list(self, system: str, *, status: str | None = None, level: str | None = None) -> list[Risk]:
+        """Risks of a system, optionally only those with this status (open, closed) or inherent level."""
+        _choice(status, RISK_STATUSES, "risk status")
+        _choice(level, LEVELS, "risk level")
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            query = select(Risk).where(Risk.system_id == owner.id)
+            if status is not None:
+                query = query.where(Risk.status == status)
+            if level is not None:
+                query = query.where(Risk.level == level)
+            return list(session.execute(query.order_by(Risk.id)).scalars())
+
+    def get(self, system: str, risk_id: int) -> Risk:
+        with self.ws.store.read() as session:
+            return _risk(session, system, risk_id)
+
+    def update(self, system: str, risk_id: int, changes: RiskUpdate | Mapping[str, Any]) -> Risk:
+        """Change fields of an open risk; the merged risk is validated again and its levels recomputed."""
+        update: RiskUpdate = _spec(RiskUpdate, changes, f"update of risk {risk_id}")
+        given = update.model_dump(exclude_unset=True)
+        if not given:
+            raise InvalidInput(f"update of risk {risk_id}: give at least one field to change")
+        with self._write() as tx:
+            risk = _risk(tx.session, system, risk_id)
+            if risk.status == "closed":
+                raise Conflict(f"risk {risk_id} is closed: reopen it before changing it")
+            before = risk.state()
+            current = {key: before[key] for key in RiskSpec.model_fields}
+            merged: RiskSpec = validate(RiskSpec, {**current, **given}, f"risk {risk_id}")
+            _apply(risk, merged)
+            risk.updated_at = utcnow()
+            tx.record("risk.update", risk, before=before, payload={"changed": sorted(given)})
+        return risk
+
+    def close(self, system: str, risk_id: int, *, reason: str = "") -> Risk:
+        """Close a risk (it stays in the register, with its history)."""
+        with self._write() as tx:
+            risk = _risk(tx.session, system, risk_id)
+            if risk.status == "closed":
+                raise Conflict(f"risk {risk_id} is already closed")
+            _set_status(tx, risk, "closed", "risk.close", reason)
+        return risk
+
+    def reopen(self, system: str, risk_id: int, *, reason: str = "") -> Risk:
+        """Open a closed risk again."""
+        with self._write() as tx:
+            risk = _risk(tx.session, system, risk_id)
+            if risk.status == "open":
+                raise Conflict(f"risk {risk_id} is already open")
+            _set_status(tx, risk, "open", "risk.reopen", reason)
+        return risk
+
+
+def _set_status(tx: Transaction, risk: Risk, status: str, action: str, reason: str) -> None:
+    before = risk.state()
+    risk.status = status
+    risk.updated_at = utcnow()
+    tx.record(action, risk, before=before, payload={"from": before["status"], "to": status, "reason": reason})
+
+
+def _assessment(session: Session, system: str, assessment_id: int) -> ImpactAssessment:
+    owner = _lookup.system(session, system)
+    return _lookup.by_id(
+        session, ImpactAssessment, assessment_id, f"impact assessment of {owner.name!r}", system_id=owner.id
+    )
+
+
+class ImpactAssessments(_Service):
+    """AI system impact assessments (ISO/IEC 42005): create, list, show, update a draft, finalise."""
+
+    def create(self, system: str, spec: ImpactAssessmentSpec | Mapping[str, Any]) -> ImpactAssessment:
+        """A draft assessment; the assessor defaults to the acting user."""
+        valid: ImpactAssessmentSpec = _spec(ImpactAssessmentSpec, spec, "impact assessment")
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            assessment = ImpactAssessment(
+                system_id=owner.id,
+                title=valid.title,
+                sections=dict(valid.sections),
+                status="draft",
+                assessor=valid.assessor or tx.actor,
+            )
+            tx.session.add(assessment)
+            tx.record("impact_assessment.create", assessment, before=None, payload={"system": owner.name})
+        return assessment
+
+    def list(self, system: str, *, status: str | None = None) -> list[ImpactAssessment]:
+        _choice(status, IMPACT_STATUSES, "impact assessment status")
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            query = select(ImpactAssessment).where(ImpactAssessment.system_id == owner.id)
+            if status is not None:
+                query = query.where(ImpactAssessment.status == status)
+            return list(session.execute(query.order_by(ImpactAssessment.id)).scalars())
+
+    def get(self, system: str, assessment_id: int) -> ImpactAssessment:
+        with self.ws.store.read() as session:
+            return _assessment(session, system, assessment_id)
+
+    def update(
+        self, system: str, assessment_id: int, changes: ImpactAssessmentUpdate | Mapping[str, Any]
+    ) -> ImpactAssessment:
+        """Change a draft: ``sections`` are merged heading by heading (an empty text clears a heading)."""
+        update: ImpactAssessmentUpdate = _spec(
+            ImpactAssessmentUpdate, changes, f"update of impact assessment {assessment_id}"
+        )
+        given = update.model_dump(exclude_unset=True)
+        if not given:
+            raise InvalidInput(f"update of impact assessment {assessment_id}: give at least one field to change")
+        with self._write() as tx:
+            assessment = _assessment(tx.session, system, assessment_id)
+            if assessment.status == "final":
+                raise Conflict(
+                    f"impact assessment {assessment_id} is final and cannot change: create a new one "
+                    f"(`assay impact create {system} ...`)"
+                )
+            before = assessment.state()
+            current = {key: before[key] for key in ImpactAssessmentSpec.model_fields}
+            merged_fields = {**current, **given}
+            if given.get("sections") is not None:
+                merged_fields["sections"] = {**before["sections"], **given["sections"]}
+            merged: ImpactAssessmentSpec = validate(
+                ImpactAssessmentSpec, merged_fields, f"impact assessment {assessment_id}"
+            )
+            assessment.title = merged.title
+            assessment.sections = dict(merged.sections)
+            assessment.assessor = merged.assessor
+            assessment.updated_at = utcnow()
+            changed = sorted(given)
+            if given.get("sections") is not None:
+                changed = sorted(set(changed) - {"sections"} | {f"sections.{key}" for key in given["sections"]})
+            tx.record("impact_assessment.update", assessment, before=before, payload={"changed": changed})
+        return assessment
+
+    def finalise(self, system: str, assessment_id: int) -> ImpactAssessment:
+        """Make a draft final; refused while any ISO/IEC 42005 heading has no text."""
+        with self._write() as tx:
+            assessment = _assessment(tx.session, system, assessment_id)
+            if assessment.status == "final":
+                raise Conflict(f"impact assessment {assessment_id} is already final")
+            missing = missing_headings(assessment.sections)
+            if missing:
+                raise Conflict(
+                    f"impact assessment {assessment_id} cannot be finalised: these headings have no text: "
+                    + ", ".join(missing)
+                )
+            before = assessment.state()
+            assessment.status = "final"
+            assessment.updated_at = utcnow()
+            tx.record("impact_assessment.finalise", assessment, before=before, payload={"from": "draft", "to": "final"})
+        return assessment
