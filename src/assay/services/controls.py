@@ -1,13 +1,617 @@
-"""(being written)"""
+"""Per-system control status, evidence, the Statement of Applicability and readiness.
+
+* :meth:`Controls.set_status` keeps, for one system and one catalogue entry, whether the entry applies (an
+  exclusion needs a justification), how far its implementation is and who owns it.
+* :meth:`Controls.add_evidence` attaches an assessment, a file (copied into the artifact store) or a URL to an
+  entry, valid for a period; evidence for an entry the system excluded is refused.
+* :meth:`Controls.soa` and :meth:`Controls.readiness` build plain documents (``assay.soa``, ``assay.readiness``)
+  that :mod:`assay.reports.soa` renders. What counts as ready, and which evidence counts for which entry through
+  the crosswalk, is decided in :mod:`assay.governance.readiness`.
+
+Every change is one write transaction with its audit event (``control.status``, ``evidence.add``).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+import mimetypes
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.errors import Conflict, InvalidInput
+from assay.governance.catalogues import Control
+from assay.governance.readiness import (
+    SOA_FRAMEWORK,
+    assessed_entries,
+    catalogue_of,
+    covering,
+    evaluate,
+    evidence_state,
+    resolve_control,
+    share,
+    soa_controls,
+)
+from assay.governance.records import ControlStatusSpec, EvidenceSpec, validate
+from assay.services import _lookup
+from assay.services.registry import store_artifact
+from assay.store.models import Assessment, ControlStatus, Evidence, System, utcnow
 
 if TYPE_CHECKING:
     from assay.services.workspace import Workspace
 
+__all__ = ["READINESS_SCHEMA", "SOA_SCHEMA", "Controls", "EvidenceView"]
+
+SOA_SCHEMA: Final = "assay.soa"
+READINESS_SCHEMA: Final = "assay.readiness"
+_SCHEMA_VERSION: Final = 1
+_STATUS_FIELDS: Final = ("applicable", "justification", "implementation", "owner")
+_DEFAULT_STATUS: Final[dict[str, Any]] = {
+    "applicable": True,
+    "justification": "",
+    "implementation": "not_started",
+    "owner": "",
+}
+_COUNTED: Final = {
+    "iso42001": "the 32 most specific clauses of 4-10 (4.1 ... 10.2; headings such as 6.1 or 9.2 are the sum of "
+    "their sub-clauses) and the 38 Annex A controls",
+    "nist-ai-rmf": "the 72 subcategories",
+    "eu-ai-act": "the 32 obligations of Articles 9-15 and the 9 Annex IV headings",
+}
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    """A piece of evidence as of a day: ``state`` is ``current``, ``expired`` or ``not_yet_valid``. ``via`` is
+    ``None`` for evidence attached to the entry asked about, else the chain of links through which it counts."""
+
+    id: int
+    system: str
+    framework: str
+    control_id: str
+    kind: str
+    assessment_id: int | None
+    artifact_sha256: str | None
+    url: str | None
+    description: str
+    rule: str | None
+    valid_from: dt.date
+    valid_until: dt.date | None
+    created_by: str
+    created_at: dt.datetime
+    state: str
+    via: str | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.state == "current"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.framework}:{self.control_id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "system": self.system,
+            "framework": self.framework,
+            "control_id": self.control_id,
+            "kind": self.kind,
+            "assessment_id": self.assessment_id,
+            "artifact_sha256": self.artifact_sha256,
+            "url": self.url,
+            "description": self.description,
+            "rule": self.rule,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_until": None if self.valid_until is None else self.valid_until.isoformat(),
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat(),
+            "state": self.state,
+            "current": self.current,
+            "via": self.via,
+        }
+
+
+def _view(evidence: Evidence, system: str, day: dt.date, via: str | None = None) -> EvidenceView:
+    return EvidenceView(
+        id=evidence.id,
+        system=system,
+        framework=evidence.framework,
+        control_id=evidence.control_id,
+        kind=evidence.kind,
+        assessment_id=evidence.assessment_id,
+        artifact_sha256=evidence.artifact_sha256,
+        url=evidence.url,
+        description=evidence.description,
+        rule=evidence.rule,
+        valid_from=evidence.valid_from,
+        valid_until=evidence.valid_until,
+        created_by=evidence.created_by,
+        created_at=evidence.created_at,
+        state=evidence_state(evidence.valid_from, evidence.valid_until, day),
+        via=via,
+    )
+
+
+def _assessed(framework: str, control_id: str) -> Control:
+    """An entry a status is kept for (a leaf); a group is refused with the entries under it."""
+    control = resolve_control(framework, control_id)
+    if control not in assessed_entries(control.framework):
+        members = [c.id for c in assessed_entries(control.framework) if _under(c, control)]
+        shown = ", ".join(members[:12]) + (f" and {len(members) - 12} more" if len(members) > 12 else "")
+        raise InvalidInput(
+            f"{control.ref} is a group ({control.kind}): set the status of the entries under it ({shown})"
+        )
+    return control
+
+
+def _under(entry: Control, group: Control) -> bool:
+    catalogue = catalogue_of(entry.framework)
+    parent = entry.parent
+    while parent is not None:
+        if parent == group.id:
+            return True
+        parent = catalogue.control(parent).parent
+    return False
+
+
+def _status_row(session: Session, system_id: int, control: Control) -> ControlStatus | None:
+    return session.execute(
+        select(ControlStatus).where(
+            ControlStatus.system_id == system_id,
+            ControlStatus.framework == control.framework,
+            ControlStatus.control_id == control.id,
+        )
+    ).scalar_one_or_none()
+
+
+def _evidence_of(session: Session, system_id: int, control: Control) -> list[Evidence]:
+    return list(
+        session.execute(
+            select(Evidence)
+            .where(
+                Evidence.system_id == system_id,
+                Evidence.framework == control.framework,
+                Evidence.control_id == control.id,
+            )
+            .order_by(Evidence.id)
+        ).scalars()
+    )
+
+
+def _refuse_excluded(session: Session, owner: System, control: Control) -> None:
+    row = _status_row(session, owner.id, control)
+    if row is not None and not row.applicable:
+        raise Conflict(
+            f"{control.ref} is excluded for {owner.name} ({row.justification}): evidence is not kept for an excluded "
+            f"control; include it first (`assay control set {owner.name} {control.framework} '{control.id}' "
+            "--applicable`)"
+        )
+
+
+def _system_block(owner: System) -> dict[str, Any]:
+    return {
+        "name": owner.name,
+        "purpose": owner.purpose,
+        "owner": owner.owner,
+        "lifecycle_stage": owner.lifecycle_stage,
+        "eu_ai_act_category": owner.eu_ai_act_category,
+        "annex_iii_area": owner.annex_iii_area,
+    }
+
+
+def _framework_block(framework: str) -> dict[str, Any]:
+    info = catalogue_of(framework).framework
+    return {"id": info.id, "name": info.name, "version": info.version}
+
 
 class Controls:
+    """Control status and evidence of each AI system, the Statement of Applicability and readiness."""
+
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
+
+    # -- status ----------------------------------------------------------------------------------------------
+
+    def set_status(
+        self,
+        system: str,
+        framework: str,
+        control_id: str,
+        *,
+        applicable: bool | None = None,
+        justification: str | None = None,
+        implementation: str | None = None,
+        owner: str | None = None,
+    ) -> ControlStatus:
+        """Create or change the status of one entry for ``system``; fields left ``None`` keep their value.
+
+        Excluding (``applicable=False``) needs a justification. When ``applicable`` changes and no new
+        justification is given, the old one is cleared (it justified the other decision). Excluding an entry
+        that has current evidence is allowed; the audit event lists that evidence. A change that changes nothing
+        writes nothing.
+        """
+        control = _assessed(framework, control_id)
+        given = {
+            key: value
+            for key, value in {
+                "applicable": applicable,
+                "justification": justification,
+                "implementation": implementation,
+                "owner": owner,
+            }.items()
+            if value is not None
+        }
+        if not given:
+            raise InvalidInput(f"status of {control.ref}: give at least one of {', '.join(_STATUS_FIELDS)}")
+        change: ControlStatusSpec = validate(ControlStatusSpec, given, f"status of {control.ref}")
+        with self.ws.store.write(self.ws.actor) as tx:
+            owner_row = _lookup.system(tx.session, system)
+            row = _status_row(tx.session, owner_row.id, control)
+            before = None if row is None else row.state()
+            old = dict(_DEFAULT_STATUS) if row is None else {key: getattr(row, key) for key in _STATUS_FIELDS}
+            new = {**old, **change.model_dump(exclude_none=True)}
+            if new["applicable"] != old["applicable"] and change.justification is None:
+                new["justification"] = ""
+            if not new["applicable"] and not new["justification"]:
+                raise InvalidInput(
+                    f"excluding {control.ref} for {owner_row.name} needs a justification (ISO/IEC 42001 6.1.3): "
+                    "give one (--justification)"
+                )
+            changed = [key for key in _STATUS_FIELDS if new[key] != old[key]]
+            if row is not None and not changed:
+                return row
+            if row is None:
+                row = ControlStatus(system_id=owner_row.id, framework=control.framework, control_id=control.id)
+                tx.session.add(row)
+            for key in _STATUS_FIELDS:
+                setattr(row, key, new[key])
+            row.updated_at = utcnow()
+            payload: dict[str, Any] = {
+                "system": owner_row.name,
+                "control": control.ref,
+                "changed": changed,
+                "before": None if before is None else old,
+                "after": new,
+            }
+            if not new["applicable"] and old["applicable"]:
+                day = _today()
+                current = [
+                    e.id
+                    for e in _evidence_of(tx.session, owner_row.id, control)
+                    if evidence_state(e.valid_from, e.valid_until, day) == "current"
+                ]
+                payload["excluded_with_current_evidence"] = current
+            tx.record("control.status", row, before=before, payload=payload)
+        return row
+
+    def statuses(self, system: str, framework: str | None = None) -> list[ControlStatus]:
+        """The recorded statuses of ``system`` (of one framework when given), by framework in catalogue order.
+        An entry without a recorded status is applicable and not started."""
+        if framework is not None:
+            framework = catalogue_of(framework).framework.id
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            query = select(ControlStatus).where(ControlStatus.system_id == owner.id)
+            if framework is not None:
+                query = query.where(ControlStatus.framework == framework)
+            rows = list(session.execute(query).scalars())
+        order = {
+            (c.framework, c.id): n for fw in {r.framework for r in rows} for n, c in enumerate(assessed_entries(fw))
+        }
+        return sorted(rows, key=lambda r: (r.framework, order.get((r.framework, r.control_id), len(order))))
+
+    # -- evidence --------------------------------------------------------------------------------------------
+
+    def add_evidence(
+        self,
+        system: str,
+        framework: str,
+        control_id: str,
+        *,
+        kind: str,
+        assessment_id: int | None = None,
+        file: Path | None = None,
+        url: str | None = None,
+        description: str = "",
+        valid_from: dt.date | None = None,
+        valid_until: dt.date | None = None,
+    ) -> EvidenceView:
+        """Attach evidence to an entry (or a group: its evidence counts for every entry under it).
+
+        ``kind`` is ``assessment`` (``assessment_id``: an assessment recorded for this system), ``file`` (copied
+        into the artifact store) or ``url`` (http or https). ``valid_from`` defaults to today, ``valid_until`` to
+        ``valid_from`` plus the workspace's ``evidence_valid_days``. Evidence for an entry the system excluded is
+        refused (:class:`Conflict`) and nothing is written.
+        """
+        control = resolve_control(framework, control_id)
+        if (kind == "file") != (file is not None):
+            raise InvalidInput(f"evidence for {control.ref}: a file is given with kind 'file', and only then")
+        start = valid_from or _today()
+        fields: dict[str, Any] = {
+            "kind": kind,
+            "description": description,
+            "valid_from": start,
+            "valid_until": valid_until or start + dt.timedelta(days=self.ws.settings.evidence_valid_days),
+        }
+        if assessment_id is not None:
+            fields["assessment_id"] = assessment_id
+        if url is not None:
+            fields["url"] = url
+        spec: EvidenceSpec = validate(EvidenceSpec, fields, f"evidence for {control.ref}")
+        with self.ws.store.read() as session:  # refuse before a file is copied
+            _refuse_excluded(session, _lookup.system(session, system), control)
+        stored = None if file is None else self.ws.artifacts.put_file(file)
+        with self.ws.store.write(self.ws.actor) as tx:
+            owner = _lookup.system(tx.session, system)
+            _refuse_excluded(tx.session, owner, control)
+            if spec.assessment_id is not None:
+                _lookup.by_id(tx.session, Assessment, spec.assessment_id, "assessment", system_id=owner.id)
+            sha = None
+            if stored is not None and file is not None:
+                media = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+                sha = store_artifact(tx, stored, file.name, media).sha256
+            evidence = Evidence(
+                system_id=owner.id,
+                framework=control.framework,
+                control_id=control.id,
+                kind=spec.kind,
+                assessment_id=spec.assessment_id,
+                artifact_sha256=sha,
+                url=spec.url,
+                description=spec.description,
+                rule=None,
+                valid_from=spec.valid_from,
+                valid_until=spec.valid_until,
+                created_by=tx.actor,
+            )
+            tx.session.add(evidence)
+            tx.record(
+                "evidence.add",
+                evidence,
+                before=None,
+                payload={
+                    "system": owner.name,
+                    "control": control.ref,
+                    "kind": spec.kind,
+                    "assessment_id": spec.assessment_id,
+                    "artifact_sha256": sha,
+                    "url": spec.url,
+                },
+            )
+        return _view(evidence, owner.name, _today())
+
+    def list_evidence(
+        self,
+        system: str,
+        framework: str | None = None,
+        control_id: str | None = None,
+        *,
+        as_of: dt.date | None = None,
+    ) -> list[EvidenceView]:
+        """Evidence of ``system`` (of one framework, or of one entry), each with its state on ``as_of`` (default
+        today). For one entry, the evidence that counts for it through the crosswalk or from its group follows its
+        own, with ``via`` saying why."""
+        day = as_of or _today()
+        if control_id is not None and framework is None:
+            raise InvalidInput(f"control {control_id!r}: give its framework too")
+        control = None if control_id is None or framework is None else resolve_control(framework, control_id)
+        framework_id = None if framework is None else catalogue_of(framework).framework.id
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            query = select(Evidence).where(Evidence.system_id == owner.id).order_by(Evidence.id)
+            if control is None and framework_id is not None:
+                query = query.where(Evidence.framework == framework_id)
+            rows = list(session.execute(query).scalars())
+        if control is None:
+            return [_view(e, owner.name, day) for e in rows]
+        return _counted(_by_entry(rows), control, owner.name, day)
+
+    # -- documents -------------------------------------------------------------------------------------------
+
+    def soa(self, system: str, *, as_of: dt.date | None = None) -> dict[str, Any]:
+        """The Statement of Applicability (ISO/IEC 42001 6.1.3) of ``system``: one row per Annex A control, as the
+        plain ``assay.soa`` document (render it with :mod:`assay.reports.soa`)."""
+        day = as_of or _today()
+        catalogue = catalogue_of(SOA_FRAMEWORK)
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            entries = self._entries(session, owner, soa_controls(), day)
+        rows = []
+        for control, entry in zip(soa_controls(), entries, strict=True):
+            objective = None if control.parent is None else catalogue.control(control.parent)
+            rows.append(
+                {
+                    "id": control.id,
+                    "title": control.title,
+                    "objective": None if objective is None else {"id": objective.id, "title": objective.title},
+                    "applicable": entry["applicable"],
+                    "justification": entry["justification"],
+                    "implementation": entry["implementation"],
+                    "owner": entry["owner"],
+                    "status_recorded": entry["status_recorded"],
+                    "evidence": entry["evidence"],
+                    "current_evidence": entry["current_evidence"],
+                    "implemented_with_current_evidence": entry["ready"],
+                }
+            )
+        applicable = [r for r in rows if r["applicable"]]
+        return {
+            "schema": SOA_SCHEMA,
+            "schema_version": _SCHEMA_VERSION,
+            "title": f"Statement of Applicability: {owner.name}",
+            "framework": _framework_block(SOA_FRAMEWORK),
+            "clause": "ISO/IEC 42001:2023 6.1.3 d), Annex A",
+            "system": _system_block(owner),
+            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "generated_by": self.ws.actor,
+            "as_of": day.isoformat(),
+            "summary": {
+                "controls": len(rows),
+                "applicable": len(applicable),
+                "excluded": len(rows) - len(applicable),
+                "implemented": sum(1 for r in applicable if r["implementation"] == "implemented"),
+                "implemented_with_current_evidence": sum(1 for r in rows if r["implemented_with_current_evidence"]),
+                "without_recorded_status": sum(1 for r in rows if not r["status_recorded"]),
+            },
+            "notes": [
+                "A control without a recorded status is shown as applicable and not started (status_recorded false).",
+                "Evidence is current when valid on the as_of day. Evidence with 'via' is attached to another entry "
+                "and counts for this control through Assay's crosswalk (equal or subset links, never intersect) or "
+                "because it is attached to the control's objective.",
+                "Control ids and titles only: ISO/IEC 42001 text is not reproduced. The crosswalk is Assay's own "
+                "mapping, not an official one.",
+            ],
+            "controls": rows,
+        }
+
+    def readiness(
+        self, system: str | None = None, framework: str = SOA_FRAMEWORK, *, as_of: dt.date | None = None
+    ) -> dict[str, Any]:
+        """Readiness of one system (every system when ``None``) against ``framework``: the share of applicable
+        entries that are implemented with current evidence, and the gaps (the plain ``assay.readiness``
+        document)."""
+        day = as_of or _today()
+        framework_id = catalogue_of(framework).framework.id
+        controls = assessed_entries(framework_id)
+        with self.ws.store.read() as session:
+            owners = (
+                [_lookup.system(session, system)]
+                if system is not None
+                else list(session.execute(select(System).order_by(System.name)).scalars())
+            )
+            per_system = [(owner, self._entries(session, owner, controls, day)) for owner in owners]
+        results = []
+        for owner, entries in per_system:
+            applicable = [e for e in entries if e["applicable"]]
+            ready = [e for e in applicable if e["ready"]]
+            gaps = [
+                {"kind": kind, "control": e["id"], "title": e["title"], "detail": _gap_detail(kind, e)}
+                for e in entries
+                for kind in e["gaps"]
+            ]
+            for approval in self.ws.approvals.list(owner.name):
+                if approval.stale:
+                    gaps.append(
+                        {
+                            "kind": "stale_approval",
+                            "control": None,
+                            "title": f"approval request {approval.id}: {approval.ref} to {approval.stage}",
+                            "detail": f"{approval.status}, but the model version, its assessments or the system's "
+                            "risks changed since the request: request again",
+                        }
+                    )
+            results.append(
+                {
+                    "system": _system_block(owner),
+                    "entries": len(entries),
+                    "applicable": len(applicable),
+                    "excluded": len(entries) - len(applicable),
+                    "implemented": sum(1 for e in applicable if e["implementation"] == "implemented"),
+                    "with_current_evidence": sum(1 for e in applicable if e["current_evidence"]),
+                    "ready": len(ready),
+                    "share": share(len(ready), len(applicable)),
+                    "ready_controls": [e["id"] for e in ready],
+                    "gaps": gaps,
+                }
+            )
+        return {
+            "schema": READINESS_SCHEMA,
+            "schema_version": _SCHEMA_VERSION,
+            "framework": _framework_block(framework_id),
+            "counted": _COUNTED.get(framework_id, "the catalogue's leaf entries"),
+            "formula": "share = ready / applicable; ready = applicable, implementation 'implemented' and at least "
+            "one current piece of evidence (own, or counted through the crosswalk or from its group)",
+            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "generated_by": self.ws.actor,
+            "as_of": day.isoformat(),
+            "systems": results,
+        }
+
+    def _entries(
+        self, session: Session, owner: System, controls: Sequence[Control], day: dt.date
+    ) -> list[dict[str, Any]]:
+        """Status, evidence (own and counted) and the verdict of each entry of ``controls`` for ``owner``."""
+        statuses = {
+            (row.framework, row.control_id): row
+            for row in session.execute(select(ControlStatus).where(ControlStatus.system_id == owner.id)).scalars()
+        }
+        evidence = _by_entry(
+            session.execute(select(Evidence).where(Evidence.system_id == owner.id).order_by(Evidence.id)).scalars()
+        )
+        entries = []
+        for control in controls:
+            row = statuses.get((control.framework, control.id))
+            status = dict(_DEFAULT_STATUS) if row is None else {key: getattr(row, key) for key in _STATUS_FIELDS}
+            items = [_evidence_item(view) for view in _counted(evidence, control, owner.name, day)]
+            ready, gaps = evaluate(
+                applicable=status["applicable"], implementation=status["implementation"], evidence=items
+            )
+            entries.append(
+                {
+                    "id": control.id,
+                    "title": control.title,
+                    **status,
+                    "status_recorded": row is not None,
+                    "evidence": items,
+                    "current_evidence": any(item["current"] for item in items),
+                    "ready": ready,
+                    "gaps": gaps,
+                }
+            )
+        return entries
+
+
+def _by_entry(rows: Iterable[Evidence]) -> dict[tuple[str, str], list[Evidence]]:
+    grouped: dict[tuple[str, str], list[Evidence]] = {}
+    for row in rows:
+        grouped.setdefault((row.framework, row.control_id), []).append(row)
+    return grouped
+
+
+def _counted(
+    evidence: Mapping[tuple[str, str], list[Evidence]], control: Control, system: str, day: dt.date
+) -> list[EvidenceView]:
+    views = [_view(e, system, day) for e in evidence.get((control.framework, control.id), [])]
+    for cover in covering(control.framework, control.id):
+        via = "; ".join(cover.path)
+        views.extend(_view(e, system, day, via) for e in evidence.get((cover.framework, cover.control_id), []))
+    return views
+
+
+def _evidence_item(view: EvidenceView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "control": view.ref,
+        "kind": view.kind,
+        "description": view.description,
+        "assessment_id": view.assessment_id,
+        "artifact_sha256": view.artifact_sha256,
+        "url": view.url,
+        "valid_from": view.valid_from.isoformat(),
+        "valid_until": None if view.valid_until is None else view.valid_until.isoformat(),
+        "state": view.state,
+        "current": view.current,
+        "via": view.via,
+    }
+
+
+def _gap_detail(kind: str, entry: Mapping[str, Any]) -> str:
+    if kind == "not_implemented":
+        recorded = "" if entry["status_recorded"] else " (no status recorded)"
+        return f"implementation is {entry['implementation']}{recorded}"
+    if kind == "no_evidence":
+        return "no evidence, own or counted through the crosswalk"
+    ends = [e["valid_until"] for e in entry["evidence"] if e["state"] == "expired"]
+    if kind == "evidence_expired":
+        return f"all evidence has expired (the latest on {max(ends)})"
+    starts = [e["valid_from"] for e in entry["evidence"] if e["state"] == "not_yet_valid"]
+    return f"evidence is valid only from {min(starts)}"
