@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import typer
 
 from assay.cli._shell import Options, open_workspace
 from assay.config import load_settings
-from assay.services.workspace import Workspace
+from assay.services.workspace import WORKSPACE_DIR, Workspace
 from assay.store.migrate import current_revision, downgrade, head_revision, upgrade
 
 __all__ = ["register"]
@@ -30,8 +31,22 @@ def init(
     """Create a workspace: .assay/ with the database (migrated), the artifact store and the ledger's signing key."""
     options = ctx.find_root().obj if isinstance(ctx.find_root().obj, Options) else Options()
     url = database_url or options.database_url
-    folder.mkdir(parents=True, exist_ok=True)
-    with Workspace.init(folder, load_settings(), database_url=url) as workspace:
+    # What this command creates, removed again if it fails (a database that cannot be reached, ...): no half-made
+    # workspace is left behind, and the next `assay init` starts afresh.
+    made: Path | None = None
+    if not folder.exists():
+        made = folder.absolute()
+        while not made.parent.exists():
+            made = made.parent
+    elif not (folder / WORKSPACE_DIR).exists():
+        made = folder / WORKSPACE_DIR
+    try:
+        workspace = Workspace.init(folder, load_settings(), database_url=url)
+    except BaseException:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        raise
+    with workspace:
         typer.echo(f"workspace: {workspace.home}")
         typer.echo(f"database:  {workspace.store.engine.url.render_as_string(hide_password=True)}")
         typer.echo(f"artifacts: {workspace.artifacts.root}")

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assay.errors import InvalidInput
-from assay.store import audit
-from assay.store.ledger import Checkpoint, Event, Verification, load_public_key, read_export, verify_chain, write_export
+from assay.store import audit, ledger
+from assay.store.ledger import Checkpoint, Event, Verification, load_public_key, write_export
 
 if TYPE_CHECKING:
     from assay.services.workspace import Workspace
@@ -25,8 +25,7 @@ def _public_key_file(path: Path) -> bytes:
 
 def verify_export(folder: Path, public_key: Path) -> Verification:
     """Verify an export folder offline with the public key alone (no workspace, no database)."""
-    events, checkpoints = read_export(folder)
-    return verify_chain(events, checkpoints, load_public_key(_public_key_file(public_key)))
+    return ledger.verify_export(folder, load_public_key(_public_key_file(public_key)))
 
 
 class AuditLog:
@@ -46,9 +45,9 @@ class AuditLog:
         """Sign a checkpoint of the head, then write events.jsonl, checkpoints.jsonl and the public key."""
         self.checkpoint()
         with self.ws.store.engine.connect() as connection:
-            events = list(audit.iter_events(connection))
+            # The checkpoints first: one signed while the events are read would cover events not in the export.
             checkpoints = audit.list_checkpoints(connection)
-        paths = write_export(out, events, checkpoints)
+            paths = write_export(out, audit.iter_events(connection), checkpoints)  # streamed
         paths["public_key"] = out / PUBLIC_KEY_FILE
         paths["public_key"].write_bytes(self.ws.public_key_pem())
         return paths

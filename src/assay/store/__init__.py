@@ -1,5 +1,7 @@
-"""Storage of governed state. So far: the audit ledger's hash chain and signed checkpoints (:mod:`.ledger`),
-which work on events in memory or exported to files; the database tables come with the governance store."""
+"""Storage of governed state: the governance database (:mod:`.database`, :mod:`.models`, migrations), the
+content-addressed artifacts, and the audit ledger. :mod:`.ledger` holds the ledger's integrity rules (hash chain,
+signed checkpoints, export), which work on events in memory or in files; :mod:`.audit` keeps the ledger in the
+database."""
 
 from assay.store.ledger import (
     Checkpoint,

@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, InvalidInput
@@ -97,15 +97,20 @@ class Store:
         self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
 
     def check_schema(self) -> None:
-        """Refuse to work on a database that is not at the schema this Assay knows."""
+        """Refuse to work on a database that is not at the schema this Assay knows.
+
+        A refused store keeps no connection open: callers that give up on it need not dispose of it."""
         try:
-            current = current_revision(self.engine)
-        except OperationalError as exc:
-            raise InvalidInput(f"cannot open the database {self.engine.url!r}: {exc.orig}") from exc
-        head = head_revision()
-        if current != head:
-            state = "has no Assay schema" if current is None else f"is at schema revision {current}"
-            raise InvalidInput(f"the database {self.engine.url!r} {state}; run `assay db upgrade` (Assay needs {head})")
+            current = current_revision(self.engine)  # InvalidInput when the database cannot be reached
+            head = head_revision()
+            if current != head:
+                state = "has no Assay schema" if current is None else f"is at schema revision {current}"
+                raise InvalidInput(
+                    f"the database {self.engine.url!r} {state}; run `assay db upgrade` (Assay needs {head})"
+                )
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Session]:

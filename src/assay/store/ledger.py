@@ -8,13 +8,18 @@ and a truncated tail is detected against the last checkpoint.
 :func:`verify_chain` names the first bad sequence number and what is wrong: an edited event (its hash does not
 match its content), a deleted, inserted or reordered event (sequence numbers or ``prev_hash`` links break), a
 truncated tail (a checkpoint covers events that are gone), or a checkpoint whose signature or head does not match.
+
+Verification streams (:class:`ChainVerifier`), from the database or from an export (:func:`verify_export`). An
+event stored as Assay wrote it is checked on its stored text (:func:`stored_hash`, or the export line itself),
+without parsing its payload; any other is parsed and decided by the full rules, which name the problem.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import json.encoder
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,13 +42,17 @@ __all__ = [
     "key_id",
     "load_private_key",
     "load_public_key",
+    "next_event",
     "read_export",
     "sign_checkpoint",
+    "stored_hash",
     "verify_chain",
+    "verify_export",
     "write_export",
 ]
 
 GENESIS = "0" * 64  # prev_hash of the first event
+_encode_string = json.encoder.encode_basestring  # a str as json.dumps(ensure_ascii=False) writes it
 _EVENTS_FILE = "events.jsonl"
 _CHECKPOINTS_FILE = "checkpoints.jsonl"
 
@@ -92,11 +101,60 @@ class Event:
 
 def append_event(previous: Event | None, **fields: Any) -> Event:
     """The next event of the chain after ``previous`` (``None`` for the first), with its hash."""
-    seq = 1 if previous is None else previous.seq + 1
-    prev_hash = GENESIS if previous is None else previous.hash
-    draft = Event(seq=seq, prev_hash=prev_hash, **fields)
-    canonical_json(draft.content())  # refuse non-JSON payloads before anything is stored
-    return Event(**{**draft.content(), "payload": dict(draft.payload), "hash": draft.computed_hash()})
+    if previous is None:
+        return next_event(0, GENESIS, **fields)
+    return next_event(previous.seq, previous.hash, **fields)
+
+
+def next_event(head_seq: int, head_hash: str, **fields: Any) -> Event:
+    """The event after the head ``(head_seq, head_hash)`` (``(0, GENESIS)`` for an empty chain), with its hash."""
+    draft = Event(seq=head_seq + 1, prev_hash=head_hash, **fields)
+    content = draft.content()
+    digest = hashlib.sha256(canonical_json(content)).hexdigest()  # refuses a non-JSON payload before it is stored
+    return Event(**{**content, "hash": digest})
+
+
+_FIELDS_JSON = (
+    '{{"action":{},"actor":{},"after":{},"before":{},"object_id":{},"object_type":{},"payload":{},'
+    '"prev_hash":{},"seq":{},"time":{}}}'
+)
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _encode_string(value)
+
+
+def stored_hash(
+    seq: int,
+    time: str,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: str | None,
+    after: str | None,
+    payload_json: str,
+    prev_hash: str,
+) -> str:
+    """:meth:`Event.computed_hash` of an event whose payload is kept as its canonical JSON text (as the database
+    keeps it), without parsing the payload: the fast path of verification.
+
+    It equals ``computed_hash`` whenever ``payload_json`` is canonical; a payload stored in another spelling gives
+    another digest, so a caller that finds a mismatch must decide on the parsed event (:meth:`ChainVerifier.feed`).
+    """
+    text = _FIELDS_JSON.format(
+        _text(action),
+        _text(actor),
+        _text(after),
+        _text(before),
+        _text(object_id),
+        _text(object_type),
+        payload_json,
+        _text(prev_hash),
+        seq,
+        _text(time),
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -174,15 +232,35 @@ class ChainVerifier:
         """Keep only the hashes of these sequence numbers (the ones the checkpoints name)."""
         self._wanted = seqs
 
+    def accept_intact(self, seq: int, prev_hash: str, stored: str, computed: str) -> bool:
+        """Accept the next event when its position, hash (``computed``, e.g. by :func:`stored_hash`, equals the
+        ``stored`` one) and link are all right. ``False`` decides nothing: :meth:`feed` the parsed event then, which
+        names the problem if there is one."""
+        if (
+            self.problem is not None
+            or computed != stored
+            or type(seq) is not int
+            or seq != self._count + 1
+            or prev_hash != self._previous_hash
+        ):
+            return False
+        self._count = seq
+        self._previous_hash = stored
+        if self._wanted is None or seq in self._wanted:
+            self._hashes[seq] = stored
+        return True
+
     def feed(self, event: Event) -> bool:
         """Check one event; ``False`` once a problem is found (see :attr:`problem`)."""
         if self.problem is not None:
             return False
         position = self._count + 1
-        if event.seq != position:
+        if type(event.seq) is not int:  # only an edited export holds anything else
+            self.problem = (position, f"its sequence number {event.seq!r} is not a number: the event was edited")
+        elif event.seq != position:
             what = "an event is missing or inserted before it" if event.seq > position else "events are out of order"
             self.problem = (position, f"expected sequence number {position}, found {event.seq}: {what}")
-        elif event.computed_hash() != event.hash:
+        elif not _hash_matches(event):
             self.problem = (event.seq, "its content does not match its hash: the event was edited")
         elif event.prev_hash != self._previous_hash:
             self.problem = (event.seq, "it does not link to the event before it")
@@ -208,6 +286,9 @@ class ChainVerifier:
     def _check(
         self, checkpoint: Checkpoint, public_key: Ed25519PublicKey | None, wanted: str | None
     ) -> tuple[int, str] | None:
+        texts = (checkpoint.head_hash, checkpoint.time, checkpoint.key_id, checkpoint.signature)
+        if type(checkpoint.seq) is not int or not all(isinstance(text, str) for text in texts):
+            return self._count + 1, f"a checkpoint is malformed (only an edited export holds one): {checkpoint!r}"
         if public_key is not None:
             if checkpoint.key_id != wanted:
                 return checkpoint.seq, "a checkpoint was signed with another key"
@@ -226,6 +307,13 @@ class ChainVerifier:
         return None
 
 
+def _hash_matches(event: Event) -> bool:
+    try:
+        return event.computed_hash() == event.hash
+    except InvalidInput:  # a field that is not plain JSON (e.g. bytes stored in a text column) was not written by Assay
+        return False
+
+
 def verify_chain(
     events: Iterable[Event], checkpoints: Sequence[Checkpoint], public_key: Ed25519PublicKey | None = None
 ) -> Verification:
@@ -238,26 +326,74 @@ def verify_chain(
     return verifier.finish(checkpoints)
 
 
-def write_export(folder: Path, events: Sequence[Event], checkpoints: Sequence[Checkpoint]) -> dict[str, Path]:
-    """Write ``events.jsonl`` and ``checkpoints.jsonl`` (one canonical JSON object per line)."""
+def write_export(folder: Path, events: Iterable[Event], checkpoints: Iterable[Checkpoint]) -> dict[str, Path]:
+    """Write ``events.jsonl`` and ``checkpoints.jsonl`` (one canonical JSON object per line), streaming: the events
+    may be an iterator over a ledger of any size."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"events": folder / _EVENTS_FILE, "checkpoints": folder / _CHECKPOINTS_FILE}
-    paths["events"].write_bytes(b"".join(canonical_json({**e.content(), "hash": e.hash}) + b"\n" for e in events))
-    paths["checkpoints"].write_bytes(b"".join(canonical_json(asdict(c)) + b"\n" for c in checkpoints))
+    with paths["events"].open("wb") as handle:
+        for e in events:
+            handle.write(canonical_json({**e.content(), "hash": e.hash}) + b"\n")
+    with paths["checkpoints"].open("wb") as handle:
+        for c in checkpoints:
+            handle.write(canonical_json(asdict(c)) + b"\n")
     return paths
+
+
+def _export_paths(folder: Path) -> tuple[Path, Path]:
+    paths = folder / _EVENTS_FILE, folder / _CHECKPOINTS_FILE
+    for path in paths:
+        if not path.is_file():
+            raise InvalidInput(f"{path} is missing: give the folder written by the audit export")
+    return paths
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise IntegrityViolation(f"{path.name} line {number} is not a valid record: {exc}") from exc
+            if not isinstance(record, dict):
+                raise IntegrityViolation(f"{path.name} line {number} is not a valid record: not a JSON object")
+            yield number, line, record
+
+
+def _record(path: Path, number: int, kind: type[Event] | type[Checkpoint], record: dict[str, Any]) -> Any:
+    try:
+        return kind(**record)
+    except TypeError as exc:
+        raise IntegrityViolation(f"{path.name} line {number} is not a valid record: {exc}") from exc
+
+
+def _line_hash(line: str, stored: Any) -> str:
+    """:meth:`Event.computed_hash` of an export line, on the line itself: a canonical line is the canonical content
+    with its ``"hash":"..."`` member (the first, as keys are sorted and the values before it are plain) added. Any
+    other spelling gives another digest, and the parsed event decides."""
+    member = f'"hash":"{stored}",'
+    if not isinstance(stored, str) or member not in line:
+        return ""
+    return hashlib.sha256(line.rstrip("\n").replace(member, "", 1).encode()).hexdigest()
+
+
+def verify_export(folder: Path, public_key: Ed25519PublicKey | None) -> Verification:
+    """Verify an export written by :func:`write_export`, streaming its events (constant memory at any size)."""
+    events_path, checkpoints_path = _export_paths(folder)
+    checkpoints = [_record(checkpoints_path, n, Checkpoint, r) for n, _, r in _lines(checkpoints_path)]
+    verifier = ChainVerifier(public_key)
+    verifier.expect_checkpoints({c.seq for c in checkpoints if type(c.seq) is int})
+    for number, line, record in _lines(events_path):
+        seq, prev_hash, stored = record.get("seq"), record.get("prev_hash"), record.get("hash")
+        if verifier.accept_intact(seq, prev_hash, stored, _line_hash(line, stored)):  # type: ignore[arg-type]
+            continue
+        if not verifier.feed(_record(events_path, number, Event, record)):
+            break
+    return verifier.finish(checkpoints)
 
 
 def read_export(folder: Path) -> tuple[list[Event], list[Checkpoint]]:
     """Read an export written by :func:`write_export`; a malformed line is an :class:`IntegrityViolation`."""
-    events: list[Event] = []
-    checkpoints: list[Checkpoint] = []
-    for name, kind, out in ((_EVENTS_FILE, Event, events), (_CHECKPOINTS_FILE, Checkpoint, checkpoints)):
-        path = folder / name
-        if not path.is_file():
-            raise InvalidInput(f"{path} is missing: give the folder written by the audit export")
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            try:
-                out.append(kind(**json.loads(line)))  # type: ignore[arg-type]
-            except (ValueError, TypeError) as exc:
-                raise IntegrityViolation(f"{name} line {number} is not a valid record: {exc}") from exc
-    return events, checkpoints
+    events_path, checkpoints_path = _export_paths(folder)
+    events = [_record(events_path, n, Event, r) for n, _, r in _lines(events_path)]
+    return events, [_record(checkpoints_path, n, Checkpoint, r) for n, _, r in _lines(checkpoints_path)]

@@ -5,6 +5,8 @@ The migration scripts live in the package (``store/migrations``), so an installe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from assay.errors import InvalidInput
 
@@ -31,8 +34,18 @@ def head_revision() -> str:
     return head
 
 
+@contextmanager
+def _database(engine: Engine, doing: str) -> Iterator[None]:
+    """A database that cannot be reached (or a migration the database refuses) is the user's input to fix."""
+    try:
+        yield
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        raise InvalidInput(f"cannot {doing} the database {engine.url!r}: {reason}") from exc
+
+
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    with _database(engine, "open"), engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -41,7 +54,7 @@ def _run(engine: Engine, verb: str, revision: str) -> None:
     scripts = ScriptDirectory.from_config(config)
     if revision not in ("head", "base") and revision.split("@")[0].lstrip("+-").isalpha():
         raise InvalidInput(f"unknown revision {revision!r}: give 'head', 'base' or a revision id")
-    with engine.begin() as connection:
+    with _database(engine, verb), engine.begin() as connection:
         config.attributes["connection"] = connection
         try:
             getattr(command, verb)(config, revision)
