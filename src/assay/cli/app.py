@@ -13,7 +13,7 @@ import typer
 from typer.exceptions import TyperException
 
 from assay._version import __version__
-from assay.cli import approvals, audit, controls, incidents, registry, risks, workspace
+from assay.cli import approvals, audit, controls, gates, incidents, registry, risks, workspace
 from assay.cli import assess as assess_cmd
 from assay.cli._shell import Options
 from assay.errors import AssayError, Conflict, InvalidInput, NotFound, PermissionDenied
@@ -28,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("assess", no_args_is_help=True)(assess_cmd.assess)
-for _module in (workspace, registry, risks, controls, approvals, incidents, audit):
+for _module in (workspace, registry, risks, controls, approvals, incidents, gates, audit):
     _module.register(app)
 
 
@@ -76,7 +76,9 @@ def _root(
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; bad input exits 2 with one line naming the problem, an internal error exits 1."""
     try:
-        app(args=argv, standalone_mode=False)
+        returned = app(args=argv, standalone_mode=False)
+        if isinstance(returned, int) and not isinstance(returned, bool):
+            return returned  # click returns the code of typer.Exit(code) when not in standalone mode
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except TyperException as exc:  # usage errors from the command-line parser: a bad or missing option

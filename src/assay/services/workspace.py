@@ -34,10 +34,13 @@ from assay.store.migrate import upgrade
 if TYPE_CHECKING:
     from assay.services.approvals import Approvals
     from assay.services.audit import AuditLog
+    from assay.services.cards import Cards
     from assay.services.controls import Controls
+    from assay.services.gates import Gates
     from assay.services.incidents import Incidents
     from assay.services.registry import Assessments, Datasets, Models, Systems
     from assay.services.risks import ImpactAssessments, Risks
+    from assay.services.techdocs import TechnicalDocs
 
 __all__ = ["WORKSPACE_DIR", "Workspace", "find_workspace"]
 
@@ -89,7 +92,11 @@ class Workspace:
             raise NotFound(f"no Assay workspace at {start} or above it: run `assay init` or pass --workspace")
         workspace = cls(root.resolve(), settings)
         if check:
-            workspace.store.check_schema()
+            try:
+                workspace.store.check_schema()
+            except BaseException:
+                workspace.close()
+                raise
         return workspace
 
     @classmethod
@@ -217,6 +224,24 @@ class Workspace:
 
         return AuditLog(self)
 
+    @cached_property
+    def gates(self) -> Gates:
+        from assay.services.gates import Gates
+
+        return Gates(self)
+
+    @cached_property
+    def cards(self) -> Cards:
+        from assay.services.cards import Cards
+
+        return Cards(self)
+
+    @cached_property
+    def techdocs(self) -> TechnicalDocs:
+        from assay.services.techdocs import TechnicalDocs
+
+        return TechnicalDocs(self)
+
 
 _SERVICES: Final = frozenset(
     {
@@ -230,6 +255,9 @@ _SERVICES: Final = frozenset(
         "approvals",
         "incidents",
         "audit",
+        "gates",
+        "cards",
+        "techdocs",
     }
 )
 

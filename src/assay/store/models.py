@@ -40,12 +40,14 @@ __all__ = [
     "Dataset",
     "DatasetVersion",
     "Evidence",
+    "GateRun",
     "ImpactAssessment",
     "Incident",
     "Model",
     "ModelVersion",
     "Risk",
     "System",
+    "Waiver",
     "utcnow",
 ]
 
@@ -341,6 +343,41 @@ class CorrectiveAction(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[dt.datetime] = _created()
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class GateRun(Base):
+    """A policy gate's decision for a model version, with every rule's result."""
+
+    __tablename__ = "gate_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    policy_name: Mapped[str] = mapped_column(String(100))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(20))  # passed, failed
+    passed: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    waived: Mapped[int] = mapped_column(Integer)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Waiver(Base):
+    """Permission for one policy rule to fail until a date, given by a named person with a reason."""
+
+    __tablename__ = "waivers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    rule: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)
+    expires: Mapped[dt.date] = mapped_column(Date)
+    waived_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
 
 
 class AuditEvent(Base):

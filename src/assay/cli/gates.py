@@ -1,0 +1,138 @@
+"""``assay gate``, ``assay waiver``, ``assay card`` and ``assay docs``: decisions and documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from assay.cli._shell import JsonOption, console, open_workspace, parse_date, print_json, table
+from assay.errors import InvalidInput
+from assay.reports.gate import render_gate_junit, render_gate_markdown
+from assay.reports.techdocs import render_techdocs_html, render_techdocs_markdown
+from assay.services.cards import CARD_FORMATS
+
+__all__ = ["register"]
+
+waiver_app = typer.Typer(help="Waivers: let one policy rule fail for a while, with a reason.", no_args_is_help=True)
+
+_STYLE = {"passed": "green", "failed": "bold red", "waived": "yellow"}
+
+
+def gate(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    model_version: Annotated[str, typer.Argument(help="Model version, MODEL@VERSION.")],
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="Policy file (YAML). Default: Assay's policy for the system's EU AI Act category."),
+    ] = None,
+    stage: Annotated[str | None, typer.Option(help="Stage to judge for (default: the policy's stage).")] = None,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here (for CI).")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Write a Markdown summary here (for a PR comment).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate a policy for a model version; exit 0 when it passes, 1 when a rule fails, 2 on bad input.
+
+    The decision is recorded (a gate run and its audit event)."""
+    decision = open_workspace(ctx).gates.evaluate(system, model_version, policy_file=policy, stage=stage)
+    if junit is not None:
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit.write_text(render_gate_junit(decision), encoding="utf-8")
+    if markdown is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(render_gate_markdown(decision), encoding="utf-8")
+    if as_json:
+        print_json(decision)
+    else:
+        out = Table(title=f"Gate {decision['policy']['name']}: {system} / {decision['ref']} → {decision['stage']}")
+        for column in ("rule", "kind", "result", "detail"):
+            out.add_column(column)
+        for result in decision["results"]:
+            status = result["status"]
+            detail = result["message"]
+            if status == "waived" and result["waiver"]:
+                detail += f" (waived by {result['waiver']['waived_by']} until {result['waiver']['expires']})"
+            out.add_row(result["rule"], result["kind"], f"[{_STYLE[status]}]{status}[/]", detail)
+        console().print(out)
+        counts = decision["counts"]
+        verdict = "[green]PASSED[/]" if decision["passed"] else "[bold red]FAILED[/]"
+        console().print(
+            f"{verdict}: {counts['passed']} passed, {counts['failed']} failed, {counts['waived']} waived "
+            f"(gate run {decision['id']}, recorded in the audit ledger)"
+        )
+    if not decision["passed"]:
+        raise typer.Exit(1)
+
+
+@waiver_app.command("add")
+def waiver_add(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    rule: Annotated[str, typer.Argument(help="The policy rule id to waive.")],
+    reason: Annotated[str, typer.Option(help="Why the rule may fail for now.")],
+    expires: Annotated[str, typer.Option(help="Last day the waiver holds (YYYY-MM-DD, within a year).")],
+    model_version: Annotated[str | None, typer.Option(help="Only for this model version (MODEL@VERSION).")] = None,
+) -> None:
+    """Waive one rule of a policy for a system (or one model version) until a date; audited."""
+    day = parse_date(expires, "--expires")
+    assert day is not None
+    waiver = open_workspace(ctx).gates.waive(system, rule, reason=reason, expires=day, model_version=model_version)
+    typer.echo(
+        f"waiver {waiver.id}: rule {waiver.rule} of {system} waived by {waiver.waived_by} until {waiver.expires}"
+    )
+
+
+@waiver_app.command("list")
+def waiver_list(
+    ctx: typer.Context, system: Annotated[str, typer.Argument(help="The AI system.")], as_json: JsonOption = False
+) -> None:
+    """List the waivers of a system (active or expired)."""
+    rows = open_workspace(ctx).gates.waivers(system)
+    table(
+        rows, ["id", "rule", "waived_by", "expires", "active", "reason"], title=f"Waivers of {system}", as_json=as_json
+    )
+
+
+def card(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    model_version: Annotated[str, typer.Argument(help="Model version, MODEL@VERSION.")],
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option("--format", help=f"Output format, repeatable: {', '.join(CARD_FORMATS)} (default html)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder to write model-card.<format> to.")] = Path("model-card"),
+) -> None:
+    """Build the model card of a model version from the store (md, html, pdf, json; SageMaker and Hugging Face)."""
+    paths = open_workspace(ctx).cards.write(system, model_version, out, tuple(fmt or ["html"]))
+    for name, path in paths.items():
+        typer.echo(f"{name}: {path}")
+
+
+def docs(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    fmt: Annotated[str, typer.Option("--format", help="md or html.")] = "md",
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """Technical documentation along the EU AI Act Annex IV headings, filled from the store; gaps marked."""
+    if fmt not in ("md", "html"):
+        raise InvalidInput(f"--format must be md or html, not {fmt!r}")
+    document = open_workspace(ctx).techdocs.build(system)
+    text = render_techdocs_markdown(document) if fmt == "md" else render_techdocs_html(document)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"technical documentation: {out} ({document['gaps']} gaps marked)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("gate")(gate)
+    app.add_typer(waiver_app, name="waiver")
+    app.command("card")(card)
+    app.command("docs")(docs)

@@ -1,0 +1,470 @@
+"""Policy as code: what a model version needs before a stage, and its evaluation against plain facts.
+
+A policy is YAML (schema ``assay.policy/1``)::
+
+    schema: assay.policy/1
+    name: eu-ai-act-high
+    stage: production                 # the stage it guards
+    judge: point                      # point | interval (the whole confidence interval must meet the limit)
+    max_evidence_age_days: 365        # evidence older than this does not count
+    approvals: {high: 2, limited: 1, minimal: 1}   # approvals needed by EU AI Act category
+    rules:
+      - {id: four-fifths, metric: DI, min: 0.8, max: 1.25}
+      - {id: parity, metric: DPPL, abs_max: 0.1, facets: [colour]}
+      - {id: calibration, performance: ece, max: 0.05}
+      - {id: fpr-gap, performance: fpr, max_gap: 0.1}
+      - {id: group-size, min_group_size: 30}
+      - {id: verified, evidence: "iso42001:A.6.2.4", max_age_days: 180}
+      - {id: assessed, assessment: assay.assessment, max_age_days: 90}
+
+:func:`load_policy` validates it and names the offending key (``rules[1].abs_max: ...``); :func:`evaluate`
+judges it against :class:`GateFacts` (plain values gathered by the service layer) and returns one
+:class:`RuleResult` per rule (passed, failed or waived), plus the approvals rule when the policy has one.
+Pure: no database, no files beyond the policy text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from assay.errors import InvalidInput
+from assay.governance.catalogues import list_frameworks, load_catalogue
+
+__all__ = [
+    "DEFAULT_POLICIES",
+    "GateFacts",
+    "Policy",
+    "Rule",
+    "RuleResult",
+    "default_policy",
+    "evaluate",
+    "load_policy",
+    "parse_policy",
+]
+
+POLICY_SCHEMA: Final = "assay.policy/1"
+DEFAULT_POLICIES: Final = ("high", "limited", "minimal", "prohibited")
+PERFORMANCE_METRICS: Final = (
+    "accuracy", "precision", "recall", "fpr", "fnr", "f1", "selection_rate", "base_rate",
+    "roc_auc", "brier", "ece", "ece_equal_mass",
+)  # fmt: skip
+BIAS_METRICS: Final = (
+    "CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL",
+    "DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT", "GE",
+)  # fmt: skip  # SageMaker Clarify's names
+_SCORE_METRICS: Final = {"roc_auc", "brier", "ece", "ece_equal_mass"}
+_KINDS: Final = ("metric", "performance", "min_group_size", "evidence", "assessment")
+
+Judge = Literal["point", "interval"]
+Status = Literal["passed", "failed", "waived"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rule(_Strict):
+    """One rule; exactly one of ``metric``, ``performance``, ``min_group_size``, ``evidence``, ``assessment``."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")]
+    description: str = ""
+    metric: Literal[BIAS_METRICS] | None = None  # type: ignore[valid-type]
+    performance: Literal[PERFORMANCE_METRICS] | None = None  # type: ignore[valid-type]
+    min_group_size: Annotated[int, Field(ge=1)] | None = None
+    evidence: Annotated[str, Field(pattern=r"^[a-z0-9-]+:.+$")] | None = None
+    assessment: str | None = None
+    facets: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+    abs_max: Annotated[float, Field(ge=0)] | None = None
+    max_gap: Annotated[float, Field(ge=0)] | None = None
+    max_age_days: Annotated[int, Field(ge=1)] | None = None
+    judge: Judge | None = None
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in _KINDS if getattr(self, kind) is not None)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Rule:
+        kinds = [kind for kind in _KINDS if getattr(self, kind) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"give exactly one of {', '.join(_KINDS)} (found: {', '.join(kinds) or 'none'})")
+        limits = [name for name in ("min", "max", "abs_max", "max_gap") if getattr(self, name) is not None]
+        kind = kinds[0]
+        if kind in ("metric", "performance") and not limits:
+            raise ValueError(f"a {kind} rule needs a limit: min, max, abs_max or max_gap")
+        if kind == "metric" and self.max_gap is not None:
+            raise ValueError("max_gap is for performance rules (the gap between groups)")
+        if kind not in ("metric", "performance") and (limits or self.judge or self.facets):
+            raise ValueError(f"a {kind} rule takes no limits, judge or facets")
+        if kind not in ("evidence", "assessment") and self.max_age_days is not None:
+            raise ValueError("max_age_days is for evidence and assessment rules")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        if self.evidence is not None:
+            _check_control(self.evidence)
+        return self
+
+
+def _check_control(reference: str) -> None:
+    framework, _, control = reference.partition(":")
+    known = [f.id for f in list_frameworks()]
+    if framework not in known:
+        raise ValueError(f"unknown framework {framework!r} (known: {', '.join(known)})")
+    if control not in load_catalogue(framework):
+        raise ValueError(f"{framework} has no control {control!r}")
+
+
+class Policy(_Strict):
+    schema_: Annotated[Literal["assay.policy/1"], Field(alias="schema")]
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: str = ""
+    stage: Literal["development", "staging", "production", "retired"] = "production"
+    judge: Judge = "point"
+    max_evidence_age_days: Annotated[int, Field(ge=1)] | None = None
+    approvals: dict[Literal["prohibited", "high", "limited", "minimal"], Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict
+    )
+    rules: list[Rule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Policy:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} is used twice")
+            seen.add(rule.id)
+        return self
+
+
+def _location(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.startswith("function-after") or part.startswith("literal["):
+            continue
+        else:
+            out += ("." if out else "") + ("schema" if part == "schema_" else part)
+    return out or "policy"
+
+
+def parse_policy(text: str, source: str = "policy") -> Policy:
+    """Validate policy YAML; every problem names its key, e.g. ``rules[2].abs_max``."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"{source} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{source}: the policy must be a mapping with schema, name and rules")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "is not a known key"
+            problems.append(f"{_location(error['loc'])}: {message}")
+        raise InvalidInput(f"{source}: " + "; ".join(problems)) from None
+
+
+def load_policy(path: Path) -> Policy:
+    if not path.is_file():
+        raise InvalidInput(f"policy file {path} does not exist")
+    return parse_policy(path.read_text(encoding="utf-8"), str(path))
+
+
+@cache
+def default_policy(category: str) -> Policy:
+    """The policy shipped with Assay for an EU AI Act category (high, limited, minimal, prohibited)."""
+    if category not in DEFAULT_POLICIES:
+        raise InvalidInput(f"no default policy for {category!r}: choose one of {', '.join(DEFAULT_POLICIES)}")
+    text = (resources.files("assay.governance") / "data" / "policies" / f"{category}.yaml").read_text("utf-8")
+    return parse_policy(text, f"default policy {category}")
+
+
+# -- facts and evaluation -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateFacts:
+    """What the gate judges, as plain values gathered from the store."""
+
+    system: str
+    category: str  # EU AI Act category
+    ref: str  # model version
+    today: dt.date
+    assessments: Sequence[Mapping[str, Any]] = ()  # {"id", "kind", "created_at": date, "document"}; newest last
+    evidence: Sequence[Mapping[str, Any]] = ()  # {"framework", "control_id", "valid_from", "valid_until", ...}
+    approvals: int = 0  # approvals on a current (not stale, not rejected) request for the stage
+    waivers: Sequence[Mapping[str, Any]] = ()  # {"rule", "waived_by", "reason", "expires": date}
+
+
+@dataclass(frozen=True)
+class Finding:
+    where: str  # e.g. "colour = Black" or "group sex = F"
+    observed: Any
+    passed: bool
+    note: str = ""
+    interval: tuple[Any, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: str
+    kind: str
+    status: Status
+    message: str
+    findings: tuple[Finding, ...] = ()
+    waiver: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "kind": self.kind,
+            "status": self.status,
+            "message": self.message,
+            "findings": [
+                {"where": f.where, "observed": f.observed, "interval": f.interval, "passed": f.passed, "note": f.note}
+                for f in self.findings
+            ],
+            "waiver": None if self.waiver is None else dict(self.waiver),
+        }
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        return {"Infinity": math.inf, "-Infinity": -math.inf}.get(value)
+    return float(value)
+
+
+def _limit_text(rule: Rule) -> str:
+    parts = []
+    if rule.min is not None and rule.max is not None:
+        parts.append(f"within [{rule.min:g}, {rule.max:g}]")
+    elif rule.min is not None:
+        parts.append(f"≥ {rule.min:g}")
+    elif rule.max is not None:
+        parts.append(f"≤ {rule.max:g}")
+    if rule.abs_max is not None:
+        parts.append(f"|value| ≤ {rule.abs_max:g}")
+    if rule.max_gap is not None:
+        parts.append(f"gap between groups ≤ {rule.max_gap:g}")
+    return " and ".join(parts)
+
+
+def _within(rule: Rule, value: float, interval: tuple[float, float] | None, judge: Judge) -> tuple[bool, str]:
+    """Judge a value (or, with ``judge='interval'``, its whole interval) against the rule's limits."""
+    if judge == "interval":
+        if interval is None:
+            return False, "no confidence interval to judge (rerun with --bootstrap > 0)"
+        low, high = interval
+    else:
+        low = high = value
+    if math.isnan(low) or math.isnan(high):
+        return False, "not a number"
+    if rule.min is not None and low < rule.min:
+        return False, ""
+    if rule.max is not None and high > rule.max:
+        return False, ""
+    if rule.abs_max is not None and max(abs(low), abs(high)) > rule.abs_max:
+        return False, ""
+    return True, ""
+
+
+def _facet_wanted(rule: Rule, facet: str) -> bool:
+    return rule.facets is None or facet in rule.facets or any(part in rule.facets for part in facet.split(" × "))
+
+
+def _latest_assessment(facts: GateFacts) -> Mapping[str, Any] | None:
+    found = [a for a in facts.assessments if a.get("kind") == "assay.assessment"]
+    return found[-1]["document"] if found else None
+
+
+def _metric_rule(rule: Rule, policy: Policy, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
+    document = _latest_assessment(facts)
+    if document is None:
+        return False, f"no bias assessment of {facts.ref} is recorded", []
+    judge = rule.judge or policy.judge
+    findings = []
+    for entry in document.get("facets", []):
+        if not _facet_wanted(rule, entry["facet"]):
+            continue
+        metric = next((m for m in entry["metrics"] if m["name"] == rule.metric), None)
+        where = f"{entry['facet']} = {entry['value_or_threshold']}"
+        if metric is None:
+            continue
+        if metric.get("error"):
+            findings.append(Finding(where, None, False, f"undefined: {metric['error']}"))
+            continue
+        value = _number(metric["value"])
+        assert value is not None
+        ci = metric.get("ci")
+        interval = None if not ci else (_number(ci[0]) or 0.0, _number(ci[1]) or 0.0)
+        ok, note = _within(rule, value, interval, judge)
+        findings.append(Finding(where, metric["value"], ok, note, None if not ci else (ci[0], ci[1])))
+    if not findings:
+        return False, f"the latest assessment has no {rule.metric} for the facets named", []
+    failed = [f for f in findings if not f.passed]
+    judged = "its confidence interval" if judge == "interval" else "the value"
+    text = f"{rule.metric} {_limit_text(rule)} ({judged}): {len(findings) - len(failed)} of {len(findings)} facets pass"
+    return not failed, text, findings
+
+
+def _performance_rule(rule: Rule, policy: Policy, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
+    document = _latest_assessment(facts)
+    if document is None:
+        return False, f"no assessment of {facts.ref} is recorded", []
+    name = str(rule.performance)
+    judge = rule.judge or policy.judge
+    findings: list[Finding] = []
+    by_facet: dict[str, list[float]] = {}
+    for group in document.get("performance", []):
+        if group["facet"] != "all" and not _facet_wanted(rule, group["facet"]):
+            continue
+        source = group.get("score") or {} if name in _SCORE_METRICS else group["metrics"]
+        value = _number(source.get(name))
+        where = "all rows" if group["facet"] == "all" else f"group {group['facet']} = {group['value']}"
+        if value is None:
+            note = "needs a score column" if name in _SCORE_METRICS and not group.get("score") else "undefined"
+            findings.append(Finding(where, None, False, note))
+            continue
+        if group["facet"] != "all":
+            by_facet.setdefault(group["facet"], []).append(value)
+        if rule.min is not None or rule.max is not None or rule.abs_max is not None:
+            if name in _SCORE_METRICS:  # score metrics carry no interval: judged on the value, and said so
+                ok, note = _within(rule, value, None, "point")
+                note = note or ("judged on the value: no interval is computed for it" if judge == "interval" else "")
+            else:
+                ci = (group.get("ci") or {}).get(name)
+                interval = None if not ci else (float(ci[0]), float(ci[1]))
+                ok, note = _within(rule, value, interval, judge)
+            findings.append(Finding(where, value, ok, note))
+    if rule.max_gap is not None:
+        for facet, values in by_facet.items():
+            gap = max(values) - min(values)
+            findings.append(Finding(f"gap across {facet}", gap, gap <= rule.max_gap))
+    if not findings:
+        return False, f"the latest assessment has no {name} by group", []
+    failed = [f for f in findings if not f.passed]
+    return not failed, f"{name} {_limit_text(rule)}: {len(findings) - len(failed)} of {len(findings)} pass", findings
+
+
+def _group_size_rule(rule: Rule, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
+    document = _latest_assessment(facts)
+    if document is None:
+        return False, f"no assessment of {facts.ref} is recorded", []
+    minimum = int(rule.min_group_size or 0)
+    findings = [
+        Finding(
+            f"{e['facet']} = {e['value_or_threshold']}", min(e["n_d"], e["n_a"]), min(e["n_d"], e["n_a"]) >= minimum
+        )
+        for e in document.get("facets", [])
+    ]
+    failed = [f for f in findings if not f.passed]
+    return (
+        not failed,
+        f"every facet group has ≥ {minimum} rows: {len(findings) - len(failed)} of {len(findings)}",
+        findings,
+    )
+
+
+def _age_ok(created: dt.date, today: dt.date, max_age: int | None) -> bool:
+    return max_age is None or (today - created).days <= max_age
+
+
+def _evidence_rule(rule: Rule, policy: Policy, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
+    framework, _, control = str(rule.evidence).partition(":")
+    max_age = rule.max_age_days or policy.max_evidence_age_days
+    findings = []
+    for item in facts.evidence:
+        if item["framework"] != framework or item["control_id"] != control:
+            continue
+        current = item["valid_from"] <= facts.today and (
+            item["valid_until"] is None or facts.today <= item["valid_until"]
+        )
+        fresh = _age_ok(item["valid_from"], facts.today, max_age)
+        note = "" if current and fresh else ("expired" if not current else f"older than {max_age} days")
+        findings.append(
+            Finding(f"evidence {item.get('id')} ({item.get('kind')})", str(item["valid_from"]), current and fresh, note)
+        )
+    if not findings:
+        return False, f"no evidence for {rule.evidence}", []
+    good = [f for f in findings if f.passed]
+    return bool(good), f"current evidence for {rule.evidence}: {len(good)} of {len(findings)} items", findings
+
+
+def _assessment_rule(rule: Rule, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
+    findings = [
+        Finding(f"assessment {a['id']}", str(a["created_at"]), _age_ok(a["created_at"], facts.today, rule.max_age_days))
+        for a in facts.assessments
+        if a.get("kind") == rule.assessment
+    ]
+    good = [f for f in findings if f.passed]
+    age = f" within {rule.max_age_days} days" if rule.max_age_days else ""
+    return bool(good), f"{rule.assessment} recorded for {facts.ref}{age}: {len(good)} found", findings
+
+
+def _judge(rule: Rule, policy: Policy, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
+    kind = rule.kind
+    if kind == "metric":
+        return _metric_rule(rule, policy, facts)
+    if kind == "performance":
+        return _performance_rule(rule, policy, facts)
+    if kind == "min_group_size":
+        return _group_size_rule(rule, facts)
+    if kind == "evidence":
+        return _evidence_rule(rule, policy, facts)
+    return _assessment_rule(rule, facts)
+
+
+def _waiver(rule_id: str, facts: GateFacts) -> Mapping[str, Any] | None:
+    active = [w for w in facts.waivers if w["rule"] == rule_id and w["expires"] >= facts.today]
+    return active[-1] if active else None
+
+
+def _result(
+    rule_id: str, kind: str, ok: bool, message: str, findings: Sequence[Finding], facts: GateFacts
+) -> RuleResult:
+    if ok:
+        return RuleResult(rule_id, kind, "passed", message, tuple(findings))
+    waiver = _waiver(rule_id, facts)
+    if waiver is not None:
+        return RuleResult(rule_id, kind, "waived", message, tuple(findings), waiver)
+    return RuleResult(rule_id, kind, "failed", message, tuple(findings))
+
+
+APPROVALS_RULE: Final = "approvals"
+PROHIBITED_RULE: Final = "not-prohibited"
+
+
+def evaluate(policy: Policy, facts: GateFacts) -> list[RuleResult]:
+    """Judge every rule of ``policy``; a prohibited system always fails (and cannot be waived)."""
+    results: list[RuleResult] = []
+    if facts.category == "prohibited":
+        results.append(
+            RuleResult(PROHIBITED_RULE, "category", "failed", "a prohibited AI practice (EU AI Act Art. 5) cannot pass")
+        )
+    for rule in policy.rules:
+        ok, message, findings = _judge(rule, policy, facts)
+        results.append(_result(rule.id, rule.kind, ok, message, findings, facts))
+    needed = policy.approvals.get(facts.category)  # type: ignore[call-overload]
+    if needed:
+        ok = facts.approvals >= needed
+        message = f"{facts.category}-risk systems need {needed} approval(s) for {policy.stage}: {facts.approvals} given"
+        results.append(_result(APPROVALS_RULE, "approvals", ok, message, (), facts))
+    return results

@@ -1,0 +1,65 @@
+"""Technical documentation (EU AI Act Annex IV) rendered as Markdown or a self-contained HTML page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import jinja2
+
+__all__ = ["render_techdocs_html", "render_techdocs_markdown"]
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "**(not recorded)**"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
+def render_techdocs_markdown(document: Mapping[str, Any]) -> str:
+    lines = [
+        f"# Technical documentation: {_md(document['system'])}",
+        "",
+        f"EU AI Act Annex IV headings, filled from the Assay store on {document['generated_at']} "
+        f"(Assay {document['assay_version']}). Category: {document['category']}. "
+        f"**{document['gaps']} gaps** are marked below.",
+    ]
+    for section in document["sections"]:
+        lines += ["", f"## {section['id']}: {_md(section['title'])}", ""]
+        for item in section["items"]:
+            lines.append(f"- **{_md(item['label'])}**: {_md(_value(item['value']))}")
+        for evidence in section["evidence"]:
+            via = f" (via {evidence['via']})" if evidence["via"] else ""
+            lines.append(f"- Evidence {evidence['id']} ({evidence['kind']}, {evidence['state']}){via}: "
+                         f"{_md(evidence['description'])}")  # fmt: skip
+        for gap in section["gaps"]:
+            lines.append(f"- **GAP**: {_md(gap)}")
+        if not (section["items"] or section["evidence"] or section["gaps"]):
+            lines.append("- (nothing recorded)")
+    return "\n".join(lines) + "\n"
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("assay.reports", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["value"] = _value
+    return environment
+
+
+def render_techdocs_html(document: Mapping[str, Any]) -> str:
+    return _environment().get_template("techdocs.html.j2").render(doc=document)

@@ -1,0 +1,206 @@
+"""Model cards built from the store: one ``assay.model-card`` document per model version, rendered by
+:mod:`assay.reports.model_card` as Markdown, HTML, PDF, JSON, SageMaker Model Card content or a Hugging Face
+model card."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import select
+
+from assay._version import __version__
+from assay.errors import InvalidInput
+from assay.governance.records import ANNEX_III_AREAS
+from assay.reports import model_card
+from assay.services import _lookup
+from assay.services.risks import risk_record
+from assay.store.models import Assessment, Dataset, DatasetVersion, Incident, Model, ModelVersion, Risk, System
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from assay.services.workspace import Workspace
+
+__all__ = ["CARD_FORMATS", "Cards", "category_text"]
+
+CARD_FORMATS: Final = ("md", "html", "pdf", "json", "sagemaker", "huggingface")
+_SUFFIX: Final = {"md": ".md", "html": ".html", "pdf": ".pdf", "json": ".json", "sagemaker": ".sagemaker.json",
+                  "huggingface": ".README.md"}  # fmt: skip
+
+
+def category_text(system: System) -> str:
+    if system.eu_ai_act_category == "high" and system.annex_iii_area is not None:
+        return f"high-risk (Annex III area {system.annex_iii_area}: {ANNEX_III_AREAS[system.annex_iii_area]})"
+    return {"prohibited": "prohibited practice (Art. 5)", "limited": "limited risk (transparency, Art. 50)",
+            "minimal": "minimal risk"}.get(system.eu_ai_act_category, system.eu_ai_act_category)  # fmt: skip
+
+
+def _dataset(session: Session, version_id: int | None) -> dict[str, Any] | None:
+    if version_id is None:
+        return None
+    version = session.get(DatasetVersion, version_id)
+    assert version is not None
+    dataset = session.get(Dataset, version.dataset_id)
+    assert dataset is not None
+    period = None
+    if version.period_start or version.period_end:
+        period = f"{version.period_start or '…'} to {version.period_end or '…'}"
+    return {
+        "ref": f"{dataset.name}@{version.version}",
+        "uri": version.uri,
+        "source": version.source,
+        "licence": version.licence,
+        "collection_method": version.collection_method,
+        "period": period,
+        "row_count": version.row_count,
+        "fingerprint": version.fingerprint,
+        "pii": version.pii,
+        "personal_data_categories": list(version.personal_data_categories),
+        "columns": list(version.columns),
+    }
+
+
+def _evaluation(session: Session, version: ModelVersion) -> tuple[dict[str, Any] | None, list[str]]:
+    latest = session.execute(
+        select(Assessment)
+        .where(Assessment.model_version_id == version.id, Assessment.kind == "assay.assessment")
+        .order_by(Assessment.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if latest is None:
+        return None, ["No bias assessment is recorded for this model version: its fairness is not evidenced."]
+    document = latest.document
+    spec = document.get("spec", {})
+    bootstrap = spec.get("bootstrap") or {}
+    caveats = [w["message"] for w in document.get("warnings", [])]
+    for entry in document.get("facets", []):
+        for metric in entry["metrics"]:
+            if metric.get("error") and metric["name"] in model_card.KEY_METRICS:
+                caveats.append(
+                    f"{metric['name']} is undefined for {entry['facet']} = {entry['value_or_threshold']}: "
+                    f"{metric['error']}"
+                )
+    factors = list(dict.fromkeys(entry["facet"] for entry in document.get("facets", [])))
+    evaluation = {
+        "assessment_id": latest.id,
+        "created_at": latest.created_at.isoformat(timespec="seconds"),
+        "document_sha256": latest.document_sha256,
+        "label": f"{document.get('label')} = {document.get('label_value_or_threshold')}",
+        "confidence": f"{round(100 * float(bootstrap.get('confidence', 0.95)))}%"
+        if bootstrap.get("replicates")
+        else "no",
+        "factors": factors,
+        "facets": document.get("facets", []),
+        "performance": document.get("performance", []),
+        "rows": document.get("rows", {}),
+        "dataset": _dataset(session, latest.dataset_version_id),
+    }
+    return evaluation, caveats
+
+
+class Cards:
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
+
+    def build(self, system: str, ref: str) -> dict[str, Any]:
+        """The model card document of model version ``ref`` of ``system``, from what the store holds now."""
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            version = _lookup.model_version(session, owner, ref)
+            model = session.get(Model, version.model_id)
+            assert model is not None
+            versions = list(
+                session.execute(
+                    select(ModelVersion.id).where(ModelVersion.model_id == model.id).order_by(ModelVersion.id)
+                ).scalars()
+            )
+            lineage = []
+            current: ModelVersion | None = version
+            while current is not None and current.version not in lineage:
+                lineage.append(current.version)
+                current = None if current.parent_id is None else session.get(ModelVersion, current.parent_id)
+            evaluation, caveats = _evaluation(session, version)
+            risks = [
+                risk_record(r)
+                for r in session.execute(select(Risk).where(Risk.system_id == owner.id).order_by(Risk.id)).scalars()
+            ]
+            incidents = session.execute(
+                select(Incident).where(Incident.system_id == owner.id, Incident.status != "closed")
+            ).scalars()
+            caveats += [f"Open incident {i.id} ({i.severity}): {i.title}" for i in incidents]
+            training = _dataset(session, version.training_dataset_version_id)
+            system_state = owner.state()
+        full_ref = f"{model.name}@{version.version}"
+        approvals = [a.to_dict() for a in self.ws.approvals.list(system) if a.ref == full_ref]
+        caveats += [
+            f"Approval {a['id']} ({a['stage']}) is stale: the approved state has changed."
+            for a in approvals
+            if a["stale"]
+        ]
+        if training is None:
+            caveats.append("No training dataset version is recorded for this model version.")
+        return {
+            "schema": "assay.model-card",
+            "schema_version": 1,
+            "assay_version": __version__,
+            "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "system": {**system_state, "category_text": category_text(owner)},
+            "model": {
+                "name": model.name,
+                "description": model.description,
+                "version": version.version,
+                "ref": full_ref,
+                "sequence": versions.index(version.id) + 1,
+                "framework": version.framework,
+                "artifact_sha256": version.artifact_sha256,
+                "stage": version.stage,
+                "lineage": lineage,
+                "created_at": version.created_at.isoformat(timespec="seconds"),
+            },
+            "training_data": training,
+            "evaluation": evaluation,
+            "risks": [
+                {
+                    k: r[k]
+                    for k in ("id", "title", "source", "level", "treatment", "residual_level", "status", "affected")
+                }
+                for r in risks
+            ],
+            "caveats": caveats,
+            "approvals": approvals,
+            "gates": self.ws.gates.runs(system, ref),
+        }
+
+    def render(self, card: dict[str, Any], fmt: str) -> bytes:
+        """The card in one format: md, html, pdf, json, sagemaker or huggingface."""
+        import json
+
+        if fmt == "md":
+            return model_card.render_card_markdown(card).encode()
+        if fmt == "html":
+            return model_card.render_card_html(card).encode()
+        if fmt == "pdf":
+            return model_card.render_card_pdf(card)
+        if fmt == "json":
+            return (json.dumps(card, indent=2, ensure_ascii=False) + "\n").encode()
+        if fmt == "sagemaker":
+            return (json.dumps(model_card.to_sagemaker_model_card(card), indent=2, ensure_ascii=False) + "\n").encode()
+        if fmt == "huggingface":
+            return model_card.to_huggingface_card(card).encode()
+        raise InvalidInput(f"card format {fmt!r} is not one of {', '.join(CARD_FORMATS)}")
+
+    def write(self, system: str, ref: str, out: Path, formats: tuple[str, ...] = ("html",)) -> dict[str, Path]:
+        """Build the card once and write it in each format to ``out/`` (``model-card.<suffix>``)."""
+        unknown = [f for f in formats if f not in CARD_FORMATS]
+        if unknown:
+            raise InvalidInput(f"card format {unknown[0]!r} is not one of {', '.join(CARD_FORMATS)}")
+        card = self.build(system, ref)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        for fmt in formats:
+            path = out / f"model-card{_SUFFIX[fmt]}"
+            path.write_bytes(self.render(card, fmt))
+            paths[fmt] = path
+        return paths

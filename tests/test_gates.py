@@ -1,0 +1,182 @@
+"""Policy gates: validation errors that name the key, every outcome (pass, fail, waived, stale approval, missing
+and expired evidence), JUnit and Markdown outputs, the audit event; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import assay
+from assay.cli import main
+from assay.errors import InvalidInput
+from assay.governance.policy import DEFAULT_POLICIES, default_policy, parse_policy
+from assay.services.workspace import Workspace
+from assay.store.audit import EventFilter
+
+
+def _data(tmp_path: Path, *, disparity: float) -> Path:
+    rng = np.random.default_rng(7)
+    n = 3000
+    group = rng.choice(["a", "b"], n, p=[0.6, 0.4])
+    score = np.clip(rng.beta(4, 3, n) - disparity * (group == "b"), 0, 1).round(5)
+    label = (rng.random(n) < score).astype(int)
+    path = tmp_path / f"scored-{disparity}.csv"
+    pd.DataFrame({"g": group, "y": label, "p": score}).to_csv(path, index=False)
+    return path
+
+
+def record(ws: Workspace, tmp_path: Path, *, disparity: float, ref: str = "lr@1") -> dict[str, Any]:
+    report = assay.assess(_data(tmp_path, disparity=disparity), label="y", facets={"g": ["b"]}, score="p",
+                          bootstrap=200)  # fmt: skip
+    document = report.to_dict()
+    ws.assessments.record("release", document, model_version=ref)
+    return document
+
+
+@pytest.fixture
+def ws(workspace: Workspace) -> Workspace:
+    workspace.systems.create({"name": "release", "eu_ai_act_category": "limited"})
+    workspace.models.register_version("release", {"model": "lr", "version": "1"})
+    return workspace
+
+
+def policy_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(text)
+    return path
+
+
+BASE = "schema: assay.policy/1\nname: test\n"
+
+
+def by_rule(decision: dict[str, Any]) -> dict[str, str]:
+    return {r["rule"]: r["status"] for r in decision["results"]}
+
+
+def test_default_policies_load_and_differ_by_category() -> None:
+    policies = {c: default_policy(c) for c in DEFAULT_POLICIES}
+    assert policies["high"].approvals == {"high": 2} and policies["high"].judge == "interval"
+    assert len(policies["high"].rules) > len(policies["limited"].rules) > len(policies["minimal"].rules)
+    assert policies["prohibited"].rules == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules:\n  - {id: a, metric: DI}\n", r"rules\[0\]: a metric rule needs a limit"),
+        ("rules:\n  - {id: a, metric: DI, abs_max: -1}\n", r"rules\[0\]\.abs_max: Input should be greater"),
+        ("rules:\n  - {id: a, metric: XYZ, max: 1}\n", r"rules\[0\]\.metric: Input should be 'CI'"),
+        ("rules:\n  - {id: a, evidence: 'iso42001:A.99'}\n", r"rules\[0\]: iso42001 has no control 'A.99'"),
+        ("rules:\n  - {id: a, metric: DI, max: 1, colour: red}\n", r"rules\[0\]\.colour: is not a known key"),
+        ("rules:\n  - {id: a, metric: DI, max: 1}\n  - {id: a, metric: DPPL, max: 1}\n", "used twice"),
+        ("judge: median\n", r"judge: Input should be 'point' or 'interval'"),
+        ("approvals: {huge: 2}\n", r"approvals\.huge"),
+        ("rules: [\n", "not valid YAML"),
+    ],
+)
+def test_policy_errors_name_the_key(text: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        parse_policy(BASE + text)
+
+
+def test_a_biased_model_fails_and_the_decision_is_recorded(ws: Workspace, tmp_path: Path) -> None:
+    document = record(ws, tmp_path, disparity=0.3)
+    di = next(m for m in document["facets"][0]["metrics"] if m["name"] == "DI")["value"]
+    assert di < 0.8
+    policy = policy_file(tmp_path, BASE + "rules:\n  - {id: four-fifths, metric: DI, min: 0.8, max: 1.25}\n")
+    decision = ws.gates.evaluate("release", "lr@1", policy_file=policy)
+    assert not decision["passed"] and by_rule(decision) == {"four-fifths": "failed"}
+    finding = decision["results"][0]["findings"][0]
+    assert finding["where"] == "g = b" and finding["observed"] == pytest.approx(di)
+    event = ws.audit.log(EventFilter(action="gate.evaluate"))[0]
+    assert event.payload["outcome"] == "failed" and event.payload["failed"] == 1
+    assert ws.gates.runs("release", "lr@1")[0]["outcome"] == "failed"
+
+
+def test_a_fair_model_passes_and_interval_judging_is_stricter(ws: Workspace, tmp_path: Path) -> None:
+    document = record(ws, tmp_path, disparity=0.0)
+    metric = next(m for m in document["facets"][0]["metrics"] if m["name"] == "DPPL")
+    low, high = metric["ci"]
+    limit = (abs(metric["value"]) + max(abs(low), abs(high))) / 2  # between the value and the interval's edge
+    text = BASE + f"rules:\n  - {{id: parity, metric: DPPL, abs_max: {limit}}}\n"
+    assert ws.gates.evaluate("release", "lr@1", policy_file=policy_file(tmp_path, text))["passed"]
+    strict = policy_file(tmp_path, text + "judge: interval\n")
+    assert by_rule(ws.gates.evaluate("release", "lr@1", policy_file=strict)) == {"parity": "failed"}
+
+
+def test_waiver_turns_a_failure_into_waived_until_it_expires(ws: Workspace, tmp_path: Path) -> None:
+    record(ws, tmp_path, disparity=0.3)
+    policy = policy_file(tmp_path, BASE + "rules:\n  - {id: four-fifths, metric: DI, min: 0.8}\n")
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        ws.gates.waive("release", "four-fifths", reason=" ", expires=dt.date.today() + dt.timedelta(days=30))
+    with pytest.raises(InvalidInput, match="after today"):
+        ws.gates.waive("release", "four-fifths", reason="x", expires=dt.date.today())
+    waiver = ws.as_actor("carol").gates.waive(
+        "release", "four-fifths", reason="retraining scheduled", expires=dt.date.today() + dt.timedelta(days=30)
+    )
+    decision = ws.gates.evaluate("release", "lr@1", policy_file=policy)
+    assert decision["passed"] and by_rule(decision) == {"four-fifths": "waived"}
+    assert decision["results"][0]["waiver"]["waived_by"] == "carol"
+    assert ws.audit.log(EventFilter(action="waiver.create"))[0].actor == "carol"
+    assert ws.gates.waivers("release")[0]["id"] == waiver.id
+
+
+def test_missing_expired_evidence_and_approvals(ws: Workspace, tmp_path: Path) -> None:
+    text = BASE + (
+        "approvals: {limited: 1}\n"
+        "rules:\n  - {id: oversight, evidence: 'eu-ai-act:Art. 14'}\n  - {id: assessed, assessment: assay.assessment}\n"
+    )
+    policy = policy_file(tmp_path, text)
+    decision = ws.gates.evaluate("release", "lr@1", policy_file=policy)
+    assert by_rule(decision) == {"oversight": "failed", "assessed": "failed", "approvals": "failed"}
+    old = dt.date.today() - dt.timedelta(days=400)
+    ws.controls.add_evidence(
+        "release", "eu-ai-act", "Art. 14", kind="url", url="https://example.org/oversight", valid_from=old,
+        valid_until=old + dt.timedelta(days=30),
+    )  # fmt: skip
+    result = ws.gates.evaluate("release", "lr@1", policy_file=policy)["results"][0]
+    assert result["status"] == "failed" and result["findings"][0]["note"] == "expired"
+    ws.controls.add_evidence("release", "eu-ai-act", "Art. 14", kind="url", url="https://example.org/oversight-v2")
+    record(ws, tmp_path, disparity=0.0)
+    request = ws.approvals.request("release", "lr@1", "production")
+    assert by_rule(ws.gates.evaluate("release", "lr@1", policy_file=policy))["approvals"] == "failed"
+    ws.as_actor("bob").approvals.decide(request.id, "approve")
+    assert ws.gates.evaluate("release", "lr@1", policy_file=policy)["passed"]
+    # a stale approval no longer counts
+    record(ws, tmp_path, disparity=0.0)
+    assert by_rule(ws.gates.evaluate("release", "lr@1", policy_file=policy))["approvals"] == "failed"
+
+
+def test_prohibited_systems_never_pass(workspace: Workspace) -> None:
+    workspace.systems.create({"name": "scoring", "eu_ai_act_category": "prohibited"})
+    workspace.models.register_version("scoring", {"model": "m", "version": "1"})
+    decision = workspace.gates.evaluate("scoring", "m@1")
+    assert not decision["passed"] and by_rule(decision) == {"not-prohibited": "failed"}
+
+
+def test_cli_gate_exit_codes_junit_and_markdown(
+    ws: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record(ws, tmp_path, disparity=0.3)
+    root = ["--workspace", str(ws.root)]
+    junit, summary = tmp_path / "gate.xml", tmp_path / "gate.md"
+    code = main([*root, "gate", "release", "lr@1", "--junit", str(junit), "--markdown", str(summary)])
+    assert code == 1 and "FAILED" in capsys.readouterr().out
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and int(suite.get("failures", "0")) >= 1
+    assert {c.get("name") for c in suite.iter("testcase")} >= {"four-fifths", "group-size", "assessed"}
+    assert "### Assay gate FAILED: release / lr@1 → production" in summary.read_text()
+    fair = policy_file(tmp_path, BASE + "rules:\n  - {id: assessed, assessment: assay.assessment}\n")
+    assert main([*root, "gate", "release", "lr@1", "--policy", str(fair), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["passed"] is True
+    bad = policy_file(tmp_path, BASE + "rules:\n  - {id: x, metric: DI}\n")
+    assert main([*root, "gate", "release", "lr@1", "--policy", str(bad)]) == 2
+    assert "rules[0]: a metric rule needs a limit" in capsys.readouterr().err
+    assert main([*root, "gate", "release", "lr@9"]) == 2
