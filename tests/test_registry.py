@@ -172,6 +172,11 @@ def test_cli_assess_records_against_a_system(
     assert "recorded: assessment 1 of release" in capsys.readouterr().out
     recorded = workspace.assessments.get("release", 1)
     assert recorded.document == json.loads((out / "assessment.json").read_text())
+    assert recorded.attachments is not None and set(recorded.attachments) == {
+        "assessment.json", "analysis.json", "report.html"
+    }  # fmt: skip
+    with workspace.artifacts.open(recorded.attachments["report.html"]) as handle:
+        assert handle.read() == (out / "report.html").read_bytes()
     assert recorded.model_version_id == workspace.models.get_version("release", "lr@1").id
     # a bad target fails before any computation or output
     assert main([*root, *common, "--out", str(tmp_path / "o2"), "--system", "release", "--model-version", "x@1"]) == 2

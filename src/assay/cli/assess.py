@@ -133,7 +133,11 @@ def assess(
         stdout.print(f"{name}: {path}", highlight=False, soft_wrap=True)
     if workspace is not None and system is not None:
         recorded = workspace.assessments.record(
-            system, report.to_dict(), model_version=model_version, dataset_version=dataset_version
+            system,
+            report.to_dict(),
+            model_version=model_version,
+            dataset_version=dataset_version,
+            files={path.name: path for path in paths.values()},
         )
         stdout.print(f"recorded: assessment {recorded.id} of {system} in {workspace.home}", highlight=False)
 

@@ -305,9 +305,12 @@ class Datasets(_Service):
 
 
 def _media_type(file: Path) -> str:
-    return {".csv": "text/csv", ".parquet": "application/vnd.apache.parquet"}.get(
-        file.suffix.lower(), "application/octet-stream"
-    )
+    return {
+        ".csv": "text/csv",
+        ".parquet": "application/vnd.apache.parquet",
+        ".html": "text/html",
+        ".json": "application/json",
+    }.get(file.suffix.lower(), "application/octet-stream")
 
 
 def _describe_file(file: Path) -> dict[str, Any]:
@@ -346,11 +349,14 @@ class Assessments(_Service):
         *,
         model_version: str | None = None,
         dataset_version: str | None = None,
+        files: Mapping[str, Path] | None = None,
     ) -> Assessment:
+        """Record a result document; ``files`` (e.g. ``{"report.html": path}``) are kept in the artifact store."""
         kind = document.get("schema")
         if not isinstance(kind, str) or not kind:
             raise InvalidInput("the document has no 'schema' field: record documents written by Assay")
         text = canonical_json(dict(document))
+        stored = {name: self.ws.artifacts.put_file(path) for name, path in (files or {}).items()}
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             version = None if model_version is None else _lookup.model_version(tx.session, owner, model_version)
@@ -365,6 +371,10 @@ class Assessments(_Service):
                 document=dict(document),
                 document_sha256=hashlib.sha256(text).hexdigest(),
                 data_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
+                attachments={
+                    name: store_artifact(tx, item, name, _media_type(Path(name))).sha256
+                    for name, item in stored.items()
+                },
                 created_by=tx.actor,
             )
             tx.session.add(assessment)

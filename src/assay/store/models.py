@@ -210,6 +210,7 @@ class Assessment(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     document_sha256: Mapped[str] = mapped_column(String(64))
     data_fingerprint: Mapped[str | None] = mapped_column(String(100))  # "sha256:<hex>"
+    attachments: Mapped[dict[str, str] | None] = mapped_column(JSON)  # file name -> artifact SHA-256 (reports)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = _created()
 
