@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -60,6 +61,9 @@ __all__ = [
     "RiskUpdate",
     "SystemSpec",
     "SystemUpdate",
+    "choice",
+    "coerce",
+    "updates",
     "validate",
 ]
 
@@ -259,6 +263,31 @@ _M = TypeVar("_M", bound=BaseModel)
 
 def _where(location: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in location) or "record"
+
+
+def coerce(model: type[_M], spec: Any, what: str) -> _M:
+    """``spec`` as a validated ``model``: an instance as it is, a mapping validated (see :func:`validate`)."""
+    if isinstance(spec, model):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise InvalidInput(f"{what}: give a {model.__name__} or a mapping of its fields")
+    return validate(model, dict(spec), what)
+
+
+def updates(model: type[_M], changes: Any, what: str) -> tuple[_M, dict[str, Any]]:
+    """A validated update and the fields it sets; an update that sets nothing is an error."""
+    update = coerce(model, changes, what)
+    given = update.model_dump(exclude_unset=True)
+    if not given:
+        raise InvalidInput(f"{what}: give at least one field to change")
+    return update, given
+
+
+def choice(value: str | None, choices: tuple[str, ...], what: str) -> str | None:
+    """``value`` when it is one of ``choices`` (or None); otherwise an error listing them."""
+    if value is not None and value not in choices:
+        raise InvalidInput(f"{what} {value!r} is not one of {', '.join(choices)}")
+    return value
 
 
 def validate(model: type[_M], data: dict[str, Any], what: str | None = None) -> _M:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from assay.errors import Conflict, InvalidInput, PermissionDenied
 from assay.governance.records import MODEL_STAGES
 from assay.services import _lookup
+from assay.services._base import Service
 from assay.services.registry import move_stage
 from assay.store.ledger import canonical_json
 from assay.store.models import (
@@ -35,7 +36,7 @@ from assay.store.models import (
 )
 
 if TYPE_CHECKING:
-    from assay.services.workspace import Workspace
+    pass
 
 __all__ = ["DECISIONS", "ApprovalView", "Approvals", "approval_state", "approval_state_digest"]
 
@@ -141,10 +142,7 @@ def _view(session: Session, request: ApprovalRequest) -> ApprovalView:
     )
 
 
-class Approvals:
-    def __init__(self, workspace: Workspace) -> None:
-        self.ws = workspace
-
+class Approvals(Service):
     def request(
         self, system: str, ref: str, stage: str, *, comment: str = "", required_approvals: int = 1
     ) -> ApprovalView:

@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assay.errors import InvalidInput
+from assay.services._base import Service
 from assay.store import audit, ledger
 from assay.store.ledger import Checkpoint, Event, Verification, load_public_key, write_export
 
 if TYPE_CHECKING:
-    from assay.services.workspace import Workspace
+    pass
 
 __all__ = ["AuditLog", "verify_export"]
 
@@ -28,10 +29,7 @@ def verify_export(folder: Path, public_key: Path) -> Verification:
     return ledger.verify_export(folder, load_public_key(_public_key_file(public_key)))
 
 
-class AuditLog:
-    def __init__(self, workspace: Workspace) -> None:
-        self.ws = workspace
-
+class AuditLog(Service):
     def verify(self, public_key: Path | None = None) -> Verification:
         """Verify the database's ledger (with the workspace key, or the public key file an auditor holds)."""
         key = None if public_key is None else load_public_key(_public_key_file(public_key))

@@ -15,13 +15,13 @@ from assay.errors import InvalidInput
 from assay.governance.records import ANNEX_III_AREAS
 from assay.reports import model_card
 from assay.services import _lookup
+from assay.services._base import Service
 from assay.services.risks import risk_record
 from assay.store.models import Assessment, Dataset, DatasetVersion, Incident, Model, ModelVersion, Risk, System
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from assay.services.workspace import Workspace
 
 __all__ = ["CARD_FORMATS", "Cards", "category_text"]
 
@@ -100,10 +100,7 @@ def _evaluation(session: Session, version: ModelVersion) -> tuple[dict[str, Any]
     return evaluation, caveats
 
 
-class Cards:
-    def __init__(self, workspace: Workspace) -> None:
-        self.ws = workspace
-
+class Cards(Service):
     def build(self, system: str, ref: str) -> dict[str, Any]:
         """The model card document of model version ``ref`` of ``system``, from what the store holds now."""
         with self.ws.store.read() as session:

@@ -38,11 +38,12 @@ from assay.governance.readiness import (
 )
 from assay.governance.records import ControlStatusSpec, EvidenceSpec, validate
 from assay.services import _lookup
+from assay.services._base import Service
 from assay.services.registry import store_artifact
 from assay.store.models import Assessment, ControlStatus, Evidence, System, utcnow
 
 if TYPE_CHECKING:
-    from assay.services.workspace import Workspace
+    pass
 
 __all__ = ["READINESS_SCHEMA", "SOA_SCHEMA", "Controls", "EvidenceView"]
 
@@ -213,11 +214,8 @@ def _framework_block(framework: str) -> dict[str, Any]:
     return {"id": info.id, "name": info.name, "version": info.version}
 
 
-class Controls:
+class Controls(Service):
     """Control status and evidence of each AI system, the Statement of Applicability and readiness."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self.ws = workspace
 
     # -- status ----------------------------------------------------------------------------------------------
 

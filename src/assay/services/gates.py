@@ -14,12 +14,12 @@ from assay.errors import InvalidInput
 from assay.governance.policy import GateFacts, Policy, default_policy, evaluate, load_policy
 from assay.governance.records import MODEL_STAGES
 from assay.services import _lookup
+from assay.services._base import Service
 from assay.store.models import ApprovalDecision, ApprovalRequest, Assessment, GateRun, Model, Waiver
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from assay.services.workspace import Workspace
     from assay.store.models import ModelVersion, System
 
 __all__ = ["Gates"]
@@ -64,10 +64,7 @@ def _waiver_dict(waiver: Waiver) -> dict[str, Any]:
     }
 
 
-class Gates:
-    def __init__(self, workspace: Workspace) -> None:
-        self.ws = workspace
-
+class Gates(Service):
     # -- policies ---------------------------------------------------------------------------------------------
 
     def policy_for(self, system: str, path: Path | None = None) -> tuple[Policy, str]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import select
 
-from assay.errors import Conflict, InvalidInput, NotFound
+from assay.errors import Conflict, NotFound
 from assay.governance.records import (
     ACTION_STATUSES,
     INCIDENT_SEVERITIES,
@@ -24,16 +23,18 @@ from assay.governance.records import (
     CorrectiveActionSpec,
     IncidentSpec,
     IncidentUpdate,
+    choice,
+    coerce,
+    updates,
     validate,
 )
 from assay.services import _lookup
+from assay.services._base import Service
 from assay.store.models import CorrectiveAction, Incident, Model, ModelVersion, System, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from assay.services.workspace import Workspace
-    from assay.store.database import Transaction
 
 __all__ = ["TRANSITIONS", "IncidentDetail", "Incidents"]
 
@@ -60,20 +61,6 @@ class IncidentDetail:
             "model_version": self.model_version,
             "actions": [action.state() for action in self.actions],
         }
-
-
-def _spec(model: type[Any], spec: Any, what: str) -> Any:
-    if isinstance(spec, model):
-        return spec
-    if not isinstance(spec, Mapping):
-        raise InvalidInput(f"{what}: give a {model.__name__} or a mapping of its fields")
-    return validate(model, dict(spec), what)
-
-
-def _choice(value: str | None, choices: tuple[str, ...], what: str) -> str | None:
-    if value is not None and value not in choices:
-        raise InvalidInput(f"{what} {value!r} is not one of {', '.join(choices)}")
-    return value
 
 
 def _incident(session: Session, owner: System, incident_id: int) -> Incident:
@@ -103,20 +90,14 @@ def _model_version_ref(session: Session, version_id: int | None) -> str | None:
     return None if row is None else f"{row[0]}@{row[1]}"
 
 
-class Incidents:
+class Incidents(Service):
     """Incidents of each AI system: open, list, show, update, move through their states; corrective actions."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self.ws = workspace
-
-    def _write(self) -> AbstractContextManager[Transaction]:
-        return self.ws.store.write(self.ws.actor)
 
     # -- incidents --------------------------------------------------------------------------------------------
 
     def open(self, system: str, spec: IncidentSpec | Mapping[str, Any]) -> Incident:
         """Record a new incident, reported by the acting user; ``model_version`` names ``MODEL@VERSION``."""
-        valid: IncidentSpec = _spec(IncidentSpec, spec, "incident")
+        valid: IncidentSpec = coerce(IncidentSpec, spec, "incident")
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             version = None
@@ -142,8 +123,8 @@ class Incidents:
         return incident
 
     def list(self, system: str, *, status: str | None = None, severity: str | None = None) -> list[Incident]:
-        _choice(status, INCIDENT_STATUSES, "incident status")
-        _choice(severity, INCIDENT_SEVERITIES, "incident severity")
+        choice(status, INCIDENT_STATUSES, "incident status")
+        choice(severity, INCIDENT_SEVERITIES, "incident severity")
         with self.ws.store.read() as session:
             owner = _lookup.system(session, system)
             query = select(Incident).where(Incident.system_id == owner.id)
@@ -169,10 +150,7 @@ class Incidents:
 
     def update(self, system: str, incident_id: int, changes: IncidentUpdate | Mapping[str, Any]) -> Incident:
         """Change fields of an incident that is not closed (its status changes with :meth:`set_status`)."""
-        update: IncidentUpdate = _spec(IncidentUpdate, changes, f"update of incident {incident_id}")
-        given = update.model_dump(exclude_unset=True)
-        if not given:
-            raise InvalidInput(f"update of incident {incident_id}: give at least one field to change")
+        _update, given = updates(IncidentUpdate, changes, f"update of incident {incident_id}")
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             incident = _incident(tx.session, owner, incident_id)
@@ -194,7 +172,7 @@ class Incidents:
 
     def set_status(self, system: str, incident_id: int, status: str, *, note: str = "") -> Incident:
         """Move an incident to ``status`` (see :data:`TRANSITIONS`); closing needs every corrective action done."""
-        _choice(status, INCIDENT_STATUSES, "incident status")
+        choice(status, INCIDENT_STATUSES, "incident status")
         with self._write() as tx:
             incident = _incident(tx.session, _lookup.system(tx.session, system), incident_id)
             current = incident.status
@@ -225,7 +203,7 @@ class Incidents:
         self, system: str, incident_id: int, spec: CorrectiveActionSpec | Mapping[str, Any]
     ) -> CorrectiveAction:
         """Add an open corrective action to an incident that is not closed."""
-        valid: CorrectiveActionSpec = _spec(CorrectiveActionSpec, spec, "corrective action")
+        valid: CorrectiveActionSpec = coerce(CorrectiveActionSpec, spec, "corrective action")
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             incident = _incident(tx.session, owner, incident_id)
@@ -266,7 +244,7 @@ class Incidents:
         self, system: str, incident_id: int | None = None, *, status: str | None = None
     ) -> builtins.list[CorrectiveAction]:
         """Corrective actions of one incident, or of every incident of the system; optionally open or done only."""
-        _choice(status, ACTION_STATUSES, "corrective action status")
+        choice(status, ACTION_STATUSES, "corrective action status")
         with self.ws.store.read() as session:
             owner = _lookup.system(session, system)
             if incident_id is not None:

@@ -25,9 +25,12 @@ from assay.governance.records import (
     ModelVersionUpdate,
     SystemSpec,
     SystemUpdate,
+    coerce,
+    updates,
     validate,
 )
 from assay.services import _lookup
+from assay.services._base import Service
 from assay.store.ledger import canonical_json
 from assay.store.models import (
     Artifact,
@@ -43,19 +46,10 @@ from assay.store.models import (
 )
 
 if TYPE_CHECKING:
-    from assay.services.workspace import Workspace
     from assay.store.artifacts import StoredFile
     from assay.store.database import Transaction
 
 __all__ = ["Assessments", "Datasets", "Models", "Systems", "store_artifact"]
-
-
-def _spec(model: type[Any], spec: Any, what: str) -> Any:
-    if isinstance(spec, model):
-        return spec
-    if not isinstance(spec, Mapping):
-        raise InvalidInput(f"{what}: give a {model.__name__} or a mapping of its fields")
-    return validate(model, dict(spec), what)
 
 
 def store_artifact(tx: Transaction, stored: StoredFile, name: str, media_type: str) -> Artifact:
@@ -69,19 +63,11 @@ def store_artifact(tx: Transaction, stored: StoredFile, name: str, media_type: s
     return artifact
 
 
-class _Service:
-    def __init__(self, workspace: Workspace) -> None:
-        self.ws = workspace
-
-    def _write(self) -> Any:
-        return self.ws.store.write(self.ws.actor)
-
-
-class Systems(_Service):
+class Systems(Service):
     """AI systems: create, list, show, update."""
 
     def create(self, spec: SystemSpec | Mapping[str, Any]) -> System:
-        valid: SystemSpec = _spec(SystemSpec, spec, "AI system")
+        valid: SystemSpec = coerce(SystemSpec, spec, "AI system")
         with self._write() as tx:
             if tx.session.execute(select(System.id).where(System.name == valid.name)).first() is not None:
                 raise Conflict(f"an AI system named {valid.name!r} already exists: update it or choose another name")
@@ -99,10 +85,7 @@ class Systems(_Service):
             return _lookup.system(session, name)
 
     def update(self, name: str, changes: SystemUpdate | Mapping[str, Any]) -> System:
-        update: SystemUpdate = _spec(SystemUpdate, changes, f"update of AI system {name!r}")
-        given = update.model_dump(exclude_unset=True)
-        if not given:
-            raise InvalidInput(f"update of AI system {name!r}: give at least one field to change")
+        _update, given = updates(SystemUpdate, changes, f"update of AI system {name!r}")
         with self._write() as tx:
             system = _lookup.system(tx.session, name)
             before = system.state()
@@ -115,14 +98,14 @@ class Systems(_Service):
         return system
 
 
-class Models(_Service):
+class Models(Service):
     """Models of a system and their versions, with lineage and stage."""
 
     def register_version(
         self, system: str, spec: ModelVersionSpec | Mapping[str, Any], *, artifact: Path | None = None
     ) -> ModelVersion:
         """Register ``MODEL@VERSION`` (the model is created on its first version); ``artifact`` is copied in."""
-        valid: ModelVersionSpec = _spec(ModelVersionSpec, spec, "model version")
+        valid: ModelVersionSpec = coerce(ModelVersionSpec, spec, "model version")
         if artifact is not None and valid.artifact_sha256 is not None:
             raise InvalidInput("give the model file or its artifact_sha256, not both")
         stored = self.ws.artifacts.put_file(artifact) if artifact is not None else None
@@ -188,10 +171,7 @@ class Models(_Service):
 
     def update_version(self, system: str, ref: str, changes: ModelVersionUpdate | Mapping[str, Any]) -> ModelVersion:
         """Change the framework or training dataset of a model version (approvals of it become stale)."""
-        update: ModelVersionUpdate = _spec(ModelVersionUpdate, changes, f"update of model version {ref!r}")
-        given = update.model_dump(exclude_unset=True)
-        if not given:
-            raise InvalidInput(f"update of model version {ref!r}: give at least one field to change")
+        update, given = updates(ModelVersionUpdate, changes, f"update of model version {ref!r}")
         with self._write() as tx:
             version = _lookup.model_version(tx.session, _lookup.system(tx.session, system), ref)
             before = version.state()
@@ -232,7 +212,7 @@ def move_stage(tx: Transaction, version: ModelVersion, stage: str, *, reason: st
     )
 
 
-class Datasets(_Service):
+class Datasets(Service):
     """Datasets and their versions, with provenance and lineage."""
 
     def register_version(
@@ -240,7 +220,7 @@ class Datasets(_Service):
     ) -> DatasetVersion:
         """Register ``DATASET@VERSION``. With ``file``, its fingerprint (SHA-256), columns and row count are read
         from it; ``copy`` keeps a copy in the artifact store."""
-        valid: DatasetVersionSpec = _spec(DatasetVersionSpec, spec, "dataset version")
+        valid: DatasetVersionSpec = coerce(DatasetVersionSpec, spec, "dataset version")
         facts: dict[str, Any] = {}
         stored = None
         if file is not None:
@@ -278,10 +258,7 @@ class Datasets(_Service):
 
     def update_version(self, ref: str, changes: DatasetVersionUpdate | Mapping[str, Any]) -> DatasetVersion:
         """Change the provenance, location or personal-data fields of a dataset version (validated as a whole)."""
-        update: DatasetVersionUpdate = _spec(DatasetVersionUpdate, changes, f"update of dataset version {ref!r}")
-        given = update.model_dump(exclude_unset=True)
-        if not given:
-            raise InvalidInput(f"update of dataset version {ref!r}: give at least one field to change")
+        _update, given = updates(DatasetVersionUpdate, changes, f"update of dataset version {ref!r}")
         with self._write() as tx:
             version = _lookup.dataset_version(tx.session, ref)
             before = version.state()
@@ -328,7 +305,7 @@ def _describe_file(file: Path) -> dict[str, Any]:
     return {"fingerprint": sha256_file(file), "columns": columns, "row_count": int(count)}
 
 
-class Assessments(_Service):
+class Assessments(Service):
     """Result documents attached to a system, model version and dataset version, linked to controls as evidence."""
 
     def check_target(

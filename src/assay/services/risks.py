@@ -12,12 +12,11 @@ records (detached SQLAlchemy objects; ``record.state()`` gives them as plain JSO
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from assay.errors import Conflict, InvalidInput
+from assay.errors import Conflict
 from assay.governance.records import (
     IMPACT_HEADINGS,
     IMPACT_STATUSES,
@@ -26,33 +25,22 @@ from assay.governance.records import (
     ImpactAssessmentUpdate,
     RiskSpec,
     RiskUpdate,
+    choice,
+    coerce,
+    updates,
     validate,
 )
 from assay.governance.risk import LEVELS
 from assay.services import _lookup
+from assay.services._base import Service
 from assay.store.models import ImpactAssessment, Risk, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from assay.services.workspace import Workspace
     from assay.store.database import Transaction
 
 __all__ = ["ImpactAssessments", "Risks", "missing_headings", "risk_record"]
-
-
-def _spec(model: type[Any], spec: Any, what: str) -> Any:
-    if isinstance(spec, model):
-        return spec
-    if not isinstance(spec, Mapping):
-        raise InvalidInput(f"{what}: give a {model.__name__} or a mapping of its fields")
-    return validate(model, dict(spec), what)
-
-
-def _choice(value: str | None, choices: tuple[str, ...], what: str) -> str | None:
-    if value is not None and value not in choices:
-        raise InvalidInput(f"{what} {value!r} is not one of {', '.join(choices)}")
-    return value
 
 
 def risk_record(risk: Risk) -> dict[str, Any]:
@@ -75,14 +63,6 @@ def missing_headings(sections: Mapping[str, str]) -> list[str]:
     return [key for key in IMPACT_HEADINGS if not str(sections.get(key) or "").strip()]
 
 
-class _Service:
-    def __init__(self, workspace: Workspace) -> None:
-        self.ws = workspace
-
-    def _write(self) -> AbstractContextManager[Transaction]:
-        return self.ws.store.write(self.ws.actor)
-
-
 def _risk(session: Session, system: str, risk_id: int) -> Risk:
     owner = _lookup.system(session, system)
     return _lookup.by_id(session, Risk, risk_id, f"risk of {owner.name!r}", system_id=owner.id)
@@ -96,12 +76,12 @@ def _apply(risk: Risk, valid: RiskSpec) -> None:
     risk.residual_level = None if residual is None else residual.level
 
 
-class Risks(_Service):
+class Risks(Service):
     """The risk register of each AI system: add, list, show, update, close, reopen."""
 
     def add(self, system: str, spec: RiskSpec | Mapping[str, Any]) -> Risk:
         """Add an open risk; its level (and residual level) are computed from the ratings."""
-        valid: RiskSpec = _spec(RiskSpec, spec, "risk")
+        valid: RiskSpec = coerce(RiskSpec, spec, "risk")
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             risk = Risk(system_id=owner.id, status="open")
@@ -112,8 +92,8 @@ class Risks(_Service):
 
     def list(self, system: str, *, status: str | None = None, level: str | None = None) -> list[Risk]:
         """Risks of a system, optionally only those with this status (open, closed) or inherent level."""
-        _choice(status, RISK_STATUSES, "risk status")
-        _choice(level, LEVELS, "risk level")
+        choice(status, RISK_STATUSES, "risk status")
+        choice(level, LEVELS, "risk level")
         with self.ws.store.read() as session:
             owner = _lookup.system(session, system)
             query = select(Risk).where(Risk.system_id == owner.id)
@@ -129,10 +109,7 @@ class Risks(_Service):
 
     def update(self, system: str, risk_id: int, changes: RiskUpdate | Mapping[str, Any]) -> Risk:
         """Change fields of an open risk; the merged risk is validated again and its levels recomputed."""
-        update: RiskUpdate = _spec(RiskUpdate, changes, f"update of risk {risk_id}")
-        given = update.model_dump(exclude_unset=True)
-        if not given:
-            raise InvalidInput(f"update of risk {risk_id}: give at least one field to change")
+        _update, given = updates(RiskUpdate, changes, f"update of risk {risk_id}")
         with self._write() as tx:
             risk = _risk(tx.session, system, risk_id)
             if risk.status == "closed":
@@ -178,12 +155,12 @@ def _assessment(session: Session, system: str, assessment_id: int) -> ImpactAsse
     )
 
 
-class ImpactAssessments(_Service):
+class ImpactAssessments(Service):
     """AI system impact assessments (ISO/IEC 42005): create, list, show, update a draft, finalise."""
 
     def create(self, system: str, spec: ImpactAssessmentSpec | Mapping[str, Any]) -> ImpactAssessment:
         """A draft assessment; the assessor defaults to the acting user."""
-        valid: ImpactAssessmentSpec = _spec(ImpactAssessmentSpec, spec, "impact assessment")
+        valid: ImpactAssessmentSpec = coerce(ImpactAssessmentSpec, spec, "impact assessment")
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             assessment = ImpactAssessment(
@@ -198,7 +175,7 @@ class ImpactAssessments(_Service):
         return assessment
 
     def list(self, system: str, *, status: str | None = None) -> list[ImpactAssessment]:
-        _choice(status, IMPACT_STATUSES, "impact assessment status")
+        choice(status, IMPACT_STATUSES, "impact assessment status")
         with self.ws.store.read() as session:
             owner = _lookup.system(session, system)
             query = select(ImpactAssessment).where(ImpactAssessment.system_id == owner.id)
@@ -214,12 +191,7 @@ class ImpactAssessments(_Service):
         self, system: str, assessment_id: int, changes: ImpactAssessmentUpdate | Mapping[str, Any]
     ) -> ImpactAssessment:
         """Change a draft: ``sections`` are merged heading by heading (an empty text clears a heading)."""
-        update: ImpactAssessmentUpdate = _spec(
-            ImpactAssessmentUpdate, changes, f"update of impact assessment {assessment_id}"
-        )
-        given = update.model_dump(exclude_unset=True)
-        if not given:
-            raise InvalidInput(f"update of impact assessment {assessment_id}: give at least one field to change")
+        _update, given = updates(ImpactAssessmentUpdate, changes, f"update of impact assessment {assessment_id}")
         with self._write() as tx:
             assessment = _assessment(tx.session, system, assessment_id)
             if assessment.status == "final":

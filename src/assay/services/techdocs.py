@@ -16,6 +16,7 @@ from sqlalchemy import select
 from assay._version import __version__
 from assay.governance.catalogues import load_catalogue
 from assay.services import _lookup
+from assay.services._base import Service
 from assay.services.cards import category_text
 from assay.store.models import (
     Assessment,
@@ -33,7 +34,6 @@ from assay.store.models import (
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from assay.services.workspace import Workspace
     from assay.store.models import System
 
 __all__ = ["ANNEX_IV", "TechnicalDocs"]
@@ -258,10 +258,7 @@ _HEADINGS: Final = dict(
 )  # fmt: skip
 
 
-class TechnicalDocs:
-    def __init__(self, workspace: Workspace) -> None:
-        self.ws = workspace
-
+class TechnicalDocs(Service):
     def build(self, system: str) -> dict[str, Any]:
         """The ``assay.technical-documentation`` document of ``system``."""
         catalogue = load_catalogue("eu-ai-act")
