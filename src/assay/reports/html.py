@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-import jinja2
 from markupsafe import Markup
 
 from assay.reports._figures import _calibration_figure, _metric_figure, _performance_figure, _present_rates
@@ -40,6 +39,7 @@ from assay.reports._format import (
     _stages,
 )
 from assay.reports._guide import _RATE_NOTES, _RATES, _STAGE_NOTES, _STAGES
+from assay.reports._jinja import template
 
 __all__ = ["render_report_html", "render_summary_html"]
 
@@ -232,17 +232,6 @@ def _summary_items(document: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("assay.reports", "templates"),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
-@lru_cache(maxsize=1)
 def _plotly_js() -> Markup:
     from plotly.offline import get_plotlyjs
 
@@ -306,8 +295,8 @@ def render_report_html(document: dict[str, Any]) -> str:
                 "score_table": _score_table(perf_rows, overall),
             }
         )
-    template = _environment().get_template("report.html.j2")
-    return template.render(
+    page = template("report.html.j2")
+    return page.render(
         doc=document,
         label=str(document.get("label", "")),
         positive=str(document.get("label_value_or_threshold", "")),
@@ -340,8 +329,8 @@ def render_summary_html(document: dict[str, Any]) -> str:
         if _entries(document, facet)
     ]
     rows = document.get("rows") or {}
-    template = _environment().get_template("summary.html.j2")
-    return template.render(
+    page = template("summary.html.j2")
+    return page.render(
         label=str(document.get("label", "")),
         positive=str(document.get("label_value_or_threshold", "")),
         source=str((document.get("data") or {}).get("source", "")),

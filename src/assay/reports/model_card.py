@@ -18,9 +18,9 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final
 
-import jinja2
 import yaml
 
+from assay.reports._jinja import template as _template
 from assay.reports._static_charts import calibration_svg, metric_interval_svg, performance_svg
 
 __all__ = [
@@ -130,23 +130,9 @@ def _charts(card: Mapping[str, Any]) -> dict[str, Any]:
     return charts
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("assay.reports", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["num"] = _number
-    environment.filters["interval"] = _interval
-    return environment
-
-
 def render_card_html(card: Mapping[str, Any], *, for_print: bool = False) -> str:
     """A self-contained page: no script, no external resource; charts are inline SVG."""
-    template = _environment().get_template("model_card.html.j2")
+    template = _template("model_card.html.j2", num=_number, interval=_interval)
     return template.render(
         card=card,
         sections=sections(card),

@@ -13,12 +13,10 @@ import csv
 import io
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any, Final
 
-import jinja2
-
 from assay.errors import InvalidInput
+from assay.reports._jinja import template
 
 __all__ = ["CSV_COLUMNS", "SOA_FORMATS", "render_soa", "render_soa_csv", "render_soa_html", "render_soa_markdown"]
 
@@ -147,17 +145,6 @@ def render_soa_markdown(document: Mapping[str, Any]) -> str:
 # ---- HTML ---------------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("assay.reports", "templates"),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def render_soa_html(document: Mapping[str, Any]) -> str:
     """The SoA as one self-contained HTML page (no script, no external resource)."""
     groups = [
@@ -185,7 +172,7 @@ def render_soa_html(document: Mapping[str, Any]) -> str:
     ]
     head = _header(document)
     summary = [(str(key).replace("_", " "), value) for key, value in head["summary"].items()]
-    return _environment().get_template("soa.html.j2").render(head=head, summary=summary, groups=groups)
+    return template("soa.html.j2").render(head=head, summary=summary, groups=groups)
 
 
 # ---- CSV ----------------------------------------------------------------------------------------------------

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
-import jinja2
+from assay.reports._jinja import template
 
 __all__ = ["render_techdocs_html", "render_techdocs_markdown"]
 
@@ -48,18 +47,5 @@ def render_techdocs_markdown(document: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@cache
-def _environment() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("assay.reports", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.filters["value"] = _value
-    return environment
-
-
 def render_techdocs_html(document: Mapping[str, Any]) -> str:
-    return _environment().get_template("techdocs.html.j2").render(doc=document)
+    return template("techdocs.html.j2", value=_value).render(doc=document)
