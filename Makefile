@@ -9,7 +9,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: demo test lint typecheck layers pytest clean help system-deps
 
 help:
-	@echo "make demo   install Assay in .venv and run a bias assessment end to end"
+	@echo "make demo   install Assay in .venv and run the governance job end to end (examples/demo.sh)"
 	@echo "make test   install the dev extras and run lint, types, layer contract and every test tier"
 
 $(BIN)/python:
@@ -25,17 +25,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-demo
 
 demo: $(VENV)/.installed-demo
-	$(BIN)/python examples/prepare_arrests.py $(DEMO_DIR)/arrests.csv
-	$(BIN)/assay assess $(DEMO_DIR)/arrests.csv \
-		--label released=Yes --score p_released --threshold 0.5 \
-		--facet colour=Black --facet sex=Female --intersect \
-		--group year --out $(DEMO_DIR)/assessment
-	@echo ""
-	@echo "Demo outputs:"
-	@echo "  data:        $(DEMO_DIR)/arrests.csv"
-	@echo "  report:      $(DEMO_DIR)/assessment/report.html   (open it in a browser; works offline)"
-	@echo "  Clarify fmt: $(DEMO_DIR)/assessment/analysis.json"
-	@echo "  Assay doc:   $(DEMO_DIR)/assessment/assessment.json"
+	BIN=$(BIN) bash examples/demo.sh $(DEMO_DIR)
 
 # Debian packages the test tiers need (run as root in CI; skipped when present).
 system-deps:

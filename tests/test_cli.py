@@ -108,14 +108,27 @@ def test_console_script_exit_code(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_make_demo_runs_end_to_end(tmp_path: Path) -> None:
+    """`make demo` is the tutorial (docs/tutorial.md): every step a user would type, and every output exists."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    env = {**os.environ, "DEMO_DIR": str(tmp_path / "demo")}
+    demo = tmp_path / "demo"
+    env = {**os.environ, "DEMO_DIR": str(demo)}
+    env.pop("ASSAY_WORKSPACE", None)
     run = subprocess.run(["make", "-s", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert "report.html" in run.stdout
-    doc = json.loads((tmp_path / "demo" / "assessment" / "assessment.json").read_text())
-    facets = {e["facet"] for e in doc["facets"]}
-    assert facets == {"colour", "sex", "colour×sex"}
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    doc = json.loads((demo / "assessment" / "assessment.json").read_text())
+    assert {e["facet"] for e in doc["facets"]} == {"colour", "sex", "colour×sex"}
     di = next(m for m in doc["facets"][0]["metrics"] if m["name"] == "DI")
-    assert di["status"] == "ok"
+    assert di["status"] == "ok" and di["value"] < 0.8  # the story: the four-fifths rule fails by colour
+    assert "the gate failed (exit code 1)" in run.stdout
+    assert "FAIL" in (demo / "gate" / "summary.md").read_text()
+    assert "cannot decide on it" in run.stderr  # alice's own approval is refused
+    from pypdf import PdfReader
+
+    assert len(PdfReader(demo / "card" / "model-card.pdf").pages) >= 2
+    assert "Statement of Applicability" in (demo / "soa.html").read_text()
+    assert json.loads((demo / "readiness.json").read_text())["schema"] == "assay.readiness"
+    assert "Annex IV.1" in (demo / "technical-documentation.md").read_text()
+    assert "export " in run.stdout and "verifies" in run.stdout
+    for line in ("model card:", "audit export:", "SoA:"):
+        assert line in run.stdout

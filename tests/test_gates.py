@@ -180,3 +180,21 @@ def test_cli_gate_exit_codes_junit_and_markdown(
     assert main([*root, "gate", "release", "lr@1", "--policy", str(bad)]) == 2
     assert "rules[0]: a metric rule needs a limit" in capsys.readouterr().err
     assert main([*root, "gate", "release", "lr@9"]) == 2
+
+
+def test_facets_filter_includes_intersections(tmp_path: Path) -> None:
+    from assay.governance.policy import GateFacts, evaluate
+
+    def entry(facet: str, value: float) -> dict[str, Any]:
+        metric = {"name": "DI", "value": value, "ci": None, "error": None}
+        return {"facet": facet, "value_or_threshold": "x", "n_d": 50, "n_a": 50, "metrics": [metric]}
+
+    document = {"facets": [entry("race", 0.9), entry("sex", 0.5), entry("race×sex", 0.6)], "performance": []}
+    facts = GateFacts(
+        system="s", category="minimal", ref="m@1", today=dt.date.today(),
+        assessments=[{"id": 1, "kind": "assay.assessment", "created_at": dt.date.today(), "document": document}],
+    )  # fmt: skip
+    policy = parse_policy(BASE + "rules:\n  - {id: di, metric: DI, min: 0.8, facets: [race]}\n")
+    [result] = evaluate(policy, facts)
+    assert [f.where.split(" = ")[0] for f in result.findings] == ["race", "race×sex"]
+    assert result.status == "failed"

@@ -287,7 +287,8 @@ def _within(rule: Rule, value: float, interval: tuple[float, float] | None, judg
 
 
 def _facet_wanted(rule: Rule, facet: str) -> bool:
-    return rule.facets is None or facet in rule.facets or any(part in rule.facets for part in facet.split(" × "))
+    parts = [part.strip() for part in facet.split("×")]  # an intersection "race×sex" counts for both columns
+    return rule.facets is None or facet in rule.facets or any(part in rule.facets for part in parts)
 
 
 def _latest_assessment(facts: GateFacts) -> Mapping[str, Any] | None:

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Assay end to end, as a user would type it: a release-decision model on the Toronto arrests data.
+#
+#   bash examples/demo.sh [OUT]        (make demo runs it with OUT=demo-output)
+#
+# Every step below is the public `assay` command line; docs/tutorial.md walks through it.
+set -euo pipefail
+
+OUT="${1:-demo-output}"
+BIN="${BIN:-.venv/bin}"
+assay() { "$BIN/assay" --workspace "$OUT" "$@"; }
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+step "1. Train a model (plain scikit-learn, outside Assay) and score the data"
+"$BIN/python" examples/prepare_arrests.py "$OUT/arrests.csv" --model "$OUT/release-model.joblib"
+
+step "2. Create a workspace: .assay/ with an SQLite database, an artifact store and the ledger's signing key"
+"$BIN/assay" init "$OUT"
+export ASSAY_ACTOR=alice   # who is acting; the audit ledger records it (alice is the ML engineer)
+
+step "3. Register the AI system: high-risk under the EU AI Act (Annex III area 6, law enforcement)"
+assay system create release \
+    --purpose "Recommend release with a summons at first appearance" \
+    --intended-use "decision support for the duty officer, who decides" \
+    --out-of-scope "bail or sentencing decisions" --out-of-scope "use outside Toronto" \
+    --affected "arrested people" --context "Toronto police stations, 2002-2012 data" \
+    --stage verification_and_validation --owner alice \
+    --eu-category high --annex-iii-area 6 --oversight human_in_the_loop
+
+step "4. Register the dataset version with its provenance (a copy goes into the artifact store)"
+assay dataset register arrests@2002-2012 --file "$OUT/arrests.csv" --copy \
+    --source "Toronto Star analysis of Toronto Police arrest records (via scikit-lego load_arrests)" \
+    --licence "public records; scikit-lego MIT" --collection-method "police records of arrests for marijuana possession" \
+    --period 2002-01-01..2012-12-31 --pii --personal-data age --personal-data sex --personal-data colour
+
+step "5. Register the model version, its file stored by SHA-256"
+assay model register release release-lr@1 --artifact "$OUT/release-model.joblib" \
+    --framework "scikit-learn LogisticRegression" --training-data arrests@2002-2012
+
+step "6. Assess bias by colour and sex (release when the probability exceeds 0.8) and record it"
+assay assess "$OUT/arrests.csv" --label released=Yes --score p_released --threshold 0.8 \
+    --facet colour=Black --facet sex=Female --intersect --group year --out "$OUT/assessment" \
+    --system release --model-version release-lr@1 --dataset-version arrests@2002-2012
+
+step "7. Add two risks to the register"
+assay risk add release --title "Black arrestees are released with a summons less often" --source model \
+    --likelihood 4 --impact 4 --treatment mitigate --owner alice --affected "Black arrestees" \
+    --control iso42001:A.7.4 --control "eu-ai-act:Art. 10.ob2" --review-date 2027-03-31
+assay risk add release --title "Duty officers over-rely on the recommendation" --source "human oversight" \
+    --likelihood 3 --impact 4 --treatment mitigate --owner alice --control "eu-ai-act:Art. 14"
+
+step "8. Evaluate Assay's default policy for high-risk systems (it fails: that is the point)"
+if assay gate release release-lr@1 --junit "$OUT/gate/junit.xml" --markdown "$OUT/gate/summary.md"; then
+    echo "the gate passed"
+else
+    echo "the gate failed (exit code 1): the model is not ready for production; the decision is recorded"
+fi
+
+step "9. Ask for a shadow run in staging; bob (risk officer) approves it. alice cannot approve her own request"
+assay approval request release release-lr@1 --stage staging \
+    --comment "shadow run while the disparity by colour is mitigated"
+assay --actor alice approval approve 1 || echo "(refused, as it should be: the requester cannot approve)"
+assay --actor bob approval approve 1 --comment "staging only; production needs the DI gap closed"
+
+step "10. Documents: the model card (HTML and PDF), the Statement of Applicability, readiness, Annex IV"
+assay card release release-lr@1 --format html --format pdf --format md --out "$OUT/card"
+assay soa release --format html --out "$OUT/soa.html"
+assay readiness release --framework iso42001
+assay readiness release --framework iso42001 --json > "$OUT/readiness.json"
+assay docs release --out "$OUT/technical-documentation.md"
+
+step "11. Verify the audit ledger, and export it for an auditor"
+assay audit verify
+assay audit export --out "$OUT/audit-export"
+"$BIN/assay" audit verify --export "$OUT/audit-export" --public-key "$OUT/audit-export/ledger.pub"
+
+cat <<EOF
+
+Where everything is:
+  workspace:        $OUT/.assay            (database, artifacts, signing key)
+  bias report:      $OUT/assessment/report.html
+  gate decision:    $OUT/gate/summary.md   and $OUT/gate/junit.xml
+  model card:       $OUT/card/model-card.html   $OUT/card/model-card.pdf
+  SoA:              $OUT/soa.html
+  readiness:        $OUT/readiness.json
+  Annex IV docs:    $OUT/technical-documentation.md
+  audit export:     $OUT/audit-export      (verify offline with its ledger.pub)
+EOF
