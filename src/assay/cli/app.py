@@ -13,7 +13,19 @@ import typer
 from typer.exceptions import TyperException
 
 from assay._version import __version__
-from assay.cli import approvals, audit, controls, gates, incidents, registry, risks, workspace
+from assay.cli import (
+    approvals,
+    audit,
+    checks,
+    controls,
+    explain,
+    gates,
+    incidents,
+    mitigate,
+    registry,
+    risks,
+    workspace,
+)
 from assay.cli import assess as assess_cmd
 from assay.cli._shell import Options
 from assay.errors import AssayError, Conflict, InvalidInput, NotFound, PermissionDenied
@@ -28,7 +40,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("assess", no_args_is_help=True)(assess_cmd.assess)
-for _module in (workspace, registry, risks, controls, approvals, incidents, gates, audit):
+for _module in (workspace, registry, risks, controls, approvals, incidents, gates, audit, explain, mitigate, checks):
     _module.register(app)
 
 

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from assay.services.approvals import Approvals
     from assay.services.audit import AuditLog
     from assay.services.cards import Cards
+    from assay.services.checks import DataChecks
+    from assay.services.explanations import Explanations
+    from assay.services.mitigation import Mitigation
     from assay.services.controls import Controls
     from assay.services.gates import Gates
     from assay.services.incidents import Incidents
@@ -233,8 +236,29 @@ class Workspace:
     @cached_property
     def cards(self) -> Cards:
         from assay.services.cards import Cards
+    from assay.services.checks import DataChecks
+    from assay.services.explanations import Explanations
+    from assay.services.mitigation import Mitigation
 
         return Cards(self)
+
+    @cached_property
+    def explanations(self) -> Explanations:
+        from assay.services.explanations import Explanations
+
+        return Explanations(self)
+
+    @cached_property
+    def mitigation(self) -> Mitigation:
+        from assay.services.mitigation import Mitigation
+
+        return Mitigation(self)
+
+    @cached_property
+    def checks(self) -> DataChecks:
+        from assay.services.checks import DataChecks
+
+        return DataChecks(self)
 
     @cached_property
     def techdocs(self) -> TechnicalDocs:
@@ -258,6 +282,9 @@ _SERVICES: Final = frozenset(
         "gates",
         "cards",
         "techdocs",
+        "explanations",
+        "mitigation",
+        "checks",
     }
 )
 
