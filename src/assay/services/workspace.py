@@ -236,9 +236,6 @@ class Workspace:
     @cached_property
     def cards(self) -> Cards:
         from assay.services.cards import Cards
-    from assay.services.checks import DataChecks
-    from assay.services.explanations import Explanations
-    from assay.services.mitigation import Mitigation
 
         return Cards(self)
 
