@@ -36,11 +36,11 @@ if TYPE_CHECKING:
     from assay.services.audit import AuditLog
     from assay.services.cards import Cards
     from assay.services.checks import DataChecks
-    from assay.services.explanations import Explanations
-    from assay.services.mitigation import Mitigation
     from assay.services.controls import Controls
+    from assay.services.explanations import Explanations
     from assay.services.gates import Gates
     from assay.services.incidents import Incidents
+    from assay.services.mitigation import Mitigation
     from assay.services.registry import Assessments, Datasets, Models, Systems
     from assay.services.risks import ImpactAssessments, Risks
     from assay.services.techdocs import TechnicalDocs
