@@ -24,6 +24,7 @@ from assay.cli import (
     mitigate,
     registry,
     risks,
+    server,
     workspace,
 )
 from assay.cli import assess as assess_cmd
@@ -40,7 +41,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("assess", no_args_is_help=True)(assess_cmd.assess)
-for _module in (workspace, registry, risks, controls, approvals, incidents, gates, audit, explain, mitigate, checks):
+for _module in (
+    workspace,
+    registry,
+    risks,
+    controls,
+    approvals,
+    incidents,
+    gates,
+    audit,
+    explain,
+    mitigate,
+    checks,
+    server,
+):
     _module.register(app)
 
 

@@ -32,6 +32,7 @@ from assay.store.db import make_engine, sqlite_url
 from assay.store.migrate import upgrade
 
 if TYPE_CHECKING:
+    from assay.services.access import Access
     from assay.services.approvals import Approvals
     from assay.services.audit import AuditLog
     from assay.services.cards import Cards
@@ -103,8 +104,11 @@ class Workspace:
         return workspace
 
     @classmethod
-    def init(cls, folder: Path, settings: Settings | None = None, *, database_url: str | None = None) -> Workspace:
+    def init(
+        cls, folder: str | Path, settings: Settings | None = None, *, database_url: str | None = None
+    ) -> Workspace:
         """Create ``folder/.assay`` (database migrated to the current schema, artifact store, signing key)."""
+        folder = Path(folder)
         settings = settings or load_settings()
         url = database_url or settings.database_url
         home = folder / WORKSPACE_DIR
@@ -240,6 +244,12 @@ class Workspace:
         return Cards(self)
 
     @cached_property
+    def access(self) -> Access:
+        from assay.services.access import Access
+
+        return Access(self)
+
+    @cached_property
     def explanations(self) -> Explanations:
         from assay.services.explanations import Explanations
 
@@ -279,6 +289,7 @@ _SERVICES: Final = frozenset(
         "gates",
         "cards",
         "techdocs",
+        "access",
         "explanations",
         "mitigation",
         "checks",

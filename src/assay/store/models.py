@@ -28,6 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "ApiToken",
     "ApprovalDecision",
     "ApprovalRequest",
     "Artifact",
@@ -43,11 +44,14 @@ __all__ = [
     "GateRun",
     "ImpactAssessment",
     "Incident",
+    "Membership",
     "Model",
     "ModelVersion",
     "Risk",
     "System",
+    "User",
     "Waiver",
+    "WebSession",
     "utcnow",
 ]
 
@@ -378,6 +382,62 @@ class Waiver(Base):
     reason: Mapped[str] = mapped_column(Text)
     expires: Mapped[dt.date] = mapped_column(Date)
     waived_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class User(Base):
+    """A local user. ``role`` is global: admin (everything), auditor (read everything, verify and export the
+    ledger) or member (what their memberships allow)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
+    role: Mapped[str] = mapped_column(String(20), default="member")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Membership(Base):
+    """A user's role on one AI system: owner, approver or viewer."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "system_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class ApiToken(Base):
+    """A personal API token: only its SHA-256 is stored; scoped (read or write) and expiring."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(20))  # read, write
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class WebSession(Base):
+    """A browser session: the cookie holds a random secret, the table its SHA-256 and the CSRF token."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = _created()
 
 

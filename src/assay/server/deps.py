@@ -1,0 +1,105 @@
+"""Request dependencies, declared once: the workspace, the principal (token or session), authorisation by the
+permission table, and pagination."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+
+from assay.errors import PermissionDenied
+from assay.server.permissions import PUBLIC, ROUTES
+from assay.services.access import Principal, allowed
+from assay.services.workspace import Workspace
+
+__all__ = ["CSRF_HEADER", "SESSION_COOKIE", "Authorised", "Page", "Paging", "authorised", "page"]
+
+SESSION_COOKIE = "assay_session"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Unauthenticated(PermissionDenied):
+    """No (valid) credentials: 401, not 403."""
+
+
+def workspace(request: Request) -> Workspace:
+    ws: Workspace = request.app.state.workspace
+    return ws
+
+
+def principal(request: Request, ws: Annotated[Workspace, Depends(workspace)]) -> Principal:
+    """From ``Authorization: Bearer <token>``, else the session cookie (with the CSRF header on changes)."""
+    header = request.headers.get("authorization", "")
+    try:
+        if header.lower().startswith("bearer "):
+            return ws.access.from_token(header[7:].strip())
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise Unauthenticated("log in, or send an API token as 'Authorization: Bearer <token>'")
+        user, csrf = ws.access.from_session(cookie)
+    except PermissionDenied as exc:  # unknown, revoked or expired credentials
+        raise Unauthenticated(str(exc)) from None
+    request.state.csrf = csrf  # for the forms of the web pages
+    if request.method not in _SAFE and not secrets.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf):
+        raise PermissionDenied(f"missing or wrong {CSRF_HEADER}: reload the page")
+    return user
+
+
+@dataclass(frozen=True)
+class Authorised:
+    """The principal, allowed to call this route, and the workspace acting as them."""
+
+    principal: Principal
+    ws: Workspace
+
+
+def authorised(
+    request: Request,
+    who: Annotated[Principal, Depends(principal)],
+    ws: Annotated[Workspace, Depends(workspace)],
+) -> Authorised:
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    action = ROUTES.get((request.method, path))
+    if action is None:  # deny by default: a route without an entry in the table is never served
+        raise PermissionDenied(f"{request.method} {path} has no entry in the permission table")
+    system = request.path_params.get("system")
+    if not allowed(who, action, system):
+        where = f" on system {system!r}" if system else ""
+        raise PermissionDenied(f"{who.name} ({who.role}) may not {action}{where}")
+    return Authorised(who, ws.as_actor(who.name))
+
+
+Auth = Annotated[Authorised, Depends(authorised)]
+
+
+@dataclass(frozen=True)
+class Paging:
+    limit: int
+    offset: int
+
+
+def paging(
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> Paging:
+    return Paging(limit, offset)
+
+
+Page = Annotated[Paging, Depends(paging)]
+
+
+def page(items: list[Any], paging: Paging) -> dict[str, Any]:
+    """One page of ``items``: ``{"items", "total", "limit", "offset"}``."""
+    return {
+        "items": items[paging.offset : paging.offset + paging.limit],
+        "total": len(items),
+        "limit": paging.limit,
+        "offset": paging.offset,
+    }
+
+
+__all__ += ["PUBLIC", "Auth", "Unauthenticated", "workspace"]

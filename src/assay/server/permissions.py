@@ -1,0 +1,70 @@
+"""The permission table: every route of the server, and the action it needs.
+
+The table is the enforcement, not documentation: the ``authorised`` dependency looks the request's route up
+here, and a route that is missing is refused (a test also fails). ``system`` actions are judged on the
+route's ``{system}`` path parameter; the others are global. See :func:`assay.services.access.allowed`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from assay.services.access import Action
+
+__all__ = ["PUBLIC", "ROUTES"]
+
+# (method, path) -> action
+ROUTES: Final[dict[tuple[str, str], Action]] = {
+    ("GET", "/api/me"): "read",
+    ("GET", "/api/systems"): "read",
+    ("POST", "/api/systems"): "contribute",
+    ("GET", "/api/systems/{system}"): "read",
+    ("PATCH", "/api/systems/{system}"): "write",
+    ("GET", "/api/systems/{system}/models"): "read",
+    ("POST", "/api/systems/{system}/models"): "write",
+    ("GET", "/api/systems/{system}/assessments"): "read",
+    ("GET", "/api/systems/{system}/assessments/{assessment_id}"): "read",
+    ("POST", "/api/systems/{system}/assessments"): "write",
+    ("GET", "/api/systems/{system}/risks"): "read",
+    ("POST", "/api/systems/{system}/risks"): "write",
+    ("PATCH", "/api/systems/{system}/risks/{risk_id}"): "write",
+    ("GET", "/api/systems/{system}/controls"): "read",
+    ("PUT", "/api/systems/{system}/controls/{framework}/{control_id}"): "write",
+    ("GET", "/api/systems/{system}/evidence"): "read",
+    ("POST", "/api/systems/{system}/evidence"): "write",
+    ("GET", "/api/systems/{system}/soa"): "read",
+    ("GET", "/api/systems/{system}/readiness"): "read",
+    ("GET", "/api/systems/{system}/incidents"): "read",
+    ("POST", "/api/systems/{system}/incidents"): "write",
+    ("GET", "/api/systems/{system}/approvals"): "read",
+    ("POST", "/api/systems/{system}/approvals"): "write",
+    ("POST", "/api/systems/{system}/approvals/{request_id}/decision"): "approve",
+    ("POST", "/api/systems/{system}/gate"): "write",
+    ("GET", "/api/systems/{system}/models/{ref}/card"): "read",
+    ("GET", "/api/datasets"): "read",
+    ("POST", "/api/datasets"): "contribute",
+    ("POST", "/api/artifacts"): "contribute",
+    ("GET", "/api/audit/events"): "audit",
+    ("POST", "/api/audit/verify"): "audit",
+    ("GET", "/api/audit/export"): "audit",
+    ("GET", "/api/users"): "admin",
+    ("POST", "/api/users"): "admin",
+    ("PUT", "/api/users/{user}/memberships/{system}"): "admin",
+    ("POST", "/api/tokens"): "account",
+    # the web pages, each with its .json twin
+    ("GET", "/"): "read",
+    ("GET", "/index.json"): "read",
+    ("GET", "/systems/{system}"): "read",
+    ("GET", "/systems/{system}.json"): "read",
+    ("POST", "/logout"): "account",
+}
+
+# routes anyone may call (no principal)
+PUBLIC: Final[frozenset[tuple[str, str]]] = frozenset(
+    {
+        ("GET", "/api/health"),
+        ("POST", "/api/login"),
+        ("GET", "/login"),
+        ("POST", "/login"),
+    }
+)

@@ -1,0 +1,316 @@
+"""Users, roles, API tokens and sessions, and the one authorisation rule every shell applies.
+
+Roles:
+
+- global ``admin``: everything, including users and memberships;
+- global ``auditor``: read everything, verify and export the audit ledger; never change anything;
+- global ``member``: what their memberships allow, per AI system: ``viewer`` reads, ``approver`` reads and decides
+  approvals, ``owner`` reads and changes the system's records. Any member may create a new system and becomes
+  its owner, and may register datasets and upload artifacts. Deny by default: no membership, no access.
+
+Passwords are hashed with argon2id; API tokens and session secrets are random 256-bit values of which only the
+SHA-256 is stored. A ``read`` token can only read. Every change here is an audit event naming the acting user;
+no password, token or secret is ever part of a payload.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from assay.governance.records import Name, validate
+from assay.services import _lookup
+from assay.services._base import Service
+from assay.store.models import ApiToken, Membership, System, User, WebSession, utcnow
+
+__all__ = [
+    "GLOBAL_ROLES",
+    "SYSTEM_ROLES",
+    "Access",
+    "Action",
+    "Principal",
+    "allowed",
+]
+
+GLOBAL_ROLES: Final = ("admin", "auditor", "member")
+SYSTEM_ROLES: Final = ("owner", "approver", "viewer")
+TOKEN_SCOPES: Final = ("read", "write")
+MIN_PASSWORD: Final = 12
+SESSION_HOURS: Final = 12
+_HASHER: Final = PasswordHasher()
+_DUMMY_HASH: Final = _HASHER.hash("assay-dummy-password-for-timing")
+
+Action = Literal["read", "write", "approve", "audit", "contribute", "account", "admin"]
+_SYSTEM_ACTIONS: Final[dict[str, frozenset[str]]] = {
+    "viewer": frozenset({"read"}),
+    "approver": frozenset({"read", "approve"}),
+    "owner": frozenset({"read", "write"}),
+}
+_READ_ONLY: Final = frozenset({"read", "audit"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request, with what they may do."""
+
+    name: str
+    role: str
+    memberships: dict[str, str] = field(default_factory=dict)  # system name -> owner | approver | viewer
+    scope: str = "write"  # a read token can only read
+
+    def systems(self) -> set[str] | None:
+        """The systems this principal may read (None: all of them)."""
+        return None if self.role in ("admin", "auditor") else set(self.memberships)
+
+
+def allowed(principal: Principal, action: Action, system: str | None = None) -> bool:
+    """The one authorisation rule (deny by default)."""
+    if principal.scope == "read" and action not in _READ_ONLY:
+        return False
+    if principal.role == "admin":
+        return True
+    if principal.role == "auditor":
+        return action in _READ_ONLY or action == "account"
+    if action in ("contribute", "account"):
+        return True  # create systems, register datasets, upload artifacts; manage one's own tokens
+    if action in ("admin", "audit"):
+        return False
+    if system is None:
+        return action == "read"  # listing: filtered to the systems the member can see
+    role = principal.memberships.get(system)
+    return role is not None and action in _SYSTEM_ACTIONS[role]
+
+
+def require(principal: Principal, action: Action, system: str | None = None) -> None:
+    if not allowed(principal, action, system):
+        where = f" on system {system!r}" if system else ""
+        raise PermissionDenied(f"{principal.name} may not {action.replace('_', ' ')}{where}")
+
+
+class _UserName(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+class Access(Service):
+    """Users, memberships, tokens and sessions (each change audited)."""
+
+    # -- users ----------------------------------------------------------------------------------------------
+
+    def add_user(self, name: str, password: str, *, role: str = "member") -> User:
+        validate(_UserName, {"name": name}, "user")
+        if role not in GLOBAL_ROLES:
+            raise InvalidInput(f"role {role!r} is not one of {', '.join(GLOBAL_ROLES)}")
+        _check_password(password)
+        with self._write() as tx:
+            if tx.session.execute(select(User.id).where(User.name == name)).first() is not None:
+                raise Conflict(f"a user named {name!r} already exists")
+            user = User(name=name, password_hash=_HASHER.hash(password), role=role)
+            tx.session.add(user)
+            tx.record("user.create", user, before=None, payload={"name": name, "role": role})
+        return user
+
+    def users(self) -> list[User]:
+        with self.ws.store.read() as session:
+            return list(session.execute(select(User).order_by(User.name)).scalars())
+
+    def _user(self, session: Session, name: str) -> User:
+        user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"no user named {name!r}")
+        return user
+
+    def set_role(self, name: str, role: str) -> User:
+        if role not in GLOBAL_ROLES:
+            raise InvalidInput(f"role {role!r} is not one of {', '.join(GLOBAL_ROLES)}")
+        with self._write() as tx:
+            user = self._user(tx.session, name)
+            before = user.state()
+            user.role = role
+            tx.record("user.role", user, before=before, payload={"name": name, "role": role})
+        return user
+
+    def set_password(self, name: str, password: str) -> None:
+        _check_password(password)
+        with self._write() as tx:
+            user = self._user(tx.session, name)
+            before = user.state()
+            user.password_hash = _HASHER.hash(password)
+            tx.record("user.password", user, before=before, payload={"name": name})
+
+    def deactivate(self, name: str) -> User:
+        with self._write() as tx:
+            user = self._user(tx.session, name)
+            before = user.state()
+            user.active = False
+            tx.record("user.deactivate", user, before=before, payload={"name": name})
+        return user
+
+    # -- memberships --------------------------------------------------------------------------------------------
+
+    def grant(self, name: str, system: str, role: str) -> Membership:
+        if role not in SYSTEM_ROLES:
+            raise InvalidInput(f"system role {role!r} is not one of {', '.join(SYSTEM_ROLES)}")
+        with self._write() as tx:
+            user = self._user(tx.session, name)
+            owner = _lookup.system(tx.session, system)
+            membership = tx.session.execute(
+                select(Membership).where(Membership.user_id == user.id, Membership.system_id == owner.id)
+            ).scalar_one_or_none()
+            before = None if membership is None else membership.state()
+            if membership is None:
+                membership = Membership(user_id=user.id, system_id=owner.id, role=role)
+                tx.session.add(membership)
+            else:
+                membership.role = role
+            tx.record(
+                "membership.grant", membership, before=before, payload={"user": name, "system": system, "role": role}
+            )
+        return membership
+
+    def revoke(self, name: str, system: str) -> None:
+        with self._write() as tx:
+            user = self._user(tx.session, name)
+            owner = _lookup.system(tx.session, system)
+            membership = tx.session.execute(
+                select(Membership).where(Membership.user_id == user.id, Membership.system_id == owner.id)
+            ).scalar_one_or_none()
+            if membership is None:
+                raise NotFound(f"{name} has no role on {system}")
+            before = membership.state()
+            tx.session.delete(membership)
+            tx.record(
+                "membership.revoke", membership, before=before, deleted=True, payload={"user": name, "system": system}
+            )
+
+    def memberships(self, name: str) -> dict[str, str]:
+        with self.ws.store.read() as session:
+            user = self._user(session, name)
+            rows = session.execute(
+                select(System.name, Membership.role)
+                .join(Membership, Membership.system_id == System.id)
+                .where(Membership.user_id == user.id)
+            ).all()
+            return {row[0]: row[1] for row in rows}
+
+    def on_system_created(self, name: str, system: str) -> None:
+        """The member who creates a system becomes its owner."""
+        if self.memberships(name).get(system) is None:
+            self.grant(name, system, "owner")
+
+    # -- tokens ---------------------------------------------------------------------------------------------
+
+    def create_token(self, name: str, label: str, *, scope: str = "read", days: int = 90) -> tuple[str, ApiToken]:
+        """A new token for user ``name``; the secret is returned once and never stored."""
+        if scope not in TOKEN_SCOPES:
+            raise InvalidInput(f"token scope {scope!r} is not one of {', '.join(TOKEN_SCOPES)}")
+        if not 1 <= days <= 366:
+            raise InvalidInput(f"a token lives 1 to 366 days, not {days}")
+        secret = "assay_" + secrets.token_urlsafe(32)
+        with self._write() as tx:
+            user = self._user(tx.session, name)
+            token = ApiToken(
+                user_id=user.id,
+                name=label[:100],
+                token_sha256=_sha256(secret),
+                scope=scope,
+                expires_at=utcnow() + dt.timedelta(days=days),
+            )
+            tx.session.add(token)
+            tx.record("token.create", token, before=None, payload={"user": name, "name": label, "scope": scope})
+        return secret, token
+
+    def revoke_token(self, token_id: int) -> None:
+        with self._write() as tx:
+            token = _lookup.by_id(tx.session, ApiToken, token_id, "API token")
+            before = token.state()
+            token.revoked_at = utcnow()
+            tx.record("token.revoke", token, before=before)
+
+    def tokens(self, name: str) -> list[ApiToken]:
+        with self.ws.store.read() as session:
+            user = self._user(session, name)
+            return list(session.execute(select(ApiToken).where(ApiToken.user_id == user.id)).scalars())
+
+    # -- authentication ---------------------------------------------------------------------------------------
+
+    def _principal(self, user: User, scope: str = "write") -> Principal:
+        return Principal(user.name, user.role, self.memberships(user.name), scope)
+
+    def login(self, name: str, password: str) -> Principal:
+        """Check a password (argon2id; the same work for unknown users)."""
+        with self.ws.store.read() as session:
+            user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
+        try:
+            _HASHER.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            raise PermissionDenied("wrong user name or password") from None
+        if user is None or not user.active:
+            raise PermissionDenied("wrong user name or password")
+        return self._principal(user)
+
+    def from_token(self, secret: str) -> Principal:
+        now = utcnow()
+        with self.ws.store.read() as session:
+            token = session.execute(
+                select(ApiToken).where(ApiToken.token_sha256 == _sha256(secret))
+            ).scalar_one_or_none()
+            user = None if token is None else session.get(User, token.user_id)
+        if token is None or user is None or not user.active or token.revoked_at is not None or token.expires_at <= now:
+            raise PermissionDenied("the API token is unknown, revoked or expired")
+        return self._principal(user, token.scope)
+
+    def start_session(self, principal: Principal) -> tuple[str, str]:
+        """A new browser session: (cookie secret, CSRF token)."""
+        secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        with self._write() as tx:
+            user = self._user(tx.session, principal.name)
+            web = WebSession(
+                user_id=user.id,
+                secret_sha256=_sha256(secret),
+                csrf_token=csrf,
+                expires_at=utcnow() + dt.timedelta(hours=SESSION_HOURS),
+            )
+            tx.session.add(web)
+            tx.record("session.start", web, before=None, payload={"user": principal.name})
+        return secret, csrf
+
+    def from_session(self, secret: str) -> tuple[Principal, str]:
+        with self.ws.store.read() as session:
+            web = session.execute(
+                select(WebSession).where(WebSession.secret_sha256 == _sha256(secret))
+            ).scalar_one_or_none()
+            user = None if web is None else session.get(User, web.user_id)
+        if web is None or user is None or not user.active or web.expires_at <= utcnow():
+            raise PermissionDenied("the session has expired: log in again")
+        return self._principal(user), web.csrf_token
+
+    def end_session(self, secret: str) -> None:
+        with self._write() as tx:
+            web = tx.session.execute(
+                select(WebSession).where(WebSession.secret_sha256 == _sha256(secret))
+            ).scalar_one_or_none()
+            if web is None:
+                return
+            before = web.state()
+            web.expires_at = utcnow()
+            tx.record("session.end", web, before=before)

@@ -1,0 +1,208 @@
+"""The server: every route × every role from one table, authentication, CSRF, rate limiting, headers, errors,
+pages and their JSON twins; the real FastAPI app on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from assay.server import create_app
+from assay.server.permissions import PUBLIC, ROUTES
+from assay.services.workspace import Workspace
+from assay.store.audit import EventFilter
+
+PASSWORD = "correct horse battery"
+ROLES = ("admin", "auditor", "owner", "approver", "viewer", "stranger")
+
+# The expected decision for each action and role, written out here independently of the code under test.
+# Routes with {system} are called on "release", where owner/approver/viewer hold those roles and stranger none.
+EXPECTED: dict[str, set[str]] = {
+    "read": {"admin", "auditor", "owner", "approver", "viewer"},
+    "write": {"admin", "owner"},
+    "approve": {"admin", "approver"},
+    "audit": {"admin", "auditor"},
+    "contribute": {"admin", "owner", "approver", "viewer", "stranger"},
+    "account": set(ROLES),
+    "admin": {"admin"},
+}
+# without a {system}, reading is a listing every member may see (filtered to their systems)
+GLOBAL_READ = set(ROLES)
+
+PARAMS = {
+    "system": "release",
+    "assessment_id": "1",
+    "risk_id": "1",
+    "framework": "iso42001",
+    "control_id": "A.6.2.4",
+    "request_id": "1",
+    "ref": "lr@1",
+    "user": "viewer",
+}
+
+
+@pytest.fixture
+def server(workspace: Workspace) -> Iterator[tuple[TestClient, dict[str, str], Workspace]]:
+    ws = workspace
+    ws.systems.create({"name": "release", "eu_ai_act_category": "limited"})
+    ws.models.register_version("release", {"model": "lr", "version": "1"})
+    ws.assessments.record("release", {"schema": "assay.assessment", "spec": {}, "data": {}}, model_version="lr@1")
+    ws.risks.add("release", {"title": "t", "source": "model", "likelihood": 2, "impact": 2, "treatment": "accept"})
+    ws.approvals.request("release", "lr@1", "staging")
+    roles = {"admin": "admin", "auditor": "auditor"}
+    tokens = {}
+    for name in ROLES:
+        ws.access.add_user(name, PASSWORD, role=roles.get(name, "member"))
+        tokens[name] = ws.access.create_token(name, "test", scope="write")[0]
+    for name in ("owner", "approver", "viewer"):
+        ws.access.grant(name, "release", name)
+    with TestClient(create_app(ws, secure_cookies=False)) as client:
+        yield client, tokens, ws
+
+
+def routes() -> list[tuple[str, str]]:
+    return sorted(ROUTES)
+
+
+def _call(client: TestClient, method: str, path: str, token: str) -> Any:
+    url = path
+    for name, value in PARAMS.items():
+        url = url.replace("{" + name + "}", value)
+    headers = {"Authorization": f"Bearer {token}"}
+    if path == "/api/artifacts":
+        return client.post(url, headers=headers, files={"file": ("x.bin", b"data")})
+    query = {"ref": "lr@1"} if path.endswith("/gate") else None
+    body: Any = None
+    if method in ("POST", "PUT", "PATCH"):
+        body = {"role": "viewer"} if "memberships" in path else {}
+    return client.request(method, url, headers=headers, json=body, params=query)
+
+
+def test_every_route_has_an_entry_in_the_permission_table() -> None:
+    from assay.server.api import router as api_router
+    from assay.server.ui import router as ui_router
+
+    served = {
+        (method, route.path)
+        for router in (api_router, ui_router)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    missing = served - set(ROUTES) - PUBLIC - {("GET", "/static/plotly.min.js")}
+    assert not missing, f"routes without a permission entry: {sorted(missing)}"
+    assert set(ROUTES) <= served, f"table entries without a route: {sorted(set(ROUTES) - served)}"
+
+
+def test_every_route_for_every_role(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    client, tokens, _ = server
+    wrong = []
+    for method, path in routes():
+        action = ROUTES[(method, path)]
+        expected = EXPECTED[action] if "{system}" in path or action != "read" else GLOBAL_READ
+        for role in ROLES:
+            response = _call(client, method, path, tokens[role])
+            denied = response.status_code == 403
+            if denied == (role in expected) or response.status_code in (401, 500):
+                wrong.append(f"{method} {path} as {role}: {response.status_code} {response.text[:120]}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_unauthenticated_and_read_tokens(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    client, _, ws = server
+    response = client.get("/api/systems")
+    assert response.status_code == 401 and response.json()["error"]["type"] == "unauthenticated"
+    read_token = ws.access.create_token("owner", "ro", scope="read")[0]
+    headers = {"Authorization": f"Bearer {read_token}"}
+    assert client.get("/api/systems/release", headers=headers).status_code == 200
+    assert client.patch("/api/systems/release", headers=headers, json={"owner": "x"}).status_code == 403
+    assert client.post("/api/tokens", headers=headers, json={"name": "w", "scope": "write"}).status_code == 403
+    secret, revoked = ws.access.create_token("owner", "gone", scope="write")
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    ws.access.revoke_token(revoked.id)
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert client.get("/api/me", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+
+
+def test_changes_are_audited_with_the_user(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    client, tokens, ws = server
+    headers = {"Authorization": f"Bearer {tokens['owner']}"}
+    response = client.patch("/api/systems/release", headers=headers, json={"owner": "dana"})
+    assert response.status_code == 200 and response.json()["owner"] == "dana"
+    event = ws.audit.log(EventFilter(action="system.update"))[-1]
+    assert event.actor == "owner"
+    approver = {"Authorization": f"Bearer {tokens['approver']}"}
+    decided = client.post("/api/systems/release/approvals/1/decision", headers=approver, json={"decision": "approve"})
+    assert decided.status_code == 200 and decided.json()["status"] == "approved"
+    assert ws.audit.log(EventFilter(action="approval.approve"))[-1].actor == "approver"
+
+
+def test_errors_pagination_and_uploads(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    client, tokens, ws = server
+    headers = {"Authorization": f"Bearer {tokens['admin']}"}
+    missing = client.get("/api/systems/nope", headers=headers)
+    assert missing.status_code == 404 and set(missing.json()["error"]) == {"type", "message"}
+    bad = client.post("/api/systems", headers=headers, json={"name": "x y"})
+    assert bad.status_code == 422 and "name" in bad.json()["error"]["message"]
+    conflict = client.post("/api/systems", headers=headers, json={"name": "release"})
+    assert conflict.status_code == 409
+    for index in range(3):
+        client.post("/api/systems", headers=headers, json={"name": f"s{index}"})
+    listed = client.get("/api/systems?limit=2&offset=1", headers=headers).json()
+    assert listed["total"] == 4 and len(listed["items"]) == 2 and listed["offset"] == 1
+    upload = client.post("/api/artifacts", headers=headers, files={"file": ("../../etc/passwd", b"hello")})
+    assert upload.status_code == 201
+    assert ws.artifacts.has(upload.json()["sha256"]) and upload.json()["size"] == 5
+    exported = client.get("/api/audit/export", headers=headers)
+    names = zipfile.ZipFile(io.BytesIO(exported.content)).namelist()
+    assert sorted(names) == ["checkpoints.jsonl", "events.jsonl", "ledger.pub"]
+    assert client.post("/api/audit/verify", headers=headers).json()["ok"] is True
+
+
+def test_security_headers_login_csrf_and_rate_limit(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    client, _, ws = server
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert (
+        "frame-ancestors 'none'" in csp
+        and "script-src 'self'" in csp
+        and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    )
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    login = client.post("/api/login", json={"name": "owner", "password": PASSWORD})
+    assert login.status_code == 200
+    csrf = login.json()["csrf_token"]
+    assert (
+        "httponly" in login.headers["set-cookie"].lower() and "samesite=strict" in login.headers["set-cookie"].lower()
+    )
+    assert client.get("/api/me").json()["name"] == "owner"  # the cookie authenticates
+    assert client.patch("/api/systems/release", json={"owner": "x"}).status_code == 403  # no CSRF header
+    ok = client.patch("/api/systems/release", json={"owner": "x"}, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 200
+    fresh = TestClient(client.app)
+    codes = [
+        fresh.post("/api/login", json={"name": "viewer", "password": "wrong password!"}).status_code for _ in range(6)
+    ]
+    assert codes[:5] == [401] * 5 and codes[5] == 429
+    assert PASSWORD not in str(ws.audit.log())
+
+
+def test_pages_and_their_json_twins(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    client, _, ws = server
+    assert client.get("/", follow_redirects=False).status_code == 303  # no session: to the login page
+    client.post("/login", data={"name": "viewer", "password": PASSWORD}, follow_redirects=False)
+    page = client.get("/")
+    assert page.status_code == 200 and 'href="/systems/release"' in page.text
+    twin = client.get("/index.json").json()
+    assert [s["name"] for s in twin["systems"]] == ["release"] and twin["recent_events"] == []  # viewer: no ledger
+    ws.systems.update("release", {"purpose": "<script>alert(1)</script>"})
+    system = client.get("/systems/release")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in system.text and "<script>alert" not in system.text
+    assert client.get("/systems/release.json").json()["system"]["purpose"] == "<script>alert(1)</script>"
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/plotly.min.js").status_code == 200
