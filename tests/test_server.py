@@ -206,3 +206,67 @@ def test_pages_and_their_json_twins(server: tuple[TestClient, dict[str, str], Wo
     assert client.get("/systems/release.json").json()["system"]["purpose"] == "<script>alert(1)</script>"
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/static/plotly.min.js").status_code == 200
+
+
+def test_governance_pages(server: tuple[TestClient, dict[str, str], Workspace], tmp_path: Any) -> None:
+    import re
+
+    client, _, ws = server
+    client.post("/login", data={"name": "owner", "password": PASSWORD}, follow_redirects=False)
+    page = client.get("/systems/release/risks")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    form = {"title": "Drift in age", "source": "data", "likelihood": "3", "impact": "4", "treatment": "mitigate"}
+    assert client.post("/systems/release/risks", data=form, follow_redirects=False).status_code == 403  # no CSRF
+    created = client.post("/systems/release/risks", data={**form, "csrf": csrf.group(1)}, follow_redirects=False)
+    assert created.status_code == 303
+    assert [r["title"] for r in client.get("/systems/release/risks.json").json()["risks"]][-1] == "Drift in age"
+    assert ws.audit.log(EventFilter(action="risk.create"))[-1].actor == "owner"
+    assert "Statement of Applicability" in client.get("/systems/release/soa").text
+    assert client.get("/readiness.json").json()["systems"][0]["system"]["name"] == "release"
+    card = client.get("/systems/release/models/lr@1/card?format=pdf")
+    assert card.status_code == 200 and card.content.startswith(b"%PDF")
+    assert client.get("/audit").status_code == 403  # an owner does not read the ledger
+    client.post("/logout", data={"csrf": csrf.group(1)})
+    client.post("/login", data={"name": "approver", "password": PASSWORD}, follow_redirects=False)
+    inbox = client.get("/approvals.json").json()["pending"]
+    assert [(a["id"], a["can_decide"]) for a in inbox] == [(1, True)]
+    client.post("/logout", data={"csrf": re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)})
+    client.post("/login", data={"name": "auditor", "password": PASSWORD}, follow_redirects=False)
+    audit = client.get("/audit")
+    token = re.search(r'name="csrf" value="([^"]+)"', audit.text)
+    assert token is not None
+    verified = client.post("/audit/verify", data={"csrf": token.group(1)})
+    assert "The ledger verifies" in verified.text
+
+
+def test_stored_report_is_sandboxed(server: tuple[TestClient, dict[str, str], Workspace], tmp_path: Any) -> None:
+    import pandas as pd
+
+    import assay
+
+    client, tokens, ws = server
+    frame = pd.DataFrame({"g": ["a", "b"] * 50, "y": [1, 0, 0, 1] * 25, "p": [1, 1, 0, 0] * 25})
+    report = assay.assess(frame, label="y", facets={"g": ["b"]}, predicted="p", bootstrap=0)
+    recorded = ws.assessments.record("release", report.to_dict(), model_version="lr@1")
+    headers = {"Authorization": f"Bearer {tokens['viewer']}"}
+    page = client.get(f"/systems/release/assessments/{recorded.id}/report", headers=headers)
+    assert page.status_code == 200 and "Plotly" in page.text
+    assert page.headers["Content-Security-Policy"].startswith("sandbox allow-scripts")
+    summary = client.get(f"/systems/release/assessments/{recorded.id}", headers=headers)
+    assert summary.status_code == 200 and "DPPL" in summary.text
+    assert client.get("/systems/release/assessments/1/report", headers=headers).status_code == 404  # incomplete doc
+
+
+def test_every_page_form_refuses_a_session_post_without_its_csrf_field(
+    server: tuple[TestClient, dict[str, str], Workspace],
+) -> None:
+    client, _, _ = server
+    client.post("/login", data={"name": "admin", "password": PASSWORD}, follow_redirects=False)
+    forms = [(m, p) for (m, p) in ROUTES if m == "POST" and not p.startswith("/api/")]
+    assert forms, "no page forms found"
+    for method, path in forms:
+        url = path.replace("{system}", "release")
+        response = client.request(method, url, data={"title": "t", "source": "s", "likelihood": "1", "impact": "1",
+                                                     "treatment": "accept"}, follow_redirects=False)  # fmt: skip
+        assert response.status_code == 403, f"{method} {path} accepted a form without the CSRF field"

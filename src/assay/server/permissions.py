@@ -57,6 +57,23 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("GET", "/systems/{system}"): "read",
     ("GET", "/systems/{system}.json"): "read",
     ("POST", "/logout"): "account",
+    ("GET", "/systems/{system}/assessments/{assessment_id}"): "read",
+    ("GET", "/systems/{system}/assessments/{assessment_id}.json"): "read",
+    ("GET", "/systems/{system}/assessments/{assessment_id}/report"): "read",
+    ("GET", "/systems/{system}/risks"): "read",
+    ("GET", "/systems/{system}/risks.json"): "read",
+    ("POST", "/systems/{system}/risks"): "write",
+    ("GET", "/systems/{system}/soa"): "read",
+    ("GET", "/systems/{system}/soa.json"): "read",
+    ("GET", "/readiness"): "read",
+    ("GET", "/readiness.json"): "read",
+    ("GET", "/approvals"): "read",
+    ("GET", "/approvals.json"): "read",
+    ("GET", "/audit"): "audit",
+    ("GET", "/audit.json"): "audit",
+    ("POST", "/audit/verify"): "audit",
+    ("GET", "/systems/{system}/models/{ref}/card"): "read",
+    ("GET", "/systems/{system}/models/{ref}/card.json"): "read",
 }
 
 # routes anyone may call (no principal)

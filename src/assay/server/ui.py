@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from assay.errors import PermissionDenied
-from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES
+from assay.errors import InvalidInput, NotFound, PermissionDenied
+from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
 from assay.reports._jinja import template
 from assay.server.deps import SESSION_COOKIE, Auth, Unauthenticated, workspace
 from assay.services.access import allowed
@@ -172,3 +172,196 @@ def system_json(request: Request, auth: Auth, system: str) -> Response:
 @router.get("/systems/{system}")
 def system_page(request: Request, auth: Auth, system: str) -> Response:
     return _render(request, "system", _system(auth, system), json_twin=False)
+
+
+# -- assessment, risks, SoA, readiness, approvals, audit, model card -------------------------------------------------
+
+# A stored report is a self-contained page with its own inline scripts (Plotly). It is served in a CSP sandbox:
+# a unique origin that cannot read the session or call the API, so its scripts run and nothing else does.
+REPORT_CSP = (
+    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "img-src data:; frame-ancestors 'self'"
+)
+
+
+def _assessment(auth: Auth, system: str, assessment_id: int) -> dict[str, Any]:
+    record = auth.ws.assessments.get(system, assessment_id).state()
+    document = record.pop("document")
+    return {
+        "page": "assessment",
+        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "system": system,
+        "assessment": record,
+        "document": document,
+    }
+
+
+@router.get("/systems/{system}/assessments/{assessment_id}.json")
+def assessment_json(request: Request, auth: Auth, system: str, assessment_id: int) -> Response:
+    return _render(request, "assessment", _assessment(auth, system, assessment_id), json_twin=True)
+
+
+@router.get("/systems/{system}/assessments/{assessment_id}")
+def assessment_page(request: Request, auth: Auth, system: str, assessment_id: int) -> Response:
+    return _render(request, "assessment", _assessment(auth, system, assessment_id), json_twin=False)
+
+
+@router.get("/systems/{system}/assessments/{assessment_id}/report")
+def assessment_report(auth: Auth, system: str, assessment_id: int) -> Response:
+    from assay.reports.html import render_report_html
+
+    document = auth.ws.assessments.get(system, assessment_id).document
+    needed = {"facets", "performance", "spec", "rows", "data", "label"}
+    if document.get("schema") != "assay.assessment" or not needed <= set(document):
+        raise NotFound(f"assessment {assessment_id} is not a complete bias assessment and has no report")
+    return HTMLResponse(render_report_html(document), headers={"Content-Security-Policy": REPORT_CSP})
+
+
+def _risks(auth: Auth, system: str) -> dict[str, Any]:
+    return {
+        "page": "risks",
+        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "system": system,
+        "risks": [r.state() for r in auth.ws.risks.list(system)],
+        "can_write": allowed(auth.principal, "write", system),
+        "treatments": list(TREATMENTS),
+    }
+
+
+@router.get("/systems/{system}/risks.json")
+def risks_json(request: Request, auth: Auth, system: str) -> Response:
+    return _render(request, "risks", _risks(auth, system), json_twin=True)
+
+
+@router.get("/systems/{system}/risks")
+def risks_page(request: Request, auth: Auth, system: str) -> Response:
+    return _render(request, "risks", _risks(auth, system), json_twin=False)
+
+
+def _form_csrf(request: Request, sent: str) -> None:
+    """A form posted with the session cookie must carry the session's CSRF token (a bearer token needs none)."""
+    expected = getattr(request.state, "csrf", None)
+    if expected is None:
+        return
+    if not secrets.compare_digest(sent, expected):
+        raise PermissionDenied("missing or wrong CSRF token: reload the page")
+
+
+@router.post("/systems/{system}/risks")
+def risks_add(
+    request: Request,
+    auth: Auth,
+    system: str,
+    title: Annotated[str, Form(max_length=300)],
+    source: Annotated[str, Form(max_length=100)],
+    likelihood: Annotated[int, Form()],
+    impact: Annotated[int, Form()],
+    treatment: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    _form_csrf(request, csrf)
+    fields = {"title": title, "source": source, "likelihood": likelihood, "impact": impact, "treatment": treatment}
+    auth.ws.risks.add(system, fields)
+    return RedirectResponse(f"/systems/{system}/risks", status_code=303)
+
+
+@router.get("/systems/{system}/soa.json")
+def soa_json(auth: Auth, system: str) -> Response:
+    return JSONResponse(auth.ws.controls.soa(system))
+
+
+@router.get("/systems/{system}/soa")
+def soa_page(auth: Auth, system: str) -> Response:
+    from assay.reports.soa import render_soa_html
+
+    return HTMLResponse(render_soa_html(auth.ws.controls.soa(system)))
+
+
+def _readiness(auth: Auth, framework: str) -> dict[str, Any]:
+    visible = auth.principal.systems()
+    document = auth.ws.controls.readiness(None, framework)
+    document["systems"] = [s for s in document["systems"] if visible is None or s["system"]["name"] in visible]
+    return {"page": "readiness", "user": {"name": auth.principal.name, "role": auth.principal.role}, **document}
+
+
+@router.get("/readiness.json")
+def readiness_json(request: Request, auth: Auth, framework: str = "iso42001") -> Response:
+    return _render(request, "readiness", _readiness(auth, framework), json_twin=True)
+
+
+@router.get("/readiness")
+def readiness_page(request: Request, auth: Auth, framework: str = "iso42001") -> Response:
+    return _render(request, "readiness", _readiness(auth, framework), json_twin=False)
+
+
+def _inbox(auth: Auth) -> dict[str, Any]:
+    visible = auth.principal.systems()
+    pending = [
+        {
+            **a.to_dict(),
+            "can_decide": allowed(auth.principal, "approve", a.system) and a.requested_by != auth.principal.name,
+        }
+        for a in auth.ws.approvals.list(status="pending")
+        if visible is None or a.system in visible
+    ]
+    return {"page": "approvals", "user": {"name": auth.principal.name, "role": auth.principal.role}, "pending": pending}
+
+
+@router.get("/approvals.json")
+def approvals_json(request: Request, auth: Auth) -> Response:
+    return _render(request, "approvals", _inbox(auth), json_twin=True)
+
+
+@router.get("/approvals")
+def approvals_page(request: Request, auth: Auth) -> Response:
+    return _render(request, "approvals", _inbox(auth), json_twin=False)
+
+
+def _audit(auth: Auth, after: int, verified: dict[str, Any] | None = None) -> dict[str, Any]:
+    from assay.store.audit import EventFilter
+
+    events = auth.ws.audit.log(EventFilter(after_seq=after), limit=100)
+    return {
+        "page": "audit",
+        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "events": [{**e.content(), "hash": e.hash} for e in events],
+        "after": after,
+        "next": events[-1].seq if len(events) == 100 else None,
+        "verification": verified,
+    }
+
+
+@router.get("/audit.json")
+def audit_json(request: Request, auth: Auth, after: int = 0) -> Response:
+    return _render(request, "audit", _audit(auth, after), json_twin=True)
+
+
+@router.get("/audit")
+def audit_page(request: Request, auth: Auth, after: int = 0) -> Response:
+    return _render(request, "audit", _audit(auth, after), json_twin=False)
+
+
+@router.post("/audit/verify")
+def audit_verify_page(request: Request, auth: Auth, csrf: Annotated[str, Form()] = "") -> Response:
+    _form_csrf(request, csrf)
+    result = auth.ws.audit.verify()
+    verified = {"ok": result.ok, "events": result.events, "checkpoints": result.checkpoints,
+                "first_bad_seq": result.first_bad_seq, "problem": result.problem}  # fmt: skip
+    return _render(request, "audit", _audit(auth, 0, verified), json_twin=False)
+
+
+@router.get("/systems/{system}/models/{ref}/card.json")
+def card_json(auth: Auth, system: str, ref: str) -> Response:
+    return JSONResponse(auth.ws.cards.build(system, ref))
+
+
+@router.get("/systems/{system}/models/{ref}/card")
+def card_page(auth: Auth, system: str, ref: str, format: str = "html") -> Response:
+    from assay.services.cards import CARD_FORMATS
+
+    if format not in CARD_FORMATS:
+        raise InvalidInput(f"format {format!r} is not one of {', '.join(CARD_FORMATS)}")
+    body = auth.ws.cards.render(auth.ws.cards.build(system, ref), format)
+    media = {"html": "text/html", "pdf": "application/pdf", "md": "text/markdown", "huggingface": "text/markdown"}
+    headers = {} if format == "html" else {"Content-Disposition": f'attachment; filename="model-card-{ref}.{format}"'}
+    return Response(body, media_type=media.get(format, "application/json"), headers=headers)
