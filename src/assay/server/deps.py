@@ -43,9 +43,9 @@ def principal(request: Request, ws: Annotated[Workspace, Depends(workspace)]) ->
     except PermissionDenied as exc:  # unknown, revoked or expired credentials
         raise Unauthenticated(str(exc)) from None
     request.state.csrf = csrf  # for the forms of the web pages
-    if request.method not in _SAFE and request.url.path.startswith("/api/"):
-        if not secrets.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf):
-            raise PermissionDenied(f"missing or wrong {CSRF_HEADER}: reload the page")
+    api_change = request.method not in _SAFE and request.url.path.startswith("/api/")
+    if api_change and not secrets.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf):
+        raise PermissionDenied(f"missing or wrong {CSRF_HEADER}: reload the page")
     # the pages' forms carry the token in a field instead: each form route checks it (ui._form_csrf)
     return user
 

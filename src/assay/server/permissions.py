@@ -74,6 +74,11 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/audit/verify"): "audit",
     ("GET", "/systems/{system}/models/{ref}/card"): "read",
     ("GET", "/systems/{system}/models/{ref}/card.json"): "read",
+    ("POST", "/systems"): "contribute",
+    ("POST", "/datasets"): "contribute",
+    ("POST", "/systems/{system}/models"): "write",
+    ("POST", "/systems/{system}/assessments"): "write",
+    ("POST", "/systems/{system}/approvals"): "write",
 }
 
 # routes anyone may call (no principal)

@@ -13,14 +13,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from assay.errors import InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
 from assay.reports._jinja import template
-from assay.server.deps import SESSION_COOKIE, Auth, Unauthenticated, workspace
+from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, workspace
 from assay.services.access import allowed
 from assay.services.workspace import Workspace
 
@@ -247,19 +247,29 @@ def _form_csrf(request: Request, sent: str) -> None:
         raise PermissionDenied("missing or wrong CSRF token: reload the page")
 
 
+async def form_csrf(request: Request, auth: Auth) -> Authorised:
+    """The authorised principal of a page form, after checking the form's CSRF field (before anything else of
+    the form is validated)."""
+    form = await request.form()
+    sent = form.get("csrf")
+    _form_csrf(request, sent if isinstance(sent, str) else "")
+    return auth
+
+
+FormAuth = Annotated[Authorised, Depends(form_csrf)]
+
+
 @router.post("/systems/{system}/risks")
 def risks_add(
     request: Request,
-    auth: Auth,
+    auth: FormAuth,
     system: str,
     title: Annotated[str, Form(max_length=300)],
     source: Annotated[str, Form(max_length=100)],
     likelihood: Annotated[int, Form()],
     impact: Annotated[int, Form()],
     treatment: Annotated[str, Form()],
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    _form_csrf(request, csrf)
     fields = {"title": title, "source": source, "likelihood": likelihood, "impact": impact, "treatment": treatment}
     auth.ws.risks.add(system, fields)
     return RedirectResponse(f"/systems/{system}/risks", status_code=303)
@@ -342,8 +352,7 @@ def audit_page(request: Request, auth: Auth, after: int = 0) -> Response:
 
 
 @router.post("/audit/verify")
-def audit_verify_page(request: Request, auth: Auth, csrf: Annotated[str, Form()] = "") -> Response:
-    _form_csrf(request, csrf)
+def audit_verify_page(request: Request, auth: FormAuth) -> Response:
     result = auth.ws.audit.verify()
     verified = {"ok": result.ok, "events": result.events, "checkpoints": result.checkpoints,
                 "first_bad_seq": result.first_bad_seq, "problem": result.problem}  # fmt: skip
@@ -365,3 +374,117 @@ def card_page(auth: Auth, system: str, ref: str, format: str = "html") -> Respon
     media = {"html": "text/html", "pdf": "application/pdf", "md": "text/markdown", "huggingface": "text/markdown"}
     headers = {} if format == "html" else {"Content-Disposition": f'attachment; filename="model-card-{ref}.{format}"'}
     return Response(body, media_type=media.get(format, "application/json"), headers=headers)
+
+
+# -- forms that change things ----------------------------------------------------------------------------------------
+
+
+def _back(path: str) -> Response:
+    return RedirectResponse(path, status_code=303)
+
+
+@router.post("/systems")
+def system_create_form(
+    request: Request,
+    auth: FormAuth,
+    name: Annotated[str, Form(max_length=100)],
+    purpose: Annotated[str, Form(max_length=20_000)] = "",
+    eu_ai_act_category: Annotated[str, Form()] = "minimal",
+    annex_iii_area: Annotated[str, Form()] = "",
+) -> Response:
+    fields: dict[str, Any] = {"name": name, "purpose": purpose, "eu_ai_act_category": eu_ai_act_category}
+    if annex_iii_area.strip():
+        fields["annex_iii_area"] = annex_iii_area.strip()
+    system = auth.ws.systems.create(fields)
+    if auth.principal.role == "member":
+        auth.ws.access.on_system_created(auth.principal.name, system.name)
+    return _back(f"/systems/{system.name}")
+
+
+@router.post("/datasets")
+async def dataset_upload_form(
+    request: Request,
+    auth: FormAuth,
+    ref: Annotated[str, Form(max_length=201)],
+    file: UploadFile,
+    source: Annotated[str, Form(max_length=20_000)] = "",
+    licence: Annotated[str, Form(max_length=200)] = "",
+    back: Annotated[str, Form(max_length=300)] = "/",
+) -> Response:
+    """Register a dataset version from an uploaded CSV or Parquet file, kept in the artifact store."""
+    import tempfile
+
+    from assay.server.api import MAX_UPLOAD
+    from assay.services._lookup import split_ref
+
+    name, version = split_ref(ref, "dataset version")
+    suffix = Path(file.filename or "").suffix.lower()
+    if suffix not in (".csv", ".parquet", ".tsv"):
+        raise InvalidInput("upload a .csv, .tsv or .parquet file")
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / f"upload{suffix}"  # never a client-chosen path
+        size = 0
+        with target.open("wb") as out:
+            while chunk := await file.read(1024 * 1024):
+                size += len(chunk)
+                if size > MAX_UPLOAD:
+                    raise InvalidInput(f"the upload is larger than {MAX_UPLOAD // (1024 * 1024)} MiB")
+                out.write(chunk)
+        fields = {"dataset": name, "version": version, "source": source, "licence": licence}
+        auth.ws.datasets.register_version(fields, file=target, copy=True)
+    return _back(back if back.startswith("/") and not back.startswith("//") else "/")
+
+
+@router.post("/systems/{system}/models")
+def model_register_form(
+    request: Request,
+    auth: FormAuth,
+    system: str,
+    ref: Annotated[str, Form(max_length=201)],
+    framework: Annotated[str, Form(max_length=100)] = "",
+    training_data: Annotated[str, Form(max_length=201)] = "",
+) -> Response:
+    from assay.services._lookup import split_ref
+
+    model, version = split_ref(ref, "model version")
+    fields: dict[str, Any] = {"model": model, "version": version, "framework": framework}
+    if training_data.strip():
+        fields["training_dataset"] = training_data.strip()
+    auth.ws.models.register_version(system, fields)
+    return _back(f"/systems/{system}")
+
+
+@router.post("/systems/{system}/assessments")
+def assessment_run_form(
+    request: Request,
+    auth: FormAuth,
+    system: str,
+    dataset_version: Annotated[str, Form(max_length=201)],
+    label: Annotated[str, Form(max_length=200)],
+    positive: Annotated[str, Form(max_length=200)],
+    facet: Annotated[str, Form(max_length=400)],
+    model_version: Annotated[str, Form(max_length=201)] = "",
+    score: Annotated[str, Form(max_length=200)] = "",
+    threshold: Annotated[float, Form()] = 0.5,
+) -> Response:
+    """Run a bias assessment on a registered dataset version (facet: COLUMN=VALUE[,VALUE])."""
+    column, sep, values = facet.partition("=")
+    facets: Any = {column.strip(): [v.strip() for v in values.split(",")]} if sep else [column.strip()]
+    recorded = auth.ws.assessments.run(
+        system, dataset_version, model_version=model_version.strip() or None, label=label.strip(),
+        positive=[positive.strip()], facets=facets, score=score.strip() or None, threshold=threshold, bootstrap=200,
+    )  # fmt: skip
+    return _back(f"/systems/{system}/assessments/{recorded.id}")
+
+
+@router.post("/systems/{system}/approvals")
+def approval_request_form(
+    request: Request,
+    auth: FormAuth,
+    system: str,
+    ref: Annotated[str, Form(max_length=201)],
+    stage: Annotated[str, Form()] = "production",
+    comment: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    auth.ws.approvals.request(system, ref, stage, comment=comment)
+    return _back(f"/systems/{system}")

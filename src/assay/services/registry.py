@@ -364,6 +364,43 @@ class Assessments(Service):
             link_evidence(tx, owner, assessment, valid_days=self.ws.settings.evidence_valid_days)
         return assessment
 
+    def run(
+        self,
+        system: str,
+        dataset_version: str,
+        *,
+        model_version: str | None = None,
+        out: Path | None = None,
+        **assess_options: Any,
+    ) -> Assessment:
+        """Run a bias assessment on a registered copy of a dataset version and record it (with its report
+        files); ``assess_options`` are those of :func:`assay.assess` (label, positive, facets, score, ...)."""
+        import tempfile
+
+        from assay.services.assessments import assess, write_outputs
+
+        self.check_target(system, model_version=model_version, dataset_version=dataset_version)
+        with self.ws.store.read() as session:
+            data = _lookup.dataset_version(session, dataset_version)
+            artifact = None if data.artifact_sha256 is None else session.get(Artifact, data.artifact_sha256)
+        if artifact is None:
+            raise InvalidInput(
+                f"dataset version {dataset_version} has no registered copy: register it with the file and copy"
+            )
+        with tempfile.TemporaryDirectory() as folder:
+            # the stored file is named by its digest; a link with its original name tells the reader its format
+            link = Path(folder) / (Path(artifact.name).name or "data.csv")
+            link.symlink_to(self.ws.artifacts.path_of(artifact.sha256))
+            report = assess(link, **assess_options)
+            paths = write_outputs(report, out or Path(folder) / "out")
+            return self.record(
+                system,
+                report.to_dict(),
+                model_version=model_version,
+                dataset_version=dataset_version,
+                files={path.name: path for path in paths.values()},
+            )
+
     def list(self, system: str) -> list[Assessment]:
         with self.ws.store.read() as session:
             owner = _lookup.system(session, system)
