@@ -39,6 +39,11 @@ system-deps:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql; \
 		else echo "PostgreSQL missing and not root: the PostgreSQL tier will be skipped (fails with CI=true)"; fi; \
 	fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian's Chromium for the browser tier"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else echo "Chromium missing and not root: the browser tier will be skipped (fails with CI=true)"; fi; \
+	fi
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks examples

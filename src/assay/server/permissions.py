@@ -87,6 +87,8 @@ PUBLIC: Final[frozenset[tuple[str, str]]] = frozenset(
         ("GET", "/api/health"),
         ("POST", "/api/login"),
         ("GET", "/login"),
+        ("GET", "/favicon.ico"),
+        ("GET", "/static/plotly.min.js"),
         ("POST", "/login"),
     }
 )

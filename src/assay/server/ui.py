@@ -38,6 +38,11 @@ def _plotly_js() -> Path:
     return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status_code=204)
+
+
 @router.get("/static/plotly.min.js")
 def plotly_js() -> Response:
     return Response(_plotly_js().read_bytes(), media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
@@ -161,6 +166,7 @@ def _system(auth: Auth, name: str) -> dict[str, Any]:
         "incidents": [i.state() for i in ws.incidents.list(name)],
         "readiness": (readiness.get("systems") or [{}])[0],
         "can_approve": allowed(auth.principal, "approve", name),
+        "can_write": allowed(auth.principal, "write", name),
     }
 
 

@@ -1,0 +1,165 @@
+"""The web application in a real browser: Playwright driving Debian's Chromium against a real server.
+
+alice (ML engineer) logs in, creates a system, uploads a dataset, registers a model version, runs an assessment
+and requests approval; bob (risk officer) approves it; the auditor sees bob's audit event and verifies the
+ledger. Screenshots are kept in test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assay.config import load_settings
+from assay.services.workspace import Workspace
+from tests.conftest import ROOT, unavailable
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+PASSWORD = "correct horse battery"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[str, Workspace]]:
+    import uvicorn
+
+    from assay.server import create_app
+
+    ws = Workspace.init(tmp_path / "ws", load_settings(actor="setup", workspace=None))
+    ws.access.add_user("admin", PASSWORD, role="admin")
+    ws.access.add_user("auditor", PASSWORD, role="auditor")
+    ws.access.add_user("alice", PASSWORD)
+    ws.access.add_user("bob", PASSWORD)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(ws, secure_cookies=False), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    yield f"http://127.0.0.1:{port}", ws
+    server.should_exit = True
+    thread.join(timeout=10)
+    ws.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        unavailable("Debian's chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        except Exception as exc:  # the browser cannot start on this machine
+            unavailable(f"Chromium cannot start: {str(exc).splitlines()[0][:200]}")
+        yield launched
+        launched.close()
+
+
+def _data(path: Path) -> Path:
+    rng = np.random.default_rng(3)
+    n = 400
+    colour = rng.choice(["Black", "White"], n)
+    score = np.clip(rng.beta(5, 2, n) - 0.15 * (colour == "Black"), 0, 1).round(4)
+    frame = pd.DataFrame({"colour": colour, "released": np.where(rng.random(n) < score, "Yes", "No"), "p": score})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _login(page: Any, base: str, name: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill('input[name="name"]', name)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url(f"{base}/")
+
+
+def _logout(page: Any) -> None:
+    page.click("form.logout button")
+
+
+def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser: Any, tmp_path: Path) -> None:
+    base, ws = live
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+
+    _login(page, base, "alice")
+    page.fill('#new-system input[name="name"]', "release")
+    page.fill('#new-system input[name="purpose"]', "Recommend release with a summons")
+    page.click('#new-system button[type="submit"]')
+    page.wait_for_url(f"{base}/systems/release")
+    page.fill('#upload-dataset input[name="ref"]', "arrests@1")
+    page.set_input_files('#upload-dataset input[name="file"]', str(_data(tmp_path / "arrests.csv")))
+    page.fill('#upload-dataset input[name="source"]', "made-up test data")
+    page.click('#upload-dataset button[type="submit"]')
+    page.wait_for_url(f"{base}/systems/release")
+    page.fill('#register-model input[name="ref"]', "lr@1")
+    page.fill('#register-model input[name="training_data"]', "arrests@1")
+    page.click('#register-model button[type="submit"]')
+    page.wait_for_url(f"{base}/systems/release")
+    form = "#run-assessment"
+    for name, value in (("dataset_version", "arrests@1"), ("model_version", "lr@1"), ("label", "released"),
+                        ("positive", "Yes"), ("facet", "colour=Black"), ("score", "p")):  # fmt: skip
+        page.fill(f'{form} input[name="{name}"]', value)
+    page.click(f'{form} button[type="submit"]')
+    page.wait_for_url(f"{base}/systems/release/assessments/1")
+    assert "DPPL" in page.inner_text("#metrics")
+    page.screenshot(path=str(SHOTS / "assessment.png"), full_page=True)
+    page.goto(f"{base}/systems/release")
+    page.fill('#request-approval input[name="ref"]', "lr@1")
+    page.select_option('#request-approval select[name="stage"]', "staging")
+    page.click('#request-approval button[type="submit"]')
+    page.wait_for_url(f"{base}/systems/release")
+    assert "pending" in page.inner_text("#approvals")
+    _logout(page)
+
+    ws.access.grant("bob", "release", "approver")  # an administrator's decision
+    _login(page, base, "bob")
+    page.goto(f"{base}/approvals")
+    page.fill('form.decide input[name="comment"]', "staging only")
+    page.click('form.decide button[value="approve"]')
+    page.wait_for_function("() => !document.querySelector('form.decide')")
+    page.goto(f"{base}/systems/release")
+    assert "approved" in page.inner_text("#approvals")
+    page.screenshot(path=str(SHOTS / "approved.png"), full_page=True)
+    _logout(page)
+
+    _login(page, base, "auditor")
+    page.goto(f"{base}/audit")
+    events = page.inner_text("#events")
+    assert "approval.approve" in events and "bob" in events
+    page.click("#verify")
+    page.wait_for_selector("#verification")
+    assert "The ledger verifies" in page.inner_text("#verification")
+    page.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
+    assert ws.models.get_version("release", "lr@1").stage == "staging"
+    assert not errors, errors  # no script errors (and no CSP violations) in the console
