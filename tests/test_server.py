@@ -220,7 +220,15 @@ def test_governance_pages(server: tuple[TestClient, dict[str, str], Workspace], 
     assert client.post("/systems/release/risks", data=form, follow_redirects=False).status_code == 403  # no CSRF
     created = client.post("/systems/release/risks", data={**form, "csrf": csrf.group(1)}, follow_redirects=False)
     assert created.status_code == 303
-    assert [r["title"] for r in client.get("/systems/release/risks.json").json()["risks"]][-1] == "Drift in age"
+    risks = client.get("/systems/release/risks.json").json()["risks"]
+    assert risks[-1]["title"] == "Drift in age"
+    edit = {"likelihood": "5", "impact": "4", "treatment": "avoid", "status": "closed", "csrf": csrf.group(1)}
+    assert (
+        client.post(f"/systems/release/risks/{risks[-1]['id']}", data=edit, follow_redirects=False).status_code == 303
+    )
+    edited = client.get("/systems/release/risks.json").json()["risks"][-1]
+    assert (edited["level"], edited["treatment"], edited["status"]) == ("critical", "avoid", "closed")
+    assert "Datasets (training and evaluation)" in client.get("/systems/release").text
     assert ws.audit.log(EventFilter(action="risk.create"))[-1].actor == "owner"
     assert "Statement of Applicability" in client.get("/systems/release/soa").text
     assert client.get("/readiness.json").json()["systems"][0]["system"]["name"] == "release"

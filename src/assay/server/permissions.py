@@ -63,6 +63,7 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("GET", "/systems/{system}/risks"): "read",
     ("GET", "/systems/{system}/risks.json"): "read",
     ("POST", "/systems/{system}/risks"): "write",
+    ("POST", "/systems/{system}/risks/{risk_id}"): "write",
     ("GET", "/systems/{system}/soa"): "read",
     ("GET", "/systems/{system}/soa.json"): "read",
     ("GET", "/readiness"): "read",

@@ -145,6 +145,10 @@ def dashboard(request: Request, auth: Auth) -> Response:
 # -- system page ---------------------------------------------------------------------------------------------------
 
 
+_PROVENANCE = ("source", "licence", "collection_method", "period_start", "period_end", "row_count", "pii",
+               "personal_data_categories", "fingerprint")  # fmt: skip
+
+
 def _system(auth: Auth, name: str) -> dict[str, Any]:
     ws = auth.ws
     system = ws.systems.get(name)
@@ -155,8 +159,21 @@ def _system(auth: Auth, name: str) -> dict[str, Any]:
     for version in versions:
         version["parent"] = refs.get(version["parent_id"])
     readiness = ws.controls.readiness(name, "iso42001")
+    data_ids = {v["training_dataset_version_id"] for v in versions} | {
+        a.dataset_version_id for a in ws.assessments.list(name)
+    }
+    datasets = [
+        {"ref": f"{d.name}@{dv.version}", **{k: dv.state()[k] for k in _PROVENANCE}}
+        for d, dv in ws.datasets.list_versions()
+        if dv.id in data_ids
+    ]
+    controls = [c.state() for c in ws.controls.statuses(name)]
+    evidence = [e.to_dict() for e in ws.controls.list_evidence(name)]
     return {
         "page": "system",
+        "datasets": datasets,
+        "controls": controls,
+        "evidence": evidence,
         "user": {"name": auth.principal.name, "role": auth.principal.role},
         "system": {**system.state(), "annex_iii_title": ANNEX_III_AREAS.get(system.annex_iii_area or 0)},
         "models": versions,
@@ -279,6 +296,24 @@ def risks_add(
     fields = {"title": title, "source": source, "likelihood": likelihood, "impact": impact, "treatment": treatment}
     auth.ws.risks.add(system, fields)
     return RedirectResponse(f"/systems/{system}/risks", status_code=303)
+
+
+@router.post("/systems/{system}/risks/{risk_id}")
+def risk_edit_form(
+    request: Request,
+    auth: FormAuth,
+    system: str,
+    risk_id: int,
+    likelihood: Annotated[int, Form()],
+    impact: Annotated[int, Form()],
+    treatment: Annotated[str, Form()],
+    status: Annotated[str, Form()] = "open",
+) -> Response:
+    """Change a risk's ratings and treatment, or close it."""
+    auth.ws.risks.update(system, risk_id, {"likelihood": likelihood, "impact": impact, "treatment": treatment})
+    if status == "closed":
+        auth.ws.risks.close(system, risk_id, reason="closed in the risk register page")
+    return _back(f"/systems/{system}/risks")
 
 
 @router.get("/systems/{system}/soa.json")
