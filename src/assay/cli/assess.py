@@ -76,6 +76,25 @@ def assess(
     dataset_version: Annotated[
         str | None, typer.Option(help="The dataset version assessed, DATASET@VERSION (needs --system).")
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model file (.skops, .onnx, .joblib/.pkl with --trust-pickle) or http(s) URL: computes the score "
+            "column model_score from the model's own feature columns (instead of --score/--predicted)."
+        ),
+    ] = None,
+    model_kind: Annotated[
+        str | None, typer.Option(help="Kind of --model: sklearn, skops, onnx, callable or http (default: guessed).")
+    ] = None,
+    trust_pickle: Annotated[
+        bool, typer.Option(help="Load a .joblib/.pkl --model: a pickle runs any code it holds. Prefer skops.")
+    ] = False,
+    trust_type: Annotated[
+        list[str] | None, typer.Option(help="A type the .skops --model may hold, after you checked it. Repeatable.")
+    ] = None,
+    model_features: Annotated[
+        str | None, typer.Option(help="Comma-separated feature columns, for a model that does not name them.")
+    ] = None,
 ) -> None:
     """Measure bias: Clarify's pre- and post-training metrics with intervals, per-group performance.
 
@@ -92,6 +111,17 @@ def assess(
     from assay.services import write_outputs
 
     facets = [Facet(c, v, t) for c, v, t in (parse_role(f, "--facet") for f in facet)]
+    loaded = None
+    if model is not None:
+        from assay.services.explanations import load_model
+
+        loaded = load_model(
+            model,
+            kind=model_kind,
+            trust=trust_pickle,
+            trusted_types=trust_type or (),
+            feature_names=[f.strip() for f in model_features.split(",") if f.strip()] if model_features else None,
+        )
     console = Console(stderr=True, quiet=quiet)
     with Progress(
         SpinnerColumn(),
@@ -122,6 +152,7 @@ def assess(
             min_group_size=min_group_size,
             divergence=_divergence(divergence),
             progress=progress,
+            model=loaded,
         )
         progress("writing reports")
         paths = write_outputs(report, out)
@@ -131,6 +162,12 @@ def assess(
         summary(stdout, report.to_dict())
     for name, path in paths.items():
         stdout.print(f"{name}: {path}", highlight=False, soft_wrap=True)
+    if loaded is not None:
+        stdout.print(
+            f"model: {loaded.source} ({loaded.kind}) on the columns {', '.join(loaded.feature_names)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if workspace is not None and system is not None:
         recorded = workspace.assessments.record(
             system,

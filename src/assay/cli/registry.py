@@ -225,6 +225,12 @@ def dataset_register(
     period: Annotated[str | None, typer.Option(help="Period covered: START..END (YYYY-MM-DD).")] = None,
     pii: Annotated[bool, typer.Option(help="It holds personal data.")] = False,
     personal_data: Annotated[list[str] | None, typer.Option(help="A personal-data category. Repeatable.")] = None,
+    scan_pii: Annotated[
+        bool,
+        typer.Option(
+            "--scan-pii", help="Scan --file for personal data (offline) and set the PII flag and categories from it."
+        ),
+    ] = False,
     parent: Annotated[
         list[str] | None, typer.Option(help="Version it derives from, DATASET@VERSION. Repeatable.")
     ] = None,
@@ -240,7 +246,7 @@ def dataset_register(
         "personal_data_categories": personal_data, "parents": parent, "description": description,
     }  # fmt: skip
     fields = {key: value for key, value in given.items() if value is not None}
-    registered = open_workspace(ctx).datasets.register_version(fields, file=file, copy=copy)
+    registered = open_workspace(ctx).datasets.register_version(fields, file=file, copy=copy, scan_pii=scan_pii)
     print_record(registered.state(), title=f"dataset version {ref}", as_json=as_json)
 
 

@@ -140,8 +140,34 @@ Text = Annotated[str, Field(max_length=20_000)]
 Items = Annotated[list[Annotated[str, Field(min_length=1, max_length=2_000)]], Field(max_length=200)]
 
 
+def _nul_at(value: Any, where: str) -> str | None:
+    """Where a NUL character hides in ``value`` (strings, lists and mappings), if anywhere."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, Mapping):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _nul_at(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        """No NUL characters: PostgreSQL cannot store them, so no database may (the same on every backend)."""
+        where = _nul_at(data, "")
+        if where is not None:
+            raise ValueError(f"{where} contains a NUL character")
+        return data
 
 
 def _check_category(category: str | None, area: int | None, generative: bool | None, disclosure: str | None) -> None:

@@ -17,6 +17,7 @@ from typing import Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
@@ -102,6 +103,46 @@ def login_response(request: Request, name: str, password: str, *, redirect: str 
     return response
 
 
+_ERROR_SCHEMA: Final = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, object]:
+    """FastAPI's schema, with the bearer-token scheme and Assay's one error body for 422 and errors."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
+    components.setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+    error = {
+        "description": "Error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = error
+            if path not in ("/api/health", "/api/login"):
+                operation["security"] = [{"bearer": []}]
+                for status in ("401", "403"):
+                    responses.setdefault(status, error)
+    app.openapi_schema = schema
+    return schema
+
+
 def create_app(workspace: Workspace, *, secure_cookies: bool = True) -> FastAPI:
     """The application over ``workspace``; ``secure_cookies=False`` only for plain-HTTP tests on loopback."""
     from assay.server.api import router
@@ -147,11 +188,18 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True) -> FastAPI:
             problems.append(f"{where}: {error.get('msg')}")
         return error_body("invalid_input", "; ".join(problems), 422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kinds = {400: "invalid_input", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 413: "too_large"}  # fmt: skip
+        return error_body(kinds.get(exc.status_code, "error"), str(exc.detail), exc.status_code)
+
     @app.exception_handler(json.JSONDecodeError)
     async def bad_json(request: Request, exc: json.JSONDecodeError) -> JSONResponse:
         return error_body("invalid_input", f"the body is not valid JSON: {exc}", 422)
 
     app.include_router(router)
     app.include_router(ui_router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.mount("/static", static_files(), name="static")
     return app

@@ -7,8 +7,11 @@ from ``/static``; nothing comes from a CDN.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -99,23 +102,20 @@ def _dashboard(auth: Auth) -> dict[str, Any]:
     who, ws = auth.principal, auth.ws
     visible = who.systems()
     systems = [s for s in ws.systems.list() if visible is None or s.name in visible]
+    names = {s.name for s in systems}
     heat = [[0] * 5 for _ in range(5)]  # [impact-1][likelihood-1]
     for system in systems:
         for risk in ws.risks.list(system.name, status="open"):
             heat[risk.impact - 1][risk.likelihood - 1] += 1
-    approvals = [a.to_dict() for s in systems for a in ws.approvals.list(s.name, status="pending")]
-    readiness = []
-    for system in systems:
-        shares = {}
-        for framework in ("iso42001", "nist-ai-rmf", "eu-ai-act"):
-            document = ws.controls.readiness(system.name, framework)
-            entry = document["systems"][0] if document.get("systems") else {}
-            shares[framework] = entry.get("share")
-        readiness.append({"system": system.name, **shares})
+    approvals = [a.to_dict() for a in ws.approvals.list(status="pending") if a.system in names]
+    shares: dict[str, dict[str, Any]] = {s.name: {"system": s.name} for s in systems}
+    for framework in ("iso42001", "nist-ai-rmf", "eu-ai-act"):  # one readiness pass per framework, all systems
+        for entry in ws.controls.readiness(None, framework)["systems"]:
+            if entry["system"]["name"] in shares:
+                shares[entry["system"]["name"]][framework] = entry.get("share")
     events = []
     if allowed(who, "audit"):
-        log = ws.audit.log()
-        events = [{**e.content(), "hash": e.hash} for e in log[-15:]][::-1]
+        events = [{**e.content(), "hash": e.hash} for e in ws.audit.recent(15)]
     return {
         "page": "dashboard",
         "user": {"name": who.name, "role": who.role},
@@ -127,19 +127,54 @@ def _dashboard(auth: Auth) -> dict[str, Any]:
         "by_stage": {st: n for st in LIFECYCLE_STAGES if (n := Counter(s.lifecycle_stage for s in systems)[st])},
         "risk_heat_map": {"rows": "impact 1..5", "columns": "likelihood 1..5", "counts": heat},
         "pending_approvals": approvals,
-        "readiness": readiness,
+        "readiness": [shares[s.name] for s in systems],
         "recent_events": events,
     }
 
 
+class PageCache:
+    """Page contexts cached by who asks and the ledger's head: every change of governed state appends an audit
+    event, so (user, role, memberships, head sequence number, day) identifies what a page shows."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, auth: Auth, page: str, build: Callable[[], dict[str, Any]], *parts: Any) -> dict[str, Any]:
+        who = auth.principal
+        head = auth.ws.audit.head_seq()
+        key = (page, who.name, who.role, tuple(sorted(who.memberships.items())), head, dt.date.today(), *parts)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        context = build()
+        with self._lock:
+            self._items[key] = context
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return context
+
+
+def _cache(request: Request) -> PageCache:
+    cache: PageCache | None = getattr(request.app.state, "page_cache", None)
+    if cache is None:
+        cache = request.app.state.page_cache = PageCache()
+    return cache
+
+
 @router.get("/index.json")
 def dashboard_json(request: Request, auth: Auth) -> Response:
-    return _render(request, "dashboard", _dashboard(auth), json_twin=True)
+    return _render(
+        request, "dashboard", _cache(request).get(auth, "dashboard", lambda: _dashboard(auth)), json_twin=True
+    )
 
 
 @router.get("/")
 def dashboard(request: Request, auth: Auth) -> Response:
-    return _render(request, "dashboard", _dashboard(auth), json_twin=False)
+    context = _cache(request).get(auth, "dashboard", lambda: _dashboard(auth))
+    return _render(request, "dashboard", context, json_twin=False)
 
 
 # -- system page ---------------------------------------------------------------------------------------------------
@@ -189,12 +224,14 @@ def _system(auth: Auth, name: str) -> dict[str, Any]:
 
 @router.get("/systems/{system}.json")
 def system_json(request: Request, auth: Auth, system: str) -> Response:
-    return _render(request, "system", _system(auth, system), json_twin=True)
+    context = _cache(request).get(auth, "system", lambda: _system(auth, system), system)
+    return _render(request, "system", context, json_twin=True)
 
 
 @router.get("/systems/{system}")
 def system_page(request: Request, auth: Auth, system: str) -> Response:
-    return _render(request, "system", _system(auth, system), json_twin=False)
+    context = _cache(request).get(auth, "system", lambda: _system(auth, system), system)
+    return _render(request, "system", context, json_twin=False)
 
 
 # -- assessment, risks, SoA, readiness, approvals, audit, model card -------------------------------------------------

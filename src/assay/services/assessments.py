@@ -104,6 +104,7 @@ def assess(
     divergence: Literal["sound", "clarify"] = "sound",
     settings: Settings | None = None,
     progress: Progress | None = None,
+    model: Any = None,
 ) -> AssessmentReport:
     """Assess bias in ``data`` (a CSV/Parquet path or a pandas, Polars, PyArrow, DuckDB or PySpark frame).
 
@@ -111,11 +112,16 @@ def assess(
     needs neither), ``facets`` the sensitive columns (names for one-vs-all, ``{"race": ["Black"]}``, or
     :class:`~assay.frames.Facet` objects with values or a threshold). ``predicted`` or ``score`` (with
     ``threshold``) adds the post-training metrics; ``group`` the conditional ones (CDDL, CDDPL).
+    ``model`` (an :class:`assay.adapters.Model`, or a fitted estimator or callable) computes the score itself
+    (column ``model_score``; ``model_prediction`` for a model that gives labels only) from its own feature
+    columns, instead of ``score``/``predicted``.
     """
     s = settings or load_settings()
     if isinstance(label, str):
         values = None if positive is None else (positive if isinstance(positive, list | tuple) else [positive])
         label = Label(label, None if values is None else tuple(values), label_threshold)
+    if model is not None:
+        data, score, predicted = _model_output(data, model, label, score, predicted)
     spec = BiasSpec(
         label=label,
         facets=_facets(facets),
@@ -132,6 +138,29 @@ def assess(
         divergence=divergence,
     )
     return AssessmentReport(assess_bias(open_frame(data), spec, progress=progress))
+
+
+def _model_output(
+    data: Any, model: Any, label: Label, score: str | None, predicted: str | None
+) -> tuple[Any, Any, Any]:
+    """The data with the model's score (or labels) as a new column: (data, score column, predicted column)."""
+    if score or predicted:
+        raise InvalidInput("give a model or a score/predicted column, not both")
+    from assay.adapters import load_model
+
+    loaded = load_model(model).with_positive(label.values)
+    frame = open_frame(data)
+    table = frame.lazy.collect().to_pandas()
+    try:
+        values, name = loaded.predict_proba(table), "model_score"
+    except InvalidInput:
+        if loaded.output != "label":  # a model that gives labels only (known now for callables) goes on below
+            raise
+        values, name = loaded.predict(table), "model_prediction"
+    while name in table.columns:
+        name = "_" + name
+    data = open_frame(table.assign(**{name: values}), source=frame.source)  # a new frame: the user's is untouched
+    return (data, None, name) if name.endswith("prediction") else (data, name, None)
 
 
 def write_outputs(report: AssessmentReport, out: str | Path) -> dict[str, Path]:

@@ -51,5 +51,20 @@ class AuditLog(Service):
         return paths
 
     def log(self, where: audit.EventFilter | None = None, *, limit: int | None = None) -> list[Event]:
-        with self.ws.store.engine.connect() as connection:
-            return list(audit.iter_events(connection, where, limit=limit))
+        with self.ws.store.read() as session:
+            return list(audit.iter_events(session.connection(), where, limit=limit))
+
+    def head_seq(self) -> int:
+        """The sequence number of the last event (0 for an empty ledger): changes whenever anything changes."""
+        with self.ws.store.read() as session:
+            last = audit.head_seq(session)
+        return last
+
+    def recent(self, count: int) -> list[Event]:
+        """The last ``count`` events, newest first (reads only those)."""
+        with self.ws.store.read() as session:
+            last = audit.head(session)
+            if last is None:
+                return []
+            start = max(0, last.seq - count)
+            return list(audit.iter_events(session.connection(), audit.EventFilter(after_seq=start)))[::-1]

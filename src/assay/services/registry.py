@@ -216,19 +216,30 @@ class Datasets(Service):
     """Datasets and their versions, with provenance and lineage."""
 
     def register_version(
-        self, spec: DatasetVersionSpec | Mapping[str, Any], *, file: Path | None = None, copy: bool = False
+        self,
+        spec: DatasetVersionSpec | Mapping[str, Any],
+        *,
+        file: Path | None = None,
+        copy: bool = False,
+        scan_pii: bool = False,
     ) -> DatasetVersion:
         """Register ``DATASET@VERSION``. With ``file``, its fingerprint (SHA-256), columns and row count are read
-        from it; ``copy`` keeps a copy in the artifact store."""
+        from it; ``copy`` keeps a copy in the artifact store; ``scan_pii`` scans it for personal data and sets
+        ``pii`` and ``personal_data_categories`` from what it finds (see :func:`_scan_pii`)."""
         valid: DatasetVersionSpec = coerce(DatasetVersionSpec, spec, "dataset version")
         facts: dict[str, Any] = {}
         stored = None
+        scan: dict[str, Any] | None = None
         if file is not None:
             facts = _describe_file(file)
+            if scan_pii:
+                scan = _scan_pii(file)
             if copy:
                 stored = self.ws.artifacts.put_file(file)
         elif copy:
             raise InvalidInput("copy needs the dataset file")
+        elif scan_pii:
+            raise InvalidInput("scan_pii needs the dataset file")
         with self._write() as tx:
             dataset = tx.session.execute(select(Dataset).where(Dataset.name == valid.dataset)).scalar_one_or_none()
             if dataset is None:
@@ -242,14 +253,20 @@ class Datasets(Service):
                     fields[key] = value
             if facts.get("fingerprint") and valid.fingerprint and valid.fingerprint != facts["fingerprint"]:
                 raise InvalidInput(f"fingerprint {valid.fingerprint} does not match the file's {facts['fingerprint']}")
+            if scan is not None and scan["pii"]:
+                fields["pii"] = True
+                fields["personal_data_categories"] = sorted(
+                    set(fields["personal_data_categories"]) | set(scan["categories"])
+                )
             artifact_sha = None
             if stored is not None and file is not None:
                 artifact_sha = store_artifact(tx, stored, file.name, _media_type(file)).sha256
             version = DatasetVersion(dataset_id=dataset.id, artifact_sha256=artifact_sha, parent_ids=parents, **fields)
             tx.session.add(version)
-            tx.record(
-                "dataset_version.create", version, before=None, payload={"ref": f"{dataset.name}@{valid.version}"}
-            )
+            payload: dict[str, Any] = {"ref": f"{dataset.name}@{valid.version}"}
+            if scan is not None:
+                payload["pii_scan"] = scan
+            tx.record("dataset_version.create", version, before=None, payload=payload)
         return version
 
     def get_version(self, ref: str) -> DatasetVersion:
@@ -303,6 +320,21 @@ def _describe_file(file: Path) -> dict[str, Any]:
     columns = [{"name": name, "type": str(dtype)} for name, dtype in frame.schema.items()]
     count = frame.lazy.select(nw.len()).collect().item()
     return {"fingerprint": sha256_file(file), "columns": columns, "row_count": int(count)}
+
+
+def _scan_pii(file: Path) -> dict[str, Any]:
+    """The PII scan of a dataset file (:func:`assay.checks.scan_pii`, offline): whether it holds personal data,
+    the categories and entity types found, and the columns flagged; never a value."""
+    from assay.checks import scan_pii
+
+    result = scan_pii(file)
+    return {
+        "pii": result.pii,
+        "categories": list(result.categories),
+        "entities": list(result.entities),
+        "columns": {c.column: list(c.entities) for c in result.flagged},
+        "values_per_column": result.per_column,
+    }
 
 
 class Assessments(Service):

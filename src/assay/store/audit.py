@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, func, insert, select
 from sqlalchemy.orm import Session
 
 from assay.store.db import lock_ledger
@@ -104,6 +104,12 @@ def _event(row: AuditEvent | Any) -> Event:
         prev_hash=row.prev_hash,
         hash=row.hash,
     )
+
+
+def head_seq(session: Session) -> int:
+    """The last sequence number (0 when the ledger is empty), from the primary key index."""
+    value = session.connection().execute(select(func.max(_EVENTS.c.seq))).scalar()
+    return int(value or 0)
 
 
 def head(session: Session) -> Event | None:

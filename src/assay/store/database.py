@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, InvalidInput
@@ -72,6 +72,12 @@ class Transaction:
         return event
 
 
+def _unstorable(exc: Exception) -> InvalidInput:
+    """A value the database cannot hold (an integer out of its range, a NUL byte in text on PostgreSQL)."""
+    detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+    return InvalidInput(f"a value cannot be stored or looked up: {detail}")
+
+
 def _identity(obj: Base) -> str:
     identity = obj.__mapper__.primary_key_from_instance(obj)
     return "/".join(str(part) for part in identity)
@@ -114,8 +120,11 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield session
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except (DataError, OverflowError) as exc:
+            raise _unstorable(exc) from exc
 
     @contextmanager
     def write(self, actor: str) -> Iterator[Transaction]:
@@ -126,6 +135,8 @@ class Store:
                 yield Transaction(session, actor, self)
         except IntegrityError as exc:
             raise Conflict(f"the change conflicts with stored data: {exc.orig}") from exc
+        except (DataError, OverflowError) as exc:
+            raise _unstorable(exc) from exc
 
     def checkpoint(self, actor: str) -> Checkpoint | None:
         if self.signer is None:

@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""Server load benchmark: the dashboard and the API reads under 50 concurrent users (locust, headless, loopback).
+
+    python benchmarks/server_load.py [--users 50] [--run-time 60] [--wait 0.5-1.5] [--systems 20] [--only pages|api]
+                                     [--database-url URL] [--profile] [--workdir DIR]
+
+1. Seeds a workspace: ``--systems`` AI systems, each with two model versions (lineage), a dataset, two recorded
+   assessments (a real ``assay.assess`` document), three risks, a pending approval request, control statuses and an
+   incident; users of every kind (an admin, an auditor, members owning some systems and viewing others), each with
+   an API token and a web session (made through the services, so no password hashing happens during the run).
+2. Starts the server as users do, ``assay -w WORKSPACE serve`` (uvicorn, one process), on a free loopback port, and
+   warms it up with one request per endpoint.
+3. Runs locust headless in a child process (this file is also its locustfile): ``--users`` users, all started within
+   the first second, each one of the seeded people, for ``--run-time`` seconds (statistics reset once all users are
+   running). Each user waits ``--wait`` seconds (uniform; ``0`` for a closed loop at full speed) between requests
+   and picks, by weight: the dashboard (``/`` and ``/index.json``, session cookie), a system page, and the API reads
+   (``/api/systems``, ``/api/systems/{system}``, its ``/risks``, ``/models``, ``/assessments``, ``/approvals``,
+   ``/incidents``, ``/readiness``; ``/api/audit/events`` for the admin and the auditor) with the user's token. Only a
+   200 with the expected content type counts as a success.
+4. Prints p50/p95/p99 latency per endpoint and overall, requests/s, the error rate, the CPU time the server and
+   locust used, and the load average; ``--profile`` also samples the server with py-spy and prints where its time
+   goes.
+
+Target: p95 < 100 ms with no errors.
+"""
+
+from __future__ import annotations
+
+import os
+
+if __name__ != "__main__":  # imported by locust as its locustfile: the simulated users
+    import itertools
+    import json
+    import random
+    from pathlib import Path
+    from typing import ClassVar
+
+    from locust import FastHttpUser, between, constant
+
+    _PLAN = json.loads(Path(os.environ["ASSAY_LOAD_PLAN"]).read_text(encoding="utf-8"))
+    _NEXT = itertools.count()
+
+    class Reader(FastHttpUser):
+        """One seeded person: pages with their session cookie, API reads with their token."""
+
+        low, high = (float(x) for x in _PLAN["wait"])
+        wait_time = constant(0) if high == 0 else between(low, high)
+
+        def on_start(self) -> None:
+            person = _PLAN["people"][next(_NEXT) % len(_PLAN["people"])]
+            self.systems: list[str] = person["systems"]
+            self.auditor: bool = person["audit"]
+            self.page_headers = {"Cookie": f"assay_session={person['cookie']}"}
+            self.api_headers = {"Authorization": f"Bearer {person['token']}"}
+
+        def _get(self, path: str, name: str, *, page: bool = False, html: bool = False) -> None:
+            headers = self.page_headers if page else self.api_headers
+            with self.client.get(
+                path, headers=headers, name=name, allow_redirects=False, catch_response=True
+            ) as response:
+                kind = response.headers.get("content-type", "")
+                if response.status_code != 200:
+                    response.failure(f"HTTP {response.status_code}")
+                elif ("text/html" if html else "application/json") not in kind:
+                    response.failure(f"unexpected content type {kind}")
+
+        def _system(self) -> str:
+            return random.choice(self.systems)
+
+        def dashboard_json(self) -> None:
+            self._get("/index.json", "/index.json", page=True)
+
+        def dashboard_html(self) -> None:
+            self._get("/", "/", page=True, html=True)
+
+        def system_page(self) -> None:
+            self._get(f"/systems/{self._system()}", "/systems/{system}", page=True, html=True)
+
+        def systems(self) -> None:
+            self._get("/api/systems", "/api/systems")
+
+        def system(self) -> None:
+            self._get(f"/api/systems/{self._system()}", "/api/systems/{system}")
+
+        def risks(self) -> None:
+            self._get(f"/api/systems/{self._system()}/risks", "/api/systems/{system}/risks")
+
+        def models(self) -> None:
+            self._get(f"/api/systems/{self._system()}/models", "/api/systems/{system}/models")
+
+        def assessments(self) -> None:
+            self._get(f"/api/systems/{self._system()}/assessments", "/api/systems/{system}/assessments")
+
+        def approvals(self) -> None:
+            self._get(f"/api/systems/{self._system()}/approvals", "/api/systems/{system}/approvals")
+
+        def incidents(self) -> None:
+            self._get(f"/api/systems/{self._system()}/incidents", "/api/systems/{system}/incidents")
+
+        def readiness(self) -> None:
+            self._get(f"/api/systems/{self._system()}/readiness", "/api/systems/{system}/readiness")
+
+        def audit_events(self) -> None:
+            if self.auditor:
+                self._get("/api/audit/events?limit=50", "/api/audit/events")
+            else:
+                self._get("/api/me", "/api/me")
+
+        # (task, weight, "pages" or "api"): the mix; --only keeps one kind
+        _WEIGHTS = (
+            (dashboard_json, 3, "pages"),
+            (dashboard_html, 2, "pages"),
+            (system_page, 1, "pages"),
+            (systems, 3, "api"),
+            (system, 3, "api"),
+            (risks, 3, "api"),
+            (models, 1, "api"),
+            (assessments, 1, "api"),
+            (approvals, 1, "api"),
+            (incidents, 1, "api"),
+            (readiness, 1, "api"),
+            (audit_events, 1, "api"),
+        )
+        tasks: ClassVar = {f: w for f, w, kind in _WEIGHTS if _PLAN["only"] in (None, kind)}
+
+
+else:  # the benchmark itself
+    import argparse
+    import csv
+    import json
+    import platform
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    import urllib.request
+    from collections import Counter
+    from pathlib import Path
+    from typing import Any
+
+    import numpy as np
+    import pandas as pd
+    import psutil
+
+    import assay
+    from assay.config import load_settings
+    from assay.services.workspace import Workspace
+
+    TARGET_P95_MS = 100.0
+    PASSWORD = "load-test-password"
+    BIN = Path(sys.executable).parent
+
+    def assessment_document() -> dict[str, Any]:
+        """A real result document (two groups, a score, 200 bootstrap replicates), recorded many times."""
+        rng = np.random.default_rng(7)
+        n = 3000
+        group = rng.choice(["a", "b"], n, p=[0.6, 0.4])
+        score = np.clip(rng.beta(4, 3, n) - 0.1 * (group == "b"), 0, 1).round(5)
+        label = (rng.random(n) < score).astype(int)
+        frame = pd.DataFrame({"g": group, "y": label, "p": score})
+        return assay.assess(frame, label="y", facets={"g": ["b"]}, score="p", bootstrap=200).to_dict()
+
+    def seed(ws: Workspace, systems: int) -> list[dict[str, Any]]:
+        """Records for ``systems`` AI systems, and the people who use them (with a token and a session each)."""
+        document = assessment_document()
+        categories = ("high", "limited", "minimal", "high", "limited")
+        stages = (
+            "inception",
+            "design_and_development",
+            "verification_and_validation",
+            "deployment",
+            "operation_and_monitoring",
+        )
+        names = [f"system-{i:02d}" for i in range(systems)]
+        for i, name in enumerate(names):
+            ws.systems.create(
+                {
+                    "name": name,
+                    "purpose": f"Decision support number {i}",
+                    "eu_ai_act_category": categories[i % len(categories)],
+                    "lifecycle_stage": stages[i % len(stages)],
+                    "owner": "owner",
+                    **({"annex_iii_area": 1 + i % 8} if categories[i % len(categories)] == "high" else {}),
+                }
+            )
+            ws.datasets.register_version({"dataset": f"data-{i:02d}", "version": "1", "source": "synthetic"})
+            ws.models.register_version(
+                name, {"model": "lr", "version": "1", "training_dataset": f"data-{i:02d}@1", "framework": "sklearn"}
+            )
+            ws.models.register_version(name, {"model": "lr", "version": "2", "parent": "1", "framework": "sklearn"})
+            for ref in ("lr@1", "lr@2"):
+                ws.assessments.record(name, document, model_version=ref)
+            for r in range(3):
+                ws.risks.add(
+                    name,
+                    {
+                        "title": f"Risk {r} of {name}",
+                        "source": ("model", "data", "deployment")[r],
+                        "likelihood": 1 + (i + r) % 5,
+                        "impact": 1 + (2 * i + r) % 5,
+                        "treatment": ("mitigate", "accept", "transfer")[r],
+                    },
+                )
+            ws.approvals.request(name, "lr@2", "production")
+            ws.controls.set_status(name, "iso42001", "A.6.2.4", implementation="implemented", owner="owner")
+            ws.controls.set_status(name, "iso42001", "A.2.2", implementation="in_progress")
+            ws.controls.set_status(name, "nist-ai-rmf", "GV-1.1", owner="owner")
+            ws.incidents.open(
+                name,
+                {"title": f"Incident on {name}", "severity": "low", "occurred_at": "2025-03-01T10:30:00+00:00"},
+            )
+        people: list[dict[str, Any]] = []
+        roles = [("admin", "admin"), ("auditor", "auditor")] + [(f"member-{k}", "member") for k in range(8)]
+        for index, (user, role) in enumerate(roles):
+            ws.access.add_user(user, PASSWORD, role=role)
+            visible = names
+            if role == "member":  # owner of two systems, viewer of three more
+                visible = [names[(2 * index + k) % systems] for k in range(5)]
+                for k, system in enumerate(visible):
+                    ws.access.grant(user, system, "owner" if k < 2 else "viewer")
+            token = ws.access.create_token(user, "load", scope="read")[0]
+            cookie = ws.access.start_session(ws.access.from_token(token))[0]
+            people.append(
+                {"name": user, "token": token, "cookie": cookie, "systems": visible, "audit": role != "member"}
+            )
+        return people
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+
+    def get(url: str, headers: dict[str, str]) -> int:
+        request = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            return int(response.status)
+
+    def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
+            try:
+                if get(url, {}) == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the server did not answer at {url}")
+
+    def warm_up(base: str, people: list[dict[str, Any]]) -> None:
+        for person in people[:3]:
+            cookie = {"Cookie": f"assay_session={person['cookie']}"}
+            token = {"Authorization": f"Bearer {person['token']}"}
+            system = person["systems"][0]
+            for path in ("/", "/index.json", f"/systems/{system}"):
+                get(base + path, cookie)
+            for tail in ("", "/risks", "/models", "/assessments", "/approvals", "/incidents", "/readiness"):
+                get(f"{base}/api/systems/{system}{tail}", token)
+            get(base + "/api/systems", token)
+
+    def py_spy_summary(raw: Path, top: int = 20) -> str:
+        """Self and inclusive shares of py-spy's samples (collapsed stacks), Assay's functions apart."""
+        own: Counter[str] = Counter()
+        inclusive: Counter[str] = Counter()
+        total = 0
+        for line in raw.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack:
+                continue
+            samples = int(count)
+            total += samples
+            frames = []
+            for frame in stack.split(";"):  # "function (path/to/file.py:line)"; Assay's paths are "assay/..."
+                function, _, where = frame.partition(" (")
+                path = where.rsplit(":", 1)[0]
+                ours = path.startswith("assay/") and path.endswith(".py")
+                frames.append(f"{function} ({path if ours else Path(path).name})")
+            own[frames[-1]] += samples
+            for frame in set(frames):
+                inclusive[frame] += samples
+        lines = [f"py-spy: {total} samples of the thread holding the GIL (the server's Python CPU time)"]
+        lines.append("  self time, top functions:")
+        lines += [f"    {n / total:6.1%}  {name}" for name, n in own.most_common(top)]
+        lines.append("  inclusive time, Assay's functions:")
+        assay = [(name, n) for name, n in inclusive.most_common() if "(assay/" in name]
+        lines += [f"    {n / total:6.1%}  {name}" for name, n in assay[: 2 * top]]
+        return "\n".join(lines)
+
+    def summary(stats_csv: Path) -> tuple[list[dict[str, str]], dict[str, str]]:
+        with stats_csv.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        total = next(row for row in rows if row["Name"] == "Aggregated")
+        return [row for row in rows if row["Name"] != "Aggregated"], total
+
+    def main(argv: list[str] | None = None) -> int:
+        parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser.add_argument("--users", type=int, default=50)
+        parser.add_argument("--run-time", type=int, default=60, help="seconds")
+        parser.add_argument("--wait", default="0.5-1.5", help="think time in seconds, LOW-HIGH or 0 (closed loop)")
+        parser.add_argument("--systems", type=int, default=20)
+        parser.add_argument("--only", choices=["pages", "api"], default=None, help="only the pages, or only the API")
+        parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: the workspace's SQLite)")
+        parser.add_argument("--profile", action="store_true", help="sample the server with py-spy during the run")
+        parser.add_argument("--workdir", type=Path, default=None, help="keep the workspace and outputs here")
+        args = parser.parse_args(argv)
+        low, _, high = args.wait.partition("-")
+        wait = (float(low), float(high or low))
+
+        work = args.workdir or Path(tempfile.mkdtemp(prefix="assay-load-"))
+        work.mkdir(parents=True, exist_ok=True)
+        folder = work / "ws"
+        if folder.exists():
+            shutil.rmtree(folder)
+        started = time.perf_counter()
+        settings = load_settings(actor="seed", workspace=None)
+        with Workspace.init(folder, settings, database_url=args.database_url) as ws:
+            people = seed(ws, args.systems)
+            events = len(ws.audit.log())
+        print(f"seeded {args.systems} systems, {len(people)} people, {events} audit events "
+              f"in {time.perf_counter() - started:.1f} s; workspace {folder}")  # fmt: skip
+        plan = work / "plan.json"
+        plan.write_text(json.dumps({"people": people, "wait": wait, "only": args.only}))
+
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = work / "server.log"
+        command = [str(BIN / "assay"), "-w", str(folder)]
+        if args.database_url:
+            command += ["--database-url", args.database_url]
+        command += ["serve", "--host", "127.0.0.1", "--port", str(port)]
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+        spy: subprocess.Popen[bytes] | None = None
+        try:
+            wait_for(base + "/api/health", server, log)
+            warm_up(base, people)
+            print(f"server: {' '.join(command)} (pid {server.pid})")
+            prefix = work / "locust"
+            locust = [
+                str(BIN / "locust"), "-f", str(Path(__file__).resolve()), "--headless", "--host", base,
+                "--users", str(args.users), "--spawn-rate", str(args.users), "--run-time", f"{args.run_time}s",
+                "--reset-stats", "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5",
+            ]  # fmt: skip
+            print("locust: " + " ".join(locust[1:]))
+            server_process = psutil.Process(server.pid)
+            cpu_before = server_process.cpu_times()
+            load_before = os.getloadavg()
+            if args.profile:
+                spy = subprocess.Popen(
+                    [str(BIN / "py-spy"), "record", "--pid", str(server.pid), "--rate", "200", "--nonblocking", "--gil",
+                     "--format", "raw", "--output", str(work / "profile.txt"), "--duration", str(args.run_time + 5)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+            run_start = time.perf_counter()
+            done = subprocess.run(
+                locust, env={**os.environ, "ASSAY_LOAD_PLAN": str(plan)}, capture_output=True, text=True, check=False
+            )
+            elapsed = time.perf_counter() - run_start
+            cpu_after = server_process.cpu_times()
+            load_after = os.getloadavg()
+            children = os.times()
+        finally:
+            if spy is not None:
+                spy.wait(timeout=120)
+            server.terminate()
+            server.wait(timeout=30)
+        if not (prefix.parent / f"{prefix.name}_stats.csv").exists():
+            print(done.stdout[-3000:], done.stderr[-3000:], sep="\n")
+            return 2
+
+        rows, total = summary(prefix.parent / f"{prefix.name}_stats.csv")
+        server_cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+        print()
+        print(f"Machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Python "
+              f"{platform.python_version()}, {platform.system()} {platform.release()}")  # fmt: skip
+        print(f"Load average (1 min): {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+        print(f"Database: {'PostgreSQL' if args.database_url else 'SQLite (the workspace default)'}; "
+              f"{args.users} users, think time {args.wait} s, {args.run_time} s (wall {elapsed:.0f} s)")  # fmt: skip
+        print(f"CPU used: server {server_cpu:.1f} s ({server_cpu / args.run_time:.0%} of one core), "
+              f"locust and the other children {children.children_user + children.children_system:.1f} s")  # fmt: skip
+        print()
+        header = (
+            f"{'endpoint':<34} {'requests':>8} {'fail':>5} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>7} {'req/s':>7}"
+        )
+        print(header)
+        print("-" * len(header))
+        for row in [*sorted(rows, key=lambda r: -int(r["Request Count"])), total]:
+            print(
+                f"{row['Name']:<34} {int(row['Request Count']):>8} {int(row['Failure Count']):>5} "
+                f"{row['50%']:>6} {row['95%']:>6} {row['99%']:>6} {float(row['Max Response Time']):>7.0f} "
+                f"{float(row['Requests/s']):>7.1f}"
+            )
+        requests, failures = int(total["Request Count"]), int(total["Failure Count"])
+        p95 = float(total["95%"])
+        error_rate = failures / requests if requests else 1.0
+        print()
+        print(f"Overall: {requests} requests, {float(total['Requests/s']):.1f} req/s, p50 {total['50%']} ms, "
+              f"p95 {total['95%']} ms, p99 {total['99%']} ms, error rate {error_rate:.2%}")  # fmt: skip
+        met = p95 < TARGET_P95_MS and failures == 0
+        print(f"Target p95 < {TARGET_P95_MS:.0f} ms with no errors: {'met' if met else 'MISSED'}")
+        failures_csv = prefix.parent / f"{prefix.name}_failures.csv"
+        if failures and failures_csv.exists():
+            print(failures_csv.read_text()[:2000])
+        if spy is not None and (work / "profile.txt").exists():
+            print()
+            print(py_spy_summary(work / "profile.txt"))
+        print(f"\noutputs in {work}")
+        return 0 if met else 1
+
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Label issues: rows whose label is likely wrong, by cross-validated confident learning (cleanlab).
+
+On a stated sample of rows (default 5,000, drawn at random from the rows read): out-of-fold predicted
+probabilities from a simple scikit-learn model (numbers imputed by the median and standardised, text one-hot
+encoded, a multinomial logistic regression) with stratified k-fold cross-validation, then cleanlab's
+``find_label_issues`` (``prune_by_noise_rate``), ranked by self-confidence. Rows are named by position in
+reading order, with their given and suggested labels; feature values are never reported.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from assay.checks._common import (
+    DataInfo,
+    Sample,
+    column_kind,
+    data_info,
+    envelope,
+    json_float,
+    now,
+    require_columns,
+    sample_rows,
+)
+from assay.errors import BackendUnsupported, InvalidInput
+from assay.frames import open as open_frame
+
+__all__ = ["LabelIssue", "LabelIssues", "find_label_issues"]
+
+MAX_LISTED: Final = 100
+MAX_CATEGORIES: Final = 50  # one-hot columns per text feature (rarer values pooled)
+
+
+@dataclass(frozen=True)
+class LabelIssue:
+    """A row whose label is likely wrong: its position (0-based, reading order), given and suggested label, and
+    the model's out-of-fold probability of the given label (``label_quality``)."""
+
+    position: int
+    given: str
+    suggested: str
+    label_quality: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "given_label": self.given,
+            "suggested_label": self.suggested,
+            "label_quality": json_float(self.label_quality),
+        }
+
+
+@dataclass(frozen=True)
+class LabelIssues:
+    data: DataInfo
+    label: str
+    features: tuple[str, ...]
+    sample: Sample
+    folds: int
+    classes: tuple[str, ...]
+    issues: tuple[LabelIssue, ...]
+    accuracy: float
+    max_share: float
+    created_at: str
+
+    @property
+    def share(self) -> float:
+        return len(self.issues) / self.sample.rows if self.sample.rows else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.share <= self.max_share
+
+    def to_dict(self) -> dict[str, Any]:
+        return envelope(
+            "label-issues",
+            data=self.data,
+            sample=self.sample,
+            spec={
+                "label": self.label,
+                "features": list(self.features),
+                "folds": self.folds,
+                "model": "logistic regression (median-imputed standardised numbers, one-hot text)",
+                "method": "cleanlab.filter.find_label_issues, prune_by_noise_rate, ranked by self-confidence",
+                "max_share": self.max_share,
+            },
+            passed=self.passed,
+            summary=(
+                f"{len(self.issues)} of {self.sample.rows} sampled rows ({self.share:.2%}) likely mislabelled "
+                f"(out-of-fold accuracy {self.accuracy:.3f})"
+            ),
+            result={
+                "issues": len(self.issues),
+                "share": json_float(self.share),
+                "classes": list(self.classes),
+                "out_of_fold_accuracy": json_float(self.accuracy),
+                "rows": [i.to_dict() for i in self.issues[:MAX_LISTED]],
+                "rows_listed": min(len(self.issues), MAX_LISTED),
+            },
+            created_at=self.created_at,
+        )
+
+
+def _label_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def find_label_issues(
+    data: Any,
+    label: str,
+    *,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    sample: int = 5000,
+    folds: int = 5,
+    seed: int = 0,
+    max_share: float = 0.05,
+) -> LabelIssues:
+    """Find rows of ``data`` whose ``label`` is likely wrong, on a random sample of ``sample`` rows (``seed``).
+
+    ``features`` default to every column but the label and ``exclude``. The check passes when the share of
+    sampled rows flagged is at most ``max_share``."""
+    if folds < 2:
+        raise InvalidInput(f"folds must be at least 2, not {folds}")
+    try:
+        from cleanlab.filter import find_label_issues as cleanlab_find  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise BackendUnsupported("finding label issues needs cleanlab (pip install cleanlab)") from exc
+    frame = open_frame(data)
+    require_columns(frame, [label], role="label column")
+    require_columns(frame, list(features or []) + list(exclude))
+    chosen = tuple(c for c in (features or frame.columns) if c != label and c not in set(exclude))
+    if not chosen:
+        raise InvalidInput("no features left: every column is the label or excluded")
+    info = data_info(frame)
+    values, positions, drawn = sample_rows(frame, [label, *chosen], size=sample, seed=seed, total=info.rows)
+    raw = values[label]
+    keep = np.asarray([v is not None and not (isinstance(v, float) and np.isnan(v)) for v in raw], dtype=bool)
+    text = np.asarray([_label_text(v) for v, k in zip(raw, keep, strict=True) if k], dtype=object)
+    classes, y = np.unique(text, return_inverse=True)
+    if len(classes) < 2:
+        raise InvalidInput(f"label {label!r} has {len(classes)} class in the sample: two or more are needed")
+    smallest = int(np.bincount(y).min())
+    if smallest < folds:
+        raise InvalidInput(
+            f"label {label!r}: a class has {smallest} rows in the sample, fewer than the {folds} folds; "
+            "use a larger sample or fewer folds"
+        )
+    x = _design(frame.schema, chosen, values, keep)
+    probabilities = _out_of_fold(x, y, folds, seed)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # cleanlab's notes on tiny classes
+        ranked = cleanlab_find(
+            labels=y,
+            pred_probs=probabilities,
+            filter_by="prune_by_noise_rate",
+            return_indices_ranked_by="self_confidence",
+        )
+    kept_positions = positions[keep]
+    issues = tuple(
+        LabelIssue(
+            position=int(kept_positions[i]),
+            given=str(classes[y[i]]),
+            suggested=str(classes[int(np.argmax(probabilities[i]))]),
+            label_quality=float(probabilities[i, y[i]]),
+        )
+        for i in np.asarray(ranked, dtype=np.intp)
+    )
+    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == y))
+    return LabelIssues(
+        data=info,
+        label=label,
+        features=chosen,
+        sample=Sample(rows=int(keep.sum()), scanned=drawn.scanned, total=drawn.total, seed=seed),
+        folds=folds,
+        classes=tuple(str(c) for c in classes),
+        issues=issues,
+        accuracy=accuracy,
+        max_share=max_share,
+        created_at=now(),
+    )
+
+
+def _design(schema: Any, columns: Sequence[str], values: dict[str, list[Any]], keep: np.ndarray[Any, Any]) -> Any:
+    """The feature matrix: numbers (missing imputed by the median, standardised) and one-hot text."""
+    parts: list[np.ndarray[Any, np.dtype[np.float64]]] = []
+    for column in columns:
+        kind = column_kind(schema[column])
+        cells = [v for v, k in zip(values[column], keep, strict=True) if k]
+        if kind in ("Integral", "Fractional"):
+            number = np.asarray([np.nan if v is None else float(v) for v in cells], dtype=np.float64)
+            number[~np.isfinite(number)] = np.nan
+            if np.isnan(number).all():
+                continue
+            median = float(np.nanmedian(number))
+            filled = np.where(np.isnan(number), median, number)
+            scale = float(filled.std()) or 1.0
+            parts.append(((filled - filled.mean()) / scale)[:, None])
+            if np.isnan(number).any():
+                parts.append(np.isnan(number).astype(np.float64)[:, None])
+        elif kind == "String":
+            text = np.asarray(["\x00" if v is None else str(v) for v in cells], dtype=object)
+            levels, codes = np.unique(text, return_inverse=True)
+            if len(levels) < 2:
+                continue
+            counts = np.bincount(codes)
+            top = np.argsort(-counts, kind="stable")[:MAX_CATEGORIES]
+            for level in top:
+                parts.append((codes == level).astype(np.float64)[:, None])
+    if not parts:
+        raise InvalidInput("no usable feature: every feature is constant, empty or of an unsupported type")
+    return np.hstack(parts)
+
+
+def _out_of_fold(x: Any, y: Any, folds: int, seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    model = LogisticRegression(max_iter=2000, C=1.0)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*did not converge.*")  # the probabilities are still usable
+        return cross_val_predict(model, x, y, cv=splitter, method="predict_proba")
