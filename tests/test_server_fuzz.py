@@ -11,8 +11,8 @@ Bounded and reproducible: a fixed seed, a fixed number of examples per operation
 
 The fuzz found two classes of server errors, now fixed (the store turns a value the database cannot hold into
 bad input, 422): integers past the database's INTEGER range (SQLite from 2**63, PostgreSQL from 2**31) and NUL
-bytes in PostgreSQL text. ``test_former_server_errors`` pins one request per route where they happened (now a 4xx, or a 200 where SQLite
-can look the value up and finds nothing).
+bytes in PostgreSQL text. ``test_former_server_errors`` pins one request per route where they happened (now a
+4xx, or a 200 where SQLite can look the value up and finds nothing).
 """
 
 from __future__ import annotations
