@@ -154,7 +154,7 @@ FORMER_5XX: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None, t
     ("GET", "/api/audit/events", None, {"actor": "a\x00b"}, PG),
     ("POST", "/api/login", {"name": "a\x00b", "password": "b"}, None, PG),
     ("PUT", "/api/systems/release/controls/iso42001/A.6.2.4", {"justification": "a\x00b"}, None, PG),
-    ("POST", "/api/systems/release/gate", None, {"ref": "a\x00b"}, PG),
+    ("POST", "/api/systems/release/gates", {"ref": "a\x00b"}, None, PG),
 ]
 
 

@@ -304,12 +304,6 @@ def decide(auth: Auth, system: str, request_id: int, body: DecisionBody) -> dict
     return auth.ws.approvals.decide(request_id, body.decision, comment=body.comment).to_dict()
 
 
-@router.post("/systems/{system}/gate", tags=["gates"])
-def gate(auth: Auth, system: str, ref: str, stage: str | None = None) -> dict[str, Any]:
-    """Evaluate Assay's default policy for the system's category (policy files are for the CLI and CI)."""
-    return auth.ws.gates.evaluate(system, ref, stage=stage)
-
-
 @router.get("/systems/{system}/models/{ref}/card", tags=["cards"])
 def card(auth: Auth, system: str, ref: str) -> dict[str, Any]:
     return auth.ws.cards.build(system, ref)
@@ -389,3 +383,140 @@ def login(request: Request, body: LoginBody) -> Response:
     from assay.server.app import login_response
 
     return login_response(request, body.name, body.password)
+
+
+# -- the rest of what the command line does -------------------------------------------------------------------------
+
+
+class GateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ref: str
+    stage: str | None = None
+    policy: str | None = Field(default=None, max_length=200_000, description="Policy YAML (default: Assay's own).")
+
+
+class WaiverBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rule: str
+    reason: str
+    expires: dt.date
+    model_version: str | None = None
+
+
+class StatusBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str
+    note: str = ""
+
+
+class NoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = ""
+
+
+@router.get("/systems/{system}/impact-assessments", tags=["risks"])
+def list_impact_assessments(auth: Auth, system: str, paging: Page) -> dict[str, Any]:
+    return page([i.state() for i in auth.ws.impact_assessments.list(system)], paging)
+
+
+@router.post("/systems/{system}/impact-assessments", status_code=201, tags=["risks"])
+def create_impact_assessment(auth: Auth, system: str, fields: Fields) -> dict[str, Any]:
+    return auth.ws.impact_assessments.create(system, fields).state()
+
+
+@router.patch("/systems/{system}/impact-assessments/{assessment_id}", tags=["risks"])
+def update_impact_assessment(auth: Auth, system: str, assessment_id: int, fields: Fields) -> dict[str, Any]:
+    return auth.ws.impact_assessments.update(system, assessment_id, fields).state()
+
+
+@router.post("/systems/{system}/impact-assessments/{assessment_id}/finalise", tags=["risks"])
+def finalise_impact_assessment(auth: Auth, system: str, assessment_id: int) -> dict[str, Any]:
+    return auth.ws.impact_assessments.finalise(system, assessment_id).state()
+
+
+@router.post("/systems/{system}/risks/{risk_id}/close", tags=["risks"])
+def close_risk(auth: Auth, system: str, risk_id: int, body: NoteBody) -> dict[str, Any]:
+    return auth.ws.risks.close(system, risk_id, reason=body.note).state()
+
+
+@router.patch("/systems/{system}/incidents/{incident_id}", tags=["incidents"])
+def update_incident(auth: Auth, system: str, incident_id: int, fields: Fields) -> dict[str, Any]:
+    return auth.ws.incidents.update(system, incident_id, fields).state()
+
+
+@router.post("/systems/{system}/incidents/{incident_id}/status", tags=["incidents"])
+def incident_status(auth: Auth, system: str, incident_id: int, body: StatusBody) -> dict[str, Any]:
+    return auth.ws.incidents.set_status(system, incident_id, body.status, note=body.note).state()
+
+
+@router.post("/systems/{system}/incidents/{incident_id}/actions", status_code=201, tags=["incidents"])
+def add_action(auth: Auth, system: str, incident_id: int, fields: Fields) -> dict[str, Any]:
+    return auth.ws.incidents.add_action(system, incident_id, fields).state()
+
+
+@router.post("/systems/{system}/actions/{action_id}/complete", tags=["incidents"])
+def complete_action(auth: Auth, system: str, action_id: int, body: NoteBody) -> dict[str, Any]:
+    return auth.ws.incidents.complete_action(system, action_id, note=body.note).state()
+
+
+@router.patch("/systems/{system}/models/{ref}", tags=["models"])
+def update_model(auth: Auth, system: str, ref: str, fields: Fields) -> dict[str, Any]:
+    return auth.ws.models.update_version(system, ref, fields).state()
+
+
+@router.post("/systems/{system}/models/{ref}/stage", tags=["models"])
+def model_stage(auth: Auth, system: str, ref: str, body: StatusBody) -> dict[str, Any]:
+    """Move to development, staging or retired (production only through an approval)."""
+    return auth.ws.models.set_stage(system, ref, body.status, reason=body.note).state()
+
+
+@router.patch("/datasets/{ref}", tags=["datasets"])
+def update_dataset(auth: Auth, ref: str, fields: Fields) -> dict[str, Any]:
+    return auth.ws.datasets.update_version(ref, fields).state()
+
+
+@router.post("/systems/{system}/approvals/{request_id}/withdraw", tags=["approvals"])
+def withdraw(auth: Auth, system: str, request_id: int, body: NoteBody) -> dict[str, Any]:
+    if auth.ws.approvals.get(request_id).system != system:
+        raise InvalidInput(f"approval request {request_id} is not a request of {system!r}")
+    return auth.ws.approvals.withdraw(request_id, comment=body.note).to_dict()
+
+
+@router.post("/systems/{system}/gates", tags=["gates"])
+def gate_with_policy(auth: Auth, system: str, body: GateBody) -> dict[str, Any]:
+    """Evaluate a policy (YAML in the body, or Assay's default for the category) and record the decision."""
+    return auth.ws.gates.evaluate(system, body.ref, policy_text=body.policy, stage=body.stage)
+
+
+@router.get("/systems/{system}/waivers", tags=["gates"])
+def list_waivers(auth: Auth, system: str, paging: Page) -> dict[str, Any]:
+    return page(auth.ws.gates.waivers(system), paging)
+
+
+@router.post("/systems/{system}/waivers", status_code=201, tags=["gates"])
+def waive(auth: Auth, system: str, body: WaiverBody) -> dict[str, Any]:
+    waiver = auth.ws.gates.waive(
+        system, body.rule, reason=body.reason, expires=body.expires, model_version=body.model_version
+    )
+    return waiver.state()
+
+
+@router.get("/systems/{system}/docs", tags=["cards"])
+def technical_documentation(auth: Auth, system: str) -> dict[str, Any]:
+    """The technical documentation along the EU AI Act Annex IV headings, with its gaps."""
+    return auth.ws.techdocs.build(system)
+
+
+@router.post("/audit/checkpoint", tags=["audit"])
+def audit_checkpoint(auth: Auth) -> dict[str, Any]:
+    signed = auth.ws.audit.checkpoint()
+    return {"checkpoint": None if signed is None else {"seq": signed.seq, "head_hash": signed.head_hash,
+                                                       "time": signed.time, "key_id": signed.key_id}}  # fmt: skip
+
+
+@router.delete("/tokens/{token_id}", tags=["access"])
+def revoke_token(auth: Auth, token_id: int) -> dict[str, Any]:
+    """Revoke one of your tokens (an admin may revoke anyone's)."""
+    owner = None if auth.principal.role == "admin" else auth.principal.name
+    auth.ws.access.revoke_token(token_id, owner=owner)
+    return {"id": token_id, "revoked": True}

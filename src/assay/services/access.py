@@ -239,9 +239,12 @@ class Access(Service):
             tx.record("token.create", token, before=None, payload={"user": name, "name": label, "scope": scope})
         return secret, token
 
-    def revoke_token(self, token_id: int) -> None:
+    def revoke_token(self, token_id: int, *, owner: str | None = None) -> None:
+        """Revoke a token (only one of ``owner``'s, when given: users revoke their own, admins any)."""
         with self._write() as tx:
             token = _lookup.by_id(tx.session, ApiToken, token_id, "API token")
+            if owner is not None and token.user_id != self._user(tx.session, owner).id:
+                raise NotFound(f"{owner} has no API token with id {token_id}")
             before = token.state()
             token.revoked_at = utcnow()
             tx.record("token.revoke", token, before=before)

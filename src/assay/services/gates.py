@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from assay.errors import InvalidInput
-from assay.governance.policy import GateFacts, Policy, default_policy, evaluate, load_policy
+from assay.governance.policy import GateFacts, Policy, default_policy, evaluate, load_policy, parse_policy
 from assay.governance.records import MODEL_STAGES
 from assay.services import _lookup
 from assay.services._base import Service
@@ -67,16 +67,17 @@ def _waiver_dict(waiver: Waiver) -> dict[str, Any]:
 class Gates(Service):
     # -- policies ---------------------------------------------------------------------------------------------
 
-    def policy_for(self, system: str, path: Path | None = None) -> tuple[Policy, str]:
-        """The policy in ``path``, else Assay's default for the system's EU AI Act category; and its SHA-256."""
+    def policy_for(self, system: str, path: Path | None = None, text: str | None = None) -> tuple[Policy, str]:
+        """The policy in ``path`` (or given as YAML ``text``), else Assay's default for the system's EU AI Act
+        category; and its SHA-256."""
+        if path is not None and text is not None:
+            raise InvalidInput("give a policy file or a policy text, not both")
+        if text is not None:
+            return parse_policy(text, "the policy"), hashlib.sha256(text.encode()).hexdigest()
         if path is not None:
-            policy = load_policy(path)
-            text = path.read_bytes()
-        else:
-            category = self.ws.systems.get(system).eu_ai_act_category
-            policy = default_policy(category)
-            text = policy.model_dump_json(by_alias=True).encode()
-        return policy, hashlib.sha256(text).hexdigest()
+            return load_policy(path), hashlib.sha256(path.read_bytes()).hexdigest()
+        policy = default_policy(self.ws.systems.get(system).eu_ai_act_category)
+        return policy, hashlib.sha256(policy.model_dump_json(by_alias=True).encode()).hexdigest()
 
     # -- facts ------------------------------------------------------------------------------------------------
 
@@ -127,10 +128,16 @@ class Gates(Service):
     # -- evaluation -------------------------------------------------------------------------------------------
 
     def evaluate(
-        self, system: str, ref: str, *, policy_file: Path | None = None, stage: str | None = None
+        self,
+        system: str,
+        ref: str,
+        *,
+        policy_file: Path | None = None,
+        policy_text: str | None = None,
+        stage: str | None = None,
     ) -> dict[str, Any]:
         """Judge the policy for model version ``ref`` and record the decision; returns the decision document."""
-        policy, digest = self.policy_for(system, policy_file)
+        policy, digest = self.policy_for(system, policy_file, policy_text)
         if stage is not None and stage != policy.stage:
             if stage not in MODEL_STAGES:
                 raise InvalidInput(f"stage {stage!r} is not one of {', '.join(MODEL_STAGES)}")
