@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Final, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -77,10 +77,10 @@ LifecycleStage = Literal[
     "re_evaluation",
     "retirement",
 ]
-LIFECYCLE_STAGES: Final = LifecycleStage.__args__  # type: ignore[attr-defined]
+LIFECYCLE_STAGES: Final = get_args(LifecycleStage)
 
 EuAiActCategory = Literal["prohibited", "high", "limited", "minimal"]
-EU_AI_ACT_CATEGORIES: Final = EuAiActCategory.__args__  # type: ignore[attr-defined]
+EU_AI_ACT_CATEGORIES: Final = get_args(EuAiActCategory)
 
 ANNEX_III_AREAS: Final[dict[int, str]] = {
     1: "Biometrics",
@@ -94,21 +94,21 @@ ANNEX_III_AREAS: Final[dict[int, str]] = {
 }
 
 Oversight = Literal["human_in_the_loop", "human_on_the_loop", "human_over_the_loop"]
-OVERSIGHT_MODES: Final = Oversight.__args__  # type: ignore[attr-defined]
+OVERSIGHT_MODES: Final = get_args(Oversight)
 
 ModelStage = Literal["development", "staging", "production", "retired"]
-MODEL_STAGES: Final = ModelStage.__args__  # type: ignore[attr-defined]
+MODEL_STAGES: Final = get_args(ModelStage)
 
 Treatment = Literal["avoid", "mitigate", "transfer", "accept"]
-TREATMENTS: Final = Treatment.__args__  # type: ignore[attr-defined]
+TREATMENTS: Final = get_args(Treatment)
 
 Implementation = Literal["not_started", "planned", "in_progress", "implemented"]
-IMPLEMENTATION_STATUSES: Final = Implementation.__args__  # type: ignore[attr-defined]
+IMPLEMENTATION_STATUSES: Final = get_args(Implementation)
 
 Severity = Literal["low", "medium", "high", "critical"]
-INCIDENT_SEVERITIES: Final = Severity.__args__  # type: ignore[attr-defined]
+INCIDENT_SEVERITIES: Final = get_args(Severity)
 IncidentStatus = Literal["open", "investigating", "resolved", "closed"]
-INCIDENT_STATUSES: Final = IncidentStatus.__args__  # type: ignore[attr-defined]
+INCIDENT_STATUSES: Final = get_args(IncidentStatus)
 
 # ISO/IEC 42005:2025 clause 6 headings of an AI system impact assessment (ids and Assay's own short titles).
 IMPACT_HEADINGS: Final[dict[str, str]] = {
@@ -333,11 +333,11 @@ def validate(model: type[_M], data: dict[str, Any], what: str | None = None) -> 
 # --- risks (ISO/IEC 23894), impact assessments (ISO/IEC 42005), incidents (ISO/IEC 42001 clause 10) -------------
 
 RiskStatus = Literal["open", "closed"]
-RISK_STATUSES: Final = RiskStatus.__args__  # type: ignore[attr-defined]
+RISK_STATUSES: Final = get_args(RiskStatus)
 ImpactStatus = Literal["draft", "final"]
-IMPACT_STATUSES: Final = ImpactStatus.__args__  # type: ignore[attr-defined]
+IMPACT_STATUSES: Final = get_args(ImpactStatus)
 ActionStatus = Literal["open", "done"]
-ACTION_STATUSES: Final = ActionStatus.__args__  # type: ignore[attr-defined]
+ACTION_STATUSES: Final = get_args(ActionStatus)
 
 
 def _rating(value: object) -> object:
@@ -523,7 +523,7 @@ class ControlStatusSpec(_Record):
 
 
 EvidenceKind = Literal["assessment", "file", "url"]
-EVIDENCE_KINDS: Final = EvidenceKind.__args__  # type: ignore[attr-defined]
+EVIDENCE_KINDS: Final = get_args(EvidenceKind)
 
 
 def _http_url(value: str) -> str:

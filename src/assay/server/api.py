@@ -121,9 +121,7 @@ def list_systems(
 
 @router.post("/systems", status_code=201, tags=["systems"])
 def create_system(auth: Auth, fields: Fields) -> dict[str, Any]:
-    system = auth.ws.systems.create(fields)
-    if auth.principal.role == "member":
-        auth.ws.access.on_system_created(auth.principal.name, system.name)
+    system = auth.ws.systems.create(fields, owner_member=auth.principal.creator())
     return system.state()
 
 

@@ -10,11 +10,22 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 
 from assay.errors import PermissionDenied
-from assay.server.permissions import PUBLIC, ROUTES
+from assay.server.permissions import ROUTES
 from assay.services.access import Principal, allowed
 from assay.services.workspace import Workspace
 
-__all__ = ["CSRF_HEADER", "SESSION_COOKIE", "Authorised", "Page", "Paging", "authorised", "page"]
+__all__ = [
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "Auth",
+    "Authorised",
+    "Page",
+    "Paging",
+    "Unauthenticated",
+    "authorised",
+    "page",
+    "workspace",
+]
 
 SESSION_COOKIE = "assay_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -102,6 +113,3 @@ def page(items: list[Any], paging: Paging) -> dict[str, Any]:
         "limit": paging.limit,
         "offset": paging.offset,
     }
-
-
-__all__ += ["PUBLIC", "Auth", "Unauthenticated", "workspace"]

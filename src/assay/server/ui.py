@@ -473,9 +473,7 @@ def system_create_form(
     fields: dict[str, Any] = {"name": name, "purpose": purpose, "eu_ai_act_category": eu_ai_act_category}
     if annex_iii_area.strip():
         fields["annex_iii_area"] = annex_iii_area.strip()
-    system = auth.ws.systems.create(fields)
-    if auth.principal.role == "member":
-        auth.ws.access.on_system_created(auth.principal.name, system.name)
+    system = auth.ws.systems.create(fields, owner_member=auth.principal.creator())
     return _back(f"/systems/{system.name}")
 
 

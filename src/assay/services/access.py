@@ -68,6 +68,10 @@ class Principal:
     memberships: dict[str, str] = field(default_factory=dict)  # system name -> owner | approver | viewer
     scope: str = "write"  # a read token can only read
 
+    def creator(self) -> str | None:
+        """Who becomes owner of a system this principal creates: a member; admins need no membership."""
+        return self.name if self.role == "member" else None
+
     def systems(self) -> set[str] | None:
         """The systems this principal may read (None: all of them)."""
         return None if self.role in ("admin", "auditor") else set(self.memberships)
@@ -211,11 +215,6 @@ class Access(Service):
                 .where(Membership.user_id == user.id)
             ).all()
             return {row[0]: row[1] for row in rows}
-
-    def on_system_created(self, name: str, system: str) -> None:
-        """The member who creates a system becomes its owner."""
-        if self.memberships(name).get(system) is None:
-            self.grant(name, system, "owner")
 
     # -- tokens ---------------------------------------------------------------------------------------------
 

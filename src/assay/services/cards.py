@@ -5,6 +5,7 @@ model card."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -172,8 +173,6 @@ class Cards(Service):
 
     def render(self, card: dict[str, Any], fmt: str) -> bytes:
         """The card in one format: md, html, pdf, json, sagemaker or huggingface."""
-        import json
-
         if fmt == "md":
             return model_card.render_card_markdown(card).encode()
         if fmt == "html":

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.errors import Conflict, InvalidInput, PermissionDenied
+from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.governance.evidence import controls_for
 from assay.governance.records import (
     MODEL_STAGES,
@@ -39,9 +39,11 @@ from assay.store.models import (
     Dataset,
     DatasetVersion,
     Evidence,
+    Membership,
     Model,
     ModelVersion,
     System,
+    User,
     utcnow,
 )
 
@@ -66,7 +68,8 @@ def store_artifact(tx: Transaction, stored: StoredFile, name: str, media_type: s
 class Systems(Service):
     """AI systems: create, list, show, update."""
 
-    def create(self, spec: SystemSpec | Mapping[str, Any]) -> System:
+    def create(self, spec: SystemSpec | Mapping[str, Any], *, owner_member: str | None = None) -> System:
+        """Register a system; ``owner_member`` (a user name) becomes its owner in the same transaction."""
         valid: SystemSpec = coerce(SystemSpec, spec, "AI system")
         with self._write() as tx:
             if tx.session.execute(select(System.id).where(System.name == valid.name)).first() is not None:
@@ -74,6 +77,14 @@ class Systems(Service):
             system = System(**valid.model_dump())
             tx.session.add(system)
             tx.record("system.create", system, before=None)
+            if owner_member is not None:
+                user = tx.session.execute(select(User).where(User.name == owner_member)).scalar_one_or_none()
+                if user is None:
+                    raise NotFound(f"no user named {owner_member!r}")
+                membership = Membership(user_id=user.id, system_id=system.id, role="owner")
+                tx.session.add(membership)
+                payload = {"user": owner_member, "system": system.name, "role": "owner"}
+                tx.record("membership.grant", membership, before=None, payload=payload)
         return system
 
     def list(self) -> list[System]:

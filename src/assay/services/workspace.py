@@ -274,28 +274,6 @@ class Workspace:
         return TechnicalDocs(self)
 
 
-_SERVICES: Final = frozenset(
-    {
-        "systems",
-        "models",
-        "datasets",
-        "assessments",
-        "risks",
-        "impact_assessments",
-        "controls",
-        "approvals",
-        "incidents",
-        "audit",
-        "gates",
-        "cards",
-        "techdocs",
-        "access",
-        "explanations",
-        "mitigation",
-        "checks",
-    }
-)
-
-
 def _is_service(name: str) -> bool:
-    return name in _SERVICES
+    """A service built on first use (a ``cached_property``): bound to the workspace it was built for."""
+    return isinstance(Workspace.__dict__.get(name), cached_property)

@@ -14,6 +14,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -58,11 +60,9 @@ def _run(engine: Engine, verb: str, revision: str) -> None:
         config.attributes["connection"] = connection
         try:
             getattr(command, verb)(config, revision)
-        except Exception as exc:  # alembic raises CommandError / util.CommandError for unknown revisions
-            if type(exc).__name__ in ("CommandError", "ResolutionError"):
-                known = ", ".join(s.revision for s in scripts.walk_revisions())
-                raise InvalidInput(f"cannot {verb} to {revision!r}: {exc} (revisions: {known})") from exc
-            raise
+        except (CommandError, ResolutionError) as exc:  # an unknown or unreachable revision
+            known = ", ".join(s.revision for s in scripts.walk_revisions())
+            raise InvalidInput(f"cannot {verb} to {revision!r}: {exc} (revisions: {known})") from exc
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
