@@ -17,6 +17,7 @@ from rich.table import Table
 
 from assay.config import load_settings
 from assay.errors import InvalidInput
+from assay.reports.jsonable import jsonable
 from assay.services.workspace import Workspace
 
 __all__ = ["JsonOption", "Options", "console", "open_workspace", "parse_date", "print_json", "print_record", "table"]
@@ -51,18 +52,8 @@ def open_workspace(ctx: typer.Context, *, check: bool = True) -> Workspace:
     return workspace
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def print_json(value: Any) -> None:
-    typer.echo(json.dumps(_plain(value), indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
 
 
 def _cell(value: Any) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from assay.errors import InvalidInput
 from assay.governance.policy import GateFacts, Policy, default_policy, evaluate, load_policy, parse_policy
 from assay.governance.records import MODEL_STAGES
+from assay.reports.jsonable import jsonable
 from assay.services import _lookup
 from assay.services._base import Service
 from assay.store.models import ApprovalDecision, ApprovalRequest, Assessment, GateRun, Model, Waiver
@@ -163,7 +164,7 @@ class Gates(Service):
                 passed=counts["passed"],
                 failed=counts["failed"],
                 waived=counts["waived"],
-                results=_jsonable(results),
+                results=jsonable(results),
                 created_by=tx.actor,
             )
             tx.session.add(run)
@@ -255,13 +256,3 @@ class Gates(Service):
             rows = session.execute(select(Waiver).where(Waiver.system_id == owner.id).order_by(Waiver.id)).scalars()
             today = _today()
             return [{**_waiver_dict(w), "active": w.expires >= today, "created_at": w.created_at} for w in rows]
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
