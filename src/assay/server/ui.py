@@ -98,21 +98,39 @@ def logout(
 # -- dashboard ---------------------------------------------------------------------------------------------------
 
 
-def _dashboard(auth: Auth) -> dict[str, Any]:
+DASHBOARD_FRAMEWORKS = ("iso42001", "nist-ai-rmf", "eu-ai-act")
+
+
+def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
+    """What every dashboard shows of each system, the same whoever asks (so built once per ledger head and day,
+    then filtered to what each person may see): readiness per framework, open risks by cell, pending approvals."""
+    ws = auth.ws
+    systems = ws.systems.list()
+    shares: dict[str, dict[str, Any]] = {s.name: {"system": s.name} for s in systems}
+    for framework in DASHBOARD_FRAMEWORKS:  # one readiness pass per framework, all systems
+        for entry in _readiness_document(auth, shared, framework)["systems"]:
+            shares[entry["system"]["name"]][framework] = entry.get("share")
+    cells: dict[str, list[tuple[int, int]]] = {
+        s.name: [(r.impact, r.likelihood) for r in ws.risks.list(s.name, status="open")] for s in systems
+    }
+    return {
+        "systems": systems,
+        "shares": shares,
+        "risk_cells": cells,
+        "pending": [a.to_dict() for a in ws.approvals.list(status="pending")],
+    }
+
+
+def _dashboard(auth: Auth, shared: PageCache) -> dict[str, Any]:
     who, ws = auth.principal, auth.ws
+    overview = shared.get(auth, "overview", lambda: _overview(auth, shared))
     visible = who.systems()
-    systems = [s for s in ws.systems.list() if visible is None or s.name in visible]
+    systems = [s for s in overview["systems"] if visible is None or s.name in visible]
     names = {s.name for s in systems}
     heat = [[0] * 5 for _ in range(5)]  # [impact-1][likelihood-1]
     for system in systems:
-        for risk in ws.risks.list(system.name, status="open"):
-            heat[risk.impact - 1][risk.likelihood - 1] += 1
-    approvals = [a.to_dict() for a in ws.approvals.list(status="pending") if a.system in names]
-    shares: dict[str, dict[str, Any]] = {s.name: {"system": s.name} for s in systems}
-    for framework in ("iso42001", "nist-ai-rmf", "eu-ai-act"):  # one readiness pass per framework, all systems
-        for entry in ws.controls.readiness(None, framework)["systems"]:
-            if entry["system"]["name"] in shares:
-                shares[entry["system"]["name"]][framework] = entry.get("share")
+        for impact, likelihood in overview["risk_cells"][system.name]:
+            heat[impact - 1][likelihood - 1] += 1
     events = []
     if allowed(who, "audit"):
         events = [{**e.content(), "hash": e.hash} for e in ws.audit.recent(15)]
@@ -126,25 +144,33 @@ def _dashboard(auth: Auth) -> dict[str, Any]:
         "by_category": {c: n for c in EU_AI_ACT_CATEGORIES if (n := Counter(s.eu_ai_act_category for s in systems)[c])},
         "by_stage": {st: n for st in LIFECYCLE_STAGES if (n := Counter(s.lifecycle_stage for s in systems)[st])},
         "risk_heat_map": {"rows": "impact 1..5", "columns": "likelihood 1..5", "counts": heat},
-        "pending_approvals": approvals,
-        "readiness": [shares[s.name] for s in systems],
+        "pending_approvals": [a for a in overview["pending"] if a["system"] in names],
+        "readiness": [overview["shares"][s.name] for s in systems],
         "recent_events": events,
     }
+
+
+def _readiness_document(auth: Auth, shared: PageCache, framework: str) -> dict[str, Any]:
+    """Readiness of every system against ``framework``, shared by everyone (callers filter and must not change
+    it)."""
+    return shared.get(auth, "readiness", lambda: auth.ws.controls.readiness(None, framework), framework)
 
 
 class PageCache:
     """Page contexts cached by who asks and the ledger's head: every change of governed state appends an audit
     event, so (user, role, memberships, head sequence number, day) identifies what a page shows."""
 
-    def __init__(self, size: int = 512) -> None:
+    def __init__(self, size: int = 512, *, per_person: bool = True) -> None:
         self.size = size
+        self.per_person = per_person
         self._items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, auth: Auth, page: str, build: Callable[[], dict[str, Any]], *parts: Any) -> dict[str, Any]:
         who = auth.principal
         head = auth.ws.audit.head_seq()
-        key = (page, who.name, who.role, tuple(sorted(who.memberships.items())), head, dt.date.today(), *parts)
+        person = (who.name, who.role, tuple(sorted(who.memberships.items()))) if self.per_person else ()
+        key = (page, *person, head, dt.date.today(), *parts)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -157,6 +183,15 @@ class PageCache:
         return context
 
 
+def _shared(request: Request) -> PageCache:
+    """The application's cache of what is the same for everyone who may see it (readiness, the dashboard's
+    overview), keyed by the ledger's head and the day only."""
+    cache: PageCache | None = getattr(request.app.state, "shared_cache", None)
+    if cache is None:
+        cache = request.app.state.shared_cache = PageCache(64, per_person=False)
+    return cache
+
+
 def _cache(request: Request) -> PageCache:
     cache: PageCache | None = getattr(request.app.state, "page_cache", None)
     if cache is None:
@@ -167,13 +202,16 @@ def _cache(request: Request) -> PageCache:
 @router.get("/index.json")
 def dashboard_json(request: Request, auth: Auth) -> Response:
     return _render(
-        request, "dashboard", _cache(request).get(auth, "dashboard", lambda: _dashboard(auth)), json_twin=True
+        request,
+        "dashboard",
+        _cache(request).get(auth, "dashboard", lambda: _dashboard(auth, _shared(request))),
+        json_twin=True,
     )
 
 
 @router.get("/")
 def dashboard(request: Request, auth: Auth) -> Response:
-    context = _cache(request).get(auth, "dashboard", lambda: _dashboard(auth))
+    context = _cache(request).get(auth, "dashboard", lambda: _dashboard(auth, _shared(request)))
     return _render(request, "dashboard", context, json_twin=False)
 
 
@@ -184,7 +222,7 @@ _PROVENANCE = ("source", "licence", "collection_method", "period_start", "period
                "personal_data_categories", "fingerprint")  # fmt: skip
 
 
-def _system(auth: Auth, name: str) -> dict[str, Any]:
+def _system(auth: Auth, name: str, shared: PageCache) -> dict[str, Any]:
     ws = auth.ws
     system = ws.systems.get(name)
     versions = [
@@ -193,7 +231,9 @@ def _system(auth: Auth, name: str) -> dict[str, Any]:
     refs = {v["id"]: v["ref"] for v in versions}
     for version in versions:
         version["parent"] = refs.get(version["parent_id"])
-    readiness = ws.controls.readiness(name, "iso42001")
+    readiness: dict[str, Any] = next(
+        (e for e in _readiness_document(auth, shared, "iso42001")["systems"] if e["system"]["name"] == name), {}
+    )
     data_ids = {v["training_dataset_version_id"] for v in versions} | {
         a.dataset_version_id for a in ws.assessments.list(name)
     }
@@ -216,7 +256,7 @@ def _system(auth: Auth, name: str) -> dict[str, Any]:
         "risks": [r.state() for r in ws.risks.list(name)],
         "approvals": [a.to_dict() for a in ws.approvals.list(name)],
         "incidents": [i.state() for i in ws.incidents.list(name)],
-        "readiness": (readiness.get("systems") or [{}])[0],
+        "readiness": readiness,
         "can_approve": allowed(auth.principal, "approve", name),
         "can_write": allowed(auth.principal, "write", name),
     }
@@ -224,13 +264,13 @@ def _system(auth: Auth, name: str) -> dict[str, Any]:
 
 @router.get("/systems/{system}.json")
 def system_json(request: Request, auth: Auth, system: str) -> Response:
-    context = _cache(request).get(auth, "system", lambda: _system(auth, system), system)
+    context = _cache(request).get(auth, "system", lambda: _system(auth, system, _shared(request)), system)
     return _render(request, "system", context, json_twin=True)
 
 
 @router.get("/systems/{system}")
 def system_page(request: Request, auth: Auth, system: str) -> Response:
-    context = _cache(request).get(auth, "system", lambda: _system(auth, system), system)
+    context = _cache(request).get(auth, "system", lambda: _system(auth, system, _shared(request)), system)
     return _render(request, "system", context, json_twin=False)
 
 
@@ -365,21 +405,26 @@ def soa_page(auth: Auth, system: str) -> Response:
     return HTMLResponse(render_soa_html(auth.ws.controls.soa(system)))
 
 
-def _readiness(auth: Auth, framework: str) -> dict[str, Any]:
+def _readiness(auth: Auth, shared: PageCache, framework: str) -> dict[str, Any]:
     visible = auth.principal.systems()
-    document = auth.ws.controls.readiness(None, framework)
-    document["systems"] = [s for s in document["systems"] if visible is None or s["system"]["name"] in visible]
-    return {"page": "readiness", "user": {"name": auth.principal.name, "role": auth.principal.role}, **document}
+    document = _readiness_document(auth, shared, framework)
+    return {
+        "page": "readiness",
+        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        **document,
+        "generated_by": auth.principal.name,
+        "systems": [s for s in document["systems"] if visible is None or s["system"]["name"] in visible],
+    }
 
 
 @router.get("/readiness.json")
 def readiness_json(request: Request, auth: Auth, framework: str = "iso42001") -> Response:
-    return _render(request, "readiness", _readiness(auth, framework), json_twin=True)
+    return _render(request, "readiness", _readiness(auth, _shared(request), framework), json_twin=True)
 
 
 @router.get("/readiness")
 def readiness_page(request: Request, auth: Auth, framework: str = "iso42001") -> Response:
-    return _render(request, "readiness", _readiness(auth, framework), json_twin=False)
+    return _render(request, "readiness", _readiness(auth, _shared(request), framework), json_twin=False)
 
 
 def _inbox(auth: Auth) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -44,6 +45,14 @@ DECISIONS: Final = ("approve", "reject")
 _VOLATILE: Final = {"stage", "updated_at"}
 
 
+def _frozen(version: ModelVersion, assessments: Iterable[tuple[int, str]], risks: Iterable[Risk]) -> dict[str, Any]:
+    return {
+        "model_version": {k: v for k, v in version.state().items() if k not in _VOLATILE},
+        "assessments": [{"id": id_, "document_sha256": sha} for id_, sha in assessments],
+        "risks": [{k: v for k, v in risk.state().items() if k != "updated_at"} for risk in risks],
+    }
+
+
 def approval_state(session: Session, version: ModelVersion) -> dict[str, Any]:
     """What an approval freezes: the model version (not its stage), its assessments, the system's risks."""
     model = session.get(Model, version.model_id)
@@ -52,17 +61,17 @@ def approval_state(session: Session, version: ModelVersion) -> dict[str, Any]:
         select(Assessment.id, Assessment.document_sha256)
         .where(Assessment.model_version_id == version.id)
         .order_by(Assessment.id)
-    ).all()
+    )
     risks = session.execute(select(Risk).where(Risk.system_id == model.system_id).order_by(Risk.id)).scalars()
-    return {
-        "model_version": {k: v for k, v in version.state().items() if k not in _VOLATILE},
-        "assessments": [{"id": row[0], "document_sha256": row[1]} for row in assessments],
-        "risks": [{k: v for k, v in risk.state().items() if k != "updated_at"} for risk in risks],
-    }
+    return _frozen(version, assessments, risks)
+
+
+def _digest(state: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(state)).hexdigest()
 
 
 def approval_state_digest(session: Session, version: ModelVersion) -> str:
-    return hashlib.sha256(canonical_json(approval_state(session, version))).hexdigest()
+    return _digest(approval_state(session, version))
 
 
 @dataclass(frozen=True)
@@ -108,38 +117,72 @@ class ApprovalView:
 
 
 def _view(session: Session, request: ApprovalRequest) -> ApprovalView:
-    version = session.get(ModelVersion, request.model_version_id)
-    assert version is not None
-    model = session.get(Model, version.model_id)
-    assert model is not None
-    system = session.get(System, model.system_id)
-    assert system is not None
-    decisions = session.execute(
-        select(ApprovalDecision).where(ApprovalDecision.request_id == request.id).order_by(ApprovalDecision.id)
-    ).scalars()
-    return ApprovalView(
-        id=request.id,
-        system=system.name,
-        ref=f"{model.name}@{version.version}",
-        stage=request.stage,
-        status=request.status,
-        requested_by=request.requested_by,
-        comment=request.comment,
-        required_approvals=request.required_approvals,
-        state_digest=request.state_digest,
-        current_digest=approval_state_digest(session, version),
-        created_at=request.created_at,
-        decided_at=request.decided_at,
-        decisions=[
-            {
-                "approver": d.approver,
-                "decision": d.decision,
-                "comment": d.comment,
-                "at": d.created_at.isoformat(),
-            }
-            for d in decisions
-        ],
-    )
+    return _views(session, [request])[0]
+
+
+def _views(session: Session, requests: Sequence[ApprovalRequest]) -> list[ApprovalView]:
+    """The requests with their decisions and current digests, read with a fixed number of statements (not a few
+    per request: the dashboard and readiness list every system's requests)."""
+    if not requests:
+        return []
+    version_ids = {r.model_version_id for r in requests}
+    versions = {
+        v.id: v for v in session.execute(select(ModelVersion).where(ModelVersion.id.in_(version_ids))).scalars()
+    }
+    model_ids = {v.model_id for v in versions.values()}
+    models = {m.id: m for m in session.execute(select(Model).where(Model.id.in_(model_ids))).scalars()}
+    system_ids = {m.system_id for m in models.values()}
+    systems = {s.id: s for s in session.execute(select(System).where(System.id.in_(system_ids))).scalars()}
+    decisions: dict[int, list[ApprovalDecision]] = {}
+    for decision in session.execute(
+        select(ApprovalDecision)
+        .where(ApprovalDecision.request_id.in_([r.id for r in requests]))
+        .order_by(ApprovalDecision.id)
+    ).scalars():
+        decisions.setdefault(decision.request_id, []).append(decision)
+    assessments: dict[int, list[tuple[int, str]]] = {}
+    for version_id, assessment_id, sha in session.execute(
+        select(Assessment.model_version_id, Assessment.id, Assessment.document_sha256)
+        .where(Assessment.model_version_id.in_(version_ids))
+        .order_by(Assessment.id)
+    ):
+        assert version_id is not None
+        assessments.setdefault(version_id, []).append((assessment_id, sha))
+    risks: dict[int, list[Risk]] = {}
+    for risk in session.execute(select(Risk).where(Risk.system_id.in_(system_ids)).order_by(Risk.id)).scalars():
+        risks.setdefault(risk.system_id, []).append(risk)
+    views = []
+    for request in requests:
+        version = versions[request.model_version_id]
+        model = models[version.model_id]
+        views.append(
+            ApprovalView(
+                id=request.id,
+                system=systems[model.system_id].name,
+                ref=f"{model.name}@{version.version}",
+                stage=request.stage,
+                status=request.status,
+                requested_by=request.requested_by,
+                comment=request.comment,
+                required_approvals=request.required_approvals,
+                state_digest=request.state_digest,
+                current_digest=_digest(
+                    _frozen(version, assessments.get(version.id, []), risks.get(model.system_id, []))
+                ),
+                created_at=request.created_at,
+                decided_at=request.decided_at,
+                decisions=[
+                    {
+                        "approver": d.approver,
+                        "decision": d.decision,
+                        "comment": d.comment,
+                        "at": d.created_at.isoformat(),
+                    }
+                    for d in decisions.get(request.id, [])
+                ],
+            )
+        )
+    return views
 
 
 class Approvals(Service):
@@ -260,4 +303,4 @@ class Approvals(Service):
                 )
             if status is not None:
                 query = query.where(ApprovalRequest.status == status)
-            return [_view(session, request) for request in session.execute(query).scalars()]
+            return _views(session, list(session.execute(query).scalars()))

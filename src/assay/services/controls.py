@@ -486,7 +486,19 @@ class Controls(Service):
                 if system is not None
                 else list(session.execute(select(System).order_by(System.name)).scalars())
             )
-            per_system = [(owner, self._entries(session, owner, controls, day)) for owner in owners]
+            statuses, evidence = self._recorded(session, None if system is None else owners[0])
+            per_system = [
+                (
+                    owner,
+                    self._entries(
+                        session, owner, controls, day, statuses.get(owner.id, {}), evidence.get(owner.id, {})
+                    ),
+                )
+                for owner in owners
+            ]
+        approvals: dict[str, list[Any]] = {}
+        for approval in self.ws.approvals.list(system):  # one pass for every system, not one per system
+            approvals.setdefault(approval.system, []).append(approval)
         results = []
         for owner, entries in per_system:
             applicable = [e for e in entries if e["applicable"]]
@@ -496,7 +508,7 @@ class Controls(Service):
                 for e in entries
                 for kind in e["gaps"]
             ]
-            for approval in self.ws.approvals.list(owner.name):
+            for approval in approvals.get(owner.name, []):
                 if approval.stale:
                     gaps.append(
                         {
@@ -534,17 +546,40 @@ class Controls(Service):
             "systems": results,
         }
 
+    @staticmethod
+    def _recorded(
+        session: Session, owner: System | None
+    ) -> tuple[dict[int, dict[tuple[str, str], ControlStatus]], dict[int, dict[tuple[str, str], list[Evidence]]]]:
+        """The recorded statuses and evidence of ``owner`` (every system when ``None``), by system id and entry:
+        two statements, however many systems."""
+        status_query = select(ControlStatus)
+        evidence_query = select(Evidence).order_by(Evidence.id)
+        if owner is not None:
+            status_query = status_query.where(ControlStatus.system_id == owner.id)
+            evidence_query = evidence_query.where(Evidence.system_id == owner.id)
+        statuses: dict[int, dict[tuple[str, str], ControlStatus]] = {}
+        for row in session.execute(status_query).scalars():
+            statuses.setdefault(row.system_id, {})[(row.framework, row.control_id)] = row
+        evidence: dict[int, dict[tuple[str, str], list[Evidence]]] = {}
+        for item in session.execute(evidence_query).scalars():
+            evidence.setdefault(item.system_id, {}).setdefault((item.framework, item.control_id), []).append(item)
+        return statuses, evidence
+
     def _entries(
-        self, session: Session, owner: System, controls: Sequence[Control], day: dt.date
+        self,
+        session: Session,
+        owner: System,
+        controls: Sequence[Control],
+        day: dt.date,
+        statuses: Mapping[tuple[str, str], ControlStatus] | None = None,
+        evidence: Mapping[tuple[str, str], list[Evidence]] | None = None,
     ) -> list[dict[str, Any]]:
-        """Status, evidence (own and counted) and the verdict of each entry of ``controls`` for ``owner``."""
-        statuses = {
-            (row.framework, row.control_id): row
-            for row in session.execute(select(ControlStatus).where(ControlStatus.system_id == owner.id)).scalars()
-        }
-        evidence = _by_entry(
-            session.execute(select(Evidence).where(Evidence.system_id == owner.id).order_by(Evidence.id)).scalars()
-        )
+        """Status, evidence (own and counted) and the verdict of each entry of ``controls`` for ``owner``
+        (``statuses`` and ``evidence`` as :meth:`_recorded` gives them; read here when not given)."""
+        if statuses is None or evidence is None:
+            recorded = self._recorded(session, owner)
+            statuses = statuses if statuses is not None else recorded[0].get(owner.id, {})
+            evidence = evidence if evidence is not None else recorded[1].get(owner.id, {})
         entries = []
         for control in controls:
             row = statuses.get((control.framework, control.id))
