@@ -188,7 +188,7 @@ def _shared(request: Request) -> PageCache:
     overview), keyed by the ledger's head and the day only."""
     cache: PageCache | None = getattr(request.app.state, "shared_cache", None)
     if cache is None:
-        cache = request.app.state.shared_cache = PageCache(64, per_person=False)
+        cache = request.app.state.shared_cache = PageCache(1024, per_person=False)
     return cache
 
 
@@ -249,7 +249,6 @@ def _system(auth: Auth, name: str, shared: PageCache) -> dict[str, Any]:
         "datasets": datasets,
         "controls": controls,
         "evidence": evidence,
-        "user": {"name": auth.principal.name, "role": auth.principal.role},
         "system": {**system.state(), "annex_iii_title": ANNEX_III_AREAS.get(system.annex_iii_area or 0)},
         "models": versions,
         "assessments": [{k: v for k, v in a.state().items() if k != "document"} for a in ws.assessments.list(name)],
@@ -257,6 +256,17 @@ def _system(auth: Auth, name: str, shared: PageCache) -> dict[str, Any]:
         "approvals": [a.to_dict() for a in ws.approvals.list(name)],
         "incidents": [i.state() for i in ws.incidents.list(name)],
         "readiness": readiness,
+    }
+
+
+def _system_for(request: Request, auth: Auth, name: str) -> dict[str, Any]:
+    """The system page: what it shows of the system is the same for everyone who may see it (shared), and what
+    this person may do there."""
+    shared = _shared(request)
+    context = shared.get(auth, "system", lambda: _system(auth, name, shared), name)
+    return {
+        **context,
+        "user": {"name": auth.principal.name, "role": auth.principal.role},
         "can_approve": allowed(auth.principal, "approve", name),
         "can_write": allowed(auth.principal, "write", name),
     }
@@ -264,13 +274,13 @@ def _system(auth: Auth, name: str, shared: PageCache) -> dict[str, Any]:
 
 @router.get("/systems/{system}.json")
 def system_json(request: Request, auth: Auth, system: str) -> Response:
-    context = _cache(request).get(auth, "system", lambda: _system(auth, system, _shared(request)), system)
+    context = _system_for(request, auth, system)
     return _render(request, "system", context, json_twin=True)
 
 
 @router.get("/systems/{system}")
 def system_page(request: Request, auth: Auth, system: str) -> Response:
-    context = _cache(request).get(auth, "system", lambda: _system(auth, system, _shared(request)), system)
+    context = _system_for(request, auth, system)
     return _render(request, "system", context, json_twin=False)
 
 
