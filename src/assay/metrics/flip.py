@@ -13,7 +13,9 @@ def _neighbour_votes(
 ) -> NDArray[np.bool_]:
     """The majority prediction of each facet-d row's k nearest facet-a rows, as Clarify's k-NN gives it.
 
-    SciPy's k-d tree finds the neighbours on every core. Where the k nearest rows are unique, every exact
+    SciPy's k-d tree finds the neighbours on every core. Leaves of 64 rows rather than SciPy's 16: with ten
+    or so features the search visits many leaves anyway, and larger ones cut the tree's overhead (about 20 % faster
+    on the benchmark's 10-D data; the neighbours are the same, the search is exact either way). Where the k nearest rows are unique, every exact
     search agrees; where the k-th and (k+1)-th distances tie, which row counts depends on the search, so
     those rows are asked of scikit-learn's ``KNeighborsClassifier`` with Clarify's settings instead.
     """
@@ -21,7 +23,7 @@ def _neighbour_votes(
     from sklearn.neighbors import KNeighborsClassifier
 
     wanted = min(k + 1, len(xa))
-    dist, idx = cKDTree(xa).query(xd, k=wanted, workers=-1)
+    dist, idx = cKDTree(xa, leafsize=64).query(xd, k=wanted, workers=-1)
     dist = np.asarray(dist, dtype=np.float64).reshape(len(xd), wanted)
     idx = np.asarray(idx).reshape(len(xd), wanted)
     votes: NDArray[np.bool_] = ya[idx[:, :k]].sum(axis=1) * 2 > k  # k is odd: no tied votes
