@@ -378,6 +378,22 @@ def test_python_api_records_with_a_chosen_version(
     assert stored.document["method"] == "reweighing"
 
 
+def test_the_new_version_and_its_record_are_one_transaction(
+    workspace: Any, reports: dict[str, MitigationReport], tmp_path: Path
+) -> None:
+    """A record that cannot be stored (here: NaN is not JSON) leaves no new model version behind, and no event."""
+    workspace.systems.create({"name": "hiring"})
+    workspace.models.register_version("hiring", {"model": "lr", "version": "1"})
+    report = reports["reweighing"]
+    paths = write_outputs(report, tmp_path)
+    broken = MitigationReport({**report.to_dict(), "note": float("nan")}, report.estimator, report.original)
+    head = workspace.audit.head_seq()
+    with pytest.raises(InvalidInput, match="not plain JSON"):
+        workspace.mitigation.record(broken, "hiring", model_version="lr@1", new_version="2", model_file=paths["model"])
+    assert [v.version for _, v in workspace.models.list_versions("hiring")] == ["1"]
+    assert workspace.audit.head_seq() == head
+
+
 # ---- bad input ----------------------------------------------------------------------------------------------------
 
 
@@ -399,6 +415,7 @@ def test_python_api_records_with_a_chosen_version(
         ({"--format": "onnx"}, "must be skops or joblib"),
         ({"--features": "x1,nope"}, "column 'nope' is not in the data"),
         ({"--sample": "5"}, "sample must be at least 10 rows"),
+        ({"--sample": "10", "--test-size": "0.95"}, "a part would be empty"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -50,9 +51,9 @@ PARAMS = {
 }
 
 
-@pytest.fixture
-def server(workspace: Workspace) -> Iterator[tuple[TestClient, dict[str, str], Workspace]]:
-    ws = workspace
+@contextmanager
+def serving(ws: Workspace, **app_options: Any) -> Iterator[tuple[TestClient, dict[str, str], Workspace]]:
+    """The app over ``ws`` holding one of each record on system "release", each role's user and write token."""
     ws.systems.create({"name": "release", "eu_ai_act_category": "limited"})
     ws.models.register_version("release", {"model": "lr", "version": "1"})
     ws.assessments.record("release", {"schema": "assay.assessment", "spec": {}, "data": {}}, model_version="lr@1")
@@ -67,8 +68,14 @@ def server(workspace: Workspace) -> Iterator[tuple[TestClient, dict[str, str], W
         ws.access.grant(name, "release", name)
     _, spare = ws.access.create_token("viewer", "spare", scope="read")  # the one DELETE /api/tokens/{id} revokes
     PARAMS["token_id"] = str(spare.id)
-    with TestClient(create_app(ws, secure_cookies=False)) as client:
+    with TestClient(create_app(ws, secure_cookies=False, **app_options)) as client:
         yield client, tokens, ws
+
+
+@pytest.fixture
+def server(workspace: Workspace) -> Iterator[tuple[TestClient, dict[str, str], Workspace]]:
+    with serving(workspace) as served:
+        yield served
 
 
 def routes() -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ running code; types skops does not trust must be listed (``trusted_types``).
 from assay.adapters._base import Model, Output
 from assay.adapters._callable import CallableModel, import_callable
 from assay.adapters._http import RETRY_STATUSES, HttpModel
-from assay.adapters._load import KINDS, load_model
+from assay.adapters._load import KINDS, file_kind, load_model
 from assay.adapters._onnx import OnnxModel
 from assay.adapters._sklearn import PICKLE_REFUSED, PICKLE_TRUSTED, SKOPS_TRUSTED, SklearnModel
 
@@ -29,6 +29,7 @@ __all__ = [
     "OnnxModel",
     "Output",
     "SklearnModel",
+    "file_kind",
     "import_callable",
     "load_model",
 ]

@@ -14,7 +14,7 @@ from assay.adapters._onnx import OnnxModel
 from assay.adapters._sklearn import SklearnModel, load_pickle, load_skops
 from assay.errors import InvalidInput
 
-__all__ = ["KINDS", "load_model"]
+__all__ = ["KINDS", "file_kind", "load_model"]
 
 KINDS = ("sklearn", "skops", "onnx", "callable", "http")
 _SUFFIXES = {
@@ -25,6 +25,11 @@ _SUFFIXES = {
     ".skops": "skops",
     ".onnx": "onnx",
 }
+
+
+def file_kind(name: str) -> str | None:
+    """The kind of a model file by its name: ``skops``, ``onnx``, ``sklearn`` (a joblib/pickle file), or None."""
+    return _SUFFIXES.get(Path(name).suffix.lower())
 
 
 def _kind_of(source: str) -> str:

@@ -61,8 +61,9 @@ def _target(ctx: typer.Context, system: str | None, dataset_version: str | None)
     return workspace
 
 
-def _present(
-    result: Any,
+def _run(
+    check: str,
+    data: str,
     *,
     workspace: Workspace | None,
     system: str | None,
@@ -70,11 +71,16 @@ def _present(
     out: Path | None,
     as_json: bool,
     strict: bool,
+    **options: Any,
 ) -> None:
+    """Run the check, write its files (with --out) and record it (with --system) through the service; present it."""
     from assay.reports.checks import check_tables
 
-    document = result.to_dict()
-    paths = service.write_check(result, out) if out is not None else {}
+    done = service.run_check(
+        check, data, out=out, workspace=workspace, system=system, dataset_version=dataset_version, **options
+    )
+    document = done.result.to_dict()
+    paths = done.paths
     if as_json:
         print_json(document)
     else:
@@ -90,9 +96,8 @@ def _present(
         screen.print(f"[{style}]{document['status']}[/]: {document['summary']}", highlight=False)
         for name, path in paths.items():
             screen.print(f"{name}: {path}", highlight=False, soft_wrap=True)
-    if workspace is not None and system is not None:
-        recorded = workspace.checks.record(system, result, dataset_version=dataset_version, files=paths)
-        typer.echo(f"recorded: assessment {recorded.id} of {system} in {workspace.home}", err=as_json)
+    if workspace is not None and done.recorded is not None:
+        typer.echo(f"recorded: assessment {done.recorded.id} of {system} in {workspace.home}", err=as_json)
     if strict and document["status"] != "pass":
         raise typer.Exit(1)
 
@@ -117,21 +122,14 @@ def baseline(
 ) -> None:
     """Profile a reference dataset and suggest constraints, in Model Monitor's formats."""
     workspace = _target(ctx, system, dataset_version)
-    config = {
-        "distribution_constraints": {
-            "comparison_threshold": comparison_threshold,
-            "comparison_method": comparison_method,
-            "categorical_comparison_threshold": comparison_threshold,
-            "categorical_drift_method": categorical_drift_method,
-        }
-    }
+    config = service.monitoring_config(comparison_threshold, comparison_method, categorical_drift_method)
     if categorical_drift_method not in ("LInfinity", "ChiSquared"):
         raise InvalidInput(
             f"--categorical-drift-method must be LInfinity or ChiSquared, not {categorical_drift_method!r}"
         )
-    result = service.baseline(reference, max_categories=max_categories, max_domain=max_domain, monitoring_config=config)
-    _present(result, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
-             as_json=as_json, strict=False)  # fmt: skip
+    _run("baseline", reference, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+         as_json=as_json, strict=False, max_categories=max_categories, max_domain=max_domain,
+         monitoring_config=config)  # fmt: skip
 
 
 @check_app.command("validate", no_args_is_help=True)
@@ -149,9 +147,8 @@ def validate(
 ) -> None:
     """Validate a dataset against a baseline; write constraint_violations.json (Model Monitor's check types)."""
     workspace = _target(ctx, system, dataset_version)
-    result = service.validate(data, baseline)
-    _present(result, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
-             as_json=as_json, strict=strict)  # fmt: skip
+    _run("validate", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+         as_json=as_json, strict=strict, baseline_folder=baseline)  # fmt: skip
 
 
 @check_app.command("duplicates", no_args_is_help=True)
@@ -176,12 +173,10 @@ def duplicates(
 ) -> None:
     """Count duplicate rows; examples name rows by position, never by value."""
     workspace = _target(ctx, system, dataset_version)
-    result = service.duplicates(
-        data, columns=_names(columns, "--columns"), exclude=_names(exclude, "--exclude") or [], id_column=id_column,
-        examples=examples, show=_names(show, "--show") or [], max_share=max_share,
-    )  # fmt: skip
-    _present(result, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
-             as_json=as_json, strict=strict)  # fmt: skip
+    _run("duplicates", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+         as_json=as_json, strict=strict, columns=_names(columns, "--columns"),
+         exclude=_names(exclude, "--exclude") or [], id_column=id_column, examples=examples,
+         show=_names(show, "--show") or [], max_share=max_share)  # fmt: skip
 
 
 @check_app.command("leakage", no_args_is_help=True)
@@ -200,12 +195,9 @@ def leakage(
 ) -> None:
     """Rows of a dataset that also occur in another (e.g. test rows in the training set)."""
     workspace = _target(ctx, system, dataset_version)
-    result = service.leakage(
-        data, reference, columns=_names(columns, "--columns"), exclude=_names(exclude, "--exclude") or [],
-        max_share=max_share,
-    )  # fmt: skip
-    _present(result, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
-             as_json=as_json, strict=strict)  # fmt: skip
+    _run("leakage", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+         as_json=as_json, strict=strict, reference=reference, columns=_names(columns, "--columns"),
+         exclude=_names(exclude, "--exclude") or [], max_share=max_share)  # fmt: skip
 
 
 @check_app.command("target-leakage", no_args_is_help=True)
@@ -231,12 +223,9 @@ def target_leakage(
 
     workspace = _target(ctx, system, dataset_version)
     column, values, cut = parse_role(label, "--label")
-    result = service.target_leakage(
-        data, Label(column, values, cut), features=_names(features, "--features"),
-        exclude=_names(exclude, "--exclude") or [], threshold=threshold, max_bins=max_bins,
-    )  # fmt: skip
-    _present(result, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
-             as_json=as_json, strict=strict)  # fmt: skip
+    _run("target-leakage", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+         as_json=as_json, strict=strict, label=Label(column, values, cut), features=_names(features, "--features"),
+         exclude=_names(exclude, "--exclude") or [], threshold=threshold, max_bins=max_bins)  # fmt: skip
 
 
 @check_app.command("label-issues", no_args_is_help=True)
@@ -260,12 +249,10 @@ def label_issues(
 ) -> None:
     """Rows likely mislabelled, by cross-validated confident learning (cleanlab) on a stated sample."""
     workspace = _target(ctx, system, dataset_version)
-    result = service.label_issues(
-        data, label, features=_names(features, "--features"), exclude=_names(exclude, "--exclude") or [],
-        sample=sample, folds=folds, seed=seed, max_share=max_share,
-    )  # fmt: skip
-    _present(result, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
-             as_json=as_json, strict=strict)  # fmt: skip
+    _run("label-issues", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+         as_json=as_json, strict=strict, label=label, features=_names(features, "--features"),
+         exclude=_names(exclude, "--exclude") or [], sample=sample, folds=folds, seed=seed,
+         max_share=max_share)  # fmt: skip
 
 
 @check_app.command("representativeness", no_args_is_help=True)
@@ -288,9 +275,8 @@ def representativeness(
 ) -> None:
     """Group shares against a reference population, with a chi-square goodness-of-fit test."""
     workspace = _target(ctx, system, dataset_version)
-    result = service.representativeness(data, population, alpha=alpha)
-    _present(result, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
-             as_json=as_json, strict=strict)  # fmt: skip
+    _run("representativeness", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+         as_json=as_json, strict=strict, populations=population, alpha=alpha)  # fmt: skip
 
 
 @check_app.command("pii", no_args_is_help=True)
@@ -309,9 +295,9 @@ def pii(
 ) -> None:
     """Personal data in column names and sampled values (Presidio, offline); never prints a value."""
     workspace = _target(ctx, system, dataset_version)
-    result = service.pii(data, columns=_names(columns, "--columns"), sample=sample, seed=seed, min_score=min_score)
-    _present(result, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
-             as_json=as_json, strict=strict)  # fmt: skip
+    _run("pii", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+         as_json=as_json, strict=strict, columns=_names(columns, "--columns"), sample=sample, seed=seed,
+         min_score=min_score)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -105,8 +105,7 @@ def explain(
         workspace = open_workspace(ctx)
         workspace.explanations.check_target(system, model_version=model_version, dataset_version=dataset_version)
     from assay.frames import Facet, Label
-    from assay.services.explanations import explain as run_explain
-    from assay.services.explanations import write_explanations
+    from assay.services.explanations import run_explanations
 
     facets = [Facet(c, v, t) for c, v, t in (parse_role(f, "--facet") for f in facet or [])]
     console = Console(stderr=True, quiet=quiet)
@@ -118,9 +117,14 @@ def explain(
         def progress(stage: str) -> None:
             bar.update(task, description=stage)
 
-        report = run_explain(
+        done = run_explanations(
             data,
             model,
+            out=out,
+            workspace=workspace,
+            system=system,
+            model_version=model_version,
+            dataset_version=dataset_version,
             label=Label(column, values, threshold),
             facets=facets,
             rows=chosen_rows,
@@ -135,22 +139,13 @@ def explain(
             seed=seed,
             progress=progress,
         )
-        progress("writing reports")
-        paths = write_explanations(report, out)
     stdout = Console() if sys.stdout.isatty() else Console(width=140)
     if not quiet:
-        _summary(stdout, report.to_dict())
-    for name, path in paths.items():
+        _summary(stdout, done.report.to_dict())
+    for name, path in done.paths.items():
         stdout.print(f"{name}: {path}", highlight=False, soft_wrap=True)
-    if workspace is not None and system is not None:
-        recorded = workspace.explanations.record(
-            system,
-            report,
-            model_version=model_version,
-            dataset_version=dataset_version,
-            files={path.name: path for path in paths.values()},
-        )
-        stdout.print(f"recorded: explanations {recorded.id} of {system} in {workspace.home}", highlight=False)
+    if workspace is not None and done.recorded is not None:
+        stdout.print(f"recorded: explanations {done.recorded.id} of {system} in {workspace.home}", highlight=False)
 
 
 def _summary(console: Console, document: dict[str, Any]) -> None:

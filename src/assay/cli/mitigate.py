@@ -134,8 +134,7 @@ def mitigate(
         workspace = open_workspace(ctx)
         workspace.mitigation.check_target(system, model_version=model_version, new_version=new_version, method=method)
     from assay.frames import Facet, Label
-    from assay.services.mitigation import mitigate as run
-    from assay.services.mitigation import write_outputs
+    from assay.services.mitigation import run_mitigation
 
     console = Console(stderr=True, quiet=quiet)
     with Progress(
@@ -146,9 +145,15 @@ def mitigate(
         def progress(stage: str) -> None:
             bar.update(task, description=stage)
 
-        report = run(
+        done = run_mitigation(
             data,
             model,
+            out=out,
+            format=fmt,
+            workspace=workspace,
+            system=system,
+            model_version=model_version,
+            new_version=new_version,
             label=Label(label_column, label_values, label_threshold),
             facet=Facet(facet_column, facet_values, facet_threshold),
             method=method,
@@ -170,22 +175,13 @@ def mitigate(
             trusted_types=trust_type or (),
             progress=progress,
         )
-        progress("writing the model and the report")
-        paths = write_outputs(report, out, format=fmt)
     stdout = Console() if sys.stdout.isatty() else Console(width=140)
     if not quiet:
-        _summary(stdout, report)
-    for name, path in paths.items():
+        _summary(stdout, done.report)
+    for name, path in done.paths.items():
         stdout.print(f"{name}: {path}", highlight=False, soft_wrap=True)
-    if workspace is not None and system is not None and model_version is not None:
-        recorded = workspace.mitigation.record(
-            report,
-            system,
-            model_version=model_version,
-            new_version=new_version,
-            model_file=paths["model"],
-            files={"mitigation.json": paths["mitigation"], "report.html": paths["report"]},
-        )
+    if workspace is not None and done.recorded is not None:
+        recorded = done.recorded
         stdout.print(
             f"registered: {recorded.ref} (parent {model_version}); recorded: assessment {recorded.assessment.id} "
             f"of {system} in {workspace.home}",

@@ -33,6 +33,14 @@ def serve(
     insecure_cookies: Annotated[
         bool, typer.Option(help="Send the session cookie over plain HTTP (only behind no proxy, on loopback).")
     ] = False,
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickle",
+            help="Let the compute routes load registered joblib/pickle model files, which run any code they hold: "
+            "only if you trust everyone who can register a model version. Prefer skops or ONNX.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the web application and the REST API (/api/docs) on the workspace's database."""
     import uvicorn
@@ -41,7 +49,12 @@ def serve(
 
     workspace = open_workspace(ctx)
     typer.echo(f"Assay on http://{host}:{port}/ (API docs at /api/docs); workspace {workspace.home}")
-    uvicorn.run(create_app(workspace, secure_cookies=not insecure_cookies), host=host, port=port, log_level="info")
+    if trust_pickle:
+        typer.echo(
+            "warning: --trust-pickle: registered joblib/pickle model files will be loaded (they run code)", err=True
+        )
+    app = create_app(workspace, secure_cookies=not insecure_cookies, trust_pickle=trust_pickle)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @user_app.command("add")

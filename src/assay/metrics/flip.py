@@ -13,11 +13,11 @@ def _neighbour_votes(
 ) -> NDArray[np.bool_]:
     """The majority prediction of each facet-d row's k nearest facet-a rows, as Clarify's k-NN gives it.
 
-    SciPy's k-d tree finds the neighbours on every core. Leaves of 64 rows rather than SciPy's 16: with ten
-    or so features the search visits many leaves anyway, and larger ones cut the tree's overhead (about 20 % faster
-    on the benchmark's 10-D data; the neighbours are the same, the search is exact either way). Where the k nearest rows are unique, every exact
-    search agrees; where the k-th and (k+1)-th distances tie, which row counts depends on the search, so
-    those rows are asked of scikit-learn's ``KNeighborsClassifier`` with Clarify's settings instead.
+    SciPy's k-d tree finds the neighbours on every core, with leaves of 64 rows rather than SciPy's 16: with
+    ten or so features the search visits many leaves anyway, and larger ones cut the tree's overhead (about 20 %
+    faster on the benchmark's 10-D data; the search is exact either way). Where the k nearest rows are unique,
+    every exact search agrees; where the k-th and (k+1)-th distances tie, which row counts depends on the
+    search, so those rows are asked of scikit-learn's ``KNeighborsClassifier`` with Clarify's settings instead.
     """
     from scipy.spatial import cKDTree
     from sklearn.neighbors import KNeighborsClassifier

@@ -157,7 +157,12 @@ def _split(
         train, test = train_test_split(index, test_size=test_size, random_state=seed, stratify=strata)
         stratified = True
     except ValueError:  # a (label, group) cell with fewer than two rows
-        train, test = train_test_split(index, test_size=test_size, random_state=seed)
+        try:
+            train, test = train_test_split(index, test_size=test_size, random_state=seed)
+        except ValueError:  # a part would be empty
+            raise InvalidInput(
+                f"the data has too few rows ({n}) to split with test size {test_size}: a part would be empty"
+            ) from None
         stratified = False
     for name, part in (("training", train), ("test", test)):
         if len(np.unique(y[part])) < 2 or len(np.unique(d[part])) < 2:

@@ -143,8 +143,10 @@ def _openapi(app: FastAPI) -> dict[str, object]:
     return schema
 
 
-def create_app(workspace: Workspace, *, secure_cookies: bool = True) -> FastAPI:
-    """The application over ``workspace``; ``secure_cookies=False`` only for plain-HTTP tests on loopback."""
+def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickle: bool = False) -> FastAPI:
+    """The application over ``workspace``; ``secure_cookies=False`` only for plain-HTTP tests on loopback.
+    ``trust_pickle`` lets the compute routes load registered joblib/pickle model files, which run any code they
+    hold: only when the operator trusts everyone who can register a model version."""
     from assay.server.api import router
     from assay.server.ui import router as ui_router
     from assay.server.ui import static_files
@@ -161,6 +163,7 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True) -> FastAPI:
     app.state.workspace = workspace
     app.state.login_limiter = LoginLimiter()
     app.state.secure_cookies = secure_cookies
+    app.state.trust_pickle = trust_pickle
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

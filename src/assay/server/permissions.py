@@ -69,6 +69,18 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/waivers"): "write",
     ("GET", "/api/systems/{system}/docs"): "read",
     ("POST", "/api/audit/checkpoint"): "admin",
+    # compute on registered dataset and model versions: the result is recorded in the system
+    ("POST", "/api/systems/{system}/assessments/run"): "write",
+    ("POST", "/api/systems/{system}/explanations"): "write",
+    ("POST", "/api/systems/{system}/mitigations"): "write",
+    ("POST", "/api/systems/{system}/checks/baseline"): "write",
+    ("POST", "/api/systems/{system}/checks/validate"): "write",
+    ("POST", "/api/systems/{system}/checks/duplicates"): "write",
+    ("POST", "/api/systems/{system}/checks/leakage"): "write",
+    ("POST", "/api/systems/{system}/checks/target-leakage"): "write",
+    ("POST", "/api/systems/{system}/checks/label-issues"): "write",
+    ("POST", "/api/systems/{system}/checks/representativeness"): "write",
+    ("POST", "/api/systems/{system}/checks/pii"): "write",
     # the web pages, each with its .json twin
     ("GET", "/"): "read",
     ("GET", "/index.json"): "read",

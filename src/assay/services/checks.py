@@ -10,9 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, cast
 
 from assay.errors import InvalidInput
 from assay.services._base import Service
@@ -30,17 +32,22 @@ if TYPE_CHECKING:
     )
     from assay.checks._common import DataInfo
     from assay.frames import Label
+    from assay.services.workspace import Workspace
     from assay.store.models import Assessment
 
 __all__ = [
+    "CHECKS",
     "CheckResult",
+    "CheckRun",
     "DataChecks",
     "baseline",
     "duplicates",
     "label_issues",
     "leakage",
+    "monitoring_config",
     "pii",
     "representativeness",
+    "run_check",
     "target_leakage",
     "validate",
     "write_check",
@@ -88,6 +95,21 @@ def baseline(
     return dataclasses.replace(result, profile=_fingerprinted(result.profile, reference))
 
 
+def monitoring_config(
+    comparison_threshold: float = 0.1, comparison_method: str = "Simple", categorical_drift_method: str = "LInfinity"
+) -> dict[str, Any]:
+    """Model Monitor's ``monitoring_config`` for the drift constraints of a baseline (one threshold for numeric and
+    categorical columns; ``Simple`` or ``Robust``; ``LInfinity`` or ``ChiSquared``)."""
+    return {
+        "distribution_constraints": {
+            "comparison_threshold": comparison_threshold,
+            "comparison_method": comparison_method,
+            "categorical_comparison_threshold": comparison_threshold,
+            "categorical_drift_method": categorical_drift_method,
+        }
+    }
+
+
 def _read_json(path: Path, what: str) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
@@ -117,12 +139,16 @@ def read_baseline(folder: str | Path) -> tuple[dict[str, Any], dict[str, Any] | 
     return constraints, statistics
 
 
-def validate(data: Any, baseline_folder: str | Path, *, max_categories: int = 1000) -> Validation:
-    """Validate ``data`` against the baseline in ``baseline_folder`` (constraints.json and statistics.json)."""
+def validate(
+    data: Any, baseline_folder: str | Path, *, max_categories: int = 1000, baseline_source: str | None = None
+) -> Validation:
+    """Validate ``data`` against the baseline in ``baseline_folder`` (constraints.json and statistics.json);
+    ``baseline_source`` says where the baseline came from (default: the folder)."""
     from assay.checks import validate as run
 
     constraints, statistics = read_baseline(baseline_folder)
-    result = run(data, constraints, statistics, max_categories=max_categories, baseline_source=str(baseline_folder))
+    source = str(baseline_folder) if baseline_source is None else baseline_source
+    result = run(data, constraints, statistics, max_categories=max_categories, baseline_source=source)
     current = _fingerprinted(result.current, data)
     return dataclasses.replace(result, current=current, data=current.data)
 
@@ -257,8 +283,111 @@ def write_check(result: CheckResult | Baseline | Validation, out: str | Path) ->
     return paths
 
 
+#: Each check by the name the CLI (``assay check NAME``) and the server (``/checks/NAME``) give it, and its function.
+CHECKS: Final[dict[str, Callable[..., Any]]] = {
+    "baseline": baseline,
+    "validate": validate,
+    "duplicates": duplicates,
+    "leakage": leakage,
+    "target-leakage": target_leakage,
+    "label-issues": label_issues,
+    "representativeness": representativeness,
+    "pii": pii,
+}
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """What :func:`run_check` did: the result, the files it wrote, and the recorded assessment (or None)."""
+
+    result: Any
+    paths: dict[str, Path]
+    recorded: Assessment | None = None
+
+
+def run_check(
+    check: str,
+    data: Any,
+    *,
+    out: str | Path | None = None,
+    workspace: Workspace | None = None,
+    system: str | None = None,
+    dataset_version: str | None = None,
+    **options: Any,
+) -> CheckRun:
+    """The whole use case (``assay check ...`` and the server's routes): run ``check`` (a name in :data:`CHECKS`;
+    ``options`` are its function's keywords) on ``data``, write its files into ``out`` (:func:`write_check`), and with
+    a ``workspace`` and a ``system`` record the document and those files against the system and dataset version."""
+    function = CHECKS.get(check)
+    if function is None:
+        raise InvalidInput(f"check {check!r} is not one of {', '.join(CHECKS)}")
+    result = function(data, **options)
+    paths = write_check(result, out) if out is not None else {}
+    recorded = None
+    if workspace is not None and system is not None:
+        recorded = workspace.checks.record(system, result, dataset_version=dataset_version, files=paths)
+    return CheckRun(result, paths, recorded)
+
+
 class DataChecks(Service):
-    """Data checks recorded in the workspace: ``workspace.checks.record(system, result)``."""
+    """Data checks recorded in the workspace: ``workspace.checks.record(system, result)``, or
+    ``workspace.checks.run(system, check, dataset_version, ...)`` on a registered dataset version."""
+
+    def run(
+        self,
+        system: str,
+        check: str,
+        dataset_version: str,
+        *,
+        reference_version: str | None = None,
+        baseline_id: int | None = None,
+        out: Path | None = None,
+        **options: Any,
+    ) -> Assessment:
+        """Run ``check`` (see :data:`CHECKS`; ``options`` are its function's keywords) on the registered copy of
+        ``dataset_version`` and record it with its files. ``leakage`` compares with the registered copy of
+        ``reference_version``; ``validate`` uses the baseline recorded as assessment ``baseline_id`` of ``system``
+        (its constraints.json and statistics.json)."""
+        import tempfile
+
+        if check not in CHECKS:
+            raise InvalidInput(f"check {check!r} is not one of {', '.join(CHECKS)}")
+        if (check == "leakage") != (reference_version is not None):
+            raise InvalidInput("reference_version goes with the leakage check, which needs it")
+        if (check == "validate") != (baseline_id is not None):
+            raise InvalidInput("baseline_id goes with the validate check, which needs it")
+        self.ws.assessments.check_target(system, dataset_version=dataset_version)
+        with ExitStack() as stack:
+            if reference_version is not None:
+                self.ws.assessments.check_target(system, dataset_version=reference_version)
+                options["reference"] = stack.enter_context(self.ws.datasets.stored_copy(reference_version))
+            if baseline_id is not None:
+                options["baseline_folder"] = stack.enter_context(self.baseline_files(system, baseline_id))
+                options["baseline_source"] = f"baseline check {baseline_id} of {system}"
+            data = stack.enter_context(self.ws.datasets.stored_copy(dataset_version))
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            done = run_check(
+                check, data, out=out or folder, workspace=self.ws, system=system, dataset_version=dataset_version,
+                **options,
+            )  # fmt: skip
+        assert done.recorded is not None  # given a workspace and a system, run_check records
+        return done.recorded
+
+    @contextmanager
+    def baseline_files(self, system: str, assessment_id: int) -> Iterator[Path]:
+        """A temporary folder with the constraints.json (and statistics.json) of the baseline check recorded as
+        assessment ``assessment_id`` of ``system``."""
+        recorded = self.ws.assessments.get(system, assessment_id)
+        if recorded.kind != "assay.data-check" or recorded.document.get("check") != "baseline":
+            raise InvalidInput(f"assessment {assessment_id} of {system} is not a baseline check")
+        attachments = recorded.attachments or {}
+        if "constraints.json" not in attachments:
+            raise InvalidInput(f"baseline check {assessment_id} of {system} was recorded without its constraints.json")
+        files: dict[str, str] = {
+            name: attachments[name] for name in ("constraints.json", "statistics.json") if name in attachments
+        }
+        with self.ws.artifacts.linked(files) as links:
+            yield links["constraints.json"].parent
 
     def record(
         self,

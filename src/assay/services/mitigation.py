@@ -29,11 +29,13 @@ from numpy.typing import NDArray
 from assay._version import __version__
 from assay.errors import Conflict, InvalidInput
 from assay.frames import Facet, Label
+from assay.governance.records import ModelVersionSpec, coerce
 from assay.mitigate import describe, model_classes, plain, positives, prepare
 from assay.services._base import Service
 
 if TYPE_CHECKING:
     from assay.adapters import Model
+    from assay.services.workspace import Workspace
     from assay.store.models import Assessment, ModelVersion
 
 __all__ = [
@@ -41,8 +43,10 @@ __all__ = [
     "SCHEMA",
     "Mitigation",
     "MitigationReport",
+    "MitigationRun",
     "RecordedMitigation",
     "mitigate",
+    "run_mitigation",
     "write_outputs",
 ]
 
@@ -508,6 +512,52 @@ def write_outputs(
     return paths
 
 
+@dataclass(frozen=True)
+class MitigationRun:
+    """What :func:`run_mitigation` did: the report, the files it wrote, and what it recorded (or None)."""
+
+    report: MitigationReport
+    paths: dict[str, Path]
+    recorded: RecordedMitigation | None = None
+
+
+def run_mitigation(
+    data: Any,
+    model: Any,
+    *,
+    out: str | Path,
+    format: Literal["skops", "joblib"] = "skops",
+    workspace: Workspace | None = None,
+    system: str | None = None,
+    model_version: str | None = None,
+    new_version: str | None = None,
+    dataset_version: str | None = None,
+    progress: Progress | None = None,
+    **options: Any,
+) -> MitigationRun:
+    """The whole use case (``assay mitigate`` and the server's route): :func:`mitigate` (``options`` are its
+    keywords), :func:`write_outputs` into ``out`` and, with a ``workspace`` and a ``system``, the registration of the
+    mitigated model as a new version of ``model_version`` and the record of the document (:meth:`Mitigation.record`)."""
+    if workspace is not None and system is not None and model_version is None:
+        raise InvalidInput("recording a mitigation needs the original model version, MODEL@VERSION")
+    report = mitigate(data, model, progress=progress, **options)
+    if progress is not None:
+        progress("writing the model and the report")
+    paths = write_outputs(report, out, format=format)
+    recorded = None
+    if workspace is not None and system is not None and model_version is not None:
+        recorded = workspace.mitigation.record(
+            report,
+            system,
+            model_version=model_version,
+            new_version=new_version,
+            dataset_version=dataset_version,
+            model_file=paths["model"],
+            files={"mitigation.json": paths["mitigation"], "report.html": paths["report"]},
+        )
+    return MitigationRun(report, paths, recorded)
+
+
 # ---- the workspace ------------------------------------------------------------------------------------------------
 
 
@@ -517,6 +567,38 @@ class Mitigation(Service):
     def run(self, data: Any, model: Any, **options: Any) -> MitigationReport:
         """:func:`mitigate` with the workspace's settings (see there for the options)."""
         return mitigate(data, model, **options)
+
+    def run_registered(
+        self,
+        system: str,
+        dataset_version: str,
+        model_version: str,
+        *,
+        method: str,
+        new_version: str | None = None,
+        trust_pickle: bool = False,
+        out: Path | None = None,
+        progress: Progress | None = None,
+        **options: Any,
+    ) -> RecordedMitigation:
+        """Mitigate the stored file of ``model_version`` (see :meth:`Models.load`; a joblib/pickle file only with
+        ``trust_pickle``) on the registered copy of ``dataset_version``; register the mitigated model (skops) as
+        ``new_version`` with ``model_version`` as its parent, and record the document against it and the dataset
+        version. ``options`` are those of :func:`mitigate` (label, positive, facet, constraint, ...)."""
+        import tempfile
+
+        if method not in METHODS:
+            raise InvalidInput(f"method {method!r} is not one of {', '.join(METHODS)}")
+        self.check_target(system, model_version=model_version, new_version=new_version, method=method)
+        self.ws.assessments.check_target(system, dataset_version=dataset_version)
+        model = self.ws.models.load(system, model_version, trust_pickle=trust_pickle)
+        with self.ws.datasets.stored_copy(dataset_version) as data, tempfile.TemporaryDirectory() as folder:
+            done = run_mitigation(
+                data, model, out=out or Path(folder), workspace=self.ws, system=system, model_version=model_version,
+                new_version=new_version, dataset_version=dataset_version, method=method, progress=progress, **options,
+            )  # fmt: skip
+        assert done.recorded is not None  # given a workspace and a system, run_mitigation records
+        return done.recorded
 
     def _refs(self, system: str, model_version: str, new_version: str | None, method: str) -> tuple[str, str]:
         """(parent ref, new ref) as MODEL@VERSION; the parent must exist and the new version must not."""
@@ -546,14 +628,18 @@ class Mitigation(Service):
         model_version: str,
         model_file: Path,
         new_version: str | None = None,
+        dataset_version: str | None = None,
         files: Mapping[str, Path] | None = None,
     ) -> RecordedMitigation:
-        """Register ``model_file`` as a new version (parent ``model_version``) and record the document on it."""
+        """Register ``model_file`` as a new version (parent ``model_version``) and record the document on it (and
+        on ``dataset_version``, the data it was fitted and measured on, when given)."""
         parent_ref, new_ref = self._refs(system, model_version, new_version, report.document["method"])
+        if dataset_version is not None:  # before the registration: a missing dataset version changes nothing
+            self.ws.assessments.check_target(system, dataset_version=dataset_version)
         name, version = new_ref.split("@", 1)
         method = report.document["method"]
-        registered = self.ws.models.register_version(
-            system,
+        spec = coerce(
+            ModelVersionSpec,
             {
                 "model": name,
                 "version": version,
@@ -561,8 +647,14 @@ class Mitigation(Service):
                 "framework": "scikit-learn",
                 "description": f"{method} mitigation of {parent_ref}",
             },
-            artifact=model_file,
+            "model version",
         )
         document = {**report.to_dict(), "lineage": {"parent": parent_ref, "version": new_ref}}
-        assessment = self.ws.assessments.record(system, document, model_version=new_ref, files=files)
+        model_stored = self.ws.artifacts.put_file(model_file)
+        stored = {name: self.ws.artifacts.put_file(path) for name, path in (files or {}).items()}
+        with self._write() as tx:  # the new version and its record together, or neither
+            registered = self.ws.models.register_version_in(tx, system, spec, model_stored, model_file.name)
+            assessment = self.ws.assessments.record_in(
+                tx, system, document, model_version=new_ref, dataset_version=dataset_version, files=stored
+            )
         return RecordedMitigation(version=registered, assessment=assessment, ref=new_ref)

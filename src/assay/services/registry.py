@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from assay.governance.records import (
 )
 from assay.services import _lookup
 from assay.services._base import Service
+from assay.store.artifacts import StoredFile, safe_name
 from assay.store.ledger import canonical_json
 from assay.store.models import (
     Artifact,
@@ -48,10 +50,16 @@ from assay.store.models import (
 )
 
 if TYPE_CHECKING:
-    from assay.store.artifacts import StoredFile
+    from assay.adapters import Model as LoadedModel
     from assay.store.database import Transaction
 
-__all__ = ["Assessments", "Datasets", "Models", "Systems", "store_artifact"]
+__all__ = ["PICKLE_REFUSED", "Assessments", "Datasets", "Models", "Systems", "store_artifact"]
+
+PICKLE_REFUSED: Final = (
+    "model version {ref} is a joblib/pickle file ({name}): loading it runs any code it holds. Register the model "
+    "as skops or ONNX, or, only if you trust where the file came from, load it with trust_pickle=True (the "
+    "server: start it with `assay serve --trust-pickle`)"
+)
 
 
 def store_artifact(tx: Transaction, stored: StoredFile, name: str, media_type: str) -> Artifact:
@@ -113,51 +121,109 @@ class Models(Service):
     """Models of a system and their versions, with lineage and stage."""
 
     def register_version(
-        self, system: str, spec: ModelVersionSpec | Mapping[str, Any], *, artifact: Path | None = None
+        self,
+        system: str,
+        spec: ModelVersionSpec | Mapping[str, Any],
+        *,
+        artifact: Path | None = None,
+        file_name: str | None = None,
     ) -> ModelVersion:
-        """Register ``MODEL@VERSION`` (the model is created on its first version); ``artifact`` is copied in."""
+        """Register ``MODEL@VERSION`` (the model is created on its first version); ``artifact`` is copied in.
+        ``file_name`` names a file already in the artifact store (the spec's ``artifact_sha256``, e.g. uploaded to
+        the server): its suffix (``.skops``, ``.onnx``, ``.joblib``) tells the model's format when it is loaded."""
         valid: ModelVersionSpec = coerce(ModelVersionSpec, spec, "model version")
         if artifact is not None and valid.artifact_sha256 is not None:
             raise InvalidInput("give the model file or its artifact_sha256, not both")
         stored = self.ws.artifacts.put_file(artifact) if artifact is not None else None
+        if file_name is not None:
+            if valid.artifact_sha256 is None:
+                raise InvalidInput("file_name names the file of artifact_sha256: give both")
+            if not self.ws.artifacts.has(valid.artifact_sha256):
+                raise InvalidInput(f"artifact {valid.artifact_sha256} is not in the artifact store: upload it first")
+            path = self.ws.artifacts.path_of(valid.artifact_sha256)
+            stored, artifact = StoredFile(valid.artifact_sha256, path.stat().st_size, path), Path(safe_name(file_name))
         with self._write() as tx:
-            owner = _lookup.system(tx.session, system)
-            model = tx.session.execute(
-                select(Model).where(Model.system_id == owner.id, Model.name == valid.model)
-            ).scalar_one_or_none()
-            if model is None:
-                model = Model(system_id=owner.id, name=valid.model, description=valid.description)
-                tx.session.add(model)
-                tx.record("model.create", model, before=None, payload={"system": owner.name})
-            training = _lookup.dataset_version(tx.session, valid.training_dataset) if valid.training_dataset else None
-            parent = None
-            if valid.parent:
-                ref = valid.parent if "@" in valid.parent else f"{valid.model}@{valid.parent}"
-                parent = _lookup.model_version(tx.session, owner, ref)
-            sha = valid.artifact_sha256
-            if stored is not None and artifact is not None:
-                sha = store_artifact(tx, stored, artifact.name, "application/octet-stream").sha256
-            version = ModelVersion(
-                model_id=model.id,
-                version=valid.version,
-                artifact_sha256=sha,
-                framework=valid.framework,
-                training_dataset_version_id=None if training is None else training.id,
-                parent_id=None if parent is None else parent.id,
-                stage=valid.stage,
-            )
-            tx.session.add(version)
-            tx.record(
-                "model_version.create",
-                version,
-                before=None,
-                payload={"system": owner.name, "ref": f"{valid.model}@{valid.version}"},
-            )
+            return self.register_version_in(tx, system, valid, stored, None if artifact is None else artifact.name)
+
+    @staticmethod
+    def register_version_in(
+        tx: Transaction, system: str, valid: ModelVersionSpec, stored: StoredFile | None, file_name: str | None
+    ) -> ModelVersion:
+        """:meth:`register_version` inside ``tx`` (for a use case that writes more in the same transaction), the
+        spec validated and the file, if any, already in the artifact store."""
+        owner = _lookup.system(tx.session, system)
+        model = tx.session.execute(
+            select(Model).where(Model.system_id == owner.id, Model.name == valid.model)
+        ).scalar_one_or_none()
+        if model is None:
+            model = Model(system_id=owner.id, name=valid.model, description=valid.description)
+            tx.session.add(model)
+            tx.record("model.create", model, before=None, payload={"system": owner.name})
+        training = _lookup.dataset_version(tx.session, valid.training_dataset) if valid.training_dataset else None
+        parent = None
+        if valid.parent:
+            ref = valid.parent if "@" in valid.parent else f"{valid.model}@{valid.parent}"
+            parent = _lookup.model_version(tx.session, owner, ref)
+        sha = valid.artifact_sha256
+        if stored is not None and file_name is not None:
+            sha = store_artifact(tx, stored, file_name, "application/octet-stream").sha256
+        version = ModelVersion(
+            model_id=model.id,
+            version=valid.version,
+            artifact_sha256=sha,
+            framework=valid.framework,
+            training_dataset_version_id=None if training is None else training.id,
+            parent_id=None if parent is None else parent.id,
+            stage=valid.stage,
+        )
+        tx.session.add(version)
+        tx.record(
+            "model_version.create",
+            version,
+            before=None,
+            payload={"system": owner.name, "ref": f"{valid.model}@{valid.version}"},
+        )
         return version
 
     def get_version(self, system: str, ref: str) -> ModelVersion:
         with self.ws.store.read() as session:
             return _lookup.model_version(session, _lookup.system(session, system), ref)
+
+    def load(
+        self, system: str, ref: str, *, trust_pickle: bool = False, feature_names: Sequence[str] | None = None
+    ) -> LoadedModel:
+        """The stored model file of version ``ref``, loaded through Assay's adapters in the format its name tells:
+        ``.skops`` (Assay's own mitigators are trusted types, so a mitigated version loads), ``.onnx``, or
+        ``.joblib``/``.pkl`` only with ``trust_pickle`` (loading a pickle runs the code it holds). Only a stored
+        file, never an endpoint or an import."""
+        from assay.adapters import file_kind, load_model
+        from assay.mitigate import SKOPS_TYPES
+
+        with self.ws.store.read() as session:
+            version = _lookup.model_version(session, _lookup.system(session, system), ref)
+            model = session.get(Model, version.model_id)
+            artifact = None if version.artifact_sha256 is None else session.get(Artifact, version.artifact_sha256)
+        full = f"{model.name if model else '?'}@{version.version}"
+        if version.artifact_sha256 is None:
+            raise InvalidInput(
+                f"model version {full} has no model file: register a version with its file (.skops or .onnx)"
+            )
+        if artifact is None:
+            raise InvalidInput(
+                f"the model file of {full} has no name to tell its format: register a version with the file, or "
+                "with artifact_sha256 and file_name (e.g. model.skops)"
+            )
+        kind = file_kind(artifact.name)
+        if kind is None:
+            raise InvalidInput(f"the model file of {full}, {artifact.name!r}, is not a .skops, .onnx or .joblib file")
+        if kind == "sklearn" and not trust_pickle:
+            raise InvalidInput(PICKLE_REFUSED.format(ref=full, name=artifact.name))
+        with self.ws.artifacts.linked_file(artifact.sha256, artifact.name) as path:
+            loaded = load_model(
+                path, kind=kind, trust=trust_pickle, trusted_types=SKOPS_TYPES, feature_names=feature_names
+            )
+        loaded.source = f"{full} ({path.name})"
+        return loaded
 
     def list_versions(self, system: str) -> list[tuple[Model, ModelVersion]]:
         with self.ws.store.read() as session:
@@ -233,10 +299,24 @@ class Datasets(Service):
         file: Path | None = None,
         copy: bool = False,
         scan_pii: bool = False,
+        artifact_sha256: str | None = None,
+        file_name: str | None = None,
     ) -> DatasetVersion:
         """Register ``DATASET@VERSION``. With ``file``, its fingerprint (SHA-256), columns and row count are read
         from it; ``copy`` keeps a copy in the artifact store; ``scan_pii`` scans it for personal data and sets
-        ``pii`` and ``personal_data_categories`` from what it finds (see :func:`_scan_pii`)."""
+        ``pii`` and ``personal_data_categories`` from what it finds (see :func:`_scan_pii`). ``artifact_sha256``
+        and ``file_name`` give a file already in the artifact store (e.g. uploaded to the server) instead of
+        ``file``: it is registered as the version's copy, its name's suffix (``.csv``, ``.parquet``) telling the
+        format."""
+        if artifact_sha256 is not None or file_name is not None:
+            if artifact_sha256 is None or not file_name:
+                raise InvalidInput("give artifact_sha256 and file_name (e.g. credit.csv: its suffix tells the format)")
+            if file is not None:
+                raise InvalidInput("give the dataset file or the artifact_sha256 of a stored one, not both")
+            if not self.ws.artifacts.has(artifact_sha256):
+                raise InvalidInput(f"artifact {artifact_sha256} is not in the artifact store: upload it first")
+            with self.ws.artifacts.linked_file(artifact_sha256, file_name) as link:
+                return self.register_version(spec, file=link, copy=True, scan_pii=scan_pii)
         valid: DatasetVersionSpec = coerce(DatasetVersionSpec, spec, "dataset version")
         facts: dict[str, Any] = {}
         stored = None
@@ -283,6 +363,21 @@ class Datasets(Service):
     def get_version(self, ref: str) -> DatasetVersion:
         with self.ws.store.read() as session:
             return _lookup.dataset_version(session, ref)
+
+    @contextmanager
+    def stored_copy(self, ref: str) -> Iterator[Path]:
+        """The registered copy of dataset version ``ref`` under its original file name (which tells its format) in
+        a temporary folder, removed afterwards."""
+        with self.ws.store.read() as session:
+            data = _lookup.dataset_version(session, ref)
+            artifact = None if data.artifact_sha256 is None else session.get(Artifact, data.artifact_sha256)
+        if artifact is None:
+            raise InvalidInput(
+                f"dataset version {ref} has no registered copy: register it with the file and copy (or with the "
+                "artifact_sha256 and file_name of an uploaded file)"
+            )
+        with self.ws.artifacts.linked_file(artifact.sha256, artifact.name or "data.csv") as path:
+            yield path
 
     def update_version(self, ref: str, changes: DatasetVersionUpdate | Mapping[str, Any]) -> DatasetVersion:
         """Change the provenance, location or personal-data fields of a dataset version (validated as a whole)."""
@@ -375,36 +470,55 @@ class Assessments(Service):
         kind = document.get("schema")
         if not isinstance(kind, str) or not kind:
             raise InvalidInput("the document has no 'schema' field: record documents written by Assay")
-        text = canonical_json(dict(document))
         stored = {name: self.ws.artifacts.put_file(path) for name, path in (files or {}).items()}
         with self._write() as tx:
-            owner = _lookup.system(tx.session, system)
-            version = None if model_version is None else _lookup.model_version(tx.session, owner, model_version)
-            data = None if dataset_version is None else _lookup.dataset_version(tx.session, dataset_version)
-            data_block = document.get("data")
-            fingerprint = data_block.get("fingerprint") if isinstance(data_block, Mapping) else None
-            assessment = Assessment(
-                system_id=owner.id,
-                model_version_id=None if version is None else version.id,
-                dataset_version_id=None if data is None else data.id,
-                kind=kind,
-                document=dict(document),
-                document_sha256=hashlib.sha256(text).hexdigest(),
-                data_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
-                attachments={
-                    name: store_artifact(tx, item, name, _media_type(Path(name))).sha256
-                    for name, item in stored.items()
-                },
-                created_by=tx.actor,
+            return self.record_in(
+                tx, system, document, model_version=model_version, dataset_version=dataset_version, files=stored
             )
-            tx.session.add(assessment)
-            tx.record(
-                "assessment.record",
-                assessment,
-                before=None,
-                payload={"system": owner.name, "kind": kind, "document_sha256": assessment.document_sha256},
-            )
-            link_evidence(tx, owner, assessment, valid_days=self.ws.settings.evidence_valid_days)
+
+    def record_in(
+        self,
+        tx: Transaction,
+        system: str,
+        document: Mapping[str, Any],
+        *,
+        model_version: str | None = None,
+        dataset_version: str | None = None,
+        files: Mapping[str, StoredFile] | None = None,
+    ) -> Assessment:
+        """:meth:`record` inside ``tx`` (for a use case that writes more in the same transaction), the ``files``
+        already in the artifact store."""
+        kind = document.get("schema")
+        if not isinstance(kind, str) or not kind:
+            raise InvalidInput("the document has no 'schema' field: record documents written by Assay")
+        text = canonical_json(dict(document))
+        stored = files or {}
+        owner = _lookup.system(tx.session, system)
+        version = None if model_version is None else _lookup.model_version(tx.session, owner, model_version)
+        data = None if dataset_version is None else _lookup.dataset_version(tx.session, dataset_version)
+        data_block = document.get("data")
+        fingerprint = data_block.get("fingerprint") if isinstance(data_block, Mapping) else None
+        assessment = Assessment(
+            system_id=owner.id,
+            model_version_id=None if version is None else version.id,
+            dataset_version_id=None if data is None else data.id,
+            kind=kind,
+            document=dict(document),
+            document_sha256=hashlib.sha256(text).hexdigest(),
+            data_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
+            attachments={
+                name: store_artifact(tx, item, name, _media_type(Path(name))).sha256 for name, item in stored.items()
+            },
+            created_by=tx.actor,
+        )
+        tx.session.add(assessment)
+        tx.record(
+            "assessment.record",
+            assessment,
+            before=None,
+            payload={"system": owner.name, "kind": kind, "document_sha256": assessment.document_sha256},
+        )
+        link_evidence(tx, owner, assessment, valid_days=self.ws.settings.evidence_valid_days)
         return assessment
 
     def run(
@@ -413,29 +527,28 @@ class Assessments(Service):
         dataset_version: str,
         *,
         model_version: str | None = None,
+        score_with_model: bool = False,
+        trust_pickle: bool = False,
         out: Path | None = None,
         **assess_options: Any,
     ) -> Assessment:
         """Run a bias assessment on a registered copy of a dataset version and record it (with its report
-        files); ``assess_options`` are those of :func:`assay.assess` (label, positive, facets, score, ...)."""
+        files); ``assess_options`` are those of :func:`assay.assess` (label, positive, facets, score, ...).
+        ``score_with_model`` scores the data with the stored file of ``model_version`` (see :meth:`Models.load`;
+        a joblib/pickle file only with ``trust_pickle``) instead of a score or prediction column."""
         import tempfile
 
         from assay.services.assessments import assess, write_outputs
 
         self.check_target(system, model_version=model_version, dataset_version=dataset_version)
-        with self.ws.store.read() as session:
-            data = _lookup.dataset_version(session, dataset_version)
-            artifact = None if data.artifact_sha256 is None else session.get(Artifact, data.artifact_sha256)
-        if artifact is None:
-            raise InvalidInput(
-                f"dataset version {dataset_version} has no registered copy: register it with the file and copy"
-            )
-        with tempfile.TemporaryDirectory() as folder:
-            # the stored file is named by its digest; a link with its original name tells the reader its format
-            link = Path(folder) / (Path(artifact.name).name or "data.csv")
-            link.symlink_to(self.ws.artifacts.path_of(artifact.sha256))
-            report = assess(link, **assess_options)
-            paths = write_outputs(report, out or Path(folder) / "out")
+        if score_with_model:
+            if model_version is None:
+                raise InvalidInput("score_with_model needs a model_version: the registered model that scores the data")
+            assess_options["model"] = self.ws.models.load(system, model_version, trust_pickle=trust_pickle)
+        with ExitStack() as stack:
+            data = stack.enter_context(self.ws.datasets.stored_copy(dataset_version))
+            report = assess(data, **assess_options)
+            paths = write_outputs(report, out or Path(stack.enter_context(tempfile.TemporaryDirectory())))
             return self.record(
                 system,
                 report.to_dict(),

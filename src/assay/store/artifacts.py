@@ -11,14 +11,15 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import BinaryIO, Final
 
 from assay.errors import IntegrityViolation, InvalidInput, NotFound
 
-__all__ = ["ArtifactStore", "StoredFile", "sha256_file"]
+__all__ = ["ArtifactStore", "StoredFile", "safe_name", "sha256_file"]
 
 _CHUNK: Final = 1 << 20
 _DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
@@ -30,6 +31,16 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(_CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def safe_name(name: str, default: str = "file") -> str:
+    """A file name a user gave, reduced to a base name that cannot leave a folder: no folders, no NUL, not
+    ``.`` or ``..``, at most 200 bytes (a longer or empty name becomes ``default`` with the name's suffix)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].replace("\x00", "").strip()
+    if base in ("", ".", "..") or len(base.encode()) > 200:
+        suffix = PurePath(base).suffix if base not in ("", ".", "..") else ""
+        return default + (suffix if 1 < len(suffix) <= 20 else "")
+    return base
 
 
 @dataclass(frozen=True)
@@ -105,3 +116,38 @@ class ArtifactStore:
         actual = sha256_file(path)
         if actual != sha256:
             raise IntegrityViolation(f"artifact {sha256} was changed on disk: its content hashes to {actual}")
+
+    @contextmanager
+    def linked(self, files: Mapping[str, str]) -> Iterator[dict[str, Path]]:
+        """Stored files (name -> SHA-256) under their names (see :func:`safe_name`) in one new temporary folder,
+        removed afterwards: for readers that tell a file's format by its name (``.csv``, ``.parquet``, ``.skops``).
+
+        The files are links to the store, never copies. A bad-input error raised inside names the files, not the
+        temporary folder."""
+        links: dict[str, Path] = {}
+        with tempfile.TemporaryDirectory(prefix="assay-") as folder:
+            for name, sha256 in files.items():
+                source = self.path_of(sha256)
+                if not source.is_file():
+                    raise NotFound(f"artifact {sha256} is not in the artifact store")
+                link = Path(folder) / safe_name(name)
+                if link.exists():
+                    raise InvalidInput(f"two files named {link.name!r}")
+                link.symlink_to(source)
+                links[name] = link
+            try:
+                yield links
+            except InvalidInput as exc:
+                message = str(exc)
+                shown = message
+                for link in links.values():
+                    shown = shown.replace(str(link), link.name)
+                if shown == message:
+                    raise
+                raise InvalidInput(shown) from exc
+
+    @contextmanager
+    def linked_file(self, sha256: str, name: str) -> Iterator[Path]:
+        """One stored file under ``name`` in a new temporary folder (see :meth:`linked`)."""
+        with self.linked({name: sha256}) as links:
+            yield links[name]
