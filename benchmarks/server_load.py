@@ -2,7 +2,7 @@
 """Server load benchmark: the dashboard and the API reads under 50 concurrent users (locust, headless, loopback).
 
     python benchmarks/server_load.py [--users 50] [--run-time 60] [--wait 0.5-1.5] [--systems 20] [--only pages|api]
-                                     [--database-url URL] [--profile] [--workdir DIR]
+                                     [--database-url URL | --postgres] [--profile] [--workdir DIR]
 
 1. Seeds a workspace: ``--systems`` AI systems, each with two model versions (lineage), a dataset, two recorded
    assessments (a real ``assay.assess`` document), three risks, a pending approval request, control statuses and an
@@ -305,7 +305,24 @@ else:  # the benchmark itself
         parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: the workspace's SQLite)")
         parser.add_argument("--profile", action="store_true", help="sample the server with py-spy during the run")
         parser.add_argument("--workdir", type=Path, default=None, help="keep the workspace and outputs here")
+        parser.add_argument(
+            "--postgres", action="store_true", help="start a throwaway PostgreSQL (the test suite's helper) and use it"
+        )
         args = parser.parse_args(argv)
+        if not args.postgres:
+            return run(args)
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from _postgres import PostgresServer
+
+        server = PostgresServer()
+        server.start()
+        try:
+            args.database_url = server.create_database()
+            return run(args)
+        finally:
+            server.stop()
+
+    def run(args: argparse.Namespace) -> int:
         low, _, high = args.wait.partition("-")
         wait = (float(low), float(high or low))
 
