@@ -66,6 +66,7 @@ def serving(ws: Workspace, **app_options: Any) -> Iterator[tuple[TestClient, dic
         tokens[name] = ws.access.create_token(name, "test", scope="write")[0]
     for name in ("owner", "approver", "viewer"):
         ws.access.grant(name, "release", name)
+    ws.access.add_user("spare", PASSWORD)  # the one POST /api/users/{user}/deactivate deactivates
     _, spare = ws.access.create_token("viewer", "spare", scope="read")  # the one DELETE /api/tokens/{id} revokes
     PARAMS["token_id"] = str(spare.id)
     with TestClient(create_app(ws, secure_cookies=False, **app_options)) as client:
@@ -83,7 +84,7 @@ def routes() -> list[tuple[str, str]]:
 
 
 def _call(client: TestClient, method: str, path: str, token: str) -> Any:
-    url = path
+    url = path.replace("{user}", "spare") if path.endswith("/deactivate") else path  # keep the roles' users active
     for name, value in PARAMS.items():
         url = url.replace("{" + name + "}", value)
     headers = {"Authorization": f"Bearer {token}"}
@@ -325,3 +326,39 @@ def test_api_covers_the_command_line_areas(server: tuple[TestClient, dict[str, s
     assert client.delete(f"/api/tokens/{token.id}", headers=other).status_code == 404  # not the viewer's token
     assert client.delete(f"/api/tokens/{token.id}", headers=owner).status_code == 200
     assert client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+
+
+def test_api_shows_single_records_and_manages_users(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    """The CLI's show commands, risk reopen, and user role, deactivate and memberships, through the API."""
+    client, tokens, ws = server
+    owner = {"Authorization": f"Bearer {tokens['owner']}"}
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    ws.models.register_version("release", {"model": "lr", "version": "2", "parent": "lr@1"})
+    version = client.get("/api/systems/release/models/lr@2", headers=owner).json()
+    assert version["version"] == "2" and version["lineage"] == ["2", "1"]
+    risk = client.get("/api/systems/release/risks/1", headers=owner).json()
+    assert risk["score"] == 4 and risk["status"] == "open"
+    client.post("/api/systems/release/risks/1/close", headers=owner, json={"note": "treated"})
+    reopened = client.post("/api/systems/release/risks/1/reopen", headers=owner, json={"note": "came back"})
+    assert reopened.status_code == 200 and reopened.json()["status"] == "open"
+    incident = client.post("/api/systems/release/incidents", headers=owner, json={"title": "drift", "severity": "low"})
+    number = incident.json()["id"]
+    client.post(f"/api/systems/release/incidents/{number}/actions", headers=owner, json={"description": "retrain"})
+    detail = client.get(f"/api/systems/release/incidents/{number}", headers=owner).json()
+    assert detail["title"] == "drift" and [a["description"] for a in detail["actions"]] == ["retrain"]
+    actions = client.get(f"/api/systems/release/incidents/{number}/actions?status=open", headers=owner).json()
+    assert actions["total"] == 1
+    impact = client.post("/api/systems/release/impact-assessments", headers=owner, json={"title": "first"}).json()
+    shown = client.get(f"/api/systems/release/impact-assessments/{impact['id']}", headers=owner).json()
+    assert shown["title"] == "first"
+    approval = client.get("/api/systems/release/approvals/1", headers=owner).json()
+    assert approval["ref"] == "lr@1" and approval["stale"] is False
+    ws.systems.create({"name": "other"})
+    assert client.get("/api/systems/other/approvals/1", headers=admin).status_code == 404  # release's request
+    assert client.get("/api/datasets/nope@1", headers=owner).status_code == 404
+    assert client.get("/api/users/owner/memberships", headers=admin).json()["memberships"] == {"release": "owner"}
+    promoted = client.put("/api/users/viewer/role", headers=admin, json={"role": "auditor"})
+    assert promoted.status_code == 200 and promoted.json()["role"] == "auditor"
+    assert client.put("/api/users/viewer/role", headers=admin, json={"role": "king"}).status_code == 422
+    assert client.post("/api/users/owner/deactivate", headers=admin).json()["active"] is False
+    assert client.get("/api/me", headers=owner).status_code == 401  # a deactivated user's tokens stop working

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from assay.errors import InvalidInput, PermissionDenied
+from assay.errors import InvalidInput, NotFound, PermissionDenied
 from assay.server.deps import Auth, Authorised, Page, page
 from assay.services.access import Principal
 
@@ -532,6 +532,84 @@ def revoke_token(auth: Auth, token_id: int) -> dict[str, Any]:
     owner = None if auth.principal.role == "admin" else auth.principal.name
     auth.ws.access.revoke_token(token_id, owner=owner)
     return {"id": token_id, "revoked": True}
+
+
+# -- single records, and what the CLI's show, reopen, role and deactivate commands do ------------------------------
+
+
+@router.get("/systems/{system}/models/{ref}", tags=["models"])
+def get_model_version(auth: Auth, system: str, ref: str) -> dict[str, Any]:
+    """A model version with its lineage (versions, newest first)."""
+    chain = auth.ws.models.lineage(system, ref)
+    return {**chain[0].state(), "lineage": [v.version for v in chain]}
+
+
+@router.get("/datasets/{ref}", tags=["datasets"])
+def get_dataset_version(auth: Auth, ref: str) -> dict[str, Any]:
+    return auth.ws.datasets.get_version(ref).state()
+
+
+@router.get("/systems/{system}/risks/{risk_id}", tags=["risks"])
+def get_risk(auth: Auth, system: str, risk_id: int) -> dict[str, Any]:
+    """A risk with its scores (likelihood x impact)."""
+    from assay.services.risks import risk_record
+
+    return risk_record(auth.ws.risks.get(system, risk_id))
+
+
+@router.post("/systems/{system}/risks/{risk_id}/reopen", tags=["risks"])
+def reopen_risk(auth: Auth, system: str, risk_id: int, body: NoteBody) -> dict[str, Any]:
+    return auth.ws.risks.reopen(system, risk_id, reason=body.note).state()
+
+
+@router.get("/systems/{system}/impact-assessments/{assessment_id}", tags=["risks"])
+def get_impact_assessment(auth: Auth, system: str, assessment_id: int) -> dict[str, Any]:
+    return auth.ws.impact_assessments.get(system, assessment_id).state()
+
+
+@router.get("/systems/{system}/incidents/{incident_id}", tags=["incidents"])
+def get_incident(auth: Auth, system: str, incident_id: int) -> dict[str, Any]:
+    """An incident with its corrective actions."""
+    return auth.ws.incidents.detail(system, incident_id).to_dict()
+
+
+@router.get("/systems/{system}/incidents/{incident_id}/actions", tags=["incidents"])
+def list_actions(auth: Auth, system: str, incident_id: int, paging: Page, status: str | None = None) -> dict[str, Any]:
+    return page([a.state() for a in auth.ws.incidents.list_actions(system, incident_id, status=status)], paging)
+
+
+@router.get("/systems/{system}/approvals/{request_id}", tags=["approvals"])
+def get_approval(auth: Auth, system: str, request_id: int) -> dict[str, Any]:
+    """A request with its decisions and whether it is stale."""
+    view = auth.ws.approvals.get(request_id)
+    if view.system != system:  # another system's request is not visible through this one
+        raise NotFound(f"approval request {request_id} of {system!r} does not exist")
+    return view.to_dict()
+
+
+class RoleBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str
+
+
+@router.put("/users/{user}/role", tags=["access"])
+def set_role(auth: Auth, user: str, body: RoleBody) -> dict[str, Any]:
+    """Change a user's global role (admin, auditor, member)."""
+    changed = auth.ws.access.set_role(user, body.role)
+    return {"name": changed.name, "role": changed.role, "active": changed.active}
+
+
+@router.post("/users/{user}/deactivate", tags=["access"])
+def deactivate_user(auth: Auth, user: str) -> dict[str, Any]:
+    """Stop a user from logging in or using tokens; their history stays."""
+    changed = auth.ws.access.deactivate(user)
+    return {"name": changed.name, "role": changed.role, "active": changed.active}
+
+
+@router.get("/users/{user}/memberships", tags=["access"])
+def user_memberships(auth: Auth, user: str) -> dict[str, Any]:
+    """The systems a user is a member of, with their role on each."""
+    return {"name": user, "memberships": auth.ws.access.memberships(user)}
 
 
 # -- compute on the server: registered dataset versions and model versions ------------------------------------------
