@@ -130,6 +130,7 @@ def test_assessment_scored_by_the_registered_model(api: Api, files: dict[str, Pa
                           model=load_model(files["model.skops"])).to_dict()  # fmt: skip
     assert recorded.document["facets"] == direct["facets"] and recorded.document["performance"] == direct["performance"]
     assert {"DPPL", "DI"} <= {m["name"] for m in direct["facets"][0]["metrics"]}
+    assert recorded.document["data"]["source"] == "dataset version hiring@1 (hiring.csv)"  # not the temporary link
     assert _actor(api.ws, "assessment.record") == "owner"
 
 
@@ -168,6 +169,7 @@ def test_explanations(api: Api, files: dict[str, Path]) -> None:
     direct = explain(files["hiring.csv"], files["model.skops"], **LABEL, facets=["sex"], **options).to_dict()
     assert recorded.document["features"] == direct["features"] and recorded.document["local"] == direct["local"]
     assert recorded.document["model"]["source"] == "lr@2 (model.skops)"
+    assert recorded.document["data"]["source"] == "dataset version hiring@1 (hiring.csv)"
     assert _actor(api.ws, "assessment.record") == "owner"
 
 
@@ -226,6 +228,7 @@ def test_data_checks(api: Api, files: dict[str, Path]) -> None:
         recorded = api.ws.assessments.get("release", response.json()["id"])
         expected = direct(files["hiring.csv"]).to_dict()
         assert recorded.kind == "assay.data-check" and recorded.document["check"] == check
+        assert recorded.document["data"]["source"] == f"dataset version {data} ({data.split('@')[0]}.csv)"
         assert (recorded.document["status"], recorded.document["summary"]) == (expected["status"], expected["summary"])
         assert (
             response.json()["status"] == expected["status"]

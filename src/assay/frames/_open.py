@@ -31,6 +31,7 @@ class Frame:
     engine: str
     schema: dict[str, nw.dtypes.DType] = field(repr=False)
     _keepalive: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    path: Path | None = field(default=None, repr=False, compare=False)  # the file it reads, if any
 
     @property
     def columns(self) -> list[str]:
@@ -51,7 +52,7 @@ def _suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _open_path(path: Path) -> Frame:
+def _open_path(path: Path, source: str | None = None) -> Frame:
     import duckdb
 
     if not path.exists():
@@ -77,19 +78,21 @@ def _open_path(path: Path) -> Frame:
     except duckdb.Error as exc:
         raise InvalidInput(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from exc
     lazy = nw.from_native(rel)
-    return Frame(lazy=lazy, source=str(path), engine="duckdb", schema=dict(lazy.collect_schema()), _keepalive=(con,))
+    schema = dict(lazy.collect_schema())
+    return Frame(lazy=lazy, source=source or str(path), engine="duckdb", schema=schema, _keepalive=(con,), path=path)
 
 
 def open(data: Any, *, source: str | None = None) -> Frame:
     """Open ``data`` lazily.
 
     ``data`` is a path to a CSV or Parquet file (read by DuckDB, never loaded whole), or a pandas, Polars,
-    PyArrow, DuckDB or PySpark frame (wrapped by narwhals and computed on that engine).
+    PyArrow, DuckDB or PySpark frame (wrapped by narwhals and computed on that engine). ``source`` is what results
+    say the data is (default: the path, or the frame's type).
     """
     if isinstance(data, Frame):
         return data
     if isinstance(data, str | os.PathLike):
-        return _open_path(Path(data))
+        return _open_path(Path(data), source)
     try:
         wrapped = nw.from_native(data)
     except TypeError as exc:

@@ -67,7 +67,12 @@ class CheckResult(Protocol):
 
 
 def _fingerprinted(result: _R, data: Any, field: str = "data") -> _R:
-    """The result with the SHA-256 of the file it read (when ``data`` is a path) as its data fingerprint."""
+    """The result with the SHA-256 of the file it read (when ``data`` is a path, or a frame over a file) as its
+    data fingerprint."""
+    from assay.frames import Frame
+
+    if isinstance(data, Frame) and data.path is not None:
+        data = data.path
     if not isinstance(data, str | os.PathLike):
         return result
     path = Path(data)
@@ -360,11 +365,11 @@ class DataChecks(Service):
         with ExitStack() as stack:
             if reference_version is not None:
                 self.ws.assessments.check_target(system, dataset_version=reference_version)
-                options["reference"] = stack.enter_context(self.ws.datasets.stored_copy(reference_version))
+                options["reference"] = stack.enter_context(self.ws.datasets.opened(reference_version))
             if baseline_id is not None:
                 options["baseline_folder"] = stack.enter_context(self.baseline_files(system, baseline_id))
                 options["baseline_source"] = f"baseline check {baseline_id} of {system}"
-            data = stack.enter_context(self.ws.datasets.stored_copy(dataset_version))
+            data = stack.enter_context(self.ws.datasets.opened(dataset_version))
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             done = run_check(
                 check, data, out=out or folder, workspace=self.ws, system=system, dataset_version=dataset_version,

@@ -258,7 +258,7 @@ class Explanations(Service):
 
         self.check_target(system, model_version=model_version, dataset_version=dataset_version)
         model = self.ws.models.load(system, model_version, trust_pickle=trust_pickle, feature_names=features)
-        with self.ws.datasets.stored_copy(dataset_version) as data, tempfile.TemporaryDirectory() as folder:
+        with self.ws.datasets.opened(dataset_version) as data, tempfile.TemporaryDirectory() as folder:
             done = run_explanations(
                 data, model, out=out or Path(folder), workspace=self.ws, system=system, model_version=model_version,
                 dataset_version=dataset_version, progress=progress, **options,

@@ -592,7 +592,7 @@ class Mitigation(Service):
         self.check_target(system, model_version=model_version, new_version=new_version, method=method)
         self.ws.assessments.check_target(system, dataset_version=dataset_version)
         model = self.ws.models.load(system, model_version, trust_pickle=trust_pickle)
-        with self.ws.datasets.stored_copy(dataset_version) as data, tempfile.TemporaryDirectory() as folder:
+        with self.ws.datasets.opened(dataset_version) as data, tempfile.TemporaryDirectory() as folder:
             done = run_mitigation(
                 data, model, out=out or Path(folder), workspace=self.ws, system=system, model_version=model_version,
                 new_version=new_version, dataset_version=dataset_version, method=method, progress=progress, **options,

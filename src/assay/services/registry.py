@@ -51,6 +51,7 @@ from assay.store.models import (
 
 if TYPE_CHECKING:
     from assay.adapters import Model as LoadedModel
+    from assay.frames import Frame
     from assay.store.database import Transaction
 
 __all__ = ["PICKLE_REFUSED", "Assessments", "Datasets", "Models", "Systems", "store_artifact"]
@@ -365,9 +366,12 @@ class Datasets(Service):
             return _lookup.dataset_version(session, ref)
 
     @contextmanager
-    def stored_copy(self, ref: str) -> Iterator[Path]:
-        """The registered copy of dataset version ``ref`` under its original file name (which tells its format) in
-        a temporary folder, removed afterwards."""
+    def opened(self, ref: str) -> Iterator[Frame]:
+        """The registered copy of dataset version ``ref``, opened lazily (:func:`assay.frames.open`) from a link
+        under its original file name (which tells its format) in a temporary folder, removed afterwards. Results
+        name it as ``dataset version REF (FILE)``, not by the temporary path."""
+        from assay.frames import open as open_frame
+
         with self.ws.store.read() as session:
             data = _lookup.dataset_version(session, ref)
             artifact = None if data.artifact_sha256 is None else session.get(Artifact, data.artifact_sha256)
@@ -376,8 +380,9 @@ class Datasets(Service):
                 f"dataset version {ref} has no registered copy: register it with the file and copy (or with the "
                 "artifact_sha256 and file_name of an uploaded file)"
             )
-        with self.ws.artifacts.linked_file(artifact.sha256, artifact.name or "data.csv") as path:
-            yield path
+        name = artifact.name or "data.csv"
+        with self.ws.artifacts.linked_file(artifact.sha256, name) as path:
+            yield open_frame(path, source=f"dataset version {ref} ({Path(name).name})")
 
     def update_version(self, ref: str, changes: DatasetVersionUpdate | Mapping[str, Any]) -> DatasetVersion:
         """Change the provenance, location or personal-data fields of a dataset version (validated as a whole)."""
@@ -546,7 +551,7 @@ class Assessments(Service):
                 raise InvalidInput("score_with_model needs a model_version: the registered model that scores the data")
             assess_options["model"] = self.ws.models.load(system, model_version, trust_pickle=trust_pickle)
         with ExitStack() as stack:
-            data = stack.enter_context(self.ws.datasets.stored_copy(dataset_version))
+            data = stack.enter_context(self.ws.datasets.opened(dataset_version))
             report = assess(data, **assess_options)
             paths = write_outputs(report, out or Path(stack.enter_context(tempfile.TemporaryDirectory())))
             return self.record(
