@@ -47,6 +47,7 @@ PARAMS = {
     "user": "viewer",
     "incident_id": "1",
     "action_id": "1",
+    "evidence_id": "1",  # linked by the evidence rules when serving() records its assessment
     "token_id": "0",  # set by the fixture
 }
 
@@ -57,6 +58,7 @@ def serving(ws: Workspace, **app_options: Any) -> Iterator[tuple[TestClient, dic
     ws.systems.create({"name": "release", "eu_ai_act_category": "limited"})
     ws.models.register_version("release", {"model": "lr", "version": "1"})
     ws.assessments.record("release", {"schema": "assay.assessment", "spec": {}, "data": {}}, model_version="lr@1")
+    assert ws.controls.list_evidence("release")[0].id == 1  # the assessment is linked as evidence 1, 2, ...
     ws.risks.add("release", {"title": "t", "source": "model", "likelihood": 2, "impact": 2, "treatment": "accept"})
     ws.approvals.request("release", "lr@1", "staging")
     roles = {"admin": "admin", "auditor": "auditor"}
@@ -93,7 +95,11 @@ def _call(client: TestClient, method: str, path: str, token: str) -> Any:
     query = None
     body: Any = None
     if method in ("POST", "PUT", "PATCH"):
-        body = {"role": "viewer"} if "memberships" in path else {}
+        body = {}
+        if "memberships" in path:
+            body = {"role": "viewer"}
+        elif path.endswith("/evidence/{evidence_id}/revoke"):
+            body = {"reason": "matrix"}  # the first allowed role revokes, the next ones get 409
     return client.request(method, url, headers=headers, json=body, params=query)
 
 

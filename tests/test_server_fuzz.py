@@ -52,6 +52,7 @@ KNOWN: dict[str, list[Any]] = {
     "assessment_id": [1, 1, *EDGE_INTS],
     "risk_id": [1, 1, *EDGE_INTS],
     "request_id": [1, 1, *EDGE_INTS],
+    "evidence_id": [1, 1, *EDGE_INTS],  # the recorded assessment is linked as evidence 1, 2, ...
     "framework": ["iso42001", "nist-ai-rmf", "eu-ai-act"],
     "control_id": ["A.6.2.4"],
     "ref": ["lr@1"],

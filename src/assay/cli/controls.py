@@ -21,7 +21,9 @@ control_app = typer.Typer(
     help="Control status per system: applicable or excluded (with a justification), implementation, owner.",
     no_args_is_help=True,
 )
-evidence_app = typer.Typer(help="Evidence for a system's controls: assessments, files, URLs.", no_args_is_help=True)
+evidence_app = typer.Typer(
+    help="Evidence for a system's controls: assessments, files, URLs; revoked when withdrawn.", no_args_is_help=True
+)
 
 _FRAMEWORKS = ", ".join(f.id for f in list_frameworks())
 _System = Annotated[str, typer.Argument(help="The AI system.")]
@@ -142,11 +144,27 @@ def evidence_list(
             help="Only this control (with --framework); adds the evidence that counts for it.", show_default=False
         ),
     ] = None,
+    hide_revoked: Annotated[
+        bool, typer.Option("--hide-revoked", help="Leave out revoked evidence (listed by default).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """List the evidence of a system, with its state today (current, expired, not yet valid)."""
-    views = open_workspace(ctx).controls.list_evidence(system, framework, control)
+    """List the evidence of a system, with its state today (current, expired, not yet valid, revoked)."""
+    views = open_workspace(ctx).controls.list_evidence(system, framework, control, include_revoked=not hide_revoked)
     table([v.to_dict() for v in views], _EVIDENCE_COLUMNS, title=f"Evidence of {system}", as_json=as_json)
+
+
+@evidence_app.command("revoke")
+def evidence_revoke(
+    ctx: typer.Context,
+    system: _System,
+    evidence_id: Annotated[int, typer.Argument(help="The evidence id (`assay evidence list SYSTEM`).")],
+    reason: Annotated[str, typer.Option(help="Why the evidence is withdrawn (required; kept in the ledger).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke (withdraw) a piece of evidence: it stays listed as revoked and no longer counts anywhere."""
+    view = open_workspace(ctx).controls.revoke_evidence(system, evidence_id, reason=reason)
+    print_record(view.to_dict(), title=f"evidence {view.id} for {view.ref} revoked", as_json=as_json)
 
 
 def soa(

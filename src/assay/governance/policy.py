@@ -6,7 +6,7 @@ A policy is YAML (schema ``assay.policy/1``)::
     name: eu-ai-act-high
     stage: production                 # the stage it guards
     judge: point                      # point | interval (the whole confidence interval must meet the limit)
-    max_evidence_age_days: 365        # evidence older than this does not count
+    max_evidence_age_days: 365        # evidence older than this (or revoked) does not count
     approvals: {high: 2, limited: 1, minimal: 1}   # approvals needed by EU AI Act category
     rules:
       - {id: four-fifths, metric: DI, min: 0.8, max: 1.25}
@@ -207,7 +207,8 @@ class GateFacts:
     ref: str  # model version
     today: dt.date
     assessments: Sequence[Mapping[str, Any]] = ()  # {"id", "kind", "created_at": date, "document"}; newest last
-    evidence: Sequence[Mapping[str, Any]] = ()  # {"framework", "control_id", "valid_from", "valid_until", ...}
+    # {"framework", "control_id", "valid_from", "valid_until", "revoked": bool (default false), ...}
+    evidence: Sequence[Mapping[str, Any]] = ()
     approvals: int = 0  # approvals on a current (not stale, not rejected) request for the stage
     waivers: Sequence[Mapping[str, Any]] = ()  # {"rule", "waived_by", "reason", "expires": date}
 
@@ -395,11 +396,19 @@ def _evidence_rule(rule: Rule, policy: Policy, facts: GateFacts) -> tuple[bool, 
     for item in facts.evidence:
         if item["framework"] != framework or item["control_id"] != control:
             continue
-        current = item["valid_from"] <= facts.today and (
-            item["valid_until"] is None or facts.today <= item["valid_until"]
+        revoked = bool(item.get("revoked", False))  # withdrawn: never counts
+        current = (
+            not revoked
+            and item["valid_from"] <= facts.today
+            and (item["valid_until"] is None or facts.today <= item["valid_until"])
         )
         fresh = _age_ok(item["valid_from"], facts.today, max_age)
-        note = "" if current and fresh else ("expired" if not current else f"older than {max_age} days")
+        if revoked:
+            note = "revoked"
+        elif not current:
+            note = "expired"
+        else:
+            note = "" if fresh else f"older than {max_age} days"
         findings.append(
             Finding(f"evidence {item.get('id')} ({item.get('kind')})", str(item["valid_from"]), current and fresh, note)
         )

@@ -5,7 +5,9 @@
   sub-clauses and is not counted again) and the 38 Annex A controls (their objectives and the ``A.6`` section
   are groups); for the NIST AI RMF the 72 subcategories; for the EU AI Act the 32 obligations and the 9 Annex IV
   headings. A status is kept for these entries only; evidence may also be attached to a group.
-* **Current evidence.** Valid on the day: ``valid_from <= day <= valid_until`` (no ``valid_until``: no end).
+* **Current evidence.** Valid on the day: ``valid_from <= day <= valid_until`` (no ``valid_until``: no end), and
+  not revoked. Revoked evidence (withdrawn: attached by mistake, or no longer true) never counts, whatever the day:
+  its state is ``revoked``.
 * **Which evidence counts for an entry** (:func:`covering`). Its own, and the evidence of every entry that asks
   for at least everything it asks for: an entry related to it by ``equal``, an entry it is a ``subset`` of
   (read from it: ``X subset Y`` means everything X asks, Y asks too, so evidence that Y is met shows that X is),
@@ -13,7 +15,9 @@
   flows the other way (from X to a Y it is a subset of, or from a member to its group), and ``intersect`` links
   never carry evidence: each side asks for something the other does not.
 * **Ready** (:func:`evaluate`). Applicable, implementation ``implemented``, and at least one current piece of
-  evidence (its own or counted through :func:`covering`). An excluded entry has no gaps and is not counted.
+  evidence (its own or counted through :func:`covering`). An excluded entry has no gaps and is not counted. An
+  entry whose every piece of evidence was revoked has the gap ``evidence_revoked`` (not ``no_evidence``: the
+  withdrawn items are still listed).
 """
 
 from __future__ import annotations
@@ -46,7 +50,14 @@ __all__ = [
 SOA_FRAMEWORK: Final = "iso42001"
 # Read from the entry asked about: "X equal Y" and "X subset Y" let Y's evidence count for X.
 COUNTING_RELATIONS: Final = ("equal", "subset")
-GAP_KINDS: Final = ("not_implemented", "no_evidence", "evidence_expired", "evidence_not_yet_valid", "stale_approval")
+GAP_KINDS: Final = (
+    "not_implemented",
+    "no_evidence",
+    "evidence_revoked",
+    "evidence_expired",
+    "evidence_not_yet_valid",
+    "stale_approval",
+)
 
 
 def catalogue_of(framework: str) -> Catalogue:
@@ -85,8 +96,11 @@ def is_current(valid_from: dt.date, valid_until: dt.date | None, day: dt.date) -
     return valid_from <= day and (valid_until is None or day <= valid_until)
 
 
-def evidence_state(valid_from: dt.date, valid_until: dt.date | None, day: dt.date) -> str:
-    """``current``, ``expired`` (``valid_until`` has passed) or ``not_yet_valid`` (``valid_from`` is later)."""
+def evidence_state(valid_from: dt.date, valid_until: dt.date | None, day: dt.date, *, revoked: bool = False) -> str:
+    """``revoked`` (withdrawn: on any day), else ``current``, ``expired`` (``valid_until`` has passed) or
+    ``not_yet_valid`` (``valid_from`` is later)."""
+    if revoked:
+        return "revoked"
     if valid_until is not None and valid_until < day:
         return "expired"
     if day < valid_from:
@@ -162,9 +176,12 @@ def evaluate(*, applicable: bool, implementation: str, evidence: Sequence[Mappin
     gaps: list[str] = []
     if implementation != "implemented":
         gaps.append("not_implemented")
-    states = {item["state"] for item in evidence}
-    if not states:
+    every = {item["state"] for item in evidence}
+    states = every - {"revoked"}
+    if not every:
         gaps.append("no_evidence")
+    elif not states:
+        gaps.append("evidence_revoked")
     elif "current" not in states:
         gaps.append("evidence_expired" if "expired" in states else "evidence_not_yet_valid")
     return not gaps, gaps

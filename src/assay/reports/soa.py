@@ -59,7 +59,10 @@ def _evidence_text(item: Mapping[str, Any]) -> str:
         parts.append(str(item["description"]))
     if item.get("url"):
         parts.append(str(item["url"]))
-    text = ": ".join(parts) + f" (until {until}, {str(item.get('state', '')).replace('_', ' ')})"
+    state = str(item.get("state", "")).replace("_", " ")
+    if item.get("revoked_at"):  # withdrawn: listed, never counted
+        state += f" by {item.get('revoked_by')} on {str(item['revoked_at'])[:10]}: {item.get('revoke_reason') or ''}"
+    text = ": ".join(parts) + f" (until {until}, {state})"
     if item.get("via"):
         text += f" [via {item.get('control')}]"
     return text

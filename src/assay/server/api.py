@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from assay.errors import InvalidInput, NotFound, PermissionDenied
 from assay.server.deps import Auth, Authorised, Page, page
 from assay.services.access import Principal
+from assay.services.controls import REVOKE_REASON_MAX
 
 __all__ = ["MAX_UPLOAD", "router"]
 
@@ -83,6 +84,11 @@ class EvidenceBody(BaseModel):
     description: str = ""
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
+
+
+class RevokeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=REVOKE_REASON_MAX, description="Why the evidence is withdrawn (required).")
 
 
 # -- public --------------------------------------------------------------------------------------------------
@@ -255,8 +261,15 @@ def set_control(auth: Auth, system: str, framework: str, control_id: str, body: 
 
 
 @router.get("/systems/{system}/evidence", tags=["controls"])
-def list_evidence(auth: Auth, system: str, paging: Page, framework: str | None = None) -> dict[str, Any]:
-    return page([e.to_dict() for e in auth.ws.controls.list_evidence(system, framework)], paging)
+def list_evidence(
+    auth: Auth,
+    system: str,
+    paging: Page,
+    framework: str | None = None,
+    include_revoked: Annotated[bool, Query(description="List revoked evidence too (state 'revoked').")] = True,
+) -> dict[str, Any]:
+    views = auth.ws.controls.list_evidence(system, framework, include_revoked=include_revoked)
+    return page([e.to_dict() for e in views], paging)
 
 
 @router.post("/systems/{system}/evidence", status_code=201, tags=["controls"])
@@ -271,6 +284,13 @@ def add_evidence(auth: Auth, system: str, body: EvidenceBody) -> dict[str, Any]:
         url=body.url, description=body.description, valid_from=body.valid_from, valid_until=body.valid_until,
     )  # fmt: skip
     return view.to_dict()
+
+
+@router.post("/systems/{system}/evidence/{evidence_id}/revoke", tags=["controls"])
+def revoke_evidence(auth: Auth, system: str, evidence_id: int, body: RevokeBody) -> dict[str, Any]:
+    """Withdraw a piece of evidence: it stays listed (state 'revoked') and no longer counts; 409 when already
+    revoked."""
+    return auth.ws.controls.revoke_evidence(system, evidence_id, reason=body.reason).to_dict()
 
 
 @router.get("/systems/{system}/soa", tags=["controls"])

@@ -32,6 +32,7 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("PUT", "/api/systems/{system}/controls/{framework}/{control_id}"): "write",
     ("GET", "/api/systems/{system}/evidence"): "read",
     ("POST", "/api/systems/{system}/evidence"): "write",
+    ("POST", "/api/systems/{system}/evidence/{evidence_id}/revoke"): "write",
     ("GET", "/api/systems/{system}/soa"): "read",
     ("GET", "/api/systems/{system}/readiness"): "read",
     ("GET", "/api/systems/{system}/incidents"): "read",

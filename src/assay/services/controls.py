@@ -4,11 +4,15 @@
   exclusion needs a justification), how far its implementation is and who owns it.
 * :meth:`Controls.add_evidence` attaches an assessment, a file (copied into the artifact store) or a URL to an
   entry, valid for a period; evidence for an entry the system excluded is refused.
+* :meth:`Controls.revoke_evidence` withdraws a piece of evidence (attached by hand or linked by an evidence rule)
+  with a reason: it stays listed, as ``revoked``, and no longer counts anywhere (readiness, the SoA, gates, the
+  technical documentation).
 * :meth:`Controls.soa` and :meth:`Controls.readiness` build plain documents (``assay.soa``, ``assay.readiness``)
   that :mod:`assay.reports.soa` renders. What counts as ready, and which evidence counts for which entry through
   the crosswalk, is decided in :mod:`assay.governance.readiness`.
 
-Every change is one write transaction with its audit event (``control.status``, ``evidence.add``).
+Every change is one write transaction with its audit event (``control.status``, ``evidence.add``,
+``evidence.revoke``).
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ _DEFAULT_STATUS: Final[dict[str, Any]] = {
     "implementation": "not_started",
     "owner": "",
 }
+REVOKE_REASON_MAX: Final = 2_000
 _COUNTED: Final = {
     "iso42001": "the 32 most specific clauses of 4-10 (4.1 ... 10.2; headings such as 6.1 or 9.2 are the sum of "
     "their sub-clauses) and the 38 Annex A controls",
@@ -71,8 +76,10 @@ def _today() -> dt.date:
 
 @dataclass(frozen=True)
 class EvidenceView:
-    """A piece of evidence as of a day: ``state`` is ``current``, ``expired`` or ``not_yet_valid``. ``via`` is
-    ``None`` for evidence attached to the entry asked about, else the chain of links through which it counts."""
+    """A piece of evidence as of a day: ``state`` is ``current``, ``expired``, ``not_yet_valid`` or ``revoked``
+    (withdrawn, on every day; ``revoked_at``, ``revoked_by`` and ``revoke_reason`` say when, by whom and why).
+    ``via`` is ``None`` for evidence attached to the entry asked about, else the chain of links through which it
+    counts."""
 
     id: int
     system: str
@@ -90,10 +97,17 @@ class EvidenceView:
     created_at: dt.datetime
     state: str
     via: str | None = None
+    revoked_at: dt.datetime | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
 
     @property
     def current(self) -> bool:
         return self.state == "current"
+
+    @property
+    def revoked(self) -> bool:
+        return self.state == "revoked"
 
     @property
     def ref(self) -> str:
@@ -118,6 +132,9 @@ class EvidenceView:
             "state": self.state,
             "current": self.current,
             "via": self.via,
+            "revoked_at": None if self.revoked_at is None else self.revoked_at.isoformat(),
+            "revoked_by": self.revoked_by,
+            "revoke_reason": self.revoke_reason,
         }
 
 
@@ -137,9 +154,16 @@ def _view(evidence: Evidence, system: str, day: dt.date, via: str | None = None)
         valid_until=evidence.valid_until,
         created_by=evidence.created_by,
         created_at=evidence.created_at,
-        state=evidence_state(evidence.valid_from, evidence.valid_until, day),
+        state=_state(evidence, day),
         via=via,
+        revoked_at=evidence.revoked_at,
+        revoked_by=evidence.revoked_by,
+        revoke_reason=evidence.revoke_reason,
     )
+
+
+def _state(evidence: Evidence, day: dt.date) -> str:
+    return evidence_state(evidence.valid_from, evidence.valid_until, day, revoked=evidence.revoked_at is not None)
 
 
 def _assessed(framework: str, control_id: str) -> Control:
@@ -282,11 +306,7 @@ class Controls(Service):
             }
             if not new["applicable"] and old["applicable"]:
                 day = _today()
-                current = [
-                    e.id
-                    for e in _evidence_of(tx.session, owner_row.id, control)
-                    if evidence_state(e.valid_from, e.valid_until, day) == "current"
-                ]
+                current = [e.id for e in _evidence_of(tx.session, owner_row.id, control) if _state(e, day) == "current"]
                 payload["excluded_with_current_evidence"] = current
             tx.record("control.status", row, before=before, payload=payload)
         return row
@@ -387,6 +407,60 @@ class Controls(Service):
             )
         return _view(evidence, owner.name, _today())
 
+    def revoke_evidence(self, system: str, evidence_id: int, *, reason: str) -> EvidenceView:
+        """Withdraw a piece of evidence of ``system`` (attached by hand or linked by an evidence rule): it is kept
+        and listed with its state ``revoked``, and no longer counts for any control, on any day.
+
+        ``reason`` is required (:class:`InvalidInput` when blank, and nothing is written). Evidence of another
+        system is :class:`NotFound`; revoking it again is a :class:`Conflict`. The ``evidence.revoke`` audit event
+        (in the same transaction) names the reason and the state the evidence had before.
+        """
+        what = f"revoking evidence {evidence_id} of {system}"
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidInput(f"{what}: reason is required: say why the evidence is withdrawn (--reason)")
+        reason = reason.strip()
+        if len(reason) > REVOKE_REASON_MAX:
+            raise InvalidInput(f"{what}: reason is longer than {REVOKE_REASON_MAX} characters")
+        if "\x00" in reason:
+            raise InvalidInput(f"{what}: reason contains a NUL character")
+        day = _today()
+        with self.ws.store.write(self.ws.actor) as tx:
+            owner = _lookup.system(tx.session, system)
+            evidence = _lookup.by_id(
+                tx.session, Evidence, evidence_id, f"evidence of {owner.name!r}", system_id=owner.id
+            )
+            ref = f"{evidence.framework}:{evidence.control_id}"
+            if evidence.revoked_at is not None:
+                raise Conflict(
+                    f"evidence {evidence.id} of {owner.name} ({ref}) was already revoked by {evidence.revoked_by} on "
+                    f"{evidence.revoked_at.date().isoformat()}: {evidence.revoke_reason}"
+                )
+            before = evidence.state()
+            was = _state(evidence, day)
+            evidence.revoked_at = utcnow()
+            evidence.revoked_by = tx.actor
+            evidence.revoke_reason = reason
+            tx.record(
+                "evidence.revoke",
+                evidence,
+                before=before,
+                payload={
+                    "system": owner.name,
+                    "control": ref,
+                    "kind": evidence.kind,
+                    "rule": evidence.rule,
+                    "reason": reason,
+                    "before": {"state": was, "revoked_at": None, "revoked_by": None, "revoke_reason": None},
+                    "after": {
+                        "state": "revoked",
+                        "revoked_at": evidence.revoked_at.isoformat(),
+                        "revoked_by": tx.actor,
+                        "revoke_reason": reason,
+                    },
+                },
+            )
+        return _view(evidence, owner.name, day)
+
     def list_evidence(
         self,
         system: str,
@@ -394,10 +468,12 @@ class Controls(Service):
         control_id: str | None = None,
         *,
         as_of: dt.date | None = None,
+        include_revoked: bool = True,
     ) -> list[EvidenceView]:
         """Evidence of ``system`` (of one framework, or of one entry), each with its state on ``as_of`` (default
         today). For one entry, the evidence that counts for it through the crosswalk or from its group follows its
-        own, with ``via`` saying why."""
+        own, with ``via`` saying why. Revoked evidence is listed (state ``revoked``, with who revoked it, when and
+        why) unless ``include_revoked`` is false."""
         day = as_of or _today()
         if control_id is not None and framework is None:
             raise InvalidInput(f"control {control_id!r}: give its framework too")
@@ -408,6 +484,8 @@ class Controls(Service):
             query = select(Evidence).where(Evidence.system_id == owner.id).order_by(Evidence.id)
             if control is None and framework_id is not None:
                 query = query.where(Evidence.framework == framework_id)
+            if not include_revoked:
+                query = query.where(Evidence.revoked_at.is_(None))
             rows = list(session.execute(query).scalars())
         if control is None:
             return [_view(e, owner.name, day) for e in rows]
@@ -462,7 +540,8 @@ class Controls(Service):
             },
             "notes": [
                 "A control without a recorded status is shown as applicable and not started (status_recorded false).",
-                "Evidence is current when valid on the as_of day. Evidence with 'via' is attached to another entry "
+                "Evidence is current when valid on the as_of day and not revoked; revoked evidence is listed but "
+                "never counts. Evidence with 'via' is attached to another entry "
                 "and counts for this control through Assay's crosswalk (equal or subset links, never intersect) or "
                 "because it is attached to the control's objective.",
                 "Control ids and titles only: ISO/IEC 42001 text is not reproduced. The crosswalk is Assay's own "
@@ -539,7 +618,8 @@ class Controls(Service):
             "framework": _framework_block(framework_id),
             "counted": _COUNTED.get(framework_id, "the catalogue's leaf entries"),
             "formula": "share = ready / applicable; ready = applicable, implementation 'implemented' and at least "
-            "one current piece of evidence (own, or counted through the crosswalk or from its group)",
+            "one current piece of evidence (own, or counted through the crosswalk or from its group; revoked "
+            "evidence never counts)",
             "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "generated_by": self.ws.actor,
             "as_of": day.isoformat(),
@@ -634,6 +714,9 @@ def _evidence_item(view: EvidenceView) -> dict[str, Any]:
         "state": view.state,
         "current": view.current,
         "via": view.via,
+        "revoked_at": None if view.revoked_at is None else view.revoked_at.isoformat(),
+        "revoked_by": view.revoked_by,
+        "revoke_reason": view.revoke_reason,
     }
 
 
@@ -643,6 +726,9 @@ def _gap_detail(kind: str, entry: Mapping[str, Any]) -> str:
         return f"implementation is {entry['implementation']}{recorded}"
     if kind == "no_evidence":
         return "no evidence, own or counted through the crosswalk"
+    if kind == "evidence_revoked":
+        ids = ", ".join(str(e["id"]) for e in entry["evidence"])
+        return f"all its evidence was revoked ({ids}): attach new evidence"
     ends = [e["valid_until"] for e in entry["evidence"] if e["state"] == "expired"]
     if kind == "evidence_expired":
         return f"all evidence has expired (the latest on {max(ends)})"

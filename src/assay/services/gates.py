@@ -113,6 +113,7 @@ class Gates(Service):
                         "control_id": control,
                         "valid_from": item.valid_from,
                         "valid_until": item.valid_until,
+                        "revoked": item.revoked,
                     }
                 )
         return GateFacts(

@@ -274,6 +274,9 @@ class ControlStatus(Base):
 
 
 class Evidence(Base):
+    """Evidence for one control of one system. Not deleted: a revoked item keeps its row with who revoked it,
+    when and why (the ``evidence.revoke`` audit event records the same)."""
+
     __tablename__ = "evidence"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -290,6 +293,10 @@ class Evidence(Base):
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = _created()
+    # withdrawn (attached by mistake, or no longer true): kept, shown as revoked, and never counted again
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ApprovalRequest(Base):
