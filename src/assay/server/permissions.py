@@ -122,6 +122,7 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/systems/{system}/models"): "write",
     ("POST", "/systems/{system}/assessments"): "write",
     ("POST", "/systems/{system}/approvals"): "write",
+    ("POST", "/systems/{system}/evidence/{evidence_id}/revoke"): "write",
 }
 
 # routes anyone may call (no principal)

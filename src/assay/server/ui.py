@@ -608,6 +608,19 @@ def assessment_run_form(
     return _back(f"/systems/{system}/assessments/{recorded.id}")
 
 
+@router.post("/systems/{system}/evidence/{evidence_id}/revoke")
+def evidence_revoke_form(
+    request: Request,
+    auth: FormAuth,
+    system: str,
+    evidence_id: int,
+    reason: Annotated[str, Form(max_length=2000)],
+) -> Response:
+    """Withdraw a piece of evidence with a reason: it stays listed as revoked and no longer counts."""
+    auth.ws.controls.revoke_evidence(system, evidence_id, reason=reason)
+    return _back(f"/systems/{system}#evidence")
+
+
 @router.post("/systems/{system}/approvals")
 def approval_request_form(
     request: Request,
