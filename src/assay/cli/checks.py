@@ -62,10 +62,10 @@ def _target(ctx: typer.Context, system: str | None, dataset_version: str | None)
 
 
 def _run(
+    ctx: typer.Context,
     check: str,
     data: str,
     *,
-    workspace: Workspace | None,
     system: str | None,
     dataset_version: str | None,
     out: Path | None,
@@ -73,8 +73,11 @@ def _run(
     strict: bool,
     **options: Any,
 ) -> None:
-    """Run the check, write its files (with --out) and record it (with --system) through the service; present it."""
+    """Check the target (with --system), run the check, write its files (with --out) and record it through the
+    service; present it."""
     from assay.reports.checks import check_tables
+
+    workspace = _target(ctx, system, dataset_version)
 
     done = service.run_check(
         check, data, out=out, workspace=workspace, system=system, dataset_version=dataset_version, **options
@@ -121,13 +124,12 @@ def baseline(
     dataset_version: _DatasetVersion = None,
 ) -> None:
     """Profile a reference dataset and suggest constraints, in Model Monitor's formats."""
-    workspace = _target(ctx, system, dataset_version)
     config = service.monitoring_config(comparison_threshold, comparison_method, categorical_drift_method)
     if categorical_drift_method not in ("LInfinity", "ChiSquared"):
         raise InvalidInput(
             f"--categorical-drift-method must be LInfinity or ChiSquared, not {categorical_drift_method!r}"
         )
-    _run("baseline", reference, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+    _run(ctx, "baseline", reference, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=False, max_categories=max_categories, max_domain=max_domain,
          monitoring_config=config)  # fmt: skip
 
@@ -146,8 +148,7 @@ def validate(
     dataset_version: _DatasetVersion = None,
 ) -> None:
     """Validate a dataset against a baseline; write constraint_violations.json (Model Monitor's check types)."""
-    workspace = _target(ctx, system, dataset_version)
-    _run("validate", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+    _run(ctx, "validate", data, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=strict, baseline_folder=baseline)  # fmt: skip
 
 
@@ -172,8 +173,7 @@ def duplicates(
     dataset_version: _DatasetVersion = None,
 ) -> None:
     """Count duplicate rows; examples name rows by position, never by value."""
-    workspace = _target(ctx, system, dataset_version)
-    _run("duplicates", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+    _run(ctx, "duplicates", data, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=strict, columns=_names(columns, "--columns"),
          exclude=_names(exclude, "--exclude") or [], id_column=id_column, examples=examples,
          show=_names(show, "--show") or [], max_share=max_share)  # fmt: skip
@@ -194,8 +194,7 @@ def leakage(
     dataset_version: _DatasetVersion = None,
 ) -> None:
     """Rows of a dataset that also occur in another (e.g. test rows in the training set)."""
-    workspace = _target(ctx, system, dataset_version)
-    _run("leakage", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+    _run(ctx, "leakage", data, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=strict, reference=reference, columns=_names(columns, "--columns"),
          exclude=_names(exclude, "--exclude") or [], max_share=max_share)  # fmt: skip
 
@@ -221,9 +220,8 @@ def target_leakage(
     from assay.cli.assess import parse_role
     from assay.frames import Label
 
-    workspace = _target(ctx, system, dataset_version)
     column, values, cut = parse_role(label, "--label")
-    _run("target-leakage", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+    _run(ctx, "target-leakage", data, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=strict, label=Label(column, values, cut), features=_names(features, "--features"),
          exclude=_names(exclude, "--exclude") or [], threshold=threshold, max_bins=max_bins)  # fmt: skip
 
@@ -248,8 +246,7 @@ def label_issues(
     dataset_version: _DatasetVersion = None,
 ) -> None:
     """Rows likely mislabelled, by cross-validated confident learning (cleanlab) on a stated sample."""
-    workspace = _target(ctx, system, dataset_version)
-    _run("label-issues", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+    _run(ctx, "label-issues", data, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=strict, label=label, features=_names(features, "--features"),
          exclude=_names(exclude, "--exclude") or [], sample=sample, folds=folds, seed=seed,
          max_share=max_share)  # fmt: skip
@@ -274,8 +271,7 @@ def representativeness(
     dataset_version: _DatasetVersion = None,
 ) -> None:
     """Group shares against a reference population, with a chi-square goodness-of-fit test."""
-    workspace = _target(ctx, system, dataset_version)
-    _run("representativeness", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+    _run(ctx, "representativeness", data, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=strict, populations=population, alpha=alpha)  # fmt: skip
 
 
@@ -294,8 +290,7 @@ def pii(
     dataset_version: _DatasetVersion = None,
 ) -> None:
     """Personal data in column names and sampled values (Presidio, offline); never prints a value."""
-    workspace = _target(ctx, system, dataset_version)
-    _run("pii", data, workspace=workspace, system=system, dataset_version=dataset_version, out=out,
+    _run(ctx, "pii", data, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=strict, columns=_names(columns, "--columns"), sample=sample, seed=seed,
          min_score=min_score)  # fmt: skip
 

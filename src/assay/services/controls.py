@@ -500,7 +500,7 @@ class Controls(Service):
         catalogue = catalogue_of(SOA_FRAMEWORK)
         with self.ws.store.read() as session:
             owner = _lookup.system(session, system)
-            entries = self._entries(session, owner, soa_controls(), day)
+            entries = self._entries(owner, soa_controls(), day, self._recorded(session, owner))
         rows = []
         for control, entry in zip(soa_controls(), entries, strict=True):
             objective = None if control.parent is None else catalogue.control(control.parent)
@@ -565,16 +565,8 @@ class Controls(Service):
                 if system is not None
                 else list(session.execute(select(System).order_by(System.name)).scalars())
             )
-            statuses, evidence = self._recorded(session, None if system is None else owners[0])
-            per_system = [
-                (
-                    owner,
-                    self._entries(
-                        session, owner, controls, day, statuses.get(owner.id, {}), evidence.get(owner.id, {})
-                    ),
-                )
-                for owner in owners
-            ]
+            recorded = self._recorded(session, None if system is None else owners[0])
+            per_system = [(owner, self._entries(owner, controls, day, recorded)) for owner in owners]
         approvals: dict[str, list[Any]] = {}
         for approval in self.ws.approvals.list(system):  # one pass for every system, not one per system
             approvals.setdefault(approval.system, []).append(approval)
@@ -645,21 +637,20 @@ class Controls(Service):
             evidence.setdefault(item.system_id, {}).setdefault((item.framework, item.control_id), []).append(item)
         return statuses, evidence
 
+    @staticmethod
     def _entries(
-        self,
-        session: Session,
         owner: System,
         controls: Sequence[Control],
         day: dt.date,
-        statuses: Mapping[tuple[str, str], ControlStatus] | None = None,
-        evidence: Mapping[tuple[str, str], list[Evidence]] | None = None,
+        recorded: tuple[
+            Mapping[int, Mapping[tuple[str, str], ControlStatus]],
+            Mapping[int, Mapping[tuple[str, str], list[Evidence]]],
+        ],
     ) -> list[dict[str, Any]]:
-        """Status, evidence (own and counted) and the verdict of each entry of ``controls`` for ``owner``
-        (``statuses`` and ``evidence`` as :meth:`_recorded` gives them; read here when not given)."""
-        if statuses is None or evidence is None:
-            recorded = self._recorded(session, owner)
-            statuses = statuses if statuses is not None else recorded[0].get(owner.id, {})
-            evidence = evidence if evidence is not None else recorded[1].get(owner.id, {})
+        """Status, evidence (own and counted) and the verdict of each entry of ``controls`` for ``owner``, from the
+        ``recorded`` statuses and evidence (:meth:`_recorded`)."""
+        statuses = recorded[0].get(owner.id, {})
+        evidence = recorded[1].get(owner.id, {})
         entries = []
         for control in controls:
             row = statuses.get((control.framework, control.id))
