@@ -46,3 +46,27 @@ def test_flip_test_errors() -> None:
     )
     assert flip_test(x, np.ones(4, dtype=bool), np.ones(4, dtype=bool))[1] == "facet a (every other row) has no rows"
     assert "no numeric feature" in str(flip_test(np.zeros((4, 0)), np.array([1, 0, 1, 0], bool), np.ones(4, bool))[1])
+
+
+@pytest.mark.parametrize(("bad", "reason"), [(np.inf, "infinite values"), (np.nan, "missing values")])
+def test_ft_on_a_feature_that_is_not_finite_is_an_error_entry(bad: float, reason: str) -> None:
+    import pandas as pd
+
+    import assay
+    from assay.frames import Facet
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "f": rng.integers(0, 2, 80),
+            "y": rng.integers(0, 2, 80),
+            "p": rng.integers(0, 2, 80),
+            "x": rng.normal(size=80),
+        }
+    )
+    df.loc[5, "x"] = bad
+    report = assay.assess(df, label="y", facets=[Facet("f", [1])], predicted="p", metrics=["FT", "DPPL"], bootstrap=0)
+    ft = {m.name: m for m in report.result.entries[0].metrics}["FT"]
+    assert ft.value is None
+    assert f"feature 'x' has {reason}" in str(ft.error)
+    assert {m.name: m for m in report.result.entries[0].metrics}["DPPL"].value is not None

@@ -112,6 +112,8 @@ def _ft(
         values = rows.features[c]
         if np.isnan(values).any():
             return None, f"feature {c!r} has missing values; choose --features without missing values"
+        if np.isinf(values).any():
+            return None, f"feature {c!r} has infinite values; choose --features with finite values"
         columns.append(values)
     x = np.column_stack(columns) if columns else np.zeros((len(rows.predicted), 0))
     return flip_test(x, rows.in_d(plan, allowed), rows.predicted)

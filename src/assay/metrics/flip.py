@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from assay.metrics._neighbours import nearest
+
 __all__ = ["flip_test"]
 
 
@@ -13,19 +15,15 @@ def _neighbour_votes(
 ) -> NDArray[np.bool_]:
     """The majority prediction of each facet-d row's k nearest facet-a rows, as Clarify's k-NN gives it.
 
-    SciPy's k-d tree finds the neighbours on every core, with leaves of 64 rows rather than SciPy's 16: with
-    ten or so features the search visits many leaves anyway, and larger ones cut the tree's overhead (about 20 %
-    faster on the benchmark's 10-D data; the search is exact either way). Where the k nearest rows are unique,
-    every exact search agrees; where the k-th and (k+1)-th distances tie, which row counts depends on the
-    search, so those rows are asked of scikit-learn's ``KNeighborsClassifier`` with Clarify's settings instead.
+    ``nearest`` finds the neighbours exactly, on every core (see ``assay.metrics._neighbours``). Where the k
+    nearest rows are unique, every exact search agrees; where the k-th and (k+1)-th distances tie, which row
+    counts depends on the search, so those rows are asked of scikit-learn's ``KNeighborsClassifier`` with
+    Clarify's settings instead.
     """
-    from scipy.spatial import cKDTree
     from sklearn.neighbors import KNeighborsClassifier
 
     wanted = min(k + 1, len(xa))
-    dist, idx = cKDTree(xa, leafsize=64).query(xd, k=wanted, workers=-1)
-    dist = np.asarray(dist, dtype=np.float64).reshape(len(xd), wanted)
-    idx = np.asarray(idx).reshape(len(xd), wanted)
+    dist, idx = nearest(xa, xd, wanted)
     votes: NDArray[np.bool_] = ya[idx[:, :k]].sum(axis=1) * 2 > k  # k is odd: no tied votes
     tied = dist[:, k - 1] == dist[:, k] if wanted > k else np.zeros(len(xd), dtype=bool)
     if tied.any():
@@ -51,6 +49,8 @@ def flip_test(
         return None, "facet a (every other row) has no rows"
     if features.shape[1] == 0:
         return None, "no numeric feature column for the nearest-neighbour search (give --features)"
+    if not np.isfinite(features).all():
+        return None, "a feature has missing or infinite values; choose features with finite values"
     k = 5 if n_a > 9 else 1
     if_a = _neighbour_votes(features[~in_d], predicted[~in_d], features[in_d], k)
     model = predicted[in_d]
