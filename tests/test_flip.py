@@ -70,3 +70,26 @@ def test_ft_on_a_feature_that_is_not_finite_is_an_error_entry(bad: float, reason
     assert ft.value is None
     assert f"feature 'x' has {reason}" in str(ft.error)
     assert {m.name: m for m in report.result.entries[0].metrics}["DPPL"].value is not None
+
+
+def test_progress_names_the_flip_test_while_it_searches() -> None:
+    import pandas as pd
+
+    import assay
+    from assay.frames import Facet
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(
+        {
+            "f": rng.integers(0, 2, 60),
+            "y": rng.integers(0, 2, 60),
+            "p": rng.integers(0, 2, 60),
+            "x": rng.normal(size=60),
+        }
+    )
+    stages: list[str] = []
+    assay.assess(
+        df, label="y", facets=[Facet("f", [1])], predicted="p", metrics=["FT"], bootstrap=0, progress=stages.append
+    )
+    i = stages.index("flip test: nearest neighbours for f = 1")
+    assert stages[i - 1] == "computing metrics" and stages[i + 1] == "computing metrics"

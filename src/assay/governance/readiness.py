@@ -41,7 +41,6 @@ __all__ = [
     "covering",
     "evaluate",
     "evidence_state",
-    "is_current",
     "resolve_control",
     "share",
     "soa_controls",
@@ -89,11 +88,6 @@ def assessed_entries(framework: str) -> tuple[Control, ...]:
 def soa_controls() -> tuple[Control, ...]:
     """The rows of a Statement of Applicability: the 38 ISO/IEC 42001 Annex A controls, in document order."""
     return load_catalogue(SOA_FRAMEWORK).of_kind("control")
-
-
-def is_current(valid_from: dt.date, valid_until: dt.date | None, day: dt.date) -> bool:
-    """Valid on ``day`` (both ends included; no ``valid_until``: no end)."""
-    return valid_from <= day and (valid_until is None or day <= valid_until)
 
 
 def evidence_state(valid_from: dt.date, valid_until: dt.date | None, day: dt.date, *, revoked: bool = False) -> str:

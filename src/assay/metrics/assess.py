@@ -203,7 +203,7 @@ def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = Non
 
     flip_rows = None
     if "FT" in names:
-        say("flip test")
+        say("reading flip-test features")
         flip_rows = _flip_rows(plan, cells.label_positives)
     say("computing metrics")
     order = {n: i for i, n in enumerate(names)}
@@ -212,7 +212,9 @@ def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = Non
         side = _side_tensor(cells.cells, _joint_mask(cells.facet_shape, target.parts))
         results = _entry_metrics(spec, side, cells.has_group, stream, names)
         if flip_rows is not None:
+            say(f"flip test: nearest neighbours for {target.facet} = {target.label}")
             value, why = _ft(plan, flip_rows, target.allowed(plan.facets), set(target.columns))
+            say("computing metrics")
             ft = METRICS["FT"]
             results.append(MetricResult("FT", ft.description, ft.stage, value, None, why))
             results.sort(key=lambda m: order[m.name])
