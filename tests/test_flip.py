@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -48,22 +49,20 @@ def test_flip_test_errors() -> None:
     assert "no numeric feature" in str(flip_test(np.zeros((4, 0)), np.array([1, 0, 1, 0], bool), np.ones(4, bool))[1])
 
 
+def small_frame(seed: int, n: int) -> pd.DataFrame:
+    """Facet f, label y, prediction p (all 0/1) and one numeric feature x."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {"f": rng.integers(0, 2, n), "y": rng.integers(0, 2, n), "p": rng.integers(0, 2, n), "x": rng.normal(size=n)}
+    )
+
+
 @pytest.mark.parametrize(("bad", "reason"), [(np.inf, "infinite values"), (np.nan, "missing values")])
 def test_ft_on_a_feature_that_is_not_finite_is_an_error_entry(bad: float, reason: str) -> None:
-    import pandas as pd
-
     import assay
     from assay.frames import Facet
 
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame(
-        {
-            "f": rng.integers(0, 2, 80),
-            "y": rng.integers(0, 2, 80),
-            "p": rng.integers(0, 2, 80),
-            "x": rng.normal(size=80),
-        }
-    )
+    df = small_frame(0, 80)
     df.loc[5, "x"] = bad
     report = assay.assess(df, label="y", facets=[Facet("f", [1])], predicted="p", metrics=["FT", "DPPL"], bootstrap=0)
     ft = {m.name: m for m in report.result.entries[0].metrics}["FT"]
@@ -73,20 +72,10 @@ def test_ft_on_a_feature_that_is_not_finite_is_an_error_entry(bad: float, reason
 
 
 def test_progress_names_the_flip_test_while_it_searches() -> None:
-    import pandas as pd
-
     import assay
     from assay.frames import Facet
 
-    rng = np.random.default_rng(1)
-    df = pd.DataFrame(
-        {
-            "f": rng.integers(0, 2, 60),
-            "y": rng.integers(0, 2, 60),
-            "p": rng.integers(0, 2, 60),
-            "x": rng.normal(size=60),
-        }
-    )
+    df = small_frame(1, 60)
     stages: list[str] = []
     assay.assess(
         df, label="y", facets=[Facet("f", [1])], predicted="p", metrics=["FT"], bootstrap=0, progress=stages.append

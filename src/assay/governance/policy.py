@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from assay.errors import InvalidInput
 from assay.governance.catalogues import list_frameworks, load_catalogue
+from assay.governance.readiness import evidence_state
 
 __all__ = [
     "DEFAULT_POLICIES",
@@ -396,17 +397,13 @@ def _evidence_rule(rule: Rule, policy: Policy, facts: GateFacts) -> tuple[bool, 
     for item in facts.evidence:
         if item["framework"] != framework or item["control_id"] != control:
             continue
-        revoked = bool(item.get("revoked", False))  # withdrawn: never counts
-        current = (
-            not revoked
-            and item["valid_from"] <= facts.today
-            and (item["valid_until"] is None or facts.today <= item["valid_until"])
+        state = evidence_state(
+            item["valid_from"], item["valid_until"], facts.today, revoked=bool(item.get("revoked", False))
         )
+        current = state == "current"
         fresh = _age_ok(item["valid_from"], facts.today, max_age)
-        if revoked:
-            note = "revoked"
-        elif not current:
-            note = "expired"
+        if not current:
+            note = "revoked" if state == "revoked" else "expired"  # not yet valid is reported as expired, as before
         else:
             note = "" if fresh else f"older than {max_age} days"
         findings.append(

@@ -257,7 +257,9 @@ def nearest(
         # With a = max |x| + |q| (Euclidean norms) and u = 2^-24, a row at true squared distance d has a
         # single-precision distance within 4.0002 u a sqrt(d) + 4.0004 u^2 a^2 + (dim + 1) u d + dim * 2^-149
         # of d; the slack below is about twice that, at d = the current k-th distance.
-        norm = np.sqrt((reference**2).sum(axis=1).max()) + np.sqrt((qry.rows**2).sum(axis=1))
+        norm = np.sqrt(np.einsum("ij,ij->i", ref.rows, ref.rows).max()) + np.sqrt(
+            np.einsum("ij,ij->i", qry.rows, qry.rows)
+        )
         slack_root, slack_abs = 9 * UNIT * norm, 9 * UNIT**2 * norm**2 + dim * 1e-37
         slack_rel = 2 * (dim + 2) * UNIT
         low: type[np.floating[Any]] = np.float32

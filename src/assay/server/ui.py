@@ -25,6 +25,7 @@ from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFE
 from assay.reports._jinja import template
 from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, workspace
 from assay.services.access import allowed
+from assay.services.controls import REVOKE_REASON_MAX
 from assay.services.workspace import Workspace
 
 __all__ = ["router", "static_files"]
@@ -614,7 +615,7 @@ def evidence_revoke_form(
     auth: FormAuth,
     system: str,
     evidence_id: int,
-    reason: Annotated[str, Form(max_length=2000)],
+    reason: Annotated[str, Form(max_length=REVOKE_REASON_MAX)],
 ) -> Response:
     """Withdraw a piece of evidence with a reason: it stays listed as revoked and no longer counts."""
     auth.ws.controls.revoke_evidence(system, evidence_id, reason=reason)

@@ -301,6 +301,13 @@ CHECKS: Final[dict[str, Callable[..., Any]]] = {
 }
 
 
+def _check_function(check: str) -> Callable[..., Any]:
+    function = CHECKS.get(check)
+    if function is None:
+        raise InvalidInput(f"check {check!r} is not one of {', '.join(CHECKS)}")
+    return function
+
+
 @dataclass(frozen=True)
 class CheckRun:
     """What :func:`run_check` did: the result, the files it wrote, and the recorded assessment (or None)."""
@@ -323,10 +330,7 @@ def run_check(
     """The whole use case (``assay check ...`` and the server's routes): run ``check`` (a name in :data:`CHECKS`;
     ``options`` are its function's keywords) on ``data``, write its files into ``out`` (:func:`write_check`), and with
     a ``workspace`` and a ``system`` record the document and those files against the system and dataset version."""
-    function = CHECKS.get(check)
-    if function is None:
-        raise InvalidInput(f"check {check!r} is not one of {', '.join(CHECKS)}")
-    result = function(data, **options)
+    result = _check_function(check)(data, **options)
     paths = write_check(result, out) if out is not None else {}
     recorded = None
     if workspace is not None and system is not None:
@@ -355,8 +359,7 @@ class DataChecks(Service):
         (its constraints.json and statistics.json)."""
         import tempfile
 
-        if check not in CHECKS:
-            raise InvalidInput(f"check {check!r} is not one of {', '.join(CHECKS)}")
+        _check_function(check)  # an unknown check is refused before any data is opened
         if (check == "leakage") != (reference_version is not None):
             raise InvalidInput("reference_version goes with the leakage check, which needs it")
         if (check == "validate") != (baseline_id is not None):

@@ -691,24 +691,15 @@ def _counted(
     return views
 
 
+_ITEM_FIELDS: Final = ("kind", "description", "assessment_id", "artifact_sha256", "url", "valid_from", "valid_until",
+                       "state", "current", "via", "revoked_at", "revoked_by", "revoke_reason")  # fmt: skip
+
+
 def _evidence_item(view: EvidenceView) -> dict[str, Any]:
-    return {
-        "id": view.id,
-        "control": view.ref,
-        "kind": view.kind,
-        "description": view.description,
-        "assessment_id": view.assessment_id,
-        "artifact_sha256": view.artifact_sha256,
-        "url": view.url,
-        "valid_from": view.valid_from.isoformat(),
-        "valid_until": None if view.valid_until is None else view.valid_until.isoformat(),
-        "state": view.state,
-        "current": view.current,
-        "via": view.via,
-        "revoked_at": None if view.revoked_at is None else view.revoked_at.isoformat(),
-        "revoked_by": view.revoked_by,
-        "revoke_reason": view.revoke_reason,
-    }
+    """A piece of evidence as the SoA and readiness documents list it: :meth:`EvidenceView.to_dict`'s fields, with
+    the entry as one ``control`` reference."""
+    full = view.to_dict()
+    return {"id": view.id, "control": view.ref, **{name: full[name] for name in _ITEM_FIELDS}}
 
 
 def _gap_detail(kind: str, entry: Mapping[str, Any]) -> str:

@@ -63,6 +63,14 @@ PICKLE_REFUSED: Final = (
 )
 
 
+def _schema(document: Mapping[str, Any]) -> str:
+    """The kind of a document Assay wrote (its ``schema`` field); anything else is refused."""
+    kind = document.get("schema")
+    if not isinstance(kind, str) or not kind:
+        raise InvalidInput("the document has no 'schema' field: record documents written by Assay")
+    return kind
+
+
 def store_artifact(tx: Transaction, stored: StoredFile, name: str, media_type: str) -> Artifact:
     """Record a file already written to the artifact store (once per digest)."""
     existing = tx.session.get(Artifact, stored.sha256)
@@ -472,9 +480,7 @@ class Assessments(Service):
         files: Mapping[str, Path] | None = None,
     ) -> Assessment:
         """Record a result document; ``files`` (e.g. ``{"report.html": path}``) are kept in the artifact store."""
-        kind = document.get("schema")
-        if not isinstance(kind, str) or not kind:
-            raise InvalidInput("the document has no 'schema' field: record documents written by Assay")
+        _schema(document)  # before the files are stored: a document Assay did not write changes nothing
         stored = {name: self.ws.artifacts.put_file(path) for name, path in (files or {}).items()}
         with self._write() as tx:
             return self.record_in(
@@ -493,9 +499,7 @@ class Assessments(Service):
     ) -> Assessment:
         """:meth:`record` inside ``tx`` (for a use case that writes more in the same transaction), the ``files``
         already in the artifact store."""
-        kind = document.get("schema")
-        if not isinstance(kind, str) or not kind:
-            raise InvalidInput("the document has no 'schema' field: record documents written by Assay")
+        kind = _schema(document)
         text = canonical_json(dict(document))
         stored = files or {}
         owner = _lookup.system(tx.session, system)
