@@ -32,6 +32,7 @@ class Options:
     workspace: Path | None = None
     database_url: str | None = None
     actor: str | None = None
+    user: str | None = None
 
 
 def console() -> Console:
@@ -49,7 +50,26 @@ def open_workspace(ctx: typer.Context, *, check: bool = True) -> Workspace:
     settings = load_settings(**overrides)
     workspace = Workspace.open(options.workspace, settings, check=check)
     ctx.call_on_close(workspace.close)
+    if options.user is not None:
+        if options.actor is not None and options.actor != options.user:
+            raise InvalidInput("give --user (authenticated) or --actor (taken on trust), not both")
+        return workspace.login(options.user, _password(options.user))
     return workspace
+
+
+def _password(user: str) -> str:
+    """The password of ``--user``: ASSAY_PASSWORD, else asked for on the terminal (never an option: it would be
+    left in the shell's history and the process list)."""
+    import os
+
+    password = os.environ.get("ASSAY_PASSWORD")
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        raise InvalidInput(f"--user {user}: set ASSAY_PASSWORD or run on a terminal to be asked for the password")
+    import getpass
+
+    return getpass.getpass(f"password for {user}: ")
 
 
 def print_json(value: Any) -> None:

@@ -27,7 +27,9 @@ def _show(view: ApprovalView, as_json: bool) -> None:
     decisions = record.pop("decisions")
     record["decisions"] = [f"{d['approver']}: {d['decision']} {d['comment']!r}".rstrip() for d in decisions]
     print_record(record, title=f"approval request {view.id}")
-    if view.stale:
+    if view.held:
+        typer.echo(f"HELD: {view.ref} is in {view.stage} on this approval, but its state changed since: request again.")
+    elif view.stale:
         typer.echo("STALE: the model version, its assessments or the system's risks changed since the request.")
 
 
@@ -38,10 +40,16 @@ def request(
     ref: Annotated[str, typer.Argument(help="Model version, MODEL@VERSION.")],
     stage: Annotated[str, typer.Option(help=f"Target stage: {', '.join(MODEL_STAGES)}.")] = "production",
     comment: Annotated[str, typer.Option(help="Why, for the approvers.")] = "",
-    required: Annotated[int, typer.Option(min=1, help="Approvals needed.")] = 1,
+    required: Annotated[
+        int | None,
+        typer.Option(
+            help="Approvals needed (default: what the policy in force asks for; never fewer).", show_default=False
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Request approval to move a model version to a stage (its current state is frozen by a digest)."""
+    """Request approval to move a model version to a stage (its current state is frozen by a digest). The final
+    approval takes effect only when the policy's gate passes then."""
     view = open_workspace(ctx).approvals.request(system, ref, stage, comment=comment, required_approvals=required)
     _show(view, as_json)
 

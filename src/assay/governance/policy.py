@@ -8,6 +8,7 @@ A policy is YAML (schema ``assay.policy/1``)::
     judge: point                      # point | interval (the whole confidence interval must meet the limit)
     max_evidence_age_days: 365        # evidence older than this (or revoked) does not count
     approvals: {high: 2, limited: 1, minimal: 1}   # approvals needed by EU AI Act category
+    on_change: demote                 # hold | demote: when an approved version's state changes afterwards
     rules:
       - {id: four-fifths, metric: DI, min: 0.8, max: 1.25}
       - {id: parity, metric: DPPL, abs_max: 0.1, facets: [colour]}
@@ -67,6 +68,7 @@ _SCORE_METRICS: Final = {"roc_auc", "brier", "ece", "ece_equal_mass"}
 _KINDS: Final = ("metric", "performance", "min_group_size", "evidence", "assessment")
 
 Judge = Literal["point", "interval"]
+OnChange = Literal["hold", "demote"]
 Status = Literal["passed", "failed", "waived"]
 
 
@@ -137,6 +139,7 @@ class Policy(_Strict):
     approvals: dict[Literal["prohibited", "high", "limited", "minimal"], Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict
     )
+    on_change: OnChange = "hold"
     rules: list[Rule] = Field(default_factory=list)
 
     @model_validator(mode="after")

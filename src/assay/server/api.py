@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from assay.errors import InvalidInput, NotFound, PermissionDenied
+from assay.errors import InvalidInput, PermissionDenied
 from assay.server.deps import Auth, Authorised, Page, page
 from assay.services.access import Principal
 from assay.services.controls import REVOKE_REASON_MAX
@@ -62,7 +62,7 @@ class ApprovalBody(BaseModel):
     ref: str
     stage: str = "production"
     comment: str = ""
-    required_approvals: int = 1
+    required_approvals: int | None = None  # default: the number the policy in force asks for
 
 
 class ControlBody(BaseModel):
@@ -331,9 +331,7 @@ def request_approval(auth: Auth, system: str, body: ApprovalBody) -> dict[str, A
 
 @router.post("/systems/{system}/approvals/{request_id}/decision", tags=["approvals"])
 def decide(auth: Auth, system: str, request_id: int, body: DecisionBody) -> dict[str, Any]:
-    if auth.ws.approvals.get(request_id).system != system:
-        raise InvalidInput(f"approval request {request_id} is not a request of {system!r}")
-    return auth.ws.approvals.decide(request_id, body.decision, comment=body.comment).to_dict()
+    return auth.ws.approvals.decide(request_id, body.decision, comment=body.comment, system=system).to_dict()
 
 
 @router.get("/systems/{system}/models/{ref}/card", tags=["cards"])
@@ -509,9 +507,7 @@ def update_dataset(auth: Auth, ref: str, fields: Fields) -> dict[str, Any]:
 
 @router.post("/systems/{system}/approvals/{request_id}/withdraw", tags=["approvals"])
 def withdraw(auth: Auth, system: str, request_id: int, body: NoteBody) -> dict[str, Any]:
-    if auth.ws.approvals.get(request_id).system != system:
-        raise InvalidInput(f"approval request {request_id} is not a request of {system!r}")
-    return auth.ws.approvals.withdraw(request_id, comment=body.note).to_dict()
+    return auth.ws.approvals.withdraw(request_id, comment=body.note, system=system).to_dict()
 
 
 @router.post("/systems/{system}/gates", tags=["gates"])
@@ -531,6 +527,25 @@ def waive(auth: Auth, system: str, body: WaiverBody) -> dict[str, Any]:
         system, body.rule, reason=body.reason, expires=body.expires, model_version=body.model_version
     )
     return waiver.state()
+
+
+class PolicyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: str = Field(
+        max_length=200_000, description="Policy YAML (schema assay.policy/1); its stage is the one it guards."
+    )
+
+
+@router.get("/systems/{system}/policies", tags=["gates"])
+def list_policies(auth: Auth, system: str, paging: Page) -> dict[str, Any]:
+    """The stored policy versions of a system, oldest first (the newest per stage is in force)."""
+    return page(auth.ws.gates.policies(system), paging)
+
+
+@router.post("/systems/{system}/policies", status_code=201, tags=["gates"])
+def set_policy(auth: Auth, system: str, body: PolicyBody) -> dict[str, Any]:
+    """Store a policy for the system: approvals to its stage are judged by it from now on."""
+    return auth.ws.gates.set_policy(system, text=body.policy)
 
 
 @router.get("/systems/{system}/docs", tags=["cards"])
@@ -601,10 +616,7 @@ def list_actions(auth: Auth, system: str, incident_id: int, paging: Page, status
 @router.get("/systems/{system}/approvals/{request_id}", tags=["approvals"])
 def get_approval(auth: Auth, system: str, request_id: int) -> dict[str, Any]:
     """A request with its decisions and whether it is stale."""
-    view = auth.ws.approvals.get(request_id)
-    if view.system != system:  # another system's request is not visible through this one
-        raise NotFound(f"approval request {request_id} of {system!r} does not exist")
-    return view.to_dict()
+    return auth.ws.approvals.get(request_id, system=system).to_dict()
 
 
 class RoleBody(BaseModel):

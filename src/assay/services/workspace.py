@@ -45,11 +45,13 @@ if TYPE_CHECKING:
     from assay.services.registry import Assessments, Datasets, Models, Systems
     from assay.services.risks import ImpactAssessments, Risks
     from assay.services.techdocs import TechnicalDocs
+    from assay.store.database import Transaction
 
 __all__ = ["WORKSPACE_DIR", "Workspace", "find_workspace"]
 
 WORKSPACE_DIR: Final = ".assay"
 _SCHEMA: Final = "assay.workspace/1"
+MODES: Final = ("multi-user", "single-user")
 
 
 def find_workspace(start: Path) -> Path | None:
@@ -77,9 +79,11 @@ class Workspace:
         config = json.loads((self.home / "workspace.json").read_text(encoding="utf-8"))
         url = settings.database_url or config.get("database_url") or sqlite_url(self.home / "assay.db")
         self.actor: str = settings.actor or _default_actor()
+        self.authenticated = False  # the actor proved who they are (see login)
         self.artifacts = ArtifactStore(self.home / "artifacts")
         signer = load_private_key((self.home / "keys" / "ledger.key").read_bytes())
         self.store = Store(url, signer=signer, checkpoint_every=settings.checkpoint_every)
+        self.store.before_commit.append(_approved_state_rule)
 
     # -- opening and creating ------------------------------------------------------------------------------
 
@@ -105,9 +109,19 @@ class Workspace:
 
     @classmethod
     def init(
-        cls, folder: str | Path, settings: Settings | None = None, *, database_url: str | None = None
+        cls,
+        folder: str | Path,
+        settings: Settings | None = None,
+        *,
+        database_url: str | None = None,
+        single_user: bool = False,
     ) -> Workspace:
-        """Create ``folder/.assay`` (database migrated to the current schema, artifact store, signing key)."""
+        """Create ``folder/.assay`` (database migrated to the current schema, artifact store, signing key).
+
+        A workspace is multi-user unless ``single_user``: approvals, waivers, evidence revocations and role changes
+        then need an authenticated user (:meth:`login`, or the server). A single-user workspace takes the actor's
+        word for who they are, marks its events unauthenticated, and cannot satisfy a policy that asks for two
+        approvals."""
         folder = Path(folder)
         settings = settings or load_settings()
         url = database_url or settings.database_url
@@ -138,6 +152,7 @@ class Workspace:
             path.chmod(0o600)  # the URL may hold a password
         workspace = cls(folder.resolve(), settings)
         upgrade(workspace.store.engine)
+        workspace.set_mode("single-user" if single_user else "multi-user")
         return workspace
 
     def close(self) -> None:
@@ -161,13 +176,62 @@ class Workspace:
         return pem
 
     def as_actor(self, actor: str) -> Workspace:
-        """The same workspace acting as someone else (for scripts and tests that play several people)."""
+        """The same workspace acting as someone else, unauthenticated: their word is taken for who they are, and
+        the ledger says so (for scripts and tests that play several people, and single-user workspaces)."""
         if not actor.strip():
             raise InvalidInput("the actor is empty")
         clone = object.__new__(Workspace)
         clone.__dict__.update({k: v for k, v in self.__dict__.items() if not _is_service(k)})
         clone.actor = actor
+        clone.authenticated = False
         return clone
+
+    def login(self, name: str, password: str) -> Workspace:
+        """The same workspace acting as user ``name``, authenticated by their password (argon2id; the same users
+        as the server's). Wrong names and passwords are refused alike."""
+        principal = self.access.login(name, password)
+        return self.authenticated_as(principal.name)
+
+    def authenticated_as(self, name: str) -> Workspace:
+        """The same workspace acting as ``name``, whom the caller has authenticated (the server does, by password,
+        session or token). Shells call it only after checking a credential; :meth:`login` is the way for others."""
+        clone = self.as_actor(name)
+        clone.authenticated = True
+        return clone
+
+    # -- mode ------------------------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        """``multi-user`` (the default: sensitive actions need an authenticated user) or ``single-user``."""
+        from assay.store.models import WorkspaceSetting
+
+        with self.store.read() as session:
+            setting = session.get(WorkspaceSetting, "mode")
+            return "multi-user" if setting is None else setting.value
+
+    def set_mode(self, mode: str) -> None:
+        """Set the workspace's mode. A workspace can become multi-user at any time; going back to single-user needs
+        an authenticated admin, since it lets anyone's word count as approval again."""
+        from assay.store.models import WorkspaceSetting, utcnow
+
+        if mode not in MODES:
+            raise InvalidInput(f"mode {mode!r} is not one of {', '.join(MODES)}")
+        with self.store.write(self.actor, authenticated=self.authenticated) as tx:
+            setting = tx.session.get(WorkspaceSetting, "mode")
+            if setting is not None and setting.value == mode:
+                return
+            if mode == "single-user" and setting is not None:
+                from assay.services.access import require_authenticated_admin
+
+                require_authenticated_admin(tx, "switch the workspace to single-user")
+            before = None if setting is None else setting.state()
+            if setting is None:
+                setting = WorkspaceSetting(key="mode", value=mode)
+                tx.session.add(setting)
+            else:
+                setting.value, setting.updated_at = mode, utcnow()
+            tx.record("workspace.mode", setting, before=before, payload={"mode": mode})
 
     # -- services ----------------------------------------------------------------------------------------------
 
@@ -272,6 +336,13 @@ class Workspace:
         from assay.services.techdocs import TechnicalDocs
 
         return TechnicalDocs(self)
+
+
+def _approved_state_rule(tx: Transaction) -> None:
+    """What follows, in the same transaction, when a change touches the state an approval froze."""
+    from assay.services.approvals import enforce_approved_states
+
+    enforce_approved_states(tx)
 
 
 def _is_service(name: str) -> bool:
