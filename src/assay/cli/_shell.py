@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,7 +20,20 @@ from assay.errors import InvalidInput
 from assay.reports.jsonable import jsonable
 from assay.services.workspace import Workspace
 
-__all__ = ["JsonOption", "Options", "console", "open_workspace", "parse_date", "print_json", "print_record", "table"]
+if TYPE_CHECKING:
+    from assay.cli._remote import Remote
+
+__all__ = [
+    "JsonOption",
+    "Options",
+    "console",
+    "open_workspace",
+    "parse_date",
+    "print_json",
+    "print_record",
+    "remote",
+    "table",
+]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -33,15 +46,41 @@ class Options:
     database_url: str | None = None
     actor: str | None = None
     user: str | None = None
+    server: str | None = None
 
 
 def console() -> Console:
     return Console(width=140 if not sys.stdout.isatty() else None, soft_wrap=False)
 
 
+def _options(ctx: typer.Context) -> Options:
+    root = ctx.find_root().obj
+    return root if isinstance(root, Options) else Options()
+
+
+def remote(ctx: typer.Context) -> Remote | None:
+    """The server of ``--server URL`` (ASSAY_SERVER), acting as the owner of the API token in ASSAY_TOKEN; None
+    without ``--server``. Only commands that act for a person (approvals, waivers, revocations, policies) take it."""
+    options = _options(ctx)
+    if options.server is None:
+        return None
+    import os
+
+    from assay.cli._remote import Remote
+
+    if options.user is not None or options.actor is not None:
+        raise InvalidInput("with --server the API token says who acts: leave out --user and --actor")
+    return Remote(options.server, os.environ.get("ASSAY_TOKEN", ""))
+
+
 def open_workspace(ctx: typer.Context, *, check: bool = True) -> Workspace:
     """The workspace the global options (or ASSAY_WORKSPACE, ASSAY_DATABASE_URL, ASSAY_ACTOR) point at."""
-    options = ctx.find_root().obj if isinstance(ctx.find_root().obj, Options) else Options()
+    options = _options(ctx)
+    if options.server is not None:
+        raise InvalidInput(
+            f"`assay {ctx.command_path.partition(' ')[2]}` works on a local workspace; --server is for the approval "
+            "commands, waiver add, evidence revoke and policy set"
+        )
     overrides: dict[str, Any] = {}
     if options.database_url is not None:
         overrides["database_url"] = options.database_url

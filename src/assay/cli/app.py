@@ -105,9 +105,18 @@ def _root(
             show_default=False,
         ),
     ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="Act through this Assay server (URL) with the API token in ASSAY_TOKEN, under its permission table: "
+            "for the approval commands, waiver add, evidence revoke and policy set (default: ASSAY_SERVER).",
+            envvar="ASSAY_SERVER",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Assay: measure, mitigate, document and govern AI systems, offline."""
-    ctx.obj = Options(workspace=workspace_dir, database_url=database_url, actor=actor, user=user)
+    ctx.obj = Options(workspace=workspace_dir, database_url=database_url, actor=actor, user=user, server=server)
 
 
 def main(argv: list[str] | None = None) -> int:

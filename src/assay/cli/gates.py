@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assay.cli._shell import JsonOption, console, open_workspace, parse_date, print_json, table
+from assay.cli._shell import JsonOption, console, open_workspace, parse_date, print_json, remote, table
 from assay.errors import InvalidInput
 from assay.reports.gate import render_gate_junit, render_gate_markdown
 from assay.reports.techdocs import render_techdocs_html, render_techdocs_markdown
@@ -82,9 +82,18 @@ def waiver_add(
     """Waive one rule of a policy for a system (or one model version) until a date; audited."""
     day = parse_date(expires, "--expires")
     assert day is not None
-    waiver = open_workspace(ctx).gates.waive(system, rule, reason=reason, expires=day, model_version=model_version)
+    server = remote(ctx)
+    if server is not None:
+        waiver = server.waive(system, rule, reason=reason, expires=day, model_version=model_version)
+    else:
+        waiver = (
+            open_workspace(ctx)
+            .gates.waive(system, rule, reason=reason, expires=day, model_version=model_version)
+            .state()
+        )
     typer.echo(
-        f"waiver {waiver.id}: rule {waiver.rule} of {system} waived by {waiver.waived_by} until {waiver.expires}"
+        f"waiver {waiver['id']}: rule {waiver['rule']} of {system} waived by {waiver['waived_by']} until "
+        f"{waiver['expires']}"
     )
 
 
@@ -148,7 +157,13 @@ def policy_set(
 ) -> None:
     """Store a policy for a system: it guards its stage from now on (approvals to that stage are judged by it and
     ask for its number of approvals). Older versions are kept; audited."""
-    stored = open_workspace(ctx).gates.set_policy(system, path=file)
+    server = remote(ctx)
+    if server is not None:
+        if not file.is_file():
+            raise InvalidInput(f"policy file {file} does not exist")
+        stored = server.set_policy(system, text=file.read_text(encoding="utf-8"))
+    else:
+        stored = open_workspace(ctx).gates.set_policy(system, path=file)
     typer.echo(f"policy {stored['name']} (sha256 {stored['sha256'][:12]}) guards {stored['stage']} of {system}")
 
 
