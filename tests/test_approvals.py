@@ -295,6 +295,14 @@ def test_a_changed_production_version_can_be_held_for_reapproval(high: Workspace
     assert high.audit.log(EventFilter(action="model_version.hold"))[-1].payload["approval"] == first
     gaps = high.controls.readiness("parole", framework="iso42001")["systems"][0]["gaps"]
     assert any(g["kind"] == "stale_approval" for g in gaps)
+    from fastapi.testclient import TestClient
+
+    from assay.server.app import create_app
+
+    token = people.admin.access.create_token("admin", "dashboard")[0]
+    with TestClient(create_app(people.base)) as client:
+        dashboard = client.get("/index.json", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [a["id"] for a in dashboard["held_versions"]] == [first]  # the dashboard flags it too
     again = _to_production(high, people, "lr@1")  # a held version may be approved again for its stage
     assert not high.approvals.get(again).held
 

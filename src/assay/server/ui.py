@@ -119,6 +119,7 @@ def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
         "shares": shares,
         "risk_cells": cells,
         "pending": [a.to_dict() for a in ws.approvals.list(status="pending")],
+        "held": [a.to_dict() for a in ws.approvals.list(status="approved") if a.held],
     }
 
 
@@ -146,6 +147,8 @@ def _dashboard(auth: Auth, shared: PageCache) -> dict[str, Any]:
         "by_stage": {st: n for st in LIFECYCLE_STAGES if (n := Counter(s.lifecycle_stage for s in systems)[st])},
         "risk_heat_map": {"rows": "impact 1..5", "columns": "likelihood 1..5", "counts": heat},
         "pending_approvals": [a for a in overview["pending"] if a["system"] in names],
+        # in the stage they were approved for, though what was approved changed since: re-approval needed
+        "held_versions": [a for a in overview["held"] if a["system"] in names],
         "readiness": [overview["shares"][s.name] for s in systems],
         "recent_events": events,
     }
