@@ -50,6 +50,7 @@ from assay.store.models import (
     ApprovalDecision,
     ApprovalRequest,
     Assessment,
+    GateRun,
     Model,
     ModelVersion,
     Risk,
@@ -334,7 +335,6 @@ class Approvals(Service):
             )
             tx.session.flush()
             before = request.state()
-            run = None
             if decision == "reject":
                 request.status, request.decided_at = "rejected", utcnow()
             elif request_approvals(tx.session, request.id) >= request.required_approvals:
