@@ -364,7 +364,11 @@ async def form_csrf(request: Request, auth: Auth) -> Authorised:
     the form is validated)."""
     form = await request.form()
     sent = form.get("csrf")
-    _form_csrf(request, sent if isinstance(sent, str) else "")
+    try:
+        _form_csrf(request, sent if isinstance(sent, str) else "")
+    except PermissionDenied:
+        await form.close()  # an upload's spooled file
+        raise
     return auth
 
 

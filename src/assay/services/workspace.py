@@ -130,6 +130,7 @@ class Workspace:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         (home / "keys" / "ledger.pub").write_bytes(public)
+        (home / "keys" / "ledger.pub").chmod(0o600)  # as everything in .assay (give auditors a copy)
         config: dict[str, Any] = {"schema": _SCHEMA, "created_at": dt.datetime.now(dt.UTC).isoformat()}
         if database_url is not None:
             config["database_url"] = database_url
