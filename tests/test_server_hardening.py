@@ -202,7 +202,7 @@ def test_pages_carrying_a_csrf_token_are_never_stored(server: Served) -> None:
 
 
 def test_login_throttling_is_per_name_and_address_and_per_address(server: Served) -> None:
-    client, _, ws = server
+    client, _, _ = server
     attacker = TestClient(client.app, client=("203.0.113.9", 40000))
     codes = [attacker.post("/api/login", json={"name": "owner", "password": "not the password"}).status_code
              for _ in range(6)]  # fmt: skip
