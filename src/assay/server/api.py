@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from assay.errors import InvalidInput, NotFound, PermissionDenied
@@ -227,7 +228,7 @@ async def upload_artifact(request: Request, auth: Auth) -> dict[str, Any]:
     """Store an uploaded file (multipart field ``file``) by its SHA-256 (the name the client sends is kept as a
     label, never as a path)."""
     async with uploaded_file(request) as file:
-        stored = auth.ws.artifacts.put_stream(file.file)
+        stored = await run_in_threadpool(auth.ws.artifacts.put_stream, file.file)  # hashing: off the event loop
         return {"sha256": stored.sha256, "size": stored.size, "name": (file.filename or "")[:300]}
 
 

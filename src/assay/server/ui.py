@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from assay.errors import InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
@@ -566,12 +567,16 @@ async def dataset_upload_form(request: Request, auth: FormAuth) -> Response:
         suffix = Path(file.filename or "").suffix.lower()
         if suffix not in (".csv", ".parquet", ".tsv"):
             raise InvalidInput("upload a .csv, .tsv or .parquet file")
-        with tempfile.TemporaryDirectory() as folder:
-            target = Path(folder) / f"upload{suffix}"  # never a client-chosen path
-            with target.open("wb") as out:
-                shutil.copyfileobj(file.file, out, 1024 * 1024)
-            fields = {"dataset": name, "version": version, "source": given.source, "licence": given.licence}
-            auth.ws.datasets.register_version(fields, file=target, copy=True)
+        fields = {"dataset": name, "version": version, "source": given.source, "licence": given.licence}
+
+        def register() -> None:  # disk and parsing work: off the event loop
+            with tempfile.TemporaryDirectory() as folder:
+                target = Path(folder) / f"upload{suffix}"  # never a client-chosen path
+                with target.open("wb") as out:
+                    shutil.copyfileobj(file.file, out, 1024 * 1024)
+                auth.ws.datasets.register_version(fields, file=target, copy=True)
+
+        await run_in_threadpool(register)
     back = given.back
     return _back(back if back.startswith("/") and not back.startswith("//") else "/")
 
