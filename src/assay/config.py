@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     checkpoint_every: int = Field(
         default=100, ge=1, description="Sign a ledger checkpoint automatically every this many audit events."
     )
+    max_upload_mb: int = Field(
+        default=200, ge=1, description="The server refuses an upload (a request body) larger than this many MiB."
+    )
+    max_body_mb: int = Field(
+        default=32, ge=1, description="The server refuses any other request body larger than this many MiB."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
+        "`assay serve` believes (e.g. 127.0.0.1); default none: the client address is the connection's.",
+    )
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -164,12 +164,47 @@ def _location(loc: Sequence[int | str]) -> str:
     return out or "policy"
 
 
-def parse_policy(text: str, source: str = "policy") -> Policy:
-    """Validate policy YAML; every problem names its key, e.g. ``rules[2].abs_max``."""
+MAX_POLICY_CHARS: Final = 1_000_000
+MAX_POLICY_DEPTH: Final = 50  # nesting of mappings and lists; Assay's policies use 4
+MAX_POLICY_VALUES: Final = 100_000  # values after aliases are expanded
+
+
+def _safe_yaml(text: str, source: str) -> Any:
+    """``yaml.safe_load`` within bounds, checked on PyYAML's event stream before anything is built (the composer
+    and pydantic recurse: 10,000 nested lists would end in RecursionError), and on the loaded values (an alias
+    repeated in aliases, "billion laughs", is small text but a huge tree)."""
+    if len(text) > MAX_POLICY_CHARS:
+        raise InvalidInput(f"{source} has {len(text)} characters, more than the limit of {MAX_POLICY_CHARS}")
+    depth = 0
     try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_POLICY_DEPTH:
+                    raise InvalidInput(f"{source} nests lists or mappings deeper than the limit of {MAX_POLICY_DEPTH}")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidInput(f"{source} is not valid YAML: {exc}") from None
+    pending, count = [data], 0
+    while pending:  # iterative: counts what pydantic would walk, and stops at the limit
+        value = pending.pop()
+        count += 1
+        if count > MAX_POLICY_VALUES:
+            raise InvalidInput(f"{source} has more than {MAX_POLICY_VALUES} values (aliases expanded)")
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return data
+
+
+def parse_policy(text: str, source: str = "policy") -> Policy:
+    """Validate policy YAML; every problem names its key, e.g. ``rules[2].abs_max``. Deep nesting, huge texts and
+    alias bombs are refused as bad input before they are built."""
+    data = _safe_yaml(text, source)
     if not isinstance(data, dict):
         raise InvalidInput(f"{source}: the policy must be a mapping with schema, name and rules")
     try:

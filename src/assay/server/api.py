@@ -6,22 +6,25 @@ import datetime as dt
 import io
 import tempfile
 import zipfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from assay.errors import InvalidInput, PermissionDenied
 from assay.server.deps import Auth, Authorised, Page, page
 from assay.services.access import Principal
 from assay.services.controls import REVOKE_REASON_MAX
 
-__all__ = ["MAX_UPLOAD", "router"]
+__all__ = ["router", "uploaded_file"]
 
 router = APIRouter(prefix="/api")
-MAX_UPLOAD = 200 * 1024 * 1024  # bytes per uploaded file
 
 Fields = Annotated[dict[str, Any], Body(description="The record's fields, as in the Python API.")]
 
@@ -187,19 +190,46 @@ def register_dataset(auth: Auth, fields: Fields) -> dict[str, Any]:
     return auth.ws.datasets.register_version(fields, artifact_sha256=sha, file_name=file_name).state()
 
 
-@router.post("/artifacts", status_code=201, tags=["artifacts"])
-async def upload_artifact(auth: Auth, file: UploadFile) -> dict[str, Any]:
-    """Store an uploaded file by its SHA-256 (the name the client sends is kept as a label, never as a path)."""
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buffer:
-        size = 0
-        while chunk := await file.read(1024 * 1024):
-            size += len(chunk)
-            if size > MAX_UPLOAD:
-                raise InvalidInput(f"the upload is larger than {MAX_UPLOAD // (1024 * 1024)} MiB")
-            buffer.write(chunk)
-        buffer.seek(0)
-        stored = auth.ws.artifacts.put_stream(buffer)  # type: ignore[arg-type]
-    return {"sha256": stored.sha256, "size": stored.size, "name": (file.filename or "")[:300]}
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@asynccontextmanager
+async def uploaded_file(request: Request, field: str = "file") -> AsyncIterator[UploadFile]:
+    """The file of a multipart upload, parsed only now: after authentication (the route's dependencies), so an
+    unauthenticated request is refused before any byte of its body is read or spooled. The body's size is capped
+    before that by the application's body limit (ASSAY_MAX_UPLOAD_MB). The form's files are closed on exit."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise InvalidInput(f"send the file as multipart/form-data with the field {field!r}")
+    form = await request.form(max_files=1, max_fields=20)
+    try:
+        file = form.get(field)
+        if not isinstance(file, UploadFile):
+            raise InvalidInput(f"the upload has no file in the field {field!r}")
+        yield file
+    finally:
+        await form.close()
+
+
+@router.post("/artifacts", status_code=201, tags=["artifacts"], openapi_extra=_UPLOAD_BODY)
+async def upload_artifact(request: Request, auth: Auth) -> dict[str, Any]:
+    """Store an uploaded file (multipart field ``file``) by its SHA-256 (the name the client sends is kept as a
+    label, never as a path)."""
+    async with uploaded_file(request) as file:
+        stored = await run_in_threadpool(auth.ws.artifacts.put_stream, file.file)  # hashing: off the event loop
+        return {"sha256": stored.sha256, "size": stored.size, "name": (file.filename or "")[:300]}
 
 
 # -- assessments --------------------------------------------------------------------------------------------

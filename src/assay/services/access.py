@@ -190,12 +190,27 @@ class Access(Service):
             raise NotFound(f"no user named {name!r}")
         return user
 
+    @staticmethod
+    def _keep_an_admin(session: Session, user: User, change: str) -> None:
+        """Refuse to take away the last active admin (nobody could manage users any more)."""
+        if user.role != "admin" or not user.active:
+            return
+        others = session.execute(
+            select(User.id).where(User.role == "admin", User.active.is_(True), User.id != user.id).limit(1)
+        ).first()
+        if others is None:
+            raise Conflict(
+                f"{user.name} is the last active admin and cannot be {change}: make another user admin first"
+            )
+
     def set_role(self, name: str, role: str) -> User:
         if role not in GLOBAL_ROLES:
             raise InvalidInput(f"role {role!r} is not one of {', '.join(GLOBAL_ROLES)}")
         with self._write() as tx:
             require_authenticated_admin(tx, f"changing the role of {name}")
             user = self._user(tx.session, name)
+            if role != "admin":
+                self._keep_an_admin(tx.session, user, f"made {role}")
             before = user.state()
             user.role = role
             tx.record("user.role", user, before=before, payload={"name": name, "role": role})
@@ -214,6 +229,7 @@ class Access(Service):
         with self._write() as tx:
             require_authenticated_admin(tx, f"deactivating {name}")
             user = self._user(tx.session, name)
+            self._keep_an_admin(tx.session, user, "deactivated")
             before = user.state()
             user.active = False
             tx.record("user.deactivate", user, before=before, payload={"name": name})

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from assay.config import Settings, load_settings
 from assay.errors import Conflict, InvalidInput, NotFound
 from assay.store import generate_signing_key, load_private_key, load_public_key
-from assay.store.artifacts import ArtifactStore
+from assay.store.artifacts import ArtifactStore, private_folder
 from assay.store.database import Store
 from assay.store.db import make_engine, sqlite_url
 from assay.store.migrate import upgrade
@@ -130,8 +130,9 @@ class Workspace:
             raise Conflict(f"{folder} is already an Assay workspace ({home})")
         if url is not None:
             make_engine(url).dispose()  # refuse a bad URL before anything is written
-        (home / "keys").mkdir(parents=True, exist_ok=True)
-        (home / "artifacts").mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        for inner in (home, home / "keys", home / "artifacts"):  # 0700 whatever the umask
+            private_folder(inner)
         key = generate_signing_key()
         private = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -143,13 +144,13 @@ class Workspace:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         (home / "keys" / "ledger.pub").write_bytes(public)
+        (home / "keys" / "ledger.pub").chmod(0o600)  # as everything in .assay (give auditors a copy)
         config: dict[str, Any] = {"schema": _SCHEMA, "created_at": dt.datetime.now(dt.UTC).isoformat()}
         if database_url is not None:
             config["database_url"] = database_url
         path = home / "workspace.json"
         path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        if database_url is not None:
-            path.chmod(0o600)  # the URL may hold a password
+        path.chmod(0o600)  # the URL may hold a password; the whole workspace is the owner's only
         workspace = cls(folder.resolve(), settings)
         upgrade(workspace.store.engine)
         workspace.set_mode("single-user" if single_user else "multi-user")
