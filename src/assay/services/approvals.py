@@ -50,7 +50,6 @@ from assay.store.models import (
     ApprovalDecision,
     ApprovalRequest,
     Assessment,
-    GateRun,
     Model,
     ModelVersion,
     Risk,
