@@ -43,6 +43,15 @@ class Settings(BaseSettings):
     checkpoint_every: int = Field(
         default=100, ge=1, description="Sign a ledger checkpoint automatically every this many audit events."
     )
+    # bounded work on data (see docs/data-checks.md, "Limits"); refusals name these settings
+    max_columns: int = Field(
+        default=2000, ge=1, description="Refuse data with more columns than this (read from the header or footer)."
+    )
+    max_uncompressed_bytes: int = Field(
+        default=256 * 2**20,
+        ge=1,
+        description="Refuse a compressed data file (.csv.gz) that expands to more bytes than this.",
+    )
 
 
 def load_settings(**overrides: Any) -> Settings:

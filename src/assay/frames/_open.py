@@ -10,8 +10,17 @@ from typing import Any
 import narwhals as nw
 
 from assay.errors import InvalidInput
+from assay.frames._limits import (
+    Limits,
+    check_columns,
+    check_names,
+    check_uncompressed,
+    csv_header_names,
+    csv_header_width,
+    parquet_columns,
+)
 
-__all__ = ["Frame", "open"]
+__all__ = ["Frame", "Limits", "open"]
 
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz"}
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
@@ -52,7 +61,7 @@ def _suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _open_path(path: Path, source: str | None = None) -> Frame:
+def _open_path(path: Path, source: str | None, limits: Limits) -> Frame:
     import duckdb
 
     if not path.exists():
@@ -62,6 +71,17 @@ def _open_path(path: Path, source: str | None = None) -> Frame:
     if path.stat().st_size == 0:
         raise InvalidInput(f"data file {str(path)!r} is empty")
     kind = _suffix(path)
+    what = f"data file {str(path)!r}"
+    compressed = kind.endswith(".gz")
+    if kind in _PARQUET_SUFFIXES:
+        width, names = parquet_columns(path)
+        check_columns(width, limits, what)
+        check_names(names, what)
+    elif kind in _CSV_SUFFIXES:
+        # before DuckDB sniffs the file: its cost grows faster than the column count, and with the size it reads
+        check_columns(csv_header_width(path, compressed=compressed), limits, what)
+        if compressed:
+            check_uncompressed(path, limits)
     con = duckdb.connect(":memory:")
     try:
         if kind in _PARQUET_SUFFIXES:
@@ -79,20 +99,28 @@ def _open_path(path: Path, source: str | None = None) -> Frame:
         raise InvalidInput(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from exc
     lazy = nw.from_native(rel)
     schema = dict(lazy.collect_schema())
+    check_columns(len(schema), limits, what)
+    if kind in _CSV_SUFFIXES:
+        header = csv_header_names(path, compressed=compressed, found=list(schema))
+        check_names(header if header is not None else list(schema), what)
     return Frame(lazy=lazy, source=source or str(path), engine="duckdb", schema=schema, _keepalive=(con,), path=path)
 
 
-def open(data: Any, *, source: str | None = None) -> Frame:
+def open(data: Any, *, source: str | None = None, limits: Limits | None = None) -> Frame:
     """Open ``data`` lazily.
 
     ``data`` is a path to a CSV or Parquet file (read by DuckDB, never loaded whole), or a pandas, Polars,
     PyArrow, DuckDB or PySpark frame (wrapped by narwhals and computed on that engine). ``source`` is what results
-    say the data is (default: the path, or the frame's type).
+    say the data is (default: the path, or the frame's type). ``limits`` bound the work (default: the settings
+    ``max_columns`` and ``max_uncompressed_bytes``, from ``ASSAY_MAX_COLUMNS`` and
+    ``ASSAY_MAX_UNCOMPRESSED_BYTES``): more columns, a compressed file that expands past the limit, or column
+    names that repeat (exactly or up to case) are :class:`InvalidInput`.
     """
     if isinstance(data, Frame):
         return data
+    limits = limits or Limits.from_settings()
     if isinstance(data, str | os.PathLike):
-        return _open_path(Path(data), source)
+        return _open_path(Path(data), source, limits)
     try:
         wrapped = nw.from_native(data)
     except TypeError as exc:
@@ -106,7 +134,11 @@ def open(data: Any, *, source: str | None = None) -> Frame:
     engine = str(lazy.implementation).lower().split(".")[-1]
     native = type(data)
     name = source or f"{native.__module__.split('.')[0]}.{native.__name__}"
-    schema = dict(lazy.collect_schema())
+    try:
+        schema = dict(lazy.collect_schema())
+    except nw.exceptions.DuplicateError as exc:
+        raise InvalidInput(f"{name}: {' '.join(str(exc).split())}; give every column a distinct name") from exc
+    check_columns(len(schema), limits, f"the {name} frame")
     for column in schema:
         if not isinstance(column, str):
             raise InvalidInput(f"column name {column!r} is not a string; name every column")
