@@ -50,6 +50,10 @@ class Frame:
         """Raise :class:`InvalidInput` naming the first missing column and listing those present."""
         for name in names:
             if name is not None and name not in self.schema:
+                near = [c for c in self.columns if c.casefold() == name.casefold()]
+                if near:
+                    raise InvalidInput(f"column {name!r} is not in the data; did you mean {near[0]!r}? (names are "
+                                       "case-sensitive)")
                 shown = ", ".join(self.columns[:40]) + (" ..." if len(self.columns) > 40 else "")
                 raise InvalidInput(f"column {name!r} is not in the data; columns present: {shown}")
 
