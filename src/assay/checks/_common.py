@@ -97,6 +97,8 @@ def json_float(value: float | None, digits: int = 6) -> float | None:
 def require_columns(frame: Frame, columns: Sequence[str | None], *, role: str = "column") -> None:
     """Raise :class:`InvalidInput` naming the first unknown column."""
     for name in columns:
+        if name is not None:
+            frame.explain_renamed(name)
         if name is not None and name not in frame.schema:
             near = [c for c in frame.columns if c.casefold() == name.casefold()]
             if near:

@@ -26,7 +26,15 @@ from pathlib import Path
 from assay.config import Settings, load_settings
 from assay.errors import InvalidInput
 
-__all__ = ["Limits", "check_columns", "check_names", "check_uncompressed", "csv_header_width", "parquet_columns"]
+__all__ = [
+    "Limits",
+    "check_columns",
+    "check_uncompressed",
+    "csv_header_names",
+    "csv_header_width",
+    "parquet_columns",
+    "repeated_names",
+]
 
 _HEADER_BYTES = 4 * 2**20  # DuckDB refuses longer lines (max_line_size 2 MiB) anyway
 _CHUNK = 2**20
@@ -102,17 +110,22 @@ def csv_header_width(path: Path, *, compressed: bool) -> int:
     return max(len(_first_record(text, d)) for d in _DELIMITERS)
 
 
-def check_names(names: Sequence[str], what: str) -> None:
-    """Refuse column names that repeat, exactly or up to case (DuckDB would rename the second ``a`` ``a_1``,
-    and ``A`` next to ``a`` ``A_2``, so a role would silently read another column than the user meant)."""
-    seen: dict[str, str] = {}
-    for name in names:
-        key = name.casefold()
-        if key in seen:
-            first = seen[key]
-            same = "is repeated" if first == name else f"and {first!r} differ only by case"
-            raise InvalidInput(f"{what}: column name {name!r} {same}; give every column a distinct name")
-        seen[key] = name
+def repeated_names(header: Sequence[str], found: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The header's names that repeat, exactly or up to case, each mapped to the names DuckDB gave that group
+    (it reads a second ``a`` as ``a_1``, and ``A`` next to ``a`` as ``A_2``). Empty when none repeats or the
+    header does not line up with ``found``."""
+    if len(header) != len(found):
+        return {}
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(header):
+        groups.setdefault(name.casefold(), []).append(i)
+    out: dict[str, tuple[str, ...]] = {}
+    for positions in groups.values():
+        if len(positions) > 1:
+            read_as = tuple(found[i] for i in positions)
+            for i in positions:
+                out[header[i]] = read_as
+    return out
 
 
 def csv_header_names(path: Path, *, compressed: bool, found: Sequence[str]) -> list[str] | None:
@@ -127,7 +140,7 @@ def csv_header_names(path: Path, *, compressed: bool, found: Sequence[str]) -> l
             name == field or name.startswith(f"{field}_") or (not field.strip() and name == f"column{i}")
             for i, (field, name) in enumerate(zip(fields, found, strict=True))
         ):
-            return [f for f in fields if f.strip()]
+            return fields
     return None
 
 

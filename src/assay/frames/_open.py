@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,11 @@ from assay.errors import InvalidInput
 from assay.frames._limits import (
     Limits,
     check_columns,
-    check_names,
     check_uncompressed,
     csv_header_names,
     csv_header_width,
     parquet_columns,
+    repeated_names,
 )
 
 __all__ = ["Frame", "Limits", "open"]
@@ -41,14 +42,29 @@ class Frame:
     schema: dict[str, nw.dtypes.DType] = field(repr=False)
     _keepalive: tuple[Any, ...] = field(default=(), repr=False, compare=False)
     path: Path | None = field(default=None, repr=False, compare=False)  # the file it reads, if any
+    # header names that repeat (exactly or up to case) -> the names the engine read them as (a, a_1)
+    repeated: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def columns(self) -> list[str]:
         return list(self.schema)
 
+    def explain_renamed(self, name: str) -> None:
+        """Refuse, explaining why, a name of the file's header that the engine read under another name: DuckDB
+        reads a name the header repeats (exactly or up to case) as ``a_1``, ``A_2``; the first keeps its name."""
+        read_as = self.repeated.get(name)
+        if read_as is not None and name not in self.schema:
+            raise InvalidInput(
+                f"column {name!r} is not in the data as written: the header of {self.source} repeats it (exactly or "
+                f"up to case) and the columns were read as {', '.join(repr(r) for r in read_as)}; use the name it "
+                "was read as, or give every column a distinct name in the file"
+            )
+
     def require_columns(self, *names: str | None) -> None:
         """Raise :class:`InvalidInput` naming the first missing column and listing those present."""
         for name in names:
+            if name is not None:
+                self.explain_renamed(name)
             if name is not None and name not in self.schema:
                 near = [c for c in self.columns if c.casefold() == name.casefold()]
                 if near:
@@ -80,7 +96,6 @@ def _open_path(path: Path, source: str | None, limits: Limits) -> Frame:
     if kind in _PARQUET_SUFFIXES:
         width, names = parquet_columns(path)
         check_columns(width, limits, what)
-        check_names(names, what)
     elif kind in _CSV_SUFFIXES:
         # before DuckDB sniffs the file: its cost grows faster than the column count, and with the size it reads
         check_columns(csv_header_width(path, compressed=compressed), limits, what)
@@ -104,10 +119,17 @@ def _open_path(path: Path, source: str | None, limits: Limits) -> Frame:
     lazy = nw.from_native(rel)
     schema = dict(lazy.collect_schema())
     check_columns(len(schema), limits, what)
-    if kind in _CSV_SUFFIXES:
-        header = csv_header_names(path, compressed=compressed, found=list(schema))
-        check_names(header if header is not None else list(schema), what)
-    return Frame(lazy=lazy, source=source or str(path), engine="duckdb", schema=schema, _keepalive=(con,), path=path)
+    header = names if kind in _PARQUET_SUFFIXES else csv_header_names(path, compressed=compressed, found=list(schema))
+    repeated = repeated_names(header or [], list(schema))
+    return Frame(
+        lazy=lazy,
+        source=source or str(path),
+        engine="duckdb",
+        schema=schema,
+        _keepalive=(con,),
+        path=path,
+        repeated=repeated,
+    )
 
 
 def open(data: Any, *, source: str | None = None, limits: Limits | None = None) -> Frame:
