@@ -40,8 +40,8 @@ from assay.checks._label import as_label, binary_label
 from assay.checks.duplicates import key_columns
 from assay.errors import InvalidInput
 from assay.frames import Frame, Label
-from assay.frames.roles import is_nested
 from assay.frames import open as open_frame
+from assay.frames.roles import is_nested
 
 __all__ = ["FeatureLeak", "SharedRows", "TargetLeakage", "roc_auc_from_counts", "shared_rows", "target_leakage"]
 

@@ -92,7 +92,8 @@ def _header_text(path: Path, compressed: bool) -> str:
             with path.open("rb") as plain:
                 head = plain.read(_HEADER_BYTES)
     except (OSError, EOFError, zlib.error) as exc:
-        raise InvalidInput(f"cannot read {str(path)!r}: {exc}") from exc
+        kind = ": it is not a valid gzip file" if compressed else ""
+        raise InvalidInput(f"cannot read {str(path)!r}{kind} ({exc})") from exc
     return head.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 

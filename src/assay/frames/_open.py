@@ -68,8 +68,9 @@ class Frame:
             if name is not None and name not in self.schema:
                 near = [c for c in self.columns if c.casefold() == name.casefold()]
                 if near:
-                    raise InvalidInput(f"column {name!r} is not in the data; did you mean {near[0]!r}? (names are "
-                                       "case-sensitive)")
+                    raise InvalidInput(
+                        f"column {name!r} is not in the data; did you mean {near[0]!r}? (names are case-sensitive)"
+                    )
                 shown = ", ".join(self.columns[:40]) + (" ..." if len(self.columns) > 40 else "")
                 raise InvalidInput(f"column {name!r} is not in the data; columns present: {shown}")
 
@@ -149,6 +150,8 @@ def open(data: Any, *, source: str | None = None, limits: Limits | None = None) 
         return _open_path(Path(data), source, limits)
     try:
         wrapped = nw.from_native(data)
+    except nw.exceptions.DuplicateError as exc:
+        raise InvalidInput(f"{' '.join(str(exc).split())}; give every column a distinct name") from exc
     except TypeError as exc:
         raise InvalidInput(
             f"cannot use data of type {type(data).__module__}.{type(data).__name__}; give a CSV or Parquet "

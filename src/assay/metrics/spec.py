@@ -67,7 +67,9 @@ class BiasSpec:
         if self.seed < 0:
             raise InvalidInput(f"seed must be 0 or more, not {self.seed}")
         if self.min_group_size < 0:
-            raise InvalidInput(f"min_group_size must be 0 or more (0: no small-group warning), not {self.min_group_size}")
+            raise InvalidInput(
+                f"min_group_size must be 0 or more (0: no small-group warning), not {self.min_group_size}"
+            )
         if not 0 < self.confidence < 1:
             raise InvalidInput(f"confidence must lie between 0 and 1, not {self.confidence}")
         if self.metrics is not None:
