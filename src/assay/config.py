@@ -54,6 +54,15 @@ class Settings(BaseSettings):
         description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
         "`assay serve` believes (e.g. 127.0.0.1); default none: the client address is the connection's.",
     )
+    # bounded work on data (see docs/data-checks.md, "Limits"); refusals name these settings
+    max_columns: int = Field(
+        default=2000, ge=1, description="Refuse data with more columns than this (read from the header or footer)."
+    )
+    max_uncompressed_bytes: int = Field(
+        default=256 * 2**20,
+        ge=1,
+        description="Refuse a compressed data file (.csv.gz) that expands to more bytes than this.",
+    )
 
 
 def load_settings(**overrides: Any) -> Settings:
