@@ -41,15 +41,17 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[str, Workspace]]:
+    """The server's address, and the workspace as its (authenticated) administrator."""
     import uvicorn
 
     from assay.server import create_app
 
     ws = Workspace.init(tmp_path / "ws", load_settings(actor="setup", workspace=None))
-    ws.access.add_user("admin", PASSWORD, role="admin")
-    ws.access.add_user("auditor", PASSWORD, role="auditor")
-    ws.access.add_user("alice", PASSWORD)
-    ws.access.add_user("bob", PASSWORD)
+    ws.access.add_user("admin", PASSWORD, role="admin")  # the first admin needs nobody's leave
+    admin = ws.login("admin", PASSWORD)  # the other users and their roles need an authenticated admin
+    admin.access.add_user("auditor", PASSWORD, role="auditor")
+    admin.access.add_user("alice", PASSWORD)
+    admin.access.add_user("bob", PASSWORD)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(ws, secure_cookies=False), host="127.0.0.1", port=port, log_level="warning")
@@ -60,7 +62,7 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Workspace]]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}", ws
+    yield f"http://127.0.0.1:{port}", admin
     server.should_exit = True
     thread.join(timeout=10)
     ws.close()

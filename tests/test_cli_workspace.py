@@ -38,6 +38,7 @@ def test_init_creates_the_workspace(
         f"database:  {database}",
         f"artifacts: {home / 'artifacts'}",
         f"public key of the audit ledger: {home / 'keys' / 'ledger.pub'} (give it to auditors)",
+        "mode:      multi-user",
     ]
     assert (home / "assay.db").is_file() is (database_url is None)
     assert (home / "artifacts").is_dir()
@@ -55,9 +56,13 @@ def test_init_creates_the_workspace(
     assert run(capsys, *root, "db", "current")[1] == f"current: {head_revision()}\nhead:    {head_revision()}\n"
     assert run(capsys, *root, "audit", "verify") == (
         0,
-        "the audit ledger verifies: 0 events, 0 signed checkpoints\n",
+        "the audit ledger verifies: 1 events, 0 signed checkpoints\n",  # the mode, set by init
         "",
     )
+    logged = json.loads(run(capsys, *root, "audit", "log", "--json")[1])
+    assert [(e["action"], e["payload"]) for e in logged] == [
+        ("workspace.mode", {"mode": "multi-user", "authenticated": False})
+    ]
 
     key = private.read_bytes()
     code, out, err = run(capsys, "init", str(folder), *url)
@@ -135,23 +140,25 @@ def test_audit_log_filters_and_prints_json(workspace: Workspace, capsys: pytest.
     code, out, _ = run(capsys, *root, "audit", "log", "--action", "system.create", "--json")
     assert code == 0
     rows = json.loads(out)
-    assert [(r["seq"], r["actor"], r["action"], r["object_id"]) for r in rows] == [
-        (1, "alice", "system.create", "1"),
-        (2, "alice", "system.create", "2"),
+    assert [(r["seq"], r["actor"], r["action"], r["object_id"]) for r in rows] == [  # 1: the mode, set by init
+        (2, "alice", "system.create", "1"),
+        (3, "alice", "system.create", "2"),
     ]
     assert rows[1]["prev_hash"] == rows[0]["hash"]
     assert rows[0]["before"] is None and len(rows[0]["after"]) == 64
 
     rows = json.loads(run(capsys, *root, "audit", "log", "--actor", "bob", "--json")[1])
-    assert [(r["seq"], r["action"], r["payload"]) for r in rows] == [(3, "system.update", {"changed": ["purpose"]})]
-    rows = json.loads(run(capsys, *root, "audit", "log", "--after", "1", "--limit", "1", "--json")[1])
-    assert [r["seq"] for r in rows] == [2]
+    assert [(r["seq"], r["action"], r["payload"]) for r in rows] == [
+        (4, "system.update", {"changed": ["purpose"], "authenticated": False})  # --actor is taken on trust
+    ]
+    rows = json.loads(run(capsys, *root, "audit", "log", "--after", "2", "--limit", "1", "--json")[1])
+    assert [r["seq"] for r in rows] == [3]
     assert json.loads(run(capsys, *root, "audit", "log", "--object-type", "models", "--json")[1]) == []
     since = rows[0]["time"]
     rows = json.loads(run(capsys, *root, "audit", "log", "--since", since, "--json")[1])
-    assert [r["seq"] for r in rows] == [2, 3]
+    assert [r["seq"] for r in rows] == [3, 4]
     rows = json.loads(run(capsys, *root, "audit", "log", "--until", since, "--json")[1])
-    assert [r["seq"] for r in rows] == [1]
+    assert [r["seq"] for r in rows] == [1, 2]
 
     code, out, _ = run(capsys, *root, "audit", "log")
     assert code == 0
@@ -160,6 +167,8 @@ def test_audit_log_filters_and_prints_json(workspace: Workspace, capsys: pytest.
 
 def test_audit_checkpoint_signs_the_head_on_demand(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     root = ["--workspace", str(workspace.root)]
+    for step in ("downgrade", "upgrade"):  # an empty ledger (init records the workspace's mode in it)
+        assert run(capsys, *root, "db", step, *(["base"] if step == "downgrade" else []))[0] == 0
     assert run(capsys, *root, "audit", "checkpoint") == (0, "the ledger is empty: nothing to sign\n", "")
     workspace.systems.create({"name": "triage"})
     workspace.systems.create({"name": "release"})
@@ -181,7 +190,7 @@ def test_checkpoints_are_signed_every_n_events_as_configured(
     assert Settings.model_fields["checkpoint_every"].default == 100
     monkeypatch.setenv("ASSAY_CHECKPOINT_EVERY", "3")
     root = ["--workspace", str(workspace.root)]
-    for i in range(7):
+    for i in range(6):  # after the mode set by init: events 2 to 7
         assert run(capsys, *root, "system", "create", f"s{i}")[0] == 0
     with workspace.store.engine.connect() as connection:
         assert [c.seq for c in audit.list_checkpoints(connection)] == [3, 6]

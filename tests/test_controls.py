@@ -18,6 +18,7 @@ from assay.governance.catalogues import Relation, load_catalogue
 from assay.governance.readiness import assessed_entries, covering, evaluate
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
+from tests._people import People
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -404,11 +405,11 @@ def test_readiness_of_every_system(ws: Workspace) -> None:
         ws.controls.readiness("release", "nist")
 
 
-def test_stale_approvals_are_gaps(ws: Workspace) -> None:
+def test_stale_approvals_are_gaps(ws: Workspace, people: People) -> None:
     ws.models.register_version("release", {"model": "lr", "version": "1"})
     ws.assessments.record("release", DOCUMENT, model_version="lr@1")
-    request = ws.approvals.request("release", "lr@1", "staging")
-    ws.as_actor("bob").approvals.decide(request.id, "approve")
+    request = people("alice", release="owner").approvals.request("release", "lr@1", "staging")
+    people("bob", release="approver").approvals.decide(request.id, "approve")
 
     def stale() -> list[dict[str, Any]]:
         gaps = ws.controls.readiness("release")["systems"][0]["gaps"]
@@ -419,6 +420,10 @@ def test_stale_approvals_are_gaps(ws: Workspace) -> None:
     [gap] = stale()
     assert gap["control"] is None
     assert gap["title"] == f"approval request {request.id}: lr@1 to staging"
+    assert gap["detail"].startswith("lr@1 is in staging on this approval, but")  # still there: held
+    assert gap["detail"].endswith("held until it is approved again")
+    ws.models.set_stage("release", "lr@1", "development")  # no longer in the stage it was approved for
+    [gap] = stale()
     assert gap["detail"].startswith("approved, but")
 
 

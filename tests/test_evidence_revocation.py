@@ -18,6 +18,8 @@ from assay.governance.readiness import GAP_KINDS, evaluate, evidence_state
 from assay.reports.soa import render_soa_csv, render_soa_html, render_soa_markdown
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
+from tests._people import PASSWORD as USER_PASSWORD
+from tests._people import People
 from tests.test_server import PASSWORD, serving
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -37,9 +39,11 @@ def gaps_of(ws: Workspace, framework: str = "iso42001") -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def ws(workspace: Workspace) -> Workspace:
+def ws(workspace: Workspace, people: People) -> Workspace:
+    """System "release", and alice's workspace, logged in as its owner (revoking evidence needs an authenticated
+    owner)."""
     workspace.systems.create(SYSTEM)
-    return workspace
+    return people("alice", release="owner")  # type: ignore[no-any-return]
 
 
 def _attach(ws: Workspace, control: str = "A.6.2.4", url: str = "https://x.org/verification") -> int:
@@ -69,13 +73,14 @@ def test_revoked_is_a_state_and_its_own_gap() -> None:
 # ---- service -------------------------------------------------------------------------------------------------
 
 
-def test_revoke_drops_readiness_shows_in_the_soa_and_is_audited(ws: Workspace) -> None:
+def test_revoke_drops_readiness_shows_in_the_soa_and_is_audited(ws: Workspace, people: People) -> None:
     ws.controls.set_status("release", "iso42001", "A.6.2.4", implementation="implemented")
     evidence_id = _attach(ws)
     before = ws.controls.readiness("release")["systems"][0]
     assert before["ready_controls"] == ["A.6.2.4"] and before["share"] == pytest.approx(1 / 70)
 
-    revoked = ws.as_actor("bob").controls.revoke_evidence("release", evidence_id, reason="  wrong system's report ")
+    bob = people("bob", release="owner")
+    revoked = bob.controls.revoke_evidence("release", evidence_id, reason="  wrong system's report ")
     assert (revoked.state, revoked.current, revoked.revoked) == ("revoked", False, True)
     assert (revoked.revoked_by, revoked.revoke_reason) == ("bob", "wrong system's report")
     assert revoked.revoked_at is not None and revoked.revoked_at.tzinfo is not None
@@ -163,18 +168,19 @@ def test_a_blank_reason_is_refused_and_writes_nothing(ws: Workspace, reason: str
     assert ws.controls.list_evidence("release")[0].state == "current"
 
 
-def test_bad_reasons_and_double_revocation(ws: Workspace) -> None:
+def test_bad_reasons_and_double_revocation(ws: Workspace, people: People) -> None:
     evidence_id = _attach(ws)
     with pytest.raises(InvalidInput, match="longer than 2000 characters"):
         ws.controls.revoke_evidence("release", evidence_id, reason="x" * 2001)
     with pytest.raises(InvalidInput, match="NUL"):
         ws.controls.revoke_evidence("release", evidence_id, reason="a\x00b")
     ws.controls.revoke_evidence("release", evidence_id, reason="wrong")
+    bob = people("bob", release="owner")
     count = len(events(ws))
     with pytest.raises(
         Conflict, match=rf"evidence {evidence_id} of release \(iso42001:A\.6\.2\.4\) was already revoked"
     ):
-        ws.as_actor("bob").controls.revoke_evidence("release", evidence_id, reason="again")
+        bob.controls.revoke_evidence("release", evidence_id, reason="again")
     assert len(events(ws)) == count
     assert ws.controls.list_evidence("release")[0].revoked_by == "alice"  # the first revocation stands
 
@@ -229,10 +235,17 @@ def run(ws: Workspace, *args: str) -> int:
     return main(["--workspace", str(ws.root), *args])
 
 
-def test_cli_revoke_and_list(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.fixture
+def password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The password ``--user`` reads (the users of the ``people`` fixture share one)."""
+    monkeypatch.setenv("ASSAY_PASSWORD", USER_PASSWORD)
+
+
+def test_cli_revoke_and_list(ws: Workspace, people: People, password: None, capsys: pytest.CaptureFixture[str]) -> None:
     evidence_id = _attach(ws)
     _attach(ws, "A.7.4", url="https://x.org/data")
-    assert run(ws, "--actor", "bob", "evidence", "revoke", "release", str(evidence_id), "--reason", "wrong file",
+    people("bob", release="owner")
+    assert run(ws, "--user", "bob", "evidence", "revoke", "release", str(evidence_id), "--reason", "wrong file",
                "--json") == 0  # fmt: skip
     shown = json.loads(capsys.readouterr().out)
     assert (shown["id"], shown["state"], shown["revoked_by"], shown["revoke_reason"]) == (
@@ -260,17 +273,17 @@ def test_cli_revoke_and_list(ws: Workspace, capsys: pytest.CaptureFixture[str]) 
     ],
 )
 def test_cli_revoke_bad_input_exits_2(
-    ws: Workspace, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    ws: Workspace, password: None, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
     evidence_id = _attach(ws)
     _attach(ws, url="https://x.org/second")
     ws.controls.revoke_evidence("release", evidence_id + 1, reason="first")
     target = evidence_id + 1 if "again" in args else evidence_id
     count = len(events(ws))
-    assert run(ws, "evidence", "revoke", "release", str(target), *args) == 2
+    assert run(ws, "--user", "alice", "evidence", "revoke", "release", str(target), *args) == 2
     assert re.search(message, capsys.readouterr().err)
     assert len(events(ws)) == count
-    assert run(ws, "evidence", "revoke", "nope", "1", "--reason", "x") == 2
+    assert run(ws, "--user", "alice", "evidence", "revoke", "nope", "1", "--reason", "x") == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and "no AI system named 'nope'" in err
 

@@ -19,6 +19,7 @@ from assay.errors import InvalidInput
 from assay.governance.policy import DEFAULT_POLICIES, default_policy, parse_policy
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
+from tests._people import People
 
 
 def _data(tmp_path: Path, *, disparity: float) -> Path:
@@ -111,14 +112,15 @@ def test_a_fair_model_passes_and_interval_judging_is_stricter(ws: Workspace, tmp
     assert by_rule(ws.gates.evaluate("release", "lr@1", policy_file=strict)) == {"parity": "failed"}
 
 
-def test_waiver_turns_a_failure_into_waived_until_it_expires(ws: Workspace, tmp_path: Path) -> None:
+def test_waiver_turns_a_failure_into_waived_until_it_expires(ws: Workspace, tmp_path: Path, people: People) -> None:
     record(ws, tmp_path, disparity=0.3)
     policy = policy_file(tmp_path, BASE + "rules:\n  - {id: four-fifths, metric: DI, min: 0.8}\n")
+    carol = people("carol", release="owner")  # waiving needs an authenticated owner
     with pytest.raises(InvalidInput, match="needs a reason"):
-        ws.gates.waive("release", "four-fifths", reason=" ", expires=dt.date.today() + dt.timedelta(days=30))
+        carol.gates.waive("release", "four-fifths", reason=" ", expires=dt.date.today() + dt.timedelta(days=30))
     with pytest.raises(InvalidInput, match="after today"):
-        ws.gates.waive("release", "four-fifths", reason="x", expires=dt.date.today())
-    waiver = ws.as_actor("carol").gates.waive(
+        carol.gates.waive("release", "four-fifths", reason="x", expires=dt.date.today())
+    waiver = carol.gates.waive(
         "release", "four-fifths", reason="retraining scheduled", expires=dt.date.today() + dt.timedelta(days=30)
     )
     decision = ws.gates.evaluate("release", "lr@1", policy_file=policy)
@@ -128,7 +130,7 @@ def test_waiver_turns_a_failure_into_waived_until_it_expires(ws: Workspace, tmp_
     assert ws.gates.waivers("release")[0]["id"] == waiver.id
 
 
-def test_missing_expired_evidence_and_approvals(ws: Workspace, tmp_path: Path) -> None:
+def test_missing_expired_evidence_and_approvals(ws: Workspace, tmp_path: Path, people: People) -> None:
     text = BASE + (
         "approvals: {limited: 1}\n"
         "rules:\n  - {id: oversight, evidence: 'eu-ai-act:Art. 14'}\n  - {id: assessed, assessment: assay.assessment}\n"
@@ -145,9 +147,9 @@ def test_missing_expired_evidence_and_approvals(ws: Workspace, tmp_path: Path) -
     assert result["status"] == "failed" and result["findings"][0]["note"] == "expired"
     ws.controls.add_evidence("release", "eu-ai-act", "Art. 14", kind="url", url="https://example.org/oversight-v2")
     record(ws, tmp_path, disparity=0.0)
-    request = ws.approvals.request("release", "lr@1", "production")
+    request = people("alice", release="owner").approvals.request("release", "lr@1", "production")
     assert by_rule(ws.gates.evaluate("release", "lr@1", policy_file=policy))["approvals"] == "failed"
-    ws.as_actor("bob").approvals.decide(request.id, "approve")
+    people("bob", release="approver").approvals.decide(request.id, "approve")
     assert ws.gates.evaluate("release", "lr@1", policy_file=policy)["passed"]
     # a stale approval no longer counts
     record(ws, tmp_path, disparity=0.0)

@@ -54,10 +54,12 @@ EVERY = 4  # the ledger fixture signs a checkpoint every 4 events: at 4 and 8
 
 @pytest.fixture
 def ledger(tmp_path: Path, database_url: str | None) -> Iterator[Workspace]:
-    """A workspace whose ledger holds 8 events (systems system-1 .. system-8), with checkpoints at 4 and 8."""
+    """A workspace whose ledger holds 8 events (the workspace's mode, set by init, then systems system-1 ..
+    system-7), with checkpoints at 4 and 8."""
     settings = load_settings(actor="alice", workspace=None, checkpoint_every=EVERY)
     ws = Workspace.init(tmp_path / "ws", settings, database_url=database_url)
-    for i in range(1, 9):
+    assert [e.action for e in ws.audit.log()] == ["workspace.mode"]
+    for i in range(1, 8):
         ws.systems.create({"name": f"system-{i}"})
     yield ws
     ws.close()
@@ -485,6 +487,7 @@ def workers(*argvs: list[str], env: dict[str, str] | None = None) -> Iterator[li
 
 
 def test_concurrent_writers_in_separate_processes_keep_the_chain_linear(workspace: Workspace) -> None:
+    assert [e.seq for e in workspace.audit.log()] == [1]  # the workspace's mode, set by init
     root = str(workspace.root)
     argvs = [[root, f"w{k}", "50", "--wait", *(["--services"] if k % 2 else [])] for k in range(4)]
     with workers(*argvs, env={"ASSAY_CHECKPOINT_EVERY": "25"}) as processes:
@@ -498,8 +501,8 @@ def test_concurrent_writers_in_separate_processes_keep_the_chain_linear(workspac
         outputs = [process.communicate(timeout=120) for process in processes]
     for process, (_, err) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, err
-    log = workspace.audit.log()
-    assert [e.seq for e in log] == list(range(1, 201))
+    log = workspace.audit.log(audit.EventFilter(after_seq=1))
+    assert [e.seq for e in log] == list(range(2, 202))
     assert Counter(e.actor for e in log) == {f"w{k}": 50 for k in range(4)}
     reported = [int(seq) for k in (0, 2) for seq in outputs[k][0].split()]  # the Store.write workers print seqs
     assert sorted(reported) == [e.seq for e in log if e.actor in ("w0", "w2")]
@@ -507,7 +510,7 @@ def test_concurrent_writers_in_separate_processes_keep_the_chain_linear(workspac
         s.name for s in workspace.systems.list() if s.name[:2] in ("w1", "w3")
     )
     result = workspace.audit.verify()
-    assert (result.ok, result.events, result.checkpoints) == (True, 200, 8)  # one checkpoint at each 25
+    assert (result.ok, result.events, result.checkpoints) == (True, 201, 8)  # one checkpoint at each 25
     with workspace.store.engine.connect() as connection:
         assert [c.seq for c in audit.list_checkpoints(connection)] == list(range(25, 201, 25))
 
@@ -553,7 +556,8 @@ def test_a_writer_killed_with_sigkill_loses_nothing_it_reported(workspace: Works
     log = workspace.audit.log()
     assert [e.seq for e in log] == list(range(1, len(log) + 1))
     assert reported == sorted(reported) and set(reported) <= {e.seq for e in log}
-    assert len(log) - len(reported) <= 2  # at most the one transaction each kill interrupted after its commit
+    written = [e for e in log if e.actor.startswith("crash")]  # not the mode set by init
+    assert len(written) - len(reported) <= 2  # at most the one transaction each kill interrupted after its commit
     assert workspace.audit.verify().ok
     workspace.systems.create({"name": "after-the-crash"})
     result = workspace.audit.verify()
@@ -568,7 +572,7 @@ def _record_then_fail(ws: Workspace) -> None:
         system = new_system("ghost")
         tx.session.add(system)
         event = tx.record("system.create", system, before=None)
-        assert event.seq == 3  # and a checkpoint is signed for it, in this transaction
+        assert event.seq == 4  # and a checkpoint is signed for it, in this transaction
         raise RuntimeError("boom")
 
 
@@ -579,8 +583,8 @@ def _insert_a_duplicate(ws: Workspace) -> None:
 
 
 def test_a_failed_transaction_leaves_neither_the_change_nor_its_event(tmp_path: Path, database_url: str | None) -> None:
-    settings = load_settings(actor="alice", workspace=None, checkpoint_every=3)
-    with Workspace.init(tmp_path / "ws", settings, database_url=database_url) as ws:
+    settings = load_settings(actor="alice", workspace=None, checkpoint_every=4)
+    with Workspace.init(tmp_path / "ws", settings, database_url=database_url) as ws:  # event 1: its mode
         ws.systems.create({"name": "one"})
         ws.systems.create({"name": "two"})
         with pytest.raises(RuntimeError, match="boom"):
@@ -588,11 +592,11 @@ def test_a_failed_transaction_leaves_neither_the_change_nor_its_event(tmp_path: 
         with pytest.raises(Conflict, match="conflicts with stored data"):
             _insert_a_duplicate(ws)
         assert [s.name for s in ws.systems.list()] == ["one", "two"]
-        assert [e.seq for e in ws.audit.log()] == [1, 2]
+        assert [e.seq for e in ws.audit.log()] == [1, 2, 3]
         assert table_rows(ws, "audit_checkpoints") == []
-        ws.systems.create({"name": "three"})  # takes seq 3 and its checkpoint: no gap, no stale head
+        ws.systems.create({"name": "three"})  # takes seq 4 and its checkpoint: no gap, no stale head
         result = ws.audit.verify()
-        assert (result.ok, result.events, result.checkpoints) == (True, 3, 1)
+        assert (result.ok, result.events, result.checkpoints) == (True, 4, 1)
 
 
 # -- the fast path of verification agrees with the event's own hash -----------------------------------------------
@@ -608,20 +612,21 @@ def test_verification_reads_stored_text_exactly_as_the_event_hash_defines_it(wor
         system = new_system("odd")
         tx.session.add(system)
         event = tx.record("system.create", system, before=None, payload=payload)
-    with workspace.store.engine.connect() as connection:
-        row = connection.execute(text("SELECT * FROM audit_events WHERE seq = 1")).one()
-    assert row.payload == canonical_json(payload).decode()
+    stored = {**payload, "authenticated": False}  # an actor who did not log in: the payload says so
+    with workspace.store.engine.connect() as connection:  # event 1 is the workspace's mode, set by init
+        row = connection.execute(text("SELECT * FROM audit_events WHERE seq = 2")).one()
+    assert row.payload == canonical_json(stored).decode()
     assert stored_hash(*(row[:10])) == event.hash == event.computed_hash()
     assert workspace.audit.verify().ok
     drop_triggers(workspace)
     # the same content spelled differently is still the same event (the parsed event decides) ...
-    sql(workspace, "UPDATE audit_events SET payload = :p WHERE seq = 1", p=json.dumps(payload, indent=1))
+    sql(workspace, "UPDATE audit_events SET payload = :p WHERE seq = 2", p=json.dumps(stored, indent=1))
     assert workspace.audit.verify().ok
     # ... other content is not
-    sql(workspace, "UPDATE audit_events SET payload = :p WHERE seq = 1", p=json.dumps({**payload, "big": 1}))
-    assert workspace.audit.verify().first_bad_seq == 1
-    sql(workspace, "UPDATE audit_events SET payload = 'not json' WHERE seq = 1")
-    assert workspace.audit.verify().first_bad_seq == 1
+    sql(workspace, "UPDATE audit_events SET payload = :p WHERE seq = 2", p=json.dumps({**stored, "big": 1}))
+    assert workspace.audit.verify().first_bad_seq == 2
+    sql(workspace, "UPDATE audit_events SET payload = 'not json' WHERE seq = 2")
+    assert workspace.audit.verify().first_bad_seq == 2
 
 
 def test_checkpoints_name_the_workspace_key(ledger: Workspace) -> None:

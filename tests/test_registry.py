@@ -29,7 +29,8 @@ HIGH_RISK = {
 
 
 def events(ws: Workspace, **where: Any) -> list[Any]:
-    return ws.audit.log(EventFilter(**where))
+    """The events after the workspace's own first one (its mode, set by ``Workspace.init``)."""
+    return ws.audit.log(EventFilter(**{"after_seq": 1, **where}))
 
 
 def test_system_create_show_update_with_audit_events(workspace: Workspace) -> None:
@@ -41,7 +42,7 @@ def test_system_create_show_update_with_audit_events(workspace: Workspace) -> No
     log = events(workspace)
     assert [(e.action, e.actor) for e in log] == [("system.create", "alice"), ("system.update", "bob")]
     assert log[0].before is None and log[0].after == log[1].before != log[1].after
-    assert dict(log[1].payload) == {"changed": ["lifecycle_stage"]}
+    assert dict(log[1].payload) == {"changed": ["lifecycle_stage"], "authenticated": False}  # bob taken on trust
     assert workspace.audit.verify().ok
 
 

@@ -60,16 +60,19 @@ def serving(ws: Workspace, **app_options: Any) -> Iterator[tuple[TestClient, dic
     ws.assessments.record("release", {"schema": "assay.assessment", "spec": {}, "data": {}}, model_version="lr@1")
     assert ws.controls.list_evidence("release")[0].id == 1  # the assessment is linked as evidence 1, 2, ...
     ws.risks.add("release", {"title": "t", "source": "model", "likelihood": 2, "impact": 2, "treatment": "accept"})
-    ws.approvals.request("release", "lr@1", "staging")
     roles = {"admin": "admin", "auditor": "auditor"}
+    ws.access.add_user("admin", PASSWORD, role="admin")  # the first admin needs nobody's leave
+    admin = ws.login("admin", PASSWORD)  # the others, roles and tokens need an authenticated admin
     tokens = {}
     for name in ROLES:
-        ws.access.add_user(name, PASSWORD, role=roles.get(name, "member"))
-        tokens[name] = ws.access.create_token(name, "test", scope="write")[0]
+        if name != "admin":
+            admin.access.add_user(name, PASSWORD, role=roles.get(name, "member"))
+        tokens[name] = admin.access.create_token(name, "test", scope="write")[0]
     for name in ("owner", "approver", "viewer"):
-        ws.access.grant(name, "release", name)
-    ws.access.add_user("spare", PASSWORD)  # the one POST /api/users/{user}/deactivate deactivates
-    _, spare = ws.access.create_token("viewer", "spare", scope="read")  # the one DELETE /api/tokens/{id} revokes
+        admin.access.grant(name, "release", name)
+    ws.login("owner", PASSWORD).approvals.request("release", "lr@1", "staging")  # request 1, by its owner
+    admin.access.add_user("spare", PASSWORD)  # the one POST /api/users/{user}/deactivate deactivates
+    _, spare = admin.access.create_token("viewer", "spare", scope="read")  # the one DELETE /api/tokens/{id} revokes
     PARAMS["token_id"] = str(spare.id)
     with TestClient(create_app(ws, secure_cookies=False, **app_options)) as client:
         yield client, tokens, ws
@@ -141,12 +144,13 @@ def test_unauthenticated_and_read_tokens(server: tuple[TestClient, dict[str, str
     client, _, ws = server
     response = client.get("/api/systems")
     assert response.status_code == 401 and response.json()["error"]["type"] == "unauthenticated"
-    read_token = ws.access.create_token("owner", "ro", scope="read")[0]
+    owner = ws.login("owner", PASSWORD)  # a user makes their own tokens
+    read_token = owner.access.create_token("owner", "ro", scope="read")[0]
     headers = {"Authorization": f"Bearer {read_token}"}
     assert client.get("/api/systems/release", headers=headers).status_code == 200
     assert client.patch("/api/systems/release", headers=headers, json={"owner": "x"}).status_code == 403
     assert client.post("/api/tokens", headers=headers, json={"name": "w", "scope": "write"}).status_code == 403
-    secret, revoked = ws.access.create_token("owner", "gone", scope="write")
+    secret, revoked = owner.access.create_token("owner", "gone", scope="write")
     assert client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
     ws.access.revoke_token(revoked.id)
     assert client.get("/api/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
@@ -334,7 +338,7 @@ def test_api_covers_the_command_line_areas(server: tuple[TestClient, dict[str, s
     assert done.json()["status"] == "done"
     docs = client.get("/api/systems/release/docs", headers=owner).json()
     assert docs["sections"][0]["id"] == "Annex IV.1"
-    secret, token = ws.access.create_token("owner", "temp", scope="write")
+    secret, token = ws.login("owner", PASSWORD).access.create_token("owner", "temp", scope="write")
     other = {"Authorization": f"Bearer {tokens['viewer']}"}
     assert client.delete(f"/api/tokens/{token.id}", headers=other).status_code == 404  # not the viewer's token
     assert client.delete(f"/api/tokens/{token.id}", headers=owner).status_code == 200

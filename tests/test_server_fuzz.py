@@ -91,11 +91,14 @@ def _serve(request: pytest.FixtureRequest, folder: Path) -> tuple[Workspace, Fas
     ws.models.register_version("release", {"model": "lr", "version": "1"})
     ws.assessments.record("release", {"schema": "assay.assessment", "spec": {}, "data": {}}, model_version="lr@1")
     ws.risks.add("release", {"title": "t", "source": "model", "likelihood": 2, "impact": 2, "treatment": "accept"})
-    ws.approvals.request("release", "lr@1", "staging")
-    ws.access.add_user("admin", PASSWORD, role="admin")
-    ws.access.add_user("viewer", PASSWORD, role="member")
-    ws.access.grant("viewer", "release", "viewer")
-    token = ws.access.create_token("admin", "fuzz", scope="write")[0]
+    ws.access.add_user("admin", PASSWORD, role="admin")  # the first admin needs nobody's leave
+    admin = ws.login("admin", PASSWORD)  # the other users and roles need an authenticated admin
+    admin.access.add_user("viewer", PASSWORD, role="member")
+    admin.access.grant("viewer", "release", "viewer")
+    admin.access.add_user("owner", PASSWORD, role="member")
+    admin.access.grant("owner", "release", "owner")
+    ws.login("owner", PASSWORD).approvals.request("release", "lr@1", "staging")  # not the admin's: he may decide it
+    token = admin.access.create_token("admin", "fuzz", scope="write")[0]
     return ws, create_app(ws, secure_cookies=False), token
 
 
