@@ -33,8 +33,8 @@ def test_a_second_person_approves_and_the_version_moves(ws: Workspace) -> None:
     assert decided.status == "approved" and decided.decided_at is not None
     assert decided.decisions[0]["approver"] == "bob"
     assert ws.models.get_version("release", "lr@1").stage == "production"
-    actions = [e.action for e in ws.audit.log(EventFilter(after_seq=0))][-3:]
-    assert actions == ["approval.request", "approval.approve", "model_version.stage"]
+    actions = [e.action for e in ws.audit.log(EventFilter(after_seq=0))][-4:]
+    assert actions == ["approval.request", "approval.decision", "approval.approve", "model_version.stage"]
     stage_event = ws.audit.log(EventFilter(action="model_version.stage"))[0]
     assert stage_event.actor == "bob" and stage_event.payload["approval"] == request.id
     assert ws.audit.verify().ok

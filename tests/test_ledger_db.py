@@ -309,7 +309,10 @@ def test_tampering_is_named_by_its_first_bad_sequence_number(
     ledger: Workspace, kind: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tamper, first_bad, problem = TAMPERING[kind]
-    assert verify_cli(ledger, capsys) == (0, "the audit ledger verifies: 8 events, 2 signed checkpoints\n")
+    assert verify_cli(ledger, capsys) == (
+        0,
+        "the audit ledger verifies: 8 events, 2 signed checkpoints; 8 governed records match their last event\n",
+    )
     drop_triggers(ledger)
     tamper(ledger)
     result = ledger.audit.verify()
@@ -337,7 +340,11 @@ def test_a_tail_cut_after_the_last_checkpoint_is_only_caught_once_a_checkpoint_c
     drop_triggers(ledger)
     sql(ledger, "DELETE FROM audit_events WHERE seq = 9")
     cut = ledger.audit.verify()
-    assert (cut.ok, cut.events) == (True, 8)  # nothing signed says event 9 existed: not detectable
+    assert (cut.events, cut.first_bad_seq) == (8, None)  # the chain is fine: nothing signed says event 9 existed ...
+    assert [str(p) for p in cut.record_problems] == ["systems 9: no audit event records it: inserted outside Assay"]
+    sql(ledger, "DELETE FROM systems WHERE id = 9")  # ... and with the record it created gone, nothing tells
+    cut = ledger.audit.verify()
+    assert (cut.ok, cut.events) == (True, 8)
     ledger.systems.create({"name": "system-9b"})  # event 9 again
     ledger.audit.export(tmp_path / "export")  # signs a checkpoint of the head (9) first
     sql(ledger, "DELETE FROM audit_events WHERE seq = 9")

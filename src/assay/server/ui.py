@@ -487,9 +487,7 @@ def audit_page(request: Request, auth: Auth, after: int = 0) -> Response:
 
 @router.post("/audit/verify")
 def audit_verify_page(request: Request, auth: FormAuth) -> Response:
-    result = auth.ws.audit.verify()
-    verified = {"ok": result.ok, "events": result.events, "checkpoints": result.checkpoints,
-                "first_bad_seq": result.first_bad_seq, "problem": result.problem}  # fmt: skip
+    verified = auth.ws.audit.verify().to_dict()
     return _render(request, "audit", _audit(auth, 0, verified), json_twin=False)
 
 

@@ -246,12 +246,11 @@ class Approvals(Service):
                     f"approval request {request_id} is stale: the model version, its assessments or the system's "
                     "risks changed since it was made; withdraw it and request again"
                 )
-            tx.session.add(
-                ApprovalDecision(
-                    request_id=request.id, approver=tx.actor, decision=decision, comment=comment, state_digest=current
-                )
+            decided = ApprovalDecision(
+                request_id=request.id, approver=tx.actor, decision=decision, comment=comment, state_digest=current
             )
-            tx.session.flush()
+            tx.session.add(decided)
+            tx.record("approval.decision", decided, before=None, payload={"request": request.id, "decision": decision})
             before = request.state()
             approvals = len(
                 tx.session.execute(

@@ -613,6 +613,13 @@ def link_evidence(tx: Transaction, owner: System, assessment: Assessment, *, val
         tx.session.add(evidence)
         linked.append(evidence)
     tx.session.flush()
+    for evidence in linked:  # each item its own event: verification checks every governed record against one
+        tx.record(
+            "evidence.linked",
+            evidence,
+            before=None,
+            payload={"control": f"{evidence.framework}:{evidence.control_id}", "rule": evidence.rule},
+        )
     if linked or skipped:
         tx.record(
             "evidence.link",

@@ -25,20 +25,24 @@ from assay.store.ledger import (
     ChainVerifier,
     Checkpoint,
     Event,
+    RecordProblem,
     Verification,
     canonical_json,
     next_event,
     sign_checkpoint,
     stored_hash,
 )
-from assay.store.models import AuditCheckpoint, AuditEvent
+from assay.store.models import AuditCheckpoint, AuditEvent, Base
 
 __all__ = [
+    "GOVERNED",
     "EventFilter",
     "append",
+    "check_records",
     "checkpoint",
     "digest",
     "head",
+    "identity",
     "iter_events",
     "list_checkpoints",
     "now_text",
@@ -69,6 +73,23 @@ _INSERT_SQL = {  # by the driver's placeholder: sqlite3, psycopg
     mark: f"INSERT INTO audit_events ({_NAMES}) VALUES ({', '.join([mark] * len(_COLUMNS))})" for mark in ("?", "%s")
 }
 _INSERT_CHECKPOINT = insert(AuditCheckpoint)
+_LEDGER_TABLES = frozenset({AuditEvent.__tablename__, AuditCheckpoint.__tablename__})
+
+
+def _governed() -> dict[str, type[Base]]:
+    """Every table whose changes are recorded (``tx.record``): all of them but the ledger's own two."""
+    models = (mapper.class_ for mapper in Base.registry.mappers)
+    found = {model.__tablename__: model for model in models if model.__tablename__ not in _LEDGER_TABLES}
+    return dict(sorted(found.items()))
+
+
+GOVERNED: dict[str, type[Base]] = _governed()
+"""The governed tables by name: verification checks every record in them against the last event that touched it."""
+
+
+def identity(obj: Base) -> str:
+    """The ``object_id`` of an event about ``obj``: its primary key (parts of a composite key joined with "/")."""
+    return "/".join(str(part) for part in obj.__mapper__.primary_key_from_instance(obj))
 
 
 def now_text() -> str:
@@ -227,20 +248,80 @@ def list_checkpoints(connection: Connection) -> list[Checkpoint]:
     return [Checkpoint(r.seq, r.head_hash, r.time, r.key_id, r.signature) for r in rows]
 
 
-def verify_database(connection: Connection, public_key: Ed25519PublicKey | None) -> Verification:
-    """Verify every event and checkpoint stored in the database (streamed).
+_LastEvents = dict[str, dict[str, tuple[int, str | None]]]  # table -> object id -> (seq, after digest)
+
+
+def verify_database(
+    connection: Connection, public_key: Ed25519PublicKey | None, *, records: bool = True
+) -> Verification:
+    """Verify every event and checkpoint stored in the database (streamed), then every governed record's current
+    state against the last event that touched it (``records``; see :func:`check_records`).
 
     An intact event is checked on its stored text (:func:`.ledger.stored_hash`, no JSON parsing); any other is
-    parsed and fed to the verifier, which names what is wrong."""
+    parsed and fed to the verifier, which names what is wrong. The last event of each governed object is kept as
+    the events stream by (one entry per object, not per event)."""
     checkpoints = list_checkpoints(connection)  # before the events: a checkpoint signed meanwhile is not missed
     verifier = ChainVerifier(public_key)
     verifier.expect_checkpoints({c.seq for c in checkpoints})
+    last: _LastEvents = {table: {} for table in GOVERNED}
+    chain_ok = True
     for row in _rows(connection, EventFilter(), None):
         seq, time, actor, action, object_type, object_id, before, after, payload, prev_hash, stored = row
+        objects = last.get(object_type)
+        if objects is not None:
+            objects[object_id] = (seq, after)
+        if not chain_ok:
+            continue  # the chain is broken: keep reading the last events, for the records' check only
         try:
             computed = stored_hash(seq, time, actor, action, object_type, object_id, before, after, payload, prev_hash)
         except TypeError:  # a value that is not text in a text column (SQLite allows it): let the full rules decide
             computed = ""
         if not verifier.accept_intact(seq, prev_hash, stored, computed) and not verifier.feed(_event(row)):
-            break
-    return verifier.finish(checkpoints)
+            if not records:
+                break
+            chain_ok = False
+    result = verifier.finish(checkpoints)
+    if not records:
+        return result
+    return result.with_records(*check_records(connection, last))
+
+
+_RECORD_CHUNK = 5_000
+
+
+def check_records(connection: Connection, last: _LastEvents) -> tuple[int, list[RecordProblem]]:
+    """Compare every governed record's current state (the digest of :meth:`.models.Base.state` of the record as
+    loaded) with the ``after`` digest of the last event that touched it. Returns how many records were checked,
+    and the ones changed, deleted or inserted outside Assay, by table and id."""
+    problems: list[RecordProblem] = []
+    checked = 0
+    with Session(bind=connection) as session:
+        for table, model in GOVERNED.items():
+            expected = dict(last.get(table, {}))
+            key = model.__mapper__.primary_key
+            query = select(model).order_by(*key).execution_options(yield_per=_RECORD_CHUNK)
+            for obj in session.scalars(query):
+                checked += 1
+                object_id = identity(obj)
+                seq, after = expected.pop(object_id, (None, None))
+                problem = None
+                if seq is None:
+                    problem = "no audit event records it: inserted outside Assay"
+                elif after is None:
+                    problem = f"event {seq} deleted it, yet it exists: inserted outside Assay"
+                elif digest(obj.state()) != after:
+                    problem = f"changed outside Assay: it is not the state event {seq} recorded"
+                if problem is not None:
+                    problems.append(RecordProblem(table, object_id, problem, seq))
+                session.expunge(obj)
+            for object_id, (seq, after) in sorted(expected.items(), key=lambda item: _sort_key(item[0])):
+                if after is not None:
+                    problems.append(
+                        RecordProblem(table, object_id, f"deleted outside Assay: event {seq} recorded it", seq)
+                    )
+    problems.sort(key=lambda p: (p.table, _sort_key(p.id)))
+    return checked, problems
+
+
+def _sort_key(object_id: str) -> tuple[int, int, str]:
+    return (0, int(object_id), "") if object_id.isdigit() else (1, 0, object_id)

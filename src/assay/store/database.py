@@ -15,7 +15,7 @@ that means "this already exists" or "that does not exist" becomes :class:`~assay
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -61,7 +61,7 @@ class Transaction:
             actor=self.actor,
             action=action,
             object_type=obj.__tablename__,
-            object_id=object_id or _identity(obj),
+            object_id=object_id or audit.identity(obj),
             before=audit.digest(before),
             after=audit.digest(after),
             payload=payload,
@@ -78,29 +78,42 @@ def _unstorable(exc: Exception) -> InvalidInput:
     return InvalidInput(f"a value cannot be stored or looked up: {detail}")
 
 
-def _identity(obj: Base) -> str:
-    identity = obj.__mapper__.primary_key_from_instance(obj)
-    return "/".join(str(part) for part in identity)
-
-
 class Store:
-    """A governance database (SQLite or PostgreSQL) with its ledger's signing key."""
+    """A governance database (SQLite or PostgreSQL) with its ledger's keys.
+
+    ``signer`` and ``public_key`` are keys, or functions that load them when first needed (a workspace reads its
+    key files only then). When the signer is such a function, every write needs it, and one that cannot load it
+    (``InvalidInput``) refuses the write before anything is done: checkpoints are signed every N events."""
 
     def __init__(
         self,
         url: str,
         *,
-        signer: Ed25519PrivateKey | None = None,
-        public_key: Ed25519PublicKey | None = None,
+        signer: Ed25519PrivateKey | Callable[[], Ed25519PrivateKey] | None = None,
+        public_key: Ed25519PublicKey | Callable[[], Ed25519PublicKey] | None = None,
         checkpoint_every: int = 100,
         engine: Engine | None = None,
     ) -> None:
         self.url = url
         self.engine = engine or make_engine(url)
-        self.signer = signer
-        self.public_key = public_key or (signer.public_key() if signer is not None else None)
+        self._signer = signer
+        self._public_key = public_key
         self.checkpoint_every = checkpoint_every
         self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
+
+    @property
+    def signer(self) -> Ed25519PrivateKey | None:
+        if callable(self._signer):
+            self._signer = self._signer()
+        return self._signer
+
+    @property
+    def public_key(self) -> Ed25519PublicKey | None:
+        if callable(self._public_key):
+            self._public_key = self._public_key()
+        if self._public_key is None and isinstance(self._signer, Ed25519PrivateKey):
+            return self._signer.public_key()
+        return self._public_key
 
     def check_schema(self) -> None:
         """Refuse to work on a database that is not at the schema this Assay knows.
@@ -130,6 +143,7 @@ class Store:
     def write(self, actor: str) -> Iterator[Transaction]:
         if not actor.strip():
             raise InvalidInput("the actor is empty: set --actor or ASSAY_ACTOR")
+        self.signer  # noqa: B018 -- a key that cannot be loaded refuses the write before it begins
         try:
             with Session(self._writer, expire_on_commit=False) as session, session.begin():
                 yield Transaction(session, actor, self)
@@ -144,9 +158,10 @@ class Store:
         with self.write(actor) as tx:
             return audit.checkpoint(tx.session, self.signer)
 
-    def verify(self, public_key: Ed25519PublicKey | None = None) -> Verification:
+    def verify(self, public_key: Ed25519PublicKey | None = None, *, records: bool = True) -> Verification:
+        """The chain, the checkpoints and (``records``) every governed record against its last event."""
         with self.engine.connect() as connection:
-            return audit.verify_database(connection, public_key or self.public_key)
+            return audit.verify_database(connection, public_key or self.public_key, records=records)
 
     def dispose(self) -> None:
         self.engine.dispose()
