@@ -5,19 +5,25 @@ changed, deleted or inserted with SQL, as someone with database access would, is
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
+import re
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import String, Text, func, inspect, select, text
+from sqlalchemy import String, Text, func, insert, inspect, select, text
 
 from assay.cli import main
 from assay.config import load_settings
 from assay.governance.records import IMPACT_HEADINGS
+from assay.services.audit import verify_export
 from assay.services.workspace import Workspace
-from assay.store.audit import GOVERNED
-from assay.store.ledger import RecordProblem
+from assay.store.audit import GOVERNED, digest
+from assay.store.ledger import RecordProblem, next_event, sign_checkpoint
+from assay.store.models import AuditCheckpoint
+from tests.test_ledger_db import drop_triggers, insert_event, rewrite_from
 
 DOC = {
     "schema": "assay.assessment",
@@ -216,8 +222,6 @@ def test_records_deleted_or_inserted_with_sql_are_named(filled: Workspace) -> No
 
 
 def test_a_broken_chain_is_reported_first_and_the_records_are_still_checked(filled: Workspace) -> None:
-    from tests.test_ledger_db import drop_triggers
-
     drop_triggers(filled)
     sql(filled, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
     sql(filled, "UPDATE risks SET impact = 1")
@@ -248,3 +252,62 @@ def test_many_records_are_listed_and_the_cli_shows_the_first_fifty(
     lines = out.splitlines()
     assert code == 1 and len(lines) == 51 and lines[0].startswith("  systems 1: changed outside Assay")
     assert lines[-1] == "  ... and 10 more (--json lists them all)"
+
+
+def test_a_change_recorded_by_a_forged_event_is_not_detected(workspace: Workspace) -> None:
+    """A documented limit: whoever can insert rows can change a record and append a well-formed event for it."""
+    workspace.systems.create({"name": "release"})
+    sql(workspace, "UPDATE systems SET purpose = 'forged' WHERE id = 1")
+    assert not workspace.audit.verify().ok
+    head = workspace.audit.log()[-1]
+    system = workspace.systems.get("release")
+    forged = next_event(
+        head.seq, head.hash, time=head.time, actor="mallory", action="system.update", object_type="systems",
+        object_id="1", before=head.after, after=digest(system.state()), payload={"changed": ["purpose"]},
+    )  # fmt: skip
+    insert_event(workspace, forged)
+    assert workspace.audit.verify().ok  # the forged event is there for anyone to read, with its actor
+
+
+def test_a_stolen_signing_key_forges_the_database_but_not_an_earlier_export(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A documented limit: with the private key, a rewritten chain can be re-signed; an earlier export tells."""
+    for name in ("release", "triage"):
+        workspace.systems.create({"name": name})
+    workspace.audit.export(tmp_path / "first")  # the auditor keeps it
+    drop_triggers(workspace)
+    stolen = workspace.store.signer
+    assert stolen is not None
+    chain = rewrite_from(workspace, 1, actor="mallory")
+    with workspace.store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_checkpoints"))
+        connection.execute(insert(AuditCheckpoint), [asdict(sign_checkpoint(chain[-1], chain[-1].time, stolen))])
+    assert workspace.audit.verify().ok  # the database alone cannot tell
+    second = tmp_path / "second"
+    workspace.audit.export(second)
+    with (second / "checkpoints.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write((tmp_path / "first" / "checkpoints.jsonl").read_text(encoding="utf-8"))
+    result = verify_export(second, workspace.public_key_path)
+    assert (result.ok, result.problem) == (False, "the event differs from the one the checkpoint signed")
+
+
+def test_every_line_of_the_detection_tables_names_a_test() -> None:
+    """docs/audit-ledger.md names a test for every line of what is detected and what is not: they all exist."""
+    page = (Path(__file__).parents[1] / "docs" / "audit-ledger.md").read_text(encoding="utf-8")
+    named = re.findall(r"`(test_\w+\.py)::(test_\w+)(?:\[([^\]]+)\])?`", page)
+    assert len(named) >= 20
+    for module_name, test, case in named:
+        module = importlib.import_module(f"tests.{module_name.removesuffix('.py')}")
+        assert callable(getattr(module, test, None)), f"{module_name}::{test} does not exist"
+        if case:
+            assert case in module.TAMPERING, f"{module_name}::{test}[{case}] is not a case"
+    detected = page.split("## Verification", 1)[1].split("### What is not detected", 1)
+    for section in (detected[0], detected[1].split("## Export", 1)[0]):
+        rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| tampering")]
+        bullets = [line for line in section.splitlines() if line.startswith("- **")]
+        for line in rows:
+            assert "`test_" in line, f"no test named for: {line[:80]}"
+        for bullet in bullets:
+            following = section.split(bullet, 1)[1].split("\n- ", 1)[0]
+            assert "Test: `test_" in bullet + following or "Test:\n" in following, f"no test for: {bullet[:80]}"
