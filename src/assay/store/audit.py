@@ -297,7 +297,7 @@ def check_records(connection: Connection, last: _LastEvents) -> tuple[int, list[
     checked = 0
     with Session(bind=connection) as session:
         for table, model in GOVERNED.items():
-            expected = dict(last.get(table, {}))
+            expected = last.get(table, {})
             key = model.__mapper__.primary_key
             query = select(model).order_by(*key).execution_options(yield_per=_RECORD_CHUNK)
             for obj in session.scalars(query):

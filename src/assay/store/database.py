@@ -161,6 +161,8 @@ class Store:
     def verify(self, public_key: Ed25519PublicKey | None = None, *, records: bool = True) -> Verification:
         """The chain, the checkpoints and (``records``) every governed record against its last event."""
         with self.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":  # one snapshot (SQLite's read transaction is one already):
+                connection.execution_options(isolation_level="REPEATABLE READ")  # a write meanwhile is not half seen
             return audit.verify_database(connection, public_key or self.public_key, records=records)
 
     def dispose(self) -> None:
