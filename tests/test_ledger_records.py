@@ -332,3 +332,22 @@ def test_a_write_committed_while_verification_runs_is_not_half_seen(
     assert (result.ok, result.events, result.records) == (True, 1, 1), result.record_problems
     monkeypatch.undo()
     assert workspace.audit.verify().ok
+
+
+def test_the_rest_route_and_the_web_page_list_records_changed_outside_assay(workspace: Workspace) -> None:
+    from tests.test_server import PASSWORD, serving
+
+    with serving(workspace) as (client, tokens, ws):
+        headers = {"Authorization": f"Bearer {tokens['auditor']}"}
+        clean = client.post("/api/audit/verify", headers=headers).json()
+        assert clean["ok"] is True and clean["records"] > 10 and clean["record_problems"] == []
+        sql(ws, "UPDATE risks SET likelihood = 1, impact = 1 WHERE id = 1")
+        reported = client.post("/api/audit/verify", headers=headers).json()
+        assert (reported["ok"], reported["first_bad_seq"]) == (False, None)
+        assert [(p["table"], p["id"]) for p in reported["record_problems"]] == [("risks", "1")]
+        client.post("/login", data={"name": "auditor", "password": PASSWORD}, follow_redirects=False)
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/audit").text)
+        assert token is not None
+        page = client.post("/audit/verify", data={"csrf": token.group(1)}).text
+        assert "The ledger does NOT verify: 1 of" in page
+        assert "<td>risks</td><td>1</td><td>changed outside Assay: it is not the state event" in page
