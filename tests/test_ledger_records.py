@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import String, Text, func, insert, inspect, select, text
+from sqlalchemy.orm import Session
 
 from assay.cli import main
 from assay.config import load_settings
@@ -23,7 +24,7 @@ from assay.services.workspace import Workspace
 from assay.store import audit as audit_store
 from assay.store.audit import GOVERNED, digest
 from assay.store.ledger import RecordProblem, next_event, sign_checkpoint
-from assay.store.models import AuditCheckpoint
+from assay.store.models import AuditCheckpoint, Base
 from tests.test_ledger_db import drop_triggers, insert_event, rewrite_from
 
 DOC = {
@@ -351,3 +352,14 @@ def test_the_rest_route_and_the_web_page_list_records_changed_outside_assay(work
         page = client.post("/audit/verify", data={"csrf": token.group(1)}).text
         assert "The ledger does NOT verify: 1 of" in page
         assert "<td>risks</td><td>1</td><td>changed outside Assay: it is not the state event" in page
+
+
+def test_the_records_state_read_by_verification_is_the_orm_objects_state(filled: Workspace) -> None:
+    """Verification reads rows without building objects: the state it digests is exactly ``Base.state()`` of the
+    object the ORM loads (every governed table, both databases), and no model defines its own ``state``."""
+    assert all(model.state is Base.state for model in GOVERNED.values())
+    with filled.store.engine.connect() as connection, Session(bind=connection) as session:
+        for model in GOVERNED.values():
+            read = list(audit_store._states(connection, model))
+            loaded = [(audit_store.identity(obj), obj.state()) for obj in session.scalars(select(model))]
+            assert sorted(read, key=lambda r: r[0]) == sorted(loaded, key=lambda r: r[0]), model.__tablename__

@@ -33,6 +33,7 @@ from assay.store.ledger import (
     stored_hash,
 )
 from assay.store.models import AuditCheckpoint, AuditEvent, Base
+from assay.store.models import _json_value as json_value  # the conversion Base.state() makes
 
 __all__ = [
     "GOVERNED",
@@ -292,35 +293,45 @@ _RECORD_CHUNK = 5_000
 def check_records(connection: Connection, last: _LastEvents) -> tuple[int, list[RecordProblem]]:
     """Compare every governed record's current state (the digest of :meth:`.models.Base.state` of the record as
     loaded) with the ``after`` digest of the last event that touched it. Returns how many records were checked,
-    and the ones changed, deleted or inserted outside Assay, by table and id."""
+    and the ones changed, deleted or inserted outside Assay, by table and id. ``last`` is consumed."""
     problems: list[RecordProblem] = []
     checked = 0
-    with Session(bind=connection) as session:
-        for table, model in GOVERNED.items():
-            expected = last.get(table, {})
-            key = model.__mapper__.primary_key
-            query = select(model).order_by(*key).execution_options(yield_per=_RECORD_CHUNK)
-            for obj in session.scalars(query):
-                checked += 1
-                object_id = identity(obj)
-                seq, after = expected.pop(object_id, (None, None))
-                problem = None
-                if seq is None:
-                    problem = "no audit event records it: inserted outside Assay"
-                elif after is None:
-                    problem = f"event {seq} deleted it, yet it exists: inserted outside Assay"
-                elif digest(obj.state()) != after:
-                    problem = f"changed outside Assay: it is not the state event {seq} recorded"
-                if problem is not None:
-                    problems.append(RecordProblem(table, object_id, problem, seq))
-                session.expunge(obj)
-            for object_id, (seq, after) in sorted(expected.items(), key=lambda item: _sort_key(item[0])):
-                if after is not None:
-                    problems.append(
-                        RecordProblem(table, object_id, f"deleted outside Assay: event {seq} recorded it", seq)
-                    )
+    for table, model in GOVERNED.items():
+        expected = last.get(table, {})
+        for object_id, state in _states(connection, model):
+            checked += 1
+            seq, after = expected.pop(object_id, (None, None))
+            problem = None
+            if seq is None:
+                problem = "no audit event records it: inserted outside Assay"
+            elif after is None:
+                problem = f"event {seq} deleted it, yet it exists: inserted outside Assay"
+            elif digest(state) != after:
+                problem = f"changed outside Assay: it is not the state event {seq} recorded"
+            if problem is not None:
+                problems.append(RecordProblem(table, object_id, problem, seq))
+        for object_id, (seq, after) in expected.items():
+            if after is not None:
+                problems.append(RecordProblem(table, object_id, f"deleted outside Assay: event {seq} recorded it", seq))
     problems.sort(key=lambda p: (p.table, _sort_key(p.id)))
     return checked, problems
+
+
+def _states(connection: Connection, model: type[Base]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(object id, :meth:`.models.Base.state`) of every record of ``model``, streamed.
+
+    The columns are read with their types' result processing (UTC times, JSON), exactly as the ORM loads them, and
+    the state built as :meth:`~.models.Base.state` builds it (no model overrides it: a test checks), 2-3 times faster
+    than loading objects."""
+    mapper = model.__mapper__
+    order = mapper.primary_key
+    attributes = list(mapper.column_attrs)
+    columns = [attribute.columns[0] for attribute in attributes]
+    keys = [attribute.key for attribute in attributes]
+    key_positions = [i for key in order for i, column in enumerate(columns) if column is key]
+    query = select(*columns).order_by(*order).execution_options(yield_per=_RECORD_CHUNK)
+    for row in connection.execute(query):
+        yield "/".join(str(row[i]) for i in key_positions), {k: json_value(v) for k, v in zip(keys, row, strict=True)}
 
 
 def _sort_key(object_id: str) -> tuple[int, int, str]:

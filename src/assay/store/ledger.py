@@ -257,6 +257,7 @@ class Verification:
             "problem": self.problem,
             "records": self.records,
             "record_problems": [p.to_dict() for p in self.record_problems],
+            "head_checkpoint_time": self.head_checkpoint_time,
         }
 
 
