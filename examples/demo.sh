@@ -19,7 +19,14 @@ step "1. Train a model (plain scikit-learn, outside Assay) and score the data"
 
 step "2. Create a workspace: .assay/ with an SQLite database, an artifact store and the ledger's signing key"
 "$BIN/assay" init "$OUT"
-export ASSAY_ACTOR=alice   # who is acting; the audit ledger records it (alice is the ML engineer)
+
+step "2b. People: an admin, alice (ML engineer), dave (risk officer), bob and carol (approvers)"
+# A multi-user workspace: approvals, waivers and role changes need an authenticated user (--user NAME, the
+# password in ASSAY_PASSWORD or asked for). One password for every demo user; never do this for real.
+export ASSAY_PASSWORD="demo password, not for real use"
+assay user add admin --role admin   # the first admin needs nobody's leave
+for person in alice dave bob carol; do assay --user admin user add "$person"; done
+export ASSAY_USER=alice   # who is acting, authenticated: the audit ledger records it
 
 step "3. Register the AI system: high-risk under the EU AI Act (Annex III area 6, law enforcement)"
 assay system create release \
@@ -29,6 +36,10 @@ assay system create release \
     --affected "arrested people" --context "Toronto police stations, 2002-2012 data" \
     --stage verification_and_validation --owner alice \
     --eu-category high --annex-iii-area 6 --oversight human_in_the_loop
+assay --user admin user grant alice release owner
+assay --user admin user grant dave release owner
+assay --user admin user grant bob release approver
+assay --user admin user grant carol release approver
 
 step "4. Register the dataset version with its provenance (a copy goes into the artifact store)"
 assay dataset register arrests@2002-2012 --file "$OUT/arrests.csv" --copy \
@@ -59,11 +70,37 @@ else
     echo "the gate failed (exit code 1): the model is not ready for production; the decision is recorded"
 fi
 
-step "9. Ask for a shadow run in staging; bob (risk officer) approves it. alice cannot approve her own request"
+step "9. Ask for a shadow run in staging; bob (approver) approves it. alice cannot approve her own request"
 assay approval request release release-lr@1 --stage staging \
     --comment "shadow run while the disparity by colour is mitigated"
-assay --actor alice approval approve 1 || echo "(refused, as it should be: the requester cannot approve)"
-assay --actor bob approval approve 1 --comment "staging only; production needs the DI gap closed"
+assay approval approve 1 || echo "(refused, as it should be: the requester cannot approve)"
+assay --user bob approval approve 1 --comment "staging only; production needs the gate to pass"
+
+step "9b. Ask for production: the policy asks for two approvals, and the second takes effect only if the gate passes"
+assay approval request release release-lr@1 --stage production --comment "pilot with the duty officer deciding"
+assay --user bob approval approve 2 --comment "evidence and waivers reviewed"
+if assay --user carol approval approve 2; then
+    echo "approved"
+else
+    echo "(refused, as it should be: the gate fails now, so the second approval cannot take effect)"
+fi
+
+step "9c. Evidence for risk management and human oversight; dave (not the requester) waives three rules for 90 days"
+mkdir -p "$OUT/evidence"
+assay risk list release --json > "$OUT/evidence/risk-register.json"
+printf '%s\n' "Every recommendation is reviewed by the duty officer, who decides and records why." \
+    > "$OUT/evidence/oversight-procedure.txt"
+assay evidence add release eu-ai-act "Art. 9" --file "$OUT/evidence/risk-register.json" \
+    --description "the risk register, reviewed monthly"
+assay evidence add release eu-ai-act "Art. 14" --file "$OUT/evidence/oversight-procedure.txt" \
+    --description "oversight procedure for duty officers"
+until=$("$BIN/python" -c 'import datetime as d; print(d.date.today() + d.timedelta(days=90))')
+for rule in four-fifths demographic-parity calibration; do
+    assay --user dave waiver add release "$rule" --model-version release-lr@1 --expires "$until" \
+        --reason "90-day pilot under human review of every case while threshold optimisation is assessed (risk 1)"
+done
+assay --user carol approval approve 2 --comment "pilot approved with the waivers"
+assay model show release release-lr@1
 
 step "10. Documents: the model card (HTML and PDF), the Statement of Applicability, readiness, Annex IV"
 assay card release release-lr@1 --format html --format pdf --format md --out "$OUT/card"

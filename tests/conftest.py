@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from assay.config import load_settings
+from tests._people import People
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -94,3 +95,8 @@ def workspace(tmp_path: Path, database_url: str | None) -> Iterator[Any]:
     ws = Workspace.init(tmp_path / "ws", load_settings(actor="alice", workspace=None), database_url=database_url)
     yield ws
     ws.close()
+
+
+@pytest.fixture
+def people(workspace: Any) -> People:
+    return People(workspace)

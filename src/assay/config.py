@@ -43,6 +43,26 @@ class Settings(BaseSettings):
     checkpoint_every: int = Field(
         default=100, ge=1, description="Sign a ledger checkpoint automatically every this many audit events."
     )
+    max_upload_mb: int = Field(
+        default=200, ge=1, description="The server refuses an upload (a request body) larger than this many MiB."
+    )
+    max_body_mb: int = Field(
+        default=32, ge=1, description="The server refuses any other request body larger than this many MiB."
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
+        "`assay serve` believes (e.g. 127.0.0.1); default none: the client address is the connection's.",
+    )
+    # bounded work on data (see docs/data-checks.md, "Limits"); refusals name these settings
+    max_columns: int = Field(
+        default=2000, ge=1, description="Refuse data with more columns than this (read from the header or footer)."
+    )
+    max_uncompressed_bytes: int = Field(
+        default=256 * 2**20,
+        ge=1,
+        description="Refuse a compressed data file (.csv.gz) that expands to more bytes than this.",
+    )
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -24,6 +24,8 @@ __all__ = [
     "Kind",
     "Sample",
     "as_number",
+    "check_seed",
+    "check_share",
     "clean",
     "column_kind",
     "data_info",
@@ -31,6 +33,7 @@ __all__ = [
     "is_missing",
     "json_float",
     "require_columns",
+    "require_rows",
     "sample_rows",
 ]
 
@@ -94,9 +97,35 @@ def json_float(value: float | None, digits: int = 6) -> float | None:
 def require_columns(frame: Frame, columns: Sequence[str | None], *, role: str = "column") -> None:
     """Raise :class:`InvalidInput` naming the first unknown column."""
     for name in columns:
+        if name is not None:
+            frame.explain_renamed(name)
         if name is not None and name not in frame.schema:
+            near = [c for c in frame.columns if c.casefold() == name.casefold()]
+            if near:
+                raise InvalidInput(f"{role} {name!r} is not in {frame.source}; did you mean {near[0]!r}?")
             shown = ", ".join(frame.columns[:40]) + (" ..." if len(frame.columns) > 40 else "")
             raise InvalidInput(f"{role} {name!r} is not in {frame.source}; columns present: {shown}")
+
+
+def check_share(max_share: float) -> None:
+    """A pass threshold on a share of rows lies in [0, 1]."""
+    if not 0.0 <= max_share <= 1.0:
+        raise InvalidInput(f"max_share must lie in [0, 1] (a share of rows), not {max_share}")
+
+
+MAX_SEED: Final = 2**32 - 1  # scikit-learn's random_state and numpy's legacy seeding take no more
+
+
+def check_seed(seed: int) -> None:
+    """A seed of the samples and folds: an integer in [0, 2**32 - 1]."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise InvalidInput(f"seed must be an integer from 0 to {MAX_SEED}, not {seed!r}")
+
+
+def require_rows(info: DataInfo, what: str = "the data") -> None:
+    """Refuse data without rows: a check on no rows passes vacuously, which is no evidence."""
+    if info.rows == 0:
+        raise InvalidInput(f"{what} ({info.source}) has no rows: a check on no rows shows nothing")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import narwhals as nw
 from assay.checks._common import is_missing, require_columns
 from assay.errors import InvalidInput
 from assay.frames import Frame, Label, coerce_values
+from assay.frames.roles import require_plain
 
 __all__ = ["as_label", "binary_label"]
 
@@ -32,6 +33,7 @@ def binary_label(frame: Frame, label: Label) -> tuple[nw.Expr, dict[str, Any]]:
     only is an error."""
     require_columns(frame, [label.column], role="label column")
     dtype = frame.schema[label.column]
+    require_plain("label", label.column, dtype)
     column = nw.col(label.column)
     if label.threshold is not None:
         if not dtype.is_numeric():

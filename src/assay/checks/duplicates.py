@@ -14,7 +14,17 @@ from typing import Any, Final
 import narwhals as nw
 import numpy as np
 
-from assay.checks._common import DataInfo, clean, data_info, envelope, json_float, now, require_columns
+from assay.checks._common import (
+    DataInfo,
+    check_share,
+    clean,
+    data_info,
+    envelope,
+    json_float,
+    now,
+    require_columns,
+    require_rows,
+)
 from assay.errors import InvalidInput
 from assay.frames import Frame
 from assay.frames import open as open_frame
@@ -120,6 +130,7 @@ def find_duplicates(
     The ``examples`` largest groups are listed by row position (0-based, in reading order; and by the values of
     ``id_column`` when given); values are shown only for the columns in ``show``. The check passes when the
     share of duplicate rows is at most ``max_share``."""
+    check_share(max_share)
     frame = open_frame(data)
     require_columns(frame, [id_column, *show], role="column")
     keys = key_columns(frame, columns, [*exclude, *([id_column] if id_column else [])])
@@ -128,6 +139,8 @@ def find_duplicates(
             raise InvalidInput(f"column {column!r} to show is not one of the compared columns")
     if examples < 0:
         raise InvalidInput(f"examples must be 0 or more, not {examples}")
+    info = data_info(frame)
+    require_rows(info)
     aliases = [f"k{i}" for i in range(len(keys))]
     counted = (
         frame.lazy.select(**{a: clean(c, frame.schema[c]) for a, c in zip(aliases, keys, strict=True)})
@@ -138,7 +151,6 @@ def find_duplicates(
     totals = counted.select(nw.len().alias("groups"), nw.col(_N).sum().alias("rows")).collect().to_dict(as_series=False)
     groups = int(totals["groups"][0])
     in_groups = int(totals["rows"][0] or 0)
-    info = data_info(frame)
     found: list[DuplicateGroup] = []
     if groups and examples:
         top = (

@@ -19,6 +19,8 @@ import numpy as np
 from assay.checks._common import (
     DataInfo,
     Sample,
+    check_seed,
+    check_share,
     column_kind,
     data_info,
     envelope,
@@ -129,6 +131,8 @@ def find_label_issues(
     sampled rows flagged is at most ``max_share``."""
     if folds < 2:
         raise InvalidInput(f"folds must be at least 2, not {folds}")
+    check_seed(seed)
+    check_share(max_share)
     try:
         from cleanlab.filter import find_label_issues as cleanlab_find  # type: ignore[import-untyped]
     except ImportError as exc:

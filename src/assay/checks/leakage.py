@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from assay.checks._common import (
     DataInfo,
     as_number,
+    check_share,
     clean,
     column_kind,
     data_info,
@@ -33,12 +34,14 @@ from assay.checks._common import (
     json_float,
     now,
     require_columns,
+    require_rows,
 )
 from assay.checks._label import as_label, binary_label
 from assay.checks.duplicates import key_columns
 from assay.errors import InvalidInput
 from assay.frames import Frame, Label
 from assay.frames import open as open_frame
+from assay.frames.roles import is_nested
 
 __all__ = ["FeatureLeak", "SharedRows", "TargetLeakage", "roc_auc_from_counts", "shared_rows", "target_leakage"]
 
@@ -117,6 +120,7 @@ def shared_rows(
     but ``exclude``, e.g. the label). Integer and float columns compare as numbers; a column that is text in one
     dataset and a number in the other compares as text. Passes when the share of shared rows of ``data`` is at
     most ``max_share``."""
+    check_share(max_share)
     frame, other = open_frame(data), open_frame(reference)
     if columns is None:
         require_columns(frame, exclude)
@@ -132,6 +136,8 @@ def shared_rows(
     as_float = {c for c, (a, b) in kinds.items() if a != b and a in numeric and b in numeric}
     key_a, key_b = _row_key(frame, keys, as_float), _row_key(other, keys, as_float)
     info, ref_info = data_info(frame), data_info(other)
+    require_rows(info)
+    require_rows(ref_info, "the reference")
     small, big, small_key, big_key = (
         (frame, other, key_a, key_b) if info.rows <= ref_info.rows else (other, frame, key_b, key_a)
     )
@@ -293,6 +299,11 @@ def target_leakage(
     chosen = [c for c in (features or frame.columns) if c != spec_label.column and c not in set(exclude)]
     if not chosen:
         raise InvalidInput("no features to check: every column is the label or excluded")
+    for c in chosen:
+        if is_nested(frame.schema[c]):
+            raise InvalidInput(
+                f"feature {c!r} is {frame.schema[c]}: a nested column cannot be grouped; leave it out (exclude it)"
+            )
     numeric = [c for c in chosen if column_kind(frame.schema[c]) in ("Integral", "Fractional")]
     ranges: dict[str, tuple[int, float | None, float | None]] = {}
     if numeric:

@@ -26,7 +26,17 @@ from typing import Any, Final
 
 import numpy as np
 
-from assay.checks._common import DataInfo, Sample, column_kind, envelope, now, require_columns, row_count, sample_rows
+from assay.checks._common import (
+    DataInfo,
+    Sample,
+    check_seed,
+    column_kind,
+    envelope,
+    now,
+    require_columns,
+    row_count,
+    sample_rows,
+)
 from assay.errors import BackendUnsupported, InvalidInput
 from assay.frames import open as open_frame
 
@@ -297,12 +307,15 @@ def scan_pii(
         raise InvalidInput(f"the number of values per column must be at least 1, not {sample}")
     if not 0.0 < min_score <= 1.0:
         raise InvalidInput(f"min_score must lie in (0, 1], not {min_score}")
+    check_seed(seed)
     frame = open_frame(data)
     require_columns(frame, list(columns or []))
     chosen = list(columns or frame.columns)
     kinds = {c: column_kind(frame.schema[c]) for c in chosen}
     scanned_columns = [c for c in chosen if kinds[c] != "Unknown"]
     total = row_count(frame)
+    if total == 0:
+        raise InvalidInput(f"the data ({frame.source}) has no rows: only column names could be scanned")
     values: dict[str, list[Any]] = {}
     drawn = Sample(rows=0, scanned=0, total=total, seed=seed)
     if scanned_columns and total:

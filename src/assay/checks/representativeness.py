@@ -10,7 +10,16 @@ from typing import Any
 import narwhals as nw
 import numpy as np
 
-from assay.checks._common import DataInfo, clean, data_info, envelope, json_float, now, require_columns
+from assay.checks._common import (
+    DataInfo,
+    clean,
+    data_info,
+    envelope,
+    json_float,
+    now,
+    require_columns,
+    require_rows,
+)
 from assay.errors import InvalidInput
 from assay.frames import Frame
 from assay.frames import open as open_frame
@@ -167,8 +176,10 @@ def representativeness(
         raise InvalidInput("give the population of at least one column, e.g. sex=Female:0.51,Male:0.49")
     frame = open_frame(data)
     require_columns(frame, list(populations))
+    info = data_info(frame)
+    require_rows(info)
     tests = tuple(_test(frame, column, _check_shares(column, shares), alpha) for column, shares in populations.items())
-    return Representativeness(data=data_info(frame), tests=tests, alpha=alpha, created_at=now())
+    return Representativeness(data=info, tests=tests, alpha=alpha, created_at=now())
 
 
 def _test(frame: Frame, column: str, shares: Mapping[str, float], alpha: float) -> PopulationTest:

@@ -122,6 +122,8 @@ def profile(data: Any, *, max_categories: int = MAX_CATEGORIES) -> Profile:
             aggregates.append(value.n_unique().alias(f"nu{i}"))
     row = frame.lazy.select(*aggregates).collect().to_dict(as_series=False)
     total = int(row[_N][0])
+    if total == 0:
+        raise InvalidInput(f"the data ({frame.source}) has no rows: there is nothing to profile")
     ranges: dict[str, tuple[float | None, float | None]] = {}
     for i, (name, _dtype) in enumerate(frame.schema.items()):
         if kinds[name] in ("Integral", "Fractional") and int(row[f"p{i}"][0]):

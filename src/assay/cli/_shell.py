@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,7 +20,20 @@ from assay.errors import InvalidInput
 from assay.reports.jsonable import jsonable
 from assay.services.workspace import Workspace
 
-__all__ = ["JsonOption", "Options", "console", "open_workspace", "parse_date", "print_json", "print_record", "table"]
+if TYPE_CHECKING:
+    from assay.cli._remote import Remote
+
+__all__ = [
+    "JsonOption",
+    "Options",
+    "console",
+    "open_workspace",
+    "parse_date",
+    "print_json",
+    "print_record",
+    "remote",
+    "table",
+]
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -32,15 +45,42 @@ class Options:
     workspace: Path | None = None
     database_url: str | None = None
     actor: str | None = None
+    user: str | None = None
+    server: str | None = None
 
 
 def console() -> Console:
     return Console(width=140 if not sys.stdout.isatty() else None, soft_wrap=False)
 
 
+def _options(ctx: typer.Context) -> Options:
+    root = ctx.find_root().obj
+    return root if isinstance(root, Options) else Options()
+
+
+def remote(ctx: typer.Context) -> Remote | None:
+    """The server of ``--server URL`` (ASSAY_SERVER), acting as the owner of the API token in ASSAY_TOKEN; None
+    without ``--server``. Only commands that act for a person (approvals, waivers, revocations, policies) take it."""
+    options = _options(ctx)
+    if options.server is None:
+        return None
+    import os
+
+    from assay.cli._remote import Remote
+
+    if options.user is not None or options.actor is not None:
+        raise InvalidInput("with --server the API token says who acts: leave out --user and --actor")
+    return Remote(options.server, os.environ.get("ASSAY_TOKEN", ""))
+
+
 def open_workspace(ctx: typer.Context, *, check: bool = True) -> Workspace:
     """The workspace the global options (or ASSAY_WORKSPACE, ASSAY_DATABASE_URL, ASSAY_ACTOR) point at."""
-    options = ctx.find_root().obj if isinstance(ctx.find_root().obj, Options) else Options()
+    options = _options(ctx)
+    if options.server is not None:
+        raise InvalidInput(
+            f"`assay {ctx.command_path.partition(' ')[2]}` works on a local workspace; --server is for the approval "
+            "commands, waiver add, evidence revoke and policy set"
+        )
     overrides: dict[str, Any] = {}
     if options.database_url is not None:
         overrides["database_url"] = options.database_url
@@ -49,7 +89,26 @@ def open_workspace(ctx: typer.Context, *, check: bool = True) -> Workspace:
     settings = load_settings(**overrides)
     workspace = Workspace.open(options.workspace, settings, check=check)
     ctx.call_on_close(workspace.close)
+    if options.user is not None:
+        if options.actor is not None and options.actor != options.user:
+            raise InvalidInput("give --user (authenticated) or --actor (taken on trust), not both")
+        return workspace.login(options.user, _password(options.user))
     return workspace
+
+
+def _password(user: str) -> str:
+    """The password of ``--user``: ASSAY_PASSWORD, else asked for on the terminal (never an option: it would be
+    left in the shell's history and the process list)."""
+    import os
+
+    password = os.environ.get("ASSAY_PASSWORD")
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        raise InvalidInput(f"--user {user}: set ASSAY_PASSWORD or run on a terminal to be asked for the password")
+    import getpass
+
+    return getpass.getpass(f"password for {user}: ")
 
 
 def print_json(value: Any) -> None:

@@ -90,13 +90,33 @@ def _root(
     actor: Annotated[
         str | None,
         typer.Option(
-            help="Who is acting, as the audit ledger records it (default: ASSAY_ACTOR, else your user).",
+            help="Who is acting, as the audit ledger records it, taken on trust (default: ASSAY_ACTOR, else your "
+            "user). Approvals, waivers, revocations and role changes need --user instead, unless the workspace is "
+            "single-user.",
+            show_default=False,
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="Act as this user, authenticated by their password (ASSAY_PASSWORD, else asked for): the same "
+            "users and roles as the server (default: ASSAY_USER).",
+            envvar="ASSAY_USER",
+            show_default=False,
+        ),
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="Act through this Assay server (URL) with the API token in ASSAY_TOKEN, under its permission table: "
+            "for the approval commands, waiver add, evidence revoke and policy set (default: ASSAY_SERVER).",
+            envvar="ASSAY_SERVER",
             show_default=False,
         ),
     ] = None,
 ) -> None:
     """Assay: measure, mitigate, document and govern AI systems, offline."""
-    ctx.obj = Options(workspace=workspace_dir, database_url=database_url, actor=actor)
+    ctx.obj = Options(workspace=workspace_dir, database_url=database_url, actor=actor, user=user, server=server)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from assay.cli._shell import JsonOption, console, open_workspace, parse_date, print_json, print_record, table
+from assay.cli._shell import JsonOption, console, open_workspace, parse_date, print_json, print_record, remote, table
 from assay.errors import InvalidInput
 from assay.governance.catalogues import list_frameworks
 from assay.governance.records import IMPLEMENTATION_STATUSES
@@ -163,8 +163,16 @@ def evidence_revoke(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke (withdraw) a piece of evidence: it stays listed as revoked and no longer counts anywhere."""
-    view = open_workspace(ctx).controls.revoke_evidence(system, evidence_id, reason=reason)
-    print_record(view.to_dict(), title=f"evidence {view.id} for {view.ref} revoked", as_json=as_json)
+    server = remote(ctx)
+    if server is not None:
+        record = server.revoke_evidence(system, evidence_id, reason=reason)
+    else:
+        record = open_workspace(ctx).controls.revoke_evidence(system, evidence_id, reason=reason).to_dict()
+    print_record(
+        record,
+        title=f"evidence {record['id']} for {record['framework']}:{record['control_id']} revoked",
+        as_json=as_json,
+    )
 
 
 def soa(

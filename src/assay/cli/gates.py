@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from assay.cli._shell import JsonOption, console, open_workspace, parse_date, print_json, table
+from assay.cli._shell import JsonOption, console, open_workspace, parse_date, print_json, remote, table
 from assay.errors import InvalidInput
 from assay.reports.gate import render_gate_junit, render_gate_markdown
 from assay.reports.techdocs import render_techdocs_html, render_techdocs_markdown
@@ -27,7 +27,10 @@ def gate(
     model_version: Annotated[str, typer.Argument(help="Model version, MODEL@VERSION.")],
     policy: Annotated[
         Path | None,
-        typer.Option(help="Policy file (YAML). Default: Assay's policy for the system's EU AI Act category."),
+        typer.Option(
+            help="Policy file (YAML), to try one. Default: the policy in force for the system (assay policy set), "
+            "else Assay's for its EU AI Act category: the one approvals are judged by."
+        ),
     ] = None,
     stage: Annotated[str | None, typer.Option(help="Stage to judge for (default: the policy's stage).")] = None,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here (for CI).")] = None,
@@ -79,9 +82,18 @@ def waiver_add(
     """Waive one rule of a policy for a system (or one model version) until a date; audited."""
     day = parse_date(expires, "--expires")
     assert day is not None
-    waiver = open_workspace(ctx).gates.waive(system, rule, reason=reason, expires=day, model_version=model_version)
+    server = remote(ctx)
+    if server is not None:
+        waiver = server.waive(system, rule, reason=reason, expires=day, model_version=model_version)
+    else:
+        waiver = (
+            open_workspace(ctx)
+            .gates.waive(system, rule, reason=reason, expires=day, model_version=model_version)
+            .state()
+        )
     typer.echo(
-        f"waiver {waiver.id}: rule {waiver.rule} of {system} waived by {waiver.waived_by} until {waiver.expires}"
+        f"waiver {waiver['id']}: rule {waiver['rule']} of {system} waived by {waiver['waived_by']} until "
+        f"{waiver['expires']}"
     )
 
 
@@ -131,8 +143,64 @@ def docs(
         typer.echo(f"technical documentation: {out} ({document['gaps']} gaps marked)")
 
 
+policy_app = typer.Typer(
+    help="The gate policy a system must pass before a stage (default: Assay's for its EU AI Act category).",
+    no_args_is_help=True,
+)
+
+
+@policy_app.command("set")
+def policy_set(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    file: Annotated[Path, typer.Argument(help="Policy file (YAML, schema assay.policy/1).")],
+) -> None:
+    """Store a policy for a system: it guards its stage from now on (approvals to that stage are judged by it and
+    ask for its number of approvals). Older versions are kept; audited."""
+    server = remote(ctx)
+    if server is not None:
+        if not file.is_file():
+            raise InvalidInput(f"policy file {file} does not exist")
+        stored = server.set_policy(system, text=file.read_text(encoding="utf-8"))
+    else:
+        stored = open_workspace(ctx).gates.set_policy(system, path=file)
+    typer.echo(f"policy {stored['name']} (sha256 {stored['sha256'][:12]}) guards {stored['stage']} of {system}")
+
+
+@policy_app.command("show")
+def policy_show(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    stage: Annotated[str, typer.Option(help="The stage it guards.")] = "production",
+) -> None:
+    """Print the policy in force for a system and stage (YAML as stored, or the default's fields)."""
+    workspace = open_workspace(ctx)
+    stored = [p for p in workspace.gates.policies(system) if p["stage"] == stage]
+    if stored:
+        typer.echo(stored[-1]["text"].rstrip())
+        return
+    policy, digest = workspace.gates.policy_for(system, stage=stage)
+    typer.echo(f"# Assay's default policy (sha256 {digest[:12]}); guards {policy.stage}")
+    typer.echo(policy.model_dump_json(by_alias=True, indent=2))
+
+
+@policy_app.command("list")
+def policy_list(
+    ctx: typer.Context, system: Annotated[str, typer.Argument(help="The AI system.")], as_json: JsonOption = False
+) -> None:
+    """List the stored policy versions of a system (the newest per stage is in force)."""
+    rows = [{k: v for k, v in p.items() if k != "text"} for p in open_workspace(ctx).gates.policies(system)]
+    table(
+        rows,
+        ["id", "stage", "name", "sha256", "created_by", "created_at"],
+        title=f"Policies of {system}",
+        as_json=as_json,
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("gate")(gate)
+    app.add_typer(policy_app, name="policy")
     app.add_typer(waiver_app, name="waiver")
     app.command("card")(card)
     app.command("docs")(docs)

@@ -27,6 +27,14 @@ def init(
             help="Use this database (e.g. postgresql+psycopg://user@host/db) instead of SQLite.", show_default=False
         ),
     ] = None,
+    single_user: Annotated[
+        bool,
+        typer.Option(
+            "--single-user",
+            help="Take --actor on trust (no users needed): events are marked unauthenticated, and no policy that "
+            "asks for two approvals can be met. Default: multi-user.",
+        ),
+    ] = False,
 ) -> None:
     """Create a workspace: .assay/ with the database (migrated), the artifact store and the ledger's signing key."""
     options = ctx.find_root().obj if isinstance(ctx.find_root().obj, Options) else Options()
@@ -41,7 +49,7 @@ def init(
     elif not (folder / WORKSPACE_DIR).exists():
         made = folder / WORKSPACE_DIR
     try:
-        workspace = Workspace.init(folder, load_settings(), database_url=url)
+        workspace = Workspace.init(folder, load_settings(), database_url=url, single_user=single_user)
     except BaseException:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
@@ -51,6 +59,18 @@ def init(
         typer.echo(f"database:  {workspace.store.engine.url.render_as_string(hide_password=True)}")
         typer.echo(f"artifacts: {workspace.artifacts.root}")
         typer.echo(f"public key of the audit ledger: {workspace.public_key_path} (give it to auditors)")
+        typer.echo(f"mode:      {workspace.mode}")
+
+
+def mode(
+    ctx: typer.Context,
+    new: Annotated[str | None, typer.Argument(help="multi-user or single-user (omit to print the mode).")] = None,
+) -> None:
+    """Print or set the workspace's mode. Going back to single-user needs an authenticated admin (--user)."""
+    workspace = open_workspace(ctx)
+    if new is not None:
+        workspace.set_mode(new)
+    typer.echo(workspace.mode)
 
 
 @db_app.command("upgrade")
@@ -85,4 +105,7 @@ def _unchecked(ctx: typer.Context) -> Workspace:
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
+    workspace_app = typer.Typer(help="The workspace's settings.", no_args_is_help=True)
+    workspace_app.command("mode")(mode)
+    app.add_typer(workspace_app, name="workspace")
     app.add_typer(db_app, name="db")

@@ -4,7 +4,7 @@
 :class:`Frame`; :mod:`assay.frames.roles` says what each column is for.
 """
 
-from assay.frames._open import Frame, open
+from assay.frames._open import Frame, Limits, open
 from assay.frames.roles import Facet, Label, Prediction, Score, coerce_values
 
-__all__ = ["Facet", "Frame", "Label", "Prediction", "Score", "coerce_values", "open"]
+__all__ = ["Facet", "Frame", "Label", "Limits", "Prediction", "Score", "coerce_values", "open"]

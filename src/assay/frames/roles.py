@@ -22,7 +22,7 @@ import narwhals as nw
 
 from assay.errors import InvalidInput
 
-__all__ = ["Facet", "Label", "Prediction", "Score", "coerce_values", "is_numeric"]
+__all__ = ["Facet", "Label", "Prediction", "Score", "coerce_values", "is_nested", "is_numeric", "require_plain"]
 
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
@@ -94,6 +94,20 @@ class Score:
 
 def is_numeric(dtype: nw.dtypes.DType) -> bool:
     return bool(dtype.is_numeric()) and not isinstance(dtype, nw.Boolean)
+
+
+def is_nested(dtype: nw.dtypes.DType) -> bool:
+    """A struct, list or array column: its values are records or sequences, not one value each."""
+    return isinstance(dtype, nw.Struct | nw.List | nw.Array)
+
+
+def require_plain(role: str, column: str, dtype: nw.dtypes.DType) -> None:
+    """Refuse a nested column (struct, list, array) in a role that groups or compares its values."""
+    if is_nested(dtype):
+        raise InvalidInput(
+            f"{role} {column!r} is {dtype}: a nested column cannot be a {role}; put the field or element you "
+            "mean in a column of its own (text, numbers, booleans or dates)"
+        )
 
 
 def _coerce_one(value: Any, dtype: nw.dtypes.DType, column: str) -> Any:

@@ -8,6 +8,7 @@ A policy is YAML (schema ``assay.policy/1``)::
     judge: point                      # point | interval (the whole confidence interval must meet the limit)
     max_evidence_age_days: 365        # evidence older than this (or revoked) does not count
     approvals: {high: 2, limited: 1, minimal: 1}   # approvals needed by EU AI Act category
+    on_change: demote                 # hold | demote: when an approved version's state changes afterwards
     rules:
       - {id: four-fifths, metric: DI, min: 0.8, max: 1.25}
       - {id: parity, metric: DPPL, abs_max: 0.1, facets: [colour]}
@@ -67,6 +68,7 @@ _SCORE_METRICS: Final = {"roc_auc", "brier", "ece", "ece_equal_mass"}
 _KINDS: Final = ("metric", "performance", "min_group_size", "evidence", "assessment")
 
 Judge = Literal["point", "interval"]
+OnChange = Literal["hold", "demote"]
 Status = Literal["passed", "failed", "waived"]
 
 
@@ -137,6 +139,7 @@ class Policy(_Strict):
     approvals: dict[Literal["prohibited", "high", "limited", "minimal"], Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict
     )
+    on_change: OnChange = "hold"
     rules: list[Rule] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -161,12 +164,47 @@ def _location(loc: Sequence[int | str]) -> str:
     return out or "policy"
 
 
-def parse_policy(text: str, source: str = "policy") -> Policy:
-    """Validate policy YAML; every problem names its key, e.g. ``rules[2].abs_max``."""
+MAX_POLICY_CHARS: Final = 1_000_000
+MAX_POLICY_DEPTH: Final = 50  # nesting of mappings and lists; Assay's policies use 4
+MAX_POLICY_VALUES: Final = 100_000  # values after aliases are expanded
+
+
+def _safe_yaml(text: str, source: str) -> Any:
+    """``yaml.safe_load`` within bounds, checked on PyYAML's event stream before anything is built (the composer
+    and pydantic recurse: 10,000 nested lists would end in RecursionError), and on the loaded values (an alias
+    repeated in aliases, "billion laughs", is small text but a huge tree)."""
+    if len(text) > MAX_POLICY_CHARS:
+        raise InvalidInput(f"{source} has {len(text)} characters, more than the limit of {MAX_POLICY_CHARS}")
+    depth = 0
     try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_POLICY_DEPTH:
+                    raise InvalidInput(f"{source} nests lists or mappings deeper than the limit of {MAX_POLICY_DEPTH}")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidInput(f"{source} is not valid YAML: {exc}") from None
+    pending, count = [data], 0
+    while pending:  # iterative: counts what pydantic would walk, and stops at the limit
+        value = pending.pop()
+        count += 1
+        if count > MAX_POLICY_VALUES:
+            raise InvalidInput(f"{source} has more than {MAX_POLICY_VALUES} values (aliases expanded)")
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return data
+
+
+def parse_policy(text: str, source: str = "policy") -> Policy:
+    """Validate policy YAML; every problem names its key, e.g. ``rules[2].abs_max``. Deep nesting, huge texts and
+    alias bombs are refused as bad input before they are built."""
+    data = _safe_yaml(text, source)
     if not isinstance(data, dict):
         raise InvalidInput(f"{source}: the policy must be a mapping with schema, name and rules")
     try:

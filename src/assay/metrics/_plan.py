@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from assay.errors import InvalidInput
 from assay.frames import Facet, Frame, coerce_values
-from assay.frames.roles import describe_values, is_numeric
+from assay.frames.roles import describe_values, is_numeric, require_plain
 from assay.metrics._stats import threshold_state
 from assay.metrics.spec import BiasSpec
 
@@ -62,6 +62,14 @@ def _plan(frame: Frame, spec: BiasSpec) -> _Plan:
         *(spec.features or ()),
     )
     schema = frame.schema
+    for role, name in (
+        ("label", label.column),
+        *(("facet", f.column) for f in spec.facets),
+        ("predicted label", spec.prediction.column if spec.prediction else None),
+        ("group", spec.group),
+    ):
+        if name is not None:
+            require_plain(role, name, schema[name])
     if label.threshold is not None:
         if not is_numeric(schema[label.column]):
             raise InvalidInput(f"label {label.column!r} is {schema[label.column]}; a threshold needs numbers")

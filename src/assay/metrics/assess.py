@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from assay._version import __version__
+from assay.errors import InvalidInput
 from assay.frames import Frame
 from assay.frames.roles import describe_values
 from assay.metrics._cells import _Cells, _count, _joint_mask, _side_tensor
@@ -186,6 +187,51 @@ def _missing_facet_warnings(plan: _Plan, cells: _Cells) -> list[Warning]:
     return out
 
 
+def _comparable(plan: _Plan, cells: _Cells) -> list[Warning]:
+    """Refuse a facet without a value in any labelled row, and given values or a threshold that leave facet d
+    without a labelled row. Warn when a facet has one value only or given values or a threshold leave facet a
+    empty (the performance of its rows and CI are still measured; every comparison is n/a), and when a one-vs-all
+    value has no labelled row."""
+    out = []
+    per_facet = cells.cells.sum(axis=(1, 2, 3)).reshape(cells.facet_shape)  # labelled rows by joint facet level
+    for i, fk in enumerate(plan.facets):
+        counts = per_facet.sum(axis=tuple(j for j in range(per_facet.ndim) if j != i))
+        column = fk.facet.column
+        present = {fk.level_name(v): int(n) for v, n in zip(fk.levels, counts, strict=True) if n}
+        found = ", ".join(f"{name}: {n} rows" for name, n in present.items()) or "no labelled row"
+        if fk.facet.values is None and not fk.thresholded:
+            if set(present) <= {"null"}:
+                raise InvalidInput(
+                    f"facet {column!r} has no value in any labelled row (every one is missing: {found}): there is "
+                    "nothing to compare"
+                )
+            if len(present) < 2:
+                out.append(
+                    Warning("single_value_facet", f"facet {column} has one value in every labelled row ({found}): "
+                            "facet a is empty, so every metric that compares two groups is n/a")
+                )  # fmt: skip
+            for v, n in zip(fk.levels, counts, strict=True):
+                if not n:
+                    out.append(
+                        Warning("empty_group", f"facet {column} = {fk.level_name(v)}: none of its rows has a "
+                                "label, so its metrics are n/a")
+                    )  # fmt: skip
+            continue
+        for label, vec in fk.d_sets():
+            n_d, n_a = int(counts[vec].sum()), int(counts[~vec].sum())
+            if not n_d:
+                raise InvalidInput(
+                    f"facet {column!r} {label if fk.thresholded else '= ' + label} leaves facet d without a labelled "
+                    f"row (values found: {found}): give values or a threshold that some labelled rows meet"
+                )
+            if not n_a:
+                out.append(
+                    Warning("empty_group", f"facet {column} = {label}: facet a (all other rows) has no labelled "
+                            "row, so every metric that compares the two is n/a")
+                )  # fmt: skip
+    return out
+
+
 def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = None) -> Assessment:
     """Run a bias assessment of ``frame`` as ``spec`` says. See the module docstring for the flow."""
     say = progress or (lambda _stage: None)
@@ -200,6 +246,7 @@ def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = Non
     cells = _count(plan)
     rows, warnings = _row_warnings(spec, cells)
     warnings += _missing_facet_warnings(plan, cells)
+    warnings += _comparable(plan, cells)
 
     flip_rows = None
     if "FT" in names:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from assay.errors import InvalidInput
 from assay.frames import Facet, Label, Prediction, Score
 from assay.metrics.bias import METRICS, POST_TRAINING, PRE_TRAINING
 
-__all__ = ["BiasSpec"]
+__all__ = ["MAX_BOOTSTRAP", "BiasSpec"]
+
+MAX_BOOTSTRAP: Final = 10_000  # the server's cap too; replicates x facet cells x 8 bytes stay in memory
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,17 @@ class BiasSpec:
             raise InvalidInput(f"divergence must be 'sound' or 'clarify', not {self.divergence!r}")
         if self.bootstrap < 0:
             raise InvalidInput(f"bootstrap replicates must be >= 0, not {self.bootstrap}")
+        if self.bootstrap > MAX_BOOTSTRAP:
+            raise InvalidInput(
+                f"bootstrap replicates must be at most {MAX_BOOTSTRAP:,}, not {self.bootstrap:,} (more make no "
+                "interval better and may not fit in memory)"
+            )
+        if self.seed < 0:
+            raise InvalidInput(f"seed must be 0 or more, not {self.seed}")
+        if self.min_group_size < 0:
+            raise InvalidInput(
+                f"min_group_size must be 0 or more (0: no small-group warning), not {self.min_group_size}"
+            )
         if not 0 < self.confidence < 1:
             raise InvalidInput(f"confidence must lie between 0 and 1, not {self.confidence}")
         if self.metrics is not None:

@@ -6,22 +6,25 @@ import datetime as dt
 import io
 import tempfile
 import zipfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
-from assay.errors import InvalidInput, NotFound, PermissionDenied
+from assay.errors import InvalidInput, PermissionDenied
 from assay.server.deps import Auth, Authorised, Page, page
 from assay.services.access import Principal
 from assay.services.controls import REVOKE_REASON_MAX
 
-__all__ = ["MAX_UPLOAD", "router"]
+__all__ = ["router", "uploaded_file"]
 
 router = APIRouter(prefix="/api")
-MAX_UPLOAD = 200 * 1024 * 1024  # bytes per uploaded file
 
 Fields = Annotated[dict[str, Any], Body(description="The record's fields, as in the Python API.")]
 
@@ -62,7 +65,7 @@ class ApprovalBody(BaseModel):
     ref: str
     stage: str = "production"
     comment: str = ""
-    required_approvals: int = 1
+    required_approvals: int | None = None  # default: the number the policy in force asks for
 
 
 class ControlBody(BaseModel):
@@ -187,19 +190,46 @@ def register_dataset(auth: Auth, fields: Fields) -> dict[str, Any]:
     return auth.ws.datasets.register_version(fields, artifact_sha256=sha, file_name=file_name).state()
 
 
-@router.post("/artifacts", status_code=201, tags=["artifacts"])
-async def upload_artifact(auth: Auth, file: UploadFile) -> dict[str, Any]:
-    """Store an uploaded file by its SHA-256 (the name the client sends is kept as a label, never as a path)."""
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as buffer:
-        size = 0
-        while chunk := await file.read(1024 * 1024):
-            size += len(chunk)
-            if size > MAX_UPLOAD:
-                raise InvalidInput(f"the upload is larger than {MAX_UPLOAD // (1024 * 1024)} MiB")
-            buffer.write(chunk)
-        buffer.seek(0)
-        stored = auth.ws.artifacts.put_stream(buffer)  # type: ignore[arg-type]
-    return {"sha256": stored.sha256, "size": stored.size, "name": (file.filename or "")[:300]}
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@asynccontextmanager
+async def uploaded_file(request: Request, field: str = "file") -> AsyncIterator[UploadFile]:
+    """The file of a multipart upload, parsed only now: after authentication (the route's dependencies), so an
+    unauthenticated request is refused before any byte of its body is read or spooled. The body's size is capped
+    before that by the application's body limit (ASSAY_MAX_UPLOAD_MB). The form's files are closed on exit."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise InvalidInput(f"send the file as multipart/form-data with the field {field!r}")
+    form = await request.form(max_files=1, max_fields=20)
+    try:
+        file = form.get(field)
+        if not isinstance(file, UploadFile):
+            raise InvalidInput(f"the upload has no file in the field {field!r}")
+        yield file
+    finally:
+        await form.close()
+
+
+@router.post("/artifacts", status_code=201, tags=["artifacts"], openapi_extra=_UPLOAD_BODY)
+async def upload_artifact(request: Request, auth: Auth) -> dict[str, Any]:
+    """Store an uploaded file (multipart field ``file``) by its SHA-256 (the name the client sends is kept as a
+    label, never as a path)."""
+    async with uploaded_file(request) as file:
+        stored = await run_in_threadpool(auth.ws.artifacts.put_stream, file.file)  # hashing: off the event loop
+        return {"sha256": stored.sha256, "size": stored.size, "name": (file.filename or "")[:300]}
 
 
 # -- assessments --------------------------------------------------------------------------------------------
@@ -331,9 +361,7 @@ def request_approval(auth: Auth, system: str, body: ApprovalBody) -> dict[str, A
 
 @router.post("/systems/{system}/approvals/{request_id}/decision", tags=["approvals"])
 def decide(auth: Auth, system: str, request_id: int, body: DecisionBody) -> dict[str, Any]:
-    if auth.ws.approvals.get(request_id).system != system:
-        raise InvalidInput(f"approval request {request_id} is not a request of {system!r}")
-    return auth.ws.approvals.decide(request_id, body.decision, comment=body.comment).to_dict()
+    return auth.ws.approvals.decide(request_id, body.decision, comment=body.comment, system=system).to_dict()
 
 
 @router.get("/systems/{system}/models/{ref}/card", tags=["cards"])
@@ -508,9 +536,7 @@ def update_dataset(auth: Auth, ref: str, fields: Fields) -> dict[str, Any]:
 
 @router.post("/systems/{system}/approvals/{request_id}/withdraw", tags=["approvals"])
 def withdraw(auth: Auth, system: str, request_id: int, body: NoteBody) -> dict[str, Any]:
-    if auth.ws.approvals.get(request_id).system != system:
-        raise InvalidInput(f"approval request {request_id} is not a request of {system!r}")
-    return auth.ws.approvals.withdraw(request_id, comment=body.note).to_dict()
+    return auth.ws.approvals.withdraw(request_id, comment=body.note, system=system).to_dict()
 
 
 @router.post("/systems/{system}/gates", tags=["gates"])
@@ -530,6 +556,25 @@ def waive(auth: Auth, system: str, body: WaiverBody) -> dict[str, Any]:
         system, body.rule, reason=body.reason, expires=body.expires, model_version=body.model_version
     )
     return waiver.state()
+
+
+class PolicyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: str = Field(
+        max_length=200_000, description="Policy YAML (schema assay.policy/1); its stage is the one it guards."
+    )
+
+
+@router.get("/systems/{system}/policies", tags=["gates"])
+def list_policies(auth: Auth, system: str, paging: Page) -> dict[str, Any]:
+    """The stored policy versions of a system, oldest first (the newest per stage is in force)."""
+    return page(auth.ws.gates.policies(system), paging)
+
+
+@router.post("/systems/{system}/policies", status_code=201, tags=["gates"])
+def set_policy(auth: Auth, system: str, body: PolicyBody) -> dict[str, Any]:
+    """Store a policy for the system: approvals to its stage are judged by it from now on."""
+    return auth.ws.gates.set_policy(system, text=body.policy)
 
 
 @router.get("/systems/{system}/docs", tags=["cards"])
@@ -600,10 +645,7 @@ def list_actions(auth: Auth, system: str, incident_id: int, paging: Page, status
 @router.get("/systems/{system}/approvals/{request_id}", tags=["approvals"])
 def get_approval(auth: Auth, system: str, request_id: int) -> dict[str, Any]:
     """A request with its decisions and whether it is stale."""
-    view = auth.ws.approvals.get(request_id)
-    if view.system != system:  # another system's request is not visible through this one
-        raise NotFound(f"approval request {request_id} of {system!r} does not exist")
-    return view.to_dict()
+    return auth.ws.approvals.get(request_id, system=system).to_dict()
 
 
 class RoleBody(BaseModel):

@@ -1,8 +1,10 @@
 """The server: ``create_app(workspace)`` builds the FastAPI application (no import-time state).
 
 Errors: one body shape, ``{"error": {"type": ..., "message": ...}}``, mapped from Assay's exception tree here
-and only here. Security headers on every response (a CSP without inline script, ``frame-ancestors 'none'``,
-nosniff, no referrer). Login attempts are rate limited per user name and client address.
+and only here. Security headers on every response, errors included (a CSP without inline script,
+``frame-ancestors 'none'``, nosniff, ``Cache-Control: no-store``). Request bodies are limited before the
+application reads them. Login attempts are rate limited per user name and client address and per client address,
+and refused from another site's pages.
 """
 
 from __future__ import annotations
@@ -10,21 +12,23 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections import deque
 from typing import Final
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
 from assay.server.deps import SESSION_COOKIE, Unauthenticated
 from assay.services.workspace import Workspace
 
-__all__ = ["create_app", "login_response"]
+__all__ = ["UPLOAD_ROUTES", "create_app", "login_response"]
 
 SECURITY_HEADERS: Final = {
     "Content-Security-Policy": (
@@ -32,10 +36,15 @@ SECURITY_HEADERS: Final = {
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: a browser sends "Origin: null" on a form POST under no-referrer, and the login
+    # form's Origin must be checkable; other sites still get no referrer
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# The routes that take a file: they get the upload limit and are the only ones that accept a multipart body.
+UPLOAD_ROUTES: Final = frozenset({("POST", "/api/artifacts"), ("POST", "/datasets")})
+_MIB: Final = 1024 * 1024
 _STATUS: Final[tuple[tuple[type[AssayError], int, str], ...]] = (
     (Unauthenticated, 401, "unauthenticated"),
     (InvalidInput, 422, "invalid_input"),
@@ -50,46 +59,188 @@ def error_body(kind: str, message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
 
 
-class LoginLimiter:
-    """At most ``attempts`` failed logins per (user name, client address) in ``window`` seconds."""
+def _add_security_headers(headers: MutableHeaders, path: str) -> None:
+    for header, value in SECURITY_HEADERS.items():
+        if path.startswith("/api/docs") and header == "Content-Security-Policy":
+            continue  # Swagger UI needs its own inline script; the API docs page serves no data
+        headers.setdefault(header, value)
+    if not path.startswith("/static/"):
+        headers.setdefault("Cache-Control", "no-store")  # pages carry CSRF tokens and governed data
 
-    def __init__(self, attempts: int = 5, window: float = 300.0) -> None:
-        self.attempts, self.window = attempts, window
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+
+class SecurityHeaders:
+    """Pure ASGI: the security headers on every response that passes, whatever made it (a route, an exception
+    handler, the router's 404 and 405, the body limit's 413)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                _add_security_headers(MutableHeaders(scope=message), scope["path"])
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request body over its limit (an HTTPException, so that FastAPI's body reading passes it on as it is)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(status_code=413, detail=message)
+
+
+class BodyLimit:
+    """Pure ASGI, before the application reads a byte: a body declared (Content-Length) over its limit is refused
+    at once with 413; a streamed (chunked) body is cut off with 413 as soon as it passes the limit; a multipart body
+    is refused (415) except by the upload routes. Uploads get ``max_upload`` bytes, every other request
+    ``max_body``."""
+
+    def __init__(self, app: ASGIApp, *, max_upload: int, max_body: int) -> None:
+        self.app, self.max_upload, self.max_body = app, max_upload, max_body
+
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        if (scope["method"], scope["path"]) in UPLOAD_ROUTES:
+            return self.max_upload, f"the upload limit of {self.max_upload // _MIB} MiB (ASSAY_MAX_UPLOAD_MB)"
+        return self.max_body, f"the request body limit of {self.max_body // _MIB} MiB (ASSAY_MAX_BODY_MB)"
+
+    @staticmethod
+    def _refusal(scope: Scope, limit: int, named: str) -> JSONResponse | None:
+        """The answer to a request refused on its headers alone, or None."""
+        headers = Headers(scope=scope)
+        upload = (scope["method"], scope["path"]) in UPLOAD_ROUTES
+        if not upload and headers.get("content-type", "").strip().lower().startswith("multipart/"):
+            return error_body(
+                "unsupported_media_type",
+                "only the uploads (POST /api/artifacts, POST /datasets) take a multipart body: send JSON or a form",
+                415,
+            )
+        declared = headers.get("content-length")
+        if declared is None:
+            return None
+        if not declared.strip().isdigit():
+            return error_body("invalid_input", f"Content-Length {declared[:30]!r} is not a number of bytes", 400)
+        if int(declared) > limit:
+            return error_body("too_large", f"the request body ({int(declared)} bytes) is over {named}", 413)
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, named = self._limit(scope)
+        refusal = self._refusal(scope, limit, named)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_with_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(f"the request body is over {named}")
+            return message
+
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_with_limit, send_tracking)
+        except BodyTooLarge as exc:  # raised where no exception handler turned it into a response
+            if started:
+                raise
+            await error_body("too_large", exc.detail, 413)(scope, receive, send)
+
+
+class LoginLimiter:
+    """Failed logins in a sliding window of ``window`` seconds: at most ``attempts`` per (user name, client
+    address), and at most ``per_address`` per client address whatever the names. An attacker at one address who
+    hammers alice's name blocks only that address; alice logs in from hers. Refused attempts do not count (the
+    block ends ``window`` seconds after the failures that caused it), and a success clears only its own (name,
+    address) count, never the address's: logging in to one's own account does not reset a password spray."""
+
+    def __init__(self, attempts: int = 5, window: float = 300.0, *, per_address: int = 20) -> None:
+        self.attempts, self.window, self.per_address = attempts, window, per_address
+        self._failures: dict[tuple[str, ...], deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        failures = self._failures[key]
+    def _count(self, key: tuple[str, ...], now: float) -> int:
+        failures = self._failures.get(key)
         while failures and failures[0] < now - self.window:
             failures.popleft()
-        return failures
+        if failures is not None and not failures:
+            del self._failures[key]
+            return 0
+        return 0 if failures is None else len(failures)
 
-    def blocked(self, key: tuple[str, str]) -> bool:
+    def blocked(self, name: str, address: str) -> bool:
+        now = time.monotonic()
         with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.attempts
+            return (
+                self._count((name, address), now) >= self.attempts or self._count((address,), now) >= self.per_address
+            )
 
-    def failed(self, key: tuple[str, str]) -> None:
+    def failed(self, name: str, address: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._recent(key, time.monotonic()).append(time.monotonic())
+            if len(self._failures) > 100_000:  # bounded memory: forget whatever left the window
+                for key in list(self._failures):
+                    self._count(key, now)
+            for key in ((name, address), (address,)):
+                self._failures.setdefault(key, deque()).append(now)
 
-    def succeeded(self, key: tuple[str, str]) -> None:
+    def succeeded(self, name: str, address: str) -> None:
         with self._lock:
-            self._failures.pop(key, None)
+            self._failures.pop((name, address), None)
+
+
+def _check_origin(request: Request) -> None:
+    """Login CSRF (OWASP): a login POST whose Origin (or, without one, Referer) is another site, or ``null``, is
+    refused. With neither header the request is not a browser's cross-site form or fetch (browsers send Origin on
+    every cross-site POST), so it is accepted: the command line, scripts and CI log in that way."""
+    origin = request.headers.get("origin")
+    source = origin if origin is not None else request.headers.get("referer")
+    if source is None:
+        return
+    host = request.headers.get("host", "").lower()
+    for default in (":80", ":443"):
+        host = host.removesuffix(default)
+    sent = urlsplit(source.strip()) if source.strip() != "null" else None
+    netloc = "" if sent is None else sent.netloc.lower().removesuffix(":443" if sent.scheme == "https" else ":80")
+    if sent is None or sent.scheme not in ("http", "https") or netloc != host:
+        header = "Origin" if origin is not None else "Referer"
+        raise PermissionDenied(
+            f"cross-site login refused: the {header} {source[:100]!r} is not this server ({host or 'no Host'})"
+        )
 
 
 def login_response(request: Request, name: str, password: str, *, redirect: str | None = None) -> Response:
     """Check the password (rate limited), start a session, set the cookie; JSON or a redirect."""
+    _check_origin(request)
     ws: Workspace = request.app.state.workspace
     limiter: LoginLimiter = request.app.state.login_limiter
-    key = (name, request.client.host if request.client else "")
-    if limiter.blocked(key):
+    address = request.client.host if request.client else ""
+    if limiter.blocked(name, address):
         return error_body("rate_limited", "too many failed logins: wait a few minutes", 429)
     try:
         who = ws.access.login(name, password)
     except PermissionDenied:
-        limiter.failed(key)
+        limiter.failed(name, address)
         raise Unauthenticated("wrong user name or password") from None
-    limiter.succeeded(key)
+    limiter.succeeded(name, address)
     secret, csrf = ws.access.start_session(who)
     response: Response
     if redirect is None:
@@ -147,6 +298,7 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickl
     """The application over ``workspace``; ``secure_cookies=False`` only for plain-HTTP tests on loopback.
     ``trust_pickle`` lets the compute routes load registered joblib/pickle model files, which run any code they
     hold: only when the operator trusts everyone who can register a model version."""
+    from assay.config import load_settings
     from assay.server.api import router
     from assay.server.ui import router as ui_router
     from assay.server.ui import static_files
@@ -164,14 +316,15 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickl
     app.state.login_limiter = LoginLimiter()
     app.state.secure_cookies = secure_cookies
     app.state.trust_pickle = trust_pickle
+    settings = getattr(workspace, "settings", None) or load_settings()  # None: the schema-only app of the fuzz test
+    app.add_middleware(BodyLimit, max_upload=settings.max_upload_mb * _MIB, max_body=settings.max_body_mb * _MIB)
+    app.add_middleware(SecurityHeaders)  # added last: outside the body limit, so its 413s carry the headers too
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for header, value in SECURITY_HEADERS.items():
-            if request.url.path.startswith("/api/docs") and header == "Content-Security-Policy":
-                continue  # Swagger UI needs its own inline script; the API docs page serves no data
-            response.headers.setdefault(header, value)
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # sent by Starlette's outermost middleware, past SecurityHeaders: the headers are added here
+        response = error_body("server_error", "the server failed on this request: its log has the details", 500)
+        _add_security_headers(response.headers, request.url.path)
         return response
 
     @app.exception_handler(AssayError)
@@ -194,7 +347,7 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickl
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kinds = {400: "invalid_input", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 413: "too_large"}  # fmt: skip
+                 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}  # fmt: skip
         return error_body(kinds.get(exc.status_code, "error"), str(exc.detail), exc.status_code)
 
     @app.exception_handler(json.JSONDecodeError)

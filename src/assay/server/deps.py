@@ -83,7 +83,7 @@ def authorised(
     if not allowed(who, action, system):
         where = f" on system {system!r}" if system else ""
         raise PermissionDenied(f"{who.name} ({who.role}) may not {action}{where}")
-    return Authorised(who, ws.as_actor(who.name))
+    return Authorised(who, ws.authenticated_as(who.name))  # the password, session or token was checked above
 
 
 Auth = Annotated[Authorised, Depends(authorised)]

@@ -66,6 +66,8 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("PATCH", "/api/datasets/{ref}"): "contribute",
     ("POST", "/api/systems/{system}/approvals/{request_id}/withdraw"): "write",
     ("POST", "/api/systems/{system}/gates"): "write",
+    ("GET", "/api/systems/{system}/policies"): "read",
+    ("POST", "/api/systems/{system}/policies"): "write",
     ("GET", "/api/systems/{system}/waivers"): "read",
     ("POST", "/api/systems/{system}/waivers"): "write",
     ("GET", "/api/systems/{system}/docs"): "read",

@@ -16,9 +16,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from assay.errors import InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
@@ -119,6 +121,7 @@ def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
         "shares": shares,
         "risk_cells": cells,
         "pending": [a.to_dict() for a in ws.approvals.list(status="pending")],
+        "held": [a.to_dict() for a in ws.approvals.list(status="approved") if a.held],
     }
 
 
@@ -146,6 +149,8 @@ def _dashboard(auth: Auth, shared: PageCache) -> dict[str, Any]:
         "by_stage": {st: n for st in LIFECYCLE_STAGES if (n := Counter(s.lifecycle_stage for s in systems)[st])},
         "risk_heat_map": {"rows": "impact 1..5", "columns": "likelihood 1..5", "counts": heat},
         "pending_approvals": [a for a in overview["pending"] if a["system"] in names],
+        # in the stage they were approved for, though what was approved changed since: re-approval needed
+        "held_versions": [a for a in overview["held"] if a["system"] in names],
         "readiness": [overview["shares"][s.name] for s in systems],
         "recent_events": events,
     }
@@ -363,7 +368,11 @@ async def form_csrf(request: Request, auth: Auth) -> Authorised:
     the form is validated)."""
     form = await request.form()
     sent = form.get("csrf")
-    _form_csrf(request, sent if isinstance(sent, str) else "")
+    try:
+        _form_csrf(request, sent if isinstance(sent, str) else "")
+    except PermissionDenied:
+        await form.close()  # an upload's spooled file
+        raise
     return auth
 
 
@@ -531,37 +540,45 @@ def system_create_form(
     return _back(f"/systems/{system.name}")
 
 
+class _DatasetUpload(BaseModel):
+    """The text fields of the dataset upload form (read after authentication, with the file)."""
+
+    model_config = ConfigDict(extra="ignore")
+    ref: str = Field(max_length=201)
+    source: str = Field(default="", max_length=20_000)
+    licence: str = Field(default="", max_length=200)
+    back: str = Field(default="/", max_length=300)
+
+
 @router.post("/datasets")
-async def dataset_upload_form(
-    request: Request,
-    auth: FormAuth,
-    ref: Annotated[str, Form(max_length=201)],
-    file: UploadFile,
-    source: Annotated[str, Form(max_length=20_000)] = "",
-    licence: Annotated[str, Form(max_length=200)] = "",
-    back: Annotated[str, Form(max_length=300)] = "/",
-) -> Response:
-    """Register a dataset version from an uploaded CSV or Parquet file, kept in the artifact store."""
+async def dataset_upload_form(request: Request, auth: FormAuth) -> Response:
+    """Register a dataset version from an uploaded CSV or Parquet file, kept in the artifact store. The form is
+    parsed only after authentication and the CSRF check (no Form parameters: FastAPI would read them first)."""
+    import shutil
     import tempfile
 
-    from assay.server.api import MAX_UPLOAD
+    from assay.governance.records import validate
+    from assay.server.api import uploaded_file
     from assay.services._lookup import split_ref
 
-    name, version = split_ref(ref, "dataset version")
-    suffix = Path(file.filename or "").suffix.lower()
-    if suffix not in (".csv", ".parquet", ".tsv"):
-        raise InvalidInput("upload a .csv, .tsv or .parquet file")
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / f"upload{suffix}"  # never a client-chosen path
-        size = 0
-        with target.open("wb") as out:
-            while chunk := await file.read(1024 * 1024):
-                size += len(chunk)
-                if size > MAX_UPLOAD:
-                    raise InvalidInput(f"the upload is larger than {MAX_UPLOAD // (1024 * 1024)} MiB")
-                out.write(chunk)
-        fields = {"dataset": name, "version": version, "source": source, "licence": licence}
-        auth.ws.datasets.register_version(fields, file=target, copy=True)
+    async with uploaded_file(request) as file:
+        form = await request.form()  # parsed by form_csrf, after authentication
+        given = validate(_DatasetUpload, {k: v for k, v in form.items() if isinstance(v, str)}, "the upload form")
+        name, version = split_ref(given.ref, "dataset version")
+        suffix = Path(file.filename or "").suffix.lower()
+        if suffix not in (".csv", ".parquet", ".tsv"):
+            raise InvalidInput("upload a .csv, .tsv or .parquet file")
+        fields = {"dataset": name, "version": version, "source": given.source, "licence": given.licence}
+
+        def register() -> None:  # disk and parsing work: off the event loop
+            with tempfile.TemporaryDirectory() as folder:
+                target = Path(folder) / f"upload{suffix}"  # never a client-chosen path
+                with target.open("wb") as out:
+                    shutil.copyfileobj(file.file, out, 1024 * 1024)
+                auth.ws.datasets.register_version(fields, file=target, copy=True)
+
+        await run_in_threadpool(register)
+    back = given.back
     return _back(back if back.startswith("/") and not back.startswith("//") else "/")
 
 

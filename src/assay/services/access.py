@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,10 +27,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from assay.store.database import Transaction
+
 from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import Name, validate
 from assay.services import _lookup
-from assay.services._base import Service
+from assay.services._base import Service, require_authenticated, single_user
 from assay.store.models import ApiToken, Membership, System, User, WebSession, utcnow
 
 __all__ = [
@@ -40,6 +43,8 @@ __all__ = [
     "Action",
     "Principal",
     "allowed",
+    "require_authenticated_admin",
+    "require_role",
 ]
 
 GLOBAL_ROLES: Final = ("admin", "auditor", "member")
@@ -101,6 +106,47 @@ def require(principal: Principal, action: Action, system: str | None = None) -> 
         raise PermissionDenied(f"{principal.name} may not {action.replace('_', ' ')}{where}")
 
 
+def require_role(tx: Transaction, action: Action, system: str, what: str) -> None:
+    """In a multi-user workspace, ``what`` needs an authenticated, active user whose roles allow ``action`` on
+    ``system``: the same rule (:func:`allowed`) the server applies to its routes, so the command line cannot do
+    what the web would refuse. A single-user workspace takes the actor's word."""
+    if single_user(tx):
+        return
+    require_authenticated(tx, what)
+    user = tx.session.execute(select(User).where(User.name == tx.actor)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise PermissionDenied(f"{what}: {tx.actor} is not an active user")
+    memberships = {
+        row[0]: row[1]
+        for row in tx.session.execute(
+            select(System.name, Membership.role)
+            .join(Membership, Membership.system_id == System.id)
+            .where(Membership.user_id == user.id)
+        )
+    }
+    if not allowed(Principal(user.name, user.role, memberships), action, system):
+        needed = "approver" if action == "approve" else "owner"
+        raise PermissionDenied(f"{what}: {tx.actor} may not {action} on system {system!r} (needs the {needed} role)")
+
+
+def require_authenticated_admin(tx: Transaction, what: str, *, unless_user: str | None = None) -> None:
+    """Refuse ``what`` (a change to users, roles, memberships or another user's tokens) unless the actor is an
+    authenticated, active admin (or, with ``unless_user``, that user acting for themself). A single-user
+    workspace, and a workspace with no active admin yet (so that the first admin can be created), take the
+    actor's word."""
+    if single_user(tx):
+        return
+    admins = tx.session.execute(select(User.id).where(User.role == "admin", User.active.is_(True))).first()
+    if admins is None:
+        return
+    require_authenticated(tx, what)
+    if unless_user is not None and tx.actor == unless_user:
+        return
+    user = tx.session.execute(select(User).where(User.name == tx.actor)).scalar_one_or_none()
+    if user is None or not user.active or user.role != "admin":
+        raise PermissionDenied(f"{what}: {tx.actor} is not an active admin")
+
+
 class _UserName(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
@@ -126,6 +172,7 @@ class Access(Service):
             raise InvalidInput(f"role {role!r} is not one of {', '.join(GLOBAL_ROLES)}")
         _check_password(password)
         with self._write() as tx:
+            require_authenticated_admin(tx, f"adding user {name}")
             if tx.session.execute(select(User.id).where(User.name == name)).first() is not None:
                 raise Conflict(f"a user named {name!r} already exists")
             user = User(name=name, password_hash=_HASHER.hash(password), role=role)
@@ -143,11 +190,27 @@ class Access(Service):
             raise NotFound(f"no user named {name!r}")
         return user
 
+    @staticmethod
+    def _keep_an_admin(session: Session, user: User, change: str) -> None:
+        """Refuse to take away the last active admin (nobody could manage users any more)."""
+        if user.role != "admin" or not user.active:
+            return
+        others = session.execute(
+            select(User.id).where(User.role == "admin", User.active.is_(True), User.id != user.id).limit(1)
+        ).first()
+        if others is None:
+            raise Conflict(
+                f"{user.name} is the last active admin and cannot be {change}: make another user admin first"
+            )
+
     def set_role(self, name: str, role: str) -> User:
         if role not in GLOBAL_ROLES:
             raise InvalidInput(f"role {role!r} is not one of {', '.join(GLOBAL_ROLES)}")
         with self._write() as tx:
+            require_authenticated_admin(tx, f"changing the role of {name}")
             user = self._user(tx.session, name)
+            if role != "admin":
+                self._keep_an_admin(tx.session, user, f"made {role}")
             before = user.state()
             user.role = role
             tx.record("user.role", user, before=before, payload={"name": name, "role": role})
@@ -156,6 +219,7 @@ class Access(Service):
     def set_password(self, name: str, password: str) -> None:
         _check_password(password)
         with self._write() as tx:
+            require_authenticated_admin(tx, f"changing the password of {name}", unless_user=name)
             user = self._user(tx.session, name)
             before = user.state()
             user.password_hash = _HASHER.hash(password)
@@ -163,7 +227,9 @@ class Access(Service):
 
     def deactivate(self, name: str) -> User:
         with self._write() as tx:
+            require_authenticated_admin(tx, f"deactivating {name}")
             user = self._user(tx.session, name)
+            self._keep_an_admin(tx.session, user, "deactivated")
             before = user.state()
             user.active = False
             tx.record("user.deactivate", user, before=before, payload={"name": name})
@@ -175,6 +241,7 @@ class Access(Service):
         if role not in SYSTEM_ROLES:
             raise InvalidInput(f"system role {role!r} is not one of {', '.join(SYSTEM_ROLES)}")
         with self._write() as tx:
+            require_authenticated_admin(tx, f"giving {name} a role on {system}")
             user = self._user(tx.session, name)
             owner = _lookup.system(tx.session, system)
             membership = tx.session.execute(
@@ -193,6 +260,7 @@ class Access(Service):
 
     def revoke(self, name: str, system: str) -> None:
         with self._write() as tx:
+            require_authenticated_admin(tx, f"taking {name}'s role on {system}")
             user = self._user(tx.session, name)
             owner = _lookup.system(tx.session, system)
             membership = tx.session.execute(
@@ -226,6 +294,7 @@ class Access(Service):
             raise InvalidInput(f"a token lives 1 to 366 days, not {days}")
         secret = "assay_" + secrets.token_urlsafe(32)
         with self._write() as tx:
+            require_authenticated_admin(tx, f"creating an API token for {name}", unless_user=name)
             user = self._user(tx.session, name)
             token = ApiToken(
                 user_id=user.id,

@@ -2,29 +2,50 @@
 
 The state the approvers decide on is frozen by a digest when the request is made: the model version (all but
 its stage), the assessments attached to it, and the system's risks. A decision is refused when that state has
-changed since the request (the request is stale: withdraw it and request again), and an approval that was
-granted becomes stale as soon as the state changes after it. When enough approvals are in
-(``required_approvals``, default 1) and nobody rejected, the model version moves to the requested stage, which
-is the only way to reach ``production``.
+changed since the request (the request is stale: withdraw it and request again).
+
+The policy in force for the stage (:func:`assay.services.gates.policy_in_force`) is bound to the request:
+
+- the request asks for the policy's number of approvals for the system's EU AI Act category (more may be asked,
+  never fewer);
+- at the final approval the policy's gate is judged on the current state, in the same transaction, and the
+  version moves only when it passes (failing rules waived by someone other than the requester count as passed);
+  the decision records the gate run it relied on;
+- when an approved version's state changes afterwards, the policy's ``on_change`` says what follows, in the
+  transaction that changed it (:func:`enforce_approved_states`): ``demote`` moves it back to the stage it came
+  from and brings back the previous version approved for the stage; ``hold`` keeps it where it is, flagged
+  (readiness gap ``stale_approval``) until it is approved again.
+
+In a multi-user workspace requests and decisions need an authenticated user with the role the server would ask
+for (owner to request, approver or admin to decide); approvals taken on trust count as one at most
+(:mod:`._approval_state`), so a single-user workspace cannot meet a policy that asks for two.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.errors import Conflict, InvalidInput, PermissionDenied
+from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import MODEL_STAGES
 from assay.services import _lookup
-from assay.services._base import Service
+from assay.services._approval_state import (
+    approval_state,
+    approval_state_digest,
+    counted_approvals,
+    frozen,
+    request_approvals,
+    state_digest,
+)
+from assay.services._base import Service, single_user
+from assay.services.access import require_role
+from assay.services.gates import judge, policy_in_force
 from assay.services.registry import move_stage
-from assay.store.ledger import canonical_json
 from assay.store.models import (
     ApprovalDecision,
     ApprovalRequest,
@@ -37,41 +58,20 @@ from assay.store.models import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from assay.store.database import Transaction
 
-__all__ = ["DECISIONS", "ApprovalView", "Approvals", "approval_state", "approval_state_digest"]
+__all__ = [
+    "DECISIONS",
+    "MAX_APPROVALS",
+    "ApprovalView",
+    "Approvals",
+    "approval_state",
+    "approval_state_digest",
+    "enforce_approved_states",
+]
 
 DECISIONS: Final = ("approve", "reject")
-_VOLATILE: Final = {"stage", "updated_at"}
-
-
-def _frozen(version: ModelVersion, assessments: Iterable[tuple[int, str]], risks: Iterable[Risk]) -> dict[str, Any]:
-    return {
-        "model_version": {k: v for k, v in version.state().items() if k not in _VOLATILE},
-        "assessments": [{"id": id_, "document_sha256": sha} for id_, sha in assessments],
-        "risks": [{k: v for k, v in risk.state().items() if k != "updated_at"} for risk in risks],
-    }
-
-
-def approval_state(session: Session, version: ModelVersion) -> dict[str, Any]:
-    """What an approval freezes: the model version (not its stage), its assessments, the system's risks."""
-    model = session.get(Model, version.model_id)
-    assert model is not None
-    assessments = session.execute(
-        select(Assessment.id, Assessment.document_sha256)
-        .where(Assessment.model_version_id == version.id)
-        .order_by(Assessment.id)
-    )
-    risks = session.execute(select(Risk).where(Risk.system_id == model.system_id).order_by(Risk.id)).scalars()
-    return _frozen(version, assessments, risks)
-
-
-def _digest(state: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(state)).hexdigest()
-
-
-def approval_state_digest(session: Session, version: ModelVersion) -> str:
-    return _digest(approval_state(session, version))
+MAX_APPROVALS: Final = 20  # more approvers than this on one request is a typo, not a policy
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,19 @@ class ApprovalView:
     created_at: dt.datetime
     decided_at: dt.datetime | None
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    approvals: int = 0  # approvals that count (authenticated approvers; unauthenticated ones as one at most)
+    gate_run_id: int | None = None
+    model_stage: str = ""  # where the model version is now
 
     @property
     def stale(self) -> bool:
         """The model version, its assessments or the system's risks changed since the request was made."""
         return self.status in ("pending", "approved") and self.current_digest != self.state_digest
+
+    @property
+    def held(self) -> bool:
+        """Approved, and the version is still in the stage, but its state changed since: re-approval needed."""
+        return self.status == "approved" and self.stale and self.model_stage == self.stage
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +116,9 @@ class ApprovalView:
             "requested_by": self.requested_by,
             "comment": self.comment,
             "required_approvals": self.required_approvals,
+            "approvals": self.approvals,
+            "held": self.held,
+            "gate_run_id": self.gate_run_id,
             "state_digest": self.state_digest,
             "current_digest": self.current_digest,
             "created_at": self.created_at.isoformat(),
@@ -166,8 +177,8 @@ def _views(session: Session, requests: Sequence[ApprovalRequest]) -> list[Approv
                 comment=request.comment,
                 required_approvals=request.required_approvals,
                 state_digest=request.state_digest,
-                current_digest=_digest(
-                    _frozen(version, assessments.get(version.id, []), risks.get(model.system_id, []))
+                current_digest=state_digest(
+                    frozen(version, assessments.get(version.id, []), risks.get(model.system_id, []))
                 ),
                 created_at=request.created_at,
                 decided_at=request.decided_at,
@@ -176,28 +187,86 @@ def _views(session: Session, requests: Sequence[ApprovalRequest]) -> list[Approv
                         "approver": d.approver,
                         "decision": d.decision,
                         "comment": d.comment,
+                        "authenticated": d.authenticated,
                         "at": d.created_at.isoformat(),
                     }
                     for d in decisions.get(request.id, [])
                 ],
+                approvals=counted_approvals(decisions.get(request.id, [])),
+                gate_run_id=request.gate_run_id,
+                model_stage=version.stage,
             )
         )
     return views
 
 
+def _owner(session: Session, version: ModelVersion) -> tuple[Model, System]:
+    model = session.get(Model, version.model_id)
+    assert model is not None
+    owner = session.get(System, model.system_id)
+    assert owner is not None
+    return model, owner
+
+
+def _approved_for(session: Session, version: ModelVersion, stage: str) -> ApprovalRequest | None:
+    """The newest approved request that moved ``version`` to ``stage``."""
+    return session.execute(
+        select(ApprovalRequest)
+        .where(
+            ApprovalRequest.model_version_id == version.id,
+            ApprovalRequest.stage == stage,
+            ApprovalRequest.status == "approved",
+        )
+        .order_by(ApprovalRequest.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _required(tx: Transaction, owner: System, stage: str, asked: int | None) -> int:
+    """The approvals a request needs: the policy's number for the system's category (at least one); more may be
+    asked, never fewer; and never more than one in a single-user workspace, where nobody's identity is proved."""
+    found = policy_in_force(tx.session, owner, stage)
+    needed = 1 if found is None else max(1, found[0].approvals.get(owner.eu_ai_act_category, 1))  # type: ignore[call-overload]
+    if asked is not None and asked < needed:
+        raise InvalidInput(
+            f"the policy {found[0].name if found else ''} asks for {needed} approvals for {stage} of a "
+            f"{owner.eu_ai_act_category}-risk system: ask for {needed} or more, never fewer"
+        )
+    required = needed if asked is None else asked
+    if required > 1 and single_user(tx):
+        raise InvalidInput(
+            f"{stage} of {owner.name} needs {required} approvals, which a single-user workspace cannot give (anyone "
+            "can be anyone): switch it to multi-user (`assay workspace mode multi-user`) and add the approvers as "
+            "users (`assay user add`)"
+        )
+    return required
+
+
 class Approvals(Service):
     def request(
-        self, system: str, ref: str, stage: str, *, comment: str = "", required_approvals: int = 1
+        self, system: str, ref: str, stage: str, *, comment: str = "", required_approvals: int | None = None
     ) -> ApprovalView:
-        """Ask to move model version ``ref`` of ``system`` to ``stage``."""
+        """Ask to move model version ``ref`` of ``system`` to ``stage``; it needs the number of approvals the
+        policy in force for the stage asks for (``required_approvals`` may ask for more)."""
         if stage not in MODEL_STAGES:
             raise InvalidInput(f"stage {stage!r} is not one of {', '.join(MODEL_STAGES)}")
-        if isinstance(required_approvals, bool) or not isinstance(required_approvals, int) or required_approvals < 1:
-            raise InvalidInput(f"required_approvals must be a whole number of at least 1, not {required_approvals!r}")
-        with self.ws.store.write(self.ws.actor) as tx:
-            version = _lookup.model_version(tx.session, _lookup.system(tx.session, system), ref)
+        if required_approvals is not None and (
+            isinstance(required_approvals, bool)
+            or not isinstance(required_approvals, int)
+            or not 1 <= required_approvals <= MAX_APPROVALS
+        ):
+            raise InvalidInput(
+                f"required_approvals must be a whole number from 1 to {MAX_APPROVALS}, not {required_approvals!r}"
+            )
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            require_role(tx, "write", owner.name, f"requesting approval for {ref} of {owner.name}")
+            version = _lookup.model_version(tx.session, owner, ref)
             if version.stage == stage:
-                raise Conflict(f"{ref} is already in {stage}")
+                approved = _approved_for(tx.session, version, stage)
+                if approved is None or approved.state_digest == approval_state_digest(tx.session, version):
+                    raise Conflict(f"{ref} is already in {stage}")
+                # held: in the stage on an approval whose state changed since; a new request re-approves it
             pending = tx.session.execute(
                 select(ApprovalRequest.id).where(
                     ApprovalRequest.model_version_id == version.id,
@@ -212,25 +281,34 @@ class Approvals(Service):
                 stage=stage,
                 requested_by=tx.actor,
                 comment=comment,
-                required_approvals=required_approvals,
+                required_approvals=_required(tx, owner, stage, required_approvals),
                 state_digest=approval_state_digest(tx.session, version),
             )
             tx.session.add(request)
-            tx.record("approval.request", request, before=None, payload={"system": system, "ref": ref, "stage": stage})
+            tx.record(
+                "approval.request",
+                request,
+                before=None,
+                payload={"system": owner.name, "ref": ref, "stage": stage, "required": request.required_approvals},
+            )
             return _view(tx.session, request)
 
-    def decide(self, request_id: int, decision: str, *, comment: str = "") -> ApprovalView:
-        """Approve or reject a pending request (not your own; not when its state changed since the request)."""
+    def decide(self, request_id: int, decision: str, *, comment: str = "", system: str | None = None) -> ApprovalView:
+        """Approve or reject a pending request (not your own; not when its state changed since the request). The
+        final approval takes effect only when the gate of the policy in force passes now; otherwise nothing is
+        written and :class:`Conflict` names the failing rules. ``system``: the request must be one of its (else
+        :class:`NotFound`, as for a request that does not exist)."""
         if decision not in DECISIONS:
             raise InvalidInput(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
         if decision == "reject" and not comment.strip():
             raise InvalidInput("a rejection needs a comment saying why")
-        with self.ws.store.write(self.ws.actor) as tx:
-            request = _lookup.by_id(tx.session, ApprovalRequest, request_id, "approval request")
+        with self._write() as tx:
+            request, version, model, owner = self._request(tx.session, request_id, system)
             if request.status != "pending":
                 raise Conflict(f"approval request {request_id} is {request.status}, not pending")
             if request.requested_by == tx.actor:
                 raise PermissionDenied(f"{tx.actor} requested approval {request_id} and cannot decide on it")
+            require_role(tx, "approve", owner.name, f"deciding on approval request {request_id}")
             already = tx.session.execute(
                 select(ApprovalDecision.decision).where(
                     ApprovalDecision.request_id == request.id, ApprovalDecision.approver == tx.actor
@@ -238,8 +316,6 @@ class Approvals(Service):
             ).scalar_one_or_none()
             if already is not None:
                 raise Conflict(f"{tx.actor} already decided on approval request {request_id} ({already})")
-            version = tx.session.get(ModelVersion, request.model_version_id)
-            assert version is not None
             current = approval_state_digest(tx.session, version)
             if current != request.state_digest:
                 raise Conflict(
@@ -247,35 +323,102 @@ class Approvals(Service):
                     "risks changed since it was made; withdraw it and request again"
                 )
             decided = ApprovalDecision(
-                request_id=request.id, approver=tx.actor, decision=decision, comment=comment, state_digest=current
+                request_id=request.id,
+                approver=tx.actor,
+                decision=decision,
+                comment=comment,
+                state_digest=current,
+                authenticated=tx.authenticated,
             )
             tx.session.add(decided)
             tx.record("approval.decision", decided, before=None, payload={"request": request.id, "decision": decision})
             before = request.state()
-            approvals = len(
-                tx.session.execute(
-                    select(ApprovalDecision.id).where(
-                        ApprovalDecision.request_id == request.id, ApprovalDecision.decision == "approve"
-                    )
-                ).all()
-            )
             if decision == "reject":
                 request.status, request.decided_at = "rejected", utcnow()
-            elif approvals >= request.required_approvals:
+            elif request_approvals(tx.session, request.id) >= request.required_approvals:
+                run = self._gate(tx, request, version, model, owner)
                 request.status, request.decided_at = "approved", utcnow()
+                request.from_stage = version.stage
+                request.gate_run_id = None if run is None else run.id
             tx.record(
                 f"approval.{decision}",
                 request,
                 before=before,
-                payload={"comment": comment, "status": request.status, "state_digest": current},
+                payload={
+                    "comment": comment,
+                    "status": request.status,
+                    "state_digest": current,
+                    "gate_run": request.gate_run_id,
+                },
             )
             if request.status == "approved":
-                move_stage(tx, version, request.stage, reason=f"approval request {request.id}", approval=request.id)
+                if request.stage == "production":  # one production version per model: the one it replaces steps back
+                    for other in tx.session.execute(
+                        select(ModelVersion).where(
+                            ModelVersion.model_id == version.model_id,
+                            ModelVersion.id != version.id,
+                            ModelVersion.stage == "production",
+                        )
+                    ).scalars():
+                        move_stage(
+                            tx,
+                            other,
+                            "staging",
+                            reason=f"replaced in production by {model.name}@{version.version} (request {request.id})",
+                            approval=request.id,
+                        )
+                move_stage(
+                    tx,
+                    version,
+                    request.stage,
+                    reason=f"approval request {request.id}",
+                    approval=request.id,
+                    gate_run=request.gate_run_id,
+                )
             return _view(tx.session, request)
 
-    def withdraw(self, request_id: int, *, comment: str = "") -> ApprovalView:
-        with self.ws.store.write(self.ws.actor) as tx:
-            request = _lookup.by_id(tx.session, ApprovalRequest, request_id, "approval request")
+    @staticmethod
+    def _request(
+        session: Session, request_id: int, system: str | None
+    ) -> tuple[ApprovalRequest, ModelVersion, Model, System]:
+        request = _lookup.by_id(session, ApprovalRequest, request_id, "approval request")
+        version = session.get(ModelVersion, request.model_version_id)
+        assert version is not None
+        model, owner = _owner(session, version)
+        if system is not None and owner.name != system:
+            raise NotFound(f"system {system!r} has no approval request {request_id}")
+        return request, version, model, owner
+
+    @staticmethod
+    def _gate(tx: Transaction, request: ApprovalRequest, version: ModelVersion, model: Model, owner: System) -> Any:
+        """Judge the policy in force for the request's stage now; refuse the final approval when it fails."""
+        found = policy_in_force(tx.session, owner, request.stage)
+        if found is None:
+            return None
+        policy, digest = found
+        run = judge(
+            tx,
+            owner,
+            version,
+            policy,
+            digest,
+            ignore_waivers_by=request.requested_by,
+            reason=f"final approval of request {request.id}",
+        )
+        if run.outcome != "passed":
+            failing = [str(r["rule"]) for r in run.results if r["status"] == "failed"]
+            raise Conflict(
+                f"approval request {request.id} cannot take effect: the gate {policy.name} for {request.stage} fails "
+                f"on {model.name}@{version.version} now ({', '.join(failing)}); see `assay gate {owner.name} "
+                f"{model.name}@{version.version}`, then mitigate, or have someone other than {request.requested_by} "
+                "waive a rule, and approve again"
+            )
+        return run
+
+    def withdraw(self, request_id: int, *, comment: str = "", system: str | None = None) -> ApprovalView:
+        with self._write() as tx:
+            request, _version, _model, owner = self._request(tx.session, request_id, system)
+            require_role(tx, "write", owner.name, f"withdrawing approval request {request_id}")
             if request.status != "pending":
                 raise Conflict(f"approval request {request_id} is {request.status}, not pending")
             if request.requested_by != tx.actor:
@@ -285,9 +428,9 @@ class Approvals(Service):
             tx.record("approval.withdraw", request, before=before, payload={"comment": comment})
             return _view(tx.session, request)
 
-    def get(self, request_id: int) -> ApprovalView:
+    def get(self, request_id: int, *, system: str | None = None) -> ApprovalView:
         with self.ws.store.read() as session:
-            return _view(session, _lookup.by_id(session, ApprovalRequest, request_id, "approval request"))
+            return _view(session, self._request(session, request_id, system)[0])
 
     def list(self, system: str | None = None, *, status: str | None = None) -> list[ApprovalView]:
         """Requests, oldest first (of one system, and of one status, when given)."""
@@ -303,3 +446,105 @@ class Approvals(Service):
             if status is not None:
                 query = query.where(ApprovalRequest.status == status)
             return _views(session, list(session.execute(query).scalars()))
+
+
+# -- what follows when an approved state changes ---------------------------------------------------------------
+
+_WATCHED: Final = ("model_versions", "assessments", "risks")  # what an approval freezes (see _approval_state)
+
+
+def _touched_systems(tx: Transaction) -> set[int]:
+    systems: set[int] = set()
+    for event in tx.events:
+        if event.object_type not in _WATCHED or event.payload.get("by_policy"):
+            continue
+        if event.object_type == "risks":
+            risk = tx.session.get(Risk, int(event.object_id))
+            systems.update([] if risk is None else [risk.system_id])
+        elif event.object_type == "assessments":
+            assessment = tx.session.get(Assessment, int(event.object_id))
+            systems.update([] if assessment is None else [assessment.system_id])
+        else:
+            version = tx.session.get(ModelVersion, int(event.object_id))
+            systems.update([] if version is None else [_owner(tx.session, version)[1].id])
+    return systems
+
+
+def enforce_approved_states(tx: Transaction) -> None:
+    """Run last in every write transaction (``Store.before_commit``): when the transaction changed what an approval
+    froze (a model version, its assessments, the system's risks) of a version that is in the stage it was approved
+    for, apply the policy's ``on_change``: ``demote`` it (and bring back the previous version approved for the
+    stage whose approval still holds), or ``hold`` it (it stays, flagged, until approved again). Both are audit
+    events in the same transaction, so the change and its consequence are committed together or not at all."""
+    systems = _touched_systems(tx)
+    if not systems:
+        return
+    rows = tx.session.execute(
+        select(ApprovalRequest, ModelVersion)
+        .join(ModelVersion, ModelVersion.id == ApprovalRequest.model_version_id)
+        .join(Model, Model.id == ModelVersion.model_id)
+        .where(
+            Model.system_id.in_(systems),
+            ApprovalRequest.status == "approved",
+            ApprovalRequest.stage == ModelVersion.stage,
+        )
+        .order_by(ApprovalRequest.id.desc())
+    ).all()
+    seen: set[int] = set()
+    for request, version in rows:
+        if version.id in seen:
+            continue  # the newest approval for the stage the version is in decides
+        seen.add(version.id)
+        if approval_state_digest(tx.session, version) == request.state_digest:
+            continue
+        _apply_on_change(tx, request, version)
+
+
+def _apply_on_change(tx: Transaction, request: ApprovalRequest, version: ModelVersion) -> None:
+    model, owner = _owner(tx.session, version)
+    found = policy_in_force(tx.session, owner, request.stage)
+    action = "hold" if found is None else found[0].on_change
+    policy = "no policy" if found is None else f"policy {found[0].name}"
+    ref = f"{model.name}@{version.version}"
+    why = f"the state approved by request {request.id} changed"
+    if action == "hold":
+        tx.record(
+            "model_version.hold",
+            version,
+            before=version.state(),
+            payload={
+                "ref": ref,
+                "stage": version.stage,
+                "approval": request.id,
+                "reason": f"{why}: held for re-approval ({policy}, on_change: hold)",
+                "by_policy": True,
+            },
+        )
+        return
+    stage = request.stage
+    back = request.from_stage if request.from_stage not in (None, stage) else "staging"
+    move_stage(
+        tx,
+        version,
+        str(back),
+        reason=f"{why}: demoted ({policy}, on_change: demote)",
+        approval=request.id,
+        by_policy=True,
+    )
+    for other in tx.session.execute(
+        select(ModelVersion)
+        .where(ModelVersion.model_id == version.model_id, ModelVersion.id != version.id, ModelVersion.stage != stage)
+        .order_by(ModelVersion.id.desc())
+    ).scalars():
+        approved = _approved_for(tx.session, other, stage)
+        if approved is not None and approved.state_digest == approval_state_digest(tx.session, other):
+            move_stage(
+                tx,
+                other,
+                stage,
+                reason=f"the previous version approved for {stage} (request {approved.id}), "
+                f"back because {ref} was demoted",
+                approval=approved.id,
+                by_policy=True,
+            )
+            return

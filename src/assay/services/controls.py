@@ -43,13 +43,14 @@ from assay.governance.readiness import (
 from assay.governance.records import ControlStatusSpec, EvidenceSpec, validate
 from assay.services import _lookup
 from assay.services._base import Service
+from assay.services.access import require_role
 from assay.services.registry import store_artifact
 from assay.store.models import Assessment, ControlStatus, Evidence, System, utcnow
 
 if TYPE_CHECKING:
     pass
 
-__all__ = ["READINESS_SCHEMA", "SOA_SCHEMA", "Controls", "EvidenceView"]
+__all__ = ["READINESS_SCHEMA", "SOA_SCHEMA", "Controls", "EvidenceView", "evidence_of"]
 
 SOA_SCHEMA: Final = "assay.soa"
 READINESS_SCHEMA: Final = "assay.readiness"
@@ -275,7 +276,7 @@ class Controls(Service):
         if not given:
             raise InvalidInput(f"status of {control.ref}: give at least one of {', '.join(_STATUS_FIELDS)}")
         change: ControlStatusSpec = validate(ControlStatusSpec, given, f"status of {control.ref}")
-        with self.ws.store.write(self.ws.actor) as tx:
+        with self._write() as tx:
             owner_row = _lookup.system(tx.session, system)
             row = _status_row(tx.session, owner_row.id, control)
             before = None if row is None else row.state()
@@ -368,7 +369,7 @@ class Controls(Service):
         with self.ws.store.read() as session:  # refuse before a file is copied
             _refuse_excluded(session, _lookup.system(session, system), control)
         stored = None if file is None else self.ws.artifacts.put_file(file)
-        with self.ws.store.write(self.ws.actor) as tx:
+        with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             _refuse_excluded(tx.session, owner, control)
             if spec.assessment_id is not None:
@@ -424,8 +425,9 @@ class Controls(Service):
         if "\x00" in reason:
             raise InvalidInput(f"{what}: reason contains a NUL character")
         day = _today()
-        with self.ws.store.write(self.ws.actor) as tx:
+        with self._write() as tx:
             owner = _lookup.system(tx.session, system)
+            require_role(tx, "write", owner.name, what)
             evidence = _lookup.by_id(
                 tx.session, Evidence, evidence_id, f"evidence of {owner.name!r}", system_id=owner.id
             )
@@ -474,22 +476,11 @@ class Controls(Service):
         today). For one entry, the evidence that counts for it through the crosswalk or from its group follows its
         own, with ``via`` saying why. Revoked evidence is listed (state ``revoked``, with who revoked it, when and
         why) unless ``include_revoked`` is false."""
-        day = as_of or _today()
-        if control_id is not None and framework is None:
-            raise InvalidInput(f"control {control_id!r}: give its framework too")
-        control = None if control_id is None or framework is None else resolve_control(framework, control_id)
-        framework_id = None if framework is None else catalogue_of(framework).framework.id
         with self.ws.store.read() as session:
             owner = _lookup.system(session, system)
-            query = select(Evidence).where(Evidence.system_id == owner.id).order_by(Evidence.id)
-            if control is None and framework_id is not None:
-                query = query.where(Evidence.framework == framework_id)
-            if not include_revoked:
-                query = query.where(Evidence.revoked_at.is_(None))
-            rows = list(session.execute(query).scalars())
-        if control is None:
-            return [_view(e, owner.name, day) for e in rows]
-        return _counted(_by_entry(rows), control, owner.name, day)
+            return evidence_of(
+                session, owner, framework, control_id, as_of or _today(), include_revoked=include_revoked
+            )
 
     # -- documents -------------------------------------------------------------------------------------------
 
@@ -586,8 +577,13 @@ class Controls(Service):
                             "kind": "stale_approval",
                             "control": None,
                             "title": f"approval request {approval.id}: {approval.ref} to {approval.stage}",
-                            "detail": f"{approval.status}, but the model version, its assessments or the system's "
-                            "risks changed since the request: request again",
+                            "detail": (
+                                f"{approval.ref} is in {approval.stage} on this approval, but the model version, its "
+                                "assessments or the system's risks changed since: held until it is approved again"
+                                if approval.held
+                                else f"{approval.status}, but the model version, its assessments or the system's "
+                                "risks changed since the request: request again"
+                            ),
                         }
                     )
             results.append(
@@ -672,6 +668,31 @@ class Controls(Service):
                 }
             )
         return entries
+
+
+def evidence_of(
+    session: Session,
+    owner: System,
+    framework: str | None,
+    control_id: str | None,
+    day: dt.date,
+    *,
+    include_revoked: bool = True,
+) -> list[EvidenceView]:
+    """:meth:`Controls.list_evidence` inside a caller's session (the gate judges on the snapshot it records in)."""
+    if control_id is not None and framework is None:
+        raise InvalidInput(f"control {control_id!r}: give its framework too")
+    control = None if control_id is None or framework is None else resolve_control(framework, control_id)
+    framework_id = None if framework is None else catalogue_of(framework).framework.id
+    query = select(Evidence).where(Evidence.system_id == owner.id).order_by(Evidence.id)
+    if control is None and framework_id is not None:
+        query = query.where(Evidence.framework == framework_id)
+    if not include_revoked:
+        query = query.where(Evidence.revoked_at.is_(None))
+    rows = list(session.execute(query).scalars())
+    if control is None:
+        return [_view(e, owner.name, day) for e in rows]
+    return _counted(_by_entry(rows), control, owner.name, day)
 
 
 def _by_entry(rows: Iterable[Evidence]) -> dict[tuple[str, str], list[Evidence]]:

@@ -15,43 +15,68 @@ from assay.governance.policy import GateFacts, Policy, default_policy, evaluate,
 from assay.governance.records import MODEL_STAGES
 from assay.reports.jsonable import jsonable
 from assay.services import _lookup
+from assay.services._approval_state import approval_state_digest, request_approvals
 from assay.services._base import Service
-from assay.store.models import ApprovalDecision, ApprovalRequest, Assessment, GateRun, Model, Waiver
+from assay.services.access import require_role
+from assay.services.controls import evidence_of
+from assay.store.models import ApprovalRequest, Assessment, GateRun, Model, SystemPolicy, Waiver
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from assay.store.database import Transaction
     from assay.store.models import ModelVersion, System
 
-__all__ = ["Gates"]
+__all__ = ["Gates", "judge", "policy_in_force"]
+
+_MAX_POLICY_TEXT = 1_000_000
 
 
 def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def _approvals(session: Session, version: ModelVersion, stage: str, stale: set[int]) -> int:
-    """The most approvals any live request (pending or approved, not stale) for ``stage`` holds."""
-    requests = session.execute(
-        select(ApprovalRequest.id).where(
-            ApprovalRequest.model_version_id == version.id,
-            ApprovalRequest.stage == stage,
-            ApprovalRequest.status.in_(("pending", "approved")),
-        )
-    ).scalars()
-    best = 0
-    for request_id in requests:
-        if request_id in stale:
-            continue
-        count = len(
-            session.execute(
-                select(ApprovalDecision.id).where(
-                    ApprovalDecision.request_id == request_id, ApprovalDecision.decision == "approve"
-                )
-            ).all()
-        )
-        best = max(best, count)
-    return best
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def policy_in_force(session: Session, owner: System, stage: str) -> tuple[Policy, str] | None:
+    """The policy that guards ``stage`` for ``owner`` and its SHA-256: the newest one stored for the system and
+    stage (:meth:`Gates.set_policy`), else Assay's default for its EU AI Act category when that guards the stage;
+    ``None`` when no policy guards the stage."""
+    stored = session.execute(
+        select(SystemPolicy)
+        .where(SystemPolicy.system_id == owner.id, SystemPolicy.stage == stage)
+        .order_by(SystemPolicy.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if stored is not None:
+        return parse_policy(stored.text, f"the stored policy {stored.name} of {owner.name}"), stored.sha256
+    policy = default_policy(owner.eu_ai_act_category)
+    if policy.stage != stage:
+        return None
+    return policy, _sha256(policy.model_dump_json(by_alias=True))
+
+
+def _live_approvals(session: Session, version: ModelVersion, stage: str) -> int:
+    """The most approvals that count (see :mod:`._approval_state`) on a live request (pending or approved, not
+    stale) to move ``version`` to ``stage``."""
+    requests = list(
+        session.execute(
+            select(ApprovalRequest).where(
+                ApprovalRequest.model_version_id == version.id,
+                ApprovalRequest.stage == stage,
+                ApprovalRequest.status.in_(("pending", "approved")),
+            )
+        ).scalars()
+    )
+    if not requests:
+        return 0
+    current = approval_state_digest(session, version)
+    return max(
+        (request_approvals(session, r.id) for r in requests if r.state_digest == current),
+        default=0,
+    )
 
 
 def _waiver_dict(waiver: Waiver) -> dict[str, Any]:
@@ -65,67 +90,190 @@ def _waiver_dict(waiver: Waiver) -> dict[str, Any]:
     }
 
 
+def _facts(
+    session: Session, owner: System, version: ModelVersion, ref: str, policy: Policy, ignore_waivers_by: str | None
+) -> GateFacts:
+    today = _today()
+    assessments = [
+        {"id": a.id, "kind": a.kind, "created_at": a.created_at.date(), "document": a.document}
+        for a in session.execute(
+            select(Assessment).where(Assessment.model_version_id == version.id).order_by(Assessment.id)
+        ).scalars()
+    ]
+    waivers = [
+        _waiver_dict(w)
+        for w in session.execute(
+            select(Waiver)
+            .where(Waiver.system_id == owner.id)
+            .where((Waiver.model_version_id == version.id) | (Waiver.model_version_id.is_(None)))
+            .order_by(Waiver.id)
+        ).scalars()
+        if w.waived_by != ignore_waivers_by
+    ]
+    evidence = []
+    for rule in policy.rules:
+        if rule.evidence is None:
+            continue
+        framework, _, control = rule.evidence.partition(":")
+        for item in evidence_of(session, owner, framework, control, today):
+            evidence.append(
+                {
+                    "id": item.id,
+                    "kind": item.kind if item.via is None else f"{item.kind} via {item.via}",
+                    "framework": framework,
+                    "control_id": control,
+                    "valid_from": item.valid_from,
+                    "valid_until": item.valid_until,
+                    "revoked": item.revoked,
+                }
+            )
+    return GateFacts(
+        system=owner.name,
+        category=owner.eu_ai_act_category,
+        ref=ref,
+        today=today,
+        assessments=assessments,
+        evidence=evidence,
+        approvals=_live_approvals(session, version, policy.stage),
+        waivers=waivers,
+    )
+
+
+def judge(
+    tx: Transaction,
+    owner: System,
+    version: ModelVersion,
+    policy: Policy,
+    digest: str,
+    *,
+    ignore_waivers_by: str | None = None,
+    reason: str = "",
+) -> GateRun:
+    """Judge ``policy`` for ``version`` on the transaction's snapshot and record the decision (a gate run and its
+    audit event) in the same transaction. ``ignore_waivers_by``: waivers by this person do not count (an approval
+    is not judged on waivers its requester gave)."""
+    model = tx.session.get(Model, version.model_id)
+    assert model is not None
+    ref = f"{model.name}@{version.version}"
+    results = [
+        r.to_dict() for r in evaluate(policy, _facts(tx.session, owner, version, ref, policy, ignore_waivers_by))
+    ]
+    counts = {s: sum(r["status"] == s for r in results) for s in ("passed", "failed", "waived")}
+    run = GateRun(
+        system_id=owner.id,
+        model_version_id=version.id,
+        policy_name=policy.name,
+        policy_sha256=digest,
+        stage=policy.stage,
+        outcome="passed" if counts["failed"] == 0 else "failed",
+        passed=counts["passed"],
+        failed=counts["failed"],
+        waived=counts["waived"],
+        results=jsonable(results),
+        created_by=tx.actor,
+    )
+    tx.session.add(run)
+    payload = {"system": owner.name, "ref": ref, "policy": policy.name, "outcome": run.outcome, **counts}
+    tx.record("gate.evaluate", run, before=None, payload={**payload, "reason": reason} if reason else payload)
+    return run
+
+
+def decision(run: GateRun, system: str, ref: str, policy: Policy, digest: str) -> dict[str, Any]:
+    """The ``assay.gate`` decision document of a recorded gate run."""
+    return {
+        "schema": "assay.gate",
+        "schema_version": 1,
+        "id": run.id,
+        "system": system,
+        "ref": ref,
+        "stage": run.stage,
+        "policy": {"name": policy.name, "sha256": digest, "judge": policy.judge, "on_change": policy.on_change},
+        "passed": run.outcome == "passed",
+        "counts": {"passed": run.passed, "failed": run.failed, "waived": run.waived},
+        "results": run.results,
+        "created_by": run.created_by,
+        "created_at": run.created_at.isoformat(timespec="seconds"),
+    }
+
+
 class Gates(Service):
     # -- policies ---------------------------------------------------------------------------------------------
 
-    def policy_for(self, system: str, path: Path | None = None, text: str | None = None) -> tuple[Policy, str]:
-        """The policy in ``path`` (or given as YAML ``text``), else Assay's default for the system's EU AI Act
-        category; and its SHA-256."""
+    def policy_for(
+        self, system: str, path: Path | None = None, text: str | None = None, *, stage: str = "production"
+    ) -> tuple[Policy, str]:
+        """The policy in ``path`` (or given as YAML ``text``), else the one in force for the system and stage
+        (stored, else Assay's default for its EU AI Act category); and its SHA-256."""
         if path is not None and text is not None:
             raise InvalidInput("give a policy file or a policy text, not both")
         if text is not None:
-            return parse_policy(text, "the policy"), hashlib.sha256(text.encode()).hexdigest()
+            return parse_policy(text, "the policy"), _sha256(text)
         if path is not None:
-            return load_policy(path), hashlib.sha256(path.read_bytes()).hexdigest()
-        policy = default_policy(self.ws.systems.get(system).eu_ai_act_category)
-        return policy, hashlib.sha256(policy.model_dump_json(by_alias=True).encode()).hexdigest()
+            policy = load_policy(path)
+            return policy, hashlib.sha256(path.read_bytes()).hexdigest()
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            found = policy_in_force(session, owner, stage)
+            if found is not None:
+                return found
+            policy = default_policy(owner.eu_ai_act_category)
+            return policy, _sha256(policy.model_dump_json(by_alias=True))
 
-    # -- facts ------------------------------------------------------------------------------------------------
+    def set_policy(self, system: str, *, path: Path | None = None, text: str | None = None) -> dict[str, Any]:
+        """Store a policy for ``system``: from now on it guards its stage (approvals to that stage are judged by
+        it, and ask for its number of approvals). Versioned: older versions are kept. Needs an authenticated
+        user in a multi-user workspace (a policy decides what reaches production)."""
+        if (path is None) == (text is None):
+            raise InvalidInput("give a policy file or a policy text")
+        if path is not None:
+            if not path.is_file():
+                raise InvalidInput(f"policy file {path} does not exist")
+            text = path.read_text(encoding="utf-8")
+        assert text is not None
+        if len(text) > _MAX_POLICY_TEXT:
+            raise InvalidInput(f"the policy is longer than {_MAX_POLICY_TEXT:,} characters")
+        policy = parse_policy(text, str(path) if path is not None else "the policy")
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            require_role(tx, "write", owner.name, f"setting the policy of {owner.name}")
+            stored = SystemPolicy(
+                system_id=owner.id,
+                stage=policy.stage,
+                name=policy.name,
+                text=text,
+                sha256=_sha256(text),
+                created_by=tx.actor,
+            )
+            tx.session.add(stored)
+            tx.record(
+                "policy.set",
+                stored,
+                before=None,
+                payload={"system": owner.name, "policy": policy.name, "stage": policy.stage, "sha256": stored.sha256},
+            )
+        return self._policy_dict(stored, owner.name)
 
-    def _facts(self, session: Session, owner: System, version: ModelVersion, ref: str, policy: Policy) -> GateFacts:
-        assessments = [
-            {"id": a.id, "kind": a.kind, "created_at": a.created_at.date(), "document": a.document}
-            for a in session.execute(
-                select(Assessment).where(Assessment.model_version_id == version.id).order_by(Assessment.id)
+    @staticmethod
+    def _policy_dict(stored: SystemPolicy, system: str) -> dict[str, Any]:
+        return {
+            "id": stored.id,
+            "system": system,
+            "stage": stored.stage,
+            "name": stored.name,
+            "sha256": stored.sha256,
+            "created_by": stored.created_by,
+            "created_at": stored.created_at.isoformat(timespec="seconds"),
+            "text": stored.text,
+        }
+
+    def policies(self, system: str) -> list[dict[str, Any]]:
+        """Every stored policy version of ``system``, oldest first (the newest per stage is in force)."""
+        with self.ws.store.read() as session:
+            owner = _lookup.system(session, system)
+            rows = session.execute(
+                select(SystemPolicy).where(SystemPolicy.system_id == owner.id).order_by(SystemPolicy.id)
             ).scalars()
-        ]
-        waivers = [
-            _waiver_dict(w)
-            for w in session.execute(
-                select(Waiver)
-                .where(Waiver.system_id == owner.id)
-                .where((Waiver.model_version_id == version.id) | (Waiver.model_version_id.is_(None)))
-                .order_by(Waiver.id)
-            ).scalars()
-        ]
-        stale = {a.id for a in self.ws.approvals.list(owner.name) if a.stale}
-        evidence = []
-        for rule in policy.rules:
-            if rule.evidence is None:
-                continue
-            framework, _, control = rule.evidence.partition(":")
-            for item in self.ws.controls.list_evidence(owner.name, framework, control):
-                evidence.append(
-                    {
-                        "id": item.id,
-                        "kind": item.kind if item.via is None else f"{item.kind} via {item.via}",
-                        "framework": framework,
-                        "control_id": control,
-                        "valid_from": item.valid_from,
-                        "valid_until": item.valid_until,
-                        "revoked": item.revoked,
-                    }
-                )
-        return GateFacts(
-            system=owner.name,
-            category=owner.eu_ai_act_category,
-            ref=ref,
-            today=_today(),
-            assessments=assessments,
-            evidence=evidence,
-            approvals=_approvals(session, version, policy.stage, stale),
-            waivers=waivers,
-        )
+            return [self._policy_dict(row, owner.name) for row in rows]
 
     # -- evaluation -------------------------------------------------------------------------------------------
 
@@ -138,66 +286,20 @@ class Gates(Service):
         policy_text: str | None = None,
         stage: str | None = None,
     ) -> dict[str, Any]:
-        """Judge the policy for model version ``ref`` and record the decision; returns the decision document."""
-        policy, digest = self.policy_for(system, policy_file, policy_text)
+        """Judge the policy for model version ``ref`` and record the decision; returns the decision document.
+        Facts and decision are one snapshot: both happen in one transaction."""
+        if stage is not None and stage not in MODEL_STAGES:
+            raise InvalidInput(f"stage {stage!r} is not one of {', '.join(MODEL_STAGES)}")
+        policy, digest = self.policy_for(system, policy_file, policy_text, stage=stage or "production")
         if stage is not None and stage != policy.stage:
-            if stage not in MODEL_STAGES:
-                raise InvalidInput(f"stage {stage!r} is not one of {', '.join(MODEL_STAGES)}")
             policy = policy.model_copy(update={"stage": stage})
-        with self.ws.store.read() as session:
-            owner = _lookup.system(session, system)
-            version = _lookup.model_version(session, owner, ref)
-            model = session.get(Model, version.model_id)
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            version = _lookup.model_version(tx.session, owner, ref)
+            model = tx.session.get(Model, version.model_id)
             assert model is not None
-            full_ref = f"{model.name}@{version.version}"
-            facts = self._facts(session, owner, version, full_ref, policy)
-        results = [r.to_dict() for r in evaluate(policy, facts)]
-        passed = all(r["status"] != "failed" for r in results)
-        counts = {s: sum(r["status"] == s for r in results) for s in ("passed", "failed", "waived")}
-        with self.ws.store.write(self.ws.actor) as tx:
-            run = GateRun(
-                system_id=owner.id,
-                model_version_id=version.id,
-                policy_name=policy.name,
-                policy_sha256=digest,
-                stage=policy.stage,
-                outcome="passed" if passed else "failed",
-                passed=counts["passed"],
-                failed=counts["failed"],
-                waived=counts["waived"],
-                results=jsonable(results),
-                created_by=tx.actor,
-            )
-            tx.session.add(run)
-            tx.record(
-                "gate.evaluate",
-                run,
-                before=None,
-                payload={
-                    "system": owner.name,
-                    "ref": full_ref,
-                    "policy": policy.name,
-                    "outcome": run.outcome,
-                    **counts,
-                },
-            )
-        return self._decision(run, owner.name, full_ref, policy, digest)
-
-    def _decision(self, run: GateRun, system: str, ref: str, policy: Policy, digest: str) -> dict[str, Any]:
-        return {
-            "schema": "assay.gate",
-            "schema_version": 1,
-            "id": run.id,
-            "system": system,
-            "ref": ref,
-            "stage": run.stage,
-            "policy": {"name": policy.name, "sha256": digest, "judge": policy.judge},
-            "passed": run.outcome == "passed",
-            "counts": {"passed": run.passed, "failed": run.failed, "waived": run.waived},
-            "results": run.results,
-            "created_by": run.created_by,
-            "created_at": run.created_at.isoformat(timespec="seconds"),
-        }
+            run = judge(tx, owner, version, policy, digest)
+            return decision(run, owner.name, f"{model.name}@{version.version}", policy, digest)
 
     def runs(self, system: str, ref: str) -> list[dict[str, Any]]:
         """The recorded gate runs of a model version, oldest first (summaries)."""
@@ -236,8 +338,9 @@ class Gates(Service):
             raise InvalidInput(f"the waiver's expiry {expires} must be after today ({_today()})")
         if (expires - _today()).days > 366:
             raise InvalidInput(f"a waiver lasts at most a year: {expires} is too far")
-        with self.ws.store.write(self.ws.actor) as tx:
+        with self._write() as tx:
             owner = _lookup.system(tx.session, system)
+            require_role(tx, "write", owner.name, f"waiving rule {rule.strip()} of {owner.name}")
             version = None if model_version is None else _lookup.model_version(tx.session, owner, model_version)
             waiver = Waiver(
                 system_id=owner.id,

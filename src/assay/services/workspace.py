@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from assay.config import Settings, load_settings
 from assay.errors import Conflict, InvalidInput, NotFound
 from assay.store import generate_signing_key, load_private_key, load_public_key
-from assay.store.artifacts import ArtifactStore
+from assay.store.artifacts import ArtifactStore, private_folder
 from assay.store.database import Store
 from assay.store.db import make_engine, sqlite_url
 from assay.store.migrate import upgrade
@@ -47,11 +47,13 @@ if TYPE_CHECKING:
     from assay.services.registry import Assessments, Datasets, Models, Systems
     from assay.services.risks import ImpactAssessments, Risks
     from assay.services.techdocs import TechnicalDocs
+    from assay.store.database import Transaction
 
 __all__ = ["WORKSPACE_DIR", "Workspace", "find_workspace"]
 
 WORKSPACE_DIR: Final = ".assay"
 _SCHEMA: Final = "assay.workspace/1"
+MODES: Final = ("multi-user", "single-user")
 
 
 def find_workspace(start: Path) -> Path | None:
@@ -79,11 +81,13 @@ class Workspace:
         config = json.loads((self.home / "workspace.json").read_text(encoding="utf-8"))
         url = settings.database_url or config.get("database_url") or sqlite_url(self.home / "assay.db")
         self.actor: str = settings.actor or _default_actor()
+        self.authenticated = False  # the actor proved who they are (see login)
         self.artifacts = ArtifactStore(self.home / "artifacts")
         # The keys are read when first needed: reading (verify, log, list, show) works without the private key.
         self.store = Store(
             url, signer=self._signing_key, public_key=self._public_key, checkpoint_every=settings.checkpoint_every
         )
+        self.store.before_commit.append(_approved_state_rule)
 
     # -- opening and creating ------------------------------------------------------------------------------
 
@@ -109,9 +113,19 @@ class Workspace:
 
     @classmethod
     def init(
-        cls, folder: str | Path, settings: Settings | None = None, *, database_url: str | None = None
+        cls,
+        folder: str | Path,
+        settings: Settings | None = None,
+        *,
+        database_url: str | None = None,
+        single_user: bool = False,
     ) -> Workspace:
-        """Create ``folder/.assay`` (database migrated to the current schema, artifact store, signing key)."""
+        """Create ``folder/.assay`` (database migrated to the current schema, artifact store, signing key).
+
+        A workspace is multi-user unless ``single_user``: approvals, waivers, evidence revocations and role changes
+        then need an authenticated user (:meth:`login`, or the server). A single-user workspace takes the actor's
+        word for who they are, marks its events unauthenticated, and cannot satisfy a policy that asks for two
+        approvals."""
         folder = Path(folder)
         settings = settings or load_settings()
         url = database_url or settings.database_url
@@ -120,8 +134,9 @@ class Workspace:
             raise Conflict(f"{folder} is already an Assay workspace ({home})")
         if url is not None:
             make_engine(url).dispose()  # refuse a bad URL before anything is written
-        (home / "keys").mkdir(parents=True, exist_ok=True)
-        (home / "artifacts").mkdir(exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        for inner in (home, home / "keys", home / "artifacts"):  # 0700 whatever the umask
+            private_folder(inner)
         key = generate_signing_key()
         private = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -133,15 +148,16 @@ class Workspace:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         (home / "keys" / "ledger.pub").write_bytes(public)
+        (home / "keys" / "ledger.pub").chmod(0o600)  # as everything in .assay (give auditors a copy)
         config: dict[str, Any] = {"schema": _SCHEMA, "created_at": dt.datetime.now(dt.UTC).isoformat()}
         if database_url is not None:
             config["database_url"] = database_url
         path = home / "workspace.json"
         path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        if database_url is not None:
-            path.chmod(0o600)  # the URL may hold a password
+        path.chmod(0o600)  # the URL may hold a password; the whole workspace is the owner's only
         workspace = cls(folder.resolve(), settings)
         upgrade(workspace.store.engine)
+        workspace.set_mode("single-user" if single_user else "multi-user")
         return workspace
 
     def close(self) -> None:
@@ -178,13 +194,62 @@ class Workspace:
         return load_public_key(self.public_key_pem())
 
     def as_actor(self, actor: str) -> Workspace:
-        """The same workspace acting as someone else (for scripts and tests that play several people)."""
+        """The same workspace acting as someone else, unauthenticated: their word is taken for who they are, and
+        the ledger says so (for scripts and tests that play several people, and single-user workspaces)."""
         if not actor.strip():
             raise InvalidInput("the actor is empty")
         clone = object.__new__(Workspace)
         clone.__dict__.update({k: v for k, v in self.__dict__.items() if not _is_service(k)})
         clone.actor = actor
+        clone.authenticated = False
         return clone
+
+    def login(self, name: str, password: str) -> Workspace:
+        """The same workspace acting as user ``name``, authenticated by their password (argon2id; the same users
+        as the server's). Wrong names and passwords are refused alike."""
+        principal = self.access.login(name, password)
+        return self.authenticated_as(principal.name)
+
+    def authenticated_as(self, name: str) -> Workspace:
+        """The same workspace acting as ``name``, whom the caller has authenticated (the server does, by password,
+        session or token). Shells call it only after checking a credential; :meth:`login` is the way for others."""
+        clone = self.as_actor(name)
+        clone.authenticated = True
+        return clone
+
+    # -- mode ------------------------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        """``multi-user`` (the default: sensitive actions need an authenticated user) or ``single-user``."""
+        from assay.store.models import WorkspaceSetting
+
+        with self.store.read() as session:
+            setting = session.get(WorkspaceSetting, "mode")
+            return "multi-user" if setting is None else setting.value
+
+    def set_mode(self, mode: str) -> None:
+        """Set the workspace's mode. A workspace can become multi-user at any time; going back to single-user needs
+        an authenticated admin, since it lets anyone's word count as approval again."""
+        from assay.store.models import WorkspaceSetting, utcnow
+
+        if mode not in MODES:
+            raise InvalidInput(f"mode {mode!r} is not one of {', '.join(MODES)}")
+        with self.store.write(self.actor, authenticated=self.authenticated) as tx:
+            setting = tx.session.get(WorkspaceSetting, "mode")
+            if setting is not None and setting.value == mode:
+                return
+            if mode == "single-user" and setting is not None:
+                from assay.services.access import require_authenticated_admin
+
+                require_authenticated_admin(tx, "switch the workspace to single-user")
+            before = None if setting is None else setting.state()
+            if setting is None:
+                setting = WorkspaceSetting(key="mode", value=mode)
+                tx.session.add(setting)
+            else:
+                setting.value, setting.updated_at = mode, utcnow()
+            tx.record("workspace.mode", setting, before=before, payload={"mode": mode})
 
     # -- services ----------------------------------------------------------------------------------------------
 
@@ -306,6 +371,13 @@ def _key_file(path: Path, what: str, remedy: str) -> bytes:
         raise InvalidInput(f"the ledger's {what} {_shown(path)} is missing; {remedy}") from None
     except OSError as exc:
         raise InvalidInput(f"the ledger's {what} {_shown(path)} is unreadable: {exc.strerror}; {remedy}") from None
+
+
+def _approved_state_rule(tx: Transaction) -> None:
+    """What follows, in the same transaction, when a change touches the state an approval froze."""
+    from assay.services.approvals import enforce_approved_states
+
+    enforce_approved_states(tx)
 
 
 def _is_service(name: str) -> bool:

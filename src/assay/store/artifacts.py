@@ -2,7 +2,8 @@
 
 Files are streamed (never read whole into memory), written to a temporary file in the store and renamed into
 place, so a crash never leaves a partial artifact under a valid name. Nothing a user sends becomes a path: the
-path is derived from the digest only.
+path is derived from the digest only. Folders are 0700 and files 0400: readable by the owner only, whatever the
+umask.
 """
 
 from __future__ import annotations
@@ -19,10 +20,22 @@ from typing import BinaryIO, Final
 
 from assay.errors import IntegrityViolation, InvalidInput, NotFound
 
-__all__ = ["ArtifactStore", "StoredFile", "safe_name", "sha256_file"]
+__all__ = ["ArtifactStore", "StoredFile", "private_folder", "safe_name", "sha256_file"]
 
 _CHUNK: Final = 1 << 20
 _DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
+
+
+def private_folder(path: Path, *, under: Path | None = None) -> Path:
+    """Create ``path`` (and its missing parents up from ``under``) readable by the owner only, 0700, whatever the
+    process's umask; an existing folder is left as it is."""
+    between = [] if under is None else [under / part for part in reversed(path.relative_to(under).parents[:-1])]
+    levels = [*between, path]
+    for level in levels:
+        if not level.is_dir():
+            level.mkdir(mode=0o700, exist_ok=True)
+            level.chmod(0o700)  # mkdir's mode passes through the umask; chmod does not
+    return path
 
 
 def sha256_file(path: Path) -> str:
@@ -62,7 +75,9 @@ class ArtifactStore:
         return self.root / "sha256" / sha256[:2] / sha256
 
     def _put_stream(self, chunks: Iterable[bytes]) -> StoredFile:
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not self.root.is_dir():
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(self.root)
         digest = hashlib.sha256()
         size = 0
         handle, temp_name = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
@@ -75,11 +90,11 @@ class ArtifactStore:
                 out.flush()
                 os.fsync(out.fileno())
             target = self.path_of(digest.hexdigest())
-            target.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(target.parent, under=self.root)
             if target.exists():
                 os.unlink(temp_name)
             else:
-                os.chmod(temp_name, 0o444)
+                os.chmod(temp_name, 0o400)  # read-only, and for the owner only (as its folders)
                 os.replace(temp_name, target)
         except BaseException:
             if os.path.exists(temp_name):

@@ -35,11 +35,13 @@ __all__ = ["Store", "Transaction"]
 
 
 class Transaction:
-    """A write transaction and the actor it is done by."""
+    """A write transaction and the actor it is done by. ``authenticated`` says whether the actor proved who they
+    are (a password or a token); the events of an unauthenticated actor say so in their payload."""
 
-    def __init__(self, session: Session, actor: str, store: Store) -> None:
+    def __init__(self, session: Session, actor: str, store: Store, *, authenticated: bool = False) -> None:
         self.session = session
         self.actor = actor
+        self.authenticated = authenticated
         self._store = store
         self.events: list[Event] = []
 
@@ -56,6 +58,8 @@ class Transaction:
         """Append the audit event of a change to ``obj`` (``before``: its state before, ``None`` when created)."""
         self.session.flush()
         after = None if deleted else obj.state()
+        if not self.authenticated:
+            payload = {**(payload or {}), "authenticated": False}
         event = audit.append(
             self.session,
             actor=self.actor,
@@ -100,6 +104,7 @@ class Store:
         self._public_key = public_key
         self.checkpoint_every = checkpoint_every
         self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
+        self.before_commit: list[Callable[[Transaction], None]] = []
 
     @property
     def signer(self) -> Ed25519PrivateKey | None:
@@ -140,13 +145,18 @@ class Store:
             raise _unstorable(exc) from exc
 
     @contextmanager
-    def write(self, actor: str) -> Iterator[Transaction]:
+    def write(self, actor: str, *, authenticated: bool = False) -> Iterator[Transaction]:
+        """A write transaction by ``actor``. The ``before_commit`` rules run on it last, in the same transaction
+        (e.g. what follows when an approved state changes), so no change escapes them."""
         if not actor.strip():
             raise InvalidInput("the actor is empty: set --actor or ASSAY_ACTOR")
         self.signer  # noqa: B018 -- a key that cannot be loaded refuses the write before it begins
         try:
             with Session(self._writer, expire_on_commit=False) as session, session.begin():
-                yield Transaction(session, actor, self)
+                tx = Transaction(session, actor, self, authenticated=authenticated)
+                yield tx
+                for rule in self.before_commit:
+                    rule(tx)
         except IntegrityError as exc:
             raise Conflict(f"the change conflicts with stored data: {exc.orig}") from exc
         except (DataError, OverflowError) as exc:

@@ -14,6 +14,7 @@ Writes are serialised so that the audit ledger stays linear under concurrent wri
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Final
@@ -61,6 +62,22 @@ def _postgresql_begin(connection: Connection) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LEDGER_LOCK_ID})")
 
 
+def _private_database_file(database: str | None) -> None:
+    """Create a SQLite database file that does not exist yet readable by the owner only (0600, whatever the umask):
+    SQLite gives its -wal, -shm and -journal files the database file's mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return  # an existing database keeps its mode; a missing folder is SQLite's error to report
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # created by someone else in between: theirs
+        return
+    os.fchmod(descriptor, 0o600)
+    os.close(descriptor)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``) with the write discipline above."""
     try:
@@ -72,6 +89,7 @@ def make_engine(url: str) -> Engine:
         raise InvalidInput(f"database URL {parsed!r}: Assay runs on sqlite or postgresql, not {backend}")
     try:
         if backend == "sqlite":
+            _private_database_file(parsed.database)
             engine = create_engine(parsed, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)

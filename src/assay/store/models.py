@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -49,9 +50,11 @@ __all__ = [
     "ModelVersion",
     "Risk",
     "System",
+    "SystemPolicy",
     "User",
     "Waiver",
     "WebSession",
+    "WorkspaceSetting",
     "utcnow",
 ]
 
@@ -312,6 +315,8 @@ class ApprovalRequest(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     created_at: Mapped[dt.datetime] = _created()
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    from_stage: Mapped[str | None] = mapped_column(String(20))  # the stage the version left when approved
+    gate_run_id: Mapped[int | None] = mapped_column(ForeignKey("gate_runs.id"))  # the gate the decision relied on
 
 
 class ApprovalDecision(Base):
@@ -325,6 +330,8 @@ class ApprovalDecision(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     state_digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = _created()
+    # whether the approver proved who they are (a password or a token), or was taken at their word
+    authenticated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Incident(Base):
@@ -390,6 +397,32 @@ class Waiver(Base):
     expires: Mapped[dt.date] = mapped_column(Date)
     waived_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = _created()
+
+
+class SystemPolicy(Base):
+    """A version of the gate policy a system must pass before a stage (the newest one per stage is in force)."""
+
+    __tablename__ = "system_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class WorkspaceSetting(Base):
+    """A workspace-wide setting kept in the database (and so in the ledger), e.g. ``mode``: multi-user or
+    single-user."""
+
+    __tablename__ = "workspace_settings"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = _created()
 
 
 class User(Base):
