@@ -24,7 +24,7 @@ from assay.errors import InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
 from assay.reports._jinja import template
 from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, workspace
-from assay.services.access import allowed
+from assay.services.access import allowed, dataset_readable
 from assay.services.controls import REVOKE_REASON_MAX
 from assay.services.workspace import Workspace
 
@@ -238,11 +238,13 @@ def _system(auth: Auth, name: str, shared: PageCache) -> dict[str, Any]:
     data_ids = {v["training_dataset_version_id"] for v in versions} | {
         a.dataset_version_id for a in ws.assessments.list(name)
     }
-    datasets = [
-        {"ref": f"{d.name}@{dv.version}", **{k: dv.state()[k] for k in _PROVENANCE}}
+    owners = {info.dataset.name: info for info in ws.datasets.list()}
+    datasets = [  # who may see each is decided per person (_system_for)
+        {"ref": f"{d.name}@{dv.version}", "system": owners[d.name].system,
+         "shared_with": list(owners[d.name].shared_with), **{k: dv.state()[k] for k in _PROVENANCE}}
         for d, dv in ws.datasets.list_versions()
         if dv.id in data_ids
-    ]
+    ]  # fmt: skip
     controls = [c.state() for c in ws.controls.statuses(name)]
     evidence = [e.to_dict() for e in ws.controls.list_evidence(name)]
     return {
@@ -265,8 +267,13 @@ def _system_for(request: Request, auth: Auth, name: str) -> dict[str, Any]:
     this person may do there."""
     shared = _shared(request)
     context = shared.get(auth, "system", lambda: _system(auth, name, shared), name)
+    who = auth.principal
     return {
         **context,
+        # a dataset the system's records used stays hidden from whoever may no longer see it (e.g. unshared)
+        "datasets": [d for d in context["datasets"] if dataset_readable(who, d["system"], d["shared_with"])],
+        # the systems the upload form may register a dataset in: those this person owns
+        "owned_systems": [s.name for s in auth.ws.systems.list() if allowed(who, "write", s.name)],
         "user": {"name": auth.principal.name, "role": auth.principal.role},
         "can_approve": allowed(auth.principal, "approve", name),
         "can_write": allowed(auth.principal, "write", name),
@@ -538,12 +545,14 @@ async def dataset_upload_form(
     request: Request,
     auth: FormAuth,
     ref: Annotated[str, Form(max_length=201)],
+    system: Annotated[str, Form(max_length=100)],
     file: UploadFile,
     source: Annotated[str, Form(max_length=20_000)] = "",
     licence: Annotated[str, Form(max_length=200)] = "",
     back: Annotated[str, Form(max_length=300)] = "/",
 ) -> Response:
-    """Register a dataset version from an uploaded CSV or Parquet file, kept in the artifact store."""
+    """Register a dataset version from an uploaded CSV or Parquet file, kept in the artifact store, in a dataset
+    owned by ``system`` (chosen in the form among the systems the user owns)."""
     import tempfile
 
     from assay.server.api import MAX_UPLOAD
@@ -563,7 +572,7 @@ async def dataset_upload_form(
                     raise InvalidInput(f"the upload is larger than {MAX_UPLOAD // (1024 * 1024)} MiB")
                 out.write(chunk)
         fields = {"dataset": name, "version": version, "source": source, "licence": licence}
-        auth.ws.datasets.register_version(fields, file=target, copy=True)
+        auth.ws.datasets.register_version(fields, system=system, file=target, copy=True, principal=auth.principal)
     return _back(back if back.startswith("/") and not back.startswith("//") else "/")
 
 
