@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,9 @@ from assay.governance.records import (
     OVERSIGHT_MODES,
 )
 from assay.services._lookup import split_ref
+
+if TYPE_CHECKING:
+    from assay.services.registry import DatasetInfo
 
 __all__ = ["register"]
 
@@ -314,7 +317,7 @@ def dataset_show(
     print_record(record, title=f"dataset version {ref}", as_json=as_json)
 
 
-def _print_dataset(info: Any, as_json: bool) -> None:
+def _print_dataset(info: DatasetInfo, as_json: bool) -> None:
     print_record(info.to_dict(), title=f"dataset {info.dataset.name}", as_json=as_json)
 
 

@@ -9,7 +9,8 @@ case.
   it gets a share, so every existing record stays consistent (a system only uses datasets it owns or that are
   shared with it). A dataset used by no system in a workspace with several systems (or none) goes to a system
   created for that purpose, ``unassigned-datasets``, which has no members: only admins and auditors see such a
-  dataset until an admin moves it to its system (``assay dataset assign NAME --system SYSTEM``).
+  dataset until an admin moves it to its system (``assay dataset assign NAME --system SYSTEM``). A system of
+  that name that exists already (an earlier upgrade made it) is used.
 - ``dataset_shares``: (dataset, system) pairs.
 
 Downgrade drops the shares, the owner and the name key; a created ``unassigned-datasets`` system stays.
@@ -113,11 +114,12 @@ def _owners(bind: sa.Connection) -> tuple[dict[int, int | None], dict[int, list[
 
 
 def _unassigned_system(bind: sa.Connection) -> int:
-    keys = set(bind.execute(sa.text("SELECT lower(name) FROM systems")).scalars())
-    name, number = UNASSIGNED, 1
-    while name in keys:
-        number += 1
-        name = f"{UNASSIGNED}-{number}"
+    """The system ``unassigned-datasets``: created, or the one an earlier upgrade created (e.g. before a
+    downgrade)."""
+    name = UNASSIGNED
+    existing = bind.execute(sa.text("SELECT id FROM systems WHERE lower(name) = :name"), {"name": name}).scalar()
+    if existing is not None:
+        return int(existing)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     values: dict[str, object] = {
         "name": name, "name_key": name, "purpose": UNASSIGNED_PURPOSE, "intended_uses": [], "out_of_scope_uses": [],
