@@ -339,6 +339,9 @@ def test_a_single_user_workspace_takes_the_actor_on_trust_and_gives_one_approval
         with pytest.raises(InvalidInput, match="single-user workspace cannot give"):
             ws.approvals.request("parole", "lr@1", "production")
         ws.set_mode("multi-user")
-        with pytest.raises(PermissionDenied):  # going back from multi-user needs an authenticated admin
+        ws.access.add_user("root", PASSWORD, role="admin")  # the first admin needs nobody's leave
+        with pytest.raises(PermissionDenied):  # going back needs an authenticated admin once there is one
             ws.set_mode("single-user")
         assert ws.mode == "multi-user"
+        ws.login("root", PASSWORD).set_mode("single-user")
+        assert ws.mode == "single-user"

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from assay.cli import main
 from assay.config import load_settings
+from assay.errors import IntegrityViolation
 from assay.governance.records import IMPACT_HEADINGS
 from assay.services.audit import verify_export
 from assay.services.workspace import Workspace
@@ -26,6 +27,8 @@ from assay.store.audit import GOVERNED, digest
 from assay.store.ledger import RecordProblem, next_event, sign_checkpoint
 from assay.store.models import AuditCheckpoint, Base
 from tests.test_ledger_db import drop_triggers, insert_event, rewrite_from
+
+MIGRATED_FROM = "0006"  # a schema before this Assay's tables for dataset ownership and trusted approvals
 
 DOC = {
     "schema": "assay.assessment",
@@ -42,8 +45,8 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     """A demo-like workspace: every kind of governed record, made through the services by several people."""
     data = tmp_path / "data.csv"
     data.write_text("g,y,pred\na,1,1\nb,0,1\na,1,0\nb,1,1\n", encoding="utf-8")
-    admin = ws.as_actor("alice")
-    admin.access.add_user("alice", "correct horse battery", role="admin")
+    ws.as_actor("alice").access.add_user("alice", "correct horse battery", role="admin")  # the first admin
+    admin = ws.login("alice", "correct horse battery")
     admin.access.add_user("bob", "correct horse battery 2")
     admin.access.add_user("carol", "correct horse battery 3", role="auditor")
     admin.systems.create({"name": "release", "eu_ai_act_category": "limited", "purpose": "ünïcode ✓"})
@@ -60,9 +63,13 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     admin.access.end_session(secret)
     admin.datasets.register_version(
         {"dataset": "arrests", "version": "1", "period_start": "2002-01-01", "period_end": "2012-12-31"},
+        system="release",
         file=data,
         copy=True,
     )
+    admin.systems.create({"name": "triage", "eu_ai_act_category": "minimal"})
+    admin.datasets.share("arrests", "triage")
+    admin.gates.set_policy("release", text=POLICY)
     admin.datasets.update_version("arrests@1", {"licence": "public records"})
     admin.models.register_version("release", {"model": "lr", "version": "1", "training_dataset": "arrests@1"})
     admin.models.update_version("release", "lr@1", {"framework": "scikit-learn"})
@@ -89,7 +96,7 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     admin.gates.waive("release", "has-evidence", reason="tracked", expires=dt.date.today() + dt.timedelta(days=30))
     admin.gates.evaluate("release", "lr@1", policy_text=POLICY)
     request = admin.approvals.request("release", "lr@1", "staging", comment="shadow run")
-    ws.as_actor("bob").approvals.decide(request.id, "approve", comment="ok")
+    ws.login("bob", "correct horse battery 2").approvals.decide(request.id, "approve", comment="ok")
     incident = admin.incidents.open(
         "release",
         {"title": "complaint", "severity": "low", "occurred_at": "2026-11-20T10:00:00+02:00",
@@ -140,14 +147,15 @@ def test_the_governed_tables_are_every_table_but_the_ledger(workspace: Workspace
     assert set(GOVERNED) == tables - {"audit_events", "audit_checkpoints", "alembic_version"}
 
 
-def _text_column(table: str) -> str:
-    """A text column of ``table`` that no key or constraint involves: one an attacker edits freely."""
+def _text_column(table: str) -> str | None:
+    """A text column of ``table`` that no key or constraint involves: one an attacker edits freely (None: the
+    table has none, e.g. dataset_shares: its time is edited instead)."""
     model = GOVERNED[table].__table__
     unique = {c.name for constraint in model.constraints for c in getattr(constraint, "columns", [])}
     for column in model.columns:
         if isinstance(column.type, String | Text) and not column.foreign_keys and column.name not in unique:
             return column.name
-    raise AssertionError(f"{table} has no free text column")
+    return None
 
 
 def test_a_record_edited_with_sql_in_every_governed_table_is_named_by_table_and_id(filled: Workspace) -> None:
@@ -155,12 +163,14 @@ def test_a_record_edited_with_sql_in_every_governed_table_is_named_by_table_and_
     for table in GOVERNED:
         model = GOVERNED[table].__table__
         key = next(iter(model.primary_key.columns)).name
-        column = model.c[_text_column(table)]
+        name = _text_column(table)
         with filled.store.engine.begin() as connection:
             first = connection.execute(select(model.c[key]).order_by(model.c[key]).limit(1)).scalar_one()
-            connection.execute(
-                model.update().where(model.c[key] == first).values({column: func.coalesce(column, "") + "x"})
-            )
+            if name is None:
+                change = {model.c.created_at: dt.datetime(2000, 1, 1, tzinfo=dt.UTC)}
+            else:
+                change = {model.c[name]: func.coalesce(model.c[name], "") + "x"}
+            connection.execute(model.update().where(model.c[key] == first).values(change))
         edited.add((table, str(first)))
     result = filled.audit.verify()
     assert not result.ok and result.first_bad_seq is None
@@ -196,9 +206,10 @@ def test_records_deleted_or_inserted_with_sql_are_named(filled: Workspace) -> No
     sql(filled, "DELETE FROM waivers")
     sql(
         filled,
-        "INSERT INTO systems (name, purpose, intended_uses, out_of_scope_uses, affected_people, deployment_context,"
-        " lifecycle_stage, owner, eu_ai_act_category, generative, oversight, created_at, updated_at) VALUES ('ghost',"
-        " '', '[]', '[]', '[]', '', 'inception', '', 'minimal', false, 'human_in_the_loop', :t, :t)",
+        "INSERT INTO systems (name, name_key, purpose, intended_uses, out_of_scope_uses, affected_people,"
+        " deployment_context, lifecycle_stage, owner, eu_ai_act_category, generative, oversight, created_at,"
+        " updated_at) VALUES ('ghost', 'ghost', '', '[]', '[]', '[]', '', 'inception', '', 'minimal', false,"
+        " 'human_in_the_loop', :t, :t)",
         t=dt.datetime(2026, 1, 1),
     )
     ghost = next(s.id for s in filled.systems.list() if s.name == "ghost")
@@ -330,7 +341,7 @@ def test_a_write_committed_while_verification_runs_is_not_half_seen(
 
     monkeypatch.setattr(audit_store, "check_records", someone_writes_meanwhile)
     result = workspace.audit.verify()
-    assert (result.ok, result.events, result.records) == (True, 1, 1), result.record_problems
+    assert (result.ok, result.events, result.records) == (True, 2, 2), result.record_problems  # and the mode
     monkeypatch.undo()
     assert workspace.audit.verify().ok
 
@@ -363,3 +374,42 @@ def test_the_records_state_read_by_verification_is_the_orm_objects_state(filled:
             read = list(audit_store._states(connection, model))
             loaded = [(audit_store.identity(obj), obj.state()) for obj in session.scalars(select(model))]
             assert sorted(read, key=lambda r: r[0]) == sorted(loaded, key=lambda r: r[0]), model.__tablename__
+
+
+# -- schema migrations keep the ledger covering every record ----------------------------------------------------
+
+
+def test_a_migration_keeps_every_record_covered(filled: Workspace) -> None:
+    """A migration adds columns and rows (0007 gives datasets an owner, 0008 adds tables): it verifies the ledger at
+    the old schema first, then records each record it changed, so the ledger verifies after it, both ways."""
+    store = filled.store
+    assert store.verify().ok
+    down = store.downgrade("alice", MIGRATED_FROM)
+    assert down > 0  # the columns and tables it dropped changed or removed records: each is an event
+    assert store.verify(records=False).ok
+    up = store.upgrade("alice")
+    assert up > 0
+    migrated = filled.audit.log(audit_store.EventFilter(action="record.migrate"))
+    assert len(migrated) == down + up
+    assert {e.payload["to_revision"] for e in migrated} == {MIGRATED_FROM, store_head()}
+    verification = store.verify()
+    assert verification.ok, verification.problem
+
+
+def test_a_migration_refuses_a_ledger_that_does_not_verify(filled: Workspace) -> None:
+    """Changes made outside Assay before a migration are not laundered as the migration's: nothing migrates."""
+    filled.store.downgrade("alice", MIGRATED_FROM)
+    sql(filled, "UPDATE risks SET likelihood = 1, impact = 1 WHERE id = 1")
+    events = len(filled.audit.log())
+    with pytest.raises(IntegrityViolation, match=r"does not verify at schema revision 0006: .*risks"):
+        filled.store.upgrade("alice")
+    from assay.store.migrate import current_revision
+
+    assert current_revision(filled.store.engine) == MIGRATED_FROM
+    assert len(filled.audit.log()) == events
+
+
+def store_head() -> str:
+    from assay.store.migrate import head_revision
+
+    return head_revision()

@@ -456,8 +456,8 @@ _WATCHED: Final = ("model_versions", "assessments", "risks")  # what an approval
 def _touched_systems(tx: Transaction) -> set[int]:
     systems: set[int] = set()
     for event in tx.events:
-        if event.object_type not in _WATCHED or event.payload.get("by_policy"):
-            continue
+        if event.object_type not in _WATCHED or event.payload.get("by_policy") or event.action == "record.migrate":
+            continue  # the rule's own moves, and a schema migration's new columns, are not changes of substance
         if event.object_type == "risks":
             risk = tx.session.get(Risk, int(event.object_id))
             systems.update([] if risk is None else [risk.system_id])

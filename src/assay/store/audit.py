@@ -45,8 +45,10 @@ __all__ = [
     "head",
     "identity",
     "iter_events",
+    "last_events",
     "list_checkpoints",
     "now_text",
+    "record_migration",
     "verify_database",
 ]
 
@@ -253,7 +255,11 @@ _LastEvents = dict[str, dict[str, tuple[int, str | None]]]  # table -> object id
 
 
 def verify_database(
-    connection: Connection, public_key: Ed25519PublicKey | None, *, records: bool = True
+    connection: Connection,
+    public_key: Ed25519PublicKey | None,
+    *,
+    records: bool = True,
+    columns: Mapping[str, set[str]] | None = None,
 ) -> Verification:
     """Verify every event and checkpoint stored in the database (streamed), then every governed record's current
     state against the last event that touched it (``records``; see :func:`check_records`).
@@ -284,21 +290,28 @@ def verify_database(
     result = verifier.finish(checkpoints)
     if not records:
         return result
-    return result.with_records(*check_records(connection, last))
+    return result.with_records(*check_records(connection, last, columns))
 
 
 _RECORD_CHUNK = 5_000
 
 
-def check_records(connection: Connection, last: _LastEvents) -> tuple[int, list[RecordProblem]]:
+def check_records(
+    connection: Connection, last: _LastEvents, columns: Mapping[str, set[str]] | None = None
+) -> tuple[int, list[RecordProblem]]:
     """Compare every governed record's current state (the digest of :meth:`.models.Base.state` of the record as
     loaded) with the ``after`` digest of the last event that touched it. Returns how many records were checked,
-    and the ones changed, deleted or inserted outside Assay, by table and id. ``last`` is consumed."""
+    and the ones changed, deleted or inserted outside Assay, by table and id. ``last`` is consumed.
+
+    ``columns``: the tables and columns the database holds, when it is at an older schema than this Assay's (before
+    a migration): a record's state is then built from those columns only, as the Assay that wrote it built it."""
     problems: list[RecordProblem] = []
     checked = 0
     for table, model in GOVERNED.items():
+        if columns is not None and table not in columns:
+            continue  # a table the older schema does not have yet
         expected = last.get(table, {})
-        for object_id, state in _states(connection, model):
+        for object_id, state in _states(connection, model, None if columns is None else columns[table]):
             checked += 1
             seq, after = expected.pop(object_id, (None, None))
             problem = None
@@ -317,7 +330,9 @@ def check_records(connection: Connection, last: _LastEvents) -> tuple[int, list[
     return checked, problems
 
 
-def _states(connection: Connection, model: type[Base]) -> Iterator[tuple[str, dict[str, Any]]]:
+def _states(
+    connection: Connection, model: type[Base], present: set[str] | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """(object id, :meth:`.models.Base.state`) of every record of ``model``, streamed.
 
     The columns are read with their types' result processing (UTC times, JSON), exactly as the ORM loads them, and
@@ -325,13 +340,70 @@ def _states(connection: Connection, model: type[Base]) -> Iterator[tuple[str, di
     than loading objects."""
     mapper = model.__mapper__
     order = mapper.primary_key
-    attributes = list(mapper.column_attrs)
+    attributes = [a for a in mapper.column_attrs if present is None or a.columns[0].name in present]
     columns = [attribute.columns[0] for attribute in attributes]
     keys = [attribute.key for attribute in attributes]
     key_positions = [i for key in order for i, column in enumerate(columns) if column is key]
     query = select(*columns).order_by(*order).execution_options(yield_per=_RECORD_CHUNK)
     for row in connection.execute(query):
         yield "/".join(str(row[i]) for i in key_positions), {k: json_value(v) for k, v in zip(keys, row, strict=True)}
+
+
+def last_events(connection: Connection) -> _LastEvents:
+    """The last event (seq, after digest) of every governed object, streamed from the ledger."""
+    last: _LastEvents = {table: {} for table in GOVERNED}
+    query = (
+        select(_EVENTS.c.object_type, _EVENTS.c.object_id, _EVENTS.c.seq, _EVENTS.c.after)
+        .order_by(_EVENTS.c.seq)
+        .execution_options(yield_per=_CHUNK)
+    )
+    for object_type, object_id, seq, after in connection.execute(query):
+        objects = last.get(object_type)
+        if objects is not None:
+            objects[object_id] = (seq, after)
+    return last
+
+
+def record_migration(
+    session: Session,
+    *,
+    actor: str,
+    payload: Mapping[str, Any],
+    signer: Ed25519PrivateKey | None,
+    checkpoint_every: int,
+    columns: Mapping[str, set[str]],
+) -> int:
+    """After a schema migration, one ``record.migrate`` event for every governed record whose state the migration
+    changed (a new column, a value it filled in), created (a row it inserted) or deleted, so that the ledger covers
+    the records as they now are. Call it only after the ledger verified at the old schema (see
+    :meth:`.database.Store.migrate`): it would otherwise record a change made outside Assay as the migration's.
+    ``columns``: the governed tables the database has now and their columns. Returns the number of events
+    appended."""
+    connection = session.connection()
+    last = last_events(connection)
+    changes: list[tuple[str, str, str | None, str | None]] = []  # table, id, before, after
+    for table, model in GOVERNED.items():
+        expected = last.get(table, {})
+        for object_id, state in _states(connection, model, columns[table]) if table in columns else ():
+            _, after = expected.pop(object_id, (None, None))
+            now = digest(state)
+            if now != after:
+                changes.append((table, object_id, after, now))
+        changes += [(table, object_id, after, None) for object_id, (_, after) in expected.items() if after is not None]
+    for table, object_id, before, after in changes:  # appended after reading: no insert while a cursor streams
+        append(
+            session,
+            actor=actor,
+            action="record.migrate",
+            object_type=table,
+            object_id=object_id,
+            before=before,
+            after=after,
+            payload=payload,
+            signer=signer,
+            checkpoint_every=checkpoint_every,
+        )
+    return len(changes)
 
 
 def _sort_key(object_id: str) -> tuple[int, int, str]:

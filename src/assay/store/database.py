@@ -20,15 +20,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from assay.errors import Conflict, InvalidInput
+from assay.errors import Conflict, IntegrityViolation, InvalidInput
 from assay.store import audit
 from assay.store.db import WRITE_OPTION, make_engine
 from assay.store.ledger import Checkpoint, Event, Verification
-from assay.store.migrate import current_revision, head_revision
+from assay.store.migrate import current_revision, downgrade, head_revision, upgrade
 from assay.store.models import Base
 
 __all__ = ["Store", "Transaction"]
@@ -74,6 +74,17 @@ class Transaction:
         )
         self.events.append(event)
         return event
+
+
+def _columns(connection: Connection) -> dict[str, set[str]]:
+    """The governed tables the database has now, with their columns (at any schema revision)."""
+    inspector = inspect(connection)
+    present = set(inspector.get_table_names())
+    return {
+        table: {column["name"] for column in inspector.get_columns(table)}
+        for table in audit.GOVERNED
+        if table in present
+    }
 
 
 def _unstorable(exc: Exception) -> InvalidInput:
@@ -174,6 +185,45 @@ class Store:
             if connection.dialect.name == "postgresql":  # one snapshot (SQLite's read transaction is one already):
                 connection.execution_options(isolation_level="REPEATABLE READ")  # a write meanwhile is not half seen
             return audit.verify_database(connection, public_key or self.public_key, records=records)
+
+    def upgrade(self, actor: str, revision: str = "head") -> int:
+        """Migrate the schema up to ``revision``, the ledger covering every record before and after (see
+        :meth:`migrate`)."""
+        return self.migrate(actor, "upgrade", revision)
+
+    def downgrade(self, actor: str, revision: str) -> int:
+        return self.migrate(actor, "downgrade", revision)
+
+    def migrate(self, actor: str, verb: str, revision: str) -> int:
+        """Migrate the schema (``verb``: upgrade or downgrade) and keep the ledger covering every governed record.
+
+        The ledger is verified first, at the schema the database has (each record's state built from the columns
+        its table has, as the Assay that wrote it built it), so that no change made outside Assay passes for the
+        migration's; the migration is refused, with nothing changed, when it does not verify. Then one
+        ``record.migrate`` event is appended for each record the migration changed (a column added or dropped, a
+        value filled in), created or deleted. Returns the number of those events."""
+        before = current_revision(self.engine)
+        if before is not None:
+            with self.engine.connect() as connection:
+                verification = audit.verify_database(connection, self.public_key, columns=_columns(connection))
+            if not verification.ok:
+                raise IntegrityViolation(
+                    f"the audit ledger does not verify at schema revision {before}: {verification.problem}; nothing "
+                    f"was migrated (run `assay audit verify` for the whole list)"
+                )
+        (upgrade if verb == "upgrade" else downgrade)(self.engine, revision)
+        after = current_revision(self.engine)
+        if before is None or after is None or after == before:
+            return 0  # a new database (nothing recorded yet), or one emptied to base (the ledger is gone with it)
+        with self.write(actor) as tx:
+            return audit.record_migration(
+                tx.session,
+                actor=tx.actor,
+                payload={"from_revision": before, "to_revision": after},
+                signer=self.signer,
+                checkpoint_every=self.checkpoint_every,
+                columns=_columns(tx.session.connection()),
+            )
 
     def dispose(self) -> None:
         self.engine.dispose()
