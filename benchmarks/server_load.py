@@ -185,7 +185,9 @@ else:  # the benchmark itself
                     **({"annex_iii_area": 1 + i % 8} if categories[i % len(categories)] == "high" else {}),
                 }
             )
-            ws.datasets.register_version({"dataset": f"data-{i:02d}", "version": "1", "source": "synthetic"})
+            ws.datasets.register_version(
+                {"dataset": f"data-{i:02d}", "version": "1", "source": "synthetic"}, system=name
+            )
             ws.models.register_version(
                 name, {"model": "lr", "version": "1", "training_dataset": f"data-{i:02d}@1", "framework": "sklearn"}
             )

@@ -42,7 +42,7 @@ assay --user admin user grant bob release approver
 assay --user admin user grant carol release approver
 
 step "4. Register the dataset version with its provenance (a copy goes into the artifact store)"
-assay dataset register arrests@2002-2012 --file "$OUT/arrests.csv" --copy \
+assay dataset register arrests@2002-2012 --system release --file "$OUT/arrests.csv" --copy \
     --source "Toronto Star analysis of Toronto Police arrest records (via scikit-lego load_arrests)" \
     --licence "public records; scikit-lego MIT" --collection-method "police records of arrests for marijuana possession" \
     --period 2002-01-01..2012-12-31 --pii --personal-data age --personal-data sex --personal-data colour

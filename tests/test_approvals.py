@@ -57,8 +57,14 @@ def test_a_second_person_approves_and_the_version_moves(ws: Workspace, people: P
     assert decided.decisions[0]["approver"] == "bob" and decided.decisions[0]["authenticated"] is True
     assert decided.gate_run_id is not None  # the gate it relied on is recorded
     assert ws.models.get_version("release", "lr@1").stage == "production"
-    actions = [e.action for e in ws.audit.log(EventFilter(after_seq=0))][-4:]
-    assert actions == ["approval.request", "gate.evaluate", "approval.approve", "model_version.stage"]
+    actions = [e.action for e in ws.audit.log(EventFilter(after_seq=0))][-5:]
+    assert actions == [
+        "approval.request",
+        "approval.decision",
+        "gate.evaluate",
+        "approval.approve",
+        "model_version.stage",
+    ]
     stage_event = ws.audit.log(EventFilter(action="model_version.stage"))[0]
     assert stage_event.actor == "bob" and stage_event.payload["approval"] == request.id
     assert stage_event.payload["gate_run"] == decided.gate_run_id and "authenticated" not in stage_event.payload
@@ -333,6 +339,9 @@ def test_a_single_user_workspace_takes_the_actor_on_trust_and_gives_one_approval
         with pytest.raises(InvalidInput, match="single-user workspace cannot give"):
             ws.approvals.request("parole", "lr@1", "production")
         ws.set_mode("multi-user")
-        with pytest.raises(PermissionDenied):  # going back from multi-user needs an authenticated admin
+        ws.access.add_user("root", PASSWORD, role="admin")  # the first admin needs nobody's leave
+        with pytest.raises(PermissionDenied):  # going back needs an authenticated admin once there is one
             ws.set_mode("single-user")
         assert ws.mode == "multi-user"
+        ws.login("root", PASSWORD).set_mode("single-user")
+        assert ws.mode == "single-user"

@@ -38,7 +38,8 @@ def ws(workspace: Workspace, tmp_path: Path) -> Workspace:
         }
     )
     workspace.datasets.register_version(
-        {"dataset": "arrests", "version": "1", "source": "Toronto Star", "licence": "public records"}
+        {"dataset": "arrests", "version": "1", "source": "Toronto Star", "licence": "public records"},
+        system="release",
     )
     workspace.models.register_version(
         "release", {"model": "lr", "version": "1", "training_dataset": "arrests@1", "framework": "scikit-learn"}

@@ -508,7 +508,7 @@ def test_bad_input_exits_2_with_one_line(
 
 def test_results_recorded_against_a_system(workspace: Workspace, reference_csv: Path, tmp_path: Path) -> None:
     workspace.systems.create({"name": "credit"})
-    workspace.datasets.register_version({"dataset": "ref", "version": "1"}, file=reference_csv)
+    workspace.datasets.register_version({"dataset": "ref", "version": "1"}, system="credit", file=reference_csv)
     result = service.duplicates(reference_csv, columns=["city", "visits"])
     paths = service.write_check(result, tmp_path / "out")
     recorded = workspace.checks.record("credit", result, dataset_version="ref@1", files=paths)

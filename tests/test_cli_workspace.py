@@ -56,7 +56,7 @@ def test_init_creates_the_workspace(
     assert run(capsys, *root, "db", "current")[1] == f"current: {head_revision()}\nhead:    {head_revision()}\n"
     assert run(capsys, *root, "audit", "verify") == (
         0,
-        "the audit ledger verifies: 1 events, 0 signed checkpoints\n",  # the mode, set by init
+        "the audit ledger verifies: 1 events, 0 signed checkpoints; 1 governed records match their last event\n",
         "",
     )
     logged = json.loads(run(capsys, *root, "audit", "log", "--json")[1])
@@ -119,7 +119,10 @@ def test_db_current_upgrade_downgrade(workspace: Workspace, capsys: pytest.Captu
     assert f"has no Assay schema; run `assay db upgrade` (Assay needs {head})" in err
 
     assert run(capsys, *root, "db", "upgrade") == (0, f"database at revision {head}\n", "")
-    assert run(capsys, *root, "audit", "verify")[1] == "the audit ledger verifies: 0 events, 0 signed checkpoints\n"
+    assert (
+        run(capsys, *root, "audit", "verify")[1]
+        == "the audit ledger verifies: 0 events, 0 signed checkpoints; 0 governed records match their last event\n"
+    )
     assert run(capsys, *root, "system", "create", "after-upgrade")[0] == 0
     assert [e.object_id for e in workspace.audit.log()] == ["1"]
 
@@ -181,7 +184,10 @@ def test_audit_checkpoint_signs_the_head_on_demand(workspace: Workspace, capsys:
     with workspace.store.engine.connect() as connection:
         checkpoints = audit.list_checkpoints(connection)
     assert [(c.seq, c.head_hash, c.key_id) for c in checkpoints] == [(2, head.hash, key)]
-    assert run(capsys, *root, "audit", "verify")[1] == "the audit ledger verifies: 2 events, 1 signed checkpoints\n"
+    assert (
+        run(capsys, *root, "audit", "verify")[1]
+        == "the audit ledger verifies: 2 events, 1 signed checkpoints; 2 governed records match their last event\n"
+    )
 
 
 def test_checkpoints_are_signed_every_n_events_as_configured(
@@ -194,4 +200,7 @@ def test_checkpoints_are_signed_every_n_events_as_configured(
         assert run(capsys, *root, "system", "create", f"s{i}")[0] == 0
     with workspace.store.engine.connect() as connection:
         assert [c.seq for c in audit.list_checkpoints(connection)] == [3, 6]
-    assert run(capsys, *root, "audit", "verify")[1] == "the audit ledger verifies: 7 events, 2 signed checkpoints\n"
+    assert (
+        run(capsys, *root, "audit", "verify")[1]
+        == "the audit ledger verifies: 7 events, 2 signed checkpoints; 7 governed records match their last event\n"
+    )

@@ -163,3 +163,12 @@ def test_bad_inputs(tmp_path: Path) -> None:
         read_export(tmp_path)
     with pytest.raises(InvalidInput, match="cannot read the public key"):
         load_public_key(b"nonsense")
+
+
+def test_times_out_of_order_verify() -> None:
+    """A documented limit: an event's time is the writer's clock; the chain proves the order, not the times."""
+    first = append_event(None, time="2026-11-26T12:00:00.000000Z", actor="a", action="x", object_type="o",
+                         object_id="1", before=None, after=None)  # fmt: skip
+    second = append_event(first, time="2020-01-01T00:00:00.000000Z", actor="a", action="x", object_type="o",
+                          object_id="1", before=None, after=None)  # fmt: skip
+    assert verify_chain([first, second], []).ok

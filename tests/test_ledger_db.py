@@ -30,10 +30,11 @@ from sqlalchemy.exc import DBAPIError
 
 from assay.cli import main
 from assay.config import load_settings
-from assay.errors import Conflict, IntegrityViolation
-from assay.services.audit import verify_export
+from assay.errors import Conflict, IntegrityViolation, InvalidInput
+from assay.services.audit import AuditLog, verify_export
 from assay.services.workspace import Workspace
 from assay.store import audit
+from assay.store import ledger as ledger_rules
 from assay.store.ledger import (
     Checkpoint,
     Event,
@@ -311,7 +312,10 @@ def test_tampering_is_named_by_its_first_bad_sequence_number(
     ledger: Workspace, kind: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tamper, first_bad, problem = TAMPERING[kind]
-    assert verify_cli(ledger, capsys) == (0, "the audit ledger verifies: 8 events, 2 signed checkpoints\n")
+    assert verify_cli(ledger, capsys) == (
+        0,
+        "the audit ledger verifies: 8 events, 2 signed checkpoints; 8 governed records match their last event\n",
+    )
     drop_triggers(ledger)
     tamper(ledger)
     result = ledger.audit.verify()
@@ -339,7 +343,11 @@ def test_a_tail_cut_after_the_last_checkpoint_is_only_caught_once_a_checkpoint_c
     drop_triggers(ledger)
     sql(ledger, "DELETE FROM audit_events WHERE seq = 9")
     cut = ledger.audit.verify()
-    assert (cut.ok, cut.events) == (True, 8)  # nothing signed says event 9 existed: not detectable
+    assert (cut.events, cut.first_bad_seq) == (8, None)  # the chain is fine: nothing signed says event 9 existed ...
+    assert [str(p) for p in cut.record_problems] == ["systems 9: no audit event records it: inserted outside Assay"]
+    sql(ledger, "DELETE FROM systems WHERE id = 9")  # ... and with the record it created gone, nothing tells
+    cut = ledger.audit.verify()
+    assert (cut.ok, cut.events) == (True, 8)
     ledger.systems.create({"name": "system-9b"})  # event 9 again
     ledger.audit.export(tmp_path / "export")  # signs a checkpoint of the head (9) first
     sql(ledger, "DELETE FROM audit_events WHERE seq = 9")
@@ -393,6 +401,107 @@ def test_export_verifies_offline_with_the_public_key_alone(
     assert "none.pub does not exist" in capsys.readouterr().err
     assert main(["audit", "verify", "--export", str(out)]) == 2
     assert "--export needs --public-key" in capsys.readouterr().err
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines(keepends=True)
+
+
+def test_an_export_must_end_at_a_signed_checkpoint_of_its_last_event(
+    ledger: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Defect 5 of issue 13: a cut tail with its checkpoint line, a chain rehashed from seq 1 without checkpoints,
+    and an emptied export all verified."""
+    for i in (9, 10, 11):
+        ledger.systems.create({"name": f"system-{i}"})
+    out = tmp_path / "export"
+    ledger.audit.export(out)  # checkpoints at 4, 8 and (the export's) 11
+    key = ledger.public_key_path
+    events, checkpoints = out / "events.jsonl", out / "checkpoints.jsonl"
+    original_events, original_checkpoints = _lines(events), _lines(checkpoints)
+    assert [json.loads(line)["seq"] for line in original_checkpoints] == [4, 8, 11]
+    complete = verify_export(out, key)
+    assert (complete.ok, complete.events, complete.head_checkpoint_time) == (
+        True,
+        11,
+        json.loads(original_checkpoints[-1])["time"],
+    )
+    offline = ["audit", "verify", "--export", str(out), "--public-key", str(key)]
+
+    # the last two events and the last checkpoint line removed
+    events.write_text("".join(original_events[:9]), encoding="utf-8")
+    checkpoints.write_text("".join(original_checkpoints[:2]), encoding="utf-8")
+    result = verify_export(out, key)
+    assert (result.ok, result.first_bad_seq) == (False, 9)
+    assert result.problem == (
+        "events 9 to 9 are not covered by a signed checkpoint: an export ends at a checkpoint of its last event "
+        "(the tail was cut with its checkpoint, or events were added)"
+    )
+    assert main(offline) == 1
+    assert "does NOT verify: first bad sequence number 9: events 9 to 9 are not covered" in capsys.readouterr().err
+
+    # a chain forged from seq 1 with Assay's own functions, and no checkpoint
+    forged_chain: list[Event] = []
+    for line in original_events:
+        fields = {k: v for k, v in json.loads(line).items() if k not in ("seq", "prev_hash", "hash")}
+        forged_chain.append(append_event(forged_chain[-1] if forged_chain else None, **{**fields, "actor": "mallory"}))
+    events.write_text("".join(canonical_json({**e.content(), "hash": e.hash}).decode() + "\n" for e in forged_chain))
+    checkpoints.write_text("", encoding="utf-8")
+    assert verify_chain(forged_chain, []).ok  # consistent in itself: only a signature can tell
+    result = verify_export(out, key)
+    assert (result.ok, result.first_bad_seq) == (False, 1)
+    assert str(result.problem).startswith("the export holds no signed checkpoint")
+    assert main(offline) == 1
+    assert "first bad sequence number 1: the export holds no signed checkpoint" in capsys.readouterr().err
+
+    # both files emptied
+    events.write_text("", encoding="utf-8")
+    result = verify_export(out, key)
+    assert (result.ok, result.events, result.first_bad_seq) == (False, 0, 1)
+    assert str(result.problem).startswith("the export holds no signed checkpoint")
+
+    # a cut exactly at an earlier checkpoint is an earlier export: it verifies, and says when its head was signed
+    events.write_text("".join(original_events[:8]), encoding="utf-8")
+    checkpoints.write_text("".join(original_checkpoints[:2]), encoding="utf-8")
+    earlier = verify_export(out, key)
+    assert (earlier.ok, earlier.events) == (True, 8)
+    assert earlier.head_checkpoint_time == json.loads(original_checkpoints[1])["time"]
+    assert main(offline) == 0
+    assert f"verifies: 8 events, 2 signed checkpoints, the last event's signed at {earlier.head_checkpoint_time}" in (
+        capsys.readouterr().out
+    )
+
+
+def test_offline_verification_needs_the_public_key(ledger: Workspace, tmp_path: Path) -> None:
+    ledger.audit.export(tmp_path / "export")
+    with pytest.raises(InvalidInput, match=r"an export is verified with the ledger's public key: give it"):
+        ledger_rules.verify_export(tmp_path / "export", None)  # type: ignore[arg-type]
+
+
+def test_an_export_holds_the_events_up_to_the_checkpoint_it_signed(
+    ledger: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A write committed between the export's checkpoint and its reading belongs to the next export."""
+    sign = AuditLog.checkpoint
+
+    def sign_then_someone_writes(self: AuditLog) -> Checkpoint | None:
+        signed = sign(self)
+        ledger.as_actor("bob").systems.create({"name": "meanwhile"})
+        return signed
+
+    monkeypatch.setattr(AuditLog, "checkpoint", sign_then_someone_writes)
+    ledger.audit.export(tmp_path / "export")
+    result = verify_export(tmp_path / "export", ledger.public_key_path)
+    assert (result.ok, result.events, result.checkpoints) == (True, 8, 3)
+    assert len(ledger.audit.log()) == 9
+    monkeypatch.undo()
+
+    empty = Workspace.init(tmp_path / "empty", ledger.settings)
+    try:
+        assert main(["--workspace", str(empty.root), "audit", "export", "--out", str(tmp_path / "e")]) == 2
+        assert capsys.readouterr().err == "error: the audit ledger is empty: there is nothing to export yet\n"
+    finally:
+        empty.close()
 
 
 def _rewrite_line(path: Path, index: int, change: Callable[[dict[str, Any]], Any]) -> None:

@@ -188,8 +188,10 @@ def test_registering_with_the_scan_sets_the_pii_flag(workspace: Workspace, tmp_p
     people, clean = tmp_path / "people.csv", tmp_path / "clean.csv"
     planted(80).to_csv(people, index=False)
     planted(80)[["amount", "ratio", "city"]].to_csv(clean, index=False)
+    workspace.systems.create({"name": "crm"})
     version = workspace.datasets.register_version(
         {"dataset": "people", "version": "1", "personal_data_categories": ["health"], "pii": True},
+        system="crm",
         file=people,
         scan_pii=True,
     )
@@ -198,15 +200,17 @@ def test_registering_with_the_scan_sets_the_pii_flag(workspace: Workspace, tmp_p
         "IP address", "bank account number", "email address", "health", "national identification number",
         "payment card number", "person name", "phone number",
     ]  # fmt: skip
-    plain = workspace.datasets.register_version({"dataset": "clean", "version": "1"}, file=clean, scan_pii=True)
+    plain = workspace.datasets.register_version(
+        {"dataset": "clean", "version": "1"}, system="crm", file=clean, scan_pii=True
+    )
     assert plain.pii is False and plain.personal_data_categories == []
     event = workspace.audit.log(EventFilter(action="dataset_version.create"))[0]
     scan = dict(event.payload)["pii_scan"]
     assert scan["columns"]["card"] == ["CREDIT_CARD"]
     assert not any(value in json.dumps(scan) for value in planted(80)["contact"])
     with pytest.raises(InvalidInput, match="needs the dataset file"):
-        workspace.datasets.register_version({"dataset": "x", "version": "1"}, scan_pii=True)
-    code = main(["--workspace", str(workspace.root), "dataset", "register", "people@2", "--file", str(people),
-                 "--scan-pii", "--json"])  # fmt: skip
+        workspace.datasets.register_version({"dataset": "x", "version": "1"}, system="crm", scan_pii=True)
+    code = main(["--workspace", str(workspace.root), "dataset", "register", "people@2", "--system", "crm",
+                 "--file", str(people), "--scan-pii", "--json"])  # fmt: skip
     assert code == 0
     assert workspace.datasets.get_version("people@2").pii is True

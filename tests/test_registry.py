@@ -81,6 +81,7 @@ def test_models_datasets_lineage_and_stage(workspace: Workspace, tmp_path: Path)
     pd.DataFrame({"x": [1, 2, 3], "y": ["a", "b", "a"]}).to_csv(data, index=False)
     raw = workspace.datasets.register_version(
         {"dataset": "arrests", "version": "raw", "source": "Toronto Star", "licence": "public records"},
+        system="release",
         file=data,
         copy=True,
     )
@@ -93,7 +94,8 @@ def test_models_datasets_lineage_and_stage(workspace: Workspace, tmp_path: Path)
             "parents": ["arrests@raw"],
             "pii": True,
             "personal_data_categories": ["age", "sex"],
-        }
+        },
+        system="release",
     )
     assert clean.parent_ids == [raw.id]
     model_file = tmp_path / "model.bin"
@@ -112,7 +114,9 @@ def test_models_datasets_lineage_and_stage(workspace: Workspace, tmp_path: Path)
     with pytest.raises(NotFound, match="no version '9'"):
         workspace.models.get_version("release", "lr@9")
     with pytest.raises(InvalidInput, match="pii"):
-        workspace.datasets.register_version({"dataset": "d", "version": "1", "personal_data_categories": ["x"]})
+        workspace.datasets.register_version(
+            {"dataset": "d", "version": "1", "personal_data_categories": ["x"]}, system="release"
+        )
     assert workspace.audit.verify().ok
 
 
@@ -188,7 +192,7 @@ def test_cli_assess_records_against_a_system(
 
 def test_updates_of_versions_are_validated_and_audited(workspace: Workspace) -> None:
     workspace.systems.create(HIGH_RISK)
-    workspace.datasets.register_version({"dataset": "arrests", "version": "1"})
+    workspace.datasets.register_version({"dataset": "arrests", "version": "1"}, system="release")
     workspace.models.register_version("release", {"model": "lr", "version": "1"})
     updated = workspace.datasets.update_version("arrests@1", {"pii": True, "personal_data_categories": ["age"]})
     assert updated.pii and updated.personal_data_categories == ["age"]

@@ -91,7 +91,8 @@ def api(workspace: Workspace, files: dict[str, Path]) -> Iterator[Api]:
     with serving(workspace) as (client, tokens, ws):
         api = Api(client, tokens, ws)
         for dataset, name in (("hiring", "hiring.csv"), ("later", "later.csv")):
-            body = {"dataset": dataset, "version": "1", "artifact_sha256": api.upload(files[name]), "file_name": name}
+            body = {"dataset": dataset, "version": "1", "system": "release", "artifact_sha256": api.upload(files[name]),
+                    "file_name": name}  # fmt: skip
             response = client.post("/api/datasets", json=body, headers=api.auth("owner"))
             assert response.status_code == 201, response.text
             assert response.json()["row_count"] == pd.read_csv(files[name]).shape[0]
@@ -282,7 +283,9 @@ def test_refusals_and_bad_input_record_nothing(api: Api) -> None:
         ("checks/validate", {"dataset_version": "hiring@1", "baseline_id": 1}, 422, "not a baseline check"),
         ("checks/leakage", {"dataset_version": "hiring@1"}, 422, "reference_version"),
     ]  # fmt: skip
-    api.ws.datasets.register_version({"dataset": "bare", "version": "1"})  # no file: no copy to run on
+    api.ws.datasets.register_version(
+        {"dataset": "bare", "version": "1"}, system="release"
+    )  # no file: no copy to run on
     events = len(api.ws.audit.log())
     for path, body, status, text in cases:
         response = api.post(path, body)

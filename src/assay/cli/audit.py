@@ -18,19 +18,45 @@ __all__ = ["register"]
 audit_app = typer.Typer(help="The audit ledger: verify, export, list, checkpoint.", no_args_is_help=True)
 
 
-def _report(result: Verification, where: str) -> None:
+_LISTED = 50  # record problems printed before "... and N more"
+
+
+def _report(result: Verification, where: str, *, as_json: bool = False) -> None:
+    if as_json:
+        print_json(result.to_dict())
+        if not result.ok:
+            raise typer.Exit(1)
+        return
     if not result.ok:
+        for problem in result.record_problems[:_LISTED]:
+            typer.echo(f"  {problem}")
+        if len(result.record_problems) > _LISTED:
+            typer.echo(f"  ... and {len(result.record_problems) - _LISTED:,} more (--json lists them all)")
+        if result.first_bad_seq is not None:
+            raise IntegrityViolation(
+                f"{where} does NOT verify: first bad sequence number {result.first_bad_seq}: {result.problem}"
+            )
         raise IntegrityViolation(
-            f"{where} does NOT verify: first bad sequence number {result.first_bad_seq}: {result.problem}"
+            f"{where} does NOT verify: {len(result.record_problems):,} of {result.records:,} governed records differ "
+            "from the last event that touched them (changed, deleted or inserted outside Assay; listed above)"
         )
-    typer.echo(f"{where} verifies: {result.events:,} events, {result.checkpoints:,} signed checkpoints")
+    line = f"{where} verifies: {result.events:,} events, {result.checkpoints:,} signed checkpoints"
+    if result.head_checkpoint_time is not None:
+        line += f", the last event's signed at {result.head_checkpoint_time}"
+    else:
+        line += f"; {result.records:,} governed records match their last event"
+    typer.echo(line)
 
 
 @audit_app.command("verify")
 def verify(
     ctx: typer.Context,
     public_key: Annotated[
-        Path | None, typer.Option(help="Public key (PEM) to check checkpoint signatures with.", show_default=False)
+        Path | None,
+        typer.Option(
+            help="Public key (PEM) to check checkpoint signatures with (default: the workspace's ledger.pub).",
+            show_default=False,
+        ),
     ] = None,
     export: Annotated[
         Path | None,
@@ -38,20 +64,22 @@ def verify(
             help="Verify this export folder offline instead of the database (needs --public-key).", show_default=False
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Check every event's hash and link and every signed checkpoint; exit 1 naming the first bad event."""
+    """Check every event's hash and link, every signed checkpoint and every governed record's current state against
+    the last event that touched it; exit 1 naming the first bad event and the records changed outside Assay."""
     if export is not None:
         if public_key is None:
             raise InvalidInput("--export needs --public-key: an export is verified with the public key alone")
-        _report(verify_export(export, public_key), f"export {export}")
+        _report(verify_export(export, public_key), f"export {export}", as_json=as_json)
         return
     workspace = open_workspace(ctx)
-    _report(workspace.audit.verify(public_key), "the audit ledger")
+    _report(workspace.audit.verify(public_key), "the audit ledger", as_json=as_json)
 
 
 @audit_app.command("export")
 def export(ctx: typer.Context, out: Annotated[Path, typer.Option(help="Folder to write the export to.")]) -> None:
-    """Sign a checkpoint of the head and write events.jsonl, checkpoints.jsonl and the public key."""
+    """Sign a checkpoint of the head and write events.jsonl, checkpoints.jsonl (up to it) and the public key."""
     paths = open_workspace(ctx).audit.export(out)
     for name, path in paths.items():
         typer.echo(f"{name}: {path}")

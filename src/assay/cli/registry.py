@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,11 +17,16 @@ from assay.governance.records import (
 )
 from assay.services._lookup import split_ref
 
+if TYPE_CHECKING:
+    from assay.services.registry import DatasetInfo
+
 __all__ = ["register"]
 
 system_app = typer.Typer(help="AI systems: create, list, show, update.", no_args_is_help=True)
 model_app = typer.Typer(help="Models and their versions.", no_args_is_help=True)
-dataset_app = typer.Typer(help="Datasets and their versions.", no_args_is_help=True)
+dataset_app = typer.Typer(
+    help="Datasets and their versions, each dataset owned by an AI system and shared with others.", no_args_is_help=True
+)
 assessment_app = typer.Typer(help="Assessments recorded against a system.", no_args_is_help=True)
 
 _Stage = Annotated[
@@ -214,6 +219,12 @@ def _period(text: str | None) -> tuple[Any, Any]:
 def dataset_register(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="DATASET@VERSION (the dataset is created with its first version).")],
+    system: Annotated[
+        str,
+        typer.Option(
+            "--system", help="The AI system that owns the dataset (its owners may change it; required, every version)."
+        ),
+    ],
     file: Annotated[
         Path | None, typer.Option(help="CSV or Parquet file: fingerprint, columns and rows are read from it.")
     ] = None,
@@ -237,7 +248,7 @@ def dataset_register(
     description: Annotated[str | None, typer.Option(help="Description (first version only).")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Register a dataset version with its provenance."""
+    """Register a dataset version with its provenance, in a dataset owned by --system."""
     name, version = split_ref(ref, "dataset version")
     start, end = _period(period)
     given = {
@@ -246,7 +257,9 @@ def dataset_register(
         "personal_data_categories": personal_data, "parents": parent, "description": description,
     }  # fmt: skip
     fields = {key: value for key, value in given.items() if value is not None}
-    registered = open_workspace(ctx).datasets.register_version(fields, file=file, copy=copy, scan_pii=scan_pii)
+    registered = open_workspace(ctx).datasets.register_version(
+        fields, system=system, file=file, copy=copy, scan_pii=scan_pii
+    )
     print_record(registered.state(), title=f"dataset version {ref}", as_json=as_json)
 
 
@@ -280,17 +293,65 @@ def dataset_update(
 
 @dataset_app.command("list")
 def dataset_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List dataset versions."""
-    rows = [{"dataset": d.name, **v.state()} for d, v in open_workspace(ctx).datasets.list_versions()]
-    table(rows, ["dataset", "version", "row_count", "source", "licence", "pii", "fingerprint"], as_json=as_json)
+    """List dataset versions, with the system that owns each dataset and those it is shared with."""
+    datasets = open_workspace(ctx).datasets
+    owners = {info.dataset.name: info for info in datasets.list()}
+    rows = [
+        {"dataset": d.name, "system": owners[d.name].system, "shared_with": ", ".join(owners[d.name].shared_with),
+         **v.state()}
+        for d, v in datasets.list_versions()
+    ]  # fmt: skip
+    columns = ["dataset", "version", "system", "shared_with", "row_count", "source", "licence", "pii", "fingerprint"]
+    table(rows, columns, as_json=as_json)
 
 
 @dataset_app.command("show")
 def dataset_show(
     ctx: typer.Context, ref: Annotated[str, typer.Argument(help="DATASET@VERSION.")], as_json: JsonOption = False
 ) -> None:
-    """Show a dataset version."""
-    print_record(open_workspace(ctx).datasets.get_version(ref).state(), title=f"dataset version {ref}", as_json=as_json)
+    """Show a dataset version, with the system that owns the dataset and those it is shared with."""
+    datasets = open_workspace(ctx).datasets
+    version = datasets.get_version(ref)
+    info = datasets.get(ref.partition("@")[0])
+    record = {**version.state(), "system": info.system, "shared_with": list(info.shared_with)}
+    print_record(record, title=f"dataset version {ref}", as_json=as_json)
+
+
+def _print_dataset(info: DatasetInfo, as_json: bool) -> None:
+    print_record(info.to_dict(), title=f"dataset {info.dataset.name}", as_json=as_json)
+
+
+@dataset_app.command("share")
+def dataset_share(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The dataset (all its versions).")],
+    system: Annotated[str, typer.Option("--with", help="The AI system to share it with.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Share a dataset with another AI system: its members may read it and use it in the system's records."""
+    _print_dataset(open_workspace(ctx).datasets.share(name, system), as_json)
+
+
+@dataset_app.command("unshare")
+def dataset_unshare(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The dataset.")],
+    system: Annotated[str, typer.Option("--with", help="The AI system to stop sharing it with.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Stop sharing a dataset with an AI system (the records it made keep naming the versions they used)."""
+    _print_dataset(open_workspace(ctx).datasets.unshare(name, system), as_json)
+
+
+@dataset_app.command("assign")
+def dataset_assign(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The dataset.")],
+    system: Annotated[str, typer.Option("--system", help="The AI system that owns it from now on.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Move a dataset to another owning AI system (e.g. from unassigned-datasets after the upgrade)."""
+    _print_dataset(open_workspace(ctx).datasets.assign(name, system), as_json)
 
 
 @assessment_app.command("list")

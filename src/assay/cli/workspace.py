@@ -11,7 +11,7 @@ import typer
 from assay.cli._shell import Options, open_workspace
 from assay.config import load_settings
 from assay.services.workspace import WORKSPACE_DIR, Workspace
-from assay.store.migrate import current_revision, downgrade, head_revision, upgrade
+from assay.store.migrate import current_revision, head_revision
 
 __all__ = ["register"]
 
@@ -75,20 +75,23 @@ def mode(
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
-    """Migrate the database up to REVISION (default: the newest)."""
+    """Migrate the database up to REVISION (default: the newest). The audit ledger must verify first; each record
+    the migration changes gets a record.migrate event, so the ledger keeps covering every record."""
     workspace = _unchecked(ctx)
-    upgrade(workspace.store.engine, revision)
-    typer.echo(f"database at revision {current_revision(workspace.store.engine)}")
+    events = workspace.store.upgrade(workspace.actor, revision)
+    typer.echo(f"database at revision {current_revision(workspace.store.engine)} ({events} records re-recorded)")
 
 
 @db_app.command("downgrade")
 def db_downgrade(
     ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target revision ('base' removes all).")]
 ) -> None:
-    """Migrate the database down to REVISION."""
+    """Migrate the database down to REVISION (the audit ledger must verify first, as for an upgrade)."""
     workspace = _unchecked(ctx)
-    downgrade(workspace.store.engine, revision)
-    typer.echo(f"database at revision {current_revision(workspace.store.engine) or 'base'}")
+    events = workspace.store.downgrade(workspace.actor, revision)
+    typer.echo(
+        f"database at revision {current_revision(workspace.store.engine) or 'base'} ({events} records re-recorded)"
+    )
 
 
 @db_app.command("current")

@@ -176,18 +176,52 @@ def register_model(auth: Auth, system: str, fields: Fields) -> dict[str, Any]:
 
 @router.get("/datasets", tags=["datasets"])
 def list_datasets(auth: Auth, paging: Page) -> dict[str, Any]:
+    """The dataset versions you may see: of datasets owned by, or shared with, a system you are a member of."""
+    owners = {info.dataset.name: info for info in auth.ws.datasets.list(principal=auth.principal)}
     rows = [
-        {"dataset": d.name, "ref": f"{d.name}@{v.version}", **v.state()} for d, v in auth.ws.datasets.list_versions()
-    ]
+        {"dataset": d.name, "ref": f"{d.name}@{v.version}", "system": owners[d.name].system,
+         "shared_with": list(owners[d.name].shared_with), **v.state()}
+        for d, v in auth.ws.datasets.list_versions(principal=auth.principal)
+        if d.name in owners
+    ]  # fmt: skip
     return page(rows, paging)
 
 
 @router.post("/datasets", status_code=201, tags=["datasets"])
 def register_dataset(auth: Auth, fields: Fields) -> dict[str, Any]:
-    """Register a dataset version; with the artifact_sha256 of an upload and its file_name (credit.csv,
-    credit.parquet), the file is its registered copy (fingerprint, columns and rows read from it)."""
-    sha, file_name = _text(fields, "artifact_sha256"), _text(fields, "file_name")
-    return auth.ws.datasets.register_version(fields, artifact_sha256=sha, file_name=file_name).state()
+    """Register a dataset version of a dataset owned by the system named in the field system (you must own it);
+    with the artifact_sha256 of an upload and its file_name (credit.csv, credit.parquet), the file is its registered
+    copy (fingerprint, columns and rows read from it)."""
+    sha, file_name, system = _text(fields, "artifact_sha256"), _text(fields, "file_name"), _text(fields, "system")
+    if not system:
+        raise InvalidInput("system: give the AI system that owns the dataset (one you own)")
+    registered = auth.ws.datasets.register_version(
+        fields, system=system, artifact_sha256=sha, file_name=file_name, principal=auth.principal
+    )
+    return registered.state()
+
+
+class ShareBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    system: str = Field(min_length=1, max_length=100, description="The AI system.")
+
+
+@router.post("/datasets/{dataset}/shares", status_code=201, tags=["datasets"])
+def share_dataset(auth: Auth, dataset: str, body: ShareBody) -> dict[str, Any]:
+    """Share a dataset your system owns with another system: its members may read it and use it in its records."""
+    return auth.ws.datasets.share(dataset, body.system, principal=auth.principal).to_dict()
+
+
+@router.delete("/datasets/{dataset}/shares/{system}", tags=["datasets"])
+def unshare_dataset(auth: Auth, dataset: str, system: str) -> dict[str, Any]:
+    """Stop sharing a dataset your system owns with a system."""
+    return auth.ws.datasets.unshare(dataset, system, principal=auth.principal).to_dict()
+
+
+@router.put("/datasets/{dataset}/system", tags=["datasets"])
+def assign_dataset(auth: Auth, dataset: str, body: ShareBody) -> dict[str, Any]:
+    """Move a dataset to another owning system (you must be able to change both)."""
+    return auth.ws.datasets.assign(dataset, body.system, principal=auth.principal).to_dict()
 
 
 _UPLOAD_BODY: dict[str, Any] = {
@@ -390,9 +424,8 @@ def audit_events(
 
 @router.post("/audit/verify", tags=["audit"])
 def audit_verify(auth: Auth) -> dict[str, Any]:
-    result = auth.ws.audit.verify()
-    return {"ok": result.ok, "events": result.events, "checkpoints": result.checkpoints,
-            "first_bad_seq": result.first_bad_seq, "problem": result.problem}  # fmt: skip
+    """The chain, the signed checkpoints and every governed record against the last event that touched it."""
+    return auth.ws.audit.verify().to_dict()
 
 
 @router.get("/audit/export", tags=["audit"], response_class=Response)
@@ -532,7 +565,7 @@ def model_stage(auth: Auth, system: str, ref: str, body: StatusBody) -> dict[str
 
 @router.patch("/datasets/{ref}", tags=["datasets"])
 def update_dataset(auth: Auth, ref: str, fields: Fields) -> dict[str, Any]:
-    return auth.ws.datasets.update_version(ref, fields).state()
+    return auth.ws.datasets.update_version(ref, fields, principal=auth.principal).state()
 
 
 @router.post("/systems/{system}/approvals/{request_id}/withdraw", tags=["approvals"])
@@ -611,7 +644,10 @@ def get_model_version(auth: Auth, system: str, ref: str) -> dict[str, Any]:
 
 @router.get("/datasets/{ref}", tags=["datasets"])
 def get_dataset_version(auth: Auth, ref: str) -> dict[str, Any]:
-    return auth.ws.datasets.get_version(ref).state()
+    """A dataset version you may see, with its dataset's owning system and shares."""
+    version = auth.ws.datasets.get_version(ref, principal=auth.principal)
+    info = auth.ws.datasets.get(ref.partition("@")[0], principal=auth.principal)
+    return {**version.state(), "system": info.system, "shared_with": list(info.shared_with)}
 
 
 @router.get("/systems/{system}/risks/{risk_id}", tags=["risks"])

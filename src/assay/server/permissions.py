@@ -42,7 +42,10 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/approvals/{request_id}/decision"): "approve",
     ("GET", "/api/systems/{system}/models/{ref}/card"): "read",
     ("GET", "/api/datasets"): "read",
-    ("POST", "/api/datasets"): "contribute",
+    ("POST", "/api/datasets"): "contribute",  # datasets: judged per dataset by its owning system and shares
+    ("POST", "/api/datasets/{dataset}/shares"): "contribute",
+    ("DELETE", "/api/datasets/{dataset}/shares/{system}"): "contribute",
+    ("PUT", "/api/datasets/{dataset}/system"): "contribute",
     ("POST", "/api/artifacts"): "contribute",
     ("GET", "/api/audit/events"): "audit",
     ("POST", "/api/audit/verify"): "audit",

@@ -26,7 +26,7 @@ from assay.errors import InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
 from assay.reports._jinja import template
 from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, workspace
-from assay.services.access import allowed
+from assay.services.access import allowed, dataset_readable
 from assay.services.controls import REVOKE_REASON_MAX
 from assay.services.workspace import Workspace
 
@@ -243,11 +243,13 @@ def _system(auth: Auth, name: str, shared: PageCache) -> dict[str, Any]:
     data_ids = {v["training_dataset_version_id"] for v in versions} | {
         a.dataset_version_id for a in ws.assessments.list(name)
     }
-    datasets = [
-        {"ref": f"{d.name}@{dv.version}", **{k: dv.state()[k] for k in _PROVENANCE}}
+    owners = {info.dataset.name: info for info in ws.datasets.list()}
+    datasets = [  # who may see each is decided per person (_system_for)
+        {"ref": f"{d.name}@{dv.version}", "system": owners[d.name].system,
+         "shared_with": list(owners[d.name].shared_with), **{k: dv.state()[k] for k in _PROVENANCE}}
         for d, dv in ws.datasets.list_versions()
         if dv.id in data_ids
-    ]
+    ]  # fmt: skip
     controls = [c.state() for c in ws.controls.statuses(name)]
     evidence = [e.to_dict() for e in ws.controls.list_evidence(name)]
     return {
@@ -270,8 +272,13 @@ def _system_for(request: Request, auth: Auth, name: str) -> dict[str, Any]:
     this person may do there."""
     shared = _shared(request)
     context = shared.get(auth, "system", lambda: _system(auth, name, shared), name)
+    who = auth.principal
     return {
         **context,
+        # a dataset the system's records used stays hidden from whoever may no longer see it (e.g. unshared)
+        "datasets": [d for d in context["datasets"] if dataset_readable(who, d["system"], d["shared_with"])],
+        # the systems the upload form may register a dataset in: those this person owns
+        "owned_systems": [s.name for s in auth.ws.systems.list() if allowed(who, "write", s.name)],
         "user": {"name": auth.principal.name, "role": auth.principal.role},
         "can_approve": allowed(auth.principal, "approve", name),
         "can_write": allowed(auth.principal, "write", name),
@@ -496,9 +503,7 @@ def audit_page(request: Request, auth: Auth, after: int = 0) -> Response:
 
 @router.post("/audit/verify")
 def audit_verify_page(request: Request, auth: FormAuth) -> Response:
-    result = auth.ws.audit.verify()
-    verified = {"ok": result.ok, "events": result.events, "checkpoints": result.checkpoints,
-                "first_bad_seq": result.first_bad_seq, "problem": result.problem}  # fmt: skip
+    verified = auth.ws.audit.verify().to_dict()
     return _render(request, "audit", _audit(auth, 0, verified), json_twin=False)
 
 
@@ -547,6 +552,7 @@ class _DatasetUpload(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     ref: str = Field(max_length=201)
+    system: str = Field(max_length=100)
     source: str = Field(default="", max_length=20_000)
     licence: str = Field(default="", max_length=200)
     back: str = Field(default="/", max_length=300)
@@ -554,8 +560,9 @@ class _DatasetUpload(BaseModel):
 
 @router.post("/datasets")
 async def dataset_upload_form(request: Request, auth: FormAuth) -> Response:
-    """Register a dataset version from an uploaded CSV or Parquet file, kept in the artifact store. The form is
-    parsed only after authentication and the CSRF check (no Form parameters: FastAPI would read them first)."""
+    """Register a dataset version from an uploaded CSV or Parquet file, kept in the artifact store, in a dataset
+    owned by the form's ``system`` (chosen among the systems the user owns). The form is parsed only after
+    authentication and the CSRF check (no Form parameters: FastAPI would read them first)."""
     import shutil
     import tempfile
 
@@ -577,7 +584,9 @@ async def dataset_upload_form(request: Request, auth: FormAuth) -> Response:
                 target = Path(folder) / f"upload{suffix}"  # never a client-chosen path
                 with target.open("wb") as out:
                     shutil.copyfileobj(file.file, out, 1024 * 1024)
-                auth.ws.datasets.register_version(fields, file=target, copy=True)
+                auth.ws.datasets.register_version(
+                    fields, system=given.system, file=target, copy=True, principal=auth.principal
+                )
 
         await run_in_threadpool(register)
     back = given.back

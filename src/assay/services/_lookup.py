@@ -1,20 +1,21 @@
 """Finding stored records by the names users type, with errors that list what exists.
 
 References: a system by its name; a model version as ``MODEL@VERSION`` within a system (or ``VERSION`` when the
-system has one model); a dataset version as ``DATASET@VERSION``.
+system has one model); a dataset version as ``DATASET@VERSION``. A system's records use only the datasets it
+owns or that are shared with it: looked up for a system, any other dataset does not exist.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from assay.errors import InvalidInput, NotFound
-from assay.store.models import Base, Dataset, DatasetVersion, Model, ModelVersion, System
+from assay.store.models import Base, Dataset, DatasetShare, DatasetVersion, Model, ModelVersion, System
 
-__all__ = ["by_id", "dataset_version", "model_version", "split_ref", "system"]
+__all__ = ["by_id", "dataset", "dataset_version", "model_version", "split_ref", "system", "usable_by"]
 
 _T = TypeVar("_T", bound=Base)
 _SHOWN = 20
@@ -68,20 +69,42 @@ def model_version(session: Session, owner: System, ref: str) -> ModelVersion:
     return found
 
 
-def dataset_version(session: Session, ref: str) -> DatasetVersion:
+def usable_by(system_ids: ColumnElement[int] | list[int]) -> ColumnElement[bool]:
+    """The datasets owned by, or shared with, one of ``system_ids`` (a list or a subquery of system ids)."""
+    shared = select(DatasetShare.dataset_id).where(DatasetShare.system_id.in_(system_ids))
+    return or_(Dataset.system_id.in_(system_ids), Dataset.id.in_(shared))
+
+
+def dataset(
+    session: Session, name: str, *, system: System | None = None, where: ColumnElement[bool] | None = None
+) -> Dataset:
+    """The dataset ``name``; with ``system``, only among the datasets it owns or that are shared with it; with
+    ``where``, only among the datasets it selects (what a person may see). Any other dataset is not found, and the
+    error lists only the names that could have been found."""
+    scope = [] if system is None else [usable_by([system.id])]
+    scope += [] if where is None else [where]
+    found = session.execute(select(Dataset).where(Dataset.name == name, *scope)).scalar_one_or_none()
+    if found is None:
+        names = list(session.execute(select(Dataset.name).where(*scope).order_by(Dataset.name)).scalars())
+        within = "" if system is None else f" owned by or shared with system {system.name!r}"
+        raise NotFound(f"no dataset named {name!r}{within} ({_known(names)})")
+    return found
+
+
+def dataset_version(
+    session: Session, ref: str, *, system: System | None = None, where: ColumnElement[bool] | None = None
+) -> DatasetVersion:
+    """``DATASET@VERSION`` of :func:`dataset` (``system`` and ``where`` as there)."""
     name, version = split_ref(ref, "dataset version")
-    dataset = session.execute(select(Dataset).where(Dataset.name == name)).scalar_one_or_none()
-    if dataset is None:
-        names = list(session.execute(select(Dataset.name).order_by(Dataset.name)).scalars())
-        raise NotFound(f"no dataset named {name!r} ({_known(names)})")
+    found_dataset = dataset(session, name, system=system, where=where)
     found = session.execute(
-        select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id, DatasetVersion.version == version)
+        select(DatasetVersion).where(DatasetVersion.dataset_id == found_dataset.id, DatasetVersion.version == version)
     ).scalar_one_or_none()
     if found is None:
         versions = list(
             session.execute(
                 select(DatasetVersion.version)
-                .where(DatasetVersion.dataset_id == dataset.id)
+                .where(DatasetVersion.dataset_id == found_dataset.id)
                 .order_by(DatasetVersion.id)
             ).scalars()
         )

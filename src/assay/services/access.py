@@ -6,7 +6,12 @@ Roles:
 - global ``auditor``: read everything, verify and export the audit ledger; never change anything;
 - global ``member``: what their memberships allow, per AI system: ``viewer`` reads, ``approver`` reads and decides
   approvals, ``owner`` reads and changes the system's records. Any member may create a new system and becomes
-  its owner, and may register datasets and upload artifacts. Deny by default: no membership, no access.
+  its owner, and may upload artifacts. Deny by default: no membership, no access.
+
+Datasets belong to a system: its owners register the dataset and its versions, change them and share the
+dataset with other systems; every member of the owning system, and of a system it is shared with, may read it
+(:func:`dataset_readable`, :func:`dataset_writable`). A record of a system (an assessment, a check, a model
+version's training data) may only use a dataset owned by or shared with that system.
 
 Passwords are hashed with argon2id; API tokens and session secrets are random 256-bit values of which only the
 SHA-256 is stored. A ``read`` token can only read. Every change here is an audit event naming the acting user;
@@ -18,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -43,6 +49,8 @@ __all__ = [
     "Action",
     "Principal",
     "allowed",
+    "dataset_readable",
+    "dataset_writable",
     "require_authenticated_admin",
     "require_role",
 ]
@@ -98,6 +106,16 @@ def allowed(principal: Principal, action: Action, system: str | None = None) -> 
         return action == "read"  # listing: filtered to the systems the member can see
     role = principal.memberships.get(system)
     return role is not None and action in _SYSTEM_ACTIONS[role]
+
+
+def dataset_readable(principal: Principal, owner: str, shared_with: Iterable[str] = ()) -> bool:
+    """A dataset is readable by whoever may read its owning system or a system it is shared with."""
+    return allowed(principal, "read", owner) or any(allowed(principal, "read", system) for system in shared_with)
+
+
+def dataset_writable(principal: Principal, owner: str) -> bool:
+    """A dataset (its versions, its shares) is changed only by those who may write its owning system."""
+    return allowed(principal, "write", owner)
 
 
 def require(principal: Principal, action: Action, system: str | None = None) -> None:

@@ -322,17 +322,16 @@ class Approvals(Service):
                     f"approval request {request_id} is stale: the model version, its assessments or the system's "
                     "risks changed since it was made; withdraw it and request again"
                 )
-            tx.session.add(
-                ApprovalDecision(
-                    request_id=request.id,
-                    approver=tx.actor,
-                    decision=decision,
-                    comment=comment,
-                    state_digest=current,
-                    authenticated=tx.authenticated,
-                )
+            decided = ApprovalDecision(
+                request_id=request.id,
+                approver=tx.actor,
+                decision=decision,
+                comment=comment,
+                state_digest=current,
+                authenticated=tx.authenticated,
             )
-            tx.session.flush()
+            tx.session.add(decided)
+            tx.record("approval.decision", decided, before=None, payload={"request": request.id, "decision": decision})
             before = request.state()
             if decision == "reject":
                 request.status, request.decided_at = "rejected", utcnow()
@@ -457,8 +456,8 @@ _WATCHED: Final = ("model_versions", "assessments", "risks")  # what an approval
 def _touched_systems(tx: Transaction) -> set[int]:
     systems: set[int] = set()
     for event in tx.events:
-        if event.object_type not in _WATCHED or event.payload.get("by_policy"):
-            continue
+        if event.object_type not in _WATCHED or event.payload.get("by_policy") or event.action == "record.migrate":
+            continue  # the rule's own moves, and a schema migration's new columns, are not changes of substance
         if event.object_type == "risks":
             risk = tx.session.get(Risk, int(event.object_id))
             systems.update([] if risk is None else [risk.system_id])

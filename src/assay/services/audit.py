@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import takewhile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from assay.errors import InvalidInput
 from assay.services._base import Service
 from assay.store import audit, ledger
 from assay.store.ledger import Checkpoint, Event, Verification, load_public_key, write_export
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["AuditLog", "verify_export"]
 
@@ -31,21 +28,29 @@ def verify_export(folder: Path, public_key: Path) -> Verification:
 
 class AuditLog(Service):
     def verify(self, public_key: Path | None = None) -> Verification:
-        """Verify the database's ledger (with the workspace key, or the public key file an auditor holds)."""
+        """Verify the database's ledger (with the workspace's public key, or the public key file an auditor holds):
+        the chain, the signed checkpoints, and every governed record's current state against the last event that
+        touched it. The private key is not needed."""
         key = None if public_key is None else load_public_key(_public_key_file(public_key))
-        return self.ws.store.verify(key)
+        return self.ws.store.verify(key)  # without a file: the workspace's .assay/keys/ledger.pub
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the current head now (``None`` when nothing has been recorded yet)."""
         return self.ws.store.checkpoint(self.ws.actor)
 
     def export(self, out: Path) -> dict[str, Path]:
-        """Sign a checkpoint of the head, then write events.jsonl, checkpoints.jsonl and the public key."""
-        self.checkpoint()
+        """Sign a checkpoint of the head, then write events.jsonl and checkpoints.jsonl up to that head, and the
+        public key: an export always ends at a signed checkpoint of its last event (the verifier requires it).
+        Needs the signing key; an empty ledger has nothing to export."""
+        signed = self.checkpoint()
+        if signed is None:
+            raise InvalidInput("the audit ledger is empty: there is nothing to export yet")
+        head = signed.seq
         with self.ws.store.engine.connect() as connection:
-            # The checkpoints first: one signed while the events are read would cover events not in the export.
-            checkpoints = audit.list_checkpoints(connection)
-            paths = write_export(out, audit.iter_events(connection), checkpoints)  # streamed
+            # Events and checkpoints up to the head just signed: those appended meanwhile belong to a later export.
+            checkpoints = [c for c in audit.list_checkpoints(connection) if c.seq <= head]
+            events = takewhile(lambda e: e.seq <= head, audit.iter_events(connection))
+            paths = write_export(out, events, checkpoints)  # streamed
         paths["public_key"] = out / PUBLIC_KEY_FILE
         paths["public_key"].write_bytes(self.ws.public_key_pem())
         return paths

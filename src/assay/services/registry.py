@@ -10,10 +10,11 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -32,6 +33,7 @@ from assay.governance.records import (
 )
 from assay.services import _lookup
 from assay.services._base import Service
+from assay.services.access import Principal, allowed, dataset_readable, dataset_writable
 from assay.store.artifacts import StoredFile, safe_name
 from assay.store.ledger import canonical_json
 from assay.store.models import (
@@ -39,6 +41,7 @@ from assay.store.models import (
     Assessment,
     ControlStatus,
     Dataset,
+    DatasetShare,
     DatasetVersion,
     Evidence,
     Membership,
@@ -54,7 +57,15 @@ if TYPE_CHECKING:
     from assay.frames import Frame
     from assay.store.database import Transaction
 
-__all__ = ["PICKLE_REFUSED", "Assessments", "Datasets", "Models", "Systems", "store_artifact"]
+__all__ = [
+    "PICKLE_REFUSED",
+    "Assessments",
+    "DatasetInfo",
+    "Datasets",
+    "Models",
+    "Systems",
+    "store_artifact",
+]
 
 PICKLE_REFUSED: Final = (
     "model version {ref} is a joblib/pickle file ({name}): loading it runs any code it holds. Register the model "
@@ -89,8 +100,10 @@ class Systems(Service):
         """Register a system; ``owner_member`` (a user name) becomes its owner in the same transaction."""
         valid: SystemSpec = coerce(SystemSpec, spec, "AI system")
         with self._write() as tx:
-            if tx.session.execute(select(System.id).where(System.name == valid.name)).first() is not None:
-                raise Conflict(f"an AI system named {valid.name!r} already exists: update it or choose another name")
+            clash = tx.session.execute(select(System.name).where(System.name_key == valid.name.lower())).scalar()
+            if clash is not None:
+                case = "" if clash == valid.name else f" (names are unique regardless of case: {valid.name!r} is taken)"
+                raise Conflict(f"an AI system named {clash!r} already exists{case}: update it or choose another name")
             system = System(**valid.model_dump())
             tx.session.add(system)
             tx.record("system.create", system, before=None)
@@ -168,7 +181,9 @@ class Models(Service):
             model = Model(system_id=owner.id, name=valid.model, description=valid.description)
             tx.session.add(model)
             tx.record("model.create", model, before=None, payload={"system": owner.name})
-        training = _lookup.dataset_version(tx.session, valid.training_dataset) if valid.training_dataset else None
+        training = None
+        if valid.training_dataset:  # a dataset the system owns or that is shared with it
+            training = _lookup.dataset_version(tx.session, valid.training_dataset, system=owner)
         parent = None
         if valid.parent:
             ref = valid.parent if "@" in valid.parent else f"{valid.model}@{valid.parent}"
@@ -259,14 +274,15 @@ class Models(Service):
         """Change the framework or training dataset of a model version (approvals of it become stale)."""
         update, given = updates(ModelVersionUpdate, changes, f"update of model version {ref!r}")
         with self._write() as tx:
-            version = _lookup.model_version(tx.session, _lookup.system(tx.session, system), ref)
+            owner = _lookup.system(tx.session, system)
+            version = _lookup.model_version(tx.session, owner, ref)
             before = version.state()
             if "framework" in given:
                 version.framework = update.framework or ""
             if "training_dataset" in given:
                 training = update.training_dataset
                 version.training_dataset_version_id = (
-                    None if training is None else _lookup.dataset_version(tx.session, training).id
+                    None if training is None else _lookup.dataset_version(tx.session, training, system=owner).id
                 )
             version.updated_at = utcnow()
             tx.record("model_version.update", version, before=before, payload={"changed": sorted(given)})
@@ -298,24 +314,116 @@ def move_stage(tx: Transaction, version: ModelVersion, stage: str, *, reason: st
     )
 
 
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset with the AI system that owns it and the systems it is shared with."""
+
+    dataset: Dataset
+    system: str
+    shared_with: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.dataset.state(), "system": self.system, "shared_with": list(self.shared_with)}
+
+
 class Datasets(Service):
-    """Datasets and their versions, with provenance and lineage."""
+    """Datasets and their versions, with provenance and lineage; each dataset owned by an AI system and shared
+    explicitly with others.
+
+    ``principal`` (the server passes the user making the request; ``None``, the workspace's own user, may do
+    anything, as with the other services) limits every method to what that person may do: a dataset they may
+    not see does not exist for them (:class:`~assay.errors.NotFound`); one they see only as a member of a system it
+    is shared with, or as a viewer or approver, they may read but not change
+    (:class:`~assay.errors.PermissionDenied`). See :func:`assay.services.access.dataset_readable`."""
+
+    # -- who may see and change what -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _visible(principal: Principal | None) -> ColumnElement[bool] | None:
+        """The SQL condition selecting the datasets ``principal`` may see (None: all of them)."""
+        systems = None if principal is None else principal.systems()
+        if systems is None:
+            return None
+        ids = select(System.id).where(System.name.in_(sorted(systems))).scalar_subquery()
+        return _lookup.usable_by(ids)
+
+    @staticmethod
+    def _ownership(session: Session, dataset: Dataset) -> tuple[str, tuple[str, ...]]:
+        owner = session.get(System, dataset.system_id)
+        shared = session.execute(
+            select(System.name)
+            .join(DatasetShare, DatasetShare.system_id == System.id)
+            .where(DatasetShare.dataset_id == dataset.id)
+            .order_by(System.name)
+        ).scalars()
+        return ("?" if owner is None else owner.name), tuple(shared)
+
+    def _find(self, session: Session, name: str, principal: Principal | None) -> Dataset:
+        return _lookup.dataset(session, name, where=self._visible(principal))
+
+    def _require_write(self, session: Session, dataset: Dataset, principal: Principal | None, doing: str) -> str:
+        """The owning system's name, once ``principal`` may change the dataset."""
+        owner, _ = self._ownership(session, dataset)
+        if principal is not None and not dataset_writable(principal, owner):
+            raise PermissionDenied(
+                f"{principal.name} may not {doing} dataset {dataset.name!r}: only owners of its system {owner!r} may"
+            )
+        return owner
+
+    @staticmethod
+    def _owning_system(session: Session, name: str, principal: Principal | None, doing: str) -> System:
+        """System ``name``, to own a dataset: ``principal`` must be able to see it (else it does not exist for
+        them) and to change it."""
+        if principal is not None and not allowed(principal, "read", name):
+            raise NotFound(f"no AI system named {name!r}")
+        system = _lookup.system(session, name)
+        if principal is not None and not allowed(principal, "write", name):
+            raise PermissionDenied(f"{principal.name} may not {doing} system {name!r}: only its owners may")
+        return system
+
+    def _check_register(
+        self, session: Session, valid: DatasetVersionSpec, system: str, principal: Principal | None
+    ) -> tuple[System, Dataset | None]:
+        existing = session.execute(select(Dataset).where(Dataset.name == valid.dataset)).scalar_one_or_none()
+        if (
+            existing is not None
+            and principal is not None
+            and not dataset_readable(principal, *self._ownership(session, existing))
+        ):
+            raise NotFound(
+                f"dataset {valid.dataset!r} is not one you may see, and dataset names are unique in the workspace: "
+                "choose another name"
+            )
+        owner = self._owning_system(session, system, principal, "register datasets in")
+        if existing is not None:
+            current = self._require_write(session, existing, principal, "add versions to")
+            if existing.system_id != owner.id:
+                raise Conflict(
+                    f"dataset {valid.dataset!r} belongs to system {current!r}, not {owner.name!r}: register its "
+                    f"versions with --system {current}"
+                )
+        return owner, existing
+
+    # -- versions ------------------------------------------------------------------------------------------------
 
     def register_version(
         self,
         spec: DatasetVersionSpec | Mapping[str, Any],
         *,
+        system: str,
         file: Path | None = None,
         copy: bool = False,
         scan_pii: bool = False,
         artifact_sha256: str | None = None,
         file_name: str | None = None,
+        principal: Principal | None = None,
     ) -> DatasetVersion:
-        """Register ``DATASET@VERSION``. With ``file``, its fingerprint (SHA-256), columns and row count are read
-        from it; ``copy`` keeps a copy in the artifact store; ``scan_pii`` scans it for personal data and sets
-        ``pii`` and ``personal_data_categories`` from what it finds (see :func:`_scan_pii`). ``artifact_sha256``
-        and ``file_name`` give a file already in the artifact store (e.g. uploaded to the server) instead of
-        ``file``: it is registered as the version's copy, its name's suffix (``.csv``, ``.parquet``) telling the
+        """Register ``DATASET@VERSION`` of a dataset owned by AI ``system`` (the dataset is created with its first
+        version; its later versions name the same system). With ``file``, its fingerprint (SHA-256), columns and
+        row count are read from it; ``copy`` keeps a copy in the artifact store; ``scan_pii`` scans it for personal
+        data and sets ``pii`` and ``personal_data_categories`` from what it finds (see :func:`_scan_pii`).
+        ``artifact_sha256`` with ``file_name`` names a file already in the artifact store (e.g. uploaded to the
+        server): it is registered as the version's copy, its name's suffix (``.csv``, ``.parquet``) telling the
         format."""
         if artifact_sha256 is not None or file_name is not None:
             if artifact_sha256 is None or not file_name:
@@ -325,8 +433,14 @@ class Datasets(Service):
             if not self.ws.artifacts.has(artifact_sha256):
                 raise InvalidInput(f"artifact {artifact_sha256} is not in the artifact store: upload it first")
             with self.ws.artifacts.linked_file(artifact_sha256, file_name) as link:
-                return self.register_version(spec, file=link, copy=True, scan_pii=scan_pii)
+                return self.register_version(
+                    spec, system=system, file=link, copy=True, scan_pii=scan_pii, principal=principal
+                )
         valid: DatasetVersionSpec = coerce(DatasetVersionSpec, spec, "dataset version")
+        if not isinstance(system, str) or not system:
+            raise InvalidInput("give the AI system that owns the dataset (system; the CLI's --system)")
+        with self.ws.store.read() as session:  # refused before the file is read or stored
+            self._check_register(session, valid, system, principal)
         facts: dict[str, Any] = {}
         stored = None
         scan: dict[str, Any] | None = None
@@ -341,12 +455,13 @@ class Datasets(Service):
         elif scan_pii:
             raise InvalidInput("scan_pii needs the dataset file")
         with self._write() as tx:
-            dataset = tx.session.execute(select(Dataset).where(Dataset.name == valid.dataset)).scalar_one_or_none()
+            owner, dataset = self._check_register(tx.session, valid, system, principal)
             if dataset is None:
-                dataset = Dataset(name=valid.dataset, description=valid.description)
+                dataset = Dataset(name=valid.dataset, system_id=owner.id, description=valid.description)
                 tx.session.add(dataset)
-                tx.record("dataset.create", dataset, before=None)
-            parents = [_lookup.dataset_version(tx.session, ref).id for ref in valid.parents]
+                tx.record("dataset.create", dataset, before=None, payload={"system": owner.name})
+            visible = self._visible(principal)
+            parents = [_lookup.dataset_version(tx.session, ref, where=visible).id for ref in valid.parents]
             fields = valid.model_dump(exclude={"dataset", "description", "parents"})
             for key, value in facts.items():
                 if fields.get(key) in (None, [], ""):
@@ -363,21 +478,22 @@ class Datasets(Service):
                 artifact_sha = store_artifact(tx, stored, file.name, _media_type(file)).sha256
             version = DatasetVersion(dataset_id=dataset.id, artifact_sha256=artifact_sha, parent_ids=parents, **fields)
             tx.session.add(version)
-            payload: dict[str, Any] = {"ref": f"{dataset.name}@{valid.version}"}
+            payload: dict[str, Any] = {"ref": f"{dataset.name}@{valid.version}", "system": owner.name}
             if scan is not None:
                 payload["pii_scan"] = scan
             tx.record("dataset_version.create", version, before=None, payload=payload)
         return version
 
-    def get_version(self, ref: str) -> DatasetVersion:
+    def get_version(self, ref: str, *, principal: Principal | None = None) -> DatasetVersion:
         with self.ws.store.read() as session:
-            return _lookup.dataset_version(session, ref)
+            return _lookup.dataset_version(session, ref, where=self._visible(principal))
 
     @contextmanager
     def opened(self, ref: str) -> Iterator[Frame]:
         """The registered copy of dataset version ``ref``, opened lazily (:func:`assay.frames.open`) from a link
         under its original file name (which tells its format) in a temporary folder, removed afterwards. Results
-        name it as ``dataset version REF (FILE)``, not by the temporary path."""
+        name it as ``dataset version REF (FILE)``, not by the temporary path. (The runs that open it check first
+        that the system they record in owns the dataset or has it shared.)"""
         from assay.frames import open as open_frame
 
         with self.ws.store.read() as session:
@@ -392,11 +508,16 @@ class Datasets(Service):
         with self.ws.artifacts.linked_file(artifact.sha256, name) as path:
             yield open_frame(path, source=f"dataset version {ref} ({Path(name).name})")
 
-    def update_version(self, ref: str, changes: DatasetVersionUpdate | Mapping[str, Any]) -> DatasetVersion:
+    def update_version(
+        self, ref: str, changes: DatasetVersionUpdate | Mapping[str, Any], *, principal: Principal | None = None
+    ) -> DatasetVersion:
         """Change the provenance, location or personal-data fields of a dataset version (validated as a whole)."""
         _update, given = updates(DatasetVersionUpdate, changes, f"update of dataset version {ref!r}")
         with self._write() as tx:
-            version = _lookup.dataset_version(tx.session, ref)
+            version = _lookup.dataset_version(tx.session, ref, where=self._visible(principal))
+            dataset = tx.session.get(Dataset, version.dataset_id)
+            assert dataset is not None
+            self._require_write(tx.session, dataset, principal, "change")
             before = version.state()
             name, number = _lookup.split_ref(ref, "dataset version")
             current = {key: getattr(version, key) for key in DatasetVersionSpec.model_fields if hasattr(version, key)}
@@ -407,14 +528,107 @@ class Datasets(Service):
             tx.record("dataset_version.update", version, before=before, payload={"changed": sorted(given)})
         return version
 
-    def list_versions(self) -> list[tuple[Dataset, DatasetVersion]]:
+    def list_versions(self, *, principal: Principal | None = None) -> list[tuple[Dataset, DatasetVersion]]:
+        """Every dataset version ``principal`` may see (selected in the database)."""
+        visible = self._visible(principal)
         with self.ws.store.read() as session:
             rows = session.execute(
                 select(Dataset, DatasetVersion)
                 .join(DatasetVersion, DatasetVersion.dataset_id == Dataset.id)
+                .where(*([] if visible is None else [visible]))
                 .order_by(Dataset.name, DatasetVersion.id)
             ).all()
             return [(row[0], row[1]) for row in rows]
+
+    # -- datasets: owner and shares ------------------------------------------------------------------------------
+
+    def get(self, name: str, *, principal: Principal | None = None) -> DatasetInfo:
+        """Dataset ``name`` with its owning system and the systems it is shared with."""
+        with self.ws.store.read() as session:
+            dataset = self._find(session, name, principal)
+            return DatasetInfo(dataset, *self._ownership(session, dataset))
+
+    def list(self, *, principal: Principal | None = None) -> list[DatasetInfo]:
+        """Every dataset ``principal`` may see (selected in the database), with owner and shares, by name."""
+        visible = self._visible(principal)
+        with self.ws.store.read() as session:
+            rows = session.execute(
+                select(Dataset, System.name)
+                .join(System, System.id == Dataset.system_id)
+                .where(*([] if visible is None else [visible]))
+                .order_by(Dataset.name)
+            ).all()
+            ids = [row[0].id for row in rows]
+            shares: dict[int, list[str]] = {}
+            for dataset_id, system_name in session.execute(
+                select(DatasetShare.dataset_id, System.name)
+                .join(System, System.id == DatasetShare.system_id)
+                .where(DatasetShare.dataset_id.in_(ids))
+                .order_by(System.name)
+            ).all():
+                shares.setdefault(dataset_id, []).append(system_name)
+            return [DatasetInfo(row[0], row[1], tuple(shares.get(row[0].id, []))) for row in rows]
+
+    def share(self, name: str, system: str, *, principal: Principal | None = None) -> DatasetInfo:
+        """Share dataset ``name`` with AI ``system``: its members may read the dataset and use its versions in the
+        system's records. Only owners of the owning system share, with a system they can see."""
+        with self._write() as tx:
+            dataset = self._find(tx.session, name, principal)
+            owner = self._require_write(tx.session, dataset, principal, "share")
+            if principal is not None and not allowed(principal, "read", system):
+                raise NotFound(f"no AI system named {system!r}")
+            target = _lookup.system(tx.session, system)
+            if target.id == dataset.system_id:
+                raise InvalidInput(f"dataset {name!r} is owned by system {system!r}: share it with other systems")
+            if self._share(tx.session, dataset, target) is not None:
+                raise Conflict(f"dataset {name!r} is already shared with system {system!r}")
+            share = DatasetShare(dataset_id=dataset.id, system_id=target.id)
+            tx.session.add(share)
+            tx.record("dataset.share", share, before=None, payload={"dataset": name, "system": system, "owner": owner})
+            return DatasetInfo(dataset, *self._ownership(tx.session, dataset))
+
+    def unshare(self, name: str, system: str, *, principal: Principal | None = None) -> DatasetInfo:
+        """Stop sharing dataset ``name`` with ``system`` (records it already made keep naming the versions they
+        used). Only owners of the owning system unshare."""
+        with self._write() as tx:
+            dataset = self._find(tx.session, name, principal)
+            owner = self._require_write(tx.session, dataset, principal, "unshare")
+            target = tx.session.execute(select(System).where(System.name == system)).scalar_one_or_none()
+            share = None if target is None else self._share(tx.session, dataset, target)
+            if share is None:
+                raise NotFound(f"dataset {name!r} is not shared with system {system!r}")
+            before = share.state()
+            tx.session.delete(share)
+            payload = {"dataset": name, "system": system, "owner": owner}
+            tx.record("dataset.unshare", share, before=before, deleted=True, payload=payload)
+            return DatasetInfo(dataset, *self._ownership(tx.session, dataset))
+
+    def assign(self, name: str, system: str, *, principal: Principal | None = None) -> DatasetInfo:
+        """Move dataset ``name`` to another owning ``system`` (e.g. one the upgrade to schema 0007 gave to
+        ``unassigned-datasets``): the person must be able to change both systems. A share with the new owner
+        ends (it owns the dataset now); the old owner keeps no access unless the dataset is shared with it."""
+        with self._write() as tx:
+            dataset = self._find(tx.session, name, principal)
+            current = self._require_write(tx.session, dataset, principal, "move")
+            target = self._owning_system(tx.session, system, principal, "move datasets to")
+            if target.id == dataset.system_id:
+                raise InvalidInput(f"dataset {name!r} is owned by system {system!r} already")
+            share = self._share(tx.session, dataset, target)
+            if share is not None:
+                before_share = share.state()
+                tx.session.delete(share)
+                payload = {"dataset": name, "system": system, "owner": current}
+                tx.record("dataset.unshare", share, before=before_share, deleted=True, payload=payload)
+            before = dataset.state()
+            dataset.system_id = target.id
+            tx.record("dataset.assign", dataset, before=before, payload={"from": current, "to": target.name})
+            return DatasetInfo(dataset, *self._ownership(tx.session, dataset))
+
+    @staticmethod
+    def _share(session: Session, dataset: Dataset, system: System) -> DatasetShare | None:
+        return session.execute(
+            select(DatasetShare).where(DatasetShare.dataset_id == dataset.id, DatasetShare.system_id == system.id)
+        ).scalar_one_or_none()
 
 
 def _media_type(file: Path) -> str:
@@ -468,7 +682,7 @@ class Assessments(Service):
             if model_version is not None:
                 _lookup.model_version(session, owner, model_version)
             if dataset_version is not None:
-                _lookup.dataset_version(session, dataset_version)
+                _lookup.dataset_version(session, dataset_version, system=owner)
 
     def record(
         self,
@@ -504,7 +718,7 @@ class Assessments(Service):
         stored = files or {}
         owner = _lookup.system(tx.session, system)
         version = None if model_version is None else _lookup.model_version(tx.session, owner, model_version)
-        data = None if dataset_version is None else _lookup.dataset_version(tx.session, dataset_version)
+        data = None if dataset_version is None else _lookup.dataset_version(tx.session, dataset_version, system=owner)
         data_block = document.get("data")
         fingerprint = data_block.get("fingerprint") if isinstance(data_block, Mapping) else None
         assessment = Assessment(
@@ -613,6 +827,13 @@ def link_evidence(tx: Transaction, owner: System, assessment: Assessment, *, val
         tx.session.add(evidence)
         linked.append(evidence)
     tx.session.flush()
+    for evidence in linked:  # each item its own event: verification checks every governed record against one
+        tx.record(
+            "evidence.linked",
+            evidence,
+            before=None,
+            payload={"control": f"{evidence.framework}:{evidence.control_id}", "rule": evidence.rule},
+        )
     if linked or skipped:
         tx.record(
             "evidence.link",

@@ -21,7 +21,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from assay.config import Settings, load_settings
 from assay.errors import Conflict, InvalidInput, NotFound
@@ -81,8 +83,10 @@ class Workspace:
         self.actor: str = settings.actor or _default_actor()
         self.authenticated = False  # the actor proved who they are (see login)
         self.artifacts = ArtifactStore(self.home / "artifacts")
-        signer = load_private_key((self.home / "keys" / "ledger.key").read_bytes())
-        self.store = Store(url, signer=signer, checkpoint_every=settings.checkpoint_every)
+        # The keys are read when first needed: reading (verify, log, list, show) works without the private key.
+        self.store = Store(
+            url, signer=self._signing_key, public_key=self._public_key, checkpoint_every=settings.checkpoint_every
+        )
         self.store.before_commit.append(_approved_state_rule)
 
     # -- opening and creating ------------------------------------------------------------------------------
@@ -172,9 +176,22 @@ class Workspace:
         return self.home / "keys" / "ledger.pub"
 
     def public_key_pem(self) -> bytes:
-        pem = self.public_key_path.read_bytes()
+        pem = _key_file(self.public_key_path, "public key", "pass --public-key FILE with the copy you gave auditors")
         load_public_key(pem)
         return pem
+
+    def _signing_key(self) -> Ed25519PrivateKey:
+        """The ledger's private key, read on the first write (every write needs it: see docs/audit-ledger.md)."""
+        path = self.home / "keys" / "ledger.key"
+        pem = _key_file(path, "signing key", _RESTORE)
+        try:
+            return load_private_key(pem)
+        except (ValueError, TypeError, UnsupportedAlgorithm, InvalidInput) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InvalidInput(f"the ledger's signing key {_shown(path)} is unreadable: {reason}; {_RESTORE}") from None
+
+    def _public_key(self) -> Ed25519PublicKey:
+        return load_public_key(self.public_key_pem())
 
     def as_actor(self, actor: str) -> Workspace:
         """The same workspace acting as someone else, unauthenticated: their word is taken for who they are, and
@@ -337,6 +354,23 @@ class Workspace:
         from assay.services.techdocs import TechnicalDocs
 
         return TechnicalDocs(self)
+
+
+_RESTORE = "restore it from your backup (writes are refused without it: checkpoints are signed every N events)"
+
+
+def _shown(path: Path) -> str:
+    """A key file as the user knows it: from the workspace's folder (``.assay/keys/ledger.key``)."""
+    return str(Path(*path.parts[-3:]))
+
+
+def _key_file(path: Path, what: str, remedy: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"the ledger's {what} {_shown(path)} is missing; {remedy}") from None
+    except OSError as exc:
+        raise InvalidInput(f"the ledger's {what} {_shown(path)} is unreadable: {exc.strerror}; {remedy}") from None
 
 
 def _approved_state_rule(tx: Transaction) -> None:

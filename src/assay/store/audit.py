@@ -25,23 +25,30 @@ from assay.store.ledger import (
     ChainVerifier,
     Checkpoint,
     Event,
+    RecordProblem,
     Verification,
     canonical_json,
     next_event,
     sign_checkpoint,
     stored_hash,
 )
-from assay.store.models import AuditCheckpoint, AuditEvent
+from assay.store.models import AuditCheckpoint, AuditEvent, Base
+from assay.store.models import _json_value as json_value  # the conversion Base.state() makes
 
 __all__ = [
+    "GOVERNED",
     "EventFilter",
     "append",
+    "check_records",
     "checkpoint",
     "digest",
     "head",
+    "identity",
     "iter_events",
+    "last_events",
     "list_checkpoints",
     "now_text",
+    "record_migration",
     "verify_database",
 ]
 
@@ -69,6 +76,23 @@ _INSERT_SQL = {  # by the driver's placeholder: sqlite3, psycopg
     mark: f"INSERT INTO audit_events ({_NAMES}) VALUES ({', '.join([mark] * len(_COLUMNS))})" for mark in ("?", "%s")
 }
 _INSERT_CHECKPOINT = insert(AuditCheckpoint)
+_LEDGER_TABLES = frozenset({AuditEvent.__tablename__, AuditCheckpoint.__tablename__})
+
+
+def _governed() -> dict[str, type[Base]]:
+    """Every table whose changes are recorded (``tx.record``): all of them but the ledger's own two."""
+    models = (mapper.class_ for mapper in Base.registry.mappers)
+    found = {model.__tablename__: model for model in models if model.__tablename__ not in _LEDGER_TABLES}
+    return dict(sorted(found.items()))
+
+
+GOVERNED: dict[str, type[Base]] = _governed()
+"""The governed tables by name: verification checks every record in them against the last event that touched it."""
+
+
+def identity(obj: Base) -> str:
+    """The ``object_id`` of an event about ``obj``: its primary key (parts of a composite key joined with "/")."""
+    return "/".join(str(part) for part in obj.__mapper__.primary_key_from_instance(obj))
 
 
 def now_text() -> str:
@@ -227,20 +251,160 @@ def list_checkpoints(connection: Connection) -> list[Checkpoint]:
     return [Checkpoint(r.seq, r.head_hash, r.time, r.key_id, r.signature) for r in rows]
 
 
-def verify_database(connection: Connection, public_key: Ed25519PublicKey | None) -> Verification:
-    """Verify every event and checkpoint stored in the database (streamed).
+_LastEvents = dict[str, dict[str, tuple[int, str | None]]]  # table -> object id -> (seq, after digest)
+
+
+def verify_database(
+    connection: Connection,
+    public_key: Ed25519PublicKey | None,
+    *,
+    records: bool = True,
+    columns: Mapping[str, set[str]] | None = None,
+) -> Verification:
+    """Verify every event and checkpoint stored in the database (streamed), then every governed record's current
+    state against the last event that touched it (``records``; see :func:`check_records`).
 
     An intact event is checked on its stored text (:func:`.ledger.stored_hash`, no JSON parsing); any other is
-    parsed and fed to the verifier, which names what is wrong."""
+    parsed and fed to the verifier, which names what is wrong. The last event of each governed object is kept as
+    the events stream by (one entry per object, not per event)."""
     checkpoints = list_checkpoints(connection)  # before the events: a checkpoint signed meanwhile is not missed
     verifier = ChainVerifier(public_key)
     verifier.expect_checkpoints({c.seq for c in checkpoints})
+    last: _LastEvents = {table: {} for table in GOVERNED}
+    chain_ok = True
     for row in _rows(connection, EventFilter(), None):
         seq, time, actor, action, object_type, object_id, before, after, payload, prev_hash, stored = row
+        objects = last.get(object_type)
+        if objects is not None:
+            objects[object_id] = (seq, after)
+        if not chain_ok:
+            continue  # the chain is broken: keep reading the last events, for the records' check only
         try:
             computed = stored_hash(seq, time, actor, action, object_type, object_id, before, after, payload, prev_hash)
         except TypeError:  # a value that is not text in a text column (SQLite allows it): let the full rules decide
             computed = ""
         if not verifier.accept_intact(seq, prev_hash, stored, computed) and not verifier.feed(_event(row)):
-            break
-    return verifier.finish(checkpoints)
+            if not records:
+                break
+            chain_ok = False
+    result = verifier.finish(checkpoints)
+    if not records:
+        return result
+    return result.with_records(*check_records(connection, last, columns))
+
+
+_RECORD_CHUNK = 5_000
+
+
+def check_records(
+    connection: Connection, last: _LastEvents, columns: Mapping[str, set[str]] | None = None
+) -> tuple[int, list[RecordProblem]]:
+    """Compare every governed record's current state (the digest of :meth:`.models.Base.state` of the record as
+    loaded) with the ``after`` digest of the last event that touched it. Returns how many records were checked,
+    and the ones changed, deleted or inserted outside Assay, by table and id. ``last`` is consumed.
+
+    ``columns``: the tables and columns the database holds, when it is at an older schema than this Assay's (before
+    a migration): a record's state is then built from those columns only, as the Assay that wrote it built it."""
+    problems: list[RecordProblem] = []
+    checked = 0
+    for table, model in GOVERNED.items():
+        if columns is not None and table not in columns:
+            continue  # a table the older schema does not have yet
+        expected = last.get(table, {})
+        for object_id, state in _states(connection, model, None if columns is None else columns[table]):
+            checked += 1
+            seq, after = expected.pop(object_id, (None, None))
+            problem = None
+            if seq is None:
+                problem = "no audit event records it: inserted outside Assay"
+            elif after is None:
+                problem = f"event {seq} deleted it, yet it exists: inserted outside Assay"
+            elif digest(state) != after:
+                problem = f"changed outside Assay: it is not the state event {seq} recorded"
+            if problem is not None:
+                problems.append(RecordProblem(table, object_id, problem, seq))
+        for object_id, (seq, after) in expected.items():
+            if after is not None:
+                problems.append(RecordProblem(table, object_id, f"deleted outside Assay: event {seq} recorded it", seq))
+    problems.sort(key=lambda p: (p.table, _sort_key(p.id)))
+    return checked, problems
+
+
+def _states(
+    connection: Connection, model: type[Base], present: set[str] | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(object id, :meth:`.models.Base.state`) of every record of ``model``, streamed.
+
+    The columns are read with their types' result processing (UTC times, JSON), exactly as the ORM loads them, and
+    the state built as :meth:`~.models.Base.state` builds it (no model overrides it: a test checks), 2-3 times faster
+    than loading objects."""
+    mapper = model.__mapper__
+    order = mapper.primary_key
+    attributes = [a for a in mapper.column_attrs if present is None or a.columns[0].name in present]
+    columns = [attribute.columns[0] for attribute in attributes]
+    keys = [attribute.key for attribute in attributes]
+    key_positions = [i for key in order for i, column in enumerate(columns) if column is key]
+    query = select(*columns).order_by(*order).execution_options(yield_per=_RECORD_CHUNK)
+    for row in connection.execute(query):
+        yield "/".join(str(row[i]) for i in key_positions), {k: json_value(v) for k, v in zip(keys, row, strict=True)}
+
+
+def last_events(connection: Connection) -> _LastEvents:
+    """The last event (seq, after digest) of every governed object, streamed from the ledger."""
+    last: _LastEvents = {table: {} for table in GOVERNED}
+    query = (
+        select(_EVENTS.c.object_type, _EVENTS.c.object_id, _EVENTS.c.seq, _EVENTS.c.after)
+        .order_by(_EVENTS.c.seq)
+        .execution_options(yield_per=_CHUNK)
+    )
+    for object_type, object_id, seq, after in connection.execute(query):
+        objects = last.get(object_type)
+        if objects is not None:
+            objects[object_id] = (seq, after)
+    return last
+
+
+def record_migration(
+    session: Session,
+    *,
+    actor: str,
+    payload: Mapping[str, Any],
+    signer: Ed25519PrivateKey | None,
+    checkpoint_every: int,
+    columns: Mapping[str, set[str]],
+) -> int:
+    """After a schema migration, one ``record.migrate`` event for every governed record whose state the migration
+    changed (a new column, a value it filled in), created (a row it inserted) or deleted, so that the ledger covers
+    the records as they now are. Call it only after the ledger verified at the old schema (see
+    :meth:`.database.Store.migrate`): it would otherwise record a change made outside Assay as the migration's.
+    ``columns``: the governed tables the database has now and their columns. Returns the number of events
+    appended."""
+    connection = session.connection()
+    last = last_events(connection)
+    changes: list[tuple[str, str, str | None, str | None]] = []  # table, id, before, after
+    for table, model in GOVERNED.items():
+        expected = last.get(table, {})
+        for object_id, state in _states(connection, model, columns[table]) if table in columns else ():
+            _, after = expected.pop(object_id, (None, None))
+            now = digest(state)
+            if now != after:
+                changes.append((table, object_id, after, now))
+        changes += [(table, object_id, after, None) for object_id, (_, after) in expected.items() if after is not None]
+    for table, object_id, before, after in changes:  # appended after reading: no insert while a cursor streams
+        append(
+            session,
+            actor=actor,
+            action="record.migrate",
+            object_type=table,
+            object_id=object_id,
+            before=before,
+            after=after,
+            payload=payload,
+            signer=signer,
+            checkpoint_every=checkpoint_every,
+        )
+    return len(changes)
+
+
+def _sort_key(object_id: str) -> tuple[int, int, str]:
+    return (0, int(object_id), "") if object_id.isdigit() else (1, 0, object_id)

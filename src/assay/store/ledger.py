@@ -20,7 +20,7 @@ import hashlib
 import json
 import json.encoder
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ __all__ = [
     "ChainVerifier",
     "Checkpoint",
     "Event",
+    "RecordProblem",
     "Verification",
     "append_event",
     "canonical_json",
@@ -204,14 +205,60 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
 
 
 @dataclass(frozen=True)
+class RecordProblem:
+    """A governed record whose current state is not the one the ledger last recorded for it."""
+
+    table: str
+    id: str
+    problem: str  # what is wrong, e.g. "changed outside Assay: its state differs from event 12's"
+    seq: int | None  # the last event that touched it (None: no event)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return f"{self.table} {self.id}: {self.problem}"
+
+
+@dataclass(frozen=True)
 class Verification:
-    """The outcome of :func:`verify_chain`: ``ok``, or the first bad sequence number and what is wrong."""
+    """The outcome of a verification: ``ok``, or the first bad sequence number and what is wrong; for a database,
+    also how many governed records were checked against the ledger and which differ from it."""
 
     ok: bool
     events: int
     checkpoints: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    records: int = 0
+    record_problems: tuple[RecordProblem, ...] = ()
+    head_checkpoint_time: str | None = None  # an export: when the checkpoint of its last event was signed
+
+    def with_records(self, records: int, problems: Sequence[RecordProblem]) -> Verification:
+        """This chain verification and the check of the governed records' current state."""
+        if not problems:
+            return replace(self, records=records)
+        count = f"{len(problems):,} governed record{'s' if len(problems) > 1 else ''}"
+        summary = f"{count} differ{'s' if len(problems) == 1 else ''} from the ledger (first: {problems[0]})"
+        return replace(
+            self,
+            ok=False,
+            problem=self.problem if self.problem is not None else summary,
+            records=records,
+            record_problems=tuple(problems),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "checkpoints": self.checkpoints,
+            "first_bad_seq": self.first_bad_seq,
+            "problem": self.problem,
+            "records": self.records,
+            "record_problems": [p.to_dict() for p in self.record_problems],
+            "head_checkpoint_time": self.head_checkpoint_time,
+        }
 
 
 class ChainVerifier:
@@ -272,7 +319,9 @@ class ChainVerifier:
             self._hashes[event.seq] = event.hash
         return True
 
-    def finish(self, checkpoints: Sequence[Checkpoint]) -> Verification:
+    def finish(self, checkpoints: Sequence[Checkpoint], *, signed_head: bool = False) -> Verification:
+        """The verdict once every event was fed. ``signed_head`` (an export): also require a signed checkpoint of
+        the last event, so that nothing after the last signature can have been cut or added."""
         if self.problem is not None:
             return Verification(False, self._count, len(checkpoints), *self.problem)
         public_key = self._public_key
@@ -281,7 +330,29 @@ class ChainVerifier:
             problem = self._check(checkpoint, public_key, wanted)
             if problem is not None:
                 return Verification(False, self._count, len(checkpoints), *problem)
-        return Verification(True, self._count, len(checkpoints))
+        if not signed_head:
+            return Verification(True, self._count, len(checkpoints))
+        head = self._head_checkpoint(checkpoints)
+        if isinstance(head, tuple):
+            return Verification(False, self._count, len(checkpoints), *head)
+        return Verification(True, self._count, len(checkpoints), head_checkpoint_time=head.time)
+
+    def _head_checkpoint(self, checkpoints: Sequence[Checkpoint]) -> Checkpoint | tuple[int, str]:
+        """The latest-signed checkpoint of the last event, or what is wrong (every checkpoint is valid here)."""
+        if self._public_key is None:
+            return 1, "no public key was given: an export is verified against its signed checkpoints"
+        if not checkpoints:
+            return 1, (
+                "the export holds no signed checkpoint: an export ends at a checkpoint of its last event "
+                "(checkpoints.jsonl was emptied, or the chain was forged)"
+            )
+        last = max(c.seq for c in checkpoints)
+        if last != self._count:
+            return last + 1, (
+                f"events {last + 1} to {self._count} are not covered by a signed checkpoint: an export ends at a "
+                "checkpoint of its last event (the tail was cut with its checkpoint, or events were added)"
+            )
+        return max((c for c in checkpoints if c.seq == last), key=lambda c: c.time)
 
     def _check(
         self, checkpoint: Checkpoint, public_key: Ed25519PublicKey | None, wanted: str | None
@@ -377,8 +448,13 @@ def _line_hash(line: str, stored: Any) -> str:
     return hashlib.sha256(line.rstrip("\n").replace(member, "", 1).encode()).hexdigest()
 
 
-def verify_export(folder: Path, public_key: Ed25519PublicKey | None) -> Verification:
-    """Verify an export written by :func:`write_export`, streaming its events (constant memory at any size)."""
+def verify_export(folder: Path, public_key: Ed25519PublicKey) -> Verification:
+    """Verify an export written by :func:`write_export`, streaming its events (constant memory at any size).
+
+    An export always ends at a checkpoint of its last event (``assay audit export`` signs one first), so on top
+    of the chain this requires the public key, at least one checkpoint, and a valid one of the last event."""
+    if not isinstance(public_key, Ed25519PublicKey):
+        raise InvalidInput("an export is verified with the ledger's public key: give it (--public-key FILE)")
     events_path, checkpoints_path = _export_paths(folder)
     checkpoints = [_record(checkpoints_path, n, Checkpoint, r) for n, _, r in _lines(checkpoints_path)]
     verifier = ChainVerifier(public_key)
@@ -389,7 +465,7 @@ def verify_export(folder: Path, public_key: Ed25519PublicKey | None) -> Verifica
             continue
         if not verifier.feed(_record(events_path, number, Event, record)):
             break
-    return verifier.finish(checkpoints)
+    return verifier.finish(checkpoints, signed_head=True)
 
 
 def read_export(folder: Path) -> tuple[list[Event], list[Checkpoint]]:

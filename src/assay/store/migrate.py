@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
 from alembic.util import CommandError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from assay.errors import InvalidInput
@@ -56,13 +56,50 @@ def _run(engine: Engine, verb: str, revision: str) -> None:
     scripts = ScriptDirectory.from_config(config)
     if revision not in ("head", "base") and revision.split("@")[0].lstrip("+-").isalpha():
         raise InvalidInput(f"unknown revision {revision!r}: give 'head', 'base' or a revision id")
-    with _database(engine, verb), engine.begin() as connection:
+    with (
+        _database(engine, verb),
+        engine.connect() as connection,
+        _foreign_keys_checked_at_the_end(connection),
+        connection.begin(),
+    ):
         config.attributes["connection"] = connection
         try:
             getattr(command, verb)(config, revision)
         except (CommandError, ResolutionError) as exc:  # an unknown or unreachable revision
             known = ", ".join(s.revision for s in scripts.walk_revisions())
             raise InvalidInput(f"cannot {verb} to {revision!r}: {exc} (revisions: {known})") from exc
+        _check_foreign_keys(connection)
+
+
+@contextmanager
+def _foreign_keys_checked_at_the_end(connection: Connection) -> Iterator[None]:
+    """SQLite: migrations run with foreign keys off, as SQLite's procedure for changing a table requires (batch
+    mode copies a table, drops it and renames the copy: with foreign keys on, dropping a table other rows refer
+    to fails). The pragma only takes effect outside a transaction, so it is set before the migration's
+    transaction begins and set back after it ends; :func:`_check_foreign_keys` checks every reference before the
+    transaction commits. Other databases: nothing to do."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        table, row, parent, _ = broken[0]
+        raise InvalidInput(
+            f"the migration would leave {len(broken)} broken reference(s), e.g. row {row} of {table} to {parent}: "
+            "nothing was changed"
+        )
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

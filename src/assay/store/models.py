@@ -26,7 +26,7 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 __all__ = [
     "ApiToken",
@@ -40,6 +40,7 @@ __all__ = [
     "ControlStatus",
     "CorrectiveAction",
     "Dataset",
+    "DatasetShare",
     "DatasetVersion",
     "Evidence",
     "GateRun",
@@ -107,10 +108,14 @@ def _created() -> Mapped[dt.datetime]:
 
 
 class System(Base):
+    """An AI system. Names are unique regardless of case: ``name_key`` is the name in lower case, kept by the
+    model whenever the name is set, and unique in the database."""
+
     __tablename__ = "systems"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    name_key: Mapped[str] = mapped_column(String(100), unique=True, index=True)  # a unique index
     purpose: Mapped[str] = mapped_column(Text, default="")
     intended_uses: Mapped[list[str]] = mapped_column(JSON, default=list)
     out_of_scope_uses: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -125,6 +130,11 @@ class System(Base):
     oversight: Mapped[str] = mapped_column(String(30))
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _created()
+
+    @validates("name")
+    def _keep_key(self, _key: str, name: str) -> str:
+        self.name_key = name.lower()
+        return name
 
 
 class Artifact(Base):
@@ -153,11 +163,28 @@ class Model(Base):
 
 
 class Dataset(Base):
+    """A dataset, owned by one AI system (whose owners may change it and add versions; whose members may read
+    it) and shared explicitly with others (whose members may read it and use it in their records)."""
+
     __tablename__ = "datasets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class DatasetShare(Base):
+    """A dataset shared with an AI system other than its owner: readable by that system's members and usable in
+    its records (assessments, checks, training data); never writable through the share."""
+
+    __tablename__ = "dataset_shares"
+    __table_args__ = (UniqueConstraint("dataset_id", "system_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"), index=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
     created_at: Mapped[dt.datetime] = _created()
 
 

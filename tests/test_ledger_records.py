@@ -1,0 +1,415 @@
+"""``assay audit verify`` checks every governed record's current state against the last ledger event that touched
+it, on SQLite and PostgreSQL: a workspace filled through the services verifies clean (no false alarm); a record
+changed, deleted or inserted with SQL, as someone with database access would, is named by table and id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import String, Text, func, insert, inspect, select, text
+from sqlalchemy.orm import Session
+
+from assay.cli import main
+from assay.config import load_settings
+from assay.errors import IntegrityViolation
+from assay.governance.records import IMPACT_HEADINGS
+from assay.services.audit import verify_export
+from assay.services.workspace import Workspace
+from assay.store import audit as audit_store
+from assay.store.audit import GOVERNED, digest
+from assay.store.ledger import RecordProblem, next_event, sign_checkpoint
+from assay.store.models import AuditCheckpoint, Base
+from tests.test_ledger_db import drop_triggers, insert_event, rewrite_from
+
+MIGRATED_FROM = "0006"  # a schema before this Assay's tables for dataset ownership and trusted approvals
+
+DOC = {
+    "schema": "assay.assessment",
+    "schema_version": 1,
+    "spec": {"predicted": "pred"},
+    "data": {"fingerprint": "a" * 64},
+}
+POLICY = (
+    "schema: assay.policy/1\nname: test\nstage: staging\nrules:\n  - {id: has-evidence, evidence: 'iso42001:A.6.2.4'}\n"
+)
+
+
+def fill(ws: Workspace, tmp_path: Path) -> None:
+    """A demo-like workspace: every kind of governed record, made through the services by several people."""
+    data = tmp_path / "data.csv"
+    data.write_text("g,y,pred\na,1,1\nb,0,1\na,1,0\nb,1,1\n", encoding="utf-8")
+    ws.as_actor("alice").access.add_user("alice", "correct horse battery", role="admin")  # the first admin
+    admin = ws.login("alice", "correct horse battery")
+    admin.access.add_user("bob", "correct horse battery 2")
+    admin.access.add_user("carol", "correct horse battery 3", role="auditor")
+    admin.systems.create({"name": "release", "eu_ai_act_category": "limited", "purpose": "ünïcode ✓"})
+    admin.systems.update("release", {"owner": "alice", "intended_uses": ["triage", "review"]})
+    admin.access.grant("bob", "release", "approver")
+    admin.access.grant("carol", "release", "viewer")
+    admin.access.revoke("carol", "release")  # a membership deleted through Assay
+    admin.access.set_role("carol", "member")
+    _, token = admin.access.create_token("bob", "ci", scope="write")
+    admin.access.create_token("bob", "old")
+    admin.access.revoke_token(token.id)
+    secret, _ = admin.access.start_session(admin.access.login("bob", "correct horse battery 2"))
+    admin.access.start_session(admin.access.login("alice", "correct horse battery"))
+    admin.access.end_session(secret)
+    admin.datasets.register_version(
+        {"dataset": "arrests", "version": "1", "period_start": "2002-01-01", "period_end": "2012-12-31"},
+        system="release",
+        file=data,
+        copy=True,
+    )
+    admin.systems.create({"name": "triage", "eu_ai_act_category": "minimal"})
+    admin.datasets.share("arrests", "triage")
+    admin.gates.set_policy("release", text=POLICY)
+    admin.datasets.update_version("arrests@1", {"licence": "public records"})
+    admin.models.register_version("release", {"model": "lr", "version": "1", "training_dataset": "arrests@1"})
+    admin.models.update_version("release", "lr@1", {"framework": "scikit-learn"})
+    assessment = admin.assessments.record("release", DOC, model_version="lr@1", dataset_version="arrests@1")
+    risk = admin.risks.add(
+        "release",
+        {"title": "disparity", "source": "model", "likelihood": 4, "impact": 4, "treatment": "mitigate",
+         "review_date": "2027-03-31", "affected": ["group b"]},
+    )  # fmt: skip
+    admin.risks.update("release", risk.id, {"likelihood": 3})
+    other = admin.risks.add(
+        "release",
+        {"title": "over-reliance", "source": "oversight", "likelihood": 2, "impact": 2, "treatment": "accept"},
+    )
+    admin.risks.close("release", other.id, reason="accepted")
+    sections = {heading: f"text for {heading}" for heading in IMPACT_HEADINGS}
+    impact = admin.impact_assessments.create("release", {"title": "IA", "sections": sections})
+    admin.impact_assessments.finalise("release", impact.id)
+    admin.controls.set_status("release", "iso42001", "A.6.2.4", implementation="implemented", owner="bob")
+    admin.controls.add_evidence("release", "iso42001", "A.6.2.4", kind="url", url="https://example.org/x")
+    filed = admin.controls.add_evidence("release", "iso42001", "A.7.4", kind="file", file=data)
+    admin.controls.add_evidence("release", "iso42001", "A.7.4", kind="assessment", assessment_id=assessment.id)
+    admin.controls.revoke_evidence("release", filed.id, reason="attached by mistake")
+    admin.gates.waive("release", "has-evidence", reason="tracked", expires=dt.date.today() + dt.timedelta(days=30))
+    admin.gates.evaluate("release", "lr@1", policy_text=POLICY)
+    request = admin.approvals.request("release", "lr@1", "staging", comment="shadow run")
+    ws.login("bob", "correct horse battery 2").approvals.decide(request.id, "approve", comment="ok")
+    incident = admin.incidents.open(
+        "release",
+        {"title": "complaint", "severity": "low", "occurred_at": "2026-11-20T10:00:00+02:00",
+         "model_version": "lr@1"},
+    )  # fmt: skip
+    admin.incidents.update("release", incident.id, {"description": "a complaint by letter"})
+    admin.incidents.set_status("release", incident.id, "investigating", note="looking")
+    action = admin.incidents.add_action("release", incident.id, {"description": "re-check", "due_date": "2027-01-01"})
+    admin.incidents.complete_action("release", action.id, note="done")
+
+
+@pytest.fixture
+def filled(workspace: Workspace, tmp_path: Path) -> Workspace:
+    fill(workspace, tmp_path)
+    return workspace
+
+
+def sql(ws: Workspace, statement: str, **params: Any) -> None:
+    with ws.store.engine.begin() as connection:
+        connection.execute(text(statement), params)
+
+
+def count_rows(ws: Workspace, table: str) -> int:
+    with ws.store.engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(GOVERNED[table].__table__)).scalar_one())
+
+
+def verify_cli(ws: Workspace, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str]:
+    code = main(["--workspace", str(ws.root), "audit", "verify", *extra])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_workspace_filled_through_the_services_verifies_clean(
+    filled: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = [table for table in GOVERNED if count_rows(filled, table) == 0]
+    assert empty == []  # every governed table holds records: none is left unchecked by this test
+    result = filled.audit.verify()
+    assert result.record_problems == ()
+    assert result.ok and result.records == sum(count_rows(filled, t) for t in GOVERNED)
+    code, out, _ = verify_cli(filled, capsys)
+    assert code == 0 and out.endswith(f"; {result.records} governed records match their last event\n")
+
+
+def test_the_governed_tables_are_every_table_but_the_ledger(workspace: Workspace) -> None:
+    tables = set(inspect(workspace.store.engine).get_table_names())
+    assert set(GOVERNED) == tables - {"audit_events", "audit_checkpoints", "alembic_version"}
+
+
+def _text_column(table: str) -> str | None:
+    """A text column of ``table`` that no key or constraint involves: one an attacker edits freely (None: the
+    table has none, e.g. dataset_shares: its time is edited instead)."""
+    model = GOVERNED[table].__table__
+    unique = {c.name for constraint in model.constraints for c in getattr(constraint, "columns", [])}
+    for column in model.columns:
+        if isinstance(column.type, String | Text) and not column.foreign_keys and column.name not in unique:
+            return column.name
+    return None
+
+
+def test_a_record_edited_with_sql_in_every_governed_table_is_named_by_table_and_id(filled: Workspace) -> None:
+    edited = set()
+    for table in GOVERNED:
+        model = GOVERNED[table].__table__
+        key = next(iter(model.primary_key.columns)).name
+        name = _text_column(table)
+        with filled.store.engine.begin() as connection:
+            first = connection.execute(select(model.c[key]).order_by(model.c[key]).limit(1)).scalar_one()
+            if name is None:
+                change = {model.c.created_at: dt.datetime(2000, 1, 1, tzinfo=dt.UTC)}
+            else:
+                change = {model.c[name]: func.coalesce(model.c[name], "") + "x"}
+            connection.execute(model.update().where(model.c[key] == first).values(change))
+        edited.add((table, str(first)))
+    result = filled.audit.verify()
+    assert not result.ok and result.first_bad_seq is None
+    assert {(p.table, p.id) for p in result.record_problems} == edited
+    assert len(result.record_problems) == len(GOVERNED)
+    assert all(p.problem.startswith("changed outside Assay: it is not the state event") for p in result.record_problems)
+
+
+def test_the_auditors_case_a_risk_rescored_with_sql(filled: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    """Defect 4 of issue 13: `update risks set likelihood=1, impact=1 where id=1` verified."""
+    sql(filled, "UPDATE risks SET likelihood = 1, impact = 1 WHERE id = 1")
+    result = filled.audit.verify()
+    assert not result.ok
+    last = [e.seq for e in filled.audit.log() if (e.object_type, e.object_id) == ("risks", "1")][-1]
+    assert result.record_problems == (
+        RecordProblem("risks", "1", f"changed outside Assay: it is not the state event {last} recorded", last),
+    )
+    assert result.problem == f"1 governed record differs from the ledger (first: {result.record_problems[0]})"
+    code, out, err = verify_cli(filled, capsys)
+    assert code == 1
+    assert out == f"  risks 1: changed outside Assay: it is not the state event {last} recorded\n"
+    assert err.startswith("error: the audit ledger does NOT verify: 1 of ")
+    code, out, _ = verify_cli(filled, capsys, "--json")
+    reported = json.loads(out)
+    assert code == 1 and reported["ok"] is False and reported["first_bad_seq"] is None
+    assert reported["record_problems"] == [{"table": "risks", "id": "1", "problem": result.record_problems[0].problem,
+                                            "seq": last}]  # fmt: skip
+
+
+def test_records_deleted_or_inserted_with_sql_are_named(filled: Workspace) -> None:
+    revoked = [e for e in filled.audit.log() if e.action == "evidence.revoke"][-1]
+    sql(filled, "DELETE FROM evidence WHERE id = :id", id=int(revoked.object_id))
+    sql(filled, "DELETE FROM waivers")
+    sql(
+        filled,
+        "INSERT INTO systems (name, name_key, purpose, intended_uses, out_of_scope_uses, affected_people,"
+        " deployment_context, lifecycle_stage, owner, eu_ai_act_category, generative, oversight, created_at,"
+        " updated_at) VALUES ('ghost', 'ghost', '', '[]', '[]', '[]', '', 'inception', '', 'minimal', false,"
+        " 'human_in_the_loop', :t, :t)",
+        t=dt.datetime(2026, 1, 1),
+    )
+    ghost = next(s.id for s in filled.systems.list() if s.name == "ghost")
+    # a membership deleted through Assay, put back with SQL
+    revoke = [e for e in filled.audit.log() if e.action == "membership.revoke"][-1]
+    sql(
+        filled,
+        "INSERT INTO memberships (id, user_id, system_id, role, created_at) VALUES (:id, 3, 1, 'owner', :t)",
+        id=int(revoke.object_id),
+        t=dt.datetime(2026, 1, 1),
+    )
+    waiver = [e for e in filled.audit.log() if e.action == "waiver.create"][-1]
+    problems = {(p.table, p.id): (p.problem, p.seq) for p in filled.audit.verify().record_problems}
+    assert problems == {
+        ("evidence", revoked.object_id): (f"deleted outside Assay: event {revoked.seq} recorded it", revoked.seq),
+        ("memberships", revoke.object_id): (
+            f"event {revoke.seq} deleted it, yet it exists: inserted outside Assay",
+            revoke.seq,
+        ),
+        ("systems", str(ghost)): ("no audit event records it: inserted outside Assay", None),
+        ("waivers", waiver.object_id): (f"deleted outside Assay: event {waiver.seq} recorded it", waiver.seq),
+    }
+
+
+def test_a_broken_chain_is_reported_first_and_the_records_are_still_checked(filled: Workspace) -> None:
+    drop_triggers(filled)
+    sql(filled, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+    sql(filled, "UPDATE risks SET impact = 1")
+    result = filled.audit.verify()
+    assert (result.ok, result.first_bad_seq) == (False, 2)
+    assert result.problem == "its content does not match its hash: the event was edited"
+    assert {p.table for p in result.record_problems} == {"risks"}
+
+
+def test_a_workspace_on_postgresql_and_sqlite_agree_on_datetimes_with_an_offset(workspace: Workspace) -> None:
+    """A time given with another zone is stored as UTC: the recorded state is the stored one (no false alarm)."""
+    workspace.systems.create({"name": "s"})
+    workspace.incidents.open("s", {"title": "t", "severity": "low", "occurred_at": "2026-11-20T23:30:00-05:00"})
+    assert workspace.audit.verify().ok
+
+
+def test_many_records_are_listed_and_the_cli_shows_the_first_fifty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = load_settings(actor="alice", workspace=None)
+    with Workspace.init(tmp_path / "ws", settings) as ws:
+        for i in range(60):
+            ws.systems.create({"name": f"s{i}"})
+        sql(ws, "UPDATE systems SET purpose = 'forged'")
+        result = ws.audit.verify()
+        assert [p.id for p in result.record_problems] == [str(i) for i in range(1, 61)]
+        code, out, _ = verify_cli(ws, capsys)
+    lines = out.splitlines()
+    assert code == 1 and len(lines) == 51 and lines[0].startswith("  systems 1: changed outside Assay")
+    assert lines[-1] == "  ... and 10 more (--json lists them all)"
+
+
+def test_a_change_recorded_by_a_forged_event_is_not_detected(workspace: Workspace) -> None:
+    """A documented limit: whoever can insert rows can change a record and append a well-formed event for it."""
+    workspace.systems.create({"name": "release"})
+    sql(workspace, "UPDATE systems SET purpose = 'forged' WHERE id = 1")
+    assert not workspace.audit.verify().ok
+    head = workspace.audit.log()[-1]
+    system = workspace.systems.get("release")
+    forged = next_event(
+        head.seq, head.hash, time=head.time, actor="mallory", action="system.update", object_type="systems",
+        object_id="1", before=head.after, after=digest(system.state()), payload={"changed": ["purpose"]},
+    )  # fmt: skip
+    insert_event(workspace, forged)
+    assert workspace.audit.verify().ok  # the forged event is there for anyone to read, with its actor
+
+
+def test_a_stolen_signing_key_forges_the_database_but_not_an_earlier_export(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A documented limit: with the private key, a rewritten chain can be re-signed; an earlier export tells."""
+    for name in ("release", "triage"):
+        workspace.systems.create({"name": name})
+    workspace.audit.export(tmp_path / "first")  # the auditor keeps it
+    drop_triggers(workspace)
+    stolen = workspace.store.signer
+    assert stolen is not None
+    chain = rewrite_from(workspace, 1, actor="mallory")
+    with workspace.store.engine.begin() as connection:
+        connection.execute(text("DELETE FROM audit_checkpoints"))
+        connection.execute(insert(AuditCheckpoint), [asdict(sign_checkpoint(chain[-1], chain[-1].time, stolen))])
+    assert workspace.audit.verify().ok  # the database alone cannot tell
+    second = tmp_path / "second"
+    workspace.audit.export(second)
+    with (second / "checkpoints.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write((tmp_path / "first" / "checkpoints.jsonl").read_text(encoding="utf-8"))
+    result = verify_export(second, workspace.public_key_path)
+    assert (result.ok, result.problem) == (False, "the event differs from the one the checkpoint signed")
+
+
+def test_every_line_of_the_detection_tables_names_a_test() -> None:
+    """docs/audit-ledger.md names a test for every line of what is detected and what is not: they all exist."""
+    page = (Path(__file__).parents[1] / "docs" / "audit-ledger.md").read_text(encoding="utf-8")
+    named = re.findall(r"`(test_\w+\.py)::(test_\w+)(?:\[([^\]]+)\])?`", page)
+    assert len(named) >= 20
+    for module_name, test, case in named:
+        module = importlib.import_module(f"tests.{module_name.removesuffix('.py')}")
+        assert callable(getattr(module, test, None)), f"{module_name}::{test} does not exist"
+        if case:
+            assert case in module.TAMPERING, f"{module_name}::{test}[{case}] is not a case"
+    detected = page.split("## Verification", 1)[1].split("### What is not detected", 1)
+    for section in (detected[0], detected[1].split("## Export", 1)[0]):
+        rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| tampering")]
+        bullets = [line for line in section.splitlines() if line.startswith("- **")]
+        for line in rows:
+            assert "`test_" in line, f"no test named for: {line[:80]}"
+        for bullet in bullets:
+            following = section.split(bullet, 1)[1].split("\n- ", 1)[0]
+            assert "Test: `test_" in " ".join((bullet + following).split()), f"no test for: {bullet[:80]}"
+
+
+def test_a_write_committed_while_verification_runs_is_not_half_seen(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The events and the records are read in one snapshot: a change committed between the two is not mistaken
+    for a record changed outside Assay."""
+    workspace.systems.create({"name": "release"})
+    check = audit_store.check_records
+
+    def someone_writes_meanwhile(*args: Any) -> Any:
+        workspace.as_actor("bob").systems.update("release", {"purpose": "changed meanwhile"})
+        workspace.as_actor("bob").systems.create({"name": "new"})
+        return check(*args)
+
+    monkeypatch.setattr(audit_store, "check_records", someone_writes_meanwhile)
+    result = workspace.audit.verify()
+    assert (result.ok, result.events, result.records) == (True, 2, 2), result.record_problems  # and the mode
+    monkeypatch.undo()
+    assert workspace.audit.verify().ok
+
+
+def test_the_rest_route_and_the_web_page_list_records_changed_outside_assay(workspace: Workspace) -> None:
+    from tests.test_server import PASSWORD, serving
+
+    with serving(workspace) as (client, tokens, ws):
+        headers = {"Authorization": f"Bearer {tokens['auditor']}"}
+        clean = client.post("/api/audit/verify", headers=headers).json()
+        assert clean["ok"] is True and clean["records"] > 10 and clean["record_problems"] == []
+        sql(ws, "UPDATE risks SET likelihood = 1, impact = 1 WHERE id = 1")
+        reported = client.post("/api/audit/verify", headers=headers).json()
+        assert (reported["ok"], reported["first_bad_seq"]) == (False, None)
+        assert [(p["table"], p["id"]) for p in reported["record_problems"]] == [("risks", "1")]
+        client.post("/login", data={"name": "auditor", "password": PASSWORD}, follow_redirects=False)
+        token = re.search(r'name="csrf" value="([^"]+)"', client.get("/audit").text)
+        assert token is not None
+        page = client.post("/audit/verify", data={"csrf": token.group(1)}).text
+        assert "The ledger does NOT verify: 1 of" in page
+        assert "<td>risks</td><td>1</td><td>changed outside Assay: it is not the state event" in page
+
+
+def test_the_records_state_read_by_verification_is_the_orm_objects_state(filled: Workspace) -> None:
+    """Verification reads rows without building objects: the state it digests is exactly ``Base.state()`` of the
+    object the ORM loads (every governed table, both databases), and no model defines its own ``state``."""
+    assert all(model.state is Base.state for model in GOVERNED.values())
+    with filled.store.engine.connect() as connection, Session(bind=connection) as session:
+        for model in GOVERNED.values():
+            read = list(audit_store._states(connection, model))
+            loaded = [(audit_store.identity(obj), obj.state()) for obj in session.scalars(select(model))]
+            assert sorted(read, key=lambda r: r[0]) == sorted(loaded, key=lambda r: r[0]), model.__tablename__
+
+
+# -- schema migrations keep the ledger covering every record ----------------------------------------------------
+
+
+def test_a_migration_keeps_every_record_covered(filled: Workspace) -> None:
+    """A migration adds columns and rows (0007 gives datasets an owner, 0008 adds tables): it verifies the ledger at
+    the old schema first, then records each record it changed, so the ledger verifies after it, both ways."""
+    store = filled.store
+    assert store.verify().ok
+    down = store.downgrade("alice", MIGRATED_FROM)
+    assert down > 0  # the columns and tables it dropped changed or removed records: each is an event
+    assert store.verify(records=False).ok
+    up = store.upgrade("alice")
+    assert up > 0
+    migrated = filled.audit.log(audit_store.EventFilter(action="record.migrate"))
+    assert len(migrated) == down + up
+    assert {e.payload["to_revision"] for e in migrated} == {MIGRATED_FROM, store_head()}
+    verification = store.verify()
+    assert verification.ok, verification.problem
+
+
+def test_a_migration_refuses_a_ledger_that_does_not_verify(filled: Workspace) -> None:
+    """Changes made outside Assay before a migration are not laundered as the migration's: nothing migrates."""
+    filled.store.downgrade("alice", MIGRATED_FROM)
+    sql(filled, "UPDATE risks SET likelihood = 1, impact = 1 WHERE id = 1")
+    events = len(filled.audit.log())
+    with pytest.raises(IntegrityViolation, match=r"does not verify at schema revision 0006: .*risks"):
+        filled.store.upgrade("alice")
+    from assay.store.migrate import current_revision
+
+    assert current_revision(filled.store.engine) == MIGRATED_FROM
+    assert len(filled.audit.log()) == events
+
+
+def store_head() -> str:
+    from assay.store.migrate import head_revision
+
+    return head_revision()
