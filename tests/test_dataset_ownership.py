@@ -45,8 +45,9 @@ class Team:
 
     def __init__(self, client: TestClient, tokens: dict[str, str], ws: Workspace, data: Path) -> None:
         self.client, self.tokens, self.ws = client, tokens, ws
-        ws.access.add_user("bowner", PASSWORD)
-        tokens["bowner"] = ws.access.create_token("bowner", "test", scope="write")[0]
+        admin = ws.login("admin", PASSWORD)  # user changes need an authenticated admin
+        admin.access.add_user("bowner", PASSWORD)
+        tokens["bowner"] = admin.access.create_token("bowner", "test", scope="write")[0]
         ws.systems.create({"name": "bsys"}, owner_member="bowner")
         ws.datasets.register_version({"dataset": "bdata", "version": "1"}, system="bsys", file=data, copy=True)
         ws.datasets.register_version({"dataset": "adata", "version": "1"}, system="release", file=data, copy=True)
@@ -91,7 +92,7 @@ def test_another_teams_dataset_is_404_to_read_change_extend_and_run(team: Team) 
 def test_a_share_gives_read_and_use_but_never_write(team: Team) -> None:
     unseen = team.call("POST", "/api/datasets/bdata/shares", "bowner", {"system": "release"})
     assert unseen.status_code == 404  # one shares only with a system one can see
-    team.ws.access.grant("bowner", "release", "viewer")
+    team.ws.login("admin", PASSWORD).access.grant("bowner", "release", "viewer")
     shared = team.call("POST", "/api/datasets/bdata/shares", "bowner", {"system": "release"})
     assert shared.status_code == 201 and shared.json()["shared_with"] == ["release"]
     assert team.ws.audit.log(EventFilter(action="dataset.share"))[-1].actor == "bowner"
@@ -124,7 +125,7 @@ def test_a_share_gives_read_and_use_but_never_write(team: Team) -> None:
 
 
 def test_read_tokens_auditors_and_admins(team: Team) -> None:
-    read_only = team.ws.access.create_token("bowner", "ro", scope="read")[0]
+    read_only = team.ws.login("admin", PASSWORD).access.create_token("bowner", "ro", scope="read")[0]
     headers = {"Authorization": f"Bearer {read_only}"}
     assert team.client.get("/api/datasets/bdata@1", headers=headers).status_code == 200
     assert team.client.patch("/api/datasets/bdata@1", headers=headers, json={"source": "x"}).status_code == 403
@@ -174,7 +175,10 @@ def test_register_share_unshare_assign_in_the_python_api(workspace: Workspace, d
     ws.systems.create({"name": "fraud"})
     first = ws.datasets.register_version({"dataset": "loans", "version": "1"}, system="credit", file=data)
     assert ws.datasets.get("loans").system == "credit" and first.row_count == 20
-    assert dict(ws.audit.log(EventFilter(action="dataset.create"))[-1].payload) == {"system": "credit"}
+    assert dict(ws.audit.log(EventFilter(action="dataset.create"))[-1].payload) == {
+        "system": "credit",
+        "authenticated": False,  # the fixture's alice acts under a name taken on trust: the ledger says so
+    }
     with pytest.raises(Conflict, match="belongs to system 'credit', not 'fraud': register its versions with --system"):
         ws.datasets.register_version({"dataset": "loans", "version": "2"}, system="fraud")
     with pytest.raises(NotFound, match="no AI system named 'nope'"):

@@ -22,7 +22,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def keyless(workspace: Workspace, tmp_path: Path) -> Iterator[Workspace]:
-    """A workspace with two systems and a risk whose signing key is then lost; the auditor keeps a public key copy."""
+    """A workspace (its mode, two systems and a risk: 4 events) whose signing key is then lost; the auditor keeps a
+    public key copy."""
     workspace.systems.create({"name": "release"})
     workspace.systems.create({"name": "triage"})
     workspace.risks.add(
@@ -45,7 +46,7 @@ def test_read_only_commands_work_without_the_signing_key(
     keyless: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = ("--workspace", str(keyless.root))
-    verified = "the audit ledger verifies: 3 events, 0 signed checkpoints; 3 governed records match their last event\n"
+    verified = "the audit ledger verifies: 4 events, 0 signed checkpoints; 4 governed records match their last event\n"
     assert run(capsys, *root, "audit", "verify") == (0, verified, "")  # with the workspace's ledger.pub
     assert run(capsys, *root, "audit", "verify", "--public-key", str(tmp_path / "auditor.pub")) == (0, verified, "")
     code, out, err = run(capsys, *root, "audit", "log", "--json")
@@ -57,7 +58,7 @@ def test_read_only_commands_work_without_the_signing_key(
     # the Python API alike: opening, reading and verifying never read the private key
     with Workspace.open(keyless.root, keyless.settings) as ws:
         assert [s.name for s in ws.systems.list()] == ["release", "triage"]
-        assert ws.audit.verify().ok and len(ws.audit.log()) == 3
+        assert ws.audit.verify().ok and len(ws.audit.log()) == 4
 
 
 def test_every_write_is_refused_with_one_line_and_nothing_is_written(
@@ -74,7 +75,7 @@ def test_every_write_is_refused_with_one_line_and_nothing_is_written(
     assert not (tmp_path / "export").exists()
     with pytest.raises(InvalidInput, match=r"^the ledger's signing key \.assay/keys/ledger\.key is missing; restore"):
         keyless.risks.update("release", 1, {"likelihood": 1})
-    assert len(keyless.audit.log()) == 3 and keyless.risks.get("release", 1).likelihood == 4
+    assert len(keyless.audit.log()) == 4 and keyless.risks.get("release", 1).likelihood == 4
     assert keyless.audit.verify().ok
 
 
@@ -119,7 +120,7 @@ def test_the_key_restored_from_a_backup_signs_again(
     keyless.systems.create({"name": "third"})  # the same open workspace: a failed load is not remembered
     assert run(capsys, *root, "audit", "checkpoint")[0] == 0
     result = keyless.audit.verify(tmp_path / "auditor.pub")
-    assert (result.ok, result.events, result.checkpoints) == (True, 4, 1)
+    assert (result.ok, result.events, result.checkpoints) == (True, 5, 1)
 
 
 def test_verification_without_any_public_key_is_refused_with_one_line(

@@ -294,7 +294,8 @@ def test_shared_datasets_pass_the_default_limits(
     path = shared_data / file
     ws = assay.Workspace.init(tmp_path / "ws")
     try:
-        version = ws.datasets.register_version({"dataset": "d", "version": "1"}, file=path, copy=True)
+        ws.systems.create({"name": "s", "eu_ai_act_category": "minimal"})
+        version = ws.datasets.register_version({"dataset": "d", "version": "1"}, system="s", file=path, copy=True)
         assert version.row_count and len(version.columns) <= 2000
         frame = open_frame(path)
         assert not frame.repeated or file.startswith("compas")  # compas repeats two names; the first is used

@@ -125,7 +125,13 @@ def test_the_dataset_upload_form_still_registers(server: Served, tmp_path: Path)
     client.post("/login", data={"name": "owner", "password": PASSWORD}, follow_redirects=False)
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/systems/release").text)
     assert csrf is not None
-    fields = {"ref": "credit@1", "source": "bank", "back": "/systems/release", "csrf": csrf.group(1)}
+    fields = {
+        "ref": "credit@1",
+        "system": "release",
+        "source": "bank",
+        "back": "/systems/release",
+        "csrf": csrf.group(1),
+    }
     files = {"file": ("credit.csv", b"age,y\n30,1\n40,0\n")}
     made = client.post("/datasets", data=fields, files=files, follow_redirects=False)
     assert made.status_code == 303 and made.headers["location"] == "/systems/release"
