@@ -4,17 +4,10 @@ tokens, under the server's permission table (SQLite)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from assay.cli import main
@@ -22,6 +15,7 @@ from assay.config import load_settings
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
 from tests._people import People
+from tests._serve import assay_serve
 
 DOC: dict[str, Any] = {"schema": "assay.assessment", "schema_version": 1, "spec": {"predicted": "p"}, "data": {}}
 
@@ -41,33 +35,10 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Workspace]]:
     people("bob", release="approver")
     people("vic", release="viewer")
     tokens = {name: people.admin.access.create_token(name, "cli", scope="write")[0] for name in ("alice", "bob", "vic")}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    assay = shutil.which("assay", path=str(Path(sys.executable).parent)) or "assay"
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [assay, "-w", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port), "--insecure-cookies"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "NO_COLOR": "1"},
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield base, tokens, ws
+        with assay_serve(folder, tmp_path / "server.log") as served:
+            yield served.base, tokens, ws
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         ws.close()
 
 

@@ -384,66 +384,38 @@ def test_api_shows_single_records_and_manages_users(server: tuple[TestClient, di
 def test_no_password_token_or_session_in_any_log(tmp_path: Any) -> None:
     """`assay serve` as users start it (uvicorn's access log on): log in, make and use tokens, fail a login,
     change the password-bearing routes; no secret shows in the server's output or in the audit ledger."""
-    import os
-    import shutil
-    import socket
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
     import httpx
 
     from assay.config import load_settings
+    from tests._serve import assay_serve
 
     folder = tmp_path / "ws"
     with Workspace.init(folder, load_settings(actor="admin", workspace=None)) as ws:
         ws.access.add_user("admin", PASSWORD, role="admin")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    assay = shutil.which("assay", path=str(Path(sys.executable).parent)) or "assay"
-    command = [assay, "-w", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port), "--insecure-cookies"]
     log = tmp_path / "server.log"
     secrets: list[str] = [PASSWORD, "another secret pass"]
-    with log.open("wb") as out:
-        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        with httpx.Client(base_url=base) as client:
-            login = client.post("/api/login", json={"name": "admin", "password": PASSWORD})
-            assert login.status_code == 200
-            secrets += [login.json()["csrf_token"], *client.cookies.values()]
-            csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
-            made = client.post("/api/tokens", json={"name": "ci", "scope": "write"}, headers=csrf)
-            assert made.status_code == 201
-            token = made.json()["token"]
-            secrets.append(token)
-            with_token = {"Authorization": f"Bearer {token}"}
-            assert client.get("/api/me", headers=with_token).status_code == 200
-            added = {"name": "bob", "password": secrets[1], "role": "member"}
-            assert client.post("/api/users", json=added, headers=with_token).status_code == 201
-            assert client.post("/login", data={"name": "bob", "password": "wrong " + PASSWORD}).status_code in (
-                302,
-                303,
-            )
-            secrets.append("wrong " + PASSWORD)
-            page = client.post("/login", data={"name": "bob", "password": secrets[1]})
-            assert page.status_code in (302, 303)
-            secrets.append(client.cookies["assay_session"])  # bob's session
-            assert secrets[-1] != secrets[3]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with assay_serve(folder, log) as served, httpx.Client(base_url=served.base) as client:
+        login = client.post("/api/login", json={"name": "admin", "password": PASSWORD})
+        assert login.status_code == 200
+        secrets += [login.json()["csrf_token"], *client.cookies.values()]
+        csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
+        made = client.post("/api/tokens", json={"name": "ci", "scope": "write"}, headers=csrf)
+        assert made.status_code == 201
+        token = made.json()["token"]
+        secrets.append(token)
+        with_token = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/me", headers=with_token).status_code == 200
+        added = {"name": "bob", "password": secrets[1], "role": "member"}
+        assert client.post("/api/users", json=added, headers=with_token).status_code == 201
+        assert client.post("/login", data={"name": "bob", "password": "wrong " + PASSWORD}).status_code in (
+            302,
+            303,
+        )
+        secrets.append("wrong " + PASSWORD)
+        page = client.post("/login", data={"name": "bob", "password": secrets[1]})
+        assert page.status_code in (302, 303)
+        secrets.append(client.cookies["assay_session"])  # bob's session
+        assert secrets[-1] != secrets[3]
     printed = log.read_text()
     assert "POST /api/login" in printed and "GET /api/me" in printed  # the access log was on
     with Workspace.open(folder) as ws:

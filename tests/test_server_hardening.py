@@ -16,11 +16,8 @@ from __future__ import annotations
 import os
 import re
 import select
-import shutil
 import socket
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +30,7 @@ from fastapi.testclient import TestClient
 from assay.config import load_settings
 from assay.server import create_app
 from assay.services.workspace import Workspace
+from tests._serve import assay_serve
 from tests.test_server import PASSWORD, serving
 
 MIB = 1024 * 1024
@@ -304,31 +302,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with Workspace.init(folder, load_settings(actor="admin", workspace=None)) as ws:
         ws.access.add_user("admin", PASSWORD, role="admin")
         token = ws.login("admin", PASSWORD).access.create_token("admin", "t", scope="write")[0]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    assay = shutil.which("assay", path=str(Path(sys.executable).parent)) or "assay"
-    command = [assay, "-w", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port), "--insecure-cookies"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_") and k != "FORWARDED_ALLOW_IPS"}
     log = root / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**env, "TMPDIR": str(spool)})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield {"port": port, "base": base, "token": token, "log": log,
-               "spooled": lambda: _spooled(process.pid, spool)}  # fmt: skip
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with assay_serve(folder, log, {**env, "TMPDIR": str(spool)}) as served:
+        yield {"port": served.port, "base": served.base, "token": token, "log": log,
+               "spooled": lambda: _spooled(served.process.pid, spool)}  # fmt: skip
 
 
 def _spooled(pid: int, folder: Path) -> int:

@@ -1,0 +1,52 @@
+"""`assay serve` started as users start it, for the tests that need a real server process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str  # http://127.0.0.1:PORT
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+@contextmanager
+def assay_serve(folder: Path, log: Path, env: Mapping[str, str] | None = None) -> Iterator[Served]:
+    """`assay -w FOLDER serve` on a free port of 127.0.0.1 (output to ``log``; ``env``: the whole environment,
+    default this process's); yields once ``/api/health`` answers, and stops the server after."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assay = shutil.which("assay", path=str(Path(sys.executable).parent)) or "assay"
+    command = [assay, "-w", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port), "--insecure-cookies"]
+    environment = {**(os.environ if env is None else env), "NO_COLOR": "1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environment)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield Served(base, port, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
