@@ -68,7 +68,8 @@ def _records(connection: Any, count: int) -> None:
     rows: list[dict[str, Any]] = []
     for i in range(1, systems + 1):
         rows.append(
-            {"id": i, "name": f"system-{i}", "purpose": f"purpose {i} ✓", "intended_uses": ["triage", f"use {i}"],
+            {"id": i, "name": f"system-{i}", "name_key": f"system-{i}", "purpose": f"purpose {i} ✓",
+             "intended_uses": ["triage", f"use {i}"],
              "out_of_scope_uses": [], "affected_people": ["applicants"], "deployment_context": "", "owner": "alice",
              "lifecycle_stage": "inception", "eu_ai_act_category": "limited", "annex_iii_area": None,
              "generative": False, "disclosure": None, "oversight": "human_in_the_loop",
