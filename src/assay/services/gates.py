@@ -58,6 +58,16 @@ def policy_in_force(session: Session, owner: System, stage: str) -> tuple[Policy
     return policy, _sha256(policy.model_dump_json(by_alias=True))
 
 
+def _policy_or_default(session: Session, owner: System, stage: str) -> tuple[Policy, str]:
+    """The policy in force for ``stage``, else Assay's default for the system's category (judged for ``stage``
+    by the caller when it guards another)."""
+    found = policy_in_force(session, owner, stage)
+    if found is not None:
+        return found
+    policy = default_policy(owner.eu_ai_act_category)
+    return policy, _sha256(policy.model_dump_json(by_alias=True))
+
+
 def _live_approvals(session: Session, version: ModelVersion, stage: str) -> int:
     """The most approvals that count (see :mod:`._approval_state`) on a live request (pending or approved, not
     stale) to move ``version`` to ``stage``."""
@@ -212,12 +222,7 @@ class Gates(Service):
             policy = load_policy(path)
             return policy, hashlib.sha256(path.read_bytes()).hexdigest()
         with self.ws.store.read() as session:
-            owner = _lookup.system(session, system)
-            found = policy_in_force(session, owner, stage)
-            if found is not None:
-                return found
-            policy = default_policy(owner.eu_ai_act_category)
-            return policy, _sha256(policy.model_dump_json(by_alias=True))
+            return _policy_or_default(session, _lookup.system(session, system), stage)
 
     def set_policy(self, system: str, *, path: Path | None = None, text: str | None = None) -> dict[str, Any]:
         """Store a policy for ``system``: from now on it guards its stage (approvals to that stage are judged by
@@ -290,11 +295,15 @@ class Gates(Service):
         Facts and decision are one snapshot: both happen in one transaction."""
         if stage is not None and stage not in MODEL_STAGES:
             raise InvalidInput(f"stage {stage!r} is not one of {', '.join(MODEL_STAGES)}")
-        policy, digest = self.policy_for(system, policy_file, policy_text, stage=stage or "production")
-        if stage is not None and stage != policy.stage:
-            policy = policy.model_copy(update={"stage": stage})
+        given = None
+        if policy_file is not None or policy_text is not None:
+            given = self.policy_for(system, policy_file, policy_text)
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
+            # the policy in force is read on the same snapshot as the facts it judges
+            policy, digest = given or _policy_or_default(tx.session, owner, stage or "production")
+            if stage is not None and stage != policy.stage:
+                policy = policy.model_copy(update={"stage": stage})
             version = _lookup.model_version(tx.session, owner, ref)
             model = tx.session.get(Model, version.model_id)
             assert model is not None
