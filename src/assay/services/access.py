@@ -124,6 +124,16 @@ def require(principal: Principal, action: Action, system: str | None = None) -> 
         raise PermissionDenied(f"{principal.name} may not {action.replace('_', ' ')}{where}")
 
 
+def _memberships(session: Session, user_id: int) -> dict[str, str]:
+    """A user's roles by system name."""
+    rows = session.execute(
+        select(System.name, Membership.role)
+        .join(Membership, Membership.system_id == System.id)
+        .where(Membership.user_id == user_id)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
 def require_role(tx: Transaction, action: Action, system: str, what: str) -> None:
     """In a multi-user workspace, ``what`` needs an authenticated, active user whose roles allow ``action`` on
     ``system``: the same rule (:func:`allowed`) the server applies to its routes, so the command line cannot do
@@ -134,14 +144,7 @@ def require_role(tx: Transaction, action: Action, system: str, what: str) -> Non
     user = tx.session.execute(select(User).where(User.name == tx.actor)).scalar_one_or_none()
     if user is None or not user.active:
         raise PermissionDenied(f"{what}: {tx.actor} is not an active user")
-    memberships = {
-        row[0]: row[1]
-        for row in tx.session.execute(
-            select(System.name, Membership.role)
-            .join(Membership, Membership.system_id == System.id)
-            .where(Membership.user_id == user.id)
-        )
-    }
+    memberships = _memberships(tx.session, user.id)
     if not allowed(Principal(user.name, user.role, memberships), action, system):
         needed = "approver" if action == "approve" else "owner"
         raise PermissionDenied(f"{what}: {tx.actor} may not {action} on system {system!r} (needs the {needed} role)")
@@ -294,13 +297,7 @@ class Access(Service):
 
     def memberships(self, name: str) -> dict[str, str]:
         with self.ws.store.read() as session:
-            user = self._user(session, name)
-            rows = session.execute(
-                select(System.name, Membership.role)
-                .join(Membership, Membership.system_id == System.id)
-                .where(Membership.user_id == user.id)
-            ).all()
-            return {row[0]: row[1] for row in rows}
+            return _memberships(session, self._user(session, name).id)
 
     # -- tokens ---------------------------------------------------------------------------------------------
 

@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Gates", "judge", "policy_in_force"]
 
-_MAX_POLICY_TEXT = 1_000_000
-
 
 def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
@@ -235,8 +233,6 @@ class Gates(Service):
                 raise InvalidInput(f"policy file {path} does not exist")
             text = path.read_text(encoding="utf-8")
         assert text is not None
-        if len(text) > _MAX_POLICY_TEXT:
-            raise InvalidInput(f"the policy is longer than {_MAX_POLICY_TEXT:,} characters")
         policy = parse_policy(text, str(path) if path is not None else "the policy")
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
