@@ -13,17 +13,8 @@ from typing import Any
 import pytest
 
 from assay.config import load_settings
-from tests._people import People
-
-ROOT = Path(__file__).resolve().parents[1]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def unavailable(reason: str) -> None:
-    """Skip outside CI; fail in CI, where every tier must run."""
-    if IN_CI:
-        pytest.fail(f"tier unavailable in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+from tests.support.env import ROOT, unavailable
+from tests.support.people import People
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +58,7 @@ def postgres() -> Iterator[Any]:
         import psycopg  # noqa: F401
     except ImportError:
         unavailable("psycopg is not installed (pip install -e '.[postgres]')")
-    from tests._postgres import PostgresServer
+    from tests.support.postgres import PostgresServer
 
     try:
         server = PostgresServer()

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from assay.server import create_app
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
-from tests.test_server import serving
+from tests.support.server import serving
 
 LABEL = {"label": "hired", "positive": "yes"}
 

@@ -13,7 +13,7 @@ import pytest
 import assay
 from assay.errors import InvalidInput
 from assay.metrics.results import FacetEntry
-from tests.oracle_cases import REAL_CASES, SYNTHETIC_EXPECTED, RealCase, load_real, synthetic_case
+from tests.support.oracle_cases import REAL_CASES, SYNTHETIC_EXPECTED, RealCase, load_real, synthetic_case
 
 SYNTHETIC = json.loads(SYNTHETIC_EXPECTED.read_text())["cases"]
 REAL_DIR = SYNTHETIC_EXPECTED.parent / "real"

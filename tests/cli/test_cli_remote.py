@@ -14,8 +14,8 @@ from assay.cli import main
 from assay.config import load_settings
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
-from tests._people import People
-from tests._serve import assay_serve
+from tests.support.people import People
+from tests.support.serve import assay_serve
 
 DOC: dict[str, Any] = {"schema": "assay.assessment", "schema_version": 1, "spec": {"predicted": "p"}, "data": {}}
 

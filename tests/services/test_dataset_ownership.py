@@ -26,7 +26,7 @@ from assay.store.audit import EventFilter
 from assay.store.db import make_engine, sqlite_url
 from assay.store.migrate import current_revision, downgrade, upgrade
 from assay.store.models import System
-from tests.test_server import PASSWORD, serving
+from tests.support.server import PASSWORD, serving
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-TESTS_DIR = pathlib.Path(__file__).resolve().parent
+TESTS_DIR = pathlib.Path(__file__).resolve().parents[1]
 REPO_ROOT = TESTS_DIR.parent
 ORACLE_DIR = TESTS_DIR / "data" / "oracle"
 REAL_EXPECTED_DIR = ORACLE_DIR / "real"

@@ -26,7 +26,7 @@ from assay.store import audit as audit_store
 from assay.store.audit import GOVERNED, digest
 from assay.store.ledger import RecordProblem, next_event, sign_checkpoint
 from assay.store.models import AuditCheckpoint, Base
-from tests.test_ledger_db import drop_triggers, insert_event, rewrite_from
+from tests.support.ledger import drop_triggers, insert_event, rewrite_from
 
 MIGRATED_FROM = "0006"  # a schema before this Assay's tables for dataset ownership and trusted approvals
 
@@ -307,7 +307,7 @@ def test_a_stolen_signing_key_forges_the_database_but_not_an_earlier_export(
 
 def test_every_line_of_the_detection_tables_names_a_test() -> None:
     """docs/audit-ledger.md names a test for every line of what is detected and what is not: they all exist."""
-    page = (Path(__file__).parents[1] / "docs" / "audit-ledger.md").read_text(encoding="utf-8")
+    page = (Path(__file__).parents[2] / "docs" / "audit-ledger.md").read_text(encoding="utf-8")
     named = re.findall(r"`(test_\w+\.py)::(test_\w+)(?:\[([^\]]+)\])?`", page)
     assert len(named) >= 20
     for module_name, test, case in named:
@@ -347,7 +347,7 @@ def test_a_write_committed_while_verification_runs_is_not_half_seen(
 
 
 def test_the_rest_route_and_the_web_page_list_records_changed_outside_assay(workspace: Workspace) -> None:
-    from tests.test_server import PASSWORD, serving
+    from tests.support.server import PASSWORD, serving
 
     with serving(workspace) as (client, tokens, ws):
         headers = {"Authorization": f"Bearer {tokens['auditor']}"}

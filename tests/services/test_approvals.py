@@ -16,7 +16,7 @@ from assay.config import load_settings
 from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
-from tests._people import PASSWORD, People
+from tests.support.people import PASSWORD, People
 
 DOC: dict[str, Any] = {"schema": "assay.assessment", "schema_version": 1, "spec": {"predicted": "p"}, "data": {}}
 LENIENT = """

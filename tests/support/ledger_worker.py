@@ -2,7 +2,7 @@
 
 ::
 
-    python tests/_ledger_worker.py WORKSPACE PREFIX COUNT [--services] [--wait]
+    python tests/support/ledger_worker.py WORKSPACE PREFIX COUNT [--services] [--wait]
 
 Each append is its own write transaction that creates the AI system ``PREFIX-<i>`` and records its event:
 through ``Workspace.systems.create`` with ``--services``, else through ``Store.write`` and

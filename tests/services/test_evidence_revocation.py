@@ -18,11 +18,11 @@ from assay.governance.readiness import GAP_KINDS, evaluate, evidence_state
 from assay.reports.soa import render_soa_csv, render_soa_html, render_soa_markdown
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
-from tests._people import PASSWORD as USER_PASSWORD
-from tests._people import People
-from tests.test_server import PASSWORD, serving
+from tests.support.people import PASSWORD as USER_PASSWORD
+from tests.support.people import People
+from tests.support.server import PASSWORD, serving
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 SYSTEM = {"name": "release", "eu_ai_act_category": "high", "annex_iii_area": 6, "owner": "alice"}
 DOCUMENT = {"schema": "assay.assessment", "schema_version": 1, "spec": {}, "data": {}}
 

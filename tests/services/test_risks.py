@@ -382,7 +382,7 @@ def test_the_guide_documents_every_option_and_heading() -> None:
 
     from assay.cli import app
 
-    text = (Path(__file__).resolve().parents[1] / "docs" / "risks-and-incidents.md").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[2] / "docs" / "risks-and-incidents.md").read_text(encoding="utf-8")
     root = get_command(app)
     groups = {name: root.commands[name] for name in ("risk", "impact", "incident")}  # type: ignore[attr-defined]
     groups["incident action"] = groups["incident"].commands["action"]  # type: ignore[attr-defined]

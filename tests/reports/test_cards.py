@@ -21,7 +21,7 @@ from assay.reports.model_card import (
 )
 from assay.reports.techdocs import render_techdocs_html, render_techdocs_markdown
 from assay.services.workspace import Workspace
-from tests.test_gates import record
+from tests.support.assessments import record
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import pytest
 
 from assay.config import load_settings
 from assay.services.workspace import Workspace
-from tests.conftest import ROOT, unavailable
+from tests.support.env import ROOT, unavailable
 
 pytestmark = pytest.mark.browser
 

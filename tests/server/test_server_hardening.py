@@ -30,8 +30,8 @@ from fastapi.testclient import TestClient
 from assay.config import load_settings
 from assay.server import create_app
 from assay.services.workspace import Workspace
-from tests._serve import assay_serve
-from tests.test_server import PASSWORD, serving
+from tests.support.serve import assay_serve
+from tests.support.server import PASSWORD, serving
 
 MIB = 1024 * 1024
 HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options")

@@ -18,9 +18,9 @@ from assay.governance.catalogues import Relation, load_catalogue
 from assay.governance.readiness import assessed_entries, covering, evaluate
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
-from tests._people import People
+from tests.support.people import People
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 TODAY = dt.datetime.now(dt.UTC).date()
 SYSTEM = {"name": "release", "eu_ai_act_category": "high", "annex_iii_area": 6, "owner": "alice"}
 DOCUMENT = {"schema": "assay.assessment", "schema_version": 1, "spec": {"predicted": "pred"}, "data": {}}
