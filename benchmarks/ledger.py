@@ -13,7 +13,7 @@
      of the process, not of the machine), and appends through a service (``Workspace.systems.create``: a
      validated insert of an AI system plus its event).
    * PostgreSQL (skipped when ``initdb`` is not installed or with ``--no-postgres``): a throwaway server started
-     the way ``tests/_postgres.py`` does, but with ``fsync=on`` and ``synchronous_commit=on`` (durable), over
+     the way ``tests/support/postgres.py`` does, but with ``fsync=on`` and ``synchronous_commit=on`` (durable), over
      TCP on 127.0.0.1.
 
    The figure is ``--appends`` appends over their wall time, the median of ``--repeat`` runs after a warm-up.

@@ -13,7 +13,7 @@ What it does
     committed to tests/data/predictions/<dataset>.txt. They are only rewritten with
     --retrain-predictions (or when missing); otherwise the committed file is used and a fresh fit is
     merely compared with it.
-  * real cases (tests/oracle_cases.py REAL_CASES): ``load_real`` -> temp CSV -> the oracle CLI as a
+  * real cases (tests/support/oracle_cases.py REAL_CASES): ``load_real`` -> temp CSV -> the oracle CLI as a
     subprocess in ``--mode both --raw --basic-stats --model-performance`` (one-vs-all cases: report mode,
     plus one direct-mode run per facet value). A second oracle run without the group column gives the Flip
     Test on exactly ``case.features`` (the first run's FT fails on the string group column, as Clarify's would). Output:
@@ -441,7 +441,7 @@ def synthetic(oracle: pathlib.Path, tmp: pathlib.Path, vers: dict[str, str]) -> 
     return {
         "generated_by": {
             "script": "tests/oracle/make_expected.py",
-            "how": "tests/oracle_cases.py synthetic_case(i) written to synthetic_<i>.csv, then "
+            "how": "tests/support/oracle_cases.py synthetic_case(i) written to synthetic_<i>.csv, then "
             "smclarify_oracle.main(argv)"
             " called in-process (identical to the CLI) with the per-case 'command'; FT's kNN features in"
             " direct mode are group, x1, x2",
