@@ -10,11 +10,7 @@ and refused from another site's pages.
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections import deque
 from typing import Final
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,10 +21,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
-from assay.server.deps import SESSION_COOKIE, Unauthenticated
+from assay.server import api, compute, login, ui, uploads
+from assay.server.deps import Unauthenticated, error_body
+from assay.server.login import LoginLimiter
 from assay.services.workspace import Workspace
 
-__all__ = ["UPLOAD_ROUTES", "create_app", "login_response"]
+__all__ = ["UPLOAD_ROUTES", "create_app"]
 
 SECURITY_HEADERS: Final = {
     "Content-Security-Policy": (
@@ -53,10 +51,6 @@ _STATUS: Final[tuple[tuple[type[AssayError], int, str], ...]] = (
     (PermissionDenied, 403, "forbidden"),
     (IntegrityViolation, 500, "integrity_violation"),
 )
-
-
-def error_body(kind: str, message: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
 
 
 def _add_security_headers(headers: MutableHeaders, path: str) -> None:
@@ -165,95 +159,6 @@ class BodyLimit:
             await error_body("too_large", exc.detail, 413)(scope, receive, send)
 
 
-class LoginLimiter:
-    """Failed logins in a sliding window of ``window`` seconds: at most ``attempts`` per (user name, client
-    address), and at most ``per_address`` per client address whatever the names. An attacker at one address who
-    hammers alice's name blocks only that address; alice logs in from hers. Refused attempts do not count (the
-    block ends ``window`` seconds after the failures that caused it), and a success clears only its own (name,
-    address) count, never the address's: logging in to one's own account does not reset a password spray."""
-
-    def __init__(self, attempts: int = 5, window: float = 300.0, *, per_address: int = 20) -> None:
-        self.attempts, self.window, self.per_address = attempts, window, per_address
-        self._failures: dict[tuple[str, ...], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _count(self, key: tuple[str, ...], now: float) -> int:
-        failures = self._failures.get(key)
-        while failures and failures[0] < now - self.window:
-            failures.popleft()
-        if failures is not None and not failures:
-            del self._failures[key]
-            return 0
-        return 0 if failures is None else len(failures)
-
-    def blocked(self, name: str, address: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return (
-                self._count((name, address), now) >= self.attempts or self._count((address,), now) >= self.per_address
-            )
-
-    def failed(self, name: str, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) > 100_000:  # bounded memory: forget whatever left the window
-                for key in list(self._failures):
-                    self._count(key, now)
-            for key in ((name, address), (address,)):
-                self._failures.setdefault(key, deque()).append(now)
-
-    def succeeded(self, name: str, address: str) -> None:
-        with self._lock:
-            self._failures.pop((name, address), None)
-
-
-def _check_origin(request: Request) -> None:
-    """Login CSRF (OWASP): a login POST whose Origin (or, without one, Referer) is another site, or ``null``, is
-    refused. With neither header the request is not a browser's cross-site form or fetch (browsers send Origin on
-    every cross-site POST), so it is accepted: the command line, scripts and CI log in that way."""
-    origin = request.headers.get("origin")
-    source = origin if origin is not None else request.headers.get("referer")
-    if source is None:
-        return
-    host = request.headers.get("host", "").lower()
-    for default in (":80", ":443"):
-        host = host.removesuffix(default)
-    sent = urlsplit(source.strip()) if source.strip() != "null" else None
-    netloc = "" if sent is None else sent.netloc.lower().removesuffix(":443" if sent.scheme == "https" else ":80")
-    if sent is None or sent.scheme not in ("http", "https") or netloc != host:
-        header = "Origin" if origin is not None else "Referer"
-        raise PermissionDenied(
-            f"cross-site login refused: the {header} {source[:100]!r} is not this server ({host or 'no Host'})"
-        )
-
-
-def login_response(request: Request, name: str, password: str, *, redirect: str | None = None) -> Response:
-    """Check the password (rate limited), start a session, set the cookie; JSON or a redirect."""
-    _check_origin(request)
-    ws: Workspace = request.app.state.workspace
-    limiter: LoginLimiter = request.app.state.login_limiter
-    address = request.client.host if request.client else ""
-    if limiter.blocked(name, address):
-        return error_body("rate_limited", "too many failed logins: wait a few minutes", 429)
-    try:
-        who = ws.access.login(name, password)
-    except PermissionDenied:
-        limiter.failed(name, address)
-        raise Unauthenticated("wrong user name or password") from None
-    limiter.succeeded(name, address)
-    secret, csrf = ws.access.start_session(who)
-    response: Response
-    if redirect is None:
-        response = JSONResponse({"name": who.name, "role": who.role, "csrf_token": csrf})
-    else:
-        response = Response(status_code=303, headers={"Location": redirect})
-    response.set_cookie(
-        SESSION_COOKIE, secret, httponly=True, samesite="strict", secure=request.app.state.secure_cookies,
-        max_age=12 * 3600, path="/",
-    )  # fmt: skip
-    return response
-
-
 _ERROR_SCHEMA: Final = {
     "type": "object",
     "required": ["error"],
@@ -299,9 +204,6 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickl
     ``trust_pickle`` lets the compute routes load registered joblib/pickle model files, which run any code they
     hold: only when the operator trusts everyone who can register a model version."""
     from assay.config import load_settings
-    from assay.server.api import router
-    from assay.server.ui import router as ui_router
-    from assay.server.ui import static_files
 
     app = FastAPI(
         title="Assay",
@@ -354,8 +256,8 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickl
     async def bad_json(request: Request, exc: json.JSONDecodeError) -> JSONResponse:
         return error_body("invalid_input", f"the body is not valid JSON: {exc}", 422)
 
-    app.include_router(router)
-    app.include_router(ui_router)
+    for module in (api, login, uploads, compute, ui):
+        app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    app.mount("/static", static_files(), name="static")
+    app.mount("/static", ui.static_files(), name="static")
     return app

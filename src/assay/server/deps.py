@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
+from fastapi.responses import JSONResponse
 
 from assay.errors import PermissionDenied
 from assay.server.permissions import ROUTES
@@ -23,6 +24,7 @@ __all__ = [
     "Paging",
     "Unauthenticated",
     "authorised",
+    "error_body",
     "page",
     "workspace",
 ]
@@ -30,6 +32,10 @@ __all__ = [
 SESSION_COOKIE = "assay_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def error_body(kind: str, message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": {"type": kind, "message": message}}, status_code=status)
 
 
 class Unauthenticated(PermissionDenied):

@@ -26,6 +26,8 @@ from assay.errors import InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
 from assay.reports._jinja import template
 from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, workspace
+from assay.server.login import login_response
+from assay.server.uploads import uploaded_file
 from assay.services.access import allowed, dataset_readable
 from assay.services.controls import REVOKE_REASON_MAX
 from assay.services.workspace import Workspace
@@ -73,8 +75,6 @@ def login_page(request: Request) -> Response:
 def login_form(
     request: Request, name: Annotated[str, Form(max_length=100)], password: Annotated[str, Form(max_length=1000)]
 ) -> Response:
-    from assay.server.app import login_response
-
     try:
         return login_response(request, name, password, redirect="/")
     except Unauthenticated:
@@ -567,7 +567,6 @@ async def dataset_upload_form(request: Request, auth: FormAuth) -> Response:
     import tempfile
 
     from assay.governance.records import validate
-    from assay.server.api import uploaded_file
     from assay.services._lookup import split_ref
 
     async with uploaded_file(request) as file:
