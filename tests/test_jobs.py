@@ -282,7 +282,9 @@ def test_a_cron_schedule_in_a_time_zone_fires_once_and_advances(ws: Workspace) -
 
 @pytest.mark.parametrize(("policy", "runs"), [("coalesce", 1), ("skip", 0)])
 def test_missed_runs_after_downtime_follow_the_policy(ws: Workspace, policy: str, runs: int) -> None:
-    schedule = ws.schedules.add("credit", "t.add", {"a": 1, "b": 2}, interval_seconds=3600, timezone="UTC", missed=policy)
+    schedule = ws.schedules.add(
+        "credit", "t.add", {"a": 1, "b": 2}, interval_seconds=3600, timezone="UTC", missed=policy
+    )
     assert schedule.next_run_at is not None
     back = schedule.next_run_at + dt.timedelta(hours=5, minutes=30)  # 6 fire times passed while nothing ran
     assert len(fire_due(ws, 60, now=back)) == runs

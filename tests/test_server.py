@@ -49,6 +49,8 @@ PARAMS = {
     "action_id": "1",
     "evidence_id": "1",  # linked by the evidence rules when serving() records its assessment
     "token_id": "0",  # set by the fixture
+    "job_id": "1",  # none exists: 404 to whoever may ask
+    "schedule_id": "1",
 }
 
 
@@ -108,11 +110,12 @@ def _call(client: TestClient, method: str, path: str, token: str) -> Any:
 
 def test_every_route_has_an_entry_in_the_permission_table() -> None:
     from assay.server.api import router as api_router
+    from assay.server.jobs import router as jobs_router
     from assay.server.ui import router as ui_router
 
     served = {
         (method, route.path)
-        for router in (api_router, ui_router)
+        for router in (api_router, jobs_router, ui_router)
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods

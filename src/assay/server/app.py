@@ -13,6 +13,8 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -294,12 +296,30 @@ def _openapi(app: FastAPI) -> dict[str, object]:
     return schema
 
 
+@asynccontextmanager
+async def _workers(app: FastAPI) -> AsyncIterator[None]:
+    """The job workers of ``assay serve`` (ASSAY_WORKERS threads; 0: none), started and stopped with the server:
+    at shutdown a running job is asked to stop and, if still running after the grace, marked failed."""
+    from assay.services.worker import WorkerPool
+
+    workspace = app.state.workspace
+    pool = WorkerPool(workspace) if isinstance(workspace, Workspace) and workspace.settings.workers > 0 else None
+    if pool is not None:
+        pool.start()
+    try:
+        yield
+    finally:
+        if pool is not None:
+            pool.stop()
+
+
 def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickle: bool = False) -> FastAPI:
     """The application over ``workspace``; ``secure_cookies=False`` only for plain-HTTP tests on loopback.
     ``trust_pickle`` lets the compute routes load registered joblib/pickle model files, which run any code they
     hold: only when the operator trusts everyone who can register a model version."""
     from assay.config import load_settings
     from assay.server.api import router
+    from assay.server.jobs import router as jobs_router
     from assay.server.ui import router as ui_router
     from assay.server.ui import static_files
 
@@ -311,6 +331,7 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickl
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_workers,
     )
     app.state.workspace = workspace
     app.state.login_limiter = LoginLimiter()
@@ -355,6 +376,7 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickl
         return error_body("invalid_input", f"the body is not valid JSON: {exc}", 422)
 
     app.include_router(router)
+    app.include_router(jobs_router)
     app.include_router(ui_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.mount("/static", static_files(), name="static")

@@ -84,9 +84,7 @@ def _governed() -> dict[str, type[Base]]:
     operational ones (``governed = False``: a job's progress and heartbeat, see :class:`.models.JobProgress`)."""
     models = (mapper.class_ for mapper in Base.registry.mappers)
     found = {
-        model.__tablename__: model
-        for model in models
-        if model.__tablename__ not in _LEDGER_TABLES and model.governed
+        model.__tablename__: model for model in models if model.__tablename__ not in _LEDGER_TABLES and model.governed
     }
     return dict(sorted(found.items()))
 
