@@ -143,7 +143,7 @@ def worker(
         bool, typer.Option("--once", help="Run what is queued (and due schedules), then exit: for tests and cron.")
     ] = False,
 ) -> None:
-    """Run queued jobs and due schedules until Ctrl-C (several workers may share one PostgreSQL database)."""
+    """Run queued jobs and due schedules until Ctrl-C or SIGTERM (several workers may share one PostgreSQL database)."""
     workspace = open_workspace(ctx)
     if once:
         from assay.services.worker import run_until_idle
@@ -152,6 +152,7 @@ def worker(
         typer.echo(f"{count} job(s) run")
         return
     import logging
+    import signal
     import threading
 
     from assay.services.worker import WorkerPool
@@ -160,14 +161,18 @@ def worker(
     if count < 1:
         raise InvalidInput(f"--threads must be at least 1, not {count}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # a service manager's stop: as Ctrl-C
     pool = WorkerPool(workspace, threads=count)
     pool.start()
     typer.echo(f"assay worker: {count} thread(s) on {workspace.home}; Ctrl-C to stop", err=True)
     try:
-        threading.Event().wait()
+        while not stopping.wait(1.0):
+            pass
     except KeyboardInterrupt:
-        typer.echo("stopping: running jobs are asked to stop", err=True)
+        pass
     finally:
+        typer.echo("stopping: running jobs are asked to stop", err=True)
         pool.stop()
 
 

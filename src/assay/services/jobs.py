@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import ColumnElement, Connection, func, or_, select, update
 
-from assay.errors import AssayError, InvalidInput, NotFound, PermissionDenied
+from assay.errors import AssayError, Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.services import _lookup
 from assay.services._base import Service
 from assay.services.access import Action, Principal, allowed
@@ -383,8 +383,6 @@ class Jobs(Service):
     def cancel(self, job_id: int, *, principal: Principal | None = None) -> JobView:
         """Cancel a queued job at once (``job.cancel``), or ask a running one to stop (``job.cancel_request``; it
         ends ``cancelled`` at its next progress report). A finished job is a Conflict."""
-        from assay.errors import Conflict
-
         self.get(job_id, principal=principal)  # NotFound when not visible
         with self._write() as tx:
             job = tx.session.get(Job, job_id, with_for_update=True)
