@@ -54,6 +54,27 @@ class Settings(BaseSettings):
         description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
         "`assay serve` believes (e.g. 127.0.0.1); default none: the client address is the connection's.",
     )
+    # background jobs and schedules (see docs/jobs.md)
+    workers: int = Field(
+        default=1, ge=0, le=64, description="Worker threads inside `assay serve` (0: none; run `assay worker` instead)."
+    )
+    worker_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle worker looks for queued jobs and due schedules."
+    )
+    job_heartbeat_timeout: int = Field(
+        default=60,
+        ge=5,
+        description="Seconds without a heartbeat after which a running job is marked failed (its worker stopped).",
+    )
+    schedule_grace_seconds: int = Field(
+        default=60, ge=1, description="A scheduled run later than this many seconds counts as missed."
+    )
+    worker_shutdown_grace: float = Field(
+        default=10.0, ge=0, description="Seconds a stopping worker waits for its running jobs to stop."
+    )
+    test_handlers: bool = Field(
+        default=False, description="Test hook: register the job kind `test.sleep` (for the restart tests only)."
+    )
     # bounded work on data (see docs/data-checks.md, "Limits"); refusals name these settings
     max_columns: int = Field(
         default=2000, ge=1, description="Refuse data with more columns than this (read from the header or footer)."

@@ -29,6 +29,8 @@ PARAMS = {
     "action_id": "1",
     "evidence_id": "1",  # linked by the evidence rules when serving() records its assessment
     "token_id": "0",  # set by serving()
+    "job_id": "1",  # none exists: 404 to whoever may ask
+    "schedule_id": "1",
 }
 
 

@@ -21,6 +21,7 @@ from assay.cli import (
     explain,
     gates,
     incidents,
+    jobs,
     mitigate,
     registry,
     risks,
@@ -54,6 +55,7 @@ for _module in (
     mitigate,
     checks,
     server,
+    jobs,
 ):
     _module.register(app)
 

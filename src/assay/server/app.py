@@ -10,6 +10,11 @@ and refused from another site's pages.
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Final
 
 from fastapi import FastAPI, Request
@@ -21,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
-from assay.server import api, compute, login, ui, uploads
+from assay.server import api, compute, jobs, login, ui, uploads
 from assay.server.deps import Unauthenticated, error_body
 from assay.server.login import LoginLimiter
 from assay.services.workspace import Workspace
@@ -199,6 +204,23 @@ def _openapi(app: FastAPI) -> dict[str, object]:
     return schema
 
 
+@asynccontextmanager
+async def _workers(app: FastAPI) -> AsyncIterator[None]:
+    """The job workers of ``assay serve`` (ASSAY_WORKERS threads; 0: none), started and stopped with the server:
+    at shutdown a running job is asked to stop and, if still running after the grace, marked failed."""
+    from assay.services.worker import WorkerPool
+
+    workspace = app.state.workspace
+    pool = WorkerPool(workspace) if isinstance(workspace, Workspace) and workspace.settings.workers > 0 else None
+    if pool is not None:
+        pool.start()
+    try:
+        yield
+    finally:
+        if pool is not None:
+            pool.stop()
+
+
 def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickle: bool = False) -> FastAPI:
     """The application over ``workspace``; ``secure_cookies=False`` only for plain-HTTP tests on loopback.
     ``trust_pickle`` lets the compute routes load registered joblib/pickle model files, which run any code they
@@ -213,6 +235,7 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickl
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_workers,
     )
     app.state.workspace = workspace
     app.state.login_limiter = LoginLimiter()
@@ -256,7 +279,7 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickl
     async def bad_json(request: Request, exc: json.JSONDecodeError) -> JSONResponse:
         return error_body("invalid_input", f"the body is not valid JSON: {exc}", 422)
 
-    for module in (api, login, uploads, compute, ui):
+    for module in (api, login, uploads, compute, jobs, ui):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.mount("/static", ui.static_files(), name="static")

@@ -98,6 +98,15 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/checks/label-issues"): "write",
     ("POST", "/api/systems/{system}/checks/representativeness"): "write",
     ("POST", "/api/systems/{system}/checks/pii"): "write",
+    # jobs: judged per job by its system and requester (a job on a system one cannot see is 404)
+    ("GET", "/api/jobs"): "read",
+    ("GET", "/api/jobs/{job_id}"): "read",
+    ("POST", "/api/jobs/{job_id}/cancel"): "contribute",
+    ("GET", "/api/systems/{system}/schedules"): "read",
+    ("POST", "/api/systems/{system}/schedules"): "write",
+    ("POST", "/api/systems/{system}/schedules/{schedule_id}/pause"): "write",
+    ("POST", "/api/systems/{system}/schedules/{schedule_id}/resume"): "write",
+    ("DELETE", "/api/systems/{system}/schedules/{schedule_id}"): "write",
     # the web pages, each with its .json twin
     ("GET", "/"): "read",
     ("GET", "/index.json"): "read",

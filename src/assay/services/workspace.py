@@ -43,9 +43,11 @@ if TYPE_CHECKING:
     from assay.services.explanations import Explanations
     from assay.services.gates import Gates
     from assay.services.incidents import Incidents
+    from assay.services.jobs import Jobs
     from assay.services.mitigation import Mitigation
     from assay.services.registry import Assessments, Datasets, Models, Systems
     from assay.services.risks import ImpactAssessments, Risks
+    from assay.services.schedules import Schedules
     from assay.services.techdocs import TechnicalDocs
     from assay.store.database import Transaction
 
@@ -354,6 +356,18 @@ class Workspace:
         from assay.services.techdocs import TechnicalDocs
 
         return TechnicalDocs(self)
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        from assay.services.jobs import Jobs
+
+        return Jobs(self)
+
+    @cached_property
+    def schedules(self) -> Schedules:
+        from assay.services.schedules import Schedules
+
+        return Schedules(self)
 
 
 _RESTORE = "restore it from your backup (writes are refused without it: checkpoints are signed every N events)"

@@ -80,9 +80,12 @@ _LEDGER_TABLES = frozenset({AuditEvent.__tablename__, AuditCheckpoint.__tablenam
 
 
 def _governed() -> dict[str, type[Base]]:
-    """Every table whose changes are recorded (``tx.record``): all of them but the ledger's own two."""
+    """Every table whose changes are recorded (``tx.record``): all of them but the ledger's own two and the
+    operational ones (``governed = False``: a job's progress and heartbeat, see :class:`.models.JobProgress`)."""
     models = (mapper.class_ for mapper in Base.registry.mappers)
-    found = {model.__tablename__: model for model in models if model.__tablename__ not in _LEDGER_TABLES}
+    found = {
+        model.__tablename__: model for model in models if model.__tablename__ not in _LEDGER_TABLES and model.governed
+    }
     return dict(sorted(found.items()))
 
 

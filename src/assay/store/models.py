@@ -8,7 +8,7 @@ as JSON, with the columns the store must query on beside them. Times are UTC.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -16,7 +16,9 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -46,10 +48,13 @@ __all__ = [
     "GateRun",
     "ImpactAssessment",
     "Incident",
+    "Job",
+    "JobProgress",
     "Membership",
     "Model",
     "ModelVersion",
     "Risk",
+    "Schedule",
     "System",
     "SystemPolicy",
     "User",
@@ -97,6 +102,9 @@ def _json_value(value: Any) -> Any:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=_NAMING)
+    # Whether every change of a row is an audit event (see store/audit.py GOVERNED). Only operational tables whose
+    # rows change many times a second and decide nothing (a job's progress and heartbeat) say False.
+    governed: ClassVar[bool] = True
 
     def state(self) -> dict[str, Any]:
         """Every column as plain JSON values: what the audit ledger's before/after digests are computed over."""
@@ -506,6 +514,73 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = _created()
+
+
+class Job(Base):
+    """A background job: a registered handler (``kind``) run by a worker with ``params``. Governed: every change of
+    status (submit, start, cancel request, end) is an audit event; what changes while it runs (progress, stage,
+    heartbeat) is in :class:`JobProgress`, which is not."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    system_id: Mapped[int | None] = mapped_column(ForeignKey("systems.id"), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued running succeeded failed cancelled
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)  # one line, as the command line would print it
+    requested_by: Mapped[str] = mapped_column(String(200))
+    authenticated: Mapped[bool] = mapped_column(Boolean, default=False)  # the requester proved who they are
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id"), index=True)
+    worker: Mapped[str | None] = mapped_column(String(200))  # host:pid:thread of the worker that ran it
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = _created()
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class JobProgress(Base):
+    """What a running job reports: progress (0..1, None when unknown), its stage, the log of its stages (bounded)
+    and the worker's heartbeat. Operational, not governed: it changes many times while a job runs and decides
+    nothing; the job's start and end are in :class:`Job` and the ledger."""
+
+    __tablename__ = "job_progress"
+    governed: ClassVar[bool] = False
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    progress: Mapped[float | None] = mapped_column(Float)
+    stage: Mapped[str] = mapped_column(String(200), default="")
+    log: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{"at": ISO time, "stage": ...}]
+    heartbeat_at: Mapped[dt.datetime] = _created()
+
+
+class Schedule(Base):
+    """A job run on a cron expression or an interval in an explicit time zone. ``next_run_at`` is when it is next
+    due (UTC); ``missed`` says what happens to fire times missed while no worker ran: ``coalesce`` (run once now)
+    or ``skip`` (run none of them). Deleted schedules are kept (``deleted_at``): their jobs refer to them."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(100))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cron: Mapped[str | None] = mapped_column(String(200))
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64))
+    missed: Mapped[str] = mapped_column(String(20), default="coalesce")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_job_id: Mapped[int | None] = mapped_column(Integer)  # no foreign key: jobs refer to schedules
+    created_by: Mapped[str] = mapped_column(String(200))
+    authenticated: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEvent(Base):
