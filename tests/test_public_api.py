@@ -5,7 +5,7 @@ def test_public_api_is_pinned() -> None:
     assert assay.__all__ == sorted(assay.__all__)
     assert assay.__all__ == [
         "AssayError",
-        "AssessmentReport",
+        "BiasReport",
         "Facet",
         "InvalidInput",
         "Label",

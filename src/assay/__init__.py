@@ -22,11 +22,11 @@ from assay.errors import AssayError, InvalidInput
 if TYPE_CHECKING:
     from assay.frames import Facet, Label
     from assay.frames import open as open_data
-    from assay.services import AssessmentReport, Workspace, assess, write_outputs
+    from assay.services import BiasReport, Workspace, assess, write_outputs
 
 __all__ = [
     "AssayError",
-    "AssessmentReport",
+    "BiasReport",
     "Facet",
     "InvalidInput",
     "Label",
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 _LAZY = {
-    "AssessmentReport": ("assay.services", "AssessmentReport"),
+    "BiasReport": ("assay.services", "BiasReport"),
     "Facet": ("assay.frames", "Facet"),
     "Label": ("assay.frames", "Label"),
     "assess": ("assay.services", "assess"),

@@ -8,7 +8,8 @@
      ├── Conflict                   the request contradicts stored state
      ├── PermissionDenied           the actor may not do this
      ├── IntegrityViolation         stored data failed a check (hash chain, signature)
-     └── BackendUnsupported         the dataframe engine cannot do what was asked
+     ├── BackendUnsupported         the dataframe engine cannot do what was asked
+ └── Cancelled                  a run was asked to stop (a job's cancel), before it recorded anything
 
 No HTTP codes here: only the server maps these to status codes, and the CLI to exit codes.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 __all__ = [
     "AssayError",
     "BackendUnsupported",
+    "Cancelled",
     "Conflict",
     "IntegrityViolation",
     "InvalidInput",
@@ -52,3 +54,7 @@ class IntegrityViolation(AssayError):
 
 class BackendUnsupported(AssayError):
     """The dataframe engine cannot do what was asked."""
+
+
+class Cancelled(AssayError):
+    """A run stopped because it was asked to (a job's cancel); nothing of it was recorded."""

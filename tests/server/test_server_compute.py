@@ -83,11 +83,31 @@ class Api:
     def recorded(self) -> list[Any]:
         return self.ws.assessments.list("release")
 
+    def finish(self, response: Any, *, trust_pickle: bool = False) -> dict[str, Any]:
+        """The job a compute route queued (202), run here by a worker to its end; its view through the API."""
+        from assay.services.jobs import run_next
+
+        assert response.status_code == 202, response.text
+        job = response.json()
+        assert response.headers["Location"] == f"/api/jobs/{job['id']}" and job["status"] == "queued"
+        while run_next(self.ws, trust_pickle=trust_pickle) is not None:
+            pass
+        done = self.client.get(f"/api/jobs/{job['id']}", headers=self.auth("owner"))
+        assert done.status_code == 200, done.text
+        return dict(done.json())
+
+    def run(self, path: str, body: Any, **options: Any) -> Any:
+        """POST a compute route, run its job, and return the recorded assessment (the job must succeed)."""
+        job = self.finish(self.post(path, body), **options)
+        assert job["status"] == "succeeded", job
+        return self.ws.assessments.get("release", job["result"]["assessment_id"])
+
 
 @pytest.fixture
 def api(workspace: Workspace, files: dict[str, Path]) -> Iterator[Api]:
     """System "release" (see tests.test_server.serving) with, uploaded and registered through the API by its owner:
     dataset versions hiring@1 and later@1, model versions lr@2 (skops) and lr@3 (joblib)."""
+    workspace.settings.workers = 0  # the tests run the queued jobs themselves (Api.finish)
     with serving(workspace) as (client, tokens, ws):
         api = Api(client, tokens, ws)
         for dataset, name in (("hiring", "hiring.csv"), ("later", "later.csv")):
@@ -115,16 +135,11 @@ def test_assessment_scored_by_the_registered_model(api: Api, files: dict[str, Pa
 
     body = {**LABEL, "dataset_version": "hiring@1", "model_version": "lr@2", "score_with_model": True,
             "facets": [{"column": "sex", "values": ["F"]}], "bootstrap": 50, "seed": 7}  # fmt: skip
-    response = api.post("assessments/run", body)
-    assert response.status_code == 201, response.text
-    summary = response.json()
-    assert "document" not in summary and set(summary["attachments"]) == {
-        "assessment.json",
-        "analysis.json",
-        "report.html",
-    }
-    recorded = api.ws.assessments.get("release", summary["id"])
+    recorded = api.run("assessments/run", body)
+    assert set(recorded.attachments or {}) == {"assessment.json", "analysis.json", "report.html"}
     assert recorded.kind == "assay.assessment"
+    assert recorded.document["inputs"]["model"] == {"ref": "lr@2", "sha256": api.ws.models.get_version(
+        "release", "lr@2").artifact_sha256}  # fmt: skip
     assert recorded.model_version_id == api.ws.models.get_version("release", "lr@2").id
     assert recorded.dataset_version_id == api.ws.datasets.get_version("hiring@1").id
     direct = assay.assess(files["hiring.csv"], **LABEL, facets={"sex": ["F"]}, bootstrap=50, seed=7,
@@ -150,9 +165,11 @@ def test_a_pickle_loads_only_on_a_server_that_trusts_pickles(api: Api) -> None:
     assert api.post("mitigations", mitigate).status_code == 422
     assert len(api.recorded()) == before
     assert [v.version for _, v in api.ws.models.list_versions("release")] == ["1", "2", "3"]
-    with TestClient(create_app(api.ws, secure_cookies=False, trust_pickle=True)) as trusting:
-        accepted = trusting.post("/api/systems/release/assessments/run", json=body, headers=api.auth("owner"))
-    assert accepted.status_code == 201, accepted.text
+    untrusting = api.finish(api_post_trusting(api, body))  # a worker started without --trust-pickle refuses it
+    assert untrusting["status"] == "failed" and "--trust-pickle" in untrusting["error"], untrusting
+    assert len(api.recorded()) == before
+    trusting = api.finish(api_post_trusting(api, body), trust_pickle=True)
+    assert trusting["status"] == "succeeded", trusting
     assert len(api.recorded()) == before + 1
 
 
@@ -162,9 +179,7 @@ def test_explanations(api: Api, files: dict[str, Path]) -> None:
     options: dict[str, Any] = {"rows": [0, 3], "sample": 20, "background": 10, "pdp": 1, "grid_resolution": 5,
                                "method": "kernel", "seed": 3}  # fmt: skip
     body = {**LABEL, **options, "dataset_version": "hiring@1", "model_version": "lr@2", "facets": ["sex"]}
-    response = api.post("explanations", body)
-    assert response.status_code == 201, response.text
-    recorded = api.ws.assessments.get("release", response.json()["id"])
+    recorded = api.run("explanations", body)
     assert recorded.kind == "assay.explanations" and "explanations.json" in (recorded.attachments or {})
     assert recorded.model_version_id == api.ws.models.get_version("release", "lr@2").id
     direct = explain(files["hiring.csv"], files["model.skops"], **LABEL, facets=["sex"], **options).to_dict()
@@ -180,12 +195,11 @@ def test_mitigation_registers_a_new_version_with_lineage(api: Api, files: dict[s
     options: dict[str, Any] = {"method": "threshold-optimizer", "curve": False, "bootstrap": 20, "seed": 4}
     facet = {"column": "sex", "values": ["F"]}
     body = {**LABEL, **options, "dataset_version": "hiring@1", "model_version": "lr@2", "facet": facet}
-    response = api.post("mitigations", body)
-    assert response.status_code == 201, response.text
-    assert response.json()["new_model_version"] == "lr@2-threshold-optimizer"
+    job = api.finish(api.post("mitigations", body))
+    assert job["status"] == "succeeded" and job["result"]["model_version"] == "lr@2-threshold-optimizer", job
     chain = api.ws.models.lineage("release", "lr@2-threshold-optimizer")
     assert [v.version for v in chain] == ["2-threshold-optimizer", "2"] and chain[0].artifact_sha256
-    recorded = api.ws.assessments.get("release", response.json()["id"])
+    recorded = api.ws.assessments.get("release", job["result"]["assessment_id"])
     assert recorded.kind == "assay.mitigation" and recorded.model_version_id == chain[0].id
     assert recorded.dataset_version_id == api.ws.datasets.get_version("hiring@1").id
     direct = mitigate(files["hiring.csv"], files["model.skops"], **LABEL, facet={"sex": ["F"]}, **options)
@@ -194,22 +208,18 @@ def test_mitigation_registers_a_new_version_with_lineage(api: Api, files: dict[s
     assert api.post("mitigations", body).status_code == 409  # the version exists now
     again = {**LABEL, "dataset_version": "hiring@1", "model_version": "lr@2-threshold-optimizer",
              "score_with_model": True, "facets": [facet], "bootstrap": 0}  # fmt: skip
-    assert api.post("assessments/run", again).status_code == 201  # the mitigated skops file loads (Assay's types)
+    assert api.run("assessments/run", again).kind == "assay.assessment"  # the mitigated skops file loads
 
 
 def test_data_checks(api: Api, files: dict[str, Path]) -> None:
     from assay.services import checks
 
-    baseline = api.post("checks/baseline", {"dataset_version": "hiring@1", "max_domain": 10})
-    assert baseline.status_code == 201, baseline.text
-    assert {"constraints.json", "statistics.json"} <= set(baseline.json()["attachments"])
-    validated = api.post("checks/validate", {"dataset_version": "later@1", "baseline_id": baseline.json()["id"]})
-    assert validated.status_code == 201, validated.text
-    assert (
-        validated.json()["status"] in ("pass", "fail")
-        and "constraint_violations.json" in validated.json()["attachments"]
-    )
-    document = api.ws.assessments.get("release", validated.json()["id"]).document
+    baseline = api.run("checks/baseline", {"dataset_version": "hiring@1", "max_domain": 10})
+    assert {"constraints.json", "statistics.json"} <= set(baseline.attachments or {})
+    validated = api.run("checks/validate", {"dataset_version": "later@1", "baseline_id": baseline.id})
+    assert validated.document["status"] in ("pass", "fail")
+    assert "constraint_violations.json" in (validated.attachments or {})
+    document = validated.document
     assert document["check"] == "validate" and document["spec"]["baseline_statistics"] is True
     cases: list[tuple[str, dict[str, Any], Any]] = [
         ("duplicates", {"columns": ["sex", "hired"]}, lambda f: checks.duplicates(f, columns=["sex", "hired"])),
@@ -224,17 +234,15 @@ def test_data_checks(api: Api, files: dict[str, Path]) -> None:
     ]  # fmt: skip
     for check, options, direct in cases:
         data = "later@1" if check == "leakage" else "hiring@1"
-        response = api.post(f"checks/{check}", {"dataset_version": data, **options})
-        assert response.status_code == 201, f"{check}: {response.text}"
-        recorded = api.ws.assessments.get("release", response.json()["id"])
+        job = api.finish(api.post(f"checks/{check}", {"dataset_version": data, **options}))
+        assert job["status"] == "succeeded", f"{check}: {job}"
+        recorded = api.ws.assessments.get("release", job["result"]["assessment_id"])
         expected = direct(files["hiring.csv"]).to_dict()
         assert recorded.kind == "assay.data-check" and recorded.document["check"] == check
         assert recorded.document["data"]["source"] == f"dataset version {data} ({data.split('@')[0]}.csv)"
         assert (recorded.document["status"], recorded.document["summary"]) == (expected["status"], expected["summary"])
-        assert (
-            response.json()["status"] == expected["status"]
-            and recorded.data_fingerprint == expected["data"]["fingerprint"]
-        )
+        assert job["result"]["status"] == expected["status"]
+        assert recorded.data_fingerprint == expected["data"]["fingerprint"]
     assert _actor(api.ws, "assessment.record") == "owner"
 
 
@@ -296,3 +304,9 @@ def test_refusals_and_bad_input_record_nothing(api: Api) -> None:
     assert [a.id for a in api.recorded()] == [1]
     assert len(api.ws.audit.log()) == events
     assert [v.version for _, v in api.ws.models.list_versions("release")] == ["1", "2", "3"]
+
+
+def api_post_trusting(api: Api, body: Any) -> Any:
+    """POST an assessment through a server started with --trust-pickle."""
+    with TestClient(create_app(api.ws, secure_cookies=False, trust_pickle=True)) as trusting:
+        return trusting.post("/api/systems/release/assessments/run", json=body, headers=api.auth("owner"))

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, event, text
 from assay.cli import main
 from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.services.access import Principal
+from assay.services.runs import Target
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
 from assay.store.db import make_engine, sqlite_url
@@ -143,7 +144,7 @@ def test_read_tokens_auditors_and_admins(team: Team) -> None:
 def test_the_pages_list_only_visible_datasets_and_the_form_offers_owned_systems(team: Team, data: Path) -> None:
     ws = team.ws
     ws.datasets.share("bdata", "release")
-    ws.checks.run("release", "duplicates", "bdata@1")  # release's records now use bdata@1
+    ws.runs.run("duplicates", Target("release", "bdata@1"), {})  # release's records now use bdata@1
     headers = {"Authorization": f"Bearer {team.tokens['viewer']}"}
     assert [d["ref"] for d in team.client.get("/systems/release.json", headers=headers).json()["datasets"]] == [
         "bdata@1"

@@ -3,7 +3,6 @@ values, and drawing a stated sample of rows for the checks that fit a model or s
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,7 +12,8 @@ from typing import Any, Final, Literal
 import narwhals as nw
 import numpy as np
 
-from assay._version import __version__
+from assay.documents import SCHEMAS, head
+from assay.documents import now as now
 from assay.errors import InvalidInput
 from assay.frames import Frame
 
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 SCHEMA: Final = "assay.data-check"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = SCHEMAS[SCHEMA]
 SCAN_LIMIT: Final = 200_000  # rows read (in reading order) from which a sample is drawn
 
 Kind = Literal["Integral", "Fractional", "String", "Unknown"]
@@ -174,14 +174,7 @@ def envelope(
     sample: Sample | None = None,
 ) -> dict[str, Any]:
     """The ``assay.data-check`` document (v1) every check writes; ``status`` is ``pass`` when nothing was found."""
-    document: dict[str, Any] = {
-        "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "check": check,
-        "assay_version": __version__,
-        "created_at": created_at,
-        "data": data.to_dict(),
-    }
+    document: dict[str, Any] = {**head(SCHEMA, created_at=created_at), "check": check, "data": data.to_dict()}
     if reference is not None:
         document["reference"] = reference.to_dict()
     document["spec"] = dict(spec)
@@ -189,10 +182,6 @@ def envelope(
         document["sample"] = sample.to_dict()
     document |= {"status": "pass" if passed else "fail", "summary": summary, "result": dict(result)}
     return document
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)

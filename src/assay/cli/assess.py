@@ -4,37 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from assay.cli._shell import open_workspace
+from assay.cli._options import facet_option, label_option, names, progress_bar, target_workspace
 from assay.cli.render import summary
-from assay.errors import InvalidInput
+from assay.metrics.options import BiasOptions
 
-__all__ = ["assess", "parse_role"]
+__all__ = ["assess"]
 
 
-def parse_role(text: str, option: str) -> tuple[str, tuple[str, ...] | None, float | None]:
-    """``COL``, ``COL=V1,V2`` (values) or ``COL>T`` (threshold) -> (column, values, threshold)."""
-    if "=" in text:
-        column, _, raw = text.partition("=")
-        values = tuple(v.strip() for v in raw.split(","))
-        if not column.strip() or not raw.strip() or any(v == "" for v in values):
-            raise InvalidInput(f"{option} {text!r}: write COLUMN=VALUE[,VALUE...]")
-        return column.strip(), values, None
-    if ">" in text:
-        column, _, raw = text.partition(">")
-        try:
-            threshold = float(raw)
-        except ValueError:
-            raise InvalidInput(f"{option} {text!r}: the threshold after '>' must be a number") from None
-        return column.strip(), None, threshold
-    if not text.strip():
-        raise InvalidInput(f"{option}: give a column name")
-    return text.strip(), None, None
+_O = BiasOptions
 
 
 def assess(
@@ -48,24 +30,20 @@ def assess(
         typer.Option(help="Facet column: COL (one-vs-all), COL=V[,V...] (facet d) or 'COL>T'. Repeatable."),
     ],
     out: Annotated[Path, typer.Option(help="Folder for analysis.json, assessment.json and report.html.")],
-    predicted: Annotated[
-        str | None, typer.Option(help="Predicted-label column (uses the label's positive values).")
-    ] = None,
-    score: Annotated[str | None, typer.Option(help="Score column: probability of the positive class.")] = None,
-    threshold: Annotated[float, typer.Option(help="Score threshold: score > T is positive.")] = 0.5,
-    group: Annotated[str | None, typer.Option(help="Group column for CDDL and CDDPL.")] = None,
-    intersect: Annotated[bool, typer.Option(help="Also assess every combination of the facets.")] = False,
+    predicted: Annotated[str | None, typer.Option(help=_O.help("predicted"))] = _O.default("predicted"),
+    score: Annotated[str | None, typer.Option(help=_O.help("score"))] = _O.default("score"),
+    threshold: Annotated[float, typer.Option(help=_O.help("threshold"))] = _O.default("threshold"),
+    group: Annotated[str | None, typer.Option(help=_O.help("group"))] = _O.default("group"),
+    intersect: Annotated[bool, typer.Option(help=_O.help("intersect"))] = _O.default("intersect"),
     metrics: Annotated[str | None, typer.Option(help="Comma-separated metric names (default: all).")] = None,
     features: Annotated[
         str | None, typer.Option(help="Comma-separated numeric feature columns for FT (default: Clarify's).")
     ] = None,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for the intervals (0: none).")] = 1000,
-    confidence: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
-    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
-    min_group_size: Annotated[int, typer.Option(help="Warn about facet groups smaller than this.")] = 30,
-    divergence: Annotated[
-        str, typer.Option(help="sound (default) or clarify: Clarify's truncated KL/JS/LP/TVD/KS.")
-    ] = "sound",
+    bootstrap: Annotated[int | None, typer.Option(help=_O.help("bootstrap"), show_default=False)] = None,
+    confidence: Annotated[float | None, typer.Option(help=_O.help("confidence"), show_default=False)] = None,
+    seed: Annotated[int | None, typer.Option(help=_O.help("seed"), show_default=False)] = None,
+    min_group_size: Annotated[int | None, typer.Option(help=_O.help("min_group_size"), show_default=False)] = None,
+    divergence: Annotated[str, typer.Option(help=_O.help("divergence"))] = _O.default("divergence"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output paths.")] = False,
     system: Annotated[
         str | None, typer.Option(help="Record the assessment in the workspace against this AI system.")
@@ -99,63 +77,42 @@ def assess(
     """Measure bias: Clarify's pre- and post-training metrics with intervals, per-group performance.
 
     With --system the result is recorded in the workspace and linked as evidence to the controls it serves."""
-    column, values, label_threshold = parse_role(label, "--label")
-    workspace = None
-    if system is None and (model_version or dataset_version):
-        raise InvalidInput("--model-version and --dataset-version need --system: the AI system to record against")
-    if system is not None:
-        workspace = open_workspace(ctx)
-        workspace.assessments.check_target(system, model_version=model_version, dataset_version=dataset_version)
-    from assay.frames import Facet, Label
-    from assay.services import assess as run_assessment
-    from assay.services import write_outputs
+    options = _O.parse(
+        {
+            **label_option(label),
+            "facets": [facet_option(f) for f in facet],
+            "predicted": predicted,
+            "score": score,
+            "threshold": threshold,
+            "group": group,
+            "intersect": intersect,
+            "metrics": names(metrics, "--metrics"),
+            "features": names(features, "--features"),
+            "bootstrap": bootstrap,
+            "confidence": confidence,
+            "seed": seed,
+            "min_group_size": min_group_size,
+            "divergence": divergence,
+        }
+    )
+    workspace = target_workspace(ctx, system, model_version=model_version, dataset_version=dataset_version)
+    from assay.services import runs
 
-    facets = [Facet(c, v, t) for c, v, t in (parse_role(f, "--facet") for f in facet)]
     loaded = None
     if model is not None:
-        from assay.services.explanations import load_model
+        from assay.adapters import load_model
 
         loaded = load_model(
             model,
             kind=model_kind,
             trust=trust_pickle,
             trusted_types=trust_type or (),
-            feature_names=[f.strip() for f in model_features.split(",") if f.strip()] if model_features else None,
+            feature_names=names(model_features, "--model-features"),
         )
-    console = Console(stderr=True, quiet=quiet)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("assessing", total=None)
-
-        def progress(stage: str) -> None:
-            bar.update(task, description=stage)
-
-        report = run_assessment(
-            data,
-            label=Label(column, values, label_threshold),
-            facets=facets,
-            predicted=predicted,
-            score=score,
-            threshold=threshold,
-            group=group,
-            intersect=intersect,
-            metrics=list(metrics.split(",")) if metrics else None,
-            features=[f.strip() for f in features.split(",") if f.strip()] if features else None,
-            bootstrap=bootstrap,
-            confidence=confidence,
-            seed=seed,
-            min_group_size=min_group_size,
-            divergence=_divergence(divergence),
-            progress=progress,
-            model=loaded,
-        )
+    with progress_bar(quiet, "assessing") as progress:
+        report = runs.compute("bias", runs.Inputs(data, model=loaded, progress=progress), options)
         progress("writing reports")
-        paths = write_outputs(report, out)
+        paths = runs.write("bias", report, out)
     # piped or captured output gets a fixed width wide enough for the tables instead of rich's 80 columns
     stdout = Console() if sys.stdout.isatty() else Console(width=140)
     if not quiet:
@@ -169,17 +126,7 @@ def assess(
             soft_wrap=True,
         )
     if workspace is not None and system is not None:
-        recorded = workspace.assessments.record(
-            system,
-            report.to_dict(),
-            model_version=model_version,
-            dataset_version=dataset_version,
-            files={path.name: path for path in paths.values()},
+        recorded = workspace.runs.record(
+            "bias", system, report, paths=paths, model_version=model_version, dataset_version=dataset_version
         )
         stdout.print(f"recorded: assessment {recorded.id} of {system} in {workspace.home}", highlight=False)
-
-
-def _divergence(value: str) -> Any:
-    if value not in ("sound", "clarify"):
-        raise InvalidInput(f"--divergence must be 'sound' or 'clarify', not {value!r}")
-    return value

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from assay.cli._shell import JsonOption, console, open_workspace, print_json
+from assay.cli._options import label_option, names, target_workspace
+from assay.cli._shell import JsonOption, console, print_json
 from assay.errors import InvalidInput
-from assay.services import checks as service
 
 if TYPE_CHECKING:
-    from assay.services.workspace import Workspace
+    pass
 
 __all__ = ["register"]
 
@@ -41,26 +41,6 @@ _Columns = Annotated[str | None, typer.Option(help="Comma-separated columns (def
 _Exclude = Annotated[str | None, typer.Option(help="Comma-separated columns to leave out.", show_default=False)]
 
 
-def _names(text: str | None, option: str) -> list[str] | None:
-    if text is None:
-        return None
-    names = [n.strip() for n in text.split(",")]
-    if not all(names):
-        raise InvalidInput(f"{option} {text!r}: write column names separated by commas")
-    return names
-
-
-def _target(ctx: typer.Context, system: str | None, dataset_version: str | None) -> Workspace | None:
-    """Open the workspace and check what the result is to be recorded against, before computing anything."""
-    if system is None:
-        if dataset_version is not None:
-            raise InvalidInput("--dataset-version needs --system: the AI system to record against")
-        return None
-    workspace = open_workspace(ctx)
-    workspace.assessments.check_target(system, dataset_version=dataset_version)
-    return workspace
-
-
 def _run(
     ctx: typer.Context,
     check: str,
@@ -71,19 +51,22 @@ def _run(
     out: Path | None,
     as_json: bool,
     strict: bool,
+    reference: str | None = None,
+    baseline: Path | None = None,
     **options: Any,
 ) -> None:
-    """Check the target (with --system), run the check, write its files (with --out) and record it through the
-    service; present it."""
+    """Parse the options (the check's options model validates them), check the target (with --system), run the
+    check, write its files (with --out) and record it; present it."""
+    from assay.checks.options import CHECK_OPTIONS
     from assay.reports.checks import check_tables
+    from assay.services import runs
 
-    workspace = _target(ctx, system, dataset_version)
-
-    done = service.run_check(
-        check, data, out=out, workspace=workspace, system=system, dataset_version=dataset_version, **options
-    )
-    document = done.result.to_dict()
-    paths = done.paths
+    chosen = CHECK_OPTIONS[check].parse(options, f"the {check} check")
+    workspace = target_workspace(ctx, system, dataset_version=dataset_version)
+    inputs = runs.Inputs(data, reference=reference, baseline=baseline)
+    result = runs.compute(check, inputs, chosen)
+    paths = runs.write(check, result, out) if out is not None else {}
+    document = result.to_dict()
     if as_json:
         print_json(document)
     else:
@@ -99,8 +82,9 @@ def _run(
         screen.print(f"[{style}]{document['status']}[/]: {document['summary']}", highlight=False)
         for name, path in paths.items():
             screen.print(f"{name}: {path}", highlight=False, soft_wrap=True)
-    if workspace is not None and done.recorded is not None:
-        typer.echo(f"recorded: assessment {done.recorded.id} of {system} in {workspace.home}", err=as_json)
+    if workspace is not None and system is not None:
+        recorded = workspace.runs.record(check, system, result, paths=paths, dataset_version=dataset_version)
+        typer.echo(f"recorded: assessment {recorded.id} of {system} in {workspace.home}", err=as_json)
     if strict and document["status"] != "pass":
         raise typer.Exit(1)
 
@@ -124,14 +108,10 @@ def baseline(
     dataset_version: _DatasetVersion = None,
 ) -> None:
     """Profile a reference dataset and suggest constraints, in Model Monitor's formats."""
-    config = service.monitoring_config(comparison_threshold, comparison_method, categorical_drift_method)
-    if categorical_drift_method not in ("LInfinity", "ChiSquared"):
-        raise InvalidInput(
-            f"--categorical-drift-method must be LInfinity or ChiSquared, not {categorical_drift_method!r}"
-        )
     _run(ctx, "baseline", reference, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=False, max_categories=max_categories, max_domain=max_domain,
-         monitoring_config=config)  # fmt: skip
+         comparison_threshold=comparison_threshold, comparison_method=comparison_method,
+         categorical_drift_method=categorical_drift_method)  # fmt: skip
 
 
 @check_app.command("validate", no_args_is_help=True)
@@ -149,7 +129,7 @@ def validate(
 ) -> None:
     """Validate a dataset against a baseline; write constraint_violations.json (Model Monitor's check types)."""
     _run(ctx, "validate", data, system=system, dataset_version=dataset_version, out=out,
-         as_json=as_json, strict=strict, baseline_folder=baseline)  # fmt: skip
+         as_json=as_json, strict=strict, baseline=baseline)  # fmt: skip
 
 
 @check_app.command("duplicates", no_args_is_help=True)
@@ -174,9 +154,9 @@ def duplicates(
 ) -> None:
     """Count duplicate rows; examples name rows by position, never by value."""
     _run(ctx, "duplicates", data, system=system, dataset_version=dataset_version, out=out,
-         as_json=as_json, strict=strict, columns=_names(columns, "--columns"),
-         exclude=_names(exclude, "--exclude") or [], id_column=id_column, examples=examples,
-         show=_names(show, "--show") or [], max_share=max_share)  # fmt: skip
+         as_json=as_json, strict=strict, columns=names(columns, "--columns"),
+         exclude=names(exclude, "--exclude") or [], id_column=id_column, examples=examples,
+         show=names(show, "--show") or [], max_share=max_share)  # fmt: skip
 
 
 @check_app.command("leakage", no_args_is_help=True)
@@ -195,8 +175,8 @@ def leakage(
 ) -> None:
     """Rows of a dataset that also occur in another (e.g. test rows in the training set)."""
     _run(ctx, "leakage", data, system=system, dataset_version=dataset_version, out=out,
-         as_json=as_json, strict=strict, reference=reference, columns=_names(columns, "--columns"),
-         exclude=_names(exclude, "--exclude") or [], max_share=max_share)  # fmt: skip
+         as_json=as_json, strict=strict, reference=reference, columns=names(columns, "--columns"),
+         exclude=names(exclude, "--exclude") or [], max_share=max_share)  # fmt: skip
 
 
 @check_app.command("target-leakage", no_args_is_help=True)
@@ -217,13 +197,9 @@ def target_leakage(
     dataset_version: _DatasetVersion = None,
 ) -> None:
     """Features that predict the label alone (ROC AUC >= threshold), computed on the engine."""
-    from assay.cli.assess import parse_role
-    from assay.frames import Label
-
-    column, values, cut = parse_role(label, "--label")
     _run(ctx, "target-leakage", data, system=system, dataset_version=dataset_version, out=out,
-         as_json=as_json, strict=strict, label=Label(column, values, cut), features=_names(features, "--features"),
-         exclude=_names(exclude, "--exclude") or [], threshold=threshold, max_bins=max_bins)  # fmt: skip
+         as_json=as_json, strict=strict, **label_option(label), features=names(features, "--features"),
+         exclude=names(exclude, "--exclude") or [], threshold=threshold, max_bins=max_bins)  # fmt: skip
 
 
 @check_app.command("label-issues", no_args_is_help=True)
@@ -247,8 +223,8 @@ def label_issues(
 ) -> None:
     """Rows likely mislabelled, by cross-validated confident learning (cleanlab) on a stated sample."""
     _run(ctx, "label-issues", data, system=system, dataset_version=dataset_version, out=out,
-         as_json=as_json, strict=strict, label=label, features=_names(features, "--features"),
-         exclude=_names(exclude, "--exclude") or [], sample=sample, folds=folds, seed=seed,
+         as_json=as_json, strict=strict, label=label, features=names(features, "--features"),
+         exclude=names(exclude, "--exclude") or [], sample=sample, folds=folds, seed=seed,
          max_share=max_share)  # fmt: skip
 
 
@@ -272,7 +248,7 @@ def representativeness(
 ) -> None:
     """Group shares against a reference population, with a chi-square goodness-of-fit test."""
     _run(ctx, "representativeness", data, system=system, dataset_version=dataset_version, out=out,
-         as_json=as_json, strict=strict, populations=population, alpha=alpha)  # fmt: skip
+         as_json=as_json, strict=strict, populations=_populations(population), alpha=alpha)  # fmt: skip
 
 
 @check_app.command("pii", no_args_is_help=True)
@@ -291,8 +267,21 @@ def pii(
 ) -> None:
     """Personal data in column names and sampled values (Presidio, offline); never prints a value."""
     _run(ctx, "pii", data, system=system, dataset_version=dataset_version, out=out,
-         as_json=as_json, strict=strict, columns=_names(columns, "--columns"), sample=sample, seed=seed,
+         as_json=as_json, strict=strict, columns=names(columns, "--columns"), sample=sample, seed=seed,
          min_score=min_score)  # fmt: skip
+
+
+def _populations(texts: list[str]) -> dict[str, dict[str, float]]:
+    """``COLUMN=GROUP:SHARE,...`` (repeatable) -> ``{column: {group: share}}``."""
+    from assay.checks import parse_population
+
+    parsed: dict[str, dict[str, float]] = {}
+    for text in texts:
+        column, shares = parse_population(text)
+        if column in parsed:
+            raise InvalidInput(f"the population of {column!r} is given twice")
+        parsed[column] = dict(shares)
+    return parsed
 
 
 def register(app: typer.Typer) -> None:

@@ -8,12 +8,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assay.cli._shell import open_workspace
-from assay.cli.assess import parse_role
+from assay.cli._options import facet_option, label_option, names, progress_bar, target_workspace
 from assay.errors import InvalidInput
+from assay.explain.options import ExplanationOptions
 
 __all__ = ["explain", "parse_rows", "register"]
 
@@ -28,6 +27,9 @@ def parse_rows(text: str) -> int | list[int]:
     if not numbers or any(n < 0 for n in numbers):
         raise InvalidInput(f"--rows {text!r}: give a number of rows, or row numbers separated by commas")
     return numbers[0] if len(parts) == 1 and "," not in text else numbers
+
+
+_O = ExplanationOptions
 
 
 def explain(
@@ -53,18 +55,14 @@ def explain(
         list[str] | None,
         typer.Option(help="Facet column for importance per group: COL, COL=V[,V...] or 'COL>T'. Repeatable."),
     ] = None,
-    rows: Annotated[str, typer.Option(help="Local explanations: N (the first N rows) or row numbers I,J,...")] = "5",
-    sample: Annotated[
-        int | None,
-        typer.Option(
-            help="Rows explained, drawn at random (default: 1000 for tree/linear, 100 otherwise).", show_default=False
-        ),
-    ] = None,
-    background: Annotated[
-        int, typer.Option(help="Background rows of the linear, permutation and kernel explainers.")
-    ] = 100,
-    method: Annotated[str, typer.Option(help="Explainer: auto, tree, linear, permutation or kernel.")] = "auto",
-    pdp: Annotated[int, typer.Option(help="Partial dependence for this many top features (0: none).")] = 5,
+    rows: Annotated[str, typer.Option(help="Local explanations: N (the first N rows) or row numbers I,J,...")] = str(
+        _O.default("rows")
+    ),
+    sample: Annotated[int | None, typer.Option(help=_O.help("sample"), show_default=False)] = _O.default("sample"),
+    background: Annotated[int, typer.Option(help=_O.help("background"))] = _O.default("background"),
+    method: Annotated[str, typer.Option(help=_O.help("method"))] = _O.default("method"),
+    pdp: Annotated[int, typer.Option(help=_O.help("pdp"))] = _O.default("pdp"),
+    grid_resolution: Annotated[int, typer.Option(help=_O.help("grid_resolution"))] = _O.default("grid_resolution"),
     features: Annotated[
         str | None, typer.Option(help="Comma-separated feature columns, for a model that does not name them.")
     ] = None,
@@ -77,7 +75,7 @@ def explain(
     trust_type: Annotated[
         list[str] | None, typer.Option(help="A type the .skops model may hold, after you checked it. Repeatable.")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the sample, the background and the explainer.")] = 0,
+    seed: Annotated[int, typer.Option(help=_O.help("seed"))] = _O.default("seed"),
     out: Annotated[Path, typer.Option(help="Folder for explanations.json, analysis.json and report.html.")] = Path(
         "explanations"
     ),
@@ -96,56 +94,41 @@ def explain(
 
     Only the model's own feature columns are passed to it. With --system the document is recorded in the
     workspace (kind assay.explanations)."""
-    column, values, threshold = parse_role(label, "--label")
-    chosen_rows = parse_rows(rows)
-    if system is None and (model_version or dataset_version):
-        raise InvalidInput("--model-version and --dataset-version need --system: the AI system to record against")
-    workspace = None
-    if system is not None:
-        workspace = open_workspace(ctx)
-        workspace.explanations.check_target(system, model_version=model_version, dataset_version=dataset_version)
-    from assay.frames import Facet, Label
-    from assay.services.explanations import run_explanations
+    options = _O.parse(
+        {
+            **label_option(label),
+            "facets": [facet_option(f) for f in facet or []],
+            "rows": parse_rows(rows),
+            "sample": sample,
+            "background": background,
+            "method": method,
+            "pdp": pdp,
+            "grid_resolution": grid_resolution,
+            "features": names(features, "--features"),
+            "seed": seed,
+        }
+    )
+    workspace = target_workspace(ctx, system, model_version=model_version, dataset_version=dataset_version)
+    from assay.adapters import load_model
+    from assay.services import runs
 
-    facets = [Facet(c, v, t) for c, v, t in (parse_role(f, "--facet") for f in facet or [])]
-    console = Console(stderr=True, quiet=quiet)
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
-    ) as bar:
-        task = bar.add_task("loading the model", total=None)
-
-        def progress(stage: str) -> None:
-            bar.update(task, description=stage)
-
-        done = run_explanations(
-            data,
-            model,
-            out=out,
-            workspace=workspace,
-            system=system,
-            model_version=model_version,
-            dataset_version=dataset_version,
-            label=Label(column, values, threshold),
-            facets=facets,
-            rows=chosen_rows,
-            sample=sample,
-            background=background,
-            method=method,
-            pdp=pdp,
-            features=[f.strip() for f in features.split(",") if f.strip()] if features else None,
-            kind=model_kind,
-            trust=trust_pickle,
-            trusted_types=trust_type or (),
-            seed=seed,
-            progress=progress,
+    with progress_bar(quiet, "loading the model") as progress:
+        loaded = load_model(
+            model, kind=model_kind, trust=trust_pickle, trusted_types=trust_type or (), feature_names=options.features
         )
+        report = runs.compute("explanations", runs.Inputs(data, model=loaded, progress=progress), options)
+        progress("writing reports")
+        paths = runs.write("explanations", report, out)
     stdout = Console() if sys.stdout.isatty() else Console(width=140)
     if not quiet:
-        _summary(stdout, done.report.to_dict())
-    for name, path in done.paths.items():
+        _summary(stdout, report.to_dict())
+    for name, path in paths.items():
         stdout.print(f"{name}: {path}", highlight=False, soft_wrap=True)
-    if workspace is not None and done.recorded is not None:
-        stdout.print(f"recorded: explanations {done.recorded.id} of {system} in {workspace.home}", highlight=False)
+    if workspace is not None and system is not None:
+        recorded = workspace.runs.record(
+            "explanations", system, report, paths=paths, model_version=model_version, dataset_version=dataset_version
+        )
+        stdout.print(f"recorded: explanations {recorded.id} of {system} in {workspace.home}", highlight=False)
 
 
 def _summary(console: Console, document: dict[str, Any]) -> None:

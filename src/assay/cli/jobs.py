@@ -139,6 +139,13 @@ def worker(
     threads: Annotated[
         int | None, typer.Option(help="Worker threads (default: ASSAY_WORKERS, at least 1).", show_default=False)
     ] = None,
+    trust_pickle: Annotated[
+        bool,
+        typer.Option(
+            "--trust-pickle",
+            help="Let compute jobs load registered .joblib/.pkl model files (a pickle runs any code it holds).",
+        ),
+    ] = False,
     once: Annotated[
         bool, typer.Option("--once", help="Run what is queued (and due schedules), then exit: for tests and cron.")
     ] = False,
@@ -148,7 +155,7 @@ def worker(
     if once:
         from assay.services.worker import run_until_idle
 
-        count = run_until_idle(workspace)
+        count = run_until_idle(workspace, trust_pickle=trust_pickle)
         typer.echo(f"{count} job(s) run")
         return
     import logging
@@ -163,7 +170,7 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())  # a service manager's stop: as Ctrl-C
-    pool = WorkerPool(workspace, threads=count)
+    pool = WorkerPool(workspace, threads=count, trust_pickle=trust_pickle)
     pool.start()
     typer.echo(f"assay worker: {count} thread(s) on {workspace.home}; Ctrl-C to stop", err=True)
     try:

@@ -9,19 +9,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from assay.cli._options import facet_option, label_option, names, progress_bar
 from assay.cli._shell import open_workspace
-from assay.cli.assess import parse_role
 from assay.errors import InvalidInput
+from assay.mitigate.options import MitigationOptions
 
 if TYPE_CHECKING:
     from assay.services.mitigation import MitigationReport
 
 __all__ = ["mitigate", "register"]
-
-_METHODS = ("reweighing", "exponentiated-gradient", "threshold-optimizer", "reject-option")
 
 
 def register(app: typer.Typer) -> None:
@@ -41,16 +39,13 @@ def _bounds(text: str | None) -> tuple[float, float] | None:
         raise InvalidInput(f"--bounds {text!r}: write LOW,HIGH, e.g. -0.05,0.05 or 0.8,1.25") from None
 
 
-def _metric(value: str) -> Any:
-    if value.upper() not in ("DPPL", "DI"):
-        raise InvalidInput(f"--metric must be DPPL or DI, not {value!r}")
-    return value.upper()
-
-
 def _format(value: str) -> Any:
     if value not in ("skops", "joblib"):
         raise InvalidInput(f"--format must be skops or joblib, not {value!r}")
     return value
+
+
+_O = MitigationOptions
 
 
 def mitigate(
@@ -61,41 +56,26 @@ def mitigate(
         str, typer.Option(help="Label column and its positive (favourable) values: COL=V[,V...] or COL>T.")
     ],
     facet: Annotated[str, typer.Option(help="Facet d, the group to protect: COL=V[,V...] or 'COL>T'.")],
-    method: Annotated[str, typer.Option(help=f"One of: {', '.join(_METHODS)}.")],
-    constraint: Annotated[
-        str | None,
-        typer.Option(
-            help="demographic_parity (default) or equalized_odds (exponentiated-gradient, threshold-optimizer)."
-        ),
-    ] = None,
-    test_size: Annotated[float, typer.Option(help="Share of the rows held out to measure the trade-off.")] = 0.3,
-    seed: Annotated[int, typer.Option(help="Seed of the split, the sample and the bootstrap.")] = 0,
+    method: Annotated[str, typer.Option(help=_O.help("method"))],
+    constraint: Annotated[str | None, typer.Option(help=_O.help("constraint"))] = _O.default("constraint"),
+    test_size: Annotated[float, typer.Option(help=_O.help("test_size"))] = _O.default("test_size"),
+    seed: Annotated[int, typer.Option(help=_O.help("seed"))] = _O.default("seed"),
     out: Annotated[Path, typer.Option(help="Folder for the model file, mitigation.json and report.html.")] = Path(
         "mitigation"
     ),
     features: Annotated[
         str | None, typer.Option(help="Comma-separated feature columns (default: the names the model was fit on).")
     ] = None,
-    sample: Annotated[int | None, typer.Option(help="Use a random sample of this many rows.")] = None,
-    difference_bound: Annotated[
-        float, typer.Option(help="exponentiated-gradient: the largest difference between the groups allowed.")
-    ] = 0.01,
-    max_iter: Annotated[int, typer.Option(help="exponentiated-gradient: iterations.")] = 50,
-    tolerance: Annotated[
-        float | None, typer.Option(help="threshold-optimizer, demographic parity: selection-rate difference allowed.")
-    ] = None,
-    margin: Annotated[
-        float | None, typer.Option(help="reject-option: half-width of the critical region (default: searched).")
-    ] = None,
-    metric: Annotated[
-        str, typer.Option(help="reject-option: DPPL or DI, kept within --bounds by the search.")
-    ] = "DPPL",
-    bounds: Annotated[
-        str | None, typer.Option(help="reject-option: LOW,HIGH for the metric (default -0.05,0.05 or 0.8,1.25).")
-    ] = None,
-    threshold: Annotated[float, typer.Option(help="reject-option: the decision threshold on the probability.")] = 0.5,
-    curve: Annotated[bool, typer.Option(help="Compute the trade-off curve over the method's parameter.")] = True,
-    bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates for the intervals (0: none).")] = 200,
+    sample: Annotated[int | None, typer.Option(help=_O.help("sample"))] = _O.default("sample"),
+    difference_bound: Annotated[float, typer.Option(help=_O.help("difference_bound"))] = _O.default("difference_bound"),
+    max_iter: Annotated[int, typer.Option(help=_O.help("max_iter"))] = _O.default("max_iter"),
+    tolerance: Annotated[float | None, typer.Option(help=_O.help("tolerance"))] = _O.default("tolerance"),
+    margin: Annotated[float | None, typer.Option(help=_O.help("margin"))] = _O.default("margin"),
+    metric: Annotated[str, typer.Option(help=_O.help("metric"))] = _O.default("metric"),
+    bounds: Annotated[str | None, typer.Option(help=_O.help("bounds"))] = None,
+    threshold: Annotated[float, typer.Option(help=_O.help("threshold"))] = _O.default("threshold"),
+    curve: Annotated[bool, typer.Option(help=_O.help("curve"))] = _O.default("curve"),
+    bootstrap: Annotated[int, typer.Option(help=_O.help("bootstrap"))] = _O.default("bootstrap"),
     model_format: Annotated[str, typer.Option("--format", help="Mitigated model file: skops or joblib.")] = "skops",
     trust_pickle: Annotated[
         bool, typer.Option("--trust-pickle", help="Load a joblib/pickle model (it can run any code).")
@@ -118,12 +98,30 @@ def mitigate(
 
     The rows are split; the mitigation is fitted on one part and the original and mitigated models are measured on
     the other (accuracy, DPPL, DI with intervals, and a curve over the method's parameter)."""
-    label_column, label_values, label_threshold = parse_role(label, "--label")
-    facet_column, facet_values, facet_threshold = parse_role(facet, "--facet")
-    if facet_values is None and facet_threshold is None:
+    chosen_facet = facet_option(facet)
+    if chosen_facet.values is None and chosen_facet.threshold is None:
         raise InvalidInput(f"--facet {facet!r}: say which rows are facet d: COL=V[,V...] or 'COL>T'")
-    if method not in _METHODS:
-        raise InvalidInput(f"--method {method!r} is not one of {', '.join(_METHODS)}")
+    options = _O.parse(
+        {
+            **label_option(label),
+            "facet": chosen_facet,
+            "method": method,
+            "constraint": constraint,
+            "features": names(features, "--features"),
+            "test_size": test_size,
+            "seed": seed,
+            "sample": sample,
+            "difference_bound": difference_bound,
+            "max_iter": max_iter,
+            "tolerance": tolerance,
+            "margin": margin,
+            "metric": metric.upper(),
+            "bounds": _bounds(bounds),
+            "threshold": threshold,
+            "curve": curve,
+            "bootstrap": bootstrap,
+        }
+    )
     fmt = _format(model_format)
     if system is None and (model_version or new_version):
         raise InvalidInput("--model-version and --new-version need --system: the AI system to record in")
@@ -132,56 +130,28 @@ def mitigate(
     workspace = None
     if system is not None and model_version is not None:
         workspace = open_workspace(ctx)
-        workspace.mitigation.check_target(system, model_version=model_version, new_version=new_version, method=method)
-    from assay.frames import Facet, Label
-    from assay.services.mitigation import run_mitigation
-
-    console = Console(stderr=True, quiet=quiet)
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
-    ) as bar:
-        task = bar.add_task("mitigating", total=None)
-
-        def progress(stage: str) -> None:
-            bar.update(task, description=stage)
-
-        done = run_mitigation(
-            data,
-            model,
-            out=out,
-            format=fmt,
-            workspace=workspace,
-            system=system,
-            model_version=model_version,
-            new_version=new_version,
-            label=Label(label_column, label_values, label_threshold),
-            facet=Facet(facet_column, facet_values, facet_threshold),
-            method=method,
-            constraint=constraint,
-            features=[f.strip() for f in features.split(",") if f.strip()] if features else None,
-            test_size=test_size,
-            seed=seed,
-            sample=sample,
-            difference_bound=difference_bound,
-            max_iter=max_iter,
-            tolerance=tolerance,
-            margin=margin,
-            metric=_metric(metric),
-            bounds=_bounds(bounds),
-            threshold=threshold,
-            curve=curve,
-            bootstrap=bootstrap,
-            trust_pickle=trust_pickle,
-            trusted_types=trust_type or (),
-            progress=progress,
+        workspace.mitigation.check_target(
+            system, model_version=model_version, new_version=new_version, method=options.method
         )
+    from assay.services import runs
+    from assay.services.mitigation import load_estimator, write_outputs
+
+    with progress_bar(quiet, "mitigating") as progress:
+        progress("loading the model")
+        loaded = load_estimator(model, trust_pickle, trust_type or ())
+        report = runs.compute("mitigation", runs.Inputs(data, model=loaded, progress=progress), options)
+        progress("writing the model and the report")
+        paths = write_outputs(report, out, format=fmt)
     stdout = Console() if sys.stdout.isatty() else Console(width=140)
     if not quiet:
-        _summary(stdout, done.report)
-    for name, path in done.paths.items():
+        _summary(stdout, report)
+    for name, path in paths.items():
         stdout.print(f"{name}: {path}", highlight=False, soft_wrap=True)
-    if workspace is not None and done.recorded is not None:
-        recorded = done.recorded
+    if workspace is not None and system is not None and model_version is not None:
+        recorded = workspace.mitigation.record(
+            report, system, model_version=model_version, new_version=new_version, model_file=paths["model"],
+            files={"mitigation.json": paths["mitigation"], "report.html": paths["report"]},
+        )  # fmt: skip
         stdout.print(
             f"registered: {recorded.ref} (parent {model_version}); recorded: assessment {recorded.assessment.id} "
             f"of {system} in {workspace.home}",

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from assay.documents import SCHEMAS, Note, head
 from assay.explain._data import json_value
 from assay.explain.pdp import PartialDependence
 
@@ -25,22 +26,11 @@ __all__ = [
 ]
 
 SCHEMA = "assay.explanations"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = SCHEMAS[SCHEMA]
 
 
 def _num(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
-
-
-@dataclass(frozen=True)
-class Note:
-    """A warning about the result: a short code and a sentence."""
-
-    code: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -149,10 +139,7 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema": SCHEMA,
-            "schema_version": SCHEMA_VERSION,
-            "assay_version": self.assay_version,
-            "created_at": self.created_at,
+            **head(SCHEMA, created_at=self.created_at),
             "data": self.data,
             "label": self.label,
             "model": self.model,

@@ -2,7 +2,7 @@
 
 from assay.metrics.assess import assess_bias
 from assay.metrics.bias import ALL_METRICS, METRICS, POST_TRAINING, PRE_TRAINING
-from assay.metrics.results import Assessment, FacetEntry, GroupPerformance, MetricResult
+from assay.metrics.results import BiasResult, FacetEntry, GroupPerformance, MetricResult
 from assay.metrics.spec import BiasSpec
 
 __all__ = [
@@ -10,7 +10,7 @@ __all__ = [
     "METRICS",
     "POST_TRAINING",
     "PRE_TRAINING",
-    "Assessment",
+    "BiasResult",
     "BiasSpec",
     "FacetEntry",
     "GroupPerformance",

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from assay._version import __version__
+from assay.documents import Note
 from assay.errors import InvalidInput
 from assay.frames import Frame
 from assay.frames.roles import describe_values
@@ -29,7 +30,7 @@ from assay.metrics._stats import MISSING
 from assay.metrics.bias import METRICS, Counts
 from assay.metrics.bootstrap import interval, resample
 from assay.metrics.performance import rates
-from assay.metrics.results import Assessment, FacetEntry, GroupPerformance, MetricResult, Warning
+from assay.metrics.results import BiasResult, FacetEntry, GroupPerformance, MetricResult
 from assay.metrics.spec import BiasSpec
 
 __all__ = ["Progress", "assess_bias"]
@@ -143,18 +144,18 @@ def _performance_targets(plan: _Plan, cells: _Cells) -> list[_Target]:
     return targets + _combinations(plan, cells, per_facet)
 
 
-def _row_warnings(spec: BiasSpec, cells: _Cells) -> tuple[dict[str, int], list[Warning]]:
+def _row_warnings(spec: BiasSpec, cells: _Cells) -> tuple[dict[str, int], list[Note]]:
     side_all = cells.cells.sum(axis=0)  # (y, p, g)
     rows = {"total": cells.total, "used": cells.total - cells.missing_label, "missing_label": cells.missing_label}
-    warnings: list[Warning] = []
+    warnings: list[Note] = []
     if cells.missing_label:
-        warnings.append(Warning("missing_label", f"{cells.missing_label} rows without a label were excluded"))
+        warnings.append(Note("missing_label", f"{cells.missing_label} rows without a label were excluded"))
     if spec.predicts:
         missing = int(side_all[:, MISSING].sum())
         rows["missing_prediction"] = missing
         if missing:
             warnings.append(
-                Warning("missing_prediction", f"{missing} rows without a prediction were excluded from "
+                Note("missing_prediction", f"{missing} rows without a prediction were excluded from "
                         "post-training metrics")
             )  # fmt: skip
     if cells.has_group:
@@ -162,12 +163,12 @@ def _row_warnings(spec: BiasSpec, cells: _Cells) -> tuple[dict[str, int], list[W
         rows["missing_group"] = missing
         if missing:
             warnings.append(
-                Warning("missing_group", f"{missing} rows without a group value are left out of CDDL and CDDPL")
+                Note("missing_group", f"{missing} rows without a group value are left out of CDDL and CDDPL")
             )
     return rows, warnings
 
 
-def _missing_facet_warnings(plan: _Plan, cells: _Cells) -> list[Warning]:
+def _missing_facet_warnings(plan: _Plan, cells: _Cells) -> list[Note]:
     """Rows without a facet value, when given values or a threshold put them in facet a."""
     out = []
     per_facet = cells.cells.sum(axis=(1, 2, 3)).reshape(cells.facet_shape)
@@ -181,13 +182,13 @@ def _missing_facet_warnings(plan: _Plan, cells: _Cells) -> list[Warning]:
         n = int(axis_sums[fk.levels.index(missing_level)])
         if n:
             out.append(
-                Warning("missing_facet", f"{n} rows have no value in facet {fk.facet.column!r}; they count in "
+                Note("missing_facet", f"{n} rows have no value in facet {fk.facet.column!r}; they count in "
                         "facet a (all other rows)")
             )  # fmt: skip
     return out
 
 
-def _comparable(plan: _Plan, cells: _Cells) -> list[Warning]:
+def _comparable(plan: _Plan, cells: _Cells) -> list[Note]:
     """Refuse a facet without a value in any labelled row, and given values or a threshold that leave facet d
     without a labelled row. Warn when a facet has one value only or given values or a threshold leave facet a
     empty (the performance of its rows and CI are still measured; every comparison is n/a), and when a one-vs-all
@@ -207,13 +208,13 @@ def _comparable(plan: _Plan, cells: _Cells) -> list[Warning]:
                 )
             if len(present) < 2:
                 out.append(
-                    Warning("single_value_facet", f"facet {column} has one value in every labelled row ({found}): "
+                    Note("single_value_facet", f"facet {column} has one value in every labelled row ({found}): "
                             "facet a is empty, so every metric that compares two groups is n/a")
                 )  # fmt: skip
             for v, n in zip(fk.levels, counts, strict=True):
                 if not n:
                     out.append(
-                        Warning("empty_group", f"facet {column} = {fk.level_name(v)}: none of its rows has a "
+                        Note("empty_group", f"facet {column} = {fk.level_name(v)}: none of its rows has a "
                                 "label, so its metrics are n/a")
                     )  # fmt: skip
             continue
@@ -226,13 +227,13 @@ def _comparable(plan: _Plan, cells: _Cells) -> list[Warning]:
                 )
             if not n_a:
                 out.append(
-                    Warning("empty_group", f"facet {column} = {label}: facet a (all other rows) has no labelled "
+                    Note("empty_group", f"facet {column} = {label}: facet a (all other rows) has no labelled "
                             "row, so every metric that compares the two is n/a")
                 )  # fmt: skip
     return out
 
 
-def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = None) -> Assessment:
+def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = None) -> BiasResult:
     """Run a bias assessment of ``frame`` as ``spec`` says. See the module docstring for the flow."""
     say = progress or (lambda _stage: None)
     say("checking columns")
@@ -270,7 +271,7 @@ def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = Non
         for who, n in (("d", n_d), ("a", n_a)):
             if 0 < n < spec.min_group_size:
                 warnings.append(
-                    Warning("small_group", f"facet {target.facet} = {target.label}: facet {who} has only {n} "
+                    Note("small_group", f"facet {target.facet} = {target.label}: facet {who} has only {n} "
                             f"rows (< {spec.min_group_size}); its metrics are uncertain")
                 )  # fmt: skip
 
@@ -286,7 +287,7 @@ def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = Non
         n = int(d_side.sum())
         if target.facet != "all" and 0 < n < spec.min_group_size:
             warnings.append(
-                Warning("small_group", f"group {target.facet} = {target.label} has only {n} rows "
+                Note("small_group", f"group {target.facet} = {target.label} has only {n} rows "
                         f"(< {spec.min_group_size})")
             )  # fmt: skip
 
@@ -295,7 +296,7 @@ def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = Non
         if spec.label.threshold is not None
         else describe_values(cells.label_positives or ())
     )
-    return Assessment(
+    return BiasResult(
         spec=spec.to_dict(),
         data={
             "source": frame.source,

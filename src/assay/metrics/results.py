@@ -6,21 +6,22 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from assay.documents import SCHEMAS, Note, head
 from assay.metrics.performance import ReliabilityBin, ScoreMetrics
 
 __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
-    "Assessment",
+    "BiasResult",
     "FacetEntry",
     "GroupPerformance",
     "MetricResult",
-    "Warning",
+    "Note",
     "json_number",
 ]
 
 SCHEMA = "assay.assessment"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = SCHEMAS[SCHEMA]
 
 
 def json_number(value: float | None) -> float | str | None:
@@ -135,16 +136,7 @@ class GroupPerformance:
 
 
 @dataclass(frozen=True)
-class Warning:
-    code: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
-@dataclass(frozen=True)
-class Assessment:
+class BiasResult:
     """The whole result of a bias assessment; :meth:`to_dict` is the ``assessment.json`` document."""
 
     spec: dict[str, Any]
@@ -154,7 +146,7 @@ class Assessment:
     label_value_or_threshold: str
     entries: tuple[FacetEntry, ...]
     performance: tuple[GroupPerformance, ...]
-    warnings: tuple[Warning, ...]
+    warnings: tuple[Note, ...]
     assay_version: str
     created_at: str
 
@@ -166,10 +158,7 @@ class Assessment:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema": SCHEMA,
-            "schema_version": SCHEMA_VERSION,
-            "assay_version": self.assay_version,
-            "created_at": self.created_at,
+            **head(SCHEMA, created_at=self.created_at),
             "spec": self.spec,
             "data": self.data,
             "rows": self.rows,

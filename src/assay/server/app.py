@@ -10,9 +10,6 @@ and refused from another site's pages.
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
@@ -211,7 +208,9 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
     from assay.services.worker import WorkerPool
 
     workspace = app.state.workspace
-    pool = WorkerPool(workspace) if isinstance(workspace, Workspace) and workspace.settings.workers > 0 else None
+    trust = bool(getattr(app.state, "trust_pickle", False))
+    serve = isinstance(workspace, Workspace) and workspace.settings.workers > 0
+    pool = WorkerPool(workspace, trust_pickle=trust) if serve else None
     if pool is not None:
         pool.start()
     try:

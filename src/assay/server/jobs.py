@@ -94,7 +94,8 @@ class ScheduleBody(BaseModel):
     )
 
 
-def _job(view: Any) -> JobOut:
+def job_out(view: Any) -> JobOut:
+    """The response model of a job (also what the compute routes answer with 202)."""
     return JobOut.model_validate(view.as_dict())
 
 
@@ -113,18 +114,18 @@ def list_jobs(
     views, total = auth.ws.jobs.list(
         system=system, status=status, limit=paging.limit, offset=paging.offset, principal=auth.principal
     )
-    return JobPage(items=[_job(v) for v in views], total=total, limit=paging.limit, offset=paging.offset)
+    return JobPage(items=[job_out(v) for v in views], total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
 def get_job(auth: Auth, job_id: int) -> JobOut:
-    return _job(auth.ws.jobs.get(job_id, principal=auth.principal))
+    return job_out(auth.ws.jobs.get(job_id, principal=auth.principal))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)
 def cancel_job(auth: Auth, job_id: int) -> JobOut:
     """Cancel a queued job, or ask a running one to stop (it ends ``cancelled`` at its next progress report)."""
-    return _job(auth.ws.jobs.cancel(job_id, principal=auth.principal))
+    return job_out(auth.ws.jobs.cancel(job_id, principal=auth.principal))
 
 
 @router.get("/systems/{system}/schedules", response_model=SchedulePage)

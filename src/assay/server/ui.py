@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.errors import InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
+from assay.metrics.options import BiasOptions
 from assay.reports._jinja import template
 from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, workspace
 from assay.server.login import login_response
@@ -622,16 +623,25 @@ def assessment_run_form(
     facet: Annotated[str, Form(max_length=400)],
     model_version: Annotated[str, Form(max_length=201)] = "",
     score: Annotated[str, Form(max_length=200)] = "",
-    threshold: Annotated[float, Form()] = 0.5,
+    threshold: Annotated[float, Form()] = BiasOptions.default("threshold"),
 ) -> Response:
-    """Run a bias assessment on a registered dataset version (facet: COLUMN=VALUE[,VALUE])."""
-    column, sep, values = facet.partition("=")
-    facets: Any = {column.strip(): [v.strip() for v in values.split(",")]} if sep else [column.strip()]
-    recorded = auth.ws.assessments.run(
-        system, dataset_version, model_version=model_version.strip() or None, label=label.strip(),
-        positive=[positive.strip()], facets=facets, score=score.strip() or None, threshold=threshold, bootstrap=200,
-    )  # fmt: skip
-    return _back(f"/systems/{system}/assessments/{recorded.id}")
+    """Run a bias assessment on a registered dataset version (facet: COLUMN, COLUMN=VALUE[,VALUE] or COLUMN>T);
+    the options are :class:`~assay.metrics.options.BiasOptions`, with the workspace's settings as defaults."""
+    from assay.frames.options import facet_option
+    from assay.services.runs import Target
+
+    options = BiasOptions.parse(
+        {
+            "label": label.strip(),
+            "positive": [positive.strip()] if positive.strip() else None,
+            "facets": [facet_option(facet, "facet")],
+            "score": score.strip() or None,
+            "threshold": threshold,
+        }
+    )
+    target = Target(system, dataset_version.strip(), model_version=model_version.strip() or None)
+    done = auth.ws.runs.run("bias", target, options)
+    return _back(f"/systems/{system}/assessments/{done.recorded.id}")
 
 
 @router.post("/systems/{system}/evidence/{evidence_id}/revoke")

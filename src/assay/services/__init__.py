@@ -9,13 +9,13 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from assay.services.assessments import AssessmentReport, assess, write_outputs
+    from assay.services.assessments import BiasReport, assess, write_outputs
     from assay.services.workspace import Workspace
 
-__all__ = ["AssessmentReport", "Workspace", "assess", "write_outputs"]
+__all__ = ["BiasReport", "Workspace", "assess", "write_outputs"]
 
 _LAZY = {
-    "AssessmentReport": "assay.services.assessments",
+    "BiasReport": "assay.services.assessments",
     "assess": "assay.services.assessments",
     "write_outputs": "assay.services.assessments",
     "Workspace": "assay.services.workspace",

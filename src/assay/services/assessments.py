@@ -9,24 +9,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 from assay.config import Settings, load_settings
+from assay.documents import Note
 from assay.errors import InvalidInput
 from assay.frames import Facet, Label, Prediction, Score
 from assay.frames import open as open_frame
-from assay.metrics import Assessment, BiasSpec, FacetEntry, GroupPerformance, assess_bias
+from assay.metrics import BiasResult, BiasSpec, FacetEntry, GroupPerformance, assess_bias
 from assay.metrics.assess import Progress
-from assay.metrics.results import Warning
 from assay.reports import to_analysis_json
 
-__all__ = ["AssessmentReport", "FacetsArg", "assess", "write_outputs"]
+__all__ = ["BiasReport", "FacetsArg", "assess", "write_outputs"]
 
 FacetsArg = str | Facet | Sequence[str | Facet] | Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class AssessmentReport:
-    """What :func:`assess` returns: the frozen :class:`~assay.metrics.Assessment` and its renderings."""
+class BiasReport:
+    """What :func:`assess` returns: the frozen :class:`~assay.metrics.BiasResult` and its renderings."""
 
-    result: Assessment
+    result: BiasResult
 
     def to_dict(self) -> dict[str, Any]:
         return self.result.to_dict()
@@ -51,7 +51,7 @@ class AssessmentReport:
         return self.result.performance
 
     @property
-    def warnings(self) -> tuple[Warning, ...]:
+    def warnings(self) -> tuple[Note, ...]:
         return self.result.warnings
 
     @property
@@ -105,7 +105,7 @@ def assess(
     settings: Settings | None = None,
     progress: Progress | None = None,
     model: Any = None,
-) -> AssessmentReport:
+) -> BiasReport:
     """Assess bias in ``data`` (a CSV/Parquet path or a pandas, Polars, PyArrow, DuckDB or PySpark frame).
 
     ``label`` is the label column (positive values in ``positive`` or ``label_threshold``; a 0/1 label
@@ -137,7 +137,7 @@ def assess(
         min_group_size=s.min_group_size if min_group_size is None else min_group_size,
         divergence=divergence,
     )
-    return AssessmentReport(assess_bias(open_frame(data), spec, progress=progress))
+    return BiasReport(assess_bias(open_frame(data), spec, progress=progress))
 
 
 def _model_output(
@@ -163,7 +163,7 @@ def _model_output(
     return (data, None, name) if name.endswith("prediction") else (data, name, None)
 
 
-def write_outputs(report: AssessmentReport, out: str | Path) -> dict[str, Path]:
+def write_outputs(report: BiasReport, out: str | Path) -> dict[str, Path]:
     """Write ``analysis.json``, ``assessment.json`` and ``report.html`` into ``out``; return their paths."""
     from assay.reports.html import render_report_html
 

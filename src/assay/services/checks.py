@@ -11,8 +11,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, cast
 
@@ -32,13 +31,11 @@ if TYPE_CHECKING:
     )
     from assay.checks._common import DataInfo
     from assay.frames import Label
-    from assay.services.workspace import Workspace
     from assay.store.models import Assessment
 
 __all__ = [
     "CHECKS",
     "CheckResult",
-    "CheckRun",
     "DataChecks",
     "baseline",
     "duplicates",
@@ -47,7 +44,6 @@ __all__ = [
     "monitoring_config",
     "pii",
     "representativeness",
-    "run_check",
     "target_leakage",
     "validate",
     "write_check",
@@ -301,85 +297,9 @@ CHECKS: Final[dict[str, Callable[..., Any]]] = {
 }
 
 
-def _check_function(check: str) -> Callable[..., Any]:
-    function = CHECKS.get(check)
-    if function is None:
-        raise InvalidInput(f"check {check!r} is not one of {', '.join(CHECKS)}")
-    return function
-
-
-@dataclass(frozen=True)
-class CheckRun:
-    """What :func:`run_check` did: the result, the files it wrote, and the recorded assessment (or None)."""
-
-    result: Any
-    paths: dict[str, Path]
-    recorded: Assessment | None = None
-
-
-def run_check(
-    check: str,
-    data: Any,
-    *,
-    out: str | Path | None = None,
-    workspace: Workspace | None = None,
-    system: str | None = None,
-    dataset_version: str | None = None,
-    **options: Any,
-) -> CheckRun:
-    """The whole use case (``assay check ...`` and the server's routes): run ``check`` (a name in :data:`CHECKS`;
-    ``options`` are its function's keywords) on ``data``, write its files into ``out`` (:func:`write_check`), and with
-    a ``workspace`` and a ``system`` record the document and those files against the system and dataset version."""
-    result = _check_function(check)(data, **options)
-    paths = write_check(result, out) if out is not None else {}
-    recorded = None
-    if workspace is not None and system is not None:
-        recorded = workspace.checks.record(system, result, dataset_version=dataset_version, files=paths)
-    return CheckRun(result, paths, recorded)
-
-
 class DataChecks(Service):
-    """Data checks recorded in the workspace: ``workspace.checks.record(system, result)``, or
-    ``workspace.checks.run(system, check, dataset_version, ...)`` on a registered dataset version."""
-
-    def run(
-        self,
-        system: str,
-        check: str,
-        dataset_version: str,
-        *,
-        reference_version: str | None = None,
-        baseline_id: int | None = None,
-        out: Path | None = None,
-        **options: Any,
-    ) -> Assessment:
-        """Run ``check`` (see :data:`CHECKS`; ``options`` are its function's keywords) on the registered copy of
-        ``dataset_version`` and record it with its files. ``leakage`` compares with the registered copy of
-        ``reference_version``; ``validate`` uses the baseline recorded as assessment ``baseline_id`` of ``system``
-        (its constraints.json and statistics.json)."""
-        import tempfile
-
-        _check_function(check)  # an unknown check is refused before any data is opened
-        if (check == "leakage") != (reference_version is not None):
-            raise InvalidInput("reference_version goes with the leakage check, which needs it")
-        if (check == "validate") != (baseline_id is not None):
-            raise InvalidInput("baseline_id goes with the validate check, which needs it")
-        self.ws.assessments.check_target(system, dataset_version=dataset_version)
-        with ExitStack() as stack:
-            if reference_version is not None:
-                self.ws.assessments.check_target(system, dataset_version=reference_version)
-                options["reference"] = stack.enter_context(self.ws.datasets.opened(reference_version))
-            if baseline_id is not None:
-                options["baseline_folder"] = stack.enter_context(self.baseline_files(system, baseline_id))
-                options["baseline_source"] = f"baseline check {baseline_id} of {system}"
-            data = stack.enter_context(self.ws.datasets.opened(dataset_version))
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-            done = run_check(
-                check, data, out=out or folder, workspace=self.ws, system=system, dataset_version=dataset_version,
-                **options,
-            )  # fmt: skip
-        assert done.recorded is not None  # given a workspace and a system, run_check records
-        return done.recorded
+    """Data checks recorded in the workspace: ``workspace.checks.record(system, result)``; a check on a registered
+    dataset version runs through ``workspace.runs.run(check, target, options)``."""
 
     @contextmanager
     def baseline_files(self, system: str, assessment_id: int) -> Iterator[Path]:

@@ -23,16 +23,13 @@ from assay.services._base import Service
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from assay.services.workspace import Workspace
     from assay.store.models import Assessment
 
 __all__ = [
     "ExplanationReport",
-    "ExplanationRun",
     "Explanations",
     "explain",
     "load_model",
-    "run_explanations",
     "write_explanations",
 ]
 
@@ -173,54 +170,8 @@ def write_explanations(report: ExplanationReport | Mapping[str, Any], out: str |
     return paths
 
 
-@dataclass(frozen=True)
-class ExplanationRun:
-    """What :func:`run_explanations` did: the report, the files it wrote, and the recorded assessment (or None)."""
-
-    report: ExplanationReport
-    paths: dict[str, Path]
-    recorded: Assessment | None = None
-
-
-def run_explanations(
-    data: Any,
-    model: Any,
-    *,
-    out: str | Path,
-    workspace: Workspace | None = None,
-    system: str | None = None,
-    model_version: str | None = None,
-    dataset_version: str | None = None,
-    progress: Callable[[str], None] | None = None,
-    **options: Any,
-) -> ExplanationRun:
-    """The whole use case (``assay explain`` and the server's route): :func:`explain` (``options`` are its
-    keywords), :func:`write_explanations` into ``out`` and, with a ``workspace`` and a ``system``, the record of the
-    document and its files against the system, model version and dataset version."""
-    report = explain(data, model, progress=progress, **options)
-    if progress is not None:
-        progress("writing reports")
-    paths = write_explanations(report, out)
-    recorded = None
-    if workspace is not None and system is not None:
-        recorded = workspace.explanations.record(
-            system,
-            report,
-            model_version=model_version,
-            dataset_version=dataset_version,
-            files={path.name: path for path in paths.values()},
-        )
-    return ExplanationRun(report, paths, recorded)
-
-
 class Explanations(Service):
     """Explanations kept in the workspace: the ``assay.explanations`` document, recorded as an assessment."""
-
-    def check_target(
-        self, system: str, *, model_version: str | None = None, dataset_version: str | None = None
-    ) -> None:
-        """Fail before a long computation when what the result is to be recorded against does not exist."""
-        self.ws.assessments.check_target(system, model_version=model_version, dataset_version=dataset_version)
 
     def record(
         self,
@@ -238,33 +189,6 @@ class Explanations(Service):
         return self.ws.assessments.record(
             system, document, model_version=model_version, dataset_version=dataset_version, files=files
         )
-
-    def run(
-        self,
-        system: str,
-        dataset_version: str,
-        model_version: str,
-        *,
-        trust_pickle: bool = False,
-        features: Sequence[str] | None = None,
-        out: Path | None = None,
-        progress: Callable[[str], None] | None = None,
-        **options: Any,
-    ) -> Assessment:
-        """Explain the stored file of ``model_version`` (see :meth:`Models.load`; a joblib/pickle file only with
-        ``trust_pickle``) on the registered copy of ``dataset_version``, and record the document with its files.
-        ``options`` are those of :func:`explain` (label, positive, facets, rows, sample, method, ...)."""
-        import tempfile
-
-        self.check_target(system, model_version=model_version, dataset_version=dataset_version)
-        model = self.ws.models.load(system, model_version, trust_pickle=trust_pickle, feature_names=features)
-        with self.ws.datasets.opened(dataset_version) as data, tempfile.TemporaryDirectory() as folder:
-            done = run_explanations(
-                data, model, out=out or Path(folder), workspace=self.ws, system=system, model_version=model_version,
-                dataset_version=dataset_version, progress=progress, **options,
-            )  # fmt: skip
-        assert done.recorded is not None  # given a workspace and a system, run_explanations records
-        return done.recorded
 
     def list(self, system: str) -> list[Assessment]:
         """The explanations recorded for ``system``, oldest first."""

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import ColumnElement, Connection, func, or_, select, update
 
-from assay.errors import AssayError, Conflict, InvalidInput, NotFound, PermissionDenied
+from assay.errors import AssayError, Cancelled, Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.services import _lookup
 from assay.services._base import Service
 from assay.services.access import Action, Principal, allowed
@@ -78,7 +78,7 @@ MAX_PARAMS_BYTES: Final = 64 * 1024
 PROGRESS_EVERY: Final = 0.5  # seconds between progress writes and cancel checks (a new stage is always written)
 
 
-class JobCancelled(Exception):
+class JobCancelled(Cancelled):
     """Raised by :meth:`JobContext.progress` when the job was cancelled (or its worker is stopping): the handler
     lets it pass, and the job ends ``cancelled`` (or ``failed`` with the reason, when its worker stopped)."""
 
@@ -133,13 +133,31 @@ def unregister_handler(kind: str) -> None:
         _HANDLERS.pop(kind, None)
 
 
+_BUILTIN: list[bool] = []
+
+
+def _builtin() -> None:
+    """Register Assay's own job kinds once per process: every compute kind (:mod:`assay.services.kinds`)."""
+    if _BUILTIN:
+        return
+    from assay.services.runs import register_compute_handlers
+
+    with _HANDLERS_LOCK:
+        if _BUILTIN:
+            return
+        _BUILTIN.append(True)
+    register_compute_handlers(register_handler)
+
+
 def known_kinds() -> list[str]:
+    _builtin()
     with _HANDLERS_LOCK:
         return sorted(_HANDLERS)
 
 
 def handler(kind: str) -> HandlerSpec:
     """The handler of ``kind``; an unknown kind is InvalidInput naming the known ones."""
+    _builtin()
     with _HANDLERS_LOCK:
         spec = _HANDLERS.get(kind)
     if spec is None:
@@ -456,8 +474,11 @@ class JobContext:
     a new stage always; raises :class:`JobCancelled` when the job was cancelled), ``cancelled()``, the acting user
     (``requested_by``) and ``workspace`` acting as them."""
 
-    def __init__(self, ws: Workspace, job: Job, system: str | None, stop: threading.Event) -> None:
+    def __init__(
+        self, ws: Workspace, job: Job, system: str | None, stop: threading.Event, *, trust_pickle: bool = False
+    ) -> None:
         self.job_id = job.id
+        self.trust_pickle = trust_pickle  # the worker's --trust-pickle: registered joblib/pickle models may load
         self.kind = job.kind
         self.system = system
         self.params: dict[str, Any] = dict(job.params or {})
@@ -590,7 +611,7 @@ def _one_line(exc: BaseException) -> str:
     return (text.strip().splitlines() or [type(exc).__name__])[0]
 
 
-def run_job(ws: Workspace, job: Job, worker: str, stop: threading.Event) -> str:
+def run_job(ws: Workspace, job: Job, worker: str, stop: threading.Event, *, trust_pickle: bool = False) -> str:
     """Run a claimed job to its end and record it; returns the state it ended in."""
     try:
         system = None
@@ -598,7 +619,7 @@ def run_job(ws: Workspace, job: Job, worker: str, stop: threading.Event) -> str:
             with ws.store.read() as session:
                 owner = session.get(System, job.system_id)
                 system = None if owner is None else owner.name
-        ctx = JobContext(ws, job, system, stop)
+        ctx = JobContext(ws, job, system, stop, trust_pickle=trust_pickle)
         state, result, error = "succeeded", None, None
         try:
             spec = handler(job.kind)
@@ -606,7 +627,7 @@ def run_job(ws: Workspace, job: Job, worker: str, stop: threading.Event) -> str:
             if ctx.saw_cancel:
                 raise JobCancelled(f"job {job.id} was cancelled")
             result = None if returned is None else json.loads(canonical_json(dict(returned)))
-        except JobCancelled:
+        except Cancelled:  # JobCancelled from progress(), or a run that saw cancelled() (services.runs)
             state = "failed" if ctx.stopped else "cancelled"
             error = STOPPED_REASON if ctx.stopped else "cancelled while running"
         except AssayError as exc:
@@ -621,13 +642,13 @@ def run_job(ws: Workspace, job: Job, worker: str, stop: threading.Event) -> str:
             _LIVE.discard(job.id)
 
 
-def run_next(ws: Workspace, stop: threading.Event | None = None) -> int | None:
+def run_next(ws: Workspace, stop: threading.Event | None = None, *, trust_pickle: bool = False) -> int | None:
     """Claim and run one queued job in this thread; its id, or None when none was queued."""
     worker = worker_id()
     job = claim(ws, worker)
     if job is None:
         return None
-    run_job(ws, job, worker, stop or threading.Event())
+    run_job(ws, job, worker, stop or threading.Event(), trust_pickle=trust_pickle)
     return job.id
 
 

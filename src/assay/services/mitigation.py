@@ -18,7 +18,6 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from assay._version import __version__
+from assay.documents import SCHEMAS, head
 from assay.errors import Conflict, InvalidInput
 from assay.frames import Facet, Label
 from assay.governance.records import ModelVersionSpec, coerce
@@ -35,7 +34,6 @@ from assay.services._base import Service
 
 if TYPE_CHECKING:
     from assay.adapters import Model
-    from assay.services.workspace import Workspace
     from assay.store.models import Assessment, ModelVersion
 
 __all__ = [
@@ -43,15 +41,14 @@ __all__ = [
     "SCHEMA",
     "Mitigation",
     "MitigationReport",
-    "MitigationRun",
     "RecordedMitigation",
+    "load_estimator",
     "mitigate",
-    "run_mitigation",
     "write_outputs",
 ]
 
 SCHEMA: Final = "assay.mitigation"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = SCHEMAS[SCHEMA]
 METHODS: Final = ("reweighing", "exponentiated-gradient", "threshold-optimizer", "reject-option")
 _STAGES: Final = {
     "reweighing": "pre-processing",
@@ -132,7 +129,7 @@ def _facet(facet: str | Facet | Mapping[str, Any], values: Any) -> Facet:
     return chosen
 
 
-def _load(model: Any, trust_pickle: bool, trusted_types: Sequence[str]) -> Model:
+def load_estimator(model: Any, trust_pickle: bool = False, trusted_types: Sequence[str] = ()) -> Model:
     """The model through Assay's adapters; a skops file may also hold Assay's own estimators (mitigated again)."""
     from assay.adapters import load_model
     from assay.mitigate import SKOPS_TYPES
@@ -377,7 +374,7 @@ def mitigate(
     the_label = _label(label, positive)
     the_facet = _facet(facet, facet_values)
     say("loading the model")
-    loaded = _load(model, trust_pickle, trusted_types)
+    loaded = load_estimator(model, trust_pickle, trusted_types)
     estimator = loaded.estimator
     if features is not None:
         columns = [str(f) for f in features]
@@ -432,10 +429,7 @@ def mitigate(
             "the trade-off curve", lambda: _curve(method, fitted, train, y_train, test, measure, zero_one, say)
         )
     document: dict[str, Any] = {
-        "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "assay_version": __version__,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **head(SCHEMA),
         "method": method,
         "stage": _STAGES[method],
         "constraint": (constraint or "demographic_parity") if method in _CONSTRAINED else None,
@@ -512,93 +506,11 @@ def write_outputs(
     return paths
 
 
-@dataclass(frozen=True)
-class MitigationRun:
-    """What :func:`run_mitigation` did: the report, the files it wrote, and what it recorded (or None)."""
-
-    report: MitigationReport
-    paths: dict[str, Path]
-    recorded: RecordedMitigation | None = None
-
-
-def run_mitigation(
-    data: Any,
-    model: Any,
-    *,
-    out: str | Path,
-    format: Literal["skops", "joblib"] = "skops",
-    workspace: Workspace | None = None,
-    system: str | None = None,
-    model_version: str | None = None,
-    new_version: str | None = None,
-    dataset_version: str | None = None,
-    progress: Progress | None = None,
-    **options: Any,
-) -> MitigationRun:
-    """The whole use case (``assay mitigate`` and the server's route): :func:`mitigate` (``options`` are its
-    keywords), :func:`write_outputs` into ``out`` and, with a ``workspace`` and a ``system``, the registration of the
-    mitigated model as a new version of ``model_version`` and the record of the document (:meth:`Mitigation.record`)."""
-    if workspace is not None and system is not None and model_version is None:
-        raise InvalidInput("recording a mitigation needs the original model version, MODEL@VERSION")
-    report = mitigate(data, model, progress=progress, **options)
-    if progress is not None:
-        progress("writing the model and the report")
-    paths = write_outputs(report, out, format=format)
-    recorded = None
-    if workspace is not None and system is not None and model_version is not None:
-        recorded = workspace.mitigation.record(
-            report,
-            system,
-            model_version=model_version,
-            new_version=new_version,
-            dataset_version=dataset_version,
-            model_file=paths["model"],
-            files={"mitigation.json": paths["mitigation"], "report.html": paths["report"]},
-        )
-    return MitigationRun(report, paths, recorded)
-
-
 # ---- the workspace ------------------------------------------------------------------------------------------------
 
 
 class Mitigation(Service):
     """Mitigation in a workspace: run it, and record the result as a new model version with lineage."""
-
-    def run(self, data: Any, model: Any, **options: Any) -> MitigationReport:
-        """:func:`mitigate` with the workspace's settings (see there for the options)."""
-        return mitigate(data, model, **options)
-
-    def run_registered(
-        self,
-        system: str,
-        dataset_version: str,
-        model_version: str,
-        *,
-        method: str,
-        new_version: str | None = None,
-        trust_pickle: bool = False,
-        out: Path | None = None,
-        progress: Progress | None = None,
-        **options: Any,
-    ) -> RecordedMitigation:
-        """Mitigate the stored file of ``model_version`` (see :meth:`Models.load`; a joblib/pickle file only with
-        ``trust_pickle``) on the registered copy of ``dataset_version``; register the mitigated model (skops) as
-        ``new_version`` with ``model_version`` as its parent, and record the document against it and the dataset
-        version. ``options`` are those of :func:`mitigate` (label, positive, facet, constraint, ...)."""
-        import tempfile
-
-        if method not in METHODS:
-            raise InvalidInput(f"method {method!r} is not one of {', '.join(METHODS)}")
-        self.check_target(system, model_version=model_version, new_version=new_version, method=method)
-        self.ws.assessments.check_target(system, dataset_version=dataset_version)
-        model = self.ws.models.load(system, model_version, trust_pickle=trust_pickle)
-        with self.ws.datasets.opened(dataset_version) as data, tempfile.TemporaryDirectory() as folder:
-            done = run_mitigation(
-                data, model, out=out or Path(folder), workspace=self.ws, system=system, model_version=model_version,
-                new_version=new_version, dataset_version=dataset_version, method=method, progress=progress, **options,
-            )  # fmt: skip
-        assert done.recorded is not None  # given a workspace and a system, run_mitigation records
-        return done.recorded
 
     def _refs(self, system: str, model_version: str, new_version: str | None, method: str) -> tuple[str, str]:
         """(parent ref, new ref) as MODEL@VERSION; the parent must exist and the new version must not."""
@@ -630,6 +542,7 @@ class Mitigation(Service):
         new_version: str | None = None,
         dataset_version: str | None = None,
         files: Mapping[str, Path] | None = None,
+        document: Mapping[str, Any] | None = None,
     ) -> RecordedMitigation:
         """Register ``model_file`` as a new version (parent ``model_version``) and record the document on it (and
         on ``dataset_version``, the data it was fitted and measured on, when given)."""
@@ -649,7 +562,8 @@ class Mitigation(Service):
             },
             "model version",
         )
-        document = {**report.to_dict(), "lineage": {"parent": parent_ref, "version": new_ref}}
+        given = report.to_dict() if document is None else dict(document)
+        document = {**given, "lineage": {"parent": parent_ref, "version": new_ref}}
         model_stored = self.ws.artifacts.put_file(model_file)
         stored = {name: self.ws.artifacts.put_file(path) for name, path in (files or {}).items()}
         with self._write() as tx:  # the new version and its record together, or neither

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -220,8 +220,21 @@ class Models(Service):
         ``.skops`` (Assay's own mitigators are trusted types, so a mitigated version loads), ``.onnx``, or
         ``.joblib``/``.pkl`` only with ``trust_pickle`` (loading a pickle runs the code it holds). Only a stored
         file, never an endpoint or an import."""
-        from assay.adapters import file_kind, load_model
+        from assay.adapters import load_model
         from assay.mitigate import SKOPS_TYPES
+
+        full, artifact, kind = self.loadable(system, ref, trust_pickle=trust_pickle)
+        with self.ws.artifacts.linked_file(artifact.sha256, artifact.name) as path:
+            loaded = load_model(
+                path, kind=kind, trust=trust_pickle, trusted_types=SKOPS_TYPES, feature_names=feature_names
+            )
+        loaded.source = f"{full} ({path.name})"
+        return loaded
+
+    def loadable(self, system: str, ref: str, *, trust_pickle: bool = False) -> tuple[str, Artifact, str]:
+        """Refuse, without loading it, a model version whose stored file :meth:`load` would refuse; (its full ref, its
+        artifact, its adapter kind) otherwise."""
+        from assay.adapters import file_kind
 
         with self.ws.store.read() as session:
             version = _lookup.model_version(session, _lookup.system(session, system), ref)
@@ -242,12 +255,7 @@ class Models(Service):
             raise InvalidInput(f"the model file of {full}, {artifact.name!r}, is not a .skops, .onnx or .joblib file")
         if kind == "sklearn" and not trust_pickle:
             raise InvalidInput(PICKLE_REFUSED.format(ref=full, name=artifact.name))
-        with self.ws.artifacts.linked_file(artifact.sha256, artifact.name) as path:
-            loaded = load_model(
-                path, kind=kind, trust=trust_pickle, trusted_types=SKOPS_TYPES, feature_names=feature_names
-            )
-        loaded.source = f"{full} ({path.name})"
-        return loaded
+        return full, artifact, kind
 
     def list_versions(self, system: str) -> list[tuple[Model, ModelVersion]]:
         with self.ws.store.read() as session:
@@ -743,42 +751,6 @@ class Assessments(Service):
         )
         link_evidence(tx, owner, assessment, valid_days=self.ws.settings.evidence_valid_days)
         return assessment
-
-    def run(
-        self,
-        system: str,
-        dataset_version: str,
-        *,
-        model_version: str | None = None,
-        score_with_model: bool = False,
-        trust_pickle: bool = False,
-        out: Path | None = None,
-        **assess_options: Any,
-    ) -> Assessment:
-        """Run a bias assessment on a registered copy of a dataset version and record it (with its report
-        files); ``assess_options`` are those of :func:`assay.assess` (label, positive, facets, score, ...).
-        ``score_with_model`` scores the data with the stored file of ``model_version`` (see :meth:`Models.load`;
-        a joblib/pickle file only with ``trust_pickle``) instead of a score or prediction column."""
-        import tempfile
-
-        from assay.services.assessments import assess, write_outputs
-
-        self.check_target(system, model_version=model_version, dataset_version=dataset_version)
-        if score_with_model:
-            if model_version is None:
-                raise InvalidInput("score_with_model needs a model_version: the registered model that scores the data")
-            assess_options["model"] = self.ws.models.load(system, model_version, trust_pickle=trust_pickle)
-        with ExitStack() as stack:
-            data = stack.enter_context(self.ws.datasets.opened(dataset_version))
-            report = assess(data, **assess_options)
-            paths = write_outputs(report, out or Path(stack.enter_context(tempfile.TemporaryDirectory())))
-            return self.record(
-                system,
-                report.to_dict(),
-                model_version=model_version,
-                dataset_version=dataset_version,
-                files={path.name: path for path in paths.values()},
-            )
 
     def list(self, system: str) -> list[Assessment]:
         with self.ws.store.read() as session:

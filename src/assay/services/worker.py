@@ -34,8 +34,9 @@ HEARTBEAT_SHARE: Final = 5  # a heartbeat every timeout / 5 seconds
 class WorkerPool:
     """``threads`` worker threads and one housekeeping thread over ``ws`` (settings from ``ws.settings``)."""
 
-    def __init__(self, ws: Workspace, threads: int | None = None) -> None:
+    def __init__(self, ws: Workspace, threads: int | None = None, *, trust_pickle: bool = False) -> None:
         settings = ws.settings
+        self.trust_pickle = trust_pickle
         self.ws = ws
         self.threads = settings.workers if threads is None else threads
         self.poll = settings.worker_poll_seconds
@@ -89,7 +90,7 @@ class WorkerPool:
             with self._lock:
                 self._running[job.id] = worker
             try:
-                run_job(self.ws, job, worker, self._stop)
+                run_job(self.ws, job, worker, self._stop, trust_pickle=self.trust_pickle)
             except Exception:
                 log.exception("worker %s could not record the end of job %s", worker, job.id)
             finally:
@@ -115,7 +116,7 @@ class WorkerPool:
             self._housekeep(reap_now=reap_now)
 
 
-def run_until_idle(ws: Workspace) -> int:
+def run_until_idle(ws: Workspace, *, trust_pickle: bool = False) -> int:
     """``assay worker --once``: fail lost jobs, fire due schedules, then run queued jobs in this thread until none
     is left. Returns how many jobs ran."""
     settings = ws.settings
@@ -130,5 +131,5 @@ def run_until_idle(ws: Workspace) -> int:
         job = claim(ws, worker)
         if job is None:
             return count
-        run_job(ws, job, worker, stop)
+        run_job(ws, job, worker, stop, trust_pickle=trust_pickle)
         count += 1

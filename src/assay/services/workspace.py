@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from assay.services.mitigation import Mitigation
     from assay.services.registry import Assessments, Datasets, Models, Systems
     from assay.services.risks import ImpactAssessments, Risks
+    from assay.services.runs import Runs
     from assay.services.schedules import Schedules
     from assay.services.techdocs import TechnicalDocs
     from assay.store.database import Transaction
@@ -350,6 +351,13 @@ class Workspace:
         from assay.services.checks import DataChecks
 
         return DataChecks(self)
+
+    @cached_property
+    def runs(self) -> Runs:
+        """Every computation on registered inputs (bias, explanations, mitigation, the data checks)."""
+        from assay.services.runs import Runs
+
+        return Runs(self)
 
     @cached_property
     def techdocs(self) -> TechnicalDocs:

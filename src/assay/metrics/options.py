@@ -1,0 +1,50 @@
+"""The options of a bias assessment (``assay assess``, ``POST /api/systems/{s}/assessments/run``, the web form).
+
+Declared once here; see :mod:`assay.frames.options` for how the shells derive from it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
+
+from assay.frames.options import Column, Columns, FacetOption, Labelled, Seed, Share, setting
+from assay.frames.roles import Facet
+
+__all__ = ["BiasOptions"]
+
+
+class BiasOptions(Labelled):
+    """Clarify's pre- and post-training bias metrics, with intervals and per-group performance."""
+
+    column_fields: ClassVar[tuple[str, ...]] = ("label", "facets", "predicted", "score", "group", "features")
+
+    facets: Annotated[list[Column | FacetOption], Field(min_length=1, max_length=50)] = Field(
+        description="Facet columns: a name (one-vs-all), or a column with the values of facet d or a threshold."
+    )
+    predicted: Column | None = Field(
+        default=None, description="Predicted-label column (uses the label's positive values)."
+    )
+    score: Column | None = Field(default=None, description="Score column: probability of the positive class.")
+    threshold: Share = Field(default=0.5, description="Score threshold: score > T is positive.")
+    group: Column | None = Field(default=None, description="Group column for CDDL and CDDPL.")
+    intersect: bool = Field(default=False, description="Also assess every combination of the facets.")
+    metrics: Annotated[list[Annotated[str, Field(max_length=50)]], Field(max_length=50)] | None = Field(
+        default=None, description="Metric names (default: all)."
+    )
+    features: Columns | None = Field(default=None, description="Numeric feature columns for FT (default: Clarify's).")
+    bootstrap: Annotated[int, Field(ge=0, le=10_000)] | None = setting(
+        "bootstrap_replicates", "Bootstrap replicates for the intervals (0: none)."
+    )
+    confidence: Annotated[float, Field(gt=0, lt=1)] | None = setting("confidence", "Confidence level of the intervals.")
+    seed: Seed | None = setting("seed", "Seed of the bootstrap.")
+    min_group_size: Annotated[int, Field(ge=0, le=1_000_000_000)] | None = setting(
+        "min_group_size", "Warn about facet groups smaller than this."
+    )
+    divergence: Literal["sound", "clarify"] = Field(
+        default="sound", description="sound (default) or clarify: Clarify's truncated KL/JS/LP/TVD/KS."
+    )
+
+    def facet_roles(self) -> list[Facet]:
+        return [FacetOption.of(item).facet() for item in self.facets]
