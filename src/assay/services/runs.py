@@ -153,9 +153,7 @@ def _baseline_check(session: Any, owner: Any, assessment_id: int) -> None:
     if recorded.kind != "assay.data-check" or recorded.document.get("check") != "baseline":
         raise InvalidInput(f"assessment {assessment_id} of {owner.name} is not a baseline check")
     if "constraints.json" not in (recorded.attachments or {}):
-        raise InvalidInput(
-            f"baseline check {assessment_id} of {owner.name} was recorded without its constraints.json"
-        )
+        raise InvalidInput(f"baseline check {assessment_id} of {owner.name} was recorded without its constraints.json")
 
 
 def _stored_columns(tx: Transaction, ref: str, wanted: list[str]) -> None:
