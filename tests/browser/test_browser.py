@@ -133,6 +133,11 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
                         ("positive", "Yes"), ("facet", "colour=Black"), ("score", "p")):  # fmt: skip
         page.fill(f'{form} input[name="{name}"]', value)
     page.click(f'{form} button[type="submit"]')
+    page.wait_for_url(f"{base}/jobs/*")  # the run is a job: its page refreshes until the result is there
+    page.screenshot(path=str(SHOTS / "job.png"), full_page=True)
+    page.wait_for_selector("#job-result a", timeout=60_000)
+    assert "succeeded" in page.inner_text("#job-status")
+    page.click("#job-result a")
     page.wait_for_url(f"{base}/systems/release/assessments/1")
     assert "DPPL" in page.inner_text("#metrics")
     page.screenshot(path=str(SHOTS / "assessment.png"), full_page=True)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from assay.checks.options import ValidateOptions
 from assay.cli._options import label_option, names, target_workspace
 from assay.cli._shell import JsonOption, console, print_json
 from assay.errors import InvalidInput
@@ -122,6 +123,9 @@ def validate(
     out: Annotated[
         Path, typer.Option(help="Folder for constraint_violations.json, statistics.json, validate.json, report.html.")
     ],
+    max_categories: Annotated[int, typer.Option(help=ValidateOptions.help("max_categories"))] = (
+        ValidateOptions.default("max_categories")
+    ),
     as_json: JsonOption = False,
     strict: _Strict = False,
     system: _System = None,
@@ -129,7 +133,7 @@ def validate(
 ) -> None:
     """Validate a dataset against a baseline; write constraint_violations.json (Model Monitor's check types)."""
     _run(ctx, "validate", data, system=system, dataset_version=dataset_version, out=out,
-         as_json=as_json, strict=strict, baseline=baseline)  # fmt: skip
+         as_json=as_json, strict=strict, baseline=baseline, max_categories=max_categories)  # fmt: skip
 
 
 @check_app.command("duplicates", no_args_is_help=True)

@@ -114,6 +114,8 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("GET", "/systems/{system}.json"): "read",
     ("POST", "/logout"): "account",
     ("GET", "/systems/{system}/assessments/{assessment_id}"): "read",
+    ("GET", "/jobs/{job_id}"): "read",  # the job's own system is checked by the service (404 when not visible)
+    ("GET", "/jobs/{job_id}.json"): "read",
     ("GET", "/systems/{system}/assessments/{assessment_id}.json"): "read",
     ("GET", "/systems/{system}/assessments/{assessment_id}/report"): "read",
     ("GET", "/systems/{system}/risks"): "read",

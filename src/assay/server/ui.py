@@ -26,6 +26,7 @@ from assay.errors import InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
 from assay.metrics.options import BiasOptions
 from assay.reports._jinja import template
+from assay.reports.jsonable import jsonable
 from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, workspace
 from assay.server.login import login_response
 from assay.server.uploads import uploaded_file
@@ -276,6 +277,7 @@ def _system_for(request: Request, auth: Auth, name: str) -> dict[str, Any]:
     who = auth.principal
     return {
         **context,
+        "bias_defaults": {"threshold": BiasOptions.default("threshold")},  # the form's defaults are the options'
         # a dataset the system's records used stays hidden from whoever may no longer see it (e.g. unshared)
         "datasets": [d for d in context["datasets"] if dataset_readable(who, d["system"], d["shared_with"])],
         # the systems the upload form may register a dataset in: those this person owns
@@ -306,6 +308,32 @@ REPORT_CSP = (
     "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "img-src data:; frame-ancestors 'self'"
 )
+
+
+def _job(auth: Auth, job_id: int) -> dict[str, Any]:
+    view = auth.ws.jobs.get(job_id, principal=auth.principal).as_dict()
+    result = view.get("result") or {}
+    link = None
+    if view["system"] and "assessment_id" in result:
+        link = f"/systems/{view['system']}/assessments/{result['assessment_id']}"
+    return {
+        "page": "job",
+        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "job": jsonable(view),
+        "result_link": link,
+        "running": view["status"] in ("queued", "running"),
+    }
+
+
+@router.get("/jobs/{job_id}.json")
+def job_json(request: Request, auth: Auth, job_id: int) -> Response:
+    return _render(request, "job", _job(auth, job_id), json_twin=True)
+
+
+@router.get("/jobs/{job_id}")
+def job_page(request: Request, auth: Auth, job_id: int) -> Response:
+    """A job: its status, progress and stages, refreshed every two seconds while it runs; its result when done."""
+    return _render(request, "job", _job(auth, job_id), json_twin=False)
 
 
 def _assessment(auth: Auth, system: str, assessment_id: int) -> dict[str, Any]:
@@ -640,8 +668,11 @@ def assessment_run_form(
         }
     )
     target = Target(system, dataset_version.strip(), model_version=model_version.strip() or None)
-    done = auth.ws.runs.run("bias", target, options)
-    return _back(f"/systems/{system}/assessments/{done.recorded.id}")
+    auth.ws.runs.check("bias", target, options)  # a missing version or column is an error page now, not a failed job
+    params = {"target": {"dataset_version": target.dataset_version, "model_version": target.model_version},
+              "options": options.options_only()}  # fmt: skip
+    job = auth.ws.jobs.submit("bias", params, system=system, principal=auth.principal)
+    return _back(f"/jobs/{job.id}")
 
 
 @router.post("/systems/{system}/evidence/{evidence_id}/revoke")
