@@ -27,7 +27,7 @@ from assay.store.audit import EventFilter
 from assay.store.db import make_engine, sqlite_url
 from assay.store.migrate import current_revision, downgrade, upgrade
 from assay.store.models import System
-from tests.support.server import PASSWORD, serving
+from tests.support.server import PASSWORD, serving, wait_for_job
 
 
 @pytest.fixture
@@ -110,7 +110,8 @@ def test_a_share_gives_read_and_use_but_never_write(team: Team) -> None:
     assert team.call("POST", "/api/datasets/bdata/shares", "owner", {"system": "release"}).status_code == 403
     # usable in release's records by those who may write release
     run = team.call("POST", "/api/systems/release/checks/duplicates", "owner", {"dataset_version": "bdata@1"})
-    assert run.status_code == 201, run.text
+    job = wait_for_job(team.client, run, {"Authorization": f"Bearer {team.tokens['owner']}"})
+    assert job["status"] == "succeeded", job
     assert team.call("POST", "/api/systems/release/checks/duplicates", "viewer", {"dataset_version": "bdata@1"}
                      ).status_code == 403  # fmt: skip
     model = {"model": "lr", "version": "9", "training_dataset": "bdata@1"}

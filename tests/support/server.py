@@ -58,3 +58,18 @@ def serving(ws: Workspace, **app_options: Any) -> Iterator[tuple[TestClient, dic
     PARAMS["token_id"] = str(spare.id)
     with TestClient(create_app(ws, secure_cookies=False, **app_options)) as client:
         yield client, tokens, ws
+
+
+def wait_for_job(client: TestClient, response: Any, headers: dict[str, str], timeout: float = 120.0) -> dict[str, Any]:
+    """The job a compute route queued (202), once the app's workers ended it; its view through the API."""
+    import time
+
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(f"/api/jobs/{job_id}", headers=headers).json()
+        if job["status"] not in ("queued", "running"):
+            return dict(job)
+        assert time.monotonic() < deadline, f"job {job_id} still {job['status']} after {timeout} s"
+        time.sleep(0.05)
