@@ -37,7 +37,7 @@ Target: p95 < 100 ms with no errors.
    features, the default bootstrap) on the facets ``sex=F`` and ``age_group=>60``: 202 with a job. While the job is
    queued or running, ``--clients`` threads each send, one after the other with ``--think`` seconds between,
    ``GET /api/health``, ``GET /api/systems``, ``GET /api/jobs/{id}`` and the page ``GET /systems/credit``, and
-   record each latency; they stop when the job has ended.
+   record each latency; they stop when the job has ended. Only the requests sent while it ran count.
 4. Then the same clients for ``--baseline-seconds`` with no job running (the baseline), and the same assessment
    in a child process with ``assay.assess`` on the file (the computation alone, without the server).
 5. Prints p50/p95/p99/max per route and overall, during the job and in the baseline, their ratio, the job's
@@ -148,6 +148,7 @@ else:  # the benchmark itself
     import argparse
     import csv
     import datetime as dt
+    import itertools
     import json
     import platform
     import shutil
@@ -362,15 +363,15 @@ else:  # the benchmark itself
         clients: int,
         think: float,
         until: Any,
-    ) -> tuple[dict[str, list[float]], list[str]]:
-        """``clients`` threads cycling through ``routes`` (name, path) until ``until()`` is true; the latencies (s)
-        by route name, and the errors (anything but a 200)."""
+    ) -> tuple[list[tuple[str, float, float]], list[str]]:
+        """``clients`` threads cycling through ``routes`` (name, path) until ``until()`` is true: every request's
+        (route name, wall-clock start, latency in s), and the errors (anything but a 200)."""
         import threading
 
         import httpx
 
-        latencies: dict[str, list[float]] = {name: [] for name, _ in routes}
         errors: list[str] = []
+        timeline: list[tuple[str, float, float]] = []
         lock = threading.Lock()
 
         def client(offset: int) -> None:
@@ -379,11 +380,11 @@ else:  # the benchmark itself
                 while not until():
                     name, path = routes[step % len(routes)]
                     step += 1
-                    started = time.perf_counter()
+                    wall, started = time.time(), time.perf_counter()
                     response = http.get(path, headers=headers[name])
                     elapsed = time.perf_counter() - started
                     with lock:
-                        latencies[name].append(elapsed)
+                        timeline.append((name, wall, elapsed))
                         if response.status_code != 200:
                             errors.append(f"{name}: HTTP {response.status_code} {response.text[:200]}")
                     time.sleep(think)
@@ -393,7 +394,27 @@ else:  # the benchmark itself
             thread.start()
         for thread in threads:
             thread.join()
-        return latencies, errors
+        return timeline, errors
+
+    def by_route(timeline: list[tuple[str, float, float]], start: float = 0.0) -> dict[str, list[float]]:
+        """The latencies by route of the requests sent from ``start`` (a wall-clock time) on."""
+        latencies: dict[str, list[float]] = {}
+        for name, wall, latency in timeline:
+            if wall >= start:
+                latencies.setdefault(name, []).append(latency)
+        return latencies
+
+    def by_stage(timeline: list[tuple[str, float, float]], log: list[dict[str, Any]], end: dt.datetime) -> None:
+        """The latencies of the requests sent during each of the job's stages (its log's timestamps)."""
+        marks = [(dt.datetime.fromisoformat(entry["at"]).timestamp(), entry["stage"]) for entry in log]
+        marks.append((end.timestamp(), "(ended)"))
+        print("\nDuring the job, by the job's stage when the request was sent (ms)")
+        print(f"  {'stage':<52} {'seconds':>7} {'requests':>8} {'p50':>7} {'p95':>7} {'max':>7}")
+        for (start, stage), (stop, _) in itertools.pairwise(marks):
+            inside = [latency for _, wall, latency in timeline if start <= wall < stop]
+            p = percentiles(inside)
+            print(f"  {stage[:52]:<52} {stop - start:>7.1f} {p['n']:>8} {p['p50']:>7.1f} {p['p95']:>7.1f} "
+                  f"{p['max']:>7.1f}")  # fmt: skip
 
     def table(title: str, latencies: dict[str, list[float]]) -> dict[str, float]:
         every = [value for values in latencies.values() for value in values]
@@ -455,11 +476,13 @@ else:  # the benchmark itself
         log = work / "server.log"
         command = [str(BIN / "assay"), "-w", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port)]
         environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}  # the default settings
+        environment.update(item.split("=", 1) for item in args.server_env)
         with log.open("wb") as log_file:
             server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=environment)
         try:
             wait_for(base + "/api/health", server, log)
-            print(f"server: {' '.join(command)} (pid {server.pid}), default settings (ASSAY_WORKERS=1)")
+            given = ", ".join(args.server_env) or "the default settings (ASSAY_WORKERS=1)"
+            print(f"server: {' '.join(command)} (pid {server.pid}), {given}")
             with httpx.Client(base_url=base, timeout=120) as http:
                 with data.open("rb") as handle:
                     uploaded = http.post("/api/artifacts", headers=api, files={"file": (data.name, handle)})
@@ -506,7 +529,7 @@ else:  # the benchmark itself
 
                 watcher = threading.Thread(target=watch, daemon=True)
                 watcher.start()
-                during, errors = drive(base, routes, headers, args.clients, args.think, job_ended)
+                timeline, errors = drive(base, routes, headers, args.clients, args.think, job_ended)
                 watcher.join()
                 wall = time.perf_counter() - posted
                 cpu_after = process.cpu_times()
@@ -514,7 +537,7 @@ else:  # the benchmark itself
                 children = sum(c.cpu_times().user + c.cpu_times().system for c in process.children(recursive=True))
 
                 ends = time.perf_counter() + args.baseline_seconds
-                baseline, baseline_errors = drive(
+                quiet, baseline_errors = drive(
                     base, routes, headers, args.clients, args.think, lambda: time.perf_counter() >= ends
                 )
         finally:
@@ -535,11 +558,15 @@ else:  # the benchmark itself
             f"Job {job_id}: {state['status']}{' (' + state['error'] + ')' if state.get('error') else ''}, "
             f"ran {job_seconds:.1f} s (queued to seen ended: {wall:.1f} s) by worker {state.get('worker')}"
         )
-        print(f"  stages: {' | '.join(entry['stage'] for entry in state.get('log', []))}")
         print(f"Server CPU during the job: {server_cpu:.1f} s in the server process, {children:.1f} s in its children "
               f"(still alive at the end)")  # fmt: skip
-        with_job = table("During the job (ms)", during)
-        without = table("Baseline, no job running (ms)", baseline)
+        queued = len([1 for _, wall, _ in timeline if wall < started_at.timestamp()])
+        with_job = table(
+            f"While the job ran (ms; the {queued} requests sent while it was queued are left out)",
+            by_route(timeline, started_at.timestamp()),
+        )
+        by_stage(timeline, state.get("log", []), finished_at)
+        without = table("Baseline, no job running (ms)", by_route(quiet))
         ratio = with_job["p95"] / without["p95"]
         print(f"\np95 during the job {with_job['p95']:.1f} ms, without a job {without['p95']:.1f} ms (x{ratio:.1f}); "
               f"p50 {with_job['p50']:.1f} vs {without['p50']:.1f} ms")  # fmt: skip
@@ -574,6 +601,13 @@ else:  # the benchmark itself
         job.add_argument("--clients", type=int, default=2, help="client threads (1-4)")
         job.add_argument("--think", type=float, default=0.05, help="seconds each client waits between requests")
         job.add_argument("--baseline-seconds", type=float, default=20.0, help="how long to measure with no job")
+        job.add_argument(
+            "--server-env",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="a setting for the server (repeatable; default: none, every ASSAY_ variable is removed)",
+        )
         job.add_argument(
             "--no-in-process", dest="in_process", action="store_false", help="skip the in-process assay.assess"
         )
