@@ -534,7 +534,11 @@ else:  # the benchmark itself
                 wall = time.perf_counter() - posted
                 cpu_after = process.cpu_times()
                 load_after = os.getloadavg()
-                children = sum(c.cpu_times().user + c.cpu_times().system for c in process.children(recursive=True))
+                kids = process.children(recursive=True)
+                children = sum(c.cpu_times().user + c.cpu_times().system for c in kids)
+                memory = [(process.memory_info().rss, "server")] + [
+                    (c.memory_info().rss, f"child {c.pid}") for c in kids
+                ]
 
                 ends = time.perf_counter() + args.baseline_seconds
                 quiet, baseline_errors = drive(
@@ -560,6 +564,9 @@ else:  # the benchmark itself
         )
         print(f"Server CPU during the job: {server_cpu:.1f} s in the server process, {children:.1f} s in its children "
               f"(still alive at the end)")  # fmt: skip
+        print(
+            "Resident memory at the end of the job: " + ", ".join(f"{who} {rss / 2**20:.0f} MiB" for rss, who in memory)
+        )
         queued = len([1 for _, wall, _ in timeline if wall < started_at.timestamp()])
         with_job = table(
             f"While the job ran (ms; the {queued} requests sent while it was queued are left out)",
