@@ -22,6 +22,26 @@
    goes.
 
 Target: p95 < 100 ms with no errors.
+
+``--during-job``: the same server answering while it runs a 1M-row bias assessment job (issue 12)::
+
+    python benchmarks/server_load.py --during-job [--rows 1000000] [--clients 2] [--think 0.05]
+                                     [--baseline-seconds 20] [--no-in-process] [--workdir DIR]
+
+1. Writes ``--rows`` synthetic rows as Parquet: ``label`` (0/1), ``prediction`` (0/1), ``score``, the facets
+   ``sex`` and ``age_group``, and the numeric features ``x0``..``x3``; makes a workspace (``Workspace.init``, as
+   ``assay init``) with an admin, their API token and a web session, and the AI system ``credit``.
+2. Starts ``assay -w WS serve`` with the default settings (``ASSAY_WORKERS=1``), uploads the file
+   (``POST /api/artifacts``) and registers it (``POST /api/datasets``).
+3. ``POST /api/systems/credit/assessments/run`` with the default options (every metric, FT on the numeric
+   features, the default bootstrap) on the facets ``sex=F`` and ``age_group=>60``: 202 with a job. While the job is
+   queued or running, ``--clients`` threads each send, one after the other with ``--think`` seconds between,
+   ``GET /api/health``, ``GET /api/systems``, ``GET /api/jobs/{id}`` and the page ``GET /systems/credit``, and
+   record each latency; they stop when the job has ended. Only the requests sent while it ran count.
+4. Then the same clients for ``--baseline-seconds`` with no job running (the baseline), and the same assessment
+   in a child process with ``assay.assess`` on the file (the computation alone, without the server).
+5. Prints p50/p95/p99/max per route and overall, during the job and in the baseline, their ratio, the job's
+   state and duration, and the server's CPU time. Exit status 0 when p95 during the job is under 100 ms.
 """
 
 from __future__ import annotations
@@ -127,6 +147,8 @@ if __name__ != "__main__":  # imported by locust as its locustfile: the simulate
 else:  # the benchmark itself
     import argparse
     import csv
+    import datetime as dt
+    import itertools
     import json
     import platform
     import shutil
@@ -297,6 +319,276 @@ else:  # the benchmark itself
         total = next(row for row in rows if row["Name"] == "Aggregated")
         return [row for row in rows if row["Name"] != "Aggregated"], total
 
+    # -- --during-job ------------------------------------------------------------------------------------------------
+
+    JOB_SYSTEM = "credit"
+    JOB_OPTIONS: dict[str, Any] = {  # the default options but the roles: every metric, FT, the default bootstrap
+        "label": "label",
+        "facets": [{"column": "sex", "values": ["F"]}, {"column": "age_group", "values": [">60"]}],
+        "predicted": "prediction",
+    }
+    FINISHED = ("succeeded", "failed", "cancelled")
+
+    def job_data(path: Path, rows: int) -> None:
+        """``rows`` synthetic people: the label depends on x0..x2, the sex and the age group."""
+        rng = np.random.default_rng(0)
+        sex = rng.choice(np.array(["F", "M"]), rows, p=[0.4, 0.6])
+        age = rng.choice(np.array(["<25", "25-60", ">60"]), rows, p=[0.2, 0.6, 0.2])
+        x = rng.normal(size=(rows, 4)).round(4)
+        logit = x[:, 0] + 0.5 * x[:, 1] - 0.3 * x[:, 2] + 0.4 * (sex == "M") - 0.2 * (age == ">60")
+        score = (1 / (1 + np.exp(-logit))).round(5)
+        frame = pd.DataFrame(
+            {
+                "label": (rng.random(rows) < score).astype(np.int8),
+                "prediction": (score > 0.5).astype(np.int8),
+                "score": score,
+                "sex": sex,
+                "age_group": age,
+                **{f"x{i}": x[:, i] for i in range(4)},
+            }
+        )
+        frame.to_parquet(path, index=False)
+
+    def percentiles(values: list[float]) -> dict[str, float]:
+        if not values:
+            return {"n": 0, "p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "max": float("nan")}
+        ms = np.asarray(values) * 1000
+        p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+        return {"n": len(ms), "p50": float(p50), "p95": float(p95), "p99": float(p99), "max": float(ms.max())}
+
+    def drive(
+        base: str,
+        routes: list[tuple[str, str]],
+        headers: dict[str, dict[str, str]],
+        clients: int,
+        think: float,
+        until: Any,
+    ) -> tuple[list[tuple[str, float, float]], list[str]]:
+        """``clients`` threads cycling through ``routes`` (name, path) until ``until()`` is true: every request's
+        (route name, wall-clock start, latency in s), and the errors (anything but a 200)."""
+        import threading
+
+        import httpx
+
+        errors: list[str] = []
+        timeline: list[tuple[str, float, float]] = []
+        lock = threading.Lock()
+
+        def client(offset: int) -> None:
+            with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as http:
+                step = offset
+                while not until():
+                    name, path = routes[step % len(routes)]
+                    step += 1
+                    wall, started = time.time(), time.perf_counter()
+                    response = http.get(path, headers=headers[name])
+                    elapsed = time.perf_counter() - started
+                    with lock:
+                        timeline.append((name, wall, elapsed))
+                        if response.status_code != 200:
+                            errors.append(f"{name}: HTTP {response.status_code} {response.text[:200]}")
+                    time.sleep(think)
+
+        threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return timeline, errors
+
+    def by_route(timeline: list[tuple[str, float, float]], start: float = 0.0) -> dict[str, list[float]]:
+        """The latencies by route of the requests sent from ``start`` (a wall-clock time) on."""
+        latencies: dict[str, list[float]] = {}
+        for name, wall, latency in timeline:
+            if wall >= start:
+                latencies.setdefault(name, []).append(latency)
+        return latencies
+
+    def by_stage(timeline: list[tuple[str, float, float]], log: list[dict[str, Any]], end: dt.datetime) -> None:
+        """The latencies of the requests sent during each of the job's stages (its log's timestamps)."""
+        marks = [(dt.datetime.fromisoformat(entry["at"]).timestamp(), entry["stage"]) for entry in log]
+        marks.append((end.timestamp(), "(ended)"))
+        print("\nDuring the job, by the job's stage when the request was sent (ms)")
+        print(f"  {'stage':<52} {'seconds':>7} {'requests':>8} {'p50':>7} {'p95':>7} {'max':>7}")
+        for (start, stage), (stop, _) in itertools.pairwise(marks):
+            inside = [latency for _, wall, latency in timeline if start <= wall < stop]
+            p = percentiles(inside)
+            print(f"  {stage[:52]:<52} {stop - start:>7.1f} {p['n']:>8} {p['p50']:>7.1f} {p['p95']:>7.1f} "
+                  f"{p['max']:>7.1f}")  # fmt: skip
+
+    def table(title: str, latencies: dict[str, list[float]]) -> dict[str, float]:
+        every = [value for values in latencies.values() for value in values]
+        print(f"\n{title}")
+        header = f"  {'route':<24} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+        print(header)
+        print("  " + "-" * (len(header) - 2))
+        rows = [*latencies.items(), ("overall", every)]
+        for name, values in rows:
+            p = percentiles(values)
+            print(f"  {name:<24} {p['n']:>8} {p['p50']:>8.1f} {p['p95']:>8.1f} {p['p99']:>8.1f} {p['max']:>8.1f}")
+        return percentiles(every)
+
+    def in_process_seconds(data: Path) -> float:
+        """``assay.assess`` on the file with the job's options, timed in a child process (imports excluded)."""
+        code = (
+            "import json, sys, time\n"
+            "import assay\n"
+            "options = json.loads(sys.argv[2])\n"
+            "facets = [{f['column']: f['values']} for f in options.pop('facets')]\n"
+            "started = time.perf_counter()\n"
+            "assay.assess(sys.argv[1], facets=facets, **options)\n"
+            "print(time.perf_counter() - started)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(data), json.dumps(JOB_OPTIONS)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return float(done.stdout.strip().splitlines()[-1])
+
+    def run_during_job(args: argparse.Namespace) -> int:
+        import httpx
+
+        if not 1 <= args.clients <= 16:
+            raise SystemExit("--clients: give 1 to 16 client threads")
+        work = args.workdir or Path(tempfile.mkdtemp(prefix="assay-job-load-"))
+        work.mkdir(parents=True, exist_ok=True)
+        data = work / f"people-{args.rows}.parquet"
+        if not data.exists():
+            started = time.perf_counter()
+            job_data(data, args.rows)
+            print(f"wrote {args.rows:,} rows to {data} ({data.stat().st_size / 2**20:.0f} MiB) "
+                  f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+        folder = work / "ws"
+        if folder.exists():
+            shutil.rmtree(folder)
+        settings = load_settings(actor="admin", workspace=None)
+        with Workspace.init(folder, settings) as ws:
+            ws.access.add_user("admin", PASSWORD, role="admin")
+            admin = ws.login("admin", PASSWORD)
+            admin.systems.create({"name": JOB_SYSTEM, "eu_ai_act_category": "limited", "owner": "admin"})
+            token = admin.access.create_token("admin", "load", scope="write")[0]
+            cookie = admin.access.start_session(admin.access.from_token(token))[0]
+        api = {"Authorization": f"Bearer {token}"}
+        page = {"Cookie": f"assay_session={cookie}"}
+
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = work / "server.log"
+        command = [str(BIN / "assay"), "-w", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}  # the default settings
+        environment.update(item.split("=", 1) for item in args.server_env)
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=environment)
+        try:
+            wait_for(base + "/api/health", server, log)
+            given = ", ".join(args.server_env) or "the default settings (ASSAY_WORKERS=1)"
+            print(f"server: {' '.join(command)} (pid {server.pid}), {given}")
+            with httpx.Client(base_url=base, timeout=120) as http:
+                with data.open("rb") as handle:
+                    uploaded = http.post("/api/artifacts", headers=api, files={"file": (data.name, handle)})
+                uploaded.raise_for_status()
+                body = {"dataset": "people", "version": "1", "system": JOB_SYSTEM,
+                        "artifact_sha256": uploaded.json()["sha256"], "file_name": data.name}  # fmt: skip
+                registered = http.post("/api/datasets", json=body, headers=api)
+                registered.raise_for_status()
+                print(f"registered people@1: {registered.json()['row_count']:,} rows")
+                for path in ("/api/health", "/api/systems", f"/systems/{JOB_SYSTEM}"):  # warm up
+                    http.get(path, headers=page if path.startswith("/systems") else api).raise_for_status()
+
+                process = psutil.Process(server.pid)
+                cpu_before = process.cpu_times()
+                load_before = os.getloadavg()
+                posted = time.perf_counter()
+                run = {**JOB_OPTIONS, "dataset_version": "people@1"}
+                answer = http.post(f"/api/systems/{JOB_SYSTEM}/assessments/run", json=run, headers=api)
+                post_ms = (time.perf_counter() - posted) * 1000
+                if answer.status_code != 202:
+                    print(f"the run was refused: HTTP {answer.status_code} {answer.text}")
+                    return 2
+                job_id = answer.json()["id"]
+                print(f"POST /api/systems/{JOB_SYSTEM}/assessments/run: 202 in {post_ms:.0f} ms, job {job_id}")
+                routes = [
+                    ("GET /api/health", "/api/health"),
+                    ("GET /api/systems", "/api/systems"),
+                    ("GET /api/jobs/{id}", f"/api/jobs/{job_id}"),
+                    ("GET /systems/{system}", f"/systems/{JOB_SYSTEM}"),
+                ]
+                headers = {name: page if name.startswith("GET /systems/") else api for name, _ in routes}
+                state: dict[str, Any] = {}
+
+                def job_ended() -> bool:
+                    return state.get("status") in FINISHED
+
+                import threading
+
+                def watch() -> None:  # the benchmark's own poll (not counted): when the job ends
+                    with httpx.Client(base_url=base, timeout=120) as watcher:
+                        while not job_ended():
+                            state.update(watcher.get(f"/api/jobs/{job_id}", headers=api).json())
+                            time.sleep(0.25)
+
+                watcher = threading.Thread(target=watch, daemon=True)
+                watcher.start()
+                timeline, errors = drive(base, routes, headers, args.clients, args.think, job_ended)
+                watcher.join()
+                wall = time.perf_counter() - posted
+                cpu_after = process.cpu_times()
+                load_after = os.getloadavg()
+                kids = process.children(recursive=True)
+                children = sum(c.cpu_times().user + c.cpu_times().system for c in kids)
+                memory = [(process.memory_info().rss, "server")] + [
+                    (c.memory_info().rss, f"child {c.pid}") for c in kids
+                ]
+
+                ends = time.perf_counter() + args.baseline_seconds
+                quiet, baseline_errors = drive(
+                    base, routes, headers, args.clients, args.think, lambda: time.perf_counter() >= ends
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+
+        started_at = dt.datetime.fromisoformat(state["started_at"])
+        finished_at = dt.datetime.fromisoformat(state["finished_at"])
+        job_seconds = (finished_at - started_at).total_seconds()
+        server_cpu = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+        print()
+        print(f"Machine: {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, Python "
+              f"{platform.python_version()}, {platform.system()} {platform.release()}")  # fmt: skip
+        print(f"Load average (1 min): {load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end of the job")
+        print(f"Clients: {args.clients} threads, {args.think:g} s between requests; "
+              f"baseline {args.baseline_seconds:g} s")  # fmt: skip
+        print(
+            f"Job {job_id}: {state['status']}{' (' + state['error'] + ')' if state.get('error') else ''}, "
+            f"ran {job_seconds:.1f} s (queued to seen ended: {wall:.1f} s) by worker {state.get('worker')}"
+        )
+        print(f"Server CPU during the job: {server_cpu:.1f} s in the server process, {children:.1f} s in its children "
+              f"(still alive at the end)")  # fmt: skip
+        print(
+            "Resident memory at the end of the job: " + ", ".join(f"{who} {rss / 2**20:.0f} MiB" for rss, who in memory)
+        )
+        queued = len([1 for _, wall, _ in timeline if wall < started_at.timestamp()])
+        with_job = table(
+            f"While the job ran (ms; the {queued} requests sent while it was queued are left out)",
+            by_route(timeline, started_at.timestamp()),
+        )
+        by_stage(timeline, state.get("log", []), finished_at)
+        without = table("Baseline, no job running (ms)", by_route(quiet))
+        ratio = with_job["p95"] / without["p95"]
+        print(f"\np95 during the job {with_job['p95']:.1f} ms, without a job {without['p95']:.1f} ms (x{ratio:.1f}); "
+              f"p50 {with_job['p50']:.1f} vs {without['p50']:.1f} ms")  # fmt: skip
+        for problem in (errors + baseline_errors)[:10]:
+            print(f"error: {problem}")
+        if args.in_process:
+            alone = in_process_seconds(data)
+            print(f"The same assessment in process (assay.assess on the file, no server): {alone:.1f} s; "
+                  f"the job took {job_seconds:.1f} s (x{job_seconds / alone:.2f})")  # fmt: skip
+        met = with_job["p95"] < TARGET_P95_MS and not errors and state["status"] == "succeeded"
+        print(f"Target p95 < {TARGET_P95_MS:.0f} ms while the job runs, no errors, job succeeded: "
+              f"{'met' if met else 'MISSED'}")  # fmt: skip
+        print(f"\noutputs in {work}")
+        return 0 if met else 1
+
     def main(argv: list[str] | None = None) -> int:
         parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
         parser.add_argument("--users", type=int, default=50)
@@ -310,7 +602,25 @@ else:  # the benchmark itself
         parser.add_argument(
             "--postgres", action="store_true", help="start a throwaway PostgreSQL (the test suite's helper) and use it"
         )
+        job = parser.add_argument_group("--during-job: latencies while a bias assessment job runs")
+        job.add_argument("--during-job", action="store_true", help="measure the server while a job runs")
+        job.add_argument("--rows", type=int, default=1_000_000, help="rows of the assessed dataset")
+        job.add_argument("--clients", type=int, default=2, help="client threads (1-4)")
+        job.add_argument("--think", type=float, default=0.05, help="seconds each client waits between requests")
+        job.add_argument("--baseline-seconds", type=float, default=20.0, help="how long to measure with no job")
+        job.add_argument(
+            "--server-env",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="a setting for the server (repeatable; default: none, every ASSAY_ variable is removed)",
+        )
+        job.add_argument(
+            "--no-in-process", dest="in_process", action="store_false", help="skip the in-process assay.assess"
+        )
         args = parser.parse_args(argv)
+        if args.during_job:
+            return run_during_job(args)
         if not args.postgres:
             return run(args)
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))

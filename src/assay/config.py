@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=1, ge=0, le=64, description="Worker threads inside `assay serve` (0: none; run `assay worker` instead)."
     )
+    worker_process: bool = Field(
+        default=True,
+        description="`assay serve` runs its workers in a child `assay worker` process (false: threads in the server "
+        "process, where a computation slows the server's answers).",
+    )
+    worker_nice: int = Field(
+        default=10, ge=0, le=19, description="How much lower the CPU priority of `assay serve`'s worker process is."
+    )
     worker_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="How often an idle worker looks for queued jobs and due schedules."
     )

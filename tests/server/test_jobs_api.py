@@ -1,5 +1,5 @@
 """The jobs and schedules API on the real app (workers started by its lifespan), and a real `assay serve` killed
-mid-job: the restarted server shows the job failed with the reason."""
+mid-job: its worker process dies with it, and the restarted server shows the job failed with the reason."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from assay.server import create_app
 from assay.services import jobs
-from assay.services.jobs import LOST_REASON, JobContext
+from assay.services.jobs import LOST_REASON, STOPPED_REASON, JobContext
 from assay.services.workspace import Workspace
 from tests.support.people import PASSWORD, People
 from tests.support.serve import assay_serve
@@ -42,6 +42,17 @@ def handlers() -> Iterator[None]:
     yield
     jobs.unregister_handler("t.steps")
     jobs.unregister_handler("t.forever")
+
+
+def _parent(pid: int) -> int | None:
+    """The parent of process ``pid`` (Linux's /proc), or None once it has exited."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return None
+    if "\nState:\tZ" in status:  # exited, not yet reaped
+        return None
+    return int(status.split("\nPPid:\t", 1)[1].split("\n", 1)[0])
 
 
 def _wait(client: TestClient, job_id: int, headers: dict[str, str], status: str) -> dict[str, Any]:
@@ -138,9 +149,15 @@ def test_a_server_killed_mid_job_shows_the_job_failed_after_restart(workspace: W
             ] != "sleeping":
                 assert time.monotonic() < deadline, body
                 time.sleep(0.1)
-            assert body["status"] == "running" and body["worker"].split(":")[1] == str(served.process.pid)
+            worker = int(body["worker"].split(":")[1])  # the server's child `assay worker` process
+            assert body["status"] == "running" and worker != served.process.pid
+            assert _parent(worker) == served.process.pid
             served.process.send_signal(signal.SIGKILL)
             served.process.wait(10)
+            deadline = time.monotonic() + 10  # the worker sees its server's pipe close and exits at once
+            while _parent(worker) is not None:
+                assert time.monotonic() < deadline, f"worker process {worker} outlived its server"
+                time.sleep(0.05)
         assert workspace.jobs.get(job.id).status == "running"  # nobody said otherwise yet
         with assay_serve(workspace.root, tmp_path / "second.log", env) as served:
             body = httpx.get(f"{served.base}/api/jobs/{job.id}", headers=headers).json()
@@ -152,4 +169,28 @@ def test_a_server_killed_mid_job_shows_the_job_failed_after_restart(workspace: W
         "job.start",
         "job.fail",
     ]
+    assert workspace.audit.verify().ok
+
+
+def test_a_stopped_server_stops_its_worker_process_and_fails_its_job(workspace: Workspace, tmp_path: Path) -> None:
+    """`assay serve` stopped as a service manager stops it (SIGTERM) while its worker process runs a job: the worker
+    process is stopped with it, and the job is failed with the shutdown reason (never left running)."""
+    workspace.systems.create({"name": "credit", "eu_ai_act_category": "limited"})
+    env = {**os.environ, "ASSAY_TEST_HANDLERS": "1", "ASSAY_WORKER_SHUTDOWN_GRACE": "0.5"}
+    jobs.register_test_handlers()
+    try:
+        job = workspace.jobs.submit("test.sleep", {"seconds": 60}, system="credit")
+        with assay_serve(workspace.root, tmp_path / "serve.log", env) as served:
+            deadline = time.monotonic() + 30
+            while (view := workspace.jobs.get(job.id)).stage != "sleeping":
+                assert time.monotonic() < deadline, view
+                time.sleep(0.1)
+            assert view.worker is not None
+            worker = int(view.worker.split(":")[1])
+            assert _parent(worker) == served.process.pid
+        assert _parent(worker) is None  # stopped before the server exited (uvicorn re-raises the SIGTERM: -15)
+    finally:
+        jobs.unregister_handler("test.sleep")
+    view = workspace.jobs.get(job.id)
+    assert (view.status, view.error) == ("failed", STOPPED_REASON)
     assert workspace.audit.verify().ok

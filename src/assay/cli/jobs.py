@@ -149,6 +149,9 @@ def worker(
     once: Annotated[
         bool, typer.Option("--once", help="Run what is queued (and due schedules), then exit: for tests and cron.")
     ] = False,
+    from_server: Annotated[
+        bool, typer.Option("--from-server", hidden=True, help="Started by `assay serve` (its pipe on stdin).")
+    ] = False,
 ) -> None:
     """Run queued jobs and due schedules until Ctrl-C or SIGTERM (several workers may share one PostgreSQL database)."""
     workspace = open_workspace(ctx)
@@ -160,10 +163,13 @@ def worker(
         return
     import logging
     import signal
+    import sys
     import threading
 
-    from assay.services.worker import WorkerPool
+    from assay.services.worker import WorkerPool, serve_parent
 
+    if from_server:
+        serve_parent(sys.stdin.buffer)
     count = threads if threads is not None else max(1, workspace.settings.workers)
     if count < 1:
         raise InvalidInput(f"--threads must be at least 1, not {count}")

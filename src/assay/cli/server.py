@@ -53,7 +53,12 @@ def serve(
         typer.echo(
             "warning: --trust-pickle: registered joblib/pickle model files will be loaded (they run code)", err=True
         )
-    app = create_app(workspace, secure_cookies=not insecure_cookies, trust_pickle=trust_pickle)
+    app = create_app(
+        workspace,
+        secure_cookies=not insecure_cookies,
+        trust_pickle=trust_pickle,
+        worker_process=workspace.settings.worker_process,
+    )
     # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, and the login limit counts by client
     # address: only the configured proxies (ASSAY_TRUSTED_PROXIES) may name another client
     proxies = ",".join(p.strip() for p in workspace.settings.trusted_proxies.split(",") if p.strip())

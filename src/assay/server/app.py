@@ -203,14 +203,16 @@ def _openapi(app: FastAPI) -> dict[str, object]:
 
 @asynccontextmanager
 async def _workers(app: FastAPI) -> AsyncIterator[None]:
-    """The job workers of ``assay serve`` (ASSAY_WORKERS threads; 0: none), started and stopped with the server:
-    at shutdown a running job is asked to stop and, if still running after the grace, marked failed."""
-    from assay.services.worker import WorkerPool
+    """The job workers of the server (ASSAY_WORKERS threads; 0: none), started and stopped with it: in a child
+    ``assay worker`` process when the app was made with ``worker_process=True`` (``assay serve``), else in this
+    process. At shutdown a running job is asked to stop and, if still running after the grace, marked failed."""
+    from assay.services.worker import WorkerPool, WorkerProcess
 
     workspace = app.state.workspace
     trust = bool(getattr(app.state, "trust_pickle", False))
     serve = isinstance(workspace, Workspace) and workspace.settings.workers > 0
-    pool = WorkerPool(workspace, trust_pickle=trust) if serve else None
+    kind = WorkerProcess if app.state.worker_process else WorkerPool
+    pool = kind(workspace, trust_pickle=trust) if serve else None
     if pool is not None:
         pool.start()
     try:
@@ -220,10 +222,13 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
             pool.stop()
 
 
-def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickle: bool = False) -> FastAPI:
+def create_app(
+    workspace: Workspace, *, secure_cookies: bool = True, trust_pickle: bool = False, worker_process: bool = False
+) -> FastAPI:
     """The application over ``workspace``; ``secure_cookies=False`` only for plain-HTTP tests on loopback.
     ``trust_pickle`` lets the compute routes load registered joblib/pickle model files, which run any code they
-    hold: only when the operator trusts everyone who can register a model version."""
+    hold: only when the operator trusts everyone who can register a model version. ``worker_process``: run the job
+    workers in a child ``assay worker`` process (``assay serve``, ASSAY_WORKER_PROCESS) instead of threads here."""
     from assay.config import load_settings
 
     app = FastAPI(
@@ -240,6 +245,7 @@ def create_app(workspace: Workspace, *, secure_cookies: bool = True, trust_pickl
     app.state.login_limiter = LoginLimiter()
     app.state.secure_cookies = secure_cookies
     app.state.trust_pickle = trust_pickle
+    app.state.worker_process = worker_process
     settings = getattr(workspace, "settings", None) or load_settings()  # None: the schema-only app of the fuzz test
     app.add_middleware(BodyLimit, max_upload=settings.max_upload_mb * _MIB, max_body=settings.max_body_mb * _MIB)
     app.add_middleware(SecurityHeaders)  # added last: outside the body limit, so its 413s carry the headers too

@@ -1,7 +1,11 @@
 """Workers: threads that run queued jobs, fire due schedules and fail jobs whose worker died.
 
-:class:`WorkerPool` runs inside ``assay serve`` (``ASSAY_WORKERS`` threads, started and stopped with the server)
-and in ``assay worker`` (its own process; several may share one PostgreSQL database). Each worker thread claims
+:class:`WorkerPool` runs in ``assay worker`` (its own process; several may share one PostgreSQL database) and, for
+``assay serve``, in a child ``assay worker`` process that the server starts and stops (:class:`WorkerProcess`,
+``ASSAY_WORKER_PROCESS``, the default) or in the server's own process (``ASSAY_WORKER_PROCESS=false``, and the
+application made by ``create_app`` alone). A computation holds the GIL for much of its time and keeps every core
+busy: in a process of its own, at a lower CPU priority (``ASSAY_WORKER_NICE``), it cannot slow the server's
+answers (see docs/jobs.md, "Workers", for the measurements). Each worker thread claims
 the oldest queued job and runs it; one housekeeping thread fires due schedules, refreshes the heartbeat of the
 jobs running in this process and fails the jobs left running by a worker that stopped (:func:`.jobs.reap`).
 
@@ -14,21 +18,28 @@ its jobs to the restart rule.
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final
+
+from sqlalchemy import select
 
 from assay.services import jobs as jobs_module
 from assay.services.jobs import STOPPED_REASON, WAKE, claim, finish, heartbeat, reap, run_job, worker_id
 from assay.services.schedules import fire_due
+from assay.store.models import Job
 
 if TYPE_CHECKING:
     from assay.services.workspace import Workspace
 
-__all__ = ["WorkerPool", "run_until_idle"]
+__all__ = ["WorkerPool", "WorkerProcess", "run_until_idle", "serve_parent"]
 
 log = logging.getLogger("assay.jobs")
 HEARTBEAT_SHARE: Final = 5  # a heartbeat every timeout / 5 seconds
+PARENT_GONE_EXIT: Final = 3  # exit status of a worker process whose server died
 
 
 class WorkerPool:
@@ -133,3 +144,125 @@ def run_until_idle(ws: Workspace, *, trust_pickle: bool = False) -> int:
             return count
         run_job(ws, job, worker, stop, trust_pickle=trust_pickle)
         count += 1
+
+
+class WorkerProcess:
+    """``assay serve``'s workers in a child process: ``python -m assay -w ROOT worker --threads N --from-server``.
+
+    :meth:`start` fails the jobs a dead worker left running (the restart rule, before the server answers), then
+    starts the child in its own session (a Ctrl-C on the server's terminal reaches the server, which stops the
+    child in order) with the server's settings in its environment. Its standard input is a pipe: each submit in
+    the server (:data:`.jobs.WAKE`) writes a byte, so the child claims the job at once; when the server dies the
+    pipe closes and the child exits at once (its running jobs are then failed by the restart rule, as threads
+    would have died with the server). A child that dies while the server runs (a job used all the memory) is
+    started again. :meth:`stop` sends SIGTERM (the worker asks its jobs to stop, waits
+    ``ASSAY_WORKER_SHUTDOWN_GRACE`` and fails the rest) and waits for it."""
+
+    def __init__(self, ws: Workspace, threads: int | None = None, *, trust_pickle: bool = False) -> None:
+        self.ws = ws
+        self.threads = ws.settings.workers if threads is None else threads
+        self.trust_pickle = trust_pickle
+        self.process: subprocess.Popen[bytes] | None = None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def command(self) -> list[str]:
+        command = [sys.executable, "-m", "assay", "-w", str(self.ws.root), "worker", "--threads", str(self.threads)]
+        return [*command, "--from-server", *(["--trust-pickle"] if self.trust_pickle else [])]
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        environment = dict(os.environ)
+        if self.ws.settings.database_url:  # given to the server on its command line: the child needs it too
+            environment["ASSAY_DATABASE_URL"] = self.ws.settings.database_url
+        environment["ASSAY_WORKERS"] = str(self.threads)
+        process = subprocess.Popen(self.command(), stdin=subprocess.PIPE, env=environment, start_new_session=True)
+        log.info("job worker process %s started (%s thread(s))", process.pid, self.threads)
+        return process
+
+    def start(self) -> None:
+        settings = self.ws.settings
+        try:
+            reap(self.ws, float(settings.job_heartbeat_timeout))
+        except Exception:
+            log.exception("could not fail the jobs left running (the worker process tries again)")
+        self.process = self._spawn()
+        self._watcher = threading.Thread(target=self._watch, name="assay-worker-process", daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        """Pass the server's wake-ups to the child; start it again if it died."""
+        while not self._stop.is_set():
+            woken = WAKE.wait(1.0)
+            if self._stop.is_set():
+                return
+            process = self.process
+            assert process is not None and process.stdin is not None
+            if process.poll() is not None:
+                log.error("job worker process %s exited with status %s: starting another", process.pid,
+                          process.returncode)  # fmt: skip
+                self._fail_left(process.pid, jobs_module.LOST_REASON)
+                self.process = self._spawn()
+                continue
+            if woken:
+                WAKE.clear()
+                try:
+                    process.stdin.write(b".")
+                    process.stdin.flush()
+                except OSError:  # it is exiting: the next round starts another
+                    continue
+
+    def _fail_left(self, pid: int, reason: str) -> None:
+        """Fail the jobs the child ``pid`` left running."""
+        prefix = f"{worker_id().split(':', 1)[0]}:{pid}:"
+        with self.ws.store.read() as session:
+            rows = session.execute(
+                select(Job.id, Job.worker).where(Job.status == "running", Job.worker.startswith(prefix))
+            ).all()
+        for job_id, worker in rows:
+            if finish(self.ws, job_id, worker, "failed", error=reason):
+                log.warning("job %s failed: %s", job_id, reason)
+
+    def stop(self) -> None:
+        self._stop.set()
+        WAKE.set()
+        if self._watcher is not None:
+            self._watcher.join(5)
+        process = self.process
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(self.ws.settings.worker_shutdown_grace + 20)
+        except subprocess.TimeoutExpired:
+            log.error("job worker process %s did not stop: killed", process.pid)
+            process.kill()
+            process.wait()
+        if process.stdin is not None:
+            process.stdin.close()
+        self._fail_left(process.pid, STOPPED_REASON)
+        self.process = None
+
+
+def serve_parent(stream: IO[bytes]) -> None:
+    """In a worker process started by ``assay serve`` (``assay worker --from-server``): lower this process's CPU
+    priority by ``ASSAY_WORKER_NICE``, and read the server's pipe on a daemon thread: a byte wakes the workers (a job
+    was submitted), the end of the pipe means the server is gone, and this process exits at once."""
+    from assay.config import load_settings
+
+    nice = load_settings().worker_nice
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
+
+    def read() -> None:
+        descriptor = stream.fileno()
+        while True:
+            try:
+                chunk = os.read(descriptor, 64)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                log.warning("the server that started this worker is gone: exiting")
+                os._exit(PARENT_GONE_EXIT)
+            WAKE.set()
+
+    threading.Thread(target=read, name="assay-server-pipe", daemon=True).start()
