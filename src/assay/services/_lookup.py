@@ -32,6 +32,7 @@ from assay.store.models import (
 
 __all__ = [
     "by_id",
+    "can_see",
     "dataset",
     "dataset_version",
     "model_version",
@@ -74,6 +75,14 @@ def visible_systems(session: Session) -> ColumnElement[bool] | None:
         session.info["visible"] = None if role in _EVERYTHING else System.id.in_(member_of) if role else false()
     condition: ColumnElement[bool] | None = session.info["visible"]
     return condition
+
+
+def can_see(session: Session, owner: System) -> bool:
+    """Whether the session's viewer may see ``owner`` (for records found by id, not through their system)."""
+    visible = visible_systems(session)
+    return (
+        visible is None or session.execute(select(System.id).where(System.id == owner.id, visible)).first() is not None
+    )
 
 
 def system(session: Session, name: str) -> System:

@@ -381,12 +381,16 @@ class Approvals(Service):
     def _request(
         session: Session, request_id: int, system: str | None
     ) -> tuple[ApprovalRequest, ModelVersion, Model, System]:
+        if system is not None:
+            _lookup.system(session, system)  # a system the viewer cannot see is not found
         request = _lookup.by_id(session, ApprovalRequest, request_id, "approval request")
         version = session.get(ModelVersion, request.model_version_id)
         assert version is not None
         model, owner = _owner(session, version)
         if system is not None and owner.name != system:
             raise NotFound(f"system {system!r} has no approval request {request_id}")
+        if not _lookup.can_see(session, owner):
+            raise NotFound(f"no approval request with id {request_id}")
         return request, version, model, owner
 
     @staticmethod
