@@ -97,9 +97,14 @@ class Systems(Service):
     """AI systems: create, list, show, update."""
 
     def create(self, spec: SystemSpec | Mapping[str, Any], *, owner_member: str | None = None) -> System:
-        """Register a system; ``owner_member`` (a user name) becomes its owner in the same transaction."""
+        """Register a system; ``owner_member`` (a user name) becomes its owner in the same transaction. An
+        authenticated member (the workspace's viewer) who creates a system becomes its owner, as on the server, so
+        that they can see what they created; admins need no membership."""
         valid: SystemSpec = coerce(SystemSpec, spec, "AI system")
         with self._write() as tx:
+            creator = viewer_principal(tx.session)
+            if owner_member is None and creator is not None and creator.role == "member":
+                owner_member = creator.name
             clash = tx.session.execute(select(System.name).where(System.name_key == valid.name.lower())).scalar()
             if clash is not None:
                 case = "" if clash == valid.name else f" (names are unique regardless of case: {valid.name!r} is taken)"
