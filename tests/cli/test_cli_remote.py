@@ -61,7 +61,7 @@ def test_approvals_through_the_server_follow_its_roles(
     code, out = run(capsys, monkeypatch, tokens["vic"], *remote, "approval", "approve", "1")
     assert code == 2 and "may not approve" in out  # a viewer: the server's permission table refuses
     code, out = run(capsys, monkeypatch, tokens["bob"], *remote, "approval", "approve", "1", "--system", "triage")
-    assert code == 2 and ("404" in out or "not" in out)  # another system's request is not found
+    assert code == 2 and "no AI system named 'triage'" in out  # a system bob cannot see: not found (404)
     code, out = run(capsys, monkeypatch, tokens["bob"], *remote, "approval", "approve", "1", "--comment", "ok")
     assert code == 0, out
     assert ws.models.get_version("release", "lr@1").stage == "production"

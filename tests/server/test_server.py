@@ -90,6 +90,12 @@ def test_every_route_for_every_role(server: tuple[TestClient, dict[str, str], Wo
             denied = response.status_code == 403 and f"({'member' if role in SYSTEM_MEMBERS else role}) may not" in (
                 response.text
             )
+            if "{system}" in path and role not in EXPECTED["read"]:
+                # a system the role cannot see does not exist for it: 404, whatever the action (never 403)
+                hidden = response.status_code == 404 and "no AI system named 'release'" in response.text
+                if not hidden:
+                    wrong.append(f"{method} {path} as {role}: {response.status_code} (not 404) {response.text[:120]}")
+                continue
             if denied == (role in expected) or response.status_code in (401, 500):
                 wrong.append(f"{method} {path} as {role}: {response.status_code} {response.text[:120]}")
     assert not wrong, "\n".join(wrong)
@@ -378,3 +384,76 @@ def test_no_password_token_or_session_in_any_log(tmp_path: Any) -> None:
     assert len(secrets) == 7  # two passwords, a CSRF token, two session cookies, an API token, a wrong password
     leaked = [s for s in secrets if s and (s in printed or s in ledger)]
     assert not leaked, f"secrets in the server's output or the ledger: {len(leaked)}"
+
+
+def test_every_route_declares_its_response_model(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    """OpenAPI shows each route's real shape: a named model for every success response, never a bare object
+    (the compute routes, which become jobs, and the audit export's zip are the exceptions)."""
+    client, _, _ = server
+    schema = client.get("/api/openapi.json").json()
+    bare = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if "compute" in operation.get("tags", []) or "checks" in operation.get("tags", []):
+                continue
+            if path == "/api/audit/export":
+                continue
+            success = next(v for k, v in operation["responses"].items() if k.startswith("2"))
+            shape = success.get("content", {}).get("application/json", {}).get("schema", {})
+            if "$ref" not in shape:
+                bare.append(f"{method.upper()} {path}: {shape}")
+    assert not bare, "\n".join(bare)
+    components = schema["components"]["schemas"]
+    assert "password_hash" not in str(components) and "token_hash" not in str(components)
+    assert set(components["Page_System_"]["required"]) == {"items", "total", "limit", "offset"}
+
+
+def test_pagination_is_cut_and_counted_in_the_database(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    """total counts every match; items are those from offset, at most limit, at the boundaries too."""
+    client, tokens, ws = server
+    for n in range(6):  # 7 risks in all with the fixture's
+        ws.risks.add("release", {"title": f"r{n}", "source": "model", "likelihood": 1, "impact": 1,
+                                 "treatment": "accept"})  # fmt: skip
+    all_ids = [r.id for r in ws.risks.list("release")]
+    assert len(all_ids) == 7
+    headers = {"Authorization": f"Bearer {tokens['viewer']}"}
+    for limit, offset in [(1, 0), (3, 0), (3, 3), (3, 6), (3, 7), (7, 0), (500, 0), (2, 100)]:
+        body = client.get("/api/systems/release/risks", params={"limit": limit, "offset": offset}, headers=headers)
+        page = body.json()
+        assert page["total"] == 7 and page["limit"] == limit and page["offset"] == offset
+        assert [r["id"] for r in page["items"]] == all_ids[offset : offset + limit]
+    page = ws.risks.list("release", limit=2, offset=5)
+    assert page.total == 7 and [r.id for r in page] == all_ids[5:7]
+    # filtered in the database before counting: the stranger's list of systems is empty, the viewer's has one
+    for name, expected in (("stranger", []), ("viewer", ["release"])):
+        body = client.get("/api/systems", params={"limit": 1}, headers={"Authorization": f"Bearer {tokens[name]}"})
+        assert [s["name"] for s in body.json()["items"]] == expected and body.json()["total"] == len(expected)
+
+
+RISK = {"title": "t", "source": "model", "likelihood": 1, "impact": 1, "treatment": "accept"}
+
+
+def test_invisible_system_is_not_found_in_the_services(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    """The object-level check is in the services: an authenticated user who is not a member of a system gets
+    NotFound for it and its records, through reads and writes alike, as if it did not exist."""
+    from assay.errors import NotFound
+
+    _, _, ws = server
+    stranger = ws.login("stranger", PASSWORD)
+    viewer = ws.login("viewer", PASSWORD)
+    assert [s.name for s in stranger.systems.list()] == [] and stranger.systems.list().total == 0
+    assert [s.name for s in viewer.systems.list()] == ["release"]
+    calls = [
+        lambda: stranger.systems.get("release"),
+        lambda: stranger.risks.get("release", 1),
+        lambda: stranger.risks.list("release"),
+        lambda: stranger.assessments.get("release", 1),
+        lambda: stranger.models.get_version("release", "lr@1"),
+        lambda: stranger.approvals.get(1, system="release"),
+        lambda: stranger.risks.add("release", RISK),
+        lambda: stranger.systems.update("release", {"purpose": "x"}),
+    ]
+    for call in calls:
+        with pytest.raises(NotFound, match="no AI system named 'release'"):
+            call()
+    assert stranger.approvals.list() == [] and len(viewer.approvals.list()) == 1

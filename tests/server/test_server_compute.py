@@ -259,11 +259,14 @@ ROUTES: list[tuple[str, dict[str, Any]]] = [
 
 
 def test_refusals_and_bad_input_record_nothing(api: Api) -> None:
-    """Viewers, approvers, auditors and non-members get 403; bad input is a 4xx naming the problem."""
+    """Viewers, approvers and auditors get 403, non-members 404 (a system they cannot see does not exist for them);
+    bad input is a 4xx naming the problem."""
     for path, body in ROUTES:
-        for role in ("viewer", "approver", "auditor", "stranger"):
+        for role in ("viewer", "approver", "auditor"):
             response = api.post(path, body, role=role)
             assert response.status_code == 403 and "may not write" in response.text, f"{path} as {role}"
+        response = api.post(path, body, role="stranger")
+        assert response.status_code == 404 and "no AI system named" in response.text, f"{path} as stranger"
     run = {**LABEL, "dataset_version": "hiring@1", "bootstrap": 0}
     cases: list[tuple[str, dict[str, Any], int, str]] = [
         ("assessments/run", {**run, "facets": ["race"]}, 422, "column 'race' is not in the data"),

@@ -1,4 +1,5 @@
-"""schemathesis against the server's own OpenAPI schema (``/api/openapi.json``): no request may end in a 5xx.
+"""schemathesis against the server's own OpenAPI schema (``/api/openapi.json``): no request may end in a 5xx, and
+every response (errors included) conforms to the response model its route declares for its status code.
 
 In process (ASGI transport, no network), on SQLite and PostgreSQL, authenticated as an admin with a write token so
 that the routes run their services instead of stopping at 401. The workspace holds one of each record the routes
@@ -24,8 +25,10 @@ from typing import Any, cast
 
 import pytest
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, settings
+from pydantic import BaseModel
 
 from assay.config import load_settings
 from assay.server import create_app
@@ -35,6 +38,7 @@ try:
     import schemathesis
     from schemathesis.checks import not_a_server_error, response_schema_conformance
     from schemathesis.config import SchemathesisConfig
+    from schemathesis.core.failures import FailureGroup
 except ImportError:  # a dev dependency; skipped without it, except in CI (as tests/conftest.py does for tiers)
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         raise
@@ -132,10 +136,26 @@ def _scalars(value: Any) -> Iterator[Any]:
 )
 def test_no_server_errors(case: Any, server: dict[str, Any]) -> None:
     response = case.call(app=server["app"], headers={"Authorization": f"Bearer {server['token']}"})
-    checks = [not_a_server_error]
-    if response.status_code < 300:
-        checks.append(response_schema_conformance)
-    case.validate_response(response, checks=checks)
+    # every response, errors included, must have the shape the schema declares for its status code
+    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+
+
+def test_conformance_check_can_fail() -> None:
+    """The same check, with the same configuration, on a tiny app whose route answers another shape than the
+    response model it declares: it must fail (so that its passing above means something)."""
+
+    class Shape(BaseModel):
+        count: int
+
+    tiny = FastAPI()
+
+    @tiny.get("/shape", response_model=Shape)
+    def shape() -> JSONResponse:
+        return JSONResponse({"count": "many"})  # bypasses the model, as a dump of columns would
+
+    case = schemathesis.openapi.from_asgi("/openapi.json", tiny, config=CONFIG)["/shape"]["GET"].Case()
+    with pytest.raises(FailureGroup, match="Response violates schema"):
+        case.validate_response(case.call(app=tiny), checks=[response_schema_conformance])
 
 
 # -- the server errors the fuzz found, one request per route: each must now be a 4xx --------------------------------

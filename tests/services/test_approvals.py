@@ -171,7 +171,7 @@ def test_duplicate_pending_request_and_withdraw_rules(ws: Workspace, people: Peo
 def test_another_systems_request_is_not_found(ws: Workspace, people: People) -> None:
     people.admin.systems.create({"name": "triage", "eu_ai_act_category": "minimal"})
     request = ws.approvals.request("release", "lr@1", "production")
-    with pytest.raises(NotFound, match="no approval request"):
+    with pytest.raises(NotFound, match="no AI system named 'triage'"):  # bob cannot see triage: not found
         people("bob").approvals.decide(request.id, "approve", system="triage")
     with pytest.raises(NotFound):
         ws.approvals.get(request.id, system="triage")

@@ -186,7 +186,7 @@ def test_bad_reasons_and_double_revocation(ws: Workspace, people: People) -> Non
 
 
 def test_evidence_of_another_system_is_not_found(ws: Workspace) -> None:
-    ws.systems.create({"name": "chatbot"})
+    ws.systems.create({"name": "chatbot"}, owner_member="alice")  # alice sees both systems
     theirs = ws.controls.add_evidence("chatbot", "iso42001", "A.6.2.4", kind="url", url="https://x.org/c").id
     count = len(events(ws))
     with pytest.raises(NotFound, match=rf"no evidence of 'release' with id {theirs}"):

@@ -14,8 +14,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.errors import InvalidInput, PermissionDenied
+from assay.server import schemas as out
 from assay.server.deps import Auth, Page, page
-from assay.services.access import Principal
 from assay.services.controls import REVOKE_REASON_MAX
 
 __all__ = ["router"]
@@ -23,11 +23,6 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api")
 
 Fields = Annotated[dict[str, Any], Body(description="The record's fields, as in the Python API.")]
-
-
-def _visible(who: Principal, system: str) -> bool:
-    systems = who.systems()
-    return systems is None or system in systems
 
 
 class TokenBody(BaseModel):
@@ -88,14 +83,14 @@ class RevokeBody(BaseModel):
 
 
 @router.get("/health", tags=["server"])
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def health() -> out.Health:
+    return out.Health(status="ok")
 
 
 @router.get("/me", tags=["access"])
-def me(auth: Auth) -> dict[str, Any]:
+def me(auth: Auth) -> out.Me:
     who = auth.principal
-    return {"name": who.name, "role": who.role, "memberships": who.memberships, "scope": who.scope}
+    return out.Me(name=who.name, role=who.role, memberships=who.memberships, scope=who.scope)
 
 
 # -- systems -------------------------------------------------------------------------------------------------
@@ -107,42 +102,35 @@ def list_systems(
     paging: Page,
     category: Annotated[str | None, Query(description="EU AI Act category.")] = None,
     stage: Annotated[str | None, Query(description="Life cycle stage.")] = None,
-) -> dict[str, Any]:
-    rows = [
-        s.state()
-        for s in auth.ws.systems.list()
-        if _visible(auth.principal, s.name)
-        and (category is None or s.eu_ai_act_category == category)
-        and (stage is None or s.lifecycle_stage == stage)
-    ]
-    return page(rows, paging)
+) -> out.Page[out.System]:
+    """The systems you may see (filtered and paginated in the database)."""
+    rows = auth.ws.systems.list(category=category, stage=stage, limit=paging.limit, offset=paging.offset)
+    return page(out.System, rows, paging)
 
 
 @router.post("/systems", status_code=201, tags=["systems"])
-def create_system(auth: Auth, fields: Fields) -> dict[str, Any]:
-    system = auth.ws.systems.create(fields, owner_member=auth.principal.creator())
-    return system.state()
+def create_system(auth: Auth, fields: Fields) -> out.System:
+    return out.System.of(auth.ws.systems.create(fields, owner_member=auth.principal.creator()))
 
 
 @router.get("/systems/{system}", tags=["systems"])
-def get_system(auth: Auth, system: str) -> dict[str, Any]:
-    return auth.ws.systems.get(system).state()
+def get_system(auth: Auth, system: str) -> out.System:
+    return out.System.of(auth.ws.systems.get(system))
 
 
 @router.patch("/systems/{system}", tags=["systems"])
-def update_system(auth: Auth, system: str, fields: Fields) -> dict[str, Any]:
-    return auth.ws.systems.update(system, fields).state()
+def update_system(auth: Auth, system: str, fields: Fields) -> out.System:
+    return out.System.of(auth.ws.systems.update(system, fields))
 
 
 # -- models, datasets, artifacts --------------------------------------------------------------------------------
 
 
 @router.get("/systems/{system}/models", tags=["models"])
-def list_models(auth: Auth, system: str, paging: Page) -> dict[str, Any]:
-    rows = [
-        {"model": m.name, "ref": f"{m.name}@{v.version}", **v.state()} for m, v in auth.ws.models.list_versions(system)
-    ]
-    return page(rows, paging)
+def list_models(auth: Auth, system: str, paging: Page) -> out.Page[out.ModelVersionListed]:
+    rows = auth.ws.models.list_versions(system, limit=paging.limit, offset=paging.offset)
+    items = [{"model": m.name, "ref": f"{m.name}@{v.version}", **v.state()} for m, v in rows]
+    return page(out.ModelVersionListed, items, paging, total=rows.total)
 
 
 def _text(fields: dict[str, Any], key: str) -> str | None:
@@ -154,41 +142,39 @@ def _text(fields: dict[str, Any], key: str) -> str | None:
 
 
 @router.post("/systems/{system}/models", status_code=201, tags=["models"])
-def register_model(auth: Auth, system: str, fields: Fields) -> dict[str, Any]:
+def register_model(auth: Auth, system: str, fields: Fields) -> out.ModelVersion:
     """Register a model version; its file: the artifact_sha256 of an upload, and file_name (model.skops, model.onnx),
     whose suffix tells the format when the server loads it."""
     file_name = _text(fields, "file_name")
     sha = fields.get("artifact_sha256")
     if sha is not None and not auth.ws.artifacts.has(str(sha)):
         raise InvalidInput(f"artifact {sha} is not in the artifact store: upload it with POST /api/artifacts")
-    return auth.ws.models.register_version(system, fields, file_name=file_name).state()
+    return out.ModelVersion.of(auth.ws.models.register_version(system, fields, file_name=file_name))
 
 
 @router.get("/datasets", tags=["datasets"])
-def list_datasets(auth: Auth, paging: Page) -> dict[str, Any]:
+def list_datasets(auth: Auth, paging: Page) -> out.Page[out.DatasetVersionListed]:
     """The dataset versions you may see: of datasets owned by, or shared with, a system you are a member of."""
-    owners = {info.dataset.name: info for info in auth.ws.datasets.list(principal=auth.principal)}
-    rows = [
+    rows = auth.ws.datasets.list_versions(limit=paging.limit, offset=paging.offset)
+    owners = {info.dataset.name: info for info in auth.ws.datasets.list()}
+    items = [
         {"dataset": d.name, "ref": f"{d.name}@{v.version}", "system": owners[d.name].system,
          "shared_with": list(owners[d.name].shared_with), **v.state()}
-        for d, v in auth.ws.datasets.list_versions(principal=auth.principal)
-        if d.name in owners
+        for d, v in rows
     ]  # fmt: skip
-    return page(rows, paging)
+    return page(out.DatasetVersionListed, items, paging, total=rows.total)
 
 
 @router.post("/datasets", status_code=201, tags=["datasets"])
-def register_dataset(auth: Auth, fields: Fields) -> dict[str, Any]:
+def register_dataset(auth: Auth, fields: Fields) -> out.DatasetVersion:
     """Register a dataset version of a dataset owned by the system named in the field system (you must own it);
     with the artifact_sha256 of an upload and its file_name (credit.csv, credit.parquet), the file is its registered
     copy (fingerprint, columns and rows read from it)."""
     sha, file_name, system = _text(fields, "artifact_sha256"), _text(fields, "file_name"), _text(fields, "system")
     if not system:
         raise InvalidInput("system: give the AI system that owns the dataset (one you own)")
-    registered = auth.ws.datasets.register_version(
-        fields, system=system, artifact_sha256=sha, file_name=file_name, principal=auth.principal
-    )
-    return registered.state()
+    registered = auth.ws.datasets.register_version(fields, system=system, artifact_sha256=sha, file_name=file_name)
+    return out.DatasetVersion.of(registered)
 
 
 class ShareBody(BaseModel):
@@ -197,35 +183,40 @@ class ShareBody(BaseModel):
 
 
 @router.post("/datasets/{dataset}/shares", status_code=201, tags=["datasets"])
-def share_dataset(auth: Auth, dataset: str, body: ShareBody) -> dict[str, Any]:
+def share_dataset(auth: Auth, dataset: str, body: ShareBody) -> out.DatasetInfo:
     """Share a dataset your system owns with another system: its members may read it and use it in its records."""
-    return auth.ws.datasets.share(dataset, body.system, principal=auth.principal).to_dict()
+    info = auth.ws.datasets.share(dataset, body.system)
+    return out.DatasetInfo.of(info)
 
 
 @router.delete("/datasets/{dataset}/shares/{system}", tags=["datasets"])
-def unshare_dataset(auth: Auth, dataset: str, system: str) -> dict[str, Any]:
+def unshare_dataset(auth: Auth, dataset: str, system: str) -> out.DatasetInfo:
     """Stop sharing a dataset your system owns with a system."""
-    return auth.ws.datasets.unshare(dataset, system, principal=auth.principal).to_dict()
+    info = auth.ws.datasets.unshare(dataset, system)
+    return out.DatasetInfo.of(info)
 
 
 @router.put("/datasets/{dataset}/system", tags=["datasets"])
-def assign_dataset(auth: Auth, dataset: str, body: ShareBody) -> dict[str, Any]:
+def assign_dataset(auth: Auth, dataset: str, body: ShareBody) -> out.DatasetInfo:
     """Move a dataset to another owning system (you must be able to change both)."""
-    return auth.ws.datasets.assign(dataset, body.system, principal=auth.principal).to_dict()
+    info = auth.ws.datasets.assign(dataset, body.system)
+    return out.DatasetInfo.of(info)
 
 
 # -- assessments --------------------------------------------------------------------------------------------
 
 
 @router.get("/systems/{system}/assessments", tags=["assessments"])
-def list_assessments(auth: Auth, system: str, paging: Page) -> dict[str, Any]:
-    rows = [{k: v for k, v in a.state().items() if k != "document"} for a in auth.ws.assessments.list(system)]
-    return page(rows, paging)
+def list_assessments(auth: Auth, system: str, paging: Page) -> out.Page[out.AssessmentSummary]:
+    """The documents recorded for the system (without their documents: GET one for that)."""
+    return page(
+        out.AssessmentSummary, auth.ws.assessments.list(system, limit=paging.limit, offset=paging.offset), paging
+    )
 
 
 @router.get("/systems/{system}/assessments/{assessment_id}", tags=["assessments"])
-def get_assessment(auth: Auth, system: str, assessment_id: int) -> dict[str, Any]:
-    return auth.ws.assessments.get(system, assessment_id).state()
+def get_assessment(auth: Auth, system: str, assessment_id: int) -> out.AssessmentDetail:
+    return out.AssessmentDetail.of(auth.ws.assessments.get(system, assessment_id))
 
 
 @router.post("/systems/{system}/assessments", status_code=201, tags=["assessments"])
@@ -235,11 +226,11 @@ def record_assessment(
     document: Annotated[dict[str, Any], Body(description="A result document written by Assay.")],
     model_version: str | None = None,
     dataset_version: str | None = None,
-) -> dict[str, Any]:
+) -> out.AssessmentSummary:
     recorded = auth.ws.assessments.record(
         system, document, model_version=model_version, dataset_version=dataset_version
     )
-    return {k: v for k, v in recorded.state().items() if k != "document"}
+    return out.AssessmentSummary.of(recorded)
 
 
 # -- risks, controls, evidence, incidents -------------------------------------------------------------------------
@@ -248,28 +239,33 @@ def record_assessment(
 @router.get("/systems/{system}/risks", tags=["risks"])
 def list_risks(
     auth: Auth, system: str, paging: Page, status: str | None = None, level: str | None = None
-) -> dict[str, Any]:
-    return page([r.state() for r in auth.ws.risks.list(system, status=status, level=level)], paging)
+) -> out.Page[out.Risk]:
+    return page(
+        out.Risk,
+        auth.ws.risks.list(system, status=status, level=level, limit=paging.limit, offset=paging.offset),
+        paging,
+    )
 
 
 @router.post("/systems/{system}/risks", status_code=201, tags=["risks"])
-def add_risk(auth: Auth, system: str, fields: Fields) -> dict[str, Any]:
-    return auth.ws.risks.add(system, fields).state()
+def add_risk(auth: Auth, system: str, fields: Fields) -> out.Risk:
+    return out.Risk.of(auth.ws.risks.add(system, fields))
 
 
 @router.patch("/systems/{system}/risks/{risk_id}", tags=["risks"])
-def update_risk(auth: Auth, system: str, risk_id: int, fields: Fields) -> dict[str, Any]:
-    return auth.ws.risks.update(system, risk_id, fields).state()
+def update_risk(auth: Auth, system: str, risk_id: int, fields: Fields) -> out.Risk:
+    return out.Risk.of(auth.ws.risks.update(system, risk_id, fields))
 
 
 @router.get("/systems/{system}/controls", tags=["controls"])
-def list_controls(auth: Auth, system: str, paging: Page, framework: str | None = None) -> dict[str, Any]:
-    return page([c.state() for c in auth.ws.controls.statuses(system, framework)], paging)
+def list_controls(auth: Auth, system: str, paging: Page, framework: str | None = None) -> out.Page[out.Control]:
+    """The recorded control statuses, in catalogue order (a list bounded by the catalogues' size)."""
+    return page(out.Control, auth.ws.controls.statuses(system, framework), paging)
 
 
 @router.put("/systems/{system}/controls/{framework}/{control_id}", tags=["controls"])
-def set_control(auth: Auth, system: str, framework: str, control_id: str, body: ControlBody) -> dict[str, Any]:
-    return auth.ws.controls.set_status(system, framework, control_id, **body.model_dump()).state()
+def set_control(auth: Auth, system: str, framework: str, control_id: str, body: ControlBody) -> out.Control:
+    return out.Control.of(auth.ws.controls.set_status(system, framework, control_id, **body.model_dump()))
 
 
 @router.get("/systems/{system}/evidence", tags=["controls"])
@@ -279,13 +275,13 @@ def list_evidence(
     paging: Page,
     framework: str | None = None,
     include_revoked: Annotated[bool, Query(description="List revoked evidence too (state 'revoked').")] = True,
-) -> dict[str, Any]:
+) -> out.Page[out.Evidence]:
     views = auth.ws.controls.list_evidence(system, framework, include_revoked=include_revoked)
-    return page([e.to_dict() for e in views], paging)
+    return page(out.Evidence, views, paging)
 
 
 @router.post("/systems/{system}/evidence", status_code=201, tags=["controls"])
-def add_evidence(auth: Auth, system: str, body: EvidenceBody) -> dict[str, Any]:
+def add_evidence(auth: Auth, system: str, body: EvidenceBody) -> out.Evidence:
     file = None
     if body.kind == "file":
         if not body.artifact_sha256 or not auth.ws.artifacts.has(body.artifact_sha256):
@@ -295,60 +291,64 @@ def add_evidence(auth: Auth, system: str, body: EvidenceBody) -> dict[str, Any]:
         system, body.framework, body.control_id, kind=body.kind, assessment_id=body.assessment_id, file=file,
         url=body.url, description=body.description, valid_from=body.valid_from, valid_until=body.valid_until,
     )  # fmt: skip
-    return view.to_dict()
+    return out.Evidence.of(view)
 
 
 @router.post("/systems/{system}/evidence/{evidence_id}/revoke", tags=["controls"])
-def revoke_evidence(auth: Auth, system: str, evidence_id: int, body: RevokeBody) -> dict[str, Any]:
+def revoke_evidence(auth: Auth, system: str, evidence_id: int, body: RevokeBody) -> out.Evidence:
     """Withdraw a piece of evidence: it stays listed (state 'revoked') and no longer counts; 409 when already
     revoked."""
-    return auth.ws.controls.revoke_evidence(system, evidence_id, reason=body.reason).to_dict()
+    return out.Evidence.of(auth.ws.controls.revoke_evidence(system, evidence_id, reason=body.reason))
 
 
 @router.get("/systems/{system}/soa", tags=["controls"])
-def soa(auth: Auth, system: str) -> dict[str, Any]:
-    return auth.ws.controls.soa(system)
+def soa(auth: Auth, system: str) -> out.Document:
+    return out.Document.of(auth.ws.controls.soa(system))
 
 
 @router.get("/systems/{system}/readiness", tags=["controls"])
-def readiness(auth: Auth, system: str, framework: str = "iso42001") -> dict[str, Any]:
-    return auth.ws.controls.readiness(system, framework)
+def readiness(auth: Auth, system: str, framework: str = "iso42001") -> out.Document:
+    return out.Document.of(auth.ws.controls.readiness(system, framework))
 
 
 @router.get("/systems/{system}/incidents", tags=["incidents"])
-def list_incidents(auth: Auth, system: str, paging: Page, status: str | None = None) -> dict[str, Any]:
-    return page([i.state() for i in auth.ws.incidents.list(system, status=status)], paging)
+def list_incidents(auth: Auth, system: str, paging: Page, status: str | None = None) -> out.Page[out.Incident]:
+    return page(
+        out.Incident, auth.ws.incidents.list(system, status=status, limit=paging.limit, offset=paging.offset), paging
+    )
 
 
 @router.post("/systems/{system}/incidents", status_code=201, tags=["incidents"])
-def open_incident(auth: Auth, system: str, fields: Fields) -> dict[str, Any]:
-    return auth.ws.incidents.open(system, fields).state()
+def open_incident(auth: Auth, system: str, fields: Fields) -> out.Incident:
+    return out.Incident.of(auth.ws.incidents.open(system, fields))
 
 
 # -- approvals, gates, cards ---------------------------------------------------------------------------------------
 
 
 @router.get("/systems/{system}/approvals", tags=["approvals"])
-def list_approvals(auth: Auth, system: str, paging: Page, status: str | None = None) -> dict[str, Any]:
-    return page([a.to_dict() for a in auth.ws.approvals.list(system, status=status)], paging)
+def list_approvals(auth: Auth, system: str, paging: Page, status: str | None = None) -> out.Page[out.Approval]:
+    return page(
+        out.Approval, auth.ws.approvals.list(system, status=status, limit=paging.limit, offset=paging.offset), paging
+    )
 
 
 @router.post("/systems/{system}/approvals", status_code=201, tags=["approvals"])
-def request_approval(auth: Auth, system: str, body: ApprovalBody) -> dict[str, Any]:
+def request_approval(auth: Auth, system: str, body: ApprovalBody) -> out.Approval:
     view = auth.ws.approvals.request(
         system, body.ref, body.stage, comment=body.comment, required_approvals=body.required_approvals
     )
-    return view.to_dict()
+    return out.Approval.of(view)
 
 
 @router.post("/systems/{system}/approvals/{request_id}/decision", tags=["approvals"])
-def decide(auth: Auth, system: str, request_id: int, body: DecisionBody) -> dict[str, Any]:
-    return auth.ws.approvals.decide(request_id, body.decision, comment=body.comment, system=system).to_dict()
+def decide(auth: Auth, system: str, request_id: int, body: DecisionBody) -> out.Approval:
+    return out.Approval.of(auth.ws.approvals.decide(request_id, body.decision, comment=body.comment, system=system))
 
 
 @router.get("/systems/{system}/models/{ref}/card", tags=["cards"])
-def card(auth: Auth, system: str, ref: str) -> dict[str, Any]:
-    return auth.ws.cards.build(system, ref)
+def card(auth: Auth, system: str, ref: str) -> out.Document:
+    return out.Document.of(auth.ws.cards.build(system, ref))
 
 
 # -- audit ----------------------------------------------------------------------------------------------------
@@ -362,18 +362,20 @@ def audit_events(
     action: str | None = None,
     object_type: str | None = None,
     after: Annotated[int, Query(ge=0, description="Only events after this sequence number.")] = 0,
-) -> dict[str, Any]:
+) -> out.AuditEvents:
     from assay.store.audit import EventFilter
 
     events = auth.ws.audit.log(EventFilter(actor, action, object_type, None, None, None, after + paging.offset),
                                limit=paging.limit)  # fmt: skip
-    return {"items": [{**e.content(), "hash": e.hash} for e in events], "limit": paging.limit, "offset": paging.offset}
+    return out.AuditEvents.of(
+        {"items": [{**e.content(), "hash": e.hash} for e in events], "limit": paging.limit, "offset": paging.offset}
+    )
 
 
 @router.post("/audit/verify", tags=["audit"])
-def audit_verify(auth: Auth) -> dict[str, Any]:
+def audit_verify(auth: Auth) -> out.Verification:
     """The chain, the signed checkpoints and every governed record against the last event that touched it."""
-    return auth.ws.audit.verify().to_dict()
+    return out.Verification.of(auth.ws.audit.verify())
 
 
 @router.get("/audit/export", tags=["audit"], response_class=Response)
@@ -393,30 +395,31 @@ def audit_export(auth: Auth) -> Response:
 
 
 @router.get("/users", tags=["access"])
-def list_users(auth: Auth, paging: Page) -> dict[str, Any]:
-    rows = [{"name": u.name, "role": u.role, "active": u.active} for u in auth.ws.access.users()]
-    return page(rows, paging)
+def list_users(auth: Auth, paging: Page) -> out.Page[out.User]:
+    return page(out.User, auth.ws.access.users(limit=paging.limit, offset=paging.offset), paging)
 
 
 @router.post("/users", status_code=201, tags=["access"])
-def add_user(auth: Auth, body: UserBody) -> dict[str, Any]:
+def add_user(auth: Auth, body: UserBody) -> out.User:
     user = auth.ws.access.add_user(body.name, body.password, role=body.role)
-    return {"name": user.name, "role": user.role, "active": user.active}
+    return out.User.of({"name": user.name, "role": user.role, "active": user.active})
 
 
 @router.put("/users/{user}/memberships/{system}", tags=["access"])
-def grant(auth: Auth, user: str, system: str, role: Annotated[str, Body(embed=True)]) -> dict[str, Any]:
+def grant(auth: Auth, user: str, system: str, role: Annotated[str, Body(embed=True)]) -> out.Membership:
     auth.ws.access.grant(user, system, role)
-    return {"user": user, "system": system, "role": role}
+    return out.Membership.of({"user": user, "system": system, "role": role})
 
 
 @router.post("/tokens", status_code=201, tags=["access"])
-def create_token(auth: Auth, body: TokenBody) -> dict[str, Any]:
+def create_token(auth: Auth, body: TokenBody) -> out.Token:
     """A personal API token; the secret is in this response only."""
     if body.scope == "write" and auth.principal.scope != "write":
         raise PermissionDenied("a read token cannot create a write token")
     secret, token = auth.ws.access.create_token(auth.principal.name, body.name, scope=body.scope, days=body.days)
-    return {"id": token.id, "token": secret, "scope": token.scope, "expires_at": token.expires_at.isoformat()}
+    return out.Token.of(
+        {"id": token.id, "token": secret, "scope": token.scope, "expires_at": token.expires_at.isoformat()}
+    )
 
 
 # -- the rest of what the command line does -------------------------------------------------------------------------
@@ -449,88 +452,90 @@ class NoteBody(BaseModel):
 
 
 @router.get("/systems/{system}/impact-assessments", tags=["risks"])
-def list_impact_assessments(auth: Auth, system: str, paging: Page) -> dict[str, Any]:
-    return page([i.state() for i in auth.ws.impact_assessments.list(system)], paging)
+def list_impact_assessments(auth: Auth, system: str, paging: Page) -> out.Page[out.ImpactAssessment]:
+    return page(
+        out.ImpactAssessment, auth.ws.impact_assessments.list(system, limit=paging.limit, offset=paging.offset), paging
+    )
 
 
 @router.post("/systems/{system}/impact-assessments", status_code=201, tags=["risks"])
-def create_impact_assessment(auth: Auth, system: str, fields: Fields) -> dict[str, Any]:
-    return auth.ws.impact_assessments.create(system, fields).state()
+def create_impact_assessment(auth: Auth, system: str, fields: Fields) -> out.ImpactAssessment:
+    return out.ImpactAssessment.of(auth.ws.impact_assessments.create(system, fields))
 
 
 @router.patch("/systems/{system}/impact-assessments/{assessment_id}", tags=["risks"])
-def update_impact_assessment(auth: Auth, system: str, assessment_id: int, fields: Fields) -> dict[str, Any]:
-    return auth.ws.impact_assessments.update(system, assessment_id, fields).state()
+def update_impact_assessment(auth: Auth, system: str, assessment_id: int, fields: Fields) -> out.ImpactAssessment:
+    return out.ImpactAssessment.of(auth.ws.impact_assessments.update(system, assessment_id, fields))
 
 
 @router.post("/systems/{system}/impact-assessments/{assessment_id}/finalise", tags=["risks"])
-def finalise_impact_assessment(auth: Auth, system: str, assessment_id: int) -> dict[str, Any]:
-    return auth.ws.impact_assessments.finalise(system, assessment_id).state()
+def finalise_impact_assessment(auth: Auth, system: str, assessment_id: int) -> out.ImpactAssessment:
+    return out.ImpactAssessment.of(auth.ws.impact_assessments.finalise(system, assessment_id))
 
 
 @router.post("/systems/{system}/risks/{risk_id}/close", tags=["risks"])
-def close_risk(auth: Auth, system: str, risk_id: int, body: NoteBody) -> dict[str, Any]:
-    return auth.ws.risks.close(system, risk_id, reason=body.note).state()
+def close_risk(auth: Auth, system: str, risk_id: int, body: NoteBody) -> out.Risk:
+    return out.Risk.of(auth.ws.risks.close(system, risk_id, reason=body.note))
 
 
 @router.patch("/systems/{system}/incidents/{incident_id}", tags=["incidents"])
-def update_incident(auth: Auth, system: str, incident_id: int, fields: Fields) -> dict[str, Any]:
-    return auth.ws.incidents.update(system, incident_id, fields).state()
+def update_incident(auth: Auth, system: str, incident_id: int, fields: Fields) -> out.Incident:
+    return out.Incident.of(auth.ws.incidents.update(system, incident_id, fields))
 
 
 @router.post("/systems/{system}/incidents/{incident_id}/status", tags=["incidents"])
-def incident_status(auth: Auth, system: str, incident_id: int, body: StatusBody) -> dict[str, Any]:
-    return auth.ws.incidents.set_status(system, incident_id, body.status, note=body.note).state()
+def incident_status(auth: Auth, system: str, incident_id: int, body: StatusBody) -> out.Incident:
+    return out.Incident.of(auth.ws.incidents.set_status(system, incident_id, body.status, note=body.note))
 
 
 @router.post("/systems/{system}/incidents/{incident_id}/actions", status_code=201, tags=["incidents"])
-def add_action(auth: Auth, system: str, incident_id: int, fields: Fields) -> dict[str, Any]:
-    return auth.ws.incidents.add_action(system, incident_id, fields).state()
+def add_action(auth: Auth, system: str, incident_id: int, fields: Fields) -> out.Action:
+    return out.Action.of(auth.ws.incidents.add_action(system, incident_id, fields))
 
 
 @router.post("/systems/{system}/actions/{action_id}/complete", tags=["incidents"])
-def complete_action(auth: Auth, system: str, action_id: int, body: NoteBody) -> dict[str, Any]:
-    return auth.ws.incidents.complete_action(system, action_id, note=body.note).state()
+def complete_action(auth: Auth, system: str, action_id: int, body: NoteBody) -> out.Action:
+    return out.Action.of(auth.ws.incidents.complete_action(system, action_id, note=body.note))
 
 
 @router.patch("/systems/{system}/models/{ref}", tags=["models"])
-def update_model(auth: Auth, system: str, ref: str, fields: Fields) -> dict[str, Any]:
-    return auth.ws.models.update_version(system, ref, fields).state()
+def update_model(auth: Auth, system: str, ref: str, fields: Fields) -> out.ModelVersion:
+    return out.ModelVersion.of(auth.ws.models.update_version(system, ref, fields))
 
 
 @router.post("/systems/{system}/models/{ref}/stage", tags=["models"])
-def model_stage(auth: Auth, system: str, ref: str, body: StatusBody) -> dict[str, Any]:
+def model_stage(auth: Auth, system: str, ref: str, body: StatusBody) -> out.ModelVersion:
     """Move to development, staging or retired (production only through an approval)."""
-    return auth.ws.models.set_stage(system, ref, body.status, reason=body.note).state()
+    return out.ModelVersion.of(auth.ws.models.set_stage(system, ref, body.status, reason=body.note))
 
 
 @router.patch("/datasets/{ref}", tags=["datasets"])
-def update_dataset(auth: Auth, ref: str, fields: Fields) -> dict[str, Any]:
-    return auth.ws.datasets.update_version(ref, fields, principal=auth.principal).state()
+def update_dataset(auth: Auth, ref: str, fields: Fields) -> out.DatasetVersion:
+    return out.DatasetVersion.of(auth.ws.datasets.update_version(ref, fields))
 
 
 @router.post("/systems/{system}/approvals/{request_id}/withdraw", tags=["approvals"])
-def withdraw(auth: Auth, system: str, request_id: int, body: NoteBody) -> dict[str, Any]:
-    return auth.ws.approvals.withdraw(request_id, comment=body.note, system=system).to_dict()
+def withdraw(auth: Auth, system: str, request_id: int, body: NoteBody) -> out.Approval:
+    return out.Approval.of(auth.ws.approvals.withdraw(request_id, comment=body.note, system=system))
 
 
 @router.post("/systems/{system}/gates", tags=["gates"])
-def gate_with_policy(auth: Auth, system: str, body: GateBody) -> dict[str, Any]:
+def gate_with_policy(auth: Auth, system: str, body: GateBody) -> out.GateRun:
     """Evaluate a policy (YAML in the body, or Assay's default for the category) and record the decision."""
-    return auth.ws.gates.evaluate(system, body.ref, policy_text=body.policy, stage=body.stage)
+    return out.GateRun.of(auth.ws.gates.evaluate(system, body.ref, policy_text=body.policy, stage=body.stage))
 
 
 @router.get("/systems/{system}/waivers", tags=["gates"])
-def list_waivers(auth: Auth, system: str, paging: Page) -> dict[str, Any]:
-    return page(auth.ws.gates.waivers(system), paging)
+def list_waivers(auth: Auth, system: str, paging: Page) -> out.Page[out.Waiver]:
+    return page(out.Waiver, auth.ws.gates.waivers(system, limit=paging.limit, offset=paging.offset), paging)
 
 
 @router.post("/systems/{system}/waivers", status_code=201, tags=["gates"])
-def waive(auth: Auth, system: str, body: WaiverBody) -> dict[str, Any]:
+def waive(auth: Auth, system: str, body: WaiverBody) -> out.Waiver:
     waiver = auth.ws.gates.waive(
         system, body.rule, reason=body.reason, expires=body.expires, model_version=body.model_version
     )
-    return waiver.state()
+    return out.Waiver.of(waiver)
 
 
 class PolicyBody(BaseModel):
@@ -541,89 +546,99 @@ class PolicyBody(BaseModel):
 
 
 @router.get("/systems/{system}/policies", tags=["gates"])
-def list_policies(auth: Auth, system: str, paging: Page) -> dict[str, Any]:
+def list_policies(auth: Auth, system: str, paging: Page) -> out.Page[out.Policy]:
     """The stored policy versions of a system, oldest first (the newest per stage is in force)."""
-    return page(auth.ws.gates.policies(system), paging)
+    return page(out.Policy, auth.ws.gates.policies(system, limit=paging.limit, offset=paging.offset), paging)
 
 
 @router.post("/systems/{system}/policies", status_code=201, tags=["gates"])
-def set_policy(auth: Auth, system: str, body: PolicyBody) -> dict[str, Any]:
+def set_policy(auth: Auth, system: str, body: PolicyBody) -> out.Policy:
     """Store a policy for the system: approvals to its stage are judged by it from now on."""
-    return auth.ws.gates.set_policy(system, text=body.policy)
+    return out.Policy.of(auth.ws.gates.set_policy(system, text=body.policy))
 
 
 @router.get("/systems/{system}/docs", tags=["cards"])
-def technical_documentation(auth: Auth, system: str) -> dict[str, Any]:
+def technical_documentation(auth: Auth, system: str) -> out.Document:
     """The technical documentation along the EU AI Act Annex IV headings, with its gaps."""
-    return auth.ws.techdocs.build(system)
+    return out.Document.of(auth.ws.techdocs.build(system))
 
 
 @router.post("/audit/checkpoint", tags=["audit"])
-def audit_checkpoint(auth: Auth) -> dict[str, Any]:
+def audit_checkpoint(auth: Auth) -> out.CheckpointResult:
     signed = auth.ws.audit.checkpoint()
-    return {"checkpoint": None if signed is None else {"seq": signed.seq, "head_hash": signed.head_hash,
-                                                       "time": signed.time, "key_id": signed.key_id}}  # fmt: skip
+    return out.CheckpointResult.of(
+        {
+            "checkpoint": None
+            if signed is None
+            else {"seq": signed.seq, "head_hash": signed.head_hash, "time": signed.time, "key_id": signed.key_id}
+        }
+    )
 
 
 @router.delete("/tokens/{token_id}", tags=["access"])
-def revoke_token(auth: Auth, token_id: int) -> dict[str, Any]:
+def revoke_token(auth: Auth, token_id: int) -> out.TokenRevoked:
     """Revoke one of your tokens (an admin may revoke anyone's)."""
     owner = None if auth.principal.role == "admin" else auth.principal.name
     auth.ws.access.revoke_token(token_id, owner=owner)
-    return {"id": token_id, "revoked": True}
+    return out.TokenRevoked.of({"id": token_id, "revoked": True})
 
 
 # -- single records, and what the CLI's show, reopen, role and deactivate commands do ------------------------------
 
 
 @router.get("/systems/{system}/models/{ref}", tags=["models"])
-def get_model_version(auth: Auth, system: str, ref: str) -> dict[str, Any]:
+def get_model_version(auth: Auth, system: str, ref: str) -> out.ModelVersionDetail:
     """A model version with its lineage (versions, newest first)."""
     chain = auth.ws.models.lineage(system, ref)
-    return {**chain[0].state(), "lineage": [v.version for v in chain]}
+    return out.ModelVersionDetail.of({**chain[0].state(), "lineage": [v.version for v in chain]})
 
 
 @router.get("/datasets/{ref}", tags=["datasets"])
-def get_dataset_version(auth: Auth, ref: str) -> dict[str, Any]:
+def get_dataset_version(auth: Auth, ref: str) -> out.DatasetVersionDetail:
     """A dataset version you may see, with its dataset's owning system and shares."""
-    version = auth.ws.datasets.get_version(ref, principal=auth.principal)
-    info = auth.ws.datasets.get(ref.partition("@")[0], principal=auth.principal)
-    return {**version.state(), "system": info.system, "shared_with": list(info.shared_with)}
+    version = auth.ws.datasets.get_version(ref)
+    info = auth.ws.datasets.get(ref.partition("@")[0])
+    return out.DatasetVersionDetail.of(
+        {**version.state(), "system": info.system, "shared_with": list(info.shared_with)}
+    )
 
 
 @router.get("/systems/{system}/risks/{risk_id}", tags=["risks"])
-def get_risk(auth: Auth, system: str, risk_id: int) -> dict[str, Any]:
+def get_risk(auth: Auth, system: str, risk_id: int) -> out.RiskDetail:
     """A risk with its scores (likelihood x impact)."""
     from assay.services.risks import risk_record
 
-    return risk_record(auth.ws.risks.get(system, risk_id))
+    return out.RiskDetail.of(risk_record(auth.ws.risks.get(system, risk_id)))
 
 
 @router.post("/systems/{system}/risks/{risk_id}/reopen", tags=["risks"])
-def reopen_risk(auth: Auth, system: str, risk_id: int, body: NoteBody) -> dict[str, Any]:
-    return auth.ws.risks.reopen(system, risk_id, reason=body.note).state()
+def reopen_risk(auth: Auth, system: str, risk_id: int, body: NoteBody) -> out.Risk:
+    return out.Risk.of(auth.ws.risks.reopen(system, risk_id, reason=body.note))
 
 
 @router.get("/systems/{system}/impact-assessments/{assessment_id}", tags=["risks"])
-def get_impact_assessment(auth: Auth, system: str, assessment_id: int) -> dict[str, Any]:
-    return auth.ws.impact_assessments.get(system, assessment_id).state()
+def get_impact_assessment(auth: Auth, system: str, assessment_id: int) -> out.ImpactAssessment:
+    return out.ImpactAssessment.of(auth.ws.impact_assessments.get(system, assessment_id))
 
 
 @router.get("/systems/{system}/incidents/{incident_id}", tags=["incidents"])
-def get_incident(auth: Auth, system: str, incident_id: int) -> dict[str, Any]:
+def get_incident(auth: Auth, system: str, incident_id: int) -> out.IncidentDetail:
     """An incident with its corrective actions."""
-    return auth.ws.incidents.detail(system, incident_id).to_dict()
+    return out.IncidentDetail.of(auth.ws.incidents.detail(system, incident_id))
 
 
 @router.get("/systems/{system}/incidents/{incident_id}/actions", tags=["incidents"])
-def list_actions(auth: Auth, system: str, incident_id: int, paging: Page, status: str | None = None) -> dict[str, Any]:
-    return page([a.state() for a in auth.ws.incidents.list_actions(system, incident_id, status=status)], paging)
+def list_actions(
+    auth: Auth, system: str, incident_id: int, paging: Page, status: str | None = None
+) -> out.Page[out.Action]:
+    rows = auth.ws.incidents.list_actions(system, incident_id, status=status, limit=paging.limit, offset=paging.offset)
+    return page(out.Action, rows, paging)
 
 
 @router.get("/systems/{system}/approvals/{request_id}", tags=["approvals"])
-def get_approval(auth: Auth, system: str, request_id: int) -> dict[str, Any]:
+def get_approval(auth: Auth, system: str, request_id: int) -> out.Approval:
     """A request with its decisions and whether it is stale."""
-    return auth.ws.approvals.get(request_id, system=system).to_dict()
+    return out.Approval.of(auth.ws.approvals.get(request_id, system=system))
 
 
 class RoleBody(BaseModel):
@@ -632,20 +647,20 @@ class RoleBody(BaseModel):
 
 
 @router.put("/users/{user}/role", tags=["access"])
-def set_role(auth: Auth, user: str, body: RoleBody) -> dict[str, Any]:
+def set_role(auth: Auth, user: str, body: RoleBody) -> out.User:
     """Change a user's global role (admin, auditor, member)."""
     changed = auth.ws.access.set_role(user, body.role)
-    return {"name": changed.name, "role": changed.role, "active": changed.active}
+    return out.User.of({"name": changed.name, "role": changed.role, "active": changed.active})
 
 
 @router.post("/users/{user}/deactivate", tags=["access"])
-def deactivate_user(auth: Auth, user: str) -> dict[str, Any]:
+def deactivate_user(auth: Auth, user: str) -> out.User:
     """Stop a user from logging in or using tokens; their history stays."""
     changed = auth.ws.access.deactivate(user)
-    return {"name": changed.name, "role": changed.role, "active": changed.active}
+    return out.User.of({"name": changed.name, "role": changed.role, "active": changed.active})
 
 
 @router.get("/users/{user}/memberships", tags=["access"])
-def user_memberships(auth: Auth, user: str) -> dict[str, Any]:
+def user_memberships(auth: Auth, user: str) -> out.Memberships:
     """The systems a user is a member of, with their role on each."""
-    return {"name": user, "memberships": auth.ws.access.memberships(user)}
+    return out.Memberships.of({"name": user, "memberships": auth.ws.access.memberships(user)})

@@ -193,6 +193,8 @@ def _openapi(app: FastAPI) -> dict[str, object]:
             responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = error
+            for status in ("404", "409"):  # not found (or not visible to you), conflicts with stored data
+                responses.setdefault(status, error)
             if path not in ("/api/health", "/api/login"):
                 operation["security"] = [{"bearer": []}]
                 for status in ("401", "403"):

@@ -4,14 +4,18 @@ permission table, and pagination."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from assay.errors import PermissionDenied
+from assay.errors import NotFound, PermissionDenied
 from assay.server.permissions import ROUTES
+from assay.server.schemas import Out
+from assay.server.schemas import Page as Page_
+from assay.services._base import Listing
 from assay.services.access import Principal, allowed
 from assay.services.workspace import Workspace
 
@@ -32,6 +36,7 @@ __all__ = [
 SESSION_COOKIE = "assay_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+M = TypeVar("M", bound=Out)
 
 
 def error_body(kind: str, message: str, status: int) -> JSONResponse:
@@ -86,6 +91,8 @@ def authorised(
     if action is None:  # deny by default: a route without an entry in the table is never served
         raise PermissionDenied(f"{request.method} {path} has no entry in the permission table")
     system = request.path_params.get("system")
+    if system is not None and not allowed(who, "read", system):  # a system you cannot see does not exist for you
+        raise NotFound(f"no AI system named {system!r}")
     if not allowed(who, action, system):
         where = f" on system {system!r}" if system else ""
         raise PermissionDenied(f"{who.name} ({who.role}) may not {action}{where}")
@@ -111,11 +118,12 @@ def paging(
 Page = Annotated[Paging, Depends(paging)]
 
 
-def page(items: list[Any], paging: Paging) -> dict[str, Any]:
-    """One page of ``items``: ``{"items", "total", "limit", "offset"}``."""
-    return {
-        "items": items[paging.offset : paging.offset + paging.limit],
-        "total": len(items),
-        "limit": paging.limit,
-        "offset": paging.offset,
-    }
+def page(model: type[M], items: Sequence[Any], paging: Paging, *, total: int | None = None) -> Page_[M]:
+    """One page of ``items`` as ``model``s. A service's :class:`~assay.services._base.Listing` (or ``total``) is a
+    page already cut in the database, with the number of matching rows; a plain list (a computed one, such as
+    control statuses in catalogue order) is cut here."""
+    if total is None and isinstance(items, Listing):
+        total = items.total
+    if total is None:
+        total, items = len(items), items[paging.offset : paging.offset + paging.limit]
+    return Page_[M](items=model.many(items), total=total, limit=paging.limit, offset=paging.offset)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.errors import PermissionDenied
+from assay.server import schemas as out
 from assay.server.deps import SESSION_COOKIE, Unauthenticated, error_body
 from assay.services.workspace import Workspace
 
@@ -100,7 +101,8 @@ def login_response(request: Request, name: str, password: str, *, redirect: str 
     secret, csrf = ws.access.start_session(who)
     response: Response
     if redirect is None:
-        response = JSONResponse({"name": who.name, "role": who.role, "csrf_token": csrf})
+        session = out.LoginSession(name=who.name, role=who.role, csrf_token=csrf)
+        response = JSONResponse(session.model_dump())
     else:
         response = Response(status_code=303, headers={"Location": redirect})
     response.set_cookie(
@@ -116,6 +118,6 @@ class LoginBody(BaseModel):
     password: str = Field(max_length=1000)
 
 
-@router.post("/login", tags=["access"])
+@router.post("/login", tags=["access"], responses={200: {"model": out.LoginSession}})
 def login(request: Request, body: LoginBody) -> Response:
     return login_response(request, body.name, body.password)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from assay.errors import InvalidInput
+from assay.server import schemas as out
 from assay.server.deps import Auth
 
 __all__ = ["router", "uploaded_file"]
@@ -51,9 +52,9 @@ async def uploaded_file(request: Request, field: str = "file") -> AsyncIterator[
 
 
 @router.post("/artifacts", status_code=201, tags=["artifacts"], openapi_extra=_UPLOAD_BODY)
-async def upload_artifact(request: Request, auth: Auth) -> dict[str, Any]:
+async def upload_artifact(request: Request, auth: Auth) -> out.Artifact:
     """Store an uploaded file (multipart field ``file``) by its SHA-256 (the name the client sends is kept as a
     label, never as a path)."""
     async with uploaded_file(request) as file:
         stored = await run_in_threadpool(auth.ws.artifacts.put_stream, file.file)  # hashing: off the event loop
-        return {"sha256": stored.sha256, "size": stored.size, "name": (file.filename or "")[:300]}
+        return out.Artifact(sha256=stored.sha256, size=stored.size, name=(file.filename or "")[:300])

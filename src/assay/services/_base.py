@@ -3,8 +3,12 @@ that some actions need that user to be authenticated."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from assay.errors import PermissionDenied
 from assay.store.models import WorkspaceSetting
@@ -13,7 +17,27 @@ if TYPE_CHECKING:
     from assay.services.workspace import Workspace
     from assay.store.database import Transaction
 
-__all__ = ["Service", "require_authenticated", "single_user"]
+__all__ = ["Listing", "Service", "listing", "require_authenticated", "single_user"]
+
+T = TypeVar("T")
+
+
+class Listing(list[T]):
+    """A list with ``total``: how many rows matched in all (the list may be one page of them)."""
+
+    def __init__(self, items: Iterable[T] = (), total: int | None = None) -> None:
+        super().__init__(items)
+        self.total = len(self) if total is None else total
+
+
+def listing(session: Session, query: Select[Any], limit: int | None = None, offset: int = 0) -> Listing[Any]:
+    """The rows of ``query`` from ``offset``, at most ``limit`` of them, with the number matching in all: both
+    counted and cut in the database (LIMIT/OFFSET and COUNT), on the same snapshot."""
+    rows = list(session.execute(query.limit(limit).offset(offset or None)).scalars())
+    if limit is None and not offset:
+        return Listing(rows)
+    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    return Listing(rows, total)
 
 
 def single_user(tx: Transaction) -> bool:
@@ -38,5 +62,17 @@ class Service:
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
 
-    def _write(self) -> AbstractContextManager[Transaction]:
-        return self.ws.store.write(self.ws.actor, authenticated=self.ws.authenticated)
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        """A read transaction that sees what the workspace's viewer may see (``session.info["viewer"]``, used by
+        :mod:`assay.services._lookup`): the acting user once authenticated, else everyone's records."""
+        with self.ws.store.read() as session:
+            session.info["viewer"] = self.ws.viewer
+            yield session
+
+    @contextmanager
+    def _write(self) -> Iterator[Transaction]:
+        """A write transaction by the acting user, seeing only what they may see (as :meth:`_read`)."""
+        with self.ws.store.write(self.ws.actor, authenticated=self.ws.authenticated) as tx:
+            tx.session.info["viewer"] = self.ws.viewer
+            yield tx

@@ -3,19 +3,44 @@
 References: a system by its name; a model version as ``MODEL@VERSION`` within a system (or ``VERSION`` when the
 system has one model); a dataset version as ``DATASET@VERSION``. A system's records use only the datasets it
 owns or that are shared with it: looked up for a system, any other dataset does not exist.
+
+Object-level authorisation: a session whose ``info["viewer"]`` names a user (the services set it from the
+workspace's authenticated user) finds only the systems that user may see (every system for an admin or auditor,
+else those they hold a role on), and only the datasets owned by or shared with those. Anything else is not found
+(:class:`~assay.errors.NotFound`, HTTP 404), exactly as if it did not exist, and the error lists only visible names.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.orm import Session
 
 from assay.errors import InvalidInput, NotFound
-from assay.store.models import Base, Dataset, DatasetShare, DatasetVersion, Model, ModelVersion, System
+from assay.store.models import (
+    Base,
+    Dataset,
+    DatasetShare,
+    DatasetVersion,
+    Membership,
+    Model,
+    ModelVersion,
+    System,
+    User,
+)
 
-__all__ = ["by_id", "dataset", "dataset_version", "model_version", "split_ref", "system", "usable_by"]
+__all__ = [
+    "by_id",
+    "can_see",
+    "dataset",
+    "dataset_version",
+    "model_version",
+    "split_ref",
+    "system",
+    "usable_by",
+    "visible_systems",
+]
 
 _T = TypeVar("_T", bound=Base)
 _SHOWN = 20
@@ -35,10 +60,36 @@ def split_ref(ref: str, what: str) -> tuple[str, str]:
     return name, version
 
 
+_EVERYTHING = ("admin", "auditor")
+
+
+def visible_systems(session: Session) -> ColumnElement[bool] | None:
+    """The SQL condition on ``System`` selecting the systems the session's viewer may see (None: all of them).
+    Deny by default: an unknown or inactive viewer sees none."""
+    viewer = session.info.get("viewer")
+    if viewer is None:
+        return None
+    if "visible" not in session.info:
+        role = session.execute(select(User.role).where(User.name == viewer, User.active.is_(True))).scalar()
+        member_of = select(Membership.system_id).join(User, User.id == Membership.user_id).where(User.name == viewer)
+        session.info["visible"] = None if role in _EVERYTHING else System.id.in_(member_of) if role else false()
+    condition: ColumnElement[bool] | None = session.info["visible"]
+    return condition
+
+
+def can_see(session: Session, owner: System) -> bool:
+    """Whether the session's viewer may see ``owner`` (for records found by id, not through their system)."""
+    visible = visible_systems(session)
+    return (
+        visible is None or session.execute(select(System.id).where(System.id == owner.id, visible)).first() is not None
+    )
+
+
 def system(session: Session, name: str) -> System:
-    found = session.execute(select(System).where(System.name == name)).scalar_one_or_none()
+    scope = [] if (visible := visible_systems(session)) is None else [visible]
+    found = session.execute(select(System).where(System.name == name, *scope)).scalar_one_or_none()
     if found is None:
-        names = list(session.execute(select(System.name).order_by(System.name)).scalars())
+        names = list(session.execute(select(System.name).where(*scope).order_by(System.name)).scalars())
         raise NotFound(f"no AI system named {name!r} ({_known(names)})")
     return found
 
@@ -83,6 +134,8 @@ def dataset(
     error lists only the names that could have been found."""
     scope = [] if system is None else [usable_by([system.id])]
     scope += [] if where is None else [where]
+    if (visible := visible_systems(session)) is not None:
+        scope.append(usable_by(select(System.id).where(visible).scalar_subquery()))
     found = session.execute(select(Dataset).where(Dataset.name == name, *scope)).scalar_one_or_none()
     if found is None:
         names = list(session.execute(select(Dataset.name).where(*scope).order_by(Dataset.name)).scalars())

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import Name, validate
 from assay.services import _lookup
-from assay.services._base import Service, require_authenticated, single_user
+from assay.services._base import Listing, Service, listing, require_authenticated, single_user
 from assay.store.models import ApiToken, Membership, System, User, WebSession, utcnow
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "dataset_writable",
     "require_authenticated_admin",
     "require_role",
+    "viewer_principal",
 ]
 
 GLOBAL_ROLES: Final = ("admin", "auditor", "member")
@@ -134,6 +135,21 @@ def _memberships(session: Session, user_id: int) -> dict[str, str]:
     return {row[0]: row[1] for row in rows}
 
 
+def viewer_principal(session: Session, given: Principal | None = None) -> Principal | None:
+    """``given``, else the principal of the session's viewer (``session.info["viewer"]``, set by the services from
+    the workspace's authenticated user) with their role and memberships read in this session; None when neither
+    (the workspace's own user, who may do anything). An unknown or inactive viewer is a member of nothing."""
+    if given is not None:
+        return given
+    viewer = session.info.get("viewer")
+    if viewer is None:
+        return None
+    user = session.execute(select(User).where(User.name == viewer)).scalar_one_or_none()
+    if user is None or not user.active:
+        return Principal(viewer, "member")
+    return Principal(user.name, user.role, _memberships(session, user.id))
+
+
 def require_role(tx: Transaction, action: Action, system: str, what: str) -> None:
     """In a multi-user workspace, ``what`` needs an authenticated, active user whose roles allow ``action`` on
     ``system``: the same rule (:func:`allowed`) the server applies to its routes, so the command line cannot do
@@ -201,9 +217,9 @@ class Access(Service):
             tx.record("user.create", user, before=None, payload={"name": name, "role": role})
         return user
 
-    def users(self) -> list[User]:
-        with self.ws.store.read() as session:
-            return list(session.execute(select(User).order_by(User.name)).scalars())
+    def users(self, *, limit: int | None = None, offset: int = 0) -> Listing[User]:
+        with self._read() as session:
+            return listing(session, select(User).order_by(User.name), limit, offset)
 
     def _user(self, session: Session, name: str) -> User:
         user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
@@ -296,7 +312,7 @@ class Access(Service):
             )
 
     def memberships(self, name: str) -> dict[str, str]:
-        with self.ws.store.read() as session:
+        with self._read() as session:
             return _memberships(session, self._user(session, name).id)
 
     # -- tokens ---------------------------------------------------------------------------------------------
@@ -333,7 +349,7 @@ class Access(Service):
             tx.record("token.revoke", token, before=before)
 
     def tokens(self, name: str) -> list[ApiToken]:
-        with self.ws.store.read() as session:
+        with self._read() as session:
             user = self._user(session, name)
             return list(session.execute(select(ApiToken).where(ApiToken.user_id == user.id)).scalars())
 
@@ -344,7 +360,7 @@ class Access(Service):
 
     def login(self, name: str, password: str) -> Principal:
         """Check a password (argon2id; the same work for unknown users)."""
-        with self.ws.store.read() as session:
+        with self._read() as session:
             user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
         try:
             _HASHER.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
@@ -356,7 +372,7 @@ class Access(Service):
 
     def from_token(self, secret: str) -> Principal:
         now = utcnow()
-        with self.ws.store.read() as session:
+        with self._read() as session:
             token = session.execute(
                 select(ApiToken).where(ApiToken.token_sha256 == _sha256(secret))
             ).scalar_one_or_none()
@@ -381,7 +397,7 @@ class Access(Service):
         return secret, csrf
 
     def from_session(self, secret: str) -> tuple[Principal, str]:
-        with self.ws.store.read() as session:
+        with self._read() as session:
             web = session.execute(
                 select(WebSession).where(WebSession.secret_sha256 == _sha256(secret))
             ).scalar_one_or_none()

@@ -42,7 +42,7 @@ from assay.services._approval_state import (
     request_approvals,
     state_digest,
 )
-from assay.services._base import Service, single_user
+from assay.services._base import Listing, Service, listing, single_user
 from assay.services.access import require_role
 from assay.services.gates import judge, policy_in_force
 from assay.services.registry import move_stage
@@ -381,12 +381,16 @@ class Approvals(Service):
     def _request(
         session: Session, request_id: int, system: str | None
     ) -> tuple[ApprovalRequest, ModelVersion, Model, System]:
+        if system is not None:
+            _lookup.system(session, system)  # a system the viewer cannot see is not found
         request = _lookup.by_id(session, ApprovalRequest, request_id, "approval request")
         version = session.get(ModelVersion, request.model_version_id)
         assert version is not None
         model, owner = _owner(session, version)
         if system is not None and owner.name != system:
             raise NotFound(f"system {system!r} has no approval request {request_id}")
+        if not _lookup.can_see(session, owner):
+            raise NotFound(f"no approval request with id {request_id}")
         return request, version, model, owner
 
     @staticmethod
@@ -429,23 +433,29 @@ class Approvals(Service):
             return _view(tx.session, request)
 
     def get(self, request_id: int, *, system: str | None = None) -> ApprovalView:
-        with self.ws.store.read() as session:
+        with self._read() as session:
             return _view(session, self._request(session, request_id, system)[0])
 
-    def list(self, system: str | None = None, *, status: str | None = None) -> list[ApprovalView]:
-        """Requests, oldest first (of one system, and of one status, when given)."""
-        with self.ws.store.read() as session:
-            query = select(ApprovalRequest).order_by(ApprovalRequest.id)
+    def list(
+        self, system: str | None = None, *, status: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> Listing[ApprovalView]:
+        """Requests, oldest first (of one system, and of one status, when given; of the systems the viewer may
+        see), ``limit`` of them from ``offset`` (counted and cut in the database)."""
+        with self._read() as session:
+            query = (
+                select(ApprovalRequest)
+                .join(ModelVersion, ModelVersion.id == ApprovalRequest.model_version_id)
+                .join(Model, Model.id == ModelVersion.model_id)
+                .order_by(ApprovalRequest.id)
+            )
             if system is not None:
-                owner = _lookup.system(session, system)
-                query = (
-                    query.join(ModelVersion, ModelVersion.id == ApprovalRequest.model_version_id)
-                    .join(Model, Model.id == ModelVersion.model_id)
-                    .where(Model.system_id == owner.id)
-                )
+                query = query.where(Model.system_id == _lookup.system(session, system).id)
+            elif (visible := _lookup.visible_systems(session)) is not None:
+                query = query.where(Model.system_id.in_(select(System.id).where(visible)))
             if status is not None:
                 query = query.where(ApprovalRequest.status == status)
-            return _views(session, list(session.execute(query).scalars()))
+            requests = listing(session, query, limit, offset)
+            return Listing(_views(session, requests), requests.total)
 
 
 # -- what follows when an approved state changes ---------------------------------------------------------------

@@ -56,18 +56,18 @@ class AuditLog(Service):
         return paths
 
     def log(self, where: audit.EventFilter | None = None, *, limit: int | None = None) -> list[Event]:
-        with self.ws.store.read() as session:
+        with self._read() as session:
             return list(audit.iter_events(session.connection(), where, limit=limit))
 
     def head_seq(self) -> int:
         """The sequence number of the last event (0 for an empty ledger): changes whenever anything changes."""
-        with self.ws.store.read() as session:
+        with self._read() as session:
             last = audit.head_seq(session)
         return last
 
     def recent(self, count: int) -> list[Event]:
         """The last ``count`` events, newest first (reads only those)."""
-        with self.ws.store.read() as session:
+        with self._read() as session:
             last = audit.head(session)
             if last is None:
                 return []

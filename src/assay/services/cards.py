@@ -104,7 +104,7 @@ def _evaluation(session: Session, version: ModelVersion) -> tuple[dict[str, Any]
 class Cards(Service):
     def build(self, system: str, ref: str) -> dict[str, Any]:
         """The model card document of model version ``ref`` of ``system``, from what the store holds now."""
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             version = _lookup.model_version(session, owner, ref)
             model = session.get(Model, version.model_id)

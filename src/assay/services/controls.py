@@ -317,7 +317,7 @@ class Controls(Service):
         An entry without a recorded status is applicable and not started."""
         if framework is not None:
             framework = catalogue_of(framework).framework.id
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             query = select(ControlStatus).where(ControlStatus.system_id == owner.id)
             if framework is not None:
@@ -366,7 +366,7 @@ class Controls(Service):
         if url is not None:
             fields["url"] = url
         spec: EvidenceSpec = validate(EvidenceSpec, fields, f"evidence for {control.ref}")
-        with self.ws.store.read() as session:  # refuse before a file is copied
+        with self._read() as session:  # refuse before a file is copied
             _refuse_excluded(session, _lookup.system(session, system), control)
         stored = None if file is None else self.ws.artifacts.put_file(file)
         with self._write() as tx:
@@ -476,7 +476,7 @@ class Controls(Service):
         today). For one entry, the evidence that counts for it through the crosswalk or from its group follows its
         own, with ``via`` saying why. Revoked evidence is listed (state ``revoked``, with who revoked it, when and
         why) unless ``include_revoked`` is false."""
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             return evidence_of(
                 session, owner, framework, control_id, as_of or _today(), include_revoked=include_revoked
@@ -489,7 +489,7 @@ class Controls(Service):
         plain ``assay.soa`` document (render it with :mod:`assay.reports.soa`)."""
         day = as_of or _today()
         catalogue = catalogue_of(SOA_FRAMEWORK)
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             entries = self._entries(owner, soa_controls(), day, self._recorded(session, owner))
         rows = []
@@ -550,7 +550,7 @@ class Controls(Service):
         day = as_of or _today()
         framework_id = catalogue_of(framework).framework.id
         controls = assessed_entries(framework_id)
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owners = (
                 [_lookup.system(session, system)]
                 if system is not None

@@ -16,7 +16,7 @@ from assay.governance.records import MODEL_STAGES
 from assay.reports.jsonable import jsonable
 from assay.services import _lookup
 from assay.services._approval_state import approval_state_digest, request_approvals
-from assay.services._base import Service
+from assay.services._base import Listing, Service, listing
 from assay.services.access import require_role
 from assay.services.controls import evidence_of
 from assay.store.models import ApprovalRequest, Assessment, GateRun, Model, SystemPolicy, Waiver
@@ -219,7 +219,7 @@ class Gates(Service):
         if path is not None:
             policy = load_policy(path)
             return policy, hashlib.sha256(path.read_bytes()).hexdigest()
-        with self.ws.store.read() as session:
+        with self._read() as session:
             return _policy_or_default(session, _lookup.system(session, system), stage)
 
     def set_policy(self, system: str, *, path: Path | None = None, text: str | None = None) -> dict[str, Any]:
@@ -267,14 +267,13 @@ class Gates(Service):
             "text": stored.text,
         }
 
-    def policies(self, system: str) -> list[dict[str, Any]]:
+    def policies(self, system: str, *, limit: int | None = None, offset: int = 0) -> Listing[dict[str, Any]]:
         """Every stored policy version of ``system``, oldest first (the newest per stage is in force)."""
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
-            rows = session.execute(
-                select(SystemPolicy).where(SystemPolicy.system_id == owner.id).order_by(SystemPolicy.id)
-            ).scalars()
-            return [self._policy_dict(row, owner.name) for row in rows]
+            query = select(SystemPolicy).where(SystemPolicy.system_id == owner.id).order_by(SystemPolicy.id)
+            rows = listing(session, query, limit, offset)
+            return Listing([self._policy_dict(row, owner.name) for row in rows], rows.total)
 
     # -- evaluation -------------------------------------------------------------------------------------------
 
@@ -308,7 +307,7 @@ class Gates(Service):
 
     def runs(self, system: str, ref: str) -> list[dict[str, Any]]:
         """The recorded gate runs of a model version, oldest first (summaries)."""
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             version = _lookup.model_version(session, owner, ref)
             rows = session.execute(
@@ -359,9 +358,11 @@ class Gates(Service):
             tx.record("waiver.create", waiver, before=None, payload={"system": owner.name, "rule": waiver.rule})
         return waiver
 
-    def waivers(self, system: str) -> list[dict[str, Any]]:
-        with self.ws.store.read() as session:
+    def waivers(self, system: str, *, limit: int | None = None, offset: int = 0) -> Listing[dict[str, Any]]:
+        with self._read() as session:
             owner = _lookup.system(session, system)
-            rows = session.execute(select(Waiver).where(Waiver.system_id == owner.id).order_by(Waiver.id)).scalars()
+            query = select(Waiver).where(Waiver.system_id == owner.id).order_by(Waiver.id)
+            rows = listing(session, query, limit, offset)
             today = _today()
-            return [{**_waiver_dict(w), "active": w.expires >= today, "created_at": w.created_at} for w in rows]
+            listed = [{**_waiver_dict(w), "active": w.expires >= today, "created_at": w.created_at} for w in rows]
+            return Listing(listed, rows.total)

@@ -8,7 +8,6 @@ action is done. The reporter is the acting user. Every change is one write trans
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -29,7 +28,7 @@ from assay.governance.records import (
     validate,
 )
 from assay.services import _lookup
-from assay.services._base import Service
+from assay.services._base import Listing, Service, listing
 from assay.store.models import CorrectiveAction, Incident, Model, ModelVersion, System, utcnow
 
 if TYPE_CHECKING:
@@ -67,11 +66,13 @@ def _incident(session: Session, owner: System, incident_id: int) -> Incident:
     return _lookup.by_id(session, Incident, incident_id, f"incident of {owner.name!r}", system_id=owner.id)
 
 
-def _actions(session: Session, incident_ids: list[int], status: str | None = None) -> list[CorrectiveAction]:
+def _actions(
+    session: Session, incident_ids: list[int], status: str | None = None, limit: int | None = None, offset: int = 0
+) -> Listing[CorrectiveAction]:
     query = select(CorrectiveAction).where(CorrectiveAction.incident_id.in_(incident_ids))
     if status is not None:
         query = query.where(CorrectiveAction.status == status)
-    return list(session.execute(query.order_by(CorrectiveAction.id)).scalars())
+    return listing(session, query.order_by(CorrectiveAction.id), limit, offset)
 
 
 def _not_closed(incident: Incident, doing: str) -> None:
@@ -122,25 +123,33 @@ class Incidents(Service):
             )
         return incident
 
-    def list(self, system: str, *, status: str | None = None, severity: str | None = None) -> list[Incident]:
+    def list(
+        self,
+        system: str,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Listing[Incident]:
         choice(status, INCIDENT_STATUSES, "incident status")
         choice(severity, INCIDENT_SEVERITIES, "incident severity")
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             query = select(Incident).where(Incident.system_id == owner.id)
             if status is not None:
                 query = query.where(Incident.status == status)
             if severity is not None:
                 query = query.where(Incident.severity == severity)
-            return list(session.execute(query.order_by(Incident.id)).scalars())
+            return listing(session, query.order_by(Incident.id), limit, offset)
 
     def get(self, system: str, incident_id: int) -> Incident:
-        with self.ws.store.read() as session:
+        with self._read() as session:
             return _incident(session, _lookup.system(session, system), incident_id)
 
     def detail(self, system: str, incident_id: int) -> IncidentDetail:
         """The incident, the model version it names and its corrective actions, read together."""
-        with self.ws.store.read() as session:
+        with self._read() as session:
             incident = _incident(session, _lookup.system(session, system), incident_id)
             return IncidentDetail(
                 incident=incident,
@@ -241,14 +250,20 @@ class Incidents(Service):
         return action
 
     def list_actions(
-        self, system: str, incident_id: int | None = None, *, status: str | None = None
-    ) -> builtins.list[CorrectiveAction]:
+        self,
+        system: str,
+        incident_id: int | None = None,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Listing[CorrectiveAction]:
         """Corrective actions of one incident, or of every incident of the system; optionally open or done only."""
         choice(status, ACTION_STATUSES, "corrective action status")
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             if incident_id is not None:
                 ids = [_incident(session, owner, incident_id).id]
             else:
                 ids = list(session.execute(select(Incident.id).where(Incident.system_id == owner.id)).scalars())
-            return _actions(session, ids, status)
+            return _actions(session, ids, status, limit, offset)

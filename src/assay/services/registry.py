@@ -32,8 +32,8 @@ from assay.governance.records import (
     validate,
 )
 from assay.services import _lookup
-from assay.services._base import Service
-from assay.services.access import Principal, allowed, dataset_readable, dataset_writable
+from assay.services._base import Listing, Service, listing
+from assay.services.access import Principal, allowed, dataset_readable, dataset_writable, viewer_principal
 from assay.store.artifacts import StoredFile, safe_name
 from assay.store.ledger import canonical_json
 from assay.store.models import (
@@ -97,9 +97,14 @@ class Systems(Service):
     """AI systems: create, list, show, update."""
 
     def create(self, spec: SystemSpec | Mapping[str, Any], *, owner_member: str | None = None) -> System:
-        """Register a system; ``owner_member`` (a user name) becomes its owner in the same transaction."""
+        """Register a system; ``owner_member`` (a user name) becomes its owner in the same transaction. An
+        authenticated member (the workspace's viewer) who creates a system becomes its owner, as on the server, so
+        that they can see what they created; admins need no membership."""
         valid: SystemSpec = coerce(SystemSpec, spec, "AI system")
         with self._write() as tx:
+            creator = viewer_principal(tx.session)
+            if owner_member is None and creator is not None and creator.role == "member":
+                owner_member = creator.name
             clash = tx.session.execute(select(System.name).where(System.name_key == valid.name.lower())).scalar()
             if clash is not None:
                 case = "" if clash == valid.name else f" (names are unique regardless of case: {valid.name!r} is taken)"
@@ -117,12 +122,23 @@ class Systems(Service):
                 tx.record("membership.grant", membership, before=None, payload=payload)
         return system
 
-    def list(self) -> list[System]:
-        with self.ws.store.read() as session:
-            return list(session.execute(select(System).order_by(System.name)).scalars())
+    def list(
+        self, *, category: str | None = None, stage: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> Listing[System]:
+        """The systems the viewer may see, by name (of one EU AI Act category or life cycle stage when given);
+        ``limit`` and ``offset`` take one page (counted and cut in the database)."""
+        with self._read() as session:
+            query = select(System).order_by(System.name)
+            if (visible := _lookup.visible_systems(session)) is not None:
+                query = query.where(visible)
+            if category is not None:
+                query = query.where(System.eu_ai_act_category == category)
+            if stage is not None:
+                query = query.where(System.lifecycle_stage == stage)
+            return listing(session, query, limit, offset)
 
     def get(self, name: str) -> System:
-        with self.ws.store.read() as session:
+        with self._read() as session:
             return _lookup.system(session, name)
 
     def update(self, name: str, changes: SystemUpdate | Mapping[str, Any]) -> System:
@@ -210,7 +226,7 @@ class Models(Service):
         return version
 
     def get_version(self, system: str, ref: str) -> ModelVersion:
-        with self.ws.store.read() as session:
+        with self._read() as session:
             return _lookup.model_version(session, _lookup.system(session, system), ref)
 
     def load(
@@ -236,7 +252,7 @@ class Models(Service):
         artifact, its adapter kind) otherwise."""
         from assay.adapters import file_kind
 
-        with self.ws.store.read() as session:
+        with self._read() as session:
             version = _lookup.model_version(session, _lookup.system(session, system), ref)
             model = session.get(Model, version.model_id)
             artifact = None if version.artifact_sha256 is None else session.get(Artifact, version.artifact_sha256)
@@ -257,20 +273,24 @@ class Models(Service):
             raise InvalidInput(PICKLE_REFUSED.format(ref=full, name=artifact.name))
         return full, artifact, kind
 
-    def list_versions(self, system: str) -> list[tuple[Model, ModelVersion]]:
-        with self.ws.store.read() as session:
+    def list_versions(
+        self, system: str, *, limit: int | None = None, offset: int = 0
+    ) -> Listing[tuple[Model, ModelVersion]]:
+        with self._read() as session:
             owner = _lookup.system(session, system)
-            rows = session.execute(
-                select(Model, ModelVersion)
-                .join(ModelVersion, ModelVersion.model_id == Model.id)
+            query = (
+                select(ModelVersion)
+                .join(Model, ModelVersion.model_id == Model.id)
                 .where(Model.system_id == owner.id)
                 .order_by(Model.name, ModelVersion.id)
-            ).all()
-            return [(row[0], row[1]) for row in rows]
+            )
+            versions = listing(session, query, limit, offset)
+            models = {m.id: m for m in session.execute(select(Model).where(Model.system_id == owner.id)).scalars()}
+            return Listing([(models[v.model_id], v) for v in versions], versions.total)
 
     def lineage(self, system: str, ref: str) -> list[ModelVersion]:
         """The version and its ancestors, newest first."""
-        with self.ws.store.read() as session:
+        with self._read() as session:
             current: ModelVersion | None = _lookup.model_version(session, _lookup.system(session, system), ref)
             chain: list[ModelVersion] = []
             while current is not None and current not in chain:
@@ -338,8 +358,8 @@ class Datasets(Service):
     """Datasets and their versions, with provenance and lineage; each dataset owned by an AI system and shared
     explicitly with others.
 
-    ``principal`` (the server passes the user making the request; ``None``, the workspace's own user, may do
-    anything, as with the other services) limits every method to what that person may do: a dataset they may
+    ``principal`` (default: the workspace's authenticated user, as for every service; with neither, the workspace's
+    own user may do anything) limits every method to what that person may do: a dataset they may
     not see does not exist for them (:class:`~assay.errors.NotFound`); one they see only as a member of a system it
     is shared with, or as a viewer or approver, they may read but not change
     (:class:`~assay.errors.PermissionDenied`). See :func:`assay.services.access.dataset_readable`."""
@@ -347,8 +367,10 @@ class Datasets(Service):
     # -- who may see and change what -------------------------------------------------------------------------------
 
     @staticmethod
-    def _visible(principal: Principal | None) -> ColumnElement[bool] | None:
-        """The SQL condition selecting the datasets ``principal`` may see (None: all of them)."""
+    def _visible(principal: Principal | None, session: Session) -> ColumnElement[bool] | None:
+        """The SQL condition selecting the datasets ``principal`` (default: the session's viewer) may see (None:
+        all of them)."""
+        principal = viewer_principal(session, principal)
         systems = None if principal is None else principal.systems()
         if systems is None:
             return None
@@ -367,10 +389,11 @@ class Datasets(Service):
         return ("?" if owner is None else owner.name), tuple(shared)
 
     def _find(self, session: Session, name: str, principal: Principal | None) -> Dataset:
-        return _lookup.dataset(session, name, where=self._visible(principal))
+        return _lookup.dataset(session, name, where=self._visible(principal, session))
 
     def _require_write(self, session: Session, dataset: Dataset, principal: Principal | None, doing: str) -> str:
         """The owning system's name, once ``principal`` may change the dataset."""
+        principal = viewer_principal(session, principal)
         owner, _ = self._ownership(session, dataset)
         if principal is not None and not dataset_writable(principal, owner):
             raise PermissionDenied(
@@ -382,6 +405,7 @@ class Datasets(Service):
     def _owning_system(session: Session, name: str, principal: Principal | None, doing: str) -> System:
         """System ``name``, to own a dataset: ``principal`` must be able to see it (else it does not exist for
         them) and to change it."""
+        principal = viewer_principal(session, principal)
         if principal is not None and not allowed(principal, "read", name):
             raise NotFound(f"no AI system named {name!r}")
         system = _lookup.system(session, name)
@@ -392,6 +416,7 @@ class Datasets(Service):
     def _check_register(
         self, session: Session, valid: DatasetVersionSpec, system: str, principal: Principal | None
     ) -> tuple[System, Dataset | None]:
+        principal = viewer_principal(session, principal)
         existing = session.execute(select(Dataset).where(Dataset.name == valid.dataset)).scalar_one_or_none()
         if (
             existing is not None
@@ -447,7 +472,7 @@ class Datasets(Service):
         valid: DatasetVersionSpec = coerce(DatasetVersionSpec, spec, "dataset version")
         if not isinstance(system, str) or not system:
             raise InvalidInput("give the AI system that owns the dataset (system; the CLI's --system)")
-        with self.ws.store.read() as session:  # refused before the file is read or stored
+        with self._read() as session:  # refused before the file is read or stored
             self._check_register(session, valid, system, principal)
         facts: dict[str, Any] = {}
         stored = None
@@ -468,7 +493,7 @@ class Datasets(Service):
                 dataset = Dataset(name=valid.dataset, system_id=owner.id, description=valid.description)
                 tx.session.add(dataset)
                 tx.record("dataset.create", dataset, before=None, payload={"system": owner.name})
-            visible = self._visible(principal)
+            visible = self._visible(principal, tx.session)
             parents = [_lookup.dataset_version(tx.session, ref, where=visible).id for ref in valid.parents]
             fields = valid.model_dump(exclude={"dataset", "description", "parents"})
             for key, value in facts.items():
@@ -493,8 +518,8 @@ class Datasets(Service):
         return version
 
     def get_version(self, ref: str, *, principal: Principal | None = None) -> DatasetVersion:
-        with self.ws.store.read() as session:
-            return _lookup.dataset_version(session, ref, where=self._visible(principal))
+        with self._read() as session:
+            return _lookup.dataset_version(session, ref, where=self._visible(principal, session))
 
     @contextmanager
     def opened(self, ref: str) -> Iterator[Frame]:
@@ -504,7 +529,7 @@ class Datasets(Service):
         that the system they record in owns the dataset or has it shared.)"""
         from assay.frames import open as open_frame
 
-        with self.ws.store.read() as session:
+        with self._read() as session:
             data = _lookup.dataset_version(session, ref)
             artifact = None if data.artifact_sha256 is None else session.get(Artifact, data.artifact_sha256)
         if artifact is None:
@@ -522,7 +547,7 @@ class Datasets(Service):
         """Change the provenance, location or personal-data fields of a dataset version (validated as a whole)."""
         _update, given = updates(DatasetVersionUpdate, changes, f"update of dataset version {ref!r}")
         with self._write() as tx:
-            version = _lookup.dataset_version(tx.session, ref, where=self._visible(principal))
+            version = _lookup.dataset_version(tx.session, ref, where=self._visible(principal, tx.session))
             dataset = tx.session.get(Dataset, version.dataset_id)
             assert dataset is not None
             self._require_write(tx.session, dataset, principal, "change")
@@ -536,30 +561,36 @@ class Datasets(Service):
             tx.record("dataset_version.update", version, before=before, payload={"changed": sorted(given)})
         return version
 
-    def list_versions(self, *, principal: Principal | None = None) -> list[tuple[Dataset, DatasetVersion]]:
-        """Every dataset version ``principal`` may see (selected in the database)."""
-        visible = self._visible(principal)
-        with self.ws.store.read() as session:
-            rows = session.execute(
-                select(Dataset, DatasetVersion)
-                .join(DatasetVersion, DatasetVersion.dataset_id == Dataset.id)
+    def list_versions(
+        self, *, principal: Principal | None = None, limit: int | None = None, offset: int = 0
+    ) -> Listing[tuple[Dataset, DatasetVersion]]:
+        """Every dataset version ``principal`` (or the workspace's viewer) may see, selected, counted and cut to
+        ``limit`` from ``offset`` in the database."""
+        with self._read() as session:
+            visible = self._visible(principal, session)
+            query = (
+                select(DatasetVersion)
+                .join(Dataset, DatasetVersion.dataset_id == Dataset.id)
                 .where(*([] if visible is None else [visible]))
                 .order_by(Dataset.name, DatasetVersion.id)
-            ).all()
-            return [(row[0], row[1]) for row in rows]
+            )
+            versions = listing(session, query, limit, offset)
+            ids = {v.dataset_id for v in versions}
+            datasets = {d.id: d for d in session.execute(select(Dataset).where(Dataset.id.in_(ids))).scalars()}
+            return Listing([(datasets[v.dataset_id], v) for v in versions], versions.total)
 
     # -- datasets: owner and shares ------------------------------------------------------------------------------
 
     def get(self, name: str, *, principal: Principal | None = None) -> DatasetInfo:
         """Dataset ``name`` with its owning system and the systems it is shared with."""
-        with self.ws.store.read() as session:
+        with self._read() as session:
             dataset = self._find(session, name, principal)
             return DatasetInfo(dataset, *self._ownership(session, dataset))
 
     def list(self, *, principal: Principal | None = None) -> list[DatasetInfo]:
         """Every dataset ``principal`` may see (selected in the database), with owner and shares, by name."""
-        visible = self._visible(principal)
-        with self.ws.store.read() as session:
+        with self._read() as session:
+            visible = self._visible(principal, session)
             rows = session.execute(
                 select(Dataset, System.name)
                 .join(System, System.id == Dataset.system_id)
@@ -583,6 +614,7 @@ class Datasets(Service):
         with self._write() as tx:
             dataset = self._find(tx.session, name, principal)
             owner = self._require_write(tx.session, dataset, principal, "share")
+            principal = viewer_principal(tx.session, principal)
             if principal is not None and not allowed(principal, "read", system):
                 raise NotFound(f"no AI system named {system!r}")
             target = _lookup.system(tx.session, system)
@@ -685,7 +717,7 @@ class Assessments(Service):
         self, system: str, *, model_version: str | None = None, dataset_version: str | None = None
     ) -> None:
         """Fail early (before a long computation) when what a result is to be recorded against does not exist."""
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             if model_version is not None:
                 _lookup.model_version(session, owner, model_version)
@@ -752,14 +784,14 @@ class Assessments(Service):
         link_evidence(tx, owner, assessment, valid_days=self.ws.settings.evidence_valid_days)
         return assessment
 
-    def list(self, system: str) -> list[Assessment]:
-        with self.ws.store.read() as session:
+    def list(self, system: str, *, limit: int | None = None, offset: int = 0) -> Listing[Assessment]:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             query = select(Assessment).where(Assessment.system_id == owner.id).order_by(Assessment.id)
-            return list(session.execute(query).scalars())
+            return listing(session, query, limit, offset)
 
     def get(self, system: str, assessment_id: int) -> Assessment:
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             return _lookup.by_id(session, Assessment, assessment_id, "assessment", system_id=owner.id)
 

@@ -32,7 +32,7 @@ from assay.governance.records import (
 )
 from assay.governance.risk import LEVELS
 from assay.services import _lookup
-from assay.services._base import Service
+from assay.services._base import Listing, Service, listing
 from assay.store.models import ImpactAssessment, Risk, utcnow
 
 if TYPE_CHECKING:
@@ -90,21 +90,29 @@ class Risks(Service):
             tx.record("risk.create", risk, before=None, payload={"system": owner.name})
         return risk
 
-    def list(self, system: str, *, status: str | None = None, level: str | None = None) -> list[Risk]:
+    def list(
+        self,
+        system: str,
+        *,
+        status: str | None = None,
+        level: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Listing[Risk]:
         """Risks of a system, optionally only those with this status (open, closed) or inherent level."""
         choice(status, RISK_STATUSES, "risk status")
         choice(level, LEVELS, "risk level")
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             query = select(Risk).where(Risk.system_id == owner.id)
             if status is not None:
                 query = query.where(Risk.status == status)
             if level is not None:
                 query = query.where(Risk.level == level)
-            return list(session.execute(query.order_by(Risk.id)).scalars())
+            return listing(session, query.order_by(Risk.id), limit, offset)
 
     def get(self, system: str, risk_id: int) -> Risk:
-        with self.ws.store.read() as session:
+        with self._read() as session:
             return _risk(session, system, risk_id)
 
     def update(self, system: str, risk_id: int, changes: RiskUpdate | Mapping[str, Any]) -> Risk:
@@ -174,17 +182,19 @@ class ImpactAssessments(Service):
             tx.record("impact_assessment.create", assessment, before=None, payload={"system": owner.name})
         return assessment
 
-    def list(self, system: str, *, status: str | None = None) -> list[ImpactAssessment]:
+    def list(
+        self, system: str, *, status: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> Listing[ImpactAssessment]:
         choice(status, IMPACT_STATUSES, "impact assessment status")
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             query = select(ImpactAssessment).where(ImpactAssessment.system_id == owner.id)
             if status is not None:
                 query = query.where(ImpactAssessment.status == status)
-            return list(session.execute(query.order_by(ImpactAssessment.id)).scalars())
+            return listing(session, query.order_by(ImpactAssessment.id), limit, offset)
 
     def get(self, system: str, assessment_id: int) -> ImpactAssessment:
-        with self.ws.store.read() as session:
+        with self._read() as session:
             return _assessment(session, system, assessment_id)
 
     def update(

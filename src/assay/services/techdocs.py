@@ -262,7 +262,7 @@ class TechnicalDocs(Service):
     def build(self, system: str) -> dict[str, Any]:
         """The ``assay.technical-documentation`` document of ``system``."""
         catalogue = load_catalogue("eu-ai-act")
-        with self.ws.store.read() as session:
+        with self._read() as session:
             owner = _lookup.system(session, system)
             facts = _Facts(session, owner)
         sections = []

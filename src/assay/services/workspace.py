@@ -85,6 +85,7 @@ class Workspace:
         url = settings.database_url or config.get("database_url") or sqlite_url(self.home / "assay.db")
         self.actor: str = settings.actor or _default_actor()
         self.authenticated = False  # the actor proved who they are (see login)
+        self.viewer: str | None = None  # whose visibility reads and writes are limited to (None: everything)
         self.artifacts = ArtifactStore(self.home / "artifacts")
         # The keys are read when first needed: reading (verify, log, list, show) works without the private key.
         self.store = Store(
@@ -205,6 +206,7 @@ class Workspace:
         clone.__dict__.update({k: v for k, v in self.__dict__.items() if not _is_service(k)})
         clone.actor = actor
         clone.authenticated = False
+        clone.viewer = None
         return clone
 
     def login(self, name: str, password: str) -> Workspace:
@@ -218,6 +220,7 @@ class Workspace:
         session or token). Shells call it only after checking a credential; :meth:`login` is the way for others."""
         clone = self.as_actor(name)
         clone.authenticated = True
+        clone.viewer = name  # an authenticated user sees the systems their roles let them see, and no others
         return clone
 
     # -- mode ------------------------------------------------------------------------------------------------
