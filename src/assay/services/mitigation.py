@@ -31,6 +31,7 @@ from assay.frames import Facet, Label
 from assay.governance.records import ModelVersionSpec, coerce
 from assay.mitigate import describe, model_classes, plain, positives, prepare
 from assay.services._base import Service
+from assay.services.registry import record_assessment, register_model_version
 
 if TYPE_CHECKING:
     from assay.adapters import Model
@@ -567,8 +568,9 @@ class Mitigation(Service):
         model_stored = self.ws.artifacts.put_file(model_file)
         stored = {name: self.ws.artifacts.put_file(path) for name, path in (files or {}).items()}
         with self._write() as tx:  # the new version and its record together, or neither
-            registered = self.ws.models.register_version_in(tx, system, spec, model_stored, model_file.name)
-            assessment = self.ws.assessments.record_in(
-                tx, system, document, model_version=new_ref, dataset_version=dataset_version, files=stored
-            )
+            registered = register_model_version(tx, system, spec, model_stored, model_file.name)
+            assessment = record_assessment(
+                tx, system, document, model_version=new_ref, dataset_version=dataset_version, files=stored,
+                evidence_valid_days=self.ws.settings.evidence_valid_days,
+            )  # fmt: skip
         return RecordedMitigation(version=registered, assessment=assessment, ref=new_ref)

@@ -64,6 +64,8 @@ __all__ = [
     "Datasets",
     "Models",
     "Systems",
+    "record_assessment",
+    "register_model_version",
     "store_artifact",
 ]
 
@@ -181,49 +183,7 @@ class Models(Service):
             path = self.ws.artifacts.path_of(valid.artifact_sha256)
             stored, artifact = StoredFile(valid.artifact_sha256, path.stat().st_size, path), Path(safe_name(file_name))
         with self._write() as tx:
-            return self.register_version_in(tx, system, valid, stored, None if artifact is None else artifact.name)
-
-    @staticmethod
-    def register_version_in(
-        tx: Transaction, system: str, valid: ModelVersionSpec, stored: StoredFile | None, file_name: str | None
-    ) -> ModelVersion:
-        """:meth:`register_version` inside ``tx`` (for a use case that writes more in the same transaction), the
-        spec validated and the file, if any, already in the artifact store."""
-        owner = _lookup.system(tx.session, system)
-        model = tx.session.execute(
-            select(Model).where(Model.system_id == owner.id, Model.name == valid.model)
-        ).scalar_one_or_none()
-        if model is None:
-            model = Model(system_id=owner.id, name=valid.model, description=valid.description)
-            tx.session.add(model)
-            tx.record("model.create", model, before=None, payload={"system": owner.name})
-        training = None
-        if valid.training_dataset:  # a dataset the system owns or that is shared with it
-            training = _lookup.dataset_version(tx.session, valid.training_dataset, system=owner)
-        parent = None
-        if valid.parent:
-            ref = valid.parent if "@" in valid.parent else f"{valid.model}@{valid.parent}"
-            parent = _lookup.model_version(tx.session, owner, ref)
-        sha = valid.artifact_sha256
-        if stored is not None and file_name is not None:
-            sha = store_artifact(tx, stored, file_name, "application/octet-stream").sha256
-        version = ModelVersion(
-            model_id=model.id,
-            version=valid.version,
-            artifact_sha256=sha,
-            framework=valid.framework,
-            training_dataset_version_id=None if training is None else training.id,
-            parent_id=None if parent is None else parent.id,
-            stage=valid.stage,
-        )
-        tx.session.add(version)
-        tx.record(
-            "model_version.create",
-            version,
-            before=None,
-            payload={"system": owner.name, "ref": f"{valid.model}@{valid.version}"},
-        )
-        return version
+            return register_model_version(tx, system, valid, stored, None if artifact is None else artifact.name)
 
     def get_version(self, system: str, ref: str) -> ModelVersion:
         with self._read() as session:
@@ -737,52 +697,10 @@ class Assessments(Service):
         _schema(document)  # before the files are stored: a document Assay did not write changes nothing
         stored = {name: self.ws.artifacts.put_file(path) for name, path in (files or {}).items()}
         with self._write() as tx:
-            return self.record_in(
-                tx, system, document, model_version=model_version, dataset_version=dataset_version, files=stored
-            )
-
-    def record_in(
-        self,
-        tx: Transaction,
-        system: str,
-        document: Mapping[str, Any],
-        *,
-        model_version: str | None = None,
-        dataset_version: str | None = None,
-        files: Mapping[str, StoredFile] | None = None,
-    ) -> Assessment:
-        """:meth:`record` inside ``tx`` (for a use case that writes more in the same transaction), the ``files``
-        already in the artifact store."""
-        kind = _schema(document)
-        text = canonical_json(dict(document))
-        stored = files or {}
-        owner = _lookup.system(tx.session, system)
-        version = None if model_version is None else _lookup.model_version(tx.session, owner, model_version)
-        data = None if dataset_version is None else _lookup.dataset_version(tx.session, dataset_version, system=owner)
-        data_block = document.get("data")
-        fingerprint = data_block.get("fingerprint") if isinstance(data_block, Mapping) else None
-        assessment = Assessment(
-            system_id=owner.id,
-            model_version_id=None if version is None else version.id,
-            dataset_version_id=None if data is None else data.id,
-            kind=kind,
-            document=dict(document),
-            document_sha256=hashlib.sha256(text).hexdigest(),
-            data_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
-            attachments={
-                name: store_artifact(tx, item, name, _media_type(Path(name))).sha256 for name, item in stored.items()
-            },
-            created_by=tx.actor,
-        )
-        tx.session.add(assessment)
-        tx.record(
-            "assessment.record",
-            assessment,
-            before=None,
-            payload={"system": owner.name, "kind": kind, "document_sha256": assessment.document_sha256},
-        )
-        link_evidence(tx, owner, assessment, valid_days=self.ws.settings.evidence_valid_days)
-        return assessment
+            return record_assessment(
+                tx, system, document, model_version=model_version, dataset_version=dataset_version, files=stored,
+                evidence_valid_days=self.ws.settings.evidence_valid_days,
+            )  # fmt: skip
 
     def list(self, system: str, *, limit: int | None = None, offset: int = 0) -> Listing[Assessment]:
         with self._read() as session:
@@ -850,3 +768,91 @@ def link_evidence(tx: Transaction, owner: System, assessment: Assessment, *, val
             },
         )
     return linked
+
+
+def record_assessment(
+    tx: Transaction,
+    system: str,
+    document: Mapping[str, Any],
+    *,
+    model_version: str | None = None,
+    dataset_version: str | None = None,
+    files: Mapping[str, StoredFile] | None = None,
+    evidence_valid_days: int,
+) -> Assessment:
+    """Record a result document inside ``tx`` (what :meth:`Assessments.record` does, for any use case that writes
+    more in the same transaction), its ``files`` already in the artifact store, and link it as evidence valid for
+    ``evidence_valid_days``."""
+    kind = _schema(document)
+    text = canonical_json(dict(document))
+    stored = files or {}
+    owner = _lookup.system(tx.session, system)
+    version = None if model_version is None else _lookup.model_version(tx.session, owner, model_version)
+    data = None if dataset_version is None else _lookup.dataset_version(tx.session, dataset_version, system=owner)
+    data_block = document.get("data")
+    fingerprint = data_block.get("fingerprint") if isinstance(data_block, Mapping) else None
+    assessment = Assessment(
+        system_id=owner.id,
+        model_version_id=None if version is None else version.id,
+        dataset_version_id=None if data is None else data.id,
+        kind=kind,
+        document=dict(document),
+        document_sha256=hashlib.sha256(text).hexdigest(),
+        data_fingerprint=fingerprint if isinstance(fingerprint, str) else None,
+        attachments={
+            name: store_artifact(tx, item, name, _media_type(Path(name))).sha256 for name, item in stored.items()
+        },
+        created_by=tx.actor,
+    )
+    tx.session.add(assessment)
+    tx.record(
+        "assessment.record",
+        assessment,
+        before=None,
+        payload={"system": owner.name, "kind": kind, "document_sha256": assessment.document_sha256},
+    )
+    link_evidence(tx, owner, assessment, valid_days=evidence_valid_days)
+    return assessment
+
+
+def register_model_version(
+    tx: Transaction, system: str, valid: ModelVersionSpec, stored: StoredFile | None, file_name: str | None
+) -> ModelVersion:
+    """Register a model version inside ``tx`` (what :meth:`Models.register_version` does, for a use case that
+    writes more in the same transaction), the spec validated and the file, if any, already in the artifact
+    store."""
+    owner = _lookup.system(tx.session, system)
+    model = tx.session.execute(
+        select(Model).where(Model.system_id == owner.id, Model.name == valid.model)
+    ).scalar_one_or_none()
+    if model is None:
+        model = Model(system_id=owner.id, name=valid.model, description=valid.description)
+        tx.session.add(model)
+        tx.record("model.create", model, before=None, payload={"system": owner.name})
+    training = None
+    if valid.training_dataset:  # a dataset the system owns or that is shared with it
+        training = _lookup.dataset_version(tx.session, valid.training_dataset, system=owner)
+    parent = None
+    if valid.parent:
+        ref = valid.parent if "@" in valid.parent else f"{valid.model}@{valid.parent}"
+        parent = _lookup.model_version(tx.session, owner, ref)
+    sha = valid.artifact_sha256
+    if stored is not None and file_name is not None:
+        sha = store_artifact(tx, stored, file_name, "application/octet-stream").sha256
+    version = ModelVersion(
+        model_id=model.id,
+        version=valid.version,
+        artifact_sha256=sha,
+        framework=valid.framework,
+        training_dataset_version_id=None if training is None else training.id,
+        parent_id=None if parent is None else parent.id,
+        stage=valid.stage,
+    )
+    tx.session.add(version)
+    tx.record(
+        "model_version.create",
+        version,
+        before=None,
+        payload={"system": owner.name, "ref": f"{valid.model}@{valid.version}"},
+    )
+    return version
