@@ -13,7 +13,6 @@ from rich.table import Table
 
 from assay.cli._shell import JsonOption, console, open_workspace, print_json
 from assay.errors import InvalidInput
-from assay.services import checks as service
 
 if TYPE_CHECKING:
     from assay.services.workspace import Workspace
@@ -76,6 +75,7 @@ def _run(
     """Check the target (with --system), run the check, write its files (with --out) and record it through the
     service; present it."""
     from assay.reports.checks import check_tables
+    from assay.services import checks as service
 
     workspace = _target(ctx, system, dataset_version)
 
@@ -124,6 +124,8 @@ def baseline(
     dataset_version: _DatasetVersion = None,
 ) -> None:
     """Profile a reference dataset and suggest constraints, in Model Monitor's formats."""
+    from assay.services import checks as service
+
     config = service.monitoring_config(comparison_threshold, comparison_method, categorical_drift_method)
     if categorical_drift_method not in ("LInfinity", "ChiSquared"):
         raise InvalidInput(

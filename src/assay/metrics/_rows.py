@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import narwhals as nw
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from assay.errors import InvalidInput
@@ -17,6 +16,9 @@ from assay.metrics._plan import _facet_expr, _features, _Plan
 from assay.metrics._stats import MISSING, CountTable, grouped_counts
 from assay.metrics.flip import flip_test
 from assay.metrics.performance import score_metrics
+
+if TYPE_CHECKING:
+    import pandas as pd  # only FT collects rows (pandas loads then: the count path does without it)
 
 
 def _score_table(plan: _Plan) -> CountTable | None:
@@ -55,6 +57,8 @@ def _score_for(
 
 def _states(values: pd.Series, positives: tuple[Any, ...] | None) -> NDArray[np.intp]:
     """0/1/missing states of a collected role column, by the same mapping as the count pass's levels."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     # the code -1 (missing) picks the MISSING appended last
     by_code = np.append(_roles.state_map([_python(v) for v in uniques], positives), MISSING)
