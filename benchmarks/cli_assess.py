@@ -70,7 +70,7 @@ def python_kwargs(mode: str) -> dict[str, object]:
     if mode == "count":
         return {**common, "group": GROUP, "metrics": list(COUNT_METRICS), "bootstrap": 1000}
     ft: dict[str, object] = {**common, "metrics": ["FT"], "features": list(FEATURES), "bootstrap": 0}
-    return {**ft, "ft_max_rows": None} if mode == "ft-exact" else ft
+    return {**ft, "ft_exact": True} if mode == "ft-exact" else ft
 
 
 def run(line: list[str]) -> tuple[float, float, str, str]:

@@ -95,6 +95,18 @@ def assess(
     model_features: Annotated[
         str | None, typer.Option(help="Comma-separated feature columns, for a model that does not name them.")
     ] = None,
+    ft_max_rows: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="FT on a seeded random sample of this many rows when there are more; the result says so "
+            "(default: ASSAY_FT_MAX_ROWS, else 1,000,000).",
+            show_default=False,
+        ),
+    ] = None,
+    ft_exact: Annotated[
+        bool, typer.Option("--ft-exact", help="FT on every row, however many (its cost is printed first).")
+    ] = False,
 ) -> None:
     """Measure bias: Clarify's pre- and post-training metrics with intervals, per-group performance.
 
@@ -133,6 +145,8 @@ def assess(
         task = bar.add_task("assessing", total=None)
 
         def progress(stage: str) -> None:
+            if stage.startswith("FT cost:"):  # stated before the flip test starts, and kept on the screen
+                console.print(stage, highlight=False, soft_wrap=True)
             bar.update(task, description=stage)
 
         report = run_assessment(
@@ -153,6 +167,8 @@ def assess(
             divergence=_divergence(divergence),
             progress=progress,
             model=loaded,
+            ft_max_rows=ft_max_rows,
+            ft_exact=ft_exact,
         )
         progress("writing reports")
         paths = write_outputs(report, out)

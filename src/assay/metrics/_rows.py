@@ -69,13 +69,24 @@ def _python(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+FT_SAMPLE_STREAM = 200_000  # the sample's random stream, apart from the bootstrap's (0, 1, ... and 100_000, ...)
+
+
 @dataclass(frozen=True)
 class _FlipRows:
-    """Rows with a label and a prediction: facet values, predicted label and candidate features."""
+    """Rows with a label and a prediction: facet values, predicted label and candidate features.
+
+    ``total`` is the number of such rows in the data; when it exceeds the spec's ``ft_max_rows``, the rows held are
+    a random sample of ``ft_max_rows`` of them (seeded by the spec's seed), in the data's order."""
 
     facets: pd.DataFrame
     predicted: NDArray[np.bool_]
     features: dict[str, NDArray[np.float64]]
+    total: int
+
+    @property
+    def sampled(self) -> bool:
+        return len(self.predicted) < self.total
 
     def in_d(self, plan: _Plan, allowed: Sequence[tuple[int, set[Any]]]) -> NDArray[np.bool_]:
         mask = np.ones(len(self.predicted), dtype=bool)
@@ -89,22 +100,32 @@ class _FlipRows:
 
 
 def _flip_rows(plan: _Plan, positives: tuple[Any, ...] | None) -> _FlipRows:
-    """Collect only what FT needs (facet keys, label/prediction, feature columns) for rows to use."""
+    """Collect only what FT needs (facet keys, label/prediction, feature columns) for rows to use; with more such
+    rows than ``ft_max_rows``, keep a seeded random sample of them (taken before anything is converted, so memory
+    follows the sample)."""
+    spec = plan.spec
     feats = _features(plan, set())
     exprs: dict[str, nw.Expr] = {fk.key: _facet_expr(plan, fk) for fk in plan.facets}
     exprs["__y"] = plan.label_expr
     assert plan.pred_expr is not None
     exprs["__p"] = plan.pred_expr
     exprs.update({f"x:{c}": nw.col(c).cast(nw.Float64) for c in feats})
-    data = plan.frame.lazy.select(**exprs).collect().to_pandas()
-    y = _states(data["__y"], positives)
-    p = _states(data["__p"], None if plan.pred_is_state else positives)
-    keep = (y != MISSING) & (p != MISSING)
-    data = data.loc[keep]
+    collected = plan.frame.lazy.select(**exprs).collect()
+    y = _states(collected.get_column("__y").to_pandas(), positives)
+    p = _states(collected.get_column("__p").to_pandas(), None if plan.pred_is_state else positives)
+    used = np.flatnonzero((y != MISSING) & (p != MISSING))
+    total = len(used)
+    if spec.ft_max_rows is not None and total > spec.ft_max_rows:
+        rng = np.random.default_rng([spec.seed, FT_SAMPLE_STREAM])
+        used = used[np.sort(rng.choice(total, size=spec.ft_max_rows, replace=False))]
+    if len(used) < len(y):
+        collected = collected[used]
+    data = collected.drop("__y", "__p").to_pandas()
     return _FlipRows(
-        facets=data[[fk.key for fk in plan.facets]].reset_index(drop=True),
-        predicted=p[keep] == 1,
+        facets=data[[fk.key for fk in plan.facets]],
+        predicted=p[used] == 1,
         features={c: data[f"x:{c}"].to_numpy(dtype=np.float64, na_value=np.nan) for c in feats},
+        total=total,
     )
 
 
