@@ -147,3 +147,13 @@ def test_no_cost_statement_without_ft(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_the_cli_refuses_a_limit_below_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli(tmp_path / "missing.parquet", tmp_path / "out", "--ft-max-rows", "0") == 2
     assert "--ft-max-rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ft_from_feature_columns_equals_ft_from_the_matrix(seed: int) -> None:
+    """The assessment passes FT its feature columns (no (row, feature) copy of the data): the same value."""
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([rng.normal(size=800), rng.integers(0, 3, 800).astype(float)])  # ties too
+    in_d, pred = rng.random(800) < 0.3, rng.random(800) < 0.5
+    assert flip_test([x[:, 0].copy(), x[:, 1].copy()], in_d, pred) == flip_test(x, in_d, pred)
+    assert flip_test([], in_d, pred) == flip_test(np.zeros((800, 0)), in_d, pred)

@@ -140,5 +140,4 @@ def _ft(
         if np.isinf(values).any():
             return None, f"feature {c!r} has infinite values; choose --features with finite values"
         columns.append(values)
-    x = np.column_stack(columns) if columns else np.zeros((len(rows.predicted), 0))
-    return flip_test(x, rows.in_d(plan, allowed), rows.predicted)
+    return flip_test(columns, rows.in_d(plan, allowed), rows.predicted)  # the columns: no (row, feature) copy

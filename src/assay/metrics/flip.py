@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -73,23 +75,40 @@ def _neighbour_votes(
 
 
 def flip_test(
-    features: NDArray[np.float64], in_d: NDArray[np.bool_], predicted: NDArray[np.bool_]
+    features: NDArray[np.float64] | Sequence[NDArray[np.float64]],
+    in_d: NDArray[np.bool_],
+    predicted: NDArray[np.bool_],
 ) -> tuple[float | None, str | None]:
     """Clarify's FT: k-NN (k = 5, or 1 when facet a has <= 9 rows; Euclidean, unscaled) fitted on facet a.
 
+    ``features`` is the (row, feature) matrix, or its columns: then the whole matrix is never built, only facet
+    a's and facet d's rows (the same arrays), which keeps a large run's memory down by one copy of the features.
     Returns ``(value, None)`` or ``(None, reason)``. Sign as Clarify's code:
     ``(#{d: yhat = 1, knn = 0} - #{d: yhat = 0, knn = 1}) / n_d``.
     """
+    if isinstance(features, np.ndarray):
+        width = features.shape[1]
+        matrix = features
+
+        def rows(mask: NDArray[np.bool_]) -> NDArray[np.float64]:
+            return matrix[mask]
+    else:
+        width = len(features)
+        columns = features
+
+        def rows(mask: NDArray[np.bool_]) -> NDArray[np.float64]:
+            return np.column_stack([column[mask] for column in columns])
+
     n_d = int(in_d.sum())
     n_a = int((~in_d).sum())
     if n_d == 0:
         return None, "facet d (the sensitive group) has no rows"
     if n_a == 0:
         return None, "facet a (every other row) has no rows"
-    if features.shape[1] == 0:
+    if width == 0:
         return None, "no numeric feature column for the nearest-neighbour search (give --features)"
     k = 5 if n_a > 9 else 1
-    if_a = _neighbour_votes(features[~in_d], predicted[~in_d], features[in_d], k)
+    if_a = _neighbour_votes(rows(~in_d), predicted[~in_d], rows(in_d), k)
     model = predicted[in_d]
     flipped_pos = int(np.sum(model & ~if_a))
     flipped_neg = int(np.sum(~model & if_a))
