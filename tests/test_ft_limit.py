@@ -144,9 +144,17 @@ def test_no_cost_statement_without_ft(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "FT cost" not in capsys.readouterr().err
 
 
-def test_the_cli_refuses_a_limit_below_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_refuses_a_limit_below_one_or_a_limit_with_the_exact_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _cli(tmp_path / "missing.parquet", tmp_path / "out", "--ft-max-rows", "0") == 2
     assert "--ft-max-rows" in capsys.readouterr().err
+    data = tmp_path / "data.parquet"
+    _frame().to_parquet(data)
+    assert _cli(data, tmp_path / "out", "--ft-max-rows", "10", "--ft-exact") == 2
+    assert "error: give a FT row limit (--ft-max-rows) or the exact run (--ft-exact), not both" in (
+        capsys.readouterr().err
+    )
 
 
 @pytest.mark.parametrize("seed", range(3))

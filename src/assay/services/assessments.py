@@ -121,6 +121,8 @@ def assess(
     ``ASSAY_FT_MAX_ROWS``) when there are more, and says so in the result; ``ft_exact=True`` uses every row.
     """
     s = settings or load_settings()
+    if ft_exact and ft_max_rows is not None:
+        raise InvalidInput("give a FT row limit (--ft-max-rows) or the exact run (--ft-exact), not both")
     if isinstance(label, str):
         values = None if positive is None else (positive if isinstance(positive, list | tuple) else [positive])
         label = Label(label, None if values is None else tuple(values), label_threshold)
