@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     confidence: float = Field(default=0.95, gt=0, lt=1, description="Confidence level of intervals.")
     seed: int = Field(default=0, description="Seed of the bootstrap.")
     min_group_size: int = Field(default=30, ge=0, description="Warn for facet groups smaller than this.")
+    ft_max_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="The flip test (FT) uses a seeded random sample of this many rows when the data has more (the "
+        "result says so); `assay assess --ft-exact` uses every row.",
+    )
     workspace: Path | None = Field(
         default=None,
         description="Workspace folder (the one holding .assay/); default: the current folder or the nearest parent "

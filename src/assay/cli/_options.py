@@ -63,6 +63,8 @@ def progress_bar(quiet: bool, first: str) -> Iterator[Callable[[str], None]]:
         task = bar.add_task(first, total=None)
 
         def progress(stage: str) -> None:
+            if stage.startswith("FT cost:"):  # stated before the flip test starts, and kept on the screen
+                console.print(stage, highlight=False, soft_wrap=True)
             bar.update(task, description=stage)
 
         yield progress

@@ -13,10 +13,12 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from assay.errors import AssayError, Conflict, InvalidInput, NotFound, PermissionDenied
-from assay.services.approvals import ApprovalView
+
+if TYPE_CHECKING:
+    from assay.services.approvals import ApprovalView
 
 __all__ = ["Remote"]
 
@@ -34,6 +36,8 @@ _TIMEOUT: Final = 60.0
 
 
 def _view(record: dict[str, Any]) -> ApprovalView:
+    from assay.services.approvals import ApprovalView
+
     fields = {name: record[name] for name in ApprovalView.__dataclass_fields__ if name in record}
     fields["created_at"] = dt.datetime.fromisoformat(record["created_at"])
     fields["decided_at"] = None if record.get("decided_at") is None else dt.datetime.fromisoformat(record["decided_at"])

@@ -15,13 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from assay.config import load_settings
 from assay.errors import InvalidInput
-from assay.reports.jsonable import jsonable
-from assay.services.workspace import Workspace
 
 if TYPE_CHECKING:
     from assay.cli._remote import Remote
+    from assay.services.workspace import Workspace
 
 __all__ = [
     "JsonOption",
@@ -75,6 +73,9 @@ def remote(ctx: typer.Context) -> Remote | None:
 
 def open_workspace(ctx: typer.Context, *, check: bool = True) -> Workspace:
     """The workspace the global options (or ASSAY_WORKSPACE, ASSAY_DATABASE_URL, ASSAY_ACTOR) point at."""
+    from assay.config import load_settings
+    from assay.services.workspace import Workspace
+
     options = _options(ctx)
     if options.server is not None:
         raise InvalidInput(
@@ -112,6 +113,8 @@ def _password(user: str) -> str:
 
 
 def print_json(value: Any) -> None:
+    from assay.reports.jsonable import jsonable
+
     typer.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
 
 

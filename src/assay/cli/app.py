@@ -13,51 +13,126 @@ import typer
 from typer.exceptions import TyperException
 
 from assay._version import __version__
-from assay.cli import (
-    approvals,
-    audit,
-    checks,
-    controls,
-    explain,
-    gates,
-    incidents,
-    jobs,
-    mitigate,
-    registry,
-    risks,
-    server,
-    workspace,
-)
-from assay.cli import assess as assess_cmd
+from assay.cli._lazy import LazyCommand, LazyGroup
 from assay.cli._shell import Options
 from assay.errors import AssayError, Conflict, InvalidInput, NotFound, PermissionDenied
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "main"]
+
+_WORKSPACE, _REGISTRY, _RISKS, _CONTROLS = (
+    "assay.cli.workspace",
+    "assay.cli.registry",
+    "assay.cli.risks",
+    "assay.cli.controls",
+)
+_GATES, _SERVER = "assay.cli.gates", "assay.cli.server"
+
+# Every top-level command: the module whose ``register(app)`` adds it, and its one-line help (the first paragraph of
+# its own help), so that ``assay --help`` imports none of the modules. A new command module adds its commands here;
+# tests/test_cli_startup.py checks that this table matches what the modules register, help included.
+COMMANDS: dict[str, LazyCommand] = {
+    # commands, in the order of ``assay --help``
+    "assess": LazyCommand(
+        "assay.cli.app",
+        "Measure bias: Clarify's pre- and post-training metrics with intervals, per-group performance.",
+        register="_register_assess",
+    ),
+    "init": LazyCommand(
+        _WORKSPACE,
+        "Create a workspace: .assay/ with the database (migrated), the artifact store and the ledger's signing key.",
+    ),
+    "soa": LazyCommand(
+        _CONTROLS, "The Statement of Applicability of a system (ISO/IEC 42001 6.1.3, the 38 Annex A controls)."
+    ),
+    "readiness": LazyCommand(
+        _CONTROLS, "Share of applicable controls implemented with current evidence, and the gaps, per system."
+    ),
+    "gate": LazyCommand(
+        _GATES, "Evaluate a policy for a model version; exit 0 when it passes, 1 when a rule fails, 2 on bad input."
+    ),
+    "card": LazyCommand(
+        _GATES,
+        "Build the model card of a model version from the store (md, html, pdf, json; SageMaker and Hugging Face).",
+    ),
+    "docs": LazyCommand(
+        _GATES, "Technical documentation along the EU AI Act Annex IV headings, filled from the store; gaps marked."
+    ),
+    "explain": LazyCommand(
+        "assay.cli.explain",
+        "Explain a model: SHAP importance (global, per facet group, for chosen rows) and partial dependence.",
+    ),
+    "mitigate": LazyCommand(
+        "assay.cli.mitigate",
+        "Mitigate bias: reweighing, exponentiated gradient, threshold optimisation or reject-option classification.",
+    ),
+    "serve": LazyCommand(
+        _SERVER, "Serve the web application and the REST API (/api/docs) on the workspace's database."
+    ),
+    # groups
+    "workspace": LazyCommand(_WORKSPACE, "The workspace's settings."),
+    "db": LazyCommand(_WORKSPACE, "The governance database's schema (Alembic migrations)."),
+    "system": LazyCommand(_REGISTRY, "AI systems: create, list, show, update."),
+    "model": LazyCommand(_REGISTRY, "Models and their versions."),
+    "dataset": LazyCommand(
+        _REGISTRY, "Datasets and their versions, each dataset owned by an AI system and shared with others."
+    ),
+    "assessment": LazyCommand(_REGISTRY, "Assessments recorded against a system."),
+    "risk": LazyCommand(_RISKS, "Risks of an AI system: add, list, show, update, close."),
+    "impact": LazyCommand(
+        _RISKS, "AI system impact assessments (ISO/IEC 42005 headings): create, list, show, update, finalise."
+    ),
+    "control": LazyCommand(
+        _CONTROLS, "Control status per system: applicable or excluded (with a justification), implementation, owner."
+    ),
+    "evidence": LazyCommand(
+        _CONTROLS, "Evidence for a system's controls: assessments, files, URLs; revoked when withdrawn."
+    ),
+    "approval": LazyCommand(
+        "assay.cli.approvals", "Approvals: request to move a model version to a stage; approvers decide."
+    ),
+    "incident": LazyCommand(
+        "assay.cli.incidents",
+        "Incidents of an AI system: open, list, show, update, move through their states; corrective actions.",
+    ),
+    "policy": LazyCommand(
+        _GATES, "The gate policy a system must pass before a stage (default: Assay's for its EU AI Act category)."
+    ),
+    "waiver": LazyCommand(_GATES, "Waivers: let one policy rule fail for a while, with a reason."),
+    "audit": LazyCommand("assay.cli.audit", "The audit ledger: verify, export, list, checkpoint."),
+    "check": LazyCommand(
+        "assay.cli.checks",
+        "Data checks: Model Monitor baseline and validation, duplicates, leakage, label issues, representativeness, "
+        "personal data.",
+    ),
+    "worker": LazyCommand(
+        "assay.cli.jobs",
+        "Run queued jobs and due schedules until Ctrl-C or SIGTERM (several workers may share one PostgreSQL database).",
+    ),
+    "job": LazyCommand("assay.cli.jobs", "Background jobs: list, show, cancel."),
+    "schedule": LazyCommand("assay.cli.jobs", "Scheduled jobs (cron or interval, in an explicit time zone)."),
+    "user": LazyCommand(_SERVER, "Local users of the server and their roles."),
+    "token": LazyCommand(_SERVER, "Personal API tokens (for the API and CI)."),
+}
+
+
+def _register_assess(app: typer.Typer) -> None:
+    from assay.cli.assess import assess
+
+    app.command("assess", no_args_is_help=True)(assess)
+
+
+class _Root(LazyGroup):
+    lazy = COMMANDS
+
 
 app = typer.Typer(
     name="assay",
+    cls=_Root,
     help="Assay: measure, mitigate, document and govern AI systems, offline.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command("assess", no_args_is_help=True)(assess_cmd.assess)
-for _module in (
-    workspace,
-    registry,
-    risks,
-    controls,
-    approvals,
-    incidents,
-    gates,
-    audit,
-    explain,
-    mitigate,
-    checks,
-    server,
-    jobs,
-):
-    _module.register(app)
 
 
 def _version(value: bool) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from assay.cli._shell import JsonOption, open_workspace, print_json, print_record, remote, table
 from assay.governance.records import MODEL_STAGES
-from assay.services.approvals import ApprovalView
+
+if TYPE_CHECKING:
+    from assay.services.approvals import ApprovalView
 
 __all__ = ["register"]
 

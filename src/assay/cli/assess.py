@@ -73,6 +73,8 @@ def assess(
     model_features: Annotated[
         str | None, typer.Option(help="Comma-separated feature columns, for a model that does not name them.")
     ] = None,
+    ft_max_rows: Annotated[int | None, typer.Option(help=_O.help("ft_max_rows"), show_default=False)] = None,
+    ft_exact: Annotated[bool, typer.Option("--ft-exact", help=_O.help("ft_exact"))] = _O.default("ft_exact"),
 ) -> None:
     """Measure bias: Clarify's pre- and post-training metrics with intervals, per-group performance.
 
@@ -93,6 +95,8 @@ def assess(
             "seed": seed,
             "min_group_size": min_group_size,
             "divergence": divergence,
+            "ft_max_rows": ft_max_rows,
+            "ft_exact": ft_exact,
         }
     )
     workspace = target_workspace(ctx, system, model_version=model_version, dataset_version=dataset_version)

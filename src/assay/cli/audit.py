@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from assay.cli._shell import JsonOption, open_workspace, print_json, table
 from assay.errors import IntegrityViolation, InvalidInput
-from assay.services.audit import verify_export
-from assay.store.audit import EventFilter
-from assay.store.ledger import Verification
+
+if TYPE_CHECKING:
+    from assay.store.ledger import Verification
 
 __all__ = ["register"]
 
@@ -71,6 +71,8 @@ def verify(
     if export is not None:
         if public_key is None:
             raise InvalidInput("--export needs --public-key: an export is verified with the public key alone")
+        from assay.services.audit import verify_export
+
         _report(verify_export(export, public_key), f"export {export}", as_json=as_json)
         return
     workspace = open_workspace(ctx)
@@ -110,6 +112,8 @@ def log(
     as_json: JsonOption = False,
 ) -> None:
     """List audit events, oldest first, with filters."""
+    from assay.store.audit import EventFilter
+
     where = EventFilter(actor, action, object_type, object_id, since, until, after)
     events = open_workspace(ctx).audit.log(where, limit=limit)
     rows = [{**e.content(), "hash": e.hash} for e in events]

@@ -10,8 +10,6 @@ from rich.table import Table
 
 from assay.cli._shell import JsonOption, console, open_workspace, parse_date, print_json, remote, table
 from assay.errors import InvalidInput
-from assay.reports.gate import render_gate_junit, render_gate_markdown
-from assay.reports.techdocs import render_techdocs_html, render_techdocs_markdown
 from assay.services.cards import CARD_FORMATS
 
 __all__ = ["register"]
@@ -40,6 +38,8 @@ def gate(
     """Evaluate a policy for a model version; exit 0 when it passes, 1 when a rule fails, 2 on bad input.
 
     The decision is recorded (a gate run and its audit event)."""
+    from assay.reports.gate import render_gate_junit, render_gate_markdown
+
     decision = open_workspace(ctx).gates.evaluate(system, model_version, policy_file=policy, stage=stage)
     if junit is not None:
         junit.parent.mkdir(parents=True, exist_ok=True)
@@ -133,6 +133,8 @@ def docs(
     """Technical documentation along the EU AI Act Annex IV headings, filled from the store; gaps marked."""
     if fmt not in ("md", "html"):
         raise InvalidInput(f"--format must be md or html, not {fmt!r}")
+    from assay.reports.techdocs import render_techdocs_html, render_techdocs_markdown
+
     document = open_workspace(ctx).techdocs.build(system)
     text = render_techdocs_markdown(document) if fmt == "md" else render_techdocs_html(document)
     if out is None:

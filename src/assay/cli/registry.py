@@ -15,7 +15,6 @@ from assay.governance.records import (
     MODEL_STAGES,
     OVERSIGHT_MODES,
 )
-from assay.services._lookup import split_ref
 
 if TYPE_CHECKING:
     from assay.services.registry import DatasetInfo
@@ -143,6 +142,8 @@ def model_register(
     as_json: JsonOption = False,
 ) -> None:
     """Register a model version."""
+    from assay.services._lookup import split_ref
+
     model, version = split_ref(ref, "model version")
     given = {
         "model": model, "version": version, "artifact_sha256": artifact_sha256, "framework": framework,
@@ -249,6 +250,8 @@ def dataset_register(
     as_json: JsonOption = False,
 ) -> None:
     """Register a dataset version with its provenance, in a dataset owned by --system."""
+    from assay.services._lookup import split_ref
+
     name, version = split_ref(ref, "dataset version")
     start, end = _period(period)
     given = {

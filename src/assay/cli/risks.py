@@ -11,7 +11,6 @@ from assay.cli._shell import JsonOption, open_workspace, parse_date, print_recor
 from assay.errors import InvalidInput
 from assay.governance.records import IMPACT_HEADINGS, IMPACT_STATUSES, RISK_STATUSES, TREATMENTS
 from assay.governance.risk import LEVELS
-from assay.services.risks import risk_record
 
 __all__ = ["register"]
 
@@ -47,6 +46,12 @@ _Sections = Annotated[
 ]
 _RISK_COLUMNS = ["id", "title", "source", "likelihood", "impact", "score", "level", "treatment", "residual_level"]
 _RISK_COLUMNS += ["owner", "review_date", "status"]
+
+
+def risk_record(risk: Any) -> dict[str, Any]:
+    from assay.services.risks import risk_record as record
+
+    return record(risk)
 
 
 def _risk_fields(**given: Any) -> dict[str, Any]:

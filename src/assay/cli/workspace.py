@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from assay.cli._shell import Options, open_workspace
-from assay.config import load_settings
-from assay.services.workspace import WORKSPACE_DIR, Workspace
-from assay.store.migrate import current_revision, head_revision
+
+if TYPE_CHECKING:
+    from assay.services.workspace import Workspace
 
 __all__ = ["register"]
 
@@ -37,6 +37,9 @@ def init(
     ] = False,
 ) -> None:
     """Create a workspace: .assay/ with the database (migrated), the artifact store and the ledger's signing key."""
+    from assay.config import load_settings
+    from assay.services.workspace import WORKSPACE_DIR, Workspace
+
     options = ctx.find_root().obj if isinstance(ctx.find_root().obj, Options) else Options()
     url = database_url or options.database_url
     # What this command creates, removed again if it fails (a database that cannot be reached, ...): no half-made
@@ -77,6 +80,8 @@ def mode(
 def db_upgrade(ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Migrate the database up to REVISION (default: the newest). The audit ledger must verify first; each record
     the migration changes gets a record.migrate event, so the ledger keeps covering every record."""
+    from assay.store.migrate import current_revision
+
     workspace = _unchecked(ctx)
     events = workspace.store.upgrade(workspace.actor, revision)
     typer.echo(f"database at revision {current_revision(workspace.store.engine)} ({events} records re-recorded)")
@@ -87,6 +92,8 @@ def db_downgrade(
     ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target revision ('base' removes all).")]
 ) -> None:
     """Migrate the database down to REVISION (the audit ledger must verify first, as for an upgrade)."""
+    from assay.store.migrate import current_revision
+
     workspace = _unchecked(ctx)
     events = workspace.store.downgrade(workspace.actor, revision)
     typer.echo(
@@ -97,6 +104,8 @@ def db_downgrade(
 @db_app.command("current")
 def db_current(ctx: typer.Context) -> None:
     """Print the database's schema revision and the newest this Assay knows."""
+    from assay.store.migrate import current_revision, head_revision
+
     workspace = _unchecked(ctx)
     typer.echo(f"current: {current_revision(workspace.store.engine) or 'base (empty)'}")
     typer.echo(f"head:    {head_revision()}")

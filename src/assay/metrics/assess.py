@@ -24,11 +24,13 @@ from assay.errors import InvalidInput
 from assay.frames import Frame
 from assay.frames.roles import describe_values
 from assay.metrics._cells import _Cells, _count, _joint_mask, _side_tensor
-from assay.metrics._plan import _FacetKey, _Plan, _plan
+from assay.metrics._neighbours import _cores
+from assay.metrics._plan import _FacetKey, _features, _Plan, _plan
 from assay.metrics._rows import _flip_rows, _ft, _score_for, _score_table
 from assay.metrics._stats import MISSING
 from assay.metrics.bias import METRICS, Counts
 from assay.metrics.bootstrap import interval, resample
+from assay.metrics.flip import ft_cost
 from assay.metrics.performance import rates
 from assay.metrics.results import BiasResult, FacetEntry, GroupPerformance, MetricResult
 from assay.metrics.spec import BiasSpec
@@ -233,6 +235,14 @@ def _comparable(plan: _Plan, cells: _Cells) -> list[Note]:
     return out
 
 
+def _ft_cost(plan: _Plan, rows: dict[str, int]) -> str:
+    """FT's cost, stated before it starts (the CLI prints it): its rows (sampled or not) x features, estimated."""
+    spec = plan.spec
+    total = rows["used"] - rows.get("missing_prediction", 0)
+    n = total if spec.ft_max_rows is None else min(total, spec.ft_max_rows)
+    return ft_cost(n, total, len(_features(plan, set())), spec.ft_max_rows, spec.seed, _cores())
+
+
 def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = None) -> BiasResult:
     """Run a bias assessment of ``frame`` as ``spec`` says. See the module docstring for the flow."""
     say = progress or (lambda _stage: None)
@@ -251,8 +261,15 @@ def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = Non
 
     flip_rows = None
     if "FT" in names:
+        say(_ft_cost(plan, rows))
         say("reading flip-test features")
         flip_rows = _flip_rows(plan, cells.label_positives)
+        if flip_rows.sampled:
+            warnings.append(
+                Warning("ft_sample", f"FT computed on a random sample of {len(flip_rows.predicted):,} of "
+                        f"{flip_rows.total:,} rows (seed {spec.seed}): more rows than ft_max_rows "
+                        f"({spec.ft_max_rows:,}); ask for the exact run (--ft-exact) to use every row")
+            )  # fmt: skip
     say("computing metrics")
     order = {n: i for i, n in enumerate(names)}
     entries = []

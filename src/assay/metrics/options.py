@@ -5,9 +5,9 @@ Declared once here; see :mod:`assay.frames.options` for how the shells derive fr
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from assay.frames.options import Column, Columns, FacetOption, Labelled, Seed, Share, setting
 from assay.frames.roles import Facet
@@ -45,6 +45,19 @@ class BiasOptions(Labelled):
     divergence: Literal["sound", "clarify"] = Field(
         default="sound", description="sound (default) or clarify: Clarify's truncated KL/JS/LP/TVD/KS."
     )
+    ft_max_rows: Annotated[int, Field(ge=1, le=10**12)] | None = Field(
+        default=None,
+        description="FT on a seeded random sample of this many rows when there are more; the result says so "
+        "(default: the setting ASSAY_FT_MAX_ROWS, 1,000,000).",
+    )
+    ft_exact: bool = Field(default=False, description="FT on every row, however many (its cost is stated first).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _exact_or_limit(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("ft_exact") and data.get("ft_max_rows") is not None:
+            raise ValueError("give ft_max_rows or ft_exact, not both: ft_exact uses every row")
+        return data
 
     def facet_roles(self) -> list[Facet]:
         return [FacetOption.of(item).facet() for item in self.facets]

@@ -9,9 +9,10 @@ from assay.errors import InvalidInput
 from assay.frames import Facet, Label, Prediction, Score
 from assay.metrics.bias import METRICS, POST_TRAINING, PRE_TRAINING
 
-__all__ = ["MAX_BOOTSTRAP", "BiasSpec"]
+__all__ = ["FT_MAX_ROWS", "MAX_BOOTSTRAP", "BiasSpec"]
 
 MAX_BOOTSTRAP: Final = 10_000  # the server's cap too; replicates x facet cells x 8 bytes stay in memory
+FT_MAX_ROWS: Final = 1_000_000  # FT's default row limit (ASSAY_FT_MAX_ROWS): about 20-30 s on 2 cores
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class BiasSpec:
     divergence: Literal["sound", "clarify"] = "sound"
     max_facet_values: int = 100
     calibration_bins: int = 10
+    ft_max_rows: int | None = FT_MAX_ROWS  # FT on a seeded random sample of this many rows; None: every row
 
     def __post_init__(self) -> None:
         if not self.facets:
@@ -63,6 +65,10 @@ class BiasSpec:
             raise InvalidInput(
                 f"bootstrap replicates must be at most {MAX_BOOTSTRAP:,}, not {self.bootstrap:,} (more make no "
                 "interval better and may not fit in memory)"
+            )
+        if self.ft_max_rows is not None and self.ft_max_rows < 1:
+            raise InvalidInput(
+                f"ft_max_rows must be 1 or more, not {self.ft_max_rows} (ask for the exact run to use every row)"
             )
         if self.seed < 0:
             raise InvalidInput(f"seed must be 0 or more, not {self.seed}")
@@ -110,6 +116,7 @@ class BiasSpec:
             "min_group_size": self.min_group_size,
             "divergence": self.divergence,
             "calibration_bins": self.calibration_bins,
+            "ft_max_rows": self.ft_max_rows,
         }  # fmt: skip
 
 

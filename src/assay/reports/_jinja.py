@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["template"]
 
 
 @cache
 def _environment() -> jinja2.Environment:
+    import jinja2  # on first use: the CLI's help and the commands that render no HTML do not load it
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("assay.reports", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        # Compiled templates are kept in the user's own temporary folder (Jinja checks that it owns it), keyed by
+        # each template's source: a command renders a report without compiling its template again (about 0.1 s).
+        bytecode_cache=jinja2.FileSystemBytecodeCache(),
     )
 
 

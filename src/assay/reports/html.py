@@ -203,6 +203,7 @@ def _summary_items(document: Mapping[str, Any]) -> list[dict[str, Any]]:
         ("min_group_size", "Min group size"),
         ("divergence", "Divergences"),
         ("calibration_bins", "Calibration bins"),
+        ("ft_max_rows", "FT row limit (seeded sample above it)"),
     ):
         if spec.get(key) is not None:
             spec_items.append((title, str(spec[key])))

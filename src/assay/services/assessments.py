@@ -105,6 +105,8 @@ def assess(
     settings: Settings | None = None,
     progress: Progress | None = None,
     model: Any = None,
+    ft_max_rows: int | None = None,
+    ft_exact: bool = False,
 ) -> BiasReport:
     """Assess bias in ``data`` (a CSV/Parquet path or a pandas, Polars, PyArrow, DuckDB or PySpark frame).
 
@@ -115,8 +117,12 @@ def assess(
     ``model`` (an :class:`assay.adapters.Model`, or a fitted estimator or callable) computes the score itself
     (column ``model_score``; ``model_prediction`` for a model that gives labels only) from its own feature
     columns, instead of ``score``/``predicted``.
+    The flip test (FT) uses a seeded random sample of ``ft_max_rows`` rows (default: the setting
+    ``ASSAY_FT_MAX_ROWS``) when there are more, and says so in the result; ``ft_exact=True`` uses every row.
     """
     s = settings or load_settings()
+    if ft_exact and ft_max_rows is not None:
+        raise InvalidInput("give a FT row limit (--ft-max-rows) or the exact run (--ft-exact), not both")
     if isinstance(label, str):
         values = None if positive is None else (positive if isinstance(positive, list | tuple) else [positive])
         label = Label(label, None if values is None else tuple(values), label_threshold)
@@ -136,6 +142,7 @@ def assess(
         seed=s.seed if seed is None else seed,
         min_group_size=s.min_group_size if min_group_size is None else min_group_size,
         divergence=divergence,
+        ft_max_rows=None if ft_exact else s.ft_max_rows if ft_max_rows is None else ft_max_rows,
     )
     return BiasReport(assess_bias(open_frame(data), spec, progress=progress))
 

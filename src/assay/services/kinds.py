@@ -32,6 +32,7 @@ def _bias(inputs: Inputs, o: BiasOptions) -> Any:
         threshold=o.threshold, group=o.group, intersect=o.intersect, metrics=o.metrics, features=o.features,
         bootstrap=o.bootstrap, confidence=o.confidence, seed=o.seed, min_group_size=o.min_group_size,
         divergence=o.divergence, progress=inputs.progress, model=inputs.model,
+        ft_max_rows=o.ft_max_rows, ft_exact=o.ft_exact,
     )  # fmt: skip
 
 
