@@ -106,7 +106,8 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "worker": LazyCommand(
         "assay.cli.jobs",
-        "Run queued jobs and due schedules until Ctrl-C or SIGTERM (several workers may share one PostgreSQL database).",
+        "Run queued jobs and due schedules until Ctrl-C or SIGTERM (several workers may share one PostgreSQL "
+        "database).",
     ),
     "job": LazyCommand("assay.cli.jobs", "Background jobs: list, show, cancel."),
     "schedule": LazyCommand("assay.cli.jobs", "Scheduled jobs (cron or interval, in an explicit time zone)."),

@@ -266,7 +266,7 @@ def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = Non
         flip_rows = _flip_rows(plan, cells.label_positives)
         if flip_rows.sampled:
             warnings.append(
-                Warning("ft_sample", f"FT computed on a random sample of {len(flip_rows.predicted):,} of "
+                Note("ft_sample", f"FT computed on a random sample of {len(flip_rows.predicted):,} of "
                         f"{flip_rows.total:,} rows (seed {spec.seed}): more rows than ft_max_rows "
                         f"({spec.ft_max_rows:,}); ask for the exact run (--ft-exact) to use every row")
             )  # fmt: skip
