@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from assay.server.permissions import PUBLIC, ROUTES
+from assay.services._base import Listing
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
 from tests.support.server import PARAMS, PASSWORD, ROLES, serving
@@ -424,6 +425,16 @@ def test_pagination_is_cut_and_counted_in_the_database(server: tuple[TestClient,
         assert [r["id"] for r in page["items"]] == all_ids[offset : offset + limit]
     page = ws.risks.list("release", limit=2, offset=5)
     assert page.total == 7 and [r.id for r in page] == all_ids[5:7]
+    for n in range(3):  # evidence: cut in the database too, with its state computed for the page only
+        ws.controls.add_evidence("release", "iso42001", "A.6.2.4", kind="url", url=f"https://e.example/{n}")
+    evidence = [e.id for e in ws.controls.list_evidence("release")]
+    assert len(evidence) >= 4
+    for limit, offset in [(1, 0), (2, 1), (2, len(evidence) - 1), (3, 100)]:
+        body = client.get("/api/systems/release/evidence", params={"limit": limit, "offset": offset}, headers=headers)
+        assert body.json()["total"] == len(evidence), body.text
+        assert [e["id"] for e in body.json()["items"]] == evidence[offset : offset + limit]
+    cut = ws.controls.list_evidence("release", limit=2, offset=1)
+    assert isinstance(cut, Listing) and cut.total == len(evidence) and [e.id for e in cut] == evidence[1:3]
     # filtered in the database before counting: the stranger's list of systems is empty, the viewer's has one
     for name, expected in (("stranger", []), ("viewer", ["release"])):
         body = client.get("/api/systems", params={"limit": 1}, headers={"Authorization": f"Bearer {tokens[name]}"})

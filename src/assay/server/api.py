@@ -276,7 +276,9 @@ def list_evidence(
     framework: str | None = None,
     include_revoked: Annotated[bool, Query(description="List revoked evidence too (state 'revoked').")] = True,
 ) -> out.Page[out.Evidence]:
-    views = auth.ws.controls.list_evidence(system, framework, include_revoked=include_revoked)
+    views = auth.ws.controls.list_evidence(
+        system, framework, include_revoked=include_revoked, limit=paging.limit, offset=paging.offset
+    )
     return page(out.Evidence, views, paging)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, InvalidInput
@@ -42,7 +42,7 @@ from assay.governance.readiness import (
 )
 from assay.governance.records import ControlStatusSpec, EvidenceSpec, validate
 from assay.services import _lookup
-from assay.services._base import Service
+from assay.services._base import Listing, Service, listing
 from assay.services.access import require_role
 from assay.services.registry import store_artifact
 from assay.store.models import Assessment, ControlStatus, Evidence, System, utcnow
@@ -471,16 +471,23 @@ class Controls(Service):
         *,
         as_of: dt.date | None = None,
         include_revoked: bool = True,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[EvidenceView]:
         """Evidence of ``system`` (of one framework, or of one entry), each with its state on ``as_of`` (default
         today). For one entry, the evidence that counts for it through the crosswalk or from its group follows its
         own, with ``via`` saying why. Revoked evidence is listed (state ``revoked``, with who revoked it, when and
-        why) unless ``include_revoked`` is false."""
+        why) unless ``include_revoked`` is false. ``limit`` and ``offset`` cut the list of a system or framework in
+        the database (a :class:`Listing` with the total); one entry's list, gathered through the crosswalk, is
+        whole."""
         with self._read() as session:
             owner = _lookup.system(session, system)
-            return evidence_of(
-                session, owner, framework, control_id, as_of or _today(), include_revoked=include_revoked
-            )
+            day = as_of or _today()
+            if control_id is None and (limit is not None or offset):
+                query = _evidence_query(owner, framework, include_revoked)
+                rows = listing(session, query, limit, offset)
+                return Listing([_view(e, owner.name, day) for e in rows], rows.total)
+            return evidence_of(session, owner, framework, control_id, day, include_revoked=include_revoked)
 
     # -- documents -------------------------------------------------------------------------------------------
 
@@ -683,16 +690,21 @@ def evidence_of(
     if control_id is not None and framework is None:
         raise InvalidInput(f"control {control_id!r}: give its framework too")
     control = None if control_id is None or framework is None else resolve_control(framework, control_id)
-    framework_id = None if framework is None else catalogue_of(framework).framework.id
-    query = select(Evidence).where(Evidence.system_id == owner.id).order_by(Evidence.id)
-    if control is None and framework_id is not None:
-        query = query.where(Evidence.framework == framework_id)
-    if not include_revoked:
-        query = query.where(Evidence.revoked_at.is_(None))
+    query = _evidence_query(owner, None if control is not None else framework, include_revoked)
     rows = list(session.execute(query).scalars())
     if control is None:
         return [_view(e, owner.name, day) for e in rows]
     return _counted(_by_entry(rows), control, owner.name, day)
+
+
+def _evidence_query(owner: System, framework: str | None, include_revoked: bool) -> Select[Any]:
+    """A system's evidence (of one framework), oldest first; revoked evidence left out unless ``include_revoked``."""
+    query = select(Evidence).where(Evidence.system_id == owner.id).order_by(Evidence.id)
+    if framework is not None:
+        query = query.where(Evidence.framework == catalogue_of(framework).framework.id)
+    if not include_revoked:
+        query = query.where(Evidence.revoked_at.is_(None))
+    return query
 
 
 def _by_entry(rows: Iterable[Evidence]) -> dict[tuple[str, str], list[Evidence]]:
