@@ -65,6 +65,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "assay.cli.mitigate",
         "Mitigate bias: reweighing, exponentiated gradient, threshold optimisation or reject-option classification.",
     ),
+    "run": LazyCommand(
+        "assay.cli.run",
+        "Run any compute kind on your own files, its options by name (`assay run duplicates d.csv --set columns=a,b`).",
+    ),
     "serve": LazyCommand(
         _SERVER, "Serve the web application and the REST API (/api/docs) on the workspace's database."
     ),

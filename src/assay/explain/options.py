@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from assay.frames.options import Column, Columns, FacetOption, Labelled, Seed
-from assay.frames.roles import Facet, Label
+
+if TYPE_CHECKING:
+    from assay.frames.roles import Facet, Label
 
 __all__ = ["ExplanationOptions"]
 

@@ -13,14 +13,16 @@ environment is honoured by every shell alike; such a field is declared with :fun
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
+if TYPE_CHECKING:
+    from assay.frames.roles import Facet, Label
+
 from assay.config import Settings, load_settings
 from assay.errors import InvalidInput
-from assay.frames.roles import Facet, Label
 
 __all__ = [
     "Column",
@@ -187,6 +189,8 @@ class FacetOption(BaseModel):
     threshold: Finite | None = Field(default=None, description="Facet d is the rows with a value above this.")
 
     def facet(self) -> Facet:
+        from assay.frames.roles import Facet
+
         return Facet(self.column, as_values(self.values), self.threshold)
 
     @classmethod
@@ -202,6 +206,8 @@ class Labelled(Options):
     label_threshold: Finite | None = Field(default=None, description="Positive when the label is above this.")
 
     def label_role(self) -> Label:
+        from assay.frames.roles import Label
+
         return Label(self.label, as_values(self.positive), self.label_threshold)
 
 

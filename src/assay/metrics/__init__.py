@@ -1,9 +1,19 @@
-"""Pure measurement: frames and specs in, frozen results out. No database, HTTP, HTML or files."""
+"""Pure measurement: frames and specs in, frozen results out. No database, HTTP, HTML or files.
 
-from assay.metrics.assess import assess_bias
-from assay.metrics.bias import ALL_METRICS, METRICS, POST_TRAINING, PRE_TRAINING
-from assay.metrics.results import BiasResult, FacetEntry, GroupPerformance, MetricResult
-from assay.metrics.spec import BiasSpec
+Names are imported on first use, so that ``assay.metrics.options`` (the bias options, which the command line reads
+for its help) loads without the numeric stack.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assay.metrics.assess import assess_bias
+    from assay.metrics.bias import ALL_METRICS, METRICS, POST_TRAINING, PRE_TRAINING
+    from assay.metrics.results import BiasResult, FacetEntry, GroupPerformance, MetricResult
+    from assay.metrics.spec import BiasSpec
 
 __all__ = [
     "ALL_METRICS",
@@ -17,3 +27,28 @@ __all__ = [
     "MetricResult",
     "assess_bias",
 ]
+
+_LAZY = {
+    "assess_bias": "assay.metrics.assess",
+    "ALL_METRICS": "assay.metrics.bias",
+    "METRICS": "assay.metrics.bias",
+    "POST_TRAINING": "assay.metrics.bias",
+    "PRE_TRAINING": "assay.metrics.bias",
+    "BiasResult": "assay.metrics.results",
+    "FacetEntry": "assay.metrics.results",
+    "GroupPerformance": "assay.metrics.results",
+    "MetricResult": "assay.metrics.results",
+    "BiasSpec": "assay.metrics.spec",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'assay.metrics' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

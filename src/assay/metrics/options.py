@@ -5,12 +5,14 @@ Declared once here; see :mod:`assay.frames.options` for how the shells derive fr
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from assay.frames.options import Column, Columns, FacetOption, Labelled, Seed, Share, setting
-from assay.frames.roles import Facet
+
+if TYPE_CHECKING:
+    from assay.frames.roles import Facet
 
 __all__ = ["BiasOptions"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from assay.services.access import Action
+from assay.services.kinds import KINDS
 
 __all__ = ["PUBLIC", "ROUTES"]
 
@@ -86,18 +87,9 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("PUT", "/api/users/{user}/role"): "admin",
     ("POST", "/api/users/{user}/deactivate"): "admin",
     ("GET", "/api/users/{user}/memberships"): "admin",
-    # compute on registered dataset and model versions: the result is recorded in the system
-    ("POST", "/api/systems/{system}/assessments/run"): "write",
-    ("POST", "/api/systems/{system}/explanations"): "write",
-    ("POST", "/api/systems/{system}/mitigations"): "write",
-    ("POST", "/api/systems/{system}/checks/baseline"): "write",
-    ("POST", "/api/systems/{system}/checks/validate"): "write",
-    ("POST", "/api/systems/{system}/checks/duplicates"): "write",
-    ("POST", "/api/systems/{system}/checks/leakage"): "write",
-    ("POST", "/api/systems/{system}/checks/target-leakage"): "write",
-    ("POST", "/api/systems/{system}/checks/label-issues"): "write",
-    ("POST", "/api/systems/{system}/checks/representativeness"): "write",
-    ("POST", "/api/systems/{system}/checks/pii"): "write",
+    # compute on registered dataset and model versions (one route per registered kind, its action declared there):
+    # the result is recorded in the system
+    **{("POST", f"/api/systems/{{system}}/{kind.path}"): kind.action for kind in KINDS.values()},
     # jobs: judged per job by its system and requester (a job on a system one cannot see is 404)
     ("GET", "/api/jobs"): "read",
     ("GET", "/api/jobs/{job_id}"): "read",

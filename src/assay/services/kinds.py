@@ -129,6 +129,7 @@ def check_kind(name: str) -> Kind:
         schema="assay.data-check",
         reference=name == "leakage",
         baseline=name == "validate",
+        route=f"checks/{name}",
         summary=_check_summary,
     )
 
@@ -137,16 +138,16 @@ def check_kind(name: str) -> Kind:
 KINDS: Final[dict[str, Kind]] = {
     "bias": Kind(
         name="bias", title="the bias assessment", options=BiasOptions, compute=_bias, write=_write_bias,
-        schema="assay.assessment", model="optional",
+        schema="assay.assessment", model="optional", route="assessments/run",
     ),
     "explanations": Kind(
         name="explanations", title="the explanation", options=ExplanationOptions, compute=_explanations,
-        write=_write_explanations, schema="assay.explanations", model="required",
+        write=_write_explanations, schema="assay.explanations", model="required", route="explanations",
     ),
     "mitigation": Kind(
         name="mitigation", title="the mitigation", options=MitigationOptions, compute=_mitigation,
         write=_write_mitigation, schema="assay.mitigation", model="required", record=_record_mitigation,
-        precheck=_precheck_mitigation,
+        precheck=_precheck_mitigation, registers_model=True, route="mitigations",
     ),
     **{name: check_kind(name) for name in CHECK_OPTIONS},
 }  # fmt: skip

@@ -33,6 +33,7 @@ from assay.services.access import require_role
 
 if TYPE_CHECKING:
     from assay.frames.options import Options
+    from assay.services.access import Action
     from assay.services.jobs import JobContext
     from assay.store.database import Transaction
     from assay.store.models import Assessment
@@ -69,7 +70,9 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Kind:
-    """A computation Assay runs: one options model, one pure compute, one writer of its files.
+    """A computation Assay runs: one options model, one pure compute, one writer of its files; the server's route
+    (``POST /api/systems/{system}/ROUTE``, its body the options model plus the target fields the kind declares), its
+    permission entry and its job kind are derived from this registration.
 
     ``model`` says whether a model version is an input (``required``), may be (``optional``: the bias assessment
     scores the data with it when asked), or is not (``none``). ``record`` replaces the plain record of the document
@@ -84,9 +87,17 @@ class Kind:
     model: Literal["none", "optional", "required"] = "none"
     reference: bool = False
     baseline: bool = False
+    registers_model: bool = False  # the run registers a new model version (Target.new_version names it)
+    route: str = ""  # the server's route under /api/systems/{system}/ (default runs/NAME)
+    action: Action = "write"  # what a user must be allowed to do on the system to run it
     record: Callable[..., Any] | None = None
     precheck: Callable[[Any, Target, Any], None] | None = None
     summary: Callable[[Mapping[str, Any]], dict[str, Any]] = field(default=lambda document: {})
+
+    @property
+    def path(self) -> str:
+        """The route of the kind under ``/api/systems/{system}/``."""
+        return self.route or f"runs/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -203,7 +214,7 @@ class Runs(Service):
         session = tx.session
         owner = _lookup.system(session, target.system)
         if tx.authenticated:  # an unauthenticated actor's record is marked so in the ledger, as other writes are
-            require_role(tx, "write", owner.name, f"running {kind.title} in {owner.name}")
+            require_role(tx, kind.action, owner.name, f"running {kind.title} in {owner.name}")
         _lookup.dataset_version(session, target.dataset_version, system=owner)
         wants_model = kind.model == "required" or (kind.model == "optional" and target.score_with_model)
         if wants_model and target.model_version is None:
@@ -227,7 +238,7 @@ class Runs(Service):
             raise InvalidInput(f"{kind.title} {needs} baseline_id")
         if target.baseline_id is not None:
             _baseline_check(session, owner, target.baseline_id)
-        if target.new_version is not None and kind.record is None:
+        if target.new_version is not None and not kind.registers_model:
             raise InvalidInput(f"{kind.title} takes no new_version")
 
     def run(
@@ -387,4 +398,4 @@ def register_compute_handlers(register: Callable[..., Any]) -> None:
     from assay.services.kinds import KINDS
 
     for name, kind in KINDS.items():
-        register(name, _run_job, action="write", system=True, validate=_job_params(kind), description=kind.title)
+        register(name, _run_job, action=kind.action, system=True, validate=_job_params(kind), description=kind.title)
