@@ -558,3 +558,5 @@ def test_every_document_is_strict_json_and_renders(tmp_path: Path) -> None:
     assert results[1].to_dict()["spec"]["baseline_statistics"] is False  # no statistics: no drift check
     with pytest.raises(ValueError, match="not a data-check document"):
         check_tables({"schema": "assay.assessment"})
+    later = {"schema": "assay.data-check", "check": "later", "result": {"share": 0.25, "columns": ["a", "b"]}}
+    assert check_tables(later)[0]["rows"] == [["share", "0.25"], ["columns", "a, b"]]  # a check added later

@@ -246,12 +246,20 @@ _TABLES: dict[str, Callable[[Mapping[str, Any]], list[Table]]] = {
 }
 
 
+def _generic(document: Mapping[str, Any]) -> list[Table]:
+    """A check with no tables of its own (a kind added later): its result, one row per field."""
+    result = document.get("result") or {}
+    rows = [{"field": key, "value": value} for key, value in result.items()]
+    return [_table(f"Result of the {document.get('check')} check", [("field", "field"), ("value", "value")], rows)]
+
+
 def check_tables(document: Mapping[str, Any]) -> list[Table]:
-    """The tables of a data-check document: each ``{"title", "columns", "rows"}`` with text cells."""
+    """The tables of a data-check document: each ``{"title", "columns", "rows"}`` with text cells. A check this module
+    has no tables for gets its result listed field by field."""
     check = document.get("check")
-    if document.get("schema") != "assay.data-check" or check not in _TABLES:
+    if document.get("schema") != "assay.data-check" or not isinstance(check, str):
         raise ValueError(f"not a data-check document: schema {document.get('schema')!r}, check {check!r}")
-    return _TABLES[str(check)](document)
+    return _TABLES.get(check, _generic)(document)
 
 
 def render_check_html(document: Mapping[str, Any]) -> str:
