@@ -152,7 +152,7 @@ def test_the_cli_refuses_a_limit_below_one_or_a_limit_with_the_exact_run(
     data = tmp_path / "data.parquet"
     _frame().to_parquet(data)
     assert _cli(data, tmp_path / "out", "--ft-max-rows", "10", "--ft-exact") == 2
-    assert "error: give a FT row limit (--ft-max-rows) or the exact run (--ft-exact), not both" in (
+    assert "give a FT row limit (ft_max_rows, --ft-max-rows) or the exact run (ft_exact, --ft-exact), not both" in (
         capsys.readouterr().err
     )
 

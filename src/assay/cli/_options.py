@@ -42,8 +42,8 @@ def target_workspace(
 
     if system is None:
         if model_version or dataset_version:
-            given = "--model-version and --dataset-version" if model_version else "--dataset-version"
-            raise InvalidInput(f"{given} need --system: the AI system to record against")
+            given = "--model-version and --dataset-version need" if model_version else "--dataset-version needs"
+            raise InvalidInput(f"{given} --system: the AI system to record against")
         return None
     workspace = open_workspace(ctx)
     workspace.assessments.check_target(system, model_version=model_version, dataset_version=dataset_version)

@@ -80,7 +80,8 @@ def assess(
 
     With --system the result is recorded in the workspace and linked as evidence to the controls it serves."""
     options = _O.parse(
-        {
+        flags=True,
+        values={
             **label_option(label),
             "facets": [facet_option(f) for f in facet],
             "predicted": predicted,
@@ -97,7 +98,7 @@ def assess(
             "divergence": divergence,
             "ft_max_rows": ft_max_rows,
             "ft_exact": ft_exact,
-        }
+        },
     )
     workspace = target_workspace(ctx, system, model_version=model_version, dataset_version=dataset_version)
     from assay.services import runs

@@ -62,7 +62,7 @@ def _run(
     from assay.reports.checks import check_tables
     from assay.services import runs
 
-    chosen = CHECK_OPTIONS[check].parse(options, f"the {check} check")
+    chosen = CHECK_OPTIONS[check].parse(options, f"the {check} check", flags=True)
     workspace = target_workspace(ctx, system, dataset_version=dataset_version)
     inputs = runs.Inputs(data, reference=reference, baseline=baseline)
     result = runs.compute(check, inputs, chosen)

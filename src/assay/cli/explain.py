@@ -95,7 +95,8 @@ def explain(
     Only the model's own feature columns are passed to it. With --system the document is recorded in the
     workspace (kind assay.explanations)."""
     options = _O.parse(
-        {
+        flags=True,
+        values={
             **label_option(label),
             "facets": [facet_option(f) for f in facet or []],
             "rows": parse_rows(rows),
@@ -106,7 +107,7 @@ def explain(
             "grid_resolution": grid_resolution,
             "features": names(features, "--features"),
             "seed": seed,
-        }
+        },
     )
     workspace = target_workspace(ctx, system, model_version=model_version, dataset_version=dataset_version)
     from assay.adapters import load_model

@@ -102,7 +102,8 @@ def mitigate(
     if chosen_facet.values is None and chosen_facet.threshold is None:
         raise InvalidInput(f"--facet {facet!r}: say which rows are facet d: COL=V[,V...] or 'COL>T'")
     options = _O.parse(
-        {
+        flags=True,
+        values={
             **label_option(label),
             "facet": chosen_facet,
             "method": method,
@@ -120,7 +121,7 @@ def mitigate(
             "threshold": threshold,
             "curve": curve,
             "bootstrap": bootstrap,
-        }
+        },
     )
     fmt = _format(model_format)
     if system is None and (model_version or new_version):

@@ -13,7 +13,7 @@ environment is honoured by every shell alike; such a field is declared with :fun
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.fields import FieldInfo
@@ -91,14 +91,15 @@ class Options(BaseModel):
         return {**data, **{name: getattr(settings, key) for name, key in missing.items()}}
 
     @classmethod
-    def parse(cls, values: dict[str, Any], what: str | None = None) -> Self:
+    def parse(cls, values: dict[str, Any], what: str | None = None, *, flags: bool = False) -> Self:
         """Validate ``values`` into the options, every problem in one :class:`InvalidInput` naming the option, what
-        it must be and what was given (``the pii check: sample must be at least 1 (given 0)``)."""
+        it must be and what was given (``the pii check: sample must be at least 1 (given 0)``); with ``flags`` the
+        option is named as the command line spells it (``--sample``)."""
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             errors = [e for e in exc.errors() if not (e["type"] == "string_type" and isinstance(e["input"], dict))]
-            problems = list(dict.fromkeys(_problem(error) for error in errors or exc.errors()))
+            problems = list(dict.fromkeys(_problem(error, flags) for error in errors or exc.errors()))
             raise InvalidInput(f"{what or cls.kind_title()}: " + "; ".join(problems)) from None
 
     @classmethod
@@ -153,20 +154,38 @@ _BOUNDS = {"greater_than_equal": "at least {ge}", "less_than_equal": "at most {l
            "less_than": "less than {lt}"}  # fmt: skip
 
 
-def _problem(error: Any) -> str:
+#: the command-line flag of an option whose flag is not ``--`` + its name
+_FLAGS: Final = {"positive": "--label", "label_threshold": "--label", "facets": "--facet",
+                 "populations": "--population"}  # fmt: skip
+
+
+def _problem(error: Any, flags: bool = False) -> str:
     """One validation error as ``option must be ... (given X)``."""
     parts = [p for p in error["loc"] if isinstance(p, int) or (p.isidentifier() and p[:1].islower())]  # no union tags
-    where = ".".join(str(part) for part in parts) or "options"
-    kind, context = error["type"], error.get("ctx") or {}
+    if flags and parts and isinstance(parts[0], str):
+        first = _FLAGS.get(parts[0], "--" + parts[0].replace("_", "-"))
+        parts = [first, *parts[1:]]
+    where = ".".join(str(part) for part in parts)
+    context = {k: v if isinstance(v, str) else _number(v) for k, v in (error.get("ctx") or {}).items()}
+    kind = error["type"]
     if kind == "extra_forbidden":
         return f"{where} is not a known option"
     if kind == "missing":
         return f"{where} is required"
+    given = _number(error["input"])
     if kind in _BOUNDS:
-        return f"{where} must be {_BOUNDS[kind].format(**context)} (given {error['input']!r})"
+        return f"{where} must be {_BOUNDS[kind].format(**context)} (given {given})"
     if kind == "literal_error":
-        return f"{where} must be {context.get('expected', 'one of the allowed values')} (given {error['input']!r})"
-    return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+        return f"{where} must be {context.get('expected', 'one of the allowed values')} (given {given})"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _number(value: Any) -> Any:
+    """A bound or a given value as the message shows it: integers with thousands separators, text quoted."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return repr(value) if isinstance(value, str) else value
 
 
 def _setting_of(info: FieldInfo) -> str | None:

@@ -58,7 +58,9 @@ class BiasOptions(Labelled):
     @classmethod
     def _exact_or_limit(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("ft_exact") and data.get("ft_max_rows") is not None:
-            raise ValueError("give ft_max_rows or ft_exact, not both: ft_exact uses every row")
+            raise ValueError(
+                "give a FT row limit (ft_max_rows, --ft-max-rows) or the exact run (ft_exact, --ft-exact), not both"
+            )
         return data
 
     def facet_roles(self) -> list[Facet]:
