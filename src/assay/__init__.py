@@ -13,9 +13,9 @@ the numeric stack.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from assay._lazy import attach
 from assay._version import __version__
 from assay.errors import AssayError, InvalidInput
 
@@ -37,25 +37,15 @@ __all__ = [
     "write_outputs",
 ]
 
-_LAZY = {
-    "BiasReport": ("assay.services", "BiasReport"),
-    "Facet": ("assay.frames", "Facet"),
-    "Label": ("assay.frames", "Label"),
-    "assess": ("assay.services", "assess"),
-    "open_data": ("assay.frames", "open"),
-    "write_outputs": ("assay.services", "write_outputs"),
-    "Workspace": ("assay.services", "Workspace"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attribute = _LAZY[name]
-        value = getattr(import_module(module), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'assay' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "BiasReport": "assay.services",
+        "Facet": "assay.frames",
+        "Label": "assay.frames",
+        "assess": "assay.services",
+        "open_data": "assay.frames:open",
+        "write_outputs": "assay.services",
+        "Workspace": "assay.services",
+    },
+)

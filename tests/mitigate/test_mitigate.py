@@ -270,6 +270,9 @@ def test_the_saved_model_loads_and_predicts_the_same(
     assert sorted(p.name for p in paths.values()) == ["mitigation.json", "model.skops", "report.html"]
     untrusted = sio.get_untrusted_types(file=paths["model"])
     assert set(untrusted) <= set(SKOPS_TYPES)  # nothing but Assay's own estimators needs trusting
+    estimators = (ExponentiatedGradientClassifier, RejectOptionClassifier, Reweighing, ReweighingClassifier,
+                  ThresholdOptimizerClassifier)  # fmt: skip
+    assert tuple(f"assay.mitigate.{cls.__name__}" for cls in estimators) == SKOPS_TYPES  # written out, checked here
     data = pd.read_parquet(files["data"]).drop(columns=["hired"])
     loaded = sio.load(paths["model"], trusted=list(SKOPS_TYPES))
     assert type(loaded) is type(report.estimator)

@@ -101,7 +101,7 @@ def assess(
         },
     )
     workspace = target_workspace(ctx, system, model_version=model_version, dataset_version=dataset_version)
-    from assay.services import runs
+    from assay.services import compute as runs
 
     loaded = None
     if model is not None:

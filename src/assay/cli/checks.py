@@ -60,7 +60,7 @@ def _run(
     check, write its files (with --out) and record it; present it."""
     from assay.checks.options import CHECK_OPTIONS
     from assay.reports.checks import check_tables
-    from assay.services import runs
+    from assay.services import compute as runs
 
     chosen = CHECK_OPTIONS[check].parse(options, f"the {check} check", flags=True)
     workspace = target_workspace(ctx, system, dataset_version=dataset_version)

@@ -111,7 +111,7 @@ def explain(
     )
     workspace = target_workspace(ctx, system, model_version=model_version, dataset_version=dataset_version)
     from assay.adapters import load_model
-    from assay.services import runs
+    from assay.services import compute as runs
 
     with progress_bar(quiet, "loading the model") as progress:
         loaded = load_model(

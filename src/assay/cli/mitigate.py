@@ -134,7 +134,7 @@ def mitigate(
         workspace.mitigation.check_target(
             system, model_version=model_version, new_version=new_version, method=options.method
         )
-    from assay.services import runs
+    from assay.services import compute as runs
     from assay.services.mitigation import load_estimator, write_outputs
 
     with progress_bar(quiet, "mitigating") as progress:

@@ -92,7 +92,7 @@ def run(
     """Run any compute kind on your own files, its options by name (`assay run duplicates d.csv --set columns=a,b`).
 
     The options are checked by the kind's options model; `--system` records the result as `assay assess` does."""
-    from assay.services import runs
+    from assay.services import compute as runs
 
     chosen = runs.kind_of(kind)
     parsed = runs.options_of(chosen, parse_settings(chosen.options, set_ or [], options))

@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from assay._lazy import attach
 
 if TYPE_CHECKING:
     from assay.frames._open import Frame, Limits, open
@@ -16,25 +17,16 @@ if TYPE_CHECKING:
 
 __all__ = ["Facet", "Frame", "Label", "Limits", "Prediction", "Score", "coerce_values", "open"]
 
-_LAZY = {
-    "Frame": "assay.frames._open",
-    "Limits": "assay.frames._open",
-    "open": "assay.frames._open",
-    "Facet": "assay.frames.roles",
-    "Label": "assay.frames.roles",
-    "Prediction": "assay.frames.roles",
-    "Score": "assay.frames.roles",
-    "coerce_values": "assay.frames.roles",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'assay.frames' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "Frame": "assay.frames._open",
+        "Limits": "assay.frames._open",
+        "open": "assay.frames._open",
+        "Facet": "assay.frames.roles",
+        "Label": "assay.frames.roles",
+        "Prediction": "assay.frames.roles",
+        "Score": "assay.frames.roles",
+        "coerce_values": "assay.frames.roles",
+    },
+)

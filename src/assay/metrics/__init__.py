@@ -6,8 +6,9 @@ for its help) loads without the numeric stack.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from assay._lazy import attach
 
 if TYPE_CHECKING:
     from assay.metrics.assess import assess_bias
@@ -28,27 +29,18 @@ __all__ = [
     "assess_bias",
 ]
 
-_LAZY = {
-    "assess_bias": "assay.metrics.assess",
-    "ALL_METRICS": "assay.metrics.bias",
-    "METRICS": "assay.metrics.bias",
-    "POST_TRAINING": "assay.metrics.bias",
-    "PRE_TRAINING": "assay.metrics.bias",
-    "BiasResult": "assay.metrics.results",
-    "FacetEntry": "assay.metrics.results",
-    "GroupPerformance": "assay.metrics.results",
-    "MetricResult": "assay.metrics.results",
-    "BiasSpec": "assay.metrics.spec",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'assay.metrics' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "assess_bias": "assay.metrics.assess",
+        "ALL_METRICS": "assay.metrics.bias",
+        "METRICS": "assay.metrics.bias",
+        "POST_TRAINING": "assay.metrics.bias",
+        "PRE_TRAINING": "assay.metrics.bias",
+        "BiasResult": "assay.metrics.results",
+        "FacetEntry": "assay.metrics.results",
+        "GroupPerformance": "assay.metrics.results",
+        "MetricResult": "assay.metrics.results",
+        "BiasSpec": "assay.metrics.spec",
+    },
+)

@@ -5,8 +5,9 @@ Names are imported on first use, so the governance commands do not load the nume
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from assay._lazy import attach
 
 if TYPE_CHECKING:
     from assay.services.assessments import BiasReport, assess, write_outputs
@@ -14,17 +15,12 @@ if TYPE_CHECKING:
 
 __all__ = ["BiasReport", "Workspace", "assess", "write_outputs"]
 
-_LAZY = {
-    "BiasReport": "assay.services.assessments",
-    "assess": "assay.services.assessments",
-    "write_outputs": "assay.services.assessments",
-    "Workspace": "assay.services.workspace",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'assay.services' has no attribute {name!r}")
+__getattr__, __dir__ = attach(
+    __name__,
+    {
+        "BiasReport": "assay.services.assessments",
+        "assess": "assay.services.assessments",
+        "write_outputs": "assay.services.assessments",
+        "Workspace": "assay.services.workspace",
+    },
+)

@@ -15,7 +15,7 @@ from assay.checks.options import CHECK_OPTIONS, CheckOptions
 from assay.explain.options import ExplanationOptions
 from assay.metrics.options import BiasOptions
 from assay.mitigate.options import MitigationOptions
-from assay.services.runs import Inputs, Kind, Target
+from assay.services.compute import Inputs, Kind, Target
 
 if TYPE_CHECKING:
     from assay.services.workspace import Workspace
