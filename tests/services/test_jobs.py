@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -180,6 +181,25 @@ def test_a_dead_process_of_this_host_is_known_at_once(ws: Workspace) -> None:
     assert claim(ws, f"{jobs.worker_id().split(':')[0]}:{dead.pid}:assay-worker-1") is not None
     assert reap(ws, 3600) == [job.id]
     assert ws.jobs.get(job.id).error == LOST_REASON
+
+
+def test_a_worker_that_exited_but_was_not_reaped_counts_as_dead(ws: Workspace) -> None:
+    """A zombie (exited; its parent has not waited for it: a server's worker after the server was killed, adopted
+    by a PID 1 that does not reap, as in containers) is dead: its job is failed at once, not after the timeout."""
+    import subprocess
+
+    job = ws.jobs.submit("t.add", {"a": 1, "b": 1}, system="credit")
+    zombie = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while "\nState:\tZ" not in Path(f"/proc/{zombie.pid}/status").read_text():  # exited, not waited for
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        assert claim(ws, f"{jobs.worker_id().split(':')[0]}:{zombie.pid}:assay-worker-1") is not None
+        assert reap(ws, 3600) == [job.id]
+        assert ws.jobs.get(job.id).error == LOST_REASON
+    finally:
+        zombie.wait()
 
 
 def test_a_late_end_does_not_overwrite_the_reaped_state(ws: Workspace) -> None:
