@@ -11,10 +11,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from assay.checks.options import ValidateOptions
+from assay.checks.options import (
+    BaselineOptions,
+    DuplicatesOptions,
+    LabelIssuesOptions,
+    LeakageOptions,
+    PiiOptions,
+    RepresentativenessOptions,
+    TargetLeakageOptions,
+    ValidateOptions,
+)
 from assay.cli._options import label_option, names, target_workspace
 from assay.cli._shell import JsonOption, console, print_json
 from assay.errors import InvalidInput
+from assay.frames.options import Options
 
 if TYPE_CHECKING:
     pass
@@ -37,6 +47,16 @@ _System = Annotated[
 _DatasetVersion = Annotated[
     str | None, typer.Option(help="The dataset version checked, DATASET@VERSION (needs --system).", show_default=False)
 ]
+# each check's options: help texts and defaults are read from its options model (declared once, checks/options.py)
+_B, _V, _D, _L = BaselineOptions, ValidateOptions, DuplicatesOptions, LeakageOptions
+_T, _I, _R, _P = TargetLeakageOptions, LabelIssuesOptions, RepresentativenessOptions, PiiOptions
+
+
+def _help(options: type[Options], name: str, **more: Any) -> Any:
+    """The command-line option for ``name``, with the options model's help text."""
+    return typer.Option(help=options.help(name), **more)
+
+
 _Strict = Annotated[bool, typer.Option("--strict", help="Exit 1 when the check fails (for CI).")]
 _Columns = Annotated[str | None, typer.Option(help="Comma-separated columns (default: all).", show_default=False)]
 _Exclude = Annotated[str | None, typer.Option(help="Comma-separated columns to leave out.", show_default=False)]
@@ -97,13 +117,13 @@ def baseline(
     out: Annotated[
         Path, typer.Option(help="Folder for statistics.json, constraints.json, baseline.json, report.html.")
     ],
-    max_categories: Annotated[int, typer.Option(help="Values kept per text column in statistics.json.")] = 1000,
-    max_domain: Annotated[int, typer.Option(help="Text columns with at most this many values get a domain.")] = 50,
-    comparison_threshold: Annotated[float, typer.Option(help="Drift threshold (distance between CDFs).")] = 0.1,
-    comparison_method: Annotated[str, typer.Option(help="Simple or Robust (Deequ's linf_simple/linf_robust).")] = (
-        "Simple"
+    max_categories: Annotated[int, _help(_B, "max_categories")] = _B.default("max_categories"),
+    max_domain: Annotated[int, _help(_B, "max_domain")] = _B.default("max_domain"),
+    comparison_threshold: Annotated[float, _help(_B, "comparison_threshold")] = _B.default("comparison_threshold"),
+    comparison_method: Annotated[str, _help(_B, "comparison_method")] = _B.default("comparison_method"),
+    categorical_drift_method: Annotated[str, _help(_B, "categorical_drift_method")] = _B.default(
+        "categorical_drift_method"
     ),
-    categorical_drift_method: Annotated[str, typer.Option(help="LInfinity or ChiSquared.")] = "LInfinity",
     as_json: JsonOption = False,
     system: _System = None,
     dataset_version: _DatasetVersion = None,
@@ -123,9 +143,7 @@ def validate(
     out: Annotated[
         Path, typer.Option(help="Folder for constraint_violations.json, statistics.json, validate.json, report.html.")
     ],
-    max_categories: Annotated[int, typer.Option(help=ValidateOptions.help("max_categories"))] = (
-        ValidateOptions.default("max_categories")
-    ),
+    max_categories: Annotated[int, _help(_V, "max_categories")] = _V.default("max_categories"),
     as_json: JsonOption = False,
     strict: _Strict = False,
     system: _System = None,
@@ -142,14 +160,12 @@ def duplicates(
     data: _Data,
     columns: _Columns = None,
     exclude: _Exclude = None,
-    id_column: Annotated[
-        str | None, typer.Option(help="Column naming rows in the examples (not compared).", show_default=False)
-    ] = None,
+    id_column: Annotated[str | None, _help(_D, "id_column", show_default=False)] = None,
     show: Annotated[
         str | None, typer.Option(help="Comma-separated columns whose values the examples may show.", show_default=False)
     ] = None,
-    examples: Annotated[int, typer.Option(help="Largest groups listed.")] = 5,
-    max_share: Annotated[float, typer.Option(help="Pass when the share of duplicate rows is at most this.")] = 0.0,
+    examples: Annotated[int, _help(_D, "examples")] = _D.default("examples"),
+    max_share: Annotated[float, _help(_D, "max_share")] = _D.default("max_share"),
     out: _Out = None,
     as_json: JsonOption = False,
     strict: _Strict = False,
@@ -170,7 +186,7 @@ def leakage(
     reference: Annotated[str, typer.Option(help="The dataset it must not share rows with, e.g. the training set.")],
     columns: _Columns = None,
     exclude: _Exclude = None,
-    max_share: Annotated[float, typer.Option(help="Pass when the share of shared rows is at most this.")] = 0.0,
+    max_share: Annotated[float, _help(_L, "max_share")] = _L.default("max_share"),
     out: _Out = None,
     as_json: JsonOption = False,
     strict: _Strict = False,
@@ -192,8 +208,8 @@ def target_leakage(
     ],
     features: _Columns = None,
     exclude: _Exclude = None,
-    threshold: Annotated[float, typer.Option(help="Flag a feature whose ROC AUC alone is at least this.")] = 0.99,
-    max_bins: Annotated[int, typer.Option(help="Bins for numeric features with more distinct values.")] = 1000,
+    threshold: Annotated[float, _help(_T, "threshold")] = _T.default("threshold"),
+    max_bins: Annotated[int, _help(_T, "max_bins")] = _T.default("max_bins"),
     out: _Out = None,
     as_json: JsonOption = False,
     strict: _Strict = False,
@@ -210,15 +226,13 @@ def target_leakage(
 def label_issues(
     ctx: typer.Context,
     data: _Data,
-    label: Annotated[str, typer.Option(help="Label column (any number of classes).")],
+    label: Annotated[str, _help(_I, "label")],
     features: _Columns = None,
     exclude: _Exclude = None,
-    sample: Annotated[int, typer.Option(help="Rows sampled (at random) for the cross-validated model.")] = 5000,
-    folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed of the sample and the folds.")] = 0,
-    max_share: Annotated[
-        float, typer.Option(help="Pass when the share of likely mislabelled rows is at most this.")
-    ] = (0.05),
+    sample: Annotated[int, _help(_I, "sample")] = _I.default("sample"),
+    folds: Annotated[int, _help(_I, "folds")] = _I.default("folds"),
+    seed: Annotated[int, _help(_I, "seed")] = _I.default("seed"),
+    max_share: Annotated[float, _help(_I, "max_share")] = _I.default("max_share"),
     out: _Out = None,
     as_json: JsonOption = False,
     strict: _Strict = False,
@@ -243,7 +257,7 @@ def representativeness(
             "Repeatable."
         ),
     ],
-    alpha: Annotated[float, typer.Option(help="Significance level of the chi-square test.")] = 0.05,
+    alpha: Annotated[float, _help(_R, "alpha")] = _R.default("alpha"),
     out: _Out = None,
     as_json: JsonOption = False,
     strict: _Strict = False,
@@ -260,9 +274,9 @@ def pii(
     ctx: typer.Context,
     data: _Data,
     columns: _Columns = None,
-    sample: Annotated[int, typer.Option(help="Values scanned per column (drawn at random).")] = 200,
-    min_score: Annotated[float, typer.Option(help="Least recogniser score that counts.")] = 0.4,
-    seed: Annotated[int, typer.Option(help="Seed of the sample.")] = 0,
+    sample: Annotated[int, _help(_P, "sample")] = _P.default("sample"),
+    min_score: Annotated[float, _help(_P, "min_score")] = _P.default("min_score"),
+    seed: Annotated[int, _help(_P, "seed")] = _P.default("seed"),
     out: _Out = None,
     as_json: JsonOption = False,
     strict: _Strict = False,

@@ -16,7 +16,6 @@ started with --trust-pickle (``assay serve --trust-pickle``, ``assay worker --tr
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -25,8 +24,8 @@ from pydantic import Field, create_model
 from assay.frames.options import Options
 from assay.server.deps import Auth, Authorised
 from assay.server.jobs import JobOut, job_out
+from assay.services.compute import TARGET_FIELDS, Kind, Target
 from assay.services.kinds import KINDS
-from assay.services.runs import Kind, Target
 
 __all__ = ["BODIES", "router"]
 
@@ -34,8 +33,7 @@ router = APIRouter(prefix="/api")
 
 Ref = Annotated[str, Field(min_length=1, max_length=201, description="NAME@VERSION")]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
-_TARGET = frozenset({"dataset_version", "model_version", "score_with_model", "new_version", "reference_version",
-                     "baseline_id"})  # fmt: skip
+_TARGET = frozenset(TARGET_FIELDS)
 
 
 def _target_fields(kind: Kind) -> dict[str, Any]:
@@ -87,11 +85,10 @@ def _submit(request: Request, auth: Authorised, kind: str, system: str, body: Op
     """Check the target now (so a missing version is a 404 and a bad one a 422 before anything is queued), then queue
     the job; 202 with the job and its Location."""
     given = body.model_dump(include=set(_TARGET) & set(type(body).model_fields))
-    target = Target(system=system, **given)
     trust = bool(getattr(request.app.state, "trust_pickle", False))  # its workers' (assay serve --trust-pickle)
-    auth.ws.runs.check(kind, target, body.options_only(), trust_pickle=trust)
-    params = {"target": {k: v for k, v in asdict(target).items() if k != "system"}, "options": body.options_only()}
-    view = auth.ws.jobs.submit(kind, params, system=system, principal=auth.principal)
+    view = auth.ws.runs.submit(
+        kind, Target(system=system, **given), body.options_only(), trust_pickle=trust, principal=auth.principal
+    )
     content = job_out(view).model_dump_json()
     return Response(content, 202, {"Location": f"/api/jobs/{view.id}"}, media_type="application/json")
 

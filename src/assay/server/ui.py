@@ -668,10 +668,7 @@ def assessment_run_form(
         }
     )
     target = Target(system, dataset_version.strip(), model_version=model_version.strip() or None)
-    auth.ws.runs.check("bias", target, options)  # a missing version or column is an error page now, not a failed job
-    params = {"target": {"dataset_version": target.dataset_version, "model_version": target.model_version},
-              "options": options.options_only()}  # fmt: skip
-    job = auth.ws.jobs.submit("bias", params, system=system, principal=auth.principal)
+    job = auth.ws.runs.submit("bias", target, options, principal=auth.principal)  # a bad target: an error page now
     return _back(f"/jobs/{job.id}")
 
 

@@ -16,6 +16,7 @@ from assay.frames import open as open_frame
 from assay.metrics import BiasResult, BiasSpec, FacetEntry, GroupPerformance, assess_bias
 from assay.metrics.assess import Progress
 from assay.reports import to_analysis_json
+from assay.services.compute import output_folder
 
 __all__ = ["BiasReport", "FacetsArg", "assess", "write_outputs"]
 
@@ -174,10 +175,7 @@ def write_outputs(report: BiasReport, out: str | Path) -> dict[str, Path]:
     """Write ``analysis.json``, ``assessment.json`` and ``report.html`` into ``out``; return their paths."""
     from assay.reports.html import render_report_html
 
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"--out {str(folder)!r} is a file; give a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(out)
     document = report.to_dict()
     paths = {
         "assessment": folder / "assessment.json",

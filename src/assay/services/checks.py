@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, cast
 
 from assay.errors import InvalidInput
 from assay.services._base import Service
+from assay.services.compute import output_folder
 
 if TYPE_CHECKING:
     from assay.checks import (
@@ -38,6 +39,7 @@ __all__ = [
     "CheckResult",
     "DataChecks",
     "baseline",
+    "baseline_attachments",
     "duplicates",
     "label_issues",
     "leakage",
@@ -259,10 +261,7 @@ def write_check(result: CheckResult | Baseline | Validation, out: str | Path) ->
     from assay.checks import Baseline, Validation
     from assay.reports.checks import render_check_html
 
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"--out {str(folder)!r} is a file, not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(out)
     document = result.to_dict()
     files: dict[str, Any] = {}
     if isinstance(result, Baseline):
@@ -297,6 +296,17 @@ CHECKS: Final[dict[str, Callable[..., Any]]] = {
 }
 
 
+def baseline_attachments(recorded: Assessment, system: str) -> Mapping[str, str]:
+    """The attachments of ``recorded`` (name -> SHA-256), refused unless it is a baseline check of ``system`` with its
+    constraints.json (what the validate check reads)."""
+    if recorded.kind != "assay.data-check" or recorded.document.get("check") != "baseline":
+        raise InvalidInput(f"assessment {recorded.id} of {system} is not a baseline check")
+    attachments = recorded.attachments or {}
+    if "constraints.json" not in attachments:
+        raise InvalidInput(f"baseline check {recorded.id} of {system} was recorded without its constraints.json")
+    return attachments
+
+
 class DataChecks(Service):
     """Data checks recorded in the workspace: ``workspace.checks.record(system, result)``; a check on a registered
     dataset version runs through ``workspace.runs.run(check, target, options)``."""
@@ -306,11 +316,7 @@ class DataChecks(Service):
         """A temporary folder with the constraints.json (and statistics.json) of the baseline check recorded as
         assessment ``assessment_id`` of ``system``."""
         recorded = self.ws.assessments.get(system, assessment_id)
-        if recorded.kind != "assay.data-check" or recorded.document.get("check") != "baseline":
-            raise InvalidInput(f"assessment {assessment_id} of {system} is not a baseline check")
-        attachments = recorded.attachments or {}
-        if "constraints.json" not in attachments:
-            raise InvalidInput(f"baseline check {assessment_id} of {system} was recorded without its constraints.json")
+        attachments = baseline_attachments(recorded, system)
         files: dict[str, str] = {
             name: attachments[name] for name in ("constraints.json", "statistics.json") if name in attachments
         }

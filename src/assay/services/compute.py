@@ -8,7 +8,7 @@ files use these directly; :mod:`assay.services.runs` adds the store (checks, reg
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,7 +18,19 @@ if TYPE_CHECKING:
     from assay.frames.options import Options
     from assay.services.access import Action
 
-__all__ = ["Inputs", "Kind", "Progress", "Target", "compute", "kind_of", "options_of", "watched", "write"]
+__all__ = [
+    "TARGET_FIELDS",
+    "Inputs",
+    "Kind",
+    "Progress",
+    "Target",
+    "compute",
+    "kind_of",
+    "options_of",
+    "output_folder",
+    "watched",
+    "write",
+]
 
 Progress = Callable[[str], None]
 
@@ -34,6 +46,10 @@ class Target:
     baseline_id: int | None = None  # a recorded baseline check (the validate check)
     new_version: str | None = None  # the version a mitigated model is registered as
     score_with_model: bool = False  # a bias assessment scored by the model of model_version
+
+
+#: The fields of a :class:`Target` besides its system: what a request body or a job's params may name.
+TARGET_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Target) if f.name != "system")
 
 
 @dataclass
@@ -115,11 +131,16 @@ def compute(kind: str | Kind, inputs: Inputs, options: Options | Mapping[str, An
     return chosen.compute(inputs, options_of(chosen, options))
 
 
-def write(kind: str | Kind, result: Any, out: str | Path) -> dict[str, Path]:
-    """Write ``kind``'s files for ``result`` into the folder ``out`` (refused if ``out`` is a file)."""
-    chosen = kind if isinstance(kind, Kind) else kind_of(kind)
+def output_folder(out: str | Path) -> Path:
+    """The folder ``out``, made if missing; a file there is refused (every kind's writer starts here)."""
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise InvalidInput(f"--out {str(folder)!r} is a file; give a folder")
     folder.mkdir(parents=True, exist_ok=True)
-    return chosen.write(result, folder)
+    return folder
+
+
+def write(kind: str | Kind, result: Any, out: str | Path) -> dict[str, Path]:
+    """Write ``kind``'s files for ``result`` into the folder ``out`` (refused if ``out`` is a file)."""
+    chosen = kind if isinstance(kind, Kind) else kind_of(kind)
+    return chosen.write(result, output_folder(out))

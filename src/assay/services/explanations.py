@@ -19,6 +19,7 @@ from assay.errors import InvalidInput
 from assay.explain import Explanation, FeatureImportance, GroupImportance, LocalExplanation, Note, explain_model
 from assay.frames import Facet, Label
 from assay.services._base import Service
+from assay.services.compute import output_folder
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -152,10 +153,7 @@ def write_explanations(report: ExplanationReport | Mapping[str, Any], out: str |
     """Write ``explanations.json``, ``analysis.json`` and ``report.html`` into ``out``; return their paths."""
     from assay.reports.explanations import explanations_analysis_json, render_explanations_html
 
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"--out {str(folder)!r} is a file; give a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(out)
     document = report.to_dict() if isinstance(report, ExplanationReport) else dict(report)
     paths = {
         "explanations": folder / "explanations.json",

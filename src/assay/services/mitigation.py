@@ -31,6 +31,7 @@ from assay.frames import Facet, Label
 from assay.governance.records import ModelVersionSpec, coerce
 from assay.mitigate import describe, model_classes, plain, positives, prepare
 from assay.services._base import Service
+from assay.services.compute import output_folder
 from assay.services.registry import record_assessment, register_model_version
 
 if TYPE_CHECKING:
@@ -493,10 +494,7 @@ def write_outputs(
 
     if format not in ("skops", "joblib"):
         raise InvalidInput(f"model format {format!r} must be skops or joblib")
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise InvalidInput(f"--out {str(folder)!r} is a file; give a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(out)
     paths = {
         "model": save_model(report.estimator, folder / f"model.{format}", format=format),
         "mitigation": folder / "mitigation.json",

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from assay.store.database import Transaction
 
 __all__ = [
+    "NO_COPY",
     "PICKLE_REFUSED",
     "Assessments",
     "DatasetInfo",
@@ -69,6 +70,10 @@ __all__ = [
     "store_artifact",
 ]
 
+NO_COPY: Final = (
+    "dataset version {ref} has no registered copy: register it with the file and copy (or with the artifact_sha256 "
+    "and file_name of an uploaded file)"
+)
 PICKLE_REFUSED: Final = (
     "model version {ref} is a joblib/pickle file ({name}): loading it runs any code it holds. Register the model "
     "as skops or ONNX, or, only if you trust where the file came from, load it with trust_pickle=True (the "
@@ -493,10 +498,7 @@ class Datasets(Service):
             data = _lookup.dataset_version(session, ref)
             artifact = None if data.artifact_sha256 is None else session.get(Artifact, data.artifact_sha256)
         if artifact is None:
-            raise InvalidInput(
-                f"dataset version {ref} has no registered copy: register it with the file and copy (or with the "
-                "artifact_sha256 and file_name of an uploaded file)"
-            )
+            raise InvalidInput(NO_COPY.format(ref=ref))
         name = artifact.name or "data.csv"
         with self.ws.artifacts.linked_file(artifact.sha256, name) as path:
             yield open_frame(path, source=f"dataset version {ref} ({Path(name).name})")

@@ -30,11 +30,24 @@ from assay.errors import Cancelled, InvalidInput
 from assay.services import _lookup
 from assay.services._base import Service
 from assay.services.access import require_role
-from assay.services.compute import Inputs, Kind, Target, compute, kind_of, options_of, watched, write
+from assay.services.checks import baseline_attachments
+from assay.services.compute import (
+    TARGET_FIELDS,
+    Inputs,
+    Kind,
+    Target,
+    compute,
+    kind_of,
+    options_of,
+    watched,
+    write,
+)
+from assay.services.registry import NO_COPY
 
 if TYPE_CHECKING:
     from assay.frames.options import Options
-    from assay.services.jobs import JobContext
+    from assay.services.access import Principal
+    from assay.services.jobs import JobContext, JobView
     from assay.store.database import Transaction
     from assay.store.models import Assessment
 
@@ -59,20 +72,14 @@ def _baseline_check(session: Any, owner: Any, assessment_id: int) -> None:
     from assay.store.models import Assessment as Recorded
 
     recorded = _lookup.by_id(session, Recorded, assessment_id, "assessment", system_id=owner.id)
-    if recorded.kind != "assay.data-check" or recorded.document.get("check") != "baseline":
-        raise InvalidInput(f"assessment {assessment_id} of {owner.name} is not a baseline check")
-    if "constraints.json" not in (recorded.attachments or {}):
-        raise InvalidInput(f"baseline check {assessment_id} of {owner.name} was recorded without its constraints.json")
+    baseline_attachments(recorded, owner.name)
 
 
 def _stored_columns(tx: Transaction, ref: str, wanted: list[str]) -> None:
     """Refuse a dataset version without a stored copy, or whose registered columns lack one of ``wanted``."""
     version = _lookup.dataset_version(tx.session, ref)
     if version.artifact_sha256 is None:
-        raise InvalidInput(
-            f"dataset version {ref} has no registered copy: register it with the file and copy (or with the "
-            "artifact_sha256 and file_name of an uploaded file)"
-        )
+        raise InvalidInput(NO_COPY.format(ref=ref))
     present = [str(c.get("name")) for c in version.columns or [] if isinstance(c, Mapping)]
     if not present:
         return  # registered without its columns: the run itself names a missing one
@@ -107,6 +114,25 @@ class Runs(Service):
             self.ws.models.loadable(target.system, target.model_version, trust_pickle=trust_pickle)
         if chosen.precheck is not None and parsed is not None:
             chosen.precheck(self.ws, target, parsed)
+
+    def submit(
+        self,
+        kind: str | Kind,
+        target: Target,
+        options: Options | Mapping[str, Any],
+        *,
+        trust_pickle: bool = False,
+        principal: Principal | None = None,
+    ) -> JobView:
+        """Queue ``kind`` on ``target`` as a job (what the server's routes and forms do), after :meth:`check`, so
+        that what can be refused without reading the data is refused now rather than in a failed job.
+        ``trust_pickle`` is the workers' (``assay serve --trust-pickle``)."""
+        chosen = kind if isinstance(kind, Kind) else kind_of(kind)
+        parsed = options_of(chosen, options)
+        self.check(chosen, target, parsed, trust_pickle=trust_pickle)
+        given = {name: getattr(target, name) for name in TARGET_FIELDS}
+        params = {"target": given, "options": parsed.options_only()}
+        return self.ws.jobs.submit(chosen.name, params, system=target.system, principal=principal)
 
     def _check(self, tx: Transaction, kind: Kind, target: Target) -> None:
         session = tx.session
@@ -238,9 +264,6 @@ class Runs(Service):
 
 # -- compute kinds as jobs ------------------------------------------------------------------------------------------
 
-_TARGET_FIELDS = ("dataset_version", "model_version", "reference_version", "baseline_id", "new_version",
-                  "score_with_model")  # fmt: skip
-
 
 def _job_params(kind: Kind) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The check of a compute job's params at submit time (a schedule's too): ``{"target": {...}, "options":
@@ -254,10 +277,10 @@ def _job_params(kind: Kind) -> Callable[[dict[str, Any]], dict[str, Any]]:
             raise InvalidInput(f"{kind.title} job: unknown params {sorted(extra)}; give target and options")
         if not isinstance(target, Mapping) or not isinstance(options, Mapping):
             raise InvalidInput(f"{kind.title} job: params.target and params.options must be objects")
-        unknown = set(target) - set(_TARGET_FIELDS)
+        unknown = set(target) - set(TARGET_FIELDS)
         if unknown or "dataset_version" not in target:
             raise InvalidInput(
-                f"{kind.title} job: params.target needs dataset_version and takes only {', '.join(_TARGET_FIELDS)}"
+                f"{kind.title} job: params.target needs dataset_version and takes only {', '.join(TARGET_FIELDS)}"
             )
         Target(system="-", **dict(target))  # the types are the dataclass's; the values are checked at run time
         parsed = options_of(kind, options)
