@@ -59,8 +59,9 @@ class Inputs:
     data: Any
     model: Any = None
     reference: Any = None
-    baseline: Path | None = None
+    baseline: Path | None = None  # a baseline check's files (constraints.json, statistics.json)
     baseline_source: str | None = None
+    baseline_document: Mapping[str, Any] | None = None  # the recorded baseline's document (any baseline kind)
     progress: Progress | None = None
 
 
@@ -71,7 +72,8 @@ class Kind:
     permission entry and its job kind are derived from this registration.
 
     ``model`` says whether a model version is an input (``required``), may be (``optional``: the bias assessment
-    scores the data with it when asked), or is not (``none``). ``record`` replaces the plain record of the document
+    scores the data with it when asked), or is not (``none``). A kind with ``baseline`` compares against a recorded
+    assessment (``Target.baseline_id``) of one of the kinds named in ``baseline_of``. ``record`` replaces the plain record of the document
     for a kind that writes more in the same transaction (the mitigation registers the mitigated model)."""
 
     name: str
@@ -83,6 +85,7 @@ class Kind:
     model: Literal["none", "optional", "required"] = "none"
     reference: bool = False
     baseline: bool = False
+    baseline_of: tuple[str, ...] = ("baseline",)  # the kinds whose recorded documents may serve as its baseline
     registers_model: bool = False  # the run registers a new model version (Target.new_version names it)
     route: str = ""  # the server's route under /api/systems/{system}/ (default runs/NAME)
     action: Action = "write"  # what a user must be allowed to do on the system to run it

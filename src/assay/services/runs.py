@@ -67,12 +67,29 @@ class Run:
     model_ref: str | None = None
 
 
-def _baseline_check(session: Any, owner: Any, assessment_id: int) -> None:
-    """Refuse a baseline_id that is not a baseline check of the system recorded with its constraints.json."""
+def is_of_kind(recorded: Assessment, name: str) -> bool:
+    """Whether the recorded assessment is a document of the compute kind ``name``."""
+    from assay.services.kinds import KINDS
+
+    kind = KINDS.get(name)
+    if kind is None or recorded.kind != kind.schema:
+        return False
+    return kind.schema != "assay.data-check" or recorded.document.get("check") == name
+
+
+def _baseline_check(session: Any, owner: Any, assessment_id: int, kind: Kind) -> None:
+    """Refuse a baseline_id that is not a recorded assessment of the system of one of ``kind.baseline_of`` (a
+    baseline check must have been recorded with its constraints.json)."""
     from assay.store.models import Assessment as Recorded
 
     recorded = _lookup.by_id(session, Recorded, assessment_id, "assessment", system_id=owner.id)
-    baseline_attachments(recorded, owner.name)
+    if kind.baseline_of == ("baseline",):
+        baseline_attachments(recorded, owner.name)
+    elif not any(is_of_kind(recorded, name) for name in kind.baseline_of):
+        wanted = " or ".join(kind_of(name).title for name in kind.baseline_of)
+        raise InvalidInput(
+            f"assessment {assessment_id} of {owner.name} cannot be the baseline of {kind.title}: it must be {wanted}"
+        )
 
 
 def _stored_columns(tx: Transaction, ref: str, wanted: list[str]) -> None:
@@ -161,7 +178,7 @@ class Runs(Service):
             needs = "needs" if kind.baseline else "takes no"
             raise InvalidInput(f"{kind.title} {needs} baseline_id")
         if target.baseline_id is not None:
-            _baseline_check(session, owner, target.baseline_id)
+            _baseline_check(session, owner, target.baseline_id, kind)
         if target.new_version is not None and not kind.registers_model:
             raise InvalidInput(f"{kind.title} takes no new_version")
 
@@ -228,9 +245,15 @@ class Runs(Service):
                 inputs.reference = stack.enter_context(ws.datasets.opened(target.reference_version))
                 fingerprints["reference"] = self._fingerprint_dataset(target.reference_version)
             if target.baseline_id is not None:
-                inputs.baseline = stack.enter_context(ws.checks.baseline_files(target.system, target.baseline_id))
-                inputs.baseline_source = f"baseline check {target.baseline_id} of {target.system}"
-                fingerprints["baseline"] = {"assessment": target.baseline_id}
+                if kind.baseline_of == ("baseline",):
+                    inputs.baseline = stack.enter_context(
+                        ws.checks.baseline_files(target.system, target.baseline_id)
+                    )
+                recorded = ws.assessments.get(target.system, target.baseline_id)
+                inputs.baseline_document = recorded.document
+                inputs.baseline_source = f"{recorded.document.get('check') or 'baseline'} {target.baseline_id} of "
+                inputs.baseline_source += target.system
+                fingerprints["baseline"] = {"assessment": target.baseline_id, "sha256": recorded.document_sha256}
             yield inputs, fingerprints
 
     def _fingerprint_dataset(self, ref: str) -> dict[str, Any]:

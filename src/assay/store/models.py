@@ -31,6 +31,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 __all__ = [
+    "Alert",
     "ApiToken",
     "ApprovalDecision",
     "ApprovalRequest",
@@ -39,6 +40,7 @@ __all__ = [
     "AuditCheckpoint",
     "AuditEvent",
     "Base",
+    "CaptureConfig",
     "ControlStatus",
     "CorrectiveAction",
     "Dataset",
@@ -53,6 +55,9 @@ __all__ = [
     "Membership",
     "Model",
     "ModelVersion",
+    "Monitor",
+    "MonitorRun",
+    "RetrainingRequest",
     "Risk",
     "Schedule",
     "System",
@@ -581,6 +586,122 @@ class Schedule(Base):
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _created()
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class CaptureConfig(Base):
+    """How inference records of a model version are captured: the fields a record must fit (``fields``: a list of
+    ``{"name", "type", "required"}``), the columns dropped or hashed at capture (personal data), the inference id
+    column that later ground-truth labels join on, and how long captured partitions are kept. Governed: what is
+    kept of people's data is a decision."""
+
+    __tablename__ = "capture_configs"
+    __table_args__ = (UniqueConstraint("model_version_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    id_column: Mapped[str] = mapped_column(String(200), default="inference_id")
+    label_column: Mapped[str | None] = mapped_column(String(200))  # the ground truth, when labels arrive later
+    drop_columns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hash_columns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    retention_days: Mapped[int | None] = mapped_column(Integer)  # None: kept until deleted
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class Monitor(Base):
+    """A monitor of a deployed model version: its checks (``checks``: a list of ``{"kind", "options",
+    "baseline_id"}``: compute kinds run on each window, with the recorded baselines they compare against), the
+    window it reads (``window_seconds`` of captured data, or a folder of files), its alert settings and, through
+    ``schedule_id``, when it runs. Deleted monitors are kept (``deleted_at``): their runs and alerts refer to them."""
+
+    __tablename__ = "monitors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # {"capture": true} or {"files": ...}
+    checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    window_seconds: Mapped[int] = mapped_column(Integer, default=86400)
+    alerting: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # channels, incident, retraining, rollback
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id"))
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class MonitorRun(Base):
+    """One run of a monitor over one window ``[window_start, window_end)``; unique per window, so running a window
+    again (cron, a retry) finds the run instead of adding one. ``results`` holds per check ``{"kind", "status",
+    "assessment_id", "violations": [...], "metrics": {name: value}}``; ``status`` is ``ok``, ``violations``,
+    ``no_data`` or ``failed``."""
+
+    __tablename__ = "monitor_runs"
+    __table_args__ = (UniqueConstraint("monitor_id", "window_start", "window_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id"), index=True)
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20))
+    rows: Mapped[int | None] = mapped_column(BigInteger)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Alert(Base):
+    """A violation that persists across a monitor's windows: one open alert per ``key`` (monitor, check kind, subject),
+    updated while the violation persists, resolved when a window passes. Links to the incident or retraining request
+    it opened."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_monitor_id_status", "monitor_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id"))
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    key: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(100))  # the check's compute kind
+    subject: Mapped[str] = mapped_column(String(300), default="")  # the feature, metric or facet concerned
+    severity: Mapped[str] = mapped_column(String(20), default="warning")
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open acknowledged resolved
+    description: Mapped[str] = mapped_column(Text, default="")
+    first_run_id: Mapped[int] = mapped_column(ForeignKey("monitor_runs.id"))
+    last_run_id: Mapped[int] = mapped_column(ForeignKey("monitor_runs.id"))
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class RetrainingRequest(Base):
+    """A request to retrain a model version, opened by a person or by an alert, closed by the version that replaces
+    it (``resolved_by_version_id``) or declined with a reason."""
+
+    __tablename__ = "retraining_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open done declined
+    resolved_by_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
 
 
 class AuditEvent(Base):
