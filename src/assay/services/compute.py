@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from assay.errors import Cancelled, InvalidInput
 
@@ -22,8 +22,11 @@ __all__ = [
     "TARGET_FIELDS",
     "Inputs",
     "Kind",
+    "Metric",
+    "Outcome",
     "Progress",
     "Target",
+    "Violation",
     "compute",
     "kind_of",
     "options_of",
@@ -73,8 +76,9 @@ class Kind:
 
     ``model`` says whether a model version is an input (``required``), may be (``optional``: the bias assessment
     scores the data with it when asked), or is not (``none``). A kind with ``baseline`` compares against a recorded
-    assessment (``Target.baseline_id``) of one of the kinds named in ``baseline_of``. ``record`` replaces the plain record of the document
-    for a kind that writes more in the same transaction (the mitigation registers the mitigated model)."""
+    assessment (``Target.baseline_id``) of one of the kinds named in ``baseline_of``. ``record`` replaces the plain
+    record of the document for a kind that writes more in the same transaction (the mitigation registers the mitigated
+    model). ``outcome`` (kinds a monitor can run) reads a document's verdict, violations and metrics."""
 
     name: str
     title: str
@@ -92,11 +96,42 @@ class Kind:
     record: Callable[..., Any] | None = None
     precheck: Callable[[Any, Target, Any], None] | None = None
     summary: Callable[[Mapping[str, Any]], dict[str, Any]] = field(default=lambda document: {})
+    outcome: Callable[[Mapping[str, Any]], Outcome] | None = None  # how a monitor reads its document
 
     @property
     def path(self) -> str:
         """The route of the kind under ``/api/systems/{system}/``."""
         return self.route or f"runs/{self.name}"
+
+
+class Violation(TypedDict):
+    """One violation a monitored check found: Model Monitor's ``constraint_check_type`` (``baseline_drift_check``,
+    ``LessThanThreshold``, ``bias_drift_check``, ``feature_attribution_drift_check``, ...), what it concerns (a
+    feature, a metric, ``facet=value metric``), the sentence, and the value against its threshold when there is one."""
+
+    check_type: str
+    subject: str
+    description: str
+    value: float | None
+    threshold: float | None
+
+
+class Metric(TypedDict):
+    """One number a monitor keeps over windows (and ``/metrics`` exports): ``name`` (``ks``, ``psi``, ``accuracy``,
+    ``DPPL``, ``ndcg``, ...), ``subject`` (the feature, facet or ``""``) and its value."""
+
+    name: str
+    subject: str
+    value: float
+
+
+class Outcome(TypedDict):
+    """What a monitor reads from a document of a kind that can be monitored: ``status`` is ``pass``, ``fail`` (a
+    violation) or ``warn`` (not enough data to judge: never an alert)."""
+
+    status: Literal["pass", "fail", "warn"]
+    violations: list[Violation]
+    metrics: list[Metric]
 
 
 def kind_of(name: str) -> Kind:
