@@ -55,15 +55,19 @@ def _target_fields(kind: Kind) -> dict[str, Any]:
             Field(default=None, description="The new model version's name (default VERSION-METHOD)."),
         )
     if kind.reference:
-        fields["reference_version"] = (
-            Ref,
-            Field(description="The dataset version it is compared with (e.g. the training set)."),
-        )
+        what = "The dataset version it is compared with (e.g. the training set)."
+        if kind.reference == "optional":
+            fields["reference_version"] = (Ref | None, Field(default=None, description=what))
+        else:
+            fields["reference_version"] = (Ref, Field(description=what))
     if kind.baseline:
-        fields["baseline_id"] = (
-            Id,
-            Field(description="The id of a baseline check recorded for this system (its constraints.json)."),
-        )
+        what = f"The id of the recorded assessment it compares with ({', '.join(kind.baseline_of)})."
+        if kind.baseline_of == ("baseline",):
+            what = "The id of a baseline check recorded for this system (its constraints.json)."
+        if kind.baseline == "optional":
+            fields["baseline_id"] = (Id | None, Field(default=None, description=what))
+        else:
+            fields["baseline_id"] = (Id, Field(description=what))
     return fields
 
 

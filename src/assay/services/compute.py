@@ -87,8 +87,8 @@ class Kind:
     write: Callable[[Any, Path], dict[str, Path]]
     schema: str
     model: Literal["none", "optional", "required"] = "none"
-    reference: bool = False
-    baseline: bool = False
+    reference: bool | Literal["optional"] = False  # a second dataset version (Target.reference_version)
+    baseline: bool | Literal["optional"] = False  # a recorded baseline (Target.baseline_id)
     baseline_of: tuple[str, ...] = ("baseline",)  # the kinds whose recorded documents may serve as its baseline
     registers_model: bool = False  # the run registers a new model version (Target.new_version names it)
     route: str = ""  # the server's route under /api/systems/{system}/ (default runs/NAME)

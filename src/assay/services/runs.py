@@ -166,7 +166,7 @@ class Runs(Service):
             _lookup.model_version(session, owner, target.model_version)
         if target.score_with_model and kind.model != "optional":
             raise InvalidInput(f"score_with_model goes with the bias assessment, not {kind.title}")
-        if kind.reference != (target.reference_version is not None):
+        if kind.reference != "optional" and bool(kind.reference) != (target.reference_version is not None):
             raise InvalidInput(
                 f"{kind.title} needs reference_version"
                 if kind.reference
@@ -174,7 +174,7 @@ class Runs(Service):
             )
         if target.reference_version is not None:
             _lookup.dataset_version(session, target.reference_version, system=owner)
-        if kind.baseline != (target.baseline_id is not None):
+        if kind.baseline != "optional" and bool(kind.baseline) != (target.baseline_id is not None):
             needs = "needs" if kind.baseline else "takes no"
             raise InvalidInput(f"{kind.title} {needs} baseline_id")
         if target.baseline_id is not None:
@@ -246,9 +246,7 @@ class Runs(Service):
                 fingerprints["reference"] = self._fingerprint_dataset(target.reference_version)
             if target.baseline_id is not None:
                 if kind.baseline_of == ("baseline",):
-                    inputs.baseline = stack.enter_context(
-                        ws.checks.baseline_files(target.system, target.baseline_id)
-                    )
+                    inputs.baseline = stack.enter_context(ws.checks.baseline_files(target.system, target.baseline_id))
                 recorded = ws.assessments.get(target.system, target.baseline_id)
                 inputs.baseline_document = recorded.document
                 inputs.baseline_source = f"{recorded.document.get('check') or 'baseline'} {target.baseline_id} of "
