@@ -31,6 +31,8 @@ PARAMS = {
     "token_id": "0",  # set by serving()
     "job_id": "1",  # none exists: 404 to whoever may ask
     "schedule_id": "1",
+    "name": "watch",  # a monitor: none exists, 404 to whoever may ask
+    "run_id": "1",
 }
 
 

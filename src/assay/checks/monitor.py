@@ -40,6 +40,7 @@ __all__ = [
     "Baseline",
     "Validation",
     "Violation",
+    "imported_baseline",
     "suggest_baseline",
     "suggest_constraints",
     "validate",
@@ -145,6 +146,34 @@ def suggest_baseline(
     """Profile ``data`` on its engine and suggest constraints from the profile (:func:`suggest_constraints`)."""
     base = profile(data, max_categories=max_categories)
     return Baseline(base, suggest_constraints(base, max_domain=max_domain, monitoring_config=monitoring_config))
+
+
+def imported_baseline(constraints: Mapping[str, Any], statistics: Mapping[str, Any], source: str) -> Baseline:
+    """A baseline made elsewhere (SageMaker Model Monitor's baselining job, or Assay's own files): its
+    ``statistics.json`` and ``constraints.json`` as they are, checked to be readable as Assay reads them (every
+    feature named and typed, numeric distributions readable, the monitoring config valid)."""
+    features = _features(statistics, "statistics.json")
+    for i, feature in enumerate(features):
+        where = f"statistics.json features[{i}]"
+        if not isinstance(feature.get("name"), str) or not feature["name"]:
+            raise InvalidInput(f"{where}: each feature needs a name")
+        numerical, text = feature.get("numerical_statistics"), feature.get("string_statistics")
+        if not isinstance(numerical or text, Mapping):
+            raise InvalidInput(f"{where} ({feature['name']}): needs numerical_statistics or string_statistics")
+        _common(numerical or text, f"{where} ({feature['name']})")
+        if isinstance(numerical, Mapping):
+            sketch_of(numerical, f"{where} ({feature['name']})")
+    _features(constraints, "constraints.json")
+    config = _merge(DEFAULT_MONITORING_CONFIG, constraints.get("monitoring_config") or {})
+    _check_config(config, "constraints.json monitoring_config")
+    dataset = statistics.get("dataset")
+    rows = dataset.get("item_count") if isinstance(dataset, Mapping) else None
+    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+        raise InvalidInput("statistics.json: dataset.item_count must be the number of rows profiled")
+    info = DataInfo(source=source, engine="imported", rows=rows, columns=len(features))
+    kept = {"version": statistics.get("version", 0), "dataset": dict(dataset), "features": [dict(f) for f in features]}
+    profiled = Profile(data=info, statistics=kept, max_categories=MAX_CATEGORIES, created_at=now())
+    return Baseline(profiled, {**constraints, "monitoring_config": config})
 
 
 def _completeness_bound(present: int, total: int) -> float:

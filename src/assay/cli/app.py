@@ -115,6 +115,10 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "job": LazyCommand("assay.cli.jobs", "Background jobs: list, show, cancel."),
     "schedule": LazyCommand("assay.cli.jobs", "Scheduled jobs (cron or interval, in an explicit time zone)."),
+    "monitor": LazyCommand(
+        "assay.cli.monitor",
+        "Monitors of deployed models: drift, data quality, model quality, bias and attribution drift per window.",
+    ),
     "user": LazyCommand(_SERVER, "Local users of the server and their roles."),
     "token": LazyCommand(_SERVER, "Personal API tokens (for the API and CI)."),
 }

@@ -302,6 +302,24 @@ def _populations(texts: list[str]) -> dict[str, dict[str, float]]:
     return parsed
 
 
+@check_app.command("import-baseline", no_args_is_help=True)
+def import_baseline(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path,
+        typer.Argument(help="Folder with Model Monitor's statistics.json and constraints.json.", show_default=False),
+    ],
+    system: Annotated[str, typer.Option(help="The AI system it is recorded in.", show_default=False)],
+    dataset_version: _DatasetVersion = None,
+) -> None:
+    """Record a baseline made by SageMaker Model Monitor (statistics.json, constraints.json) as a baseline check, for
+    monitors and `validate` to use as it is."""
+    from assay.cli._shell import open_workspace
+
+    recorded = open_workspace(ctx).checks.import_baseline(system, folder, dataset_version=dataset_version)
+    typer.echo(f"recorded: baseline check {recorded.id} of {system} ({recorded.document['summary']})")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.add_typer(check_app, name="check")

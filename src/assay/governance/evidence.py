@@ -2,8 +2,8 @@
 
 The rules are data (``data/evidence-rules.yaml``, schema ``assay.evidence-rules/1``); every control they name is
 checked against the catalogues when they are loaded. A rule applies to a document when every condition of its
-``when`` holds: ``schema`` (the document's schema name) and ``predictions`` (the assessment used a predicted
-label or a score).
+``when`` holds: ``schema`` (the document's schema name), ``predictions`` (the assessment used a predicted
+label or a score) and ``monitor`` (a monitor's run on a window of a deployed model's data recorded it).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from assay.governance.catalogues import load_catalogue
 __all__ = ["EVIDENCE_SCHEMA", "EvidenceLink", "EvidenceRule", "controls_for", "evidence_rules"]
 
 EVIDENCE_SCHEMA: Final = "assay.evidence-rules/1"
-_CONDITIONS: Final = {"schema", "predictions"}
+_CONDITIONS: Final = {"schema", "predictions", "monitor"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class EvidenceRule:
 
     def applies(self, document: Mapping[str, Any]) -> bool:
         if "schema" in self.when and document.get("schema") != self.when["schema"]:
+            return False
+        if "monitor" in self.when and bool(document.get("monitor")) != bool(self.when["monitor"]):
             return False
         if "predictions" in self.when:
             spec = document.get("spec") or {}

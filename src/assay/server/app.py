@@ -23,12 +23,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
-from assay.server import api, compute, jobs, login, ui, uploads
+from assay.server import api, compute, jobs, login, monitors, ui, uploads
 from assay.server.deps import Unauthenticated, error_body
 from assay.server.login import LoginLimiter
 from assay.services.workspace import Workspace
 
-__all__ = ["UPLOAD_ROUTES", "create_app"]
+#: Every router the app serves (the permission table must cover each of their routes: tests/server/test_server.py).
+ROUTERS: Final = tuple(module.router for module in (api, login, uploads, compute, jobs, monitors, ui))
+
+__all__ = ["ROUTERS", "UPLOAD_ROUTES", "create_app"]
 
 SECURITY_HEADERS: Final = {
     "Content-Security-Policy": (
@@ -286,8 +289,8 @@ def create_app(
     async def bad_json(request: Request, exc: json.JSONDecodeError) -> JSONResponse:
         return error_body("invalid_input", f"the body is not valid JSON: {exc}", 422)
 
-    for module in (api, login, uploads, compute, jobs, ui):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.mount("/static", ui.static_files(), name="static")
     return app

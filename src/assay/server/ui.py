@@ -362,11 +362,89 @@ def assessment_page(request: Request, auth: Auth, system: str, assessment_id: in
 def assessment_report(auth: Auth, system: str, assessment_id: int) -> Response:
     from assay.reports.html import render_report_html
 
-    document = auth.ws.assessments.get(system, assessment_id).document
+    recorded = auth.ws.assessments.get(system, assessment_id)
+    document = recorded.document
     needed = {"facets", "performance", "spec", "rows", "data", "label"}
-    if document.get("schema") != "assay.assessment" or not needed <= set(document):
-        raise NotFound(f"assessment {assessment_id} is not a complete bias assessment and has no report")
-    return HTMLResponse(render_report_html(document), headers={"Content-Security-Policy": REPORT_CSP})
+    if document.get("schema") == "assay.assessment" and needed <= set(document):
+        return HTMLResponse(render_report_html(document), headers={"Content-Security-Policy": REPORT_CSP})
+    stored = (recorded.attachments or {}).get("report.html")
+    if stored is None:
+        raise NotFound(f"assessment {assessment_id} has no report")
+    page = auth.ws.artifacts.path_of(stored).read_bytes()  # the report its run wrote (a check, a drift report, ...)
+    return HTMLResponse(page, headers={"Content-Security-Policy": REPORT_CSP})
+
+
+# -- monitoring ----------------------------------------------------------------------------------------------------
+
+_CHART_RUNS = 60  # windows drawn per monitor
+_CHART_SUBJECTS = 8  # lines per chart: the subjects with the largest latest values
+_CHARTS = 12  # charts per monitor
+
+
+def _charts(monitor: int, runs: list[Any]) -> list[dict[str, Any]]:
+    """Each (check kind, metric) of a monitor over its windows, oldest first: one line per subject (feature, facet),
+    the threshold when the check states one."""
+    series: dict[tuple[str, str], dict[str, list[tuple[str, float]]]] = {}
+    thresholds: dict[tuple[str, str], float] = {}
+    for run in reversed(runs):
+        for result in run.results:
+            for metric in result.get("metrics") or []:
+                key = (result["kind"], metric["name"])
+                series.setdefault(key, {}).setdefault(metric["subject"] or "", []).append(
+                    (run.window_end.isoformat(), metric["value"])
+                )
+                if metric.get("threshold") is not None:
+                    thresholds[key] = metric["threshold"]
+    charts = []
+    for i, ((kind, name), subjects) in enumerate(sorted(series.items())[:_CHARTS]):
+        chosen = sorted(subjects.items(), key=lambda item: -abs(item[1][-1][1]))[:_CHART_SUBJECTS]
+        charts.append(
+            {
+                "id": f"chart-{monitor}-{i}", "title": f"{kind}: {name}", "threshold": thresholds.get((kind, name)),
+                "traces": [{"name": subject or name, "x": [p[0] for p in points], "y": [p[1] for p in points]}
+                           for subject, points in chosen],
+                "hidden": max(0, len(subjects) - _CHART_SUBJECTS),
+            }
+        )  # fmt: skip
+    return charts
+
+
+def _monitoring(auth: Auth, system: str) -> dict[str, Any]:
+    ws = auth.ws
+    ws.systems.get(system)  # 404 for whoever may not see it
+    monitors = []
+    for view in ws.monitors.list(system):
+        runs = list(ws.monitors.runs(system, view.name, limit=_CHART_RUNS))
+        monitors.append(
+            {
+                **jsonable(view.as_dict()),
+                "runs": [jsonable(run.as_dict()) for run in runs[:20]],
+                "charts": _charts(view.id, runs),
+            }
+        )
+    return {
+        "page": "monitoring",
+        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "system": system,
+        "monitors": monitors,
+        "alerts": [jsonable(alert) for alert in _open_alerts(auth, system)],
+    }
+
+
+def _open_alerts(auth: Auth, system: str) -> list[dict[str, Any]]:
+    return [alert.as_dict() for alert in auth.ws.alerts.list(system, status="open")]
+
+
+@router.get("/systems/{system}/monitoring.json")
+def monitoring_json(request: Request, auth: Auth, system: str) -> Response:
+    return _render(request, "monitoring", _monitoring(auth, system), json_twin=True)
+
+
+@router.get("/systems/{system}/monitoring")
+def monitoring_page(request: Request, auth: Auth, system: str) -> Response:
+    """A system's monitors: each metric over its windows with its threshold, the runs with their checks' reports,
+    and the open alerts."""
+    return _render(request, "monitoring", _monitoring(auth, system), json_twin=False)
 
 
 def _risks(auth: Auth, system: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -322,6 +323,19 @@ class DataChecks(Service):
         }
         with self.ws.artifacts.linked(files) as links:
             yield links["constraints.json"].parent
+
+    def import_baseline(self, system: str, folder: str | Path, *, dataset_version: str | None = None) -> Assessment:
+        """Record a baseline made elsewhere (SageMaker Model Monitor's ``statistics.json`` and ``constraints.json``
+        in ``folder``) as a baseline check of ``system``, so monitors and ``validate`` use it as it is."""
+        from assay.checks import imported_baseline
+
+        constraints, statistics = read_baseline(folder)
+        if statistics is None:
+            raise InvalidInput(f"baseline folder {str(folder)!r} has no statistics.json: the drift checks need it")
+        result = imported_baseline(constraints, statistics, f"imported from {Path(folder).name}")
+        with tempfile.TemporaryDirectory() as out:
+            paths = write_check(result, out)
+            return self.record(system, result, dataset_version=dataset_version, files=paths)
 
     def record(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from assay.errors import Cancelled, InvalidInput
 
@@ -118,11 +118,13 @@ class Violation(TypedDict):
 
 class Metric(TypedDict):
     """One number a monitor keeps over windows (and ``/metrics`` exports): ``name`` (``ks``, ``psi``, ``accuracy``,
-    ``DPPL``, ``ndcg``, ...), ``subject`` (the feature, facet or ``""``) and its value."""
+    ``DPPL``, ``ndcg``, ...), ``subject`` (the feature, facet or ``""``) and its value; ``threshold``, when the check
+    judges the metric against one (charts draw it)."""
 
     name: str
     subject: str
     value: float
+    threshold: NotRequired[float | None]
 
 
 class Outcome(TypedDict):

@@ -138,9 +138,11 @@ _BUILTIN: list[bool] = []
 
 
 def _builtin() -> None:
-    """Register Assay's own job kinds once per process: every compute kind (:mod:`assay.services.kinds`)."""
+    """Register Assay's own job kinds once per process: every compute kind (:mod:`assay.services.kinds`) and the
+    monitor run (:mod:`assay.services.monitors`)."""
     if _BUILTIN:
         return
+    from assay.services.monitors import register_monitor_handler
     from assay.services.runs import register_compute_handlers
 
     with _HANDLERS_LOCK:
@@ -148,6 +150,7 @@ def _builtin() -> None:
             return
         _BUILTIN.append(True)
     register_compute_handlers(register_handler)
+    register_monitor_handler(register_handler)
 
 
 def known_kinds() -> list[str]:

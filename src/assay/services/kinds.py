@@ -15,7 +15,7 @@ from assay.checks.options import CHECK_OPTIONS, CheckOptions
 from assay.explain.options import ExplanationOptions
 from assay.metrics.options import BiasOptions
 from assay.mitigate.options import MitigationOptions
-from assay.services.compute import Inputs, Kind, Target
+from assay.services.compute import Inputs, Kind, Metric, Outcome, Target, Violation
 
 if TYPE_CHECKING:
     from assay.services.workspace import Workspace
@@ -117,6 +117,42 @@ def _check_summary(document: Mapping[str, Any]) -> dict[str, Any]:
     return {"status": document.get("status"), "summary": document.get("summary")}
 
 
+_VALIDATE_METRICS = ("completeness", "type_mismatch_share", "unknown_value_share")
+
+
+def _validate_outcome(document: Mapping[str, Any]) -> Outcome:
+    """Data quality as a monitor reads it: Model Monitor's violations, and per feature its completeness, the shares of
+    mistyped and unknown values and the drift distance."""
+    result = document.get("result") or {}
+    violations = [
+        Violation(check_type=v["constraint_check_type"], subject=v["feature_name"], description=v["description"],
+                  value=None, threshold=None)
+        for v in result.get("violations") or []
+    ]  # fmt: skip
+    metrics: list[Metric] = []
+    for feature in result.get("features") or []:
+        for name in _VALIDATE_METRICS:
+            if isinstance(feature.get(name), int | float):
+                metrics.append(Metric(name=name, subject=feature["name"], value=float(feature[name])))
+        drift = feature.get("drift") or {}
+        if isinstance(drift.get("distance"), int | float):
+            metrics.append(Metric(name="baseline_drift", subject=feature["name"], value=float(drift["distance"])))
+    return Outcome(status="fail" if violations else "pass", violations=violations, metrics=metrics)
+
+
+def _check_outcome(document: Mapping[str, Any]) -> Outcome:
+    """A data check as a monitor reads it: its verdict, and its summary as the one violation when it failed."""
+    failed = document.get("status") == "fail"
+    check = str(document.get("check", "check"))
+    violations = (
+        [Violation(check_type=f"{check}_check", subject="", description=str(document.get("summary", "")),
+                   value=None, threshold=None)]
+        if failed
+        else []
+    )  # fmt: skip
+    return Outcome(status="fail" if failed else "pass", violations=violations, metrics=[])
+
+
 def check_kind(name: str) -> Kind:
     """The kind of the data check ``name`` (its options model is :data:`assay.checks.options.CHECK_OPTIONS`)."""
     options = CHECK_OPTIONS[name]
@@ -131,6 +167,7 @@ def check_kind(name: str) -> Kind:
         baseline=name == "validate",
         route=f"checks/{name}",
         summary=_check_summary,
+        outcome=_validate_outcome if name == "validate" else None if name == "baseline" else _check_outcome,
     )
 
 

@@ -51,7 +51,18 @@ if TYPE_CHECKING:
     from assay.store.database import Transaction
     from assay.store.models import Assessment
 
-__all__ = ["Inputs", "Kind", "Run", "Runs", "Target", "compute", "register_compute_handlers", "write"]
+__all__ = [
+    "Inputs",
+    "Kind",
+    "Run",
+    "Runs",
+    "Target",
+    "baseline_check",
+    "compute",
+    "is_of_kind",
+    "register_compute_handlers",
+    "write",
+]
 
 Progress = Callable[[str], None]
 
@@ -77,7 +88,7 @@ def is_of_kind(recorded: Assessment, name: str) -> bool:
     return kind.schema != "assay.data-check" or recorded.document.get("check") == name
 
 
-def _baseline_check(session: Any, owner: Any, assessment_id: int, kind: Kind) -> None:
+def baseline_check(session: Any, owner: Any, assessment_id: int, kind: Kind) -> None:
     """Refuse a baseline_id that is not a recorded assessment of the system of one of ``kind.baseline_of`` (a
     baseline check must have been recorded with its constraints.json)."""
     from assay.store.models import Assessment as Recorded
@@ -178,7 +189,7 @@ class Runs(Service):
             needs = "needs" if kind.baseline else "takes no"
             raise InvalidInput(f"{kind.title} {needs} baseline_id")
         if target.baseline_id is not None:
-            _baseline_check(session, owner, target.baseline_id, kind)
+            baseline_check(session, owner, target.baseline_id, kind)
         if target.new_version is not None and not kind.registers_model:
             raise InvalidInput(f"{kind.title} takes no new_version")
 

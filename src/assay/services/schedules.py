@@ -34,7 +34,16 @@ if TYPE_CHECKING:
 
     from assay.services.workspace import Workspace
 
-__all__ = ["MISSED", "ScheduleView", "Schedules", "fire_due", "next_fire_time", "trigger"]
+__all__ = [
+    "MISSED",
+    "ScheduleView",
+    "Schedules",
+    "change_schedule",
+    "create_schedule",
+    "fire_due",
+    "next_fire_time",
+    "trigger",
+]
 
 MISSED: Final = ("coalesce", "skip")
 MIN_INTERVAL: Final = 60  # seconds
@@ -147,32 +156,13 @@ class Schedules(Service):
         if missed not in MISSED:
             raise InvalidInput(f"missed {missed!r} is not one of {', '.join(MISSED)}")
         clean = canonical_params(params, spec)
-        now = utcnow()
-        trigger(cron, interval_seconds, timezone, now)  # validate before writing
+        trigger(cron, interval_seconds, timezone, utcnow())  # validate before writing
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             self._require(principal, system, spec.action)
-            schedule = Schedule(
-                system_id=owner.id,
-                kind=kind,
-                params=clean,
-                cron=cron,
-                interval_seconds=interval_seconds,
-                timezone=timezone,
-                missed=missed,
-                paused=False,
-                created_by=tx.actor,
-                authenticated=tx.authenticated,
-                created_at=now,
-                updated_at=now,
+            schedule = create_schedule(
+                tx, owner, kind, clean, cron=cron, interval_seconds=interval_seconds, timezone=timezone, missed=missed
             )
-            schedule.next_run_at = next_fire_time(schedule, now)
-            tx.session.add(schedule)
-            tx.record(
-                "schedule.create", schedule, before=None,
-                payload={"system": system, "kind": kind, "cron": cron, "interval_seconds": interval_seconds,
-                         "timezone": timezone, "missed": missed},
-            )  # fmt: skip
         return _view(schedule, system)
 
     @staticmethod
@@ -230,21 +220,67 @@ class Schedules(Service):
         with self._write() as tx:
             schedule = self._find(tx.session, system, schedule_id, lock=True)
             self._require(principal, system, "write")
-            before = schedule.state()
-            now = utcnow()
-            if verb == "pause":
-                if schedule.paused:
-                    raise Conflict(f"schedule {schedule_id} is already paused")
-                schedule.paused, schedule.next_run_at = True, None
-            elif verb == "resume":
-                if not schedule.paused:
-                    raise Conflict(f"schedule {schedule_id} is not paused")
-                schedule.paused, schedule.next_run_at = False, next_fire_time(schedule, now)
-            else:
-                schedule.deleted_at, schedule.next_run_at = now, None
-            schedule.updated_at = now
-            tx.record(f"schedule.{verb}", schedule, before=before, payload={"system": system})
+            change_schedule(tx, schedule, verb, system)
         return _view(schedule, system)
+
+
+def create_schedule(
+    tx: Any,
+    owner: System,
+    kind: str,
+    params: Mapping[str, Any],
+    *,
+    cron: str | None,
+    interval_seconds: int | None,
+    timezone: str,
+    missed: str = "coalesce",
+) -> Schedule:
+    """Add a schedule of ``owner`` inside ``tx`` (what :meth:`Schedules.add` does once it has checked the caller and
+    the params, for a use case that writes more in the same transaction: a monitor and its schedule)."""
+    if missed not in MISSED:
+        raise InvalidInput(f"missed {missed!r} is not one of {', '.join(MISSED)}")
+    now = utcnow()
+    trigger(cron, interval_seconds, timezone, now)
+    schedule = Schedule(
+        system_id=owner.id,
+        kind=kind,
+        params=dict(params),
+        cron=cron,
+        interval_seconds=interval_seconds,
+        timezone=timezone,
+        missed=missed,
+        paused=False,
+        created_by=tx.actor,
+        authenticated=tx.authenticated,
+        created_at=now,
+        updated_at=now,
+    )
+    schedule.next_run_at = next_fire_time(schedule, now)
+    tx.session.add(schedule)
+    tx.record(
+        "schedule.create", schedule, before=None,
+        payload={"system": owner.name, "kind": kind, "cron": cron, "interval_seconds": interval_seconds,
+                 "timezone": timezone, "missed": missed},
+    )  # fmt: skip
+    return schedule
+
+
+def change_schedule(tx: Any, schedule: Schedule, verb: str, system: str) -> None:
+    """Pause, resume or delete ``schedule`` inside ``tx`` (audited); a change that changes nothing is a Conflict."""
+    before = schedule.state()
+    now = utcnow()
+    if verb == "pause":
+        if schedule.paused:
+            raise Conflict(f"schedule {schedule.id} is already paused")
+        schedule.paused, schedule.next_run_at = True, None
+    elif verb == "resume":
+        if not schedule.paused:
+            raise Conflict(f"schedule {schedule.id} is not paused")
+        schedule.paused, schedule.next_run_at = False, next_fire_time(schedule, now)
+    else:
+        schedule.deleted_at, schedule.next_run_at = now, None
+    schedule.updated_at = now
+    tx.record(f"schedule.{verb}", schedule, before=before, payload={"system": system})
 
 
 def fire_due(ws: Workspace, grace: float, *, now: dt.datetime | None = None) -> list[int]:

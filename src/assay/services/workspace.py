@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from assay.services.incidents import Incidents
     from assay.services.jobs import Jobs
     from assay.services.mitigation import Mitigation
+    from assay.services.monitors import Monitors
     from assay.services.registry import Assessments, Datasets, Models, Systems
     from assay.services.risks import ImpactAssessments, Risks
     from assay.services.runs import Runs
@@ -306,6 +307,12 @@ class Workspace:
         from assay.services.approvals import Approvals
 
         return Approvals(self)
+
+    @cached_property
+    def monitors(self) -> Monitors:
+        from assay.services.monitors import Monitors
+
+        return Monitors(self)
 
     @cached_property
     def incidents(self) -> Incidents:

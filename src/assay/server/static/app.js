@@ -37,3 +37,21 @@ document.addEventListener("DOMContentLoaded", () => {
     xaxis: { title: { text: "likelihood" }, dtick: 1 }, yaxis: { title: { text: "impact" }, dtick: 1 },
   }, { displayModeBar: false, staticPlot: false });
 });
+
+// The monitoring page: each metric over its windows (one line per feature or facet), its threshold dashed.
+document.addEventListener("DOMContentLoaded", () => {
+  if (typeof Plotly === "undefined") return;
+  for (const data of document.querySelectorAll("script.monitor-chart-data")) {
+    const chart = JSON.parse(data.textContent);
+    const target = document.getElementById(data.dataset.target);
+    if (!target) continue;
+    const shapes = chart.threshold === null ? [] : [{
+      type: "line", xref: "paper", x0: 0, x1: 1, y0: chart.threshold, y1: chart.threshold,
+      line: { dash: "dash", color: "#b2182b", width: 1 },
+    }];
+    Plotly.newPlot(target, chart.traces.map((t) => ({ type: "scatter", mode: "lines+markers", name: t.name, x: t.x, y: t.y })), {
+      margin: { t: 10, r: 10, b: 40, l: 50 }, height: 240, shapes, showlegend: chart.traces.length > 1,
+      legend: { orientation: "h" }, xaxis: { type: "date" },
+    }, { displayModeBar: false });
+  }
+});
