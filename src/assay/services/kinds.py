@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from assay.checks.options import CHECK_OPTIONS, CheckOptions
+from assay.errors import InvalidInput
 from assay.explain.options import ExplanationOptions
+from assay.frames.options import as_values
 from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions
 from assay.mitigate.options import MitigationOptions
-from assay.errors import InvalidInput
-from assay.frames.options import as_values
 from assay.services.compute import Inputs, Kind, Outcome, Target
 
 if TYPE_CHECKING:
@@ -144,6 +144,29 @@ def _quality_outcome(document: Mapping[str, Any]) -> Outcome:
     return cast(Outcome, quality_outcome(document))
 
 
+def _bias_drift(inputs: Inputs, o: BiasDriftOptions) -> Any:
+    from assay.metrics.bias_drift import bias_drift
+
+    baseline = _baseline_document(inputs, "assessment.json")
+    if baseline is None:
+        raise InvalidInput("the bias drift check needs a baseline: a recorded bias assessment (baseline_id)")
+    window = _bias(inputs, o).to_dict()
+    return bias_drift(window, baseline, band=o.band)
+
+
+def _write_bias_drift(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.monitoring import write_monitoring
+
+    extra = {"constraint_violations.json": result.constraint_violations()}
+    return write_monitoring(result.to_dict(), folder, "bias_drift", extra)
+
+
+def _bias_drift_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.metrics.bias_drift import bias_drift_outcome
+
+    return cast(Outcome, bias_drift_outcome(document))
+
+
 def _monitor_summary(document: Mapping[str, Any]) -> dict[str, Any]:
     violations = document.get("violations") or []
     text = "; ".join(str(v.get("description")) for v in violations[:3]) + (" ..." if len(violations) > 3 else "")
@@ -216,6 +239,11 @@ KINDS: Final[dict[str, Kind]] = {
         name="model-quality", title="the model-quality check", options=QualityOptions, compute=_model_quality,
         write=_write_model_quality, schema="assay.model-quality", baseline="optional", baseline_of=("model-quality",),
         summary=_monitor_summary, outcome=_quality_outcome,
+    ),
+    "bias-drift": Kind(
+        name="bias-drift", title="the bias drift check", options=BiasDriftOptions, compute=_bias_drift,
+        write=_write_bias_drift, schema="assay.bias-drift", model="optional", baseline=True, baseline_of=("bias",),
+        summary=_monitor_summary, outcome=_bias_drift_outcome,
     ),
     **{name: check_kind(name) for name in CHECK_OPTIONS},
 }  # fmt: skip
