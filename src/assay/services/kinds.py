@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from assay.checks.options import CHECK_OPTIONS, CheckOptions
 from assay.errors import InvalidInput
-from assay.explain.options import ExplanationOptions
+from assay.explain.options import AttributionDriftOptions, ExplanationOptions
 from assay.frames.options import as_values
 from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions
 from assay.mitigate.options import MitigationOptions
@@ -167,6 +167,29 @@ def _bias_drift_outcome(document: Mapping[str, Any]) -> Outcome:
     return cast(Outcome, bias_drift_outcome(document))
 
 
+def _attribution_drift(inputs: Inputs, o: AttributionDriftOptions) -> Any:
+    from assay.explain.drift import attribution_drift
+
+    baseline = _baseline_document(inputs, "explanations.json")
+    if baseline is None:
+        raise InvalidInput("the attribution drift check needs a baseline: a recorded explanation (baseline_id)")
+    window = _explanations(inputs, o).to_dict()
+    return attribution_drift(window, baseline, threshold=o.threshold, min_rows=o.min_rows)
+
+
+def _write_attribution_drift(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.monitoring import write_monitoring
+
+    extra = {"constraint_violations.json": result.constraint_violations()}
+    return write_monitoring(result.to_dict(), folder, "attribution_drift", extra)
+
+
+def _attribution_drift_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.explain.drift import attribution_drift_outcome
+
+    return cast(Outcome, attribution_drift_outcome(document))
+
+
 def _monitor_summary(document: Mapping[str, Any]) -> dict[str, Any]:
     violations = document.get("violations") or []
     text = "; ".join(str(v.get("description")) for v in violations[:3]) + (" ..." if len(violations) > 3 else "")
@@ -244,6 +267,12 @@ KINDS: Final[dict[str, Kind]] = {
         name="bias-drift", title="the bias drift check", options=BiasDriftOptions, compute=_bias_drift,
         write=_write_bias_drift, schema="assay.bias-drift", model="optional", baseline=True, baseline_of=("bias",),
         summary=_monitor_summary, outcome=_bias_drift_outcome,
+    ),
+    "attribution-drift": Kind(
+        name="attribution-drift", title="the attribution drift check", options=AttributionDriftOptions,
+        compute=_attribution_drift, write=_write_attribution_drift, schema="assay.attribution-drift",
+        model="required", baseline=True, baseline_of=("explanations",), summary=_monitor_summary,
+        outcome=_attribution_drift_outcome,
     ),
     **{name: check_kind(name) for name in CHECK_OPTIONS},
 }  # fmt: skip
