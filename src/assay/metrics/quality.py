@@ -97,7 +97,8 @@ def ndarray_of(frame: Frame, columns: Sequence[str]) -> dict[str, Any]:
 
 def _missing(values: NDArray[Any]) -> NDArray[np.bool_]:
     if values.dtype.kind in "fc":
-        return np.isnan(values)
+        nan: NDArray[np.bool_] = np.isnan(values)
+        return nan
     if values.dtype.kind in "iub":
         return np.zeros(len(values), dtype=bool)
     return np.asarray([v is None or (isinstance(v, float) and math.isnan(v)) for v in values], dtype=bool)
@@ -110,7 +111,8 @@ def _positive(
     if threshold is not None:
         if not is_numeric(dtype):
             raise InvalidInput(f"column {column!r} is {dtype}; a threshold needs numbers")
-        return np.asarray(values, dtype=np.float64) > threshold
+        above: NDArray[np.bool_] = np.asarray(values, dtype=np.float64) > threshold
+        return above
     if positive is not None:
         wanted = set(coerce_values(positive, dtype, column))
         return np.asarray([v in wanted for v in values], dtype=bool)

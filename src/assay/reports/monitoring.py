@@ -46,7 +46,7 @@ def _quality(doc: Mapping[str, Any]) -> tuple[str, list[Table]]:
     metrics = doc["statistics"][section]
     judged = (doc.get("baseline") or {}).get("constraints") or {}
     constraints = doc.get("constraints") or {}
-    suggested = next((v for k, v in constraints.items() if k.endswith("_constraints")), {})
+    suggested: Mapping[str, Any] = next((v for k, v in constraints.items() if k.endswith("_constraints")), {})
     rules = judged or suggested
     rows = []
     for name, entry in metrics.items():

@@ -123,7 +123,8 @@ def _model_quality(inputs: Inputs, o: QualityOptions) -> Any:
         inputs.data, label=o.label, positive=as_values(o.positive), label_threshold=o.label_threshold,
         predicted=o.predicted, score=o.score, threshold=o.threshold, problem=o.problem,
         baseline=_baseline_document(inputs, "model_quality.json"), min_rows=o.min_rows, tolerance=o.tolerance,
-        judge_estimate=o.judge_estimate, bootstrap=o.bootstrap, confidence=o.confidence, seed=o.seed,
+        judge_estimate=o.judge_estimate, bootstrap=o.bootstrap or 0, confidence=o.confidence or 0.95,
+        seed=o.seed or 0,
     )  # fmt: skip
 
 
