@@ -32,6 +32,9 @@ SCHEMAS: Final[dict[str, int]] = {
     "assay.explanations": 1,  # explanations (explain)
     "assay.mitigation": 1,  # a bias mitigation (mitigate)
     "assay.data-check": 1,  # a data check (checks)
+    "assay.model-quality": 1,  # model quality of a window, with labels or estimated (metrics.quality)
+    "assay.bias-drift": 1,  # bias metrics of a window against a bias baseline (metrics.bias_drift)
+    "assay.attribution-drift": 1,  # NDCG of a window's SHAP ranking against a baseline's (explain.drift)
 }
 
 

@@ -11,7 +11,7 @@ from assay.frames.options import Column, Columns, FacetOption, Labelled, Seed
 if TYPE_CHECKING:
     from assay.frames.roles import Facet, Label
 
-__all__ = ["ExplanationOptions"]
+__all__ = ["AttributionDriftOptions", "ExplanationOptions"]
 
 
 class ExplanationOptions(Labelled):
@@ -52,3 +52,21 @@ class ExplanationOptions(Labelled):
 
     def facet_roles(self) -> list[Facet]:
         return [FacetOption.of(item).facet() for item in self.facets]
+
+
+class AttributionDriftOptions(ExplanationOptions):
+    """NDCG of the window's global SHAP ranking scored with a recorded explanation's attributions."""
+
+    rows: (
+        Annotated[int, Field(ge=0, le=1_000)]
+        | Annotated[list[Annotated[int, Field(ge=0, le=2**31 - 1)]], Field(max_length=1_000)]
+    ) = Field(default=0, description="Local explanations: the first N rows, or these rows (counted from 0).")
+    pdp: Annotated[int, Field(ge=0, le=50)] = Field(
+        default=0, description="Partial dependence for this many top features (0: none)."
+    )
+    threshold: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.9, description="A violation when the NDCG is below this (Clarify's 0.90)."
+    )
+    min_rows: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=100, description="Fewer rows explained than this: the window is not judged (status warn)."
+    )

@@ -14,7 +14,7 @@ from assay.frames.options import Column, Columns, FacetOption, Labelled, Seed, S
 if TYPE_CHECKING:
     from assay.frames.roles import Facet
 
-__all__ = ["BiasOptions"]
+__all__ = ["BiasDriftOptions", "BiasOptions", "QualityOptions"]
 
 
 class BiasOptions(Labelled):
@@ -65,3 +65,53 @@ class BiasOptions(Labelled):
 
     def facet_roles(self) -> list[Facet]:
         return [FacetOption.of(item).facet() for item in self.facets]
+
+
+class QualityOptions(Labelled):
+    """Model quality of a window with labels (Model Monitor's metrics and constraints), and the label-free CBPE
+    estimate from a baseline's calibrated scores."""
+
+    column_fields: ClassVar[tuple[str, ...]] = ("label", "predicted", "score")
+
+    predicted: Column | None = Field(
+        default=None, description="Predicted-label column (uses the label's positive values, or its threshold)."
+    )
+    score: Column | None = Field(default=None, description="Score column: probability of the positive class.")
+    threshold: Share = Field(default=0.5, description="Score threshold: score > T is positive.")
+    problem: Literal["auto", "binary", "regression"] = Field(
+        default="auto",
+        description="binary, regression, or auto: regression when the label is numeric with more than two values "
+        "and no positive values or threshold are given.",
+    )
+    min_rows: Annotated[int, Field(ge=1, le=1_000_000_000)] = Field(
+        default=200, description="Fewer labelled rows than this: the window is not judged (status warn)."
+    )
+    tolerance: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.05,
+        description="Suggested constraints: baseline value minus this (rates, AUC, r2), or times 1 + this "
+        "(mae, mse, rmse).",
+    )
+    judge_estimate: bool = Field(
+        default=False,
+        description="With too few labels, judge the CBPE estimate against the thresholds (default: report only).",
+    )
+    bootstrap: Annotated[int, Field(ge=0, le=10_000)] | None = setting(
+        "bootstrap_replicates", "Bootstrap replicates for the intervals (0: none)."
+    )
+    confidence: Annotated[float, Field(gt=0, lt=1)] | None = setting("confidence", "Confidence level of the intervals.")
+    seed: Seed | None = setting("seed", "Seed of the bootstrap.")
+
+    @model_validator(mode="after")
+    def _predicts(self) -> QualityOptions:
+        if self.predicted is None and self.score is None:
+            raise ValueError("give the predicted-label column (predicted) or the score column (score), or both")
+        return self
+
+
+class BiasDriftOptions(BiasOptions):
+    """Clarify's bias metrics of a window against a recorded bias assessment (Model Monitor's bias drift check)."""
+
+    band: Annotated[float, Field(ge=0, le=100)] = Field(
+        default=0.1,
+        description="A metric drifts when its interval lies wholly outside the baseline's interval widened by this.",
+    )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from assay.checks.options import CHECK_OPTIONS, CheckOptions
-from assay.explain.options import ExplanationOptions
-from assay.metrics.options import BiasOptions
+from assay.errors import InvalidInput
+from assay.explain.options import AttributionDriftOptions, ExplanationOptions
+from assay.frames.options import as_values
+from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions
 from assay.mitigate.options import MitigationOptions
 from assay.services.compute import Inputs, Kind, Metric, Outcome, Target, Violation
 
@@ -88,6 +90,114 @@ def _precheck_mitigation(ws: Workspace, target: Target, o: MitigationOptions) ->
     ws.mitigation.check_target(
         target.system, model_version=target.model_version or "", new_version=target.new_version, method=o.method
     )
+
+
+def _baseline_document(inputs: Inputs, *names: str) -> Mapping[str, Any] | None:
+    """The baseline's document: the recorded one (a run on registered inputs), or read from the baseline folder (or
+    file) given on the command line (``assay run KIND DATA --baseline FOLDER``: its ``NAME.json``)."""
+    if inputs.baseline_document is not None or inputs.baseline is None:
+        return inputs.baseline_document
+    import json
+
+    given = Path(inputs.baseline)
+    found = [given] if given.is_file() else [given / name for name in names if (given / name).is_file()]
+    if not found:
+        raise InvalidInput(
+            f"baseline {str(given)!r} holds none of {', '.join(names)}: give the folder a baseline run wrote"
+        )
+    try:
+        document = json.loads(found[0].read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"cannot read the baseline document {str(found[0])!r}: {exc}") from None
+    if not isinstance(document, dict):
+        raise InvalidInput(f"the baseline document {str(found[0])!r} is not a JSON object")
+    return document
+
+
+def _model_quality(inputs: Inputs, o: QualityOptions) -> Any:
+    from assay.metrics.quality import model_quality
+
+    if inputs.progress is not None:
+        inputs.progress("measuring model quality")
+    return model_quality(
+        inputs.data, label=o.label, positive=as_values(o.positive), label_threshold=o.label_threshold,
+        predicted=o.predicted, score=o.score, threshold=o.threshold, problem=o.problem,
+        baseline=_baseline_document(inputs, "model_quality.json"), min_rows=o.min_rows, tolerance=o.tolerance,
+        judge_estimate=o.judge_estimate, bootstrap=o.bootstrap or 0, confidence=o.confidence or 0.95,
+        seed=o.seed or 0,
+    )  # fmt: skip
+
+
+def _write_model_quality(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.monitoring import write_monitoring
+
+    extra: dict[str, Any] = {"statistics.json": result.statistics}
+    if result.constraints is not None:
+        extra["constraints.json"] = result.constraints
+    if result.to_dict()["baseline"] is not None:
+        extra["constraint_violations.json"] = result.constraint_violations()
+    return write_monitoring(result.to_dict(), folder, "model_quality", extra)
+
+
+def _quality_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.metrics.quality import quality_outcome
+
+    return cast(Outcome, quality_outcome(document))
+
+
+def _bias_drift(inputs: Inputs, o: BiasDriftOptions) -> Any:
+    from assay.metrics.bias_drift import bias_drift
+
+    baseline = _baseline_document(inputs, "assessment.json")
+    if baseline is None:
+        raise InvalidInput("the bias drift check needs a baseline: a recorded bias assessment (baseline_id)")
+    window = _bias(inputs, o).to_dict()
+    return bias_drift(window, baseline, band=o.band)
+
+
+def _write_bias_drift(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.monitoring import write_monitoring
+
+    extra = {"constraint_violations.json": result.constraint_violations()}
+    return write_monitoring(result.to_dict(), folder, "bias_drift", extra)
+
+
+def _bias_drift_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.metrics.bias_drift import bias_drift_outcome
+
+    return cast(Outcome, bias_drift_outcome(document))
+
+
+def _attribution_drift(inputs: Inputs, o: AttributionDriftOptions) -> Any:
+    from assay.explain.drift import attribution_drift
+
+    baseline = _baseline_document(inputs, "explanations.json")
+    if baseline is None:
+        raise InvalidInput("the attribution drift check needs a baseline: a recorded explanation (baseline_id)")
+    window = _explanations(inputs, o).to_dict()
+    return attribution_drift(window, baseline, threshold=o.threshold, min_rows=o.min_rows)
+
+
+def _write_attribution_drift(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.monitoring import write_monitoring
+
+    extra = {"constraint_violations.json": result.constraint_violations()}
+    return write_monitoring(result.to_dict(), folder, "attribution_drift", extra)
+
+
+def _attribution_drift_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.explain.drift import attribution_drift_outcome
+
+    return cast(Outcome, attribution_drift_outcome(document))
+
+
+def _monitor_summary(document: Mapping[str, Any]) -> dict[str, Any]:
+    violations = document.get("violations") or []
+    text = "; ".join(str(v.get("description")) for v in violations[:3]) + (" ..." if len(violations) > 3 else "")
+    return {
+        "status": document.get("status"),
+        "summary": f"{len(violations)} violations" + (f": {text}" if text else ""),
+    }
 
 
 def _check_compute(name: str) -> Any:
@@ -185,6 +295,22 @@ KINDS: Final[dict[str, Kind]] = {
         name="mitigation", title="the mitigation", options=MitigationOptions, compute=_mitigation,
         write=_write_mitigation, schema="assay.mitigation", model="required", record=_record_mitigation,
         precheck=_precheck_mitigation, registers_model=True, route="mitigations",
+    ),
+    "model-quality": Kind(
+        name="model-quality", title="the model-quality check", options=QualityOptions, compute=_model_quality,
+        write=_write_model_quality, schema="assay.model-quality", baseline="optional", baseline_of=("model-quality",),
+        summary=_monitor_summary, outcome=_quality_outcome,
+    ),
+    "bias-drift": Kind(
+        name="bias-drift", title="the bias drift check", options=BiasDriftOptions, compute=_bias_drift,
+        write=_write_bias_drift, schema="assay.bias-drift", model="optional", baseline=True, baseline_of=("bias",),
+        summary=_monitor_summary, outcome=_bias_drift_outcome,
+    ),
+    "attribution-drift": Kind(
+        name="attribution-drift", title="the attribution drift check", options=AttributionDriftOptions,
+        compute=_attribution_drift, write=_write_attribution_drift, schema="assay.attribution-drift",
+        model="required", baseline=True, baseline_of=("explanations",), summary=_monitor_summary,
+        outcome=_attribution_drift_outcome,
     ),
     **{name: check_kind(name) for name in CHECK_OPTIONS},
 }  # fmt: skip

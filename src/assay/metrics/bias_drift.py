@@ -1,0 +1,164 @@
+"""Bias drift: the Clarify metrics of a window against a recorded bias assessment (Model Monitor's bias drift check).
+
+Both sides are ``assay.assessment`` documents (the window's is computed by the ``bias`` kind's computation on the
+window). For each facet entry (``facet``, ``value_or_threshold``) and metric the baseline computed:
+
+* ``allowed = [baseline interval low - band, baseline interval high + band]`` (the baseline's own uncertainty,
+  widened by ``band``; the baseline's value when it has no interval);
+* a violation (``bias_drift_check``) when the window's whole interval lies outside ``allowed``: a metric that
+  moved beyond the band, and surely so, however many rows the window has; a small window has a wide interval and
+  does not flip the verdict on noise.
+
+A metric without an interval in the window (FT; every metric when ``bootstrap = 0``) is judged on its value only
+when the window was computed without a bootstrap; otherwise it is listed as not judged. Metrics that are undefined
+or infinite on either side, and facet values missing from the window, are listed as not compared; a window where
+nothing could be compared is ``warn`` (too little data to judge).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from assay.documents import head, now
+from assay.errors import InvalidInput
+
+__all__ = ["SCHEMA", "BiasDriftResult", "bias_drift", "bias_drift_outcome"]
+
+SCHEMA = "assay.bias-drift"
+
+
+@dataclass(frozen=True)
+class BiasDriftResult:
+    """A bias-drift document; :meth:`constraint_violations` is Clarify's ``constraint_violations.json``."""
+
+    body: dict[str, Any]
+    created_at: str = field(default_factory=now)
+
+    @property
+    def status(self) -> str:
+        return str(self.body["status"])
+
+    def constraint_violations(self) -> dict[str, Any]:
+        keys = ("facet", "facet_value", "metric_name", "constraint_check_type", "description")
+        return {"version": "1.0", "violations": [{k: v[k] for k in keys} for v in self.body["violations"]]}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**head(SCHEMA, created_at=self.created_at), **self.body}
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def _bounds(metric: Mapping[str, Any]) -> tuple[float, float] | None:
+    ci = metric.get("ci")
+    if not ci:
+        return None
+    lo, hi = _finite(ci[0]), _finite(ci[1])
+    return None if lo is None or hi is None else (lo, hi)
+
+
+def _entries(document: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, Mapping[str, Any]]]:
+    return {
+        (str(e["facet"]), str(e["value_or_threshold"])): {str(m["name"]): m for m in e["metrics"]}
+        for e in document.get("facets") or []
+    }
+
+
+def bias_drift(window: Mapping[str, Any], baseline: Mapping[str, Any], *, band: float = 0.1) -> BiasDriftResult:
+    """Compare the bias assessment document ``window`` with the recorded ``baseline`` (see the module docstring)."""
+    for name, document in (("window", window), ("baseline", baseline)):
+        if document.get("schema") != "assay.assessment":
+            raise InvalidInput(
+                f"the {name} of a bias drift check must be a bias assessment document (got {document.get('schema')!r})"
+            )
+    if window.get("label") != baseline.get("label"):
+        raise InvalidInput(
+            f"the window's label {window.get('label')!r} is not the baseline's {baseline.get('label')!r}: run the "
+            "bias drift check with the baseline's label"
+        )
+    bootstrapped = bool((window.get("spec") or {}).get("bootstrap"))
+    current = _entries(window)
+    comparisons: list[dict[str, Any]] = []
+    violations: list[dict[str, Any]] = []
+    for key, metrics in _entries(baseline).items():
+        for name, base in metrics.items():
+            row: dict[str, Any] = {"facet": key[0], "facet_value": key[1], "metric_name": name,
+                                   "baseline_value": _finite(base.get("value")), "baseline_interval": base.get("ci"),
+                                   "value": None, "interval": None, "allowed": None}  # fmt: skip
+            comparisons.append(row)
+            base_value = _finite(base.get("value"))
+            if base_value is None:
+                row["verdict"] = "not compared: undefined or infinite in the baseline"
+                continue
+            now_metric = current.get(key, {}).get(name)
+            if now_metric is None:
+                row["verdict"] = "not compared: not in the window"
+                continue
+            value = _finite(now_metric.get("value"))
+            row.update(value=value, interval=now_metric.get("ci"))
+            if value is None:
+                row["verdict"] = "not compared: undefined or infinite in the window"
+                continue
+            window_bounds = _bounds(now_metric)
+            if window_bounds is None and bootstrapped:
+                row["verdict"] = "not judged: no interval"
+                continue
+            lo, hi = _bounds(base) or (base_value, base_value)
+            allowed = (lo - band, hi + band)
+            row["allowed"] = [allowed[0], allowed[1]]
+            w_lo, w_hi = window_bounds or (value, value)
+            if w_hi < allowed[0] or w_lo > allowed[1]:
+                row["verdict"] = "drift"
+                shown = f" (interval {w_lo:.4g} .. {w_hi:.4g})" if window_bounds else ""
+                violations.append({
+                    "facet": key[0],
+                    "facet_value": key[1],
+                    "metric_name": name,
+                    "constraint_check_type": "bias_drift_check",
+                    "description": (
+                        f"Value {value:.6g}{shown} does not meet the constraint requirement: outside "
+                        f"{allowed[0]:.4g} .. {allowed[1]:.4g}, the baseline's {base_value:.4g} (interval "
+                        f"{lo:.4g} .. {hi:.4g}) widened by {band:g}"
+                    ),
+                    "value": value,
+                    "baseline_value": base_value,
+                })  # fmt: skip
+            else:
+                row["verdict"] = "ok"
+    judged = sum(1 for c in comparisons if c["verdict"] in ("ok", "drift"))
+    status = "fail" if violations else "pass" if judged else "warn"
+    notes = []
+    if not judged:
+        notes.append({"code": "nothing_compared", "message": "no metric of the baseline could be compared in the "
+                      "window (facet values missing, or undefined metrics): not judged"})  # fmt: skip
+    body: dict[str, Any] = {
+        "data": window.get("data"),
+        "label": window.get("label"),
+        "band": band,
+        "status": status,
+        "baseline": {"created_at": baseline.get("created_at"), "data": baseline.get("data")},
+        "violations": violations,
+        "comparisons": comparisons,
+        "window": dict(window),
+        "warnings": notes,
+    }
+    return BiasDriftResult(body)
+
+
+def bias_drift_outcome(document: Mapping[str, Any]) -> dict[str, Any]:
+    """How a monitor reads a bias-drift document (``services.compute.Outcome``)."""
+    violations = [
+        {"check_type": v["constraint_check_type"], "subject": f"{v['facet']}={v['facet_value']} {v['metric_name']}",
+         "description": v["description"], "value": v.get("value"), "threshold": None}
+        for v in document.get("violations") or []
+    ]  # fmt: skip
+    metrics = [
+        {"name": c["metric_name"], "subject": f"{c['facet']}={c['facet_value']}", "value": c["value"]}
+        for c in document.get("comparisons") or []
+        if isinstance(c.get("value"), int | float)
+    ]
+    return {"status": document.get("status", "warn"), "violations": violations, "metrics": metrics}
