@@ -64,11 +64,11 @@ def _call(client: TestClient, method: str, path: str, token: str) -> Any:
 
 
 def test_every_route_has_an_entry_in_the_permission_table() -> None:
-    from assay.server import api, compute, jobs, login, ui, uploads
+    from assay.server import alerts, api, compute, jobs, login, metrics, ui, uploads
 
     served = {
         (method, route.path)
-        for module in (api, login, uploads, compute, jobs, ui)
+        for module in (api, login, uploads, compute, jobs, alerts, metrics, ui)
         for route in module.router.routes
         if isinstance(route, APIRoute)
         for method in route.methods

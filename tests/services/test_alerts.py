@@ -312,3 +312,27 @@ def test_acknowledge_and_resolve_by_hand(ws: Workspace) -> None:
     assert ws.alerts.list("release", monitor="nope") == []
     event = events(ws, "alert.resolve")[-1]
     assert event.payload["by"] == "hand" and event.payload["note"] == "fixed upstream"
+
+
+def test_cli_alerts_and_retraining(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from assay.cli import main
+
+    monitor = make_monitor(ws, "release", "lr@1", alerting={"retraining": True})
+    record_run(ws, monitor, 0, [fail("age")])
+    root = ["--workspace", str(ws.root), "--actor", "alice"]
+    assert main([*root, "alert", "list", "release", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["subject"] == "age" and listed["status"] == "open"
+    assert main([*root, "alert", "acknowledge", "release", str(listed["id"]), "--note", "mine"]) == 0
+    assert "is acknowledged" in capsys.readouterr().out
+    assert main([*root, "alert", "show", "release", "99"]) == 2
+    assert "no alert of 'release' with id 99" in capsys.readouterr().err
+    assert main([*root, "retraining", "list", "release", "--json"]) == 0
+    (request,) = json.loads(capsys.readouterr().out)
+    close = [*root, "retraining", "close", "release", str(request["id"])]
+    assert main([*close, "--status", "declined"]) == 2
+    assert "needs a reason" in capsys.readouterr().err
+    assert main([*close, "--status", "declined", "--resolution", "seasonal"]) == 0
+    assert "is declined" in capsys.readouterr().out

@@ -31,6 +31,7 @@ PARAMS = {
     "token_id": "0",  # set by serving()
     "job_id": "1",  # none exists: 404 to whoever may ask
     "schedule_id": "1",
+    "alert_id": "1",  # none exists: 404 to whoever may ask
 }
 
 

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
-from assay.server import api, compute, jobs, login, ui, uploads
+from assay.server import alerts, api, compute, jobs, login, metrics, ui, uploads
 from assay.server.deps import Unauthenticated, error_body
 from assay.server.login import LoginLimiter
 from assay.services.workspace import Workspace
@@ -261,7 +261,8 @@ def create_app(
 
     @app.exception_handler(AssayError)
     async def assay_error(request: Request, exc: AssayError) -> Response:
-        if isinstance(exc, Unauthenticated) and not request.url.path.startswith("/api/"):
+        page = not request.url.path.startswith("/api/") and request.url.path != "/metrics"  # not a machine's URL
+        if isinstance(exc, Unauthenticated) and page:
             return RedirectResponse("/login", status_code=303)  # a web page without a session: log in
         for kind, status, name in _STATUS:
             if isinstance(exc, kind):
@@ -286,7 +287,7 @@ def create_app(
     async def bad_json(request: Request, exc: json.JSONDecodeError) -> JSONResponse:
         return error_body("invalid_input", f"the body is not valid JSON: {exc}", 422)
 
-    for module in (api, login, uploads, compute, jobs, ui):
+    for module in (api, login, uploads, compute, jobs, alerts, metrics, ui):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.mount("/static", ui.static_files(), name="static")

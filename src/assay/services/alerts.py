@@ -78,9 +78,12 @@ if TYPE_CHECKING:
 __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "Alerts",
     "ChannelResult",
     "Delivery",
+    "MonitorState",
     "Pending",
+    "Snapshot",
     "evaluate",
     "sign",
 ]
@@ -133,6 +136,30 @@ class Delivery:
     status: Literal["sent", "partial", "failed", "suppressed", "skipped"]
     channels: list[ChannelResult] = field(default_factory=list)
     message: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class MonitorState:
+    """A monitor as /metrics shows it: its last run, and the metrics of its last run that has results."""
+
+    system: str
+    model_version: str
+    monitor: str
+    last_run_at: dt.datetime | None
+    last_window_end: dt.datetime | None
+    last_status: str | None
+    metrics: list[tuple[str, str, str, float]]  # (kind, metric, subject, value)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What /metrics reads at scrape time: the monitors, the open alerts by (system, severity, status), and whether
+    the series were cut at the limit."""
+
+    monitors: list[MonitorState]
+    alerts: list[tuple[str, str, str, int]]
+    series: int
+    truncated: bool
 
 
 # -- the transaction-level half: called by the monitor service while it records a run ----------------------------
@@ -725,6 +752,74 @@ class Alerts(Service):
         if error is not None and "STARTTLS extension not supported" in error:
             error += " (a relay without TLS on this host: ASSAY_SMTP_STARTTLS=false)"
         return ChannelResult("email", target, error is None, attempts, error)
+
+    # -- what /metrics reads ---------------------------------------------------------------------------------------
+
+    def snapshot(self, *, max_series: int) -> Snapshot:
+        """The monitors the viewer may see with their last run and the metrics of their last run with results, and
+        the open alerts counted by system, severity and status: four statements whatever the number of monitors, at
+        most ``max_series`` metric values."""
+        with self._read() as session:
+            visible = _lookup.visible_systems(session)
+            latest = select(func.max(MonitorRun.id)).group_by(MonitorRun.monitor_id)
+            judged = latest.where(MonitorRun.status.in_(("ok", "violations")))
+            base = (
+                select(Monitor, System.name, Model.name, ModelVersion.version)
+                .join(System, System.id == Monitor.system_id)
+                .join(ModelVersion, ModelVersion.id == Monitor.model_version_id)
+                .join(Model, Model.id == ModelVersion.model_id)
+                .where(Monitor.deleted_at.is_(None))
+                .order_by(System.name, Monitor.name, Monitor.id)
+            )
+            if visible is not None:
+                base = base.where(visible)
+            monitors = session.execute(base).all()
+            ids = [row[0].id for row in monitors]
+            last = {
+                r.monitor_id: r
+                for r in session.execute(
+                    select(MonitorRun).where(MonitorRun.id.in_(latest), MonitorRun.monitor_id.in_(ids))
+                ).scalars()
+            }
+            results = {
+                r.monitor_id: r
+                for r in session.execute(
+                    select(MonitorRun).where(MonitorRun.id.in_(judged), MonitorRun.monitor_id.in_(ids))
+                ).scalars()
+            }
+            alerts_query = (
+                select(System.name, Alert.severity, Alert.status, func.count())
+                .join(System, System.id == Alert.system_id)
+                .where(Alert.status != "resolved")
+                .group_by(System.name, Alert.severity, Alert.status)
+                .order_by(System.name, Alert.severity, Alert.status)
+            )
+            if visible is not None:
+                alerts_query = alerts_query.where(visible)
+            alerts = [(str(a), str(b), str(c), int(n)) for a, b, c, n in session.execute(alerts_query).all()]
+        states: list[MonitorState] = []
+        series, truncated = 0, False
+        for monitor, system, model, version in monitors:
+            run, judged_run = last.get(monitor.id), results.get(monitor.id)
+            values: list[tuple[str, str, str, float]] = []
+            for result in [] if judged_run is None else judged_run.results or []:
+                for metric in result.get("metrics") or []:
+                    value = metric.get("value")
+                    if isinstance(value, bool) or not isinstance(value, int | float):
+                        continue  # a metric without a number (not computed in this window)
+                    if series >= max_series:
+                        truncated = True
+                        break
+                    values.append((str(result.get("kind", "")), str(metric.get("name", "")),
+                                   str(metric.get("subject") or ""), float(value)))  # fmt: skip
+                    series += 1
+            states.append(MonitorState(
+                system=system, model_version=f"{model}@{version}", monitor=monitor.name,
+                last_run_at=None if run is None else run.created_at,
+                last_window_end=None if run is None else run.window_end,
+                last_status=None if run is None else run.status, metrics=values,
+            ))  # fmt: skip
+        return Snapshot(states, alerts, series, truncated)
 
     # -- alerts ----------------------------------------------------------------------------------------------------
 
