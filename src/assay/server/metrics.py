@@ -1,9 +1,9 @@
 """``GET /metrics``: the monitors for Prometheus (the official client library, ``prometheus-client``).
 
-A custom collector reads the database at scrape time (:meth:`assay.services.alerts.Alerts.snapshot`: four statements
-whatever the number of monitors, at most ``ASSAY_METRICS_MAX_SERIES`` metric series), so nothing is kept in the
-server's memory and every worker process or replica answers the same. Access: a bearer API token (a ``read`` token
-is enough; a member sees the systems they hold a role on) unless ``ASSAY_METRICS_PUBLIC`` is set.
+A custom collector reads the database at scrape time (:meth:`assay.services.alerts.Alerts.snapshot`: at most five
+statements whatever the number of monitors, at most ``ASSAY_METRICS_MAX_SERIES`` metric series), so nothing is kept
+in the server's memory and every worker process or replica answers the same. Access: a bearer API token (a ``read``
+token is enough; a member sees the systems they hold a role on) unless ``ASSAY_METRICS_PUBLIC`` is set.
 
 Series::
 

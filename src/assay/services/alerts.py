@@ -757,8 +757,8 @@ class Alerts(Service):
 
     def snapshot(self, *, max_series: int) -> Snapshot:
         """The monitors the viewer may see with their last run and the metrics of their last run with results, and
-        the open alerts counted by system, severity and status: four statements whatever the number of monitors, at
-        most ``max_series`` metric values."""
+        the open alerts counted by system, severity and status: at most five statements whatever the number of
+        monitors, at most ``max_series`` metric values."""
         with self._read() as session:
             visible = _lookup.visible_systems(session)
             latest = select(func.max(MonitorRun.id)).group_by(MonitorRun.monitor_id)
