@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "load_settings"]
@@ -88,6 +88,33 @@ class Settings(BaseSettings):
     )
     test_handlers: bool = Field(
         default=False, description="Test hook: register the job kind `test.sleep` (for the restart tests only)."
+    )
+    # alerts and /metrics (see docs/alerts.md)
+    smtp_host: str | None = Field(default=None, description="SMTP server that sends alert e-mail (none: no e-mail).")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Its port (587 submission, 465 TLS, 25 relay).")
+    smtp_user: str | None = Field(default=None, description="User to log in to the SMTP server as (none: no login).")
+    smtp_password: SecretStr | None = Field(default=None, description="Its password.")
+    smtp_from: str = Field(default="assay@localhost", description="The From address of alert e-mail.")
+    smtp_starttls: bool = Field(
+        default=True,
+        description="Upgrade the SMTP connection with STARTTLS (false only for a relay on this host; port 465 "
+        "uses TLS from the start whatever this says).",
+    )
+    alert_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds an alert delivery (webhook, SMTP) may take per attempt."
+    )
+    alert_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts per alert channel before its delivery is recorded failed."
+    )
+    alert_backoff: float = Field(
+        default=1.0, ge=0, le=60, description="Seconds before the second attempt of a delivery, doubled each time."
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics without a token (only behind a network that limits who reaches it).",
+    )
+    metrics_max_series: int = Field(
+        default=20_000, ge=1, description="At most this many monitored-metric series per /metrics scrape."
     )
     # bounded work on data (see docs/data-checks.md, "Limits"); refusals name these settings
     max_columns: int = Field(

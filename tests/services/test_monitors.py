@@ -226,3 +226,21 @@ def test_a_model_monitor_baseline_is_imported_and_monitored(ws: Workspace, tmp_p
     (broken / "statistics.json").write_text('{"version": 0, "features": [{"name": "x"}]}')
     with pytest.raises(InvalidInput, match=r"features\[0\] \(x\): needs numerical_statistics"):
         ws.checks.import_baseline("credit", broken)
+
+
+def test_a_violation_opens_an_alert_that_a_passing_window_resolves(
+    ws: Workspace, baseline: int, tmp_path: Path
+) -> None:
+    ws.monitors.create("credit", _spec(baseline, checks=[{"kind": "validate", "baseline_id": baseline}],
+                                       alerting={"incident": {"severity": "high"}}))  # fmt: skip
+    _, end = window_at(utcnow(), 86400)
+    bad = _csv(tmp_path, "bad.csv", _frame(12, missing=0.5))
+    first = ws.monitors.run("credit", "daily", data=bad, end=end - dt.timedelta(days=2))
+    second = ws.monitors.run("credit", "daily", data=bad, end=end - dt.timedelta(days=1))
+    assert first.status == second.status == "violations"
+    alerts = ws.alerts.list("credit", status="open")
+    assert len(alerts) == 1 and alerts[0].subject == "age" and alerts[0].occurrences == 2
+    assert alerts[0].incident_id is not None and ws.incidents.get("credit", alerts[0].incident_id)
+    passed = ws.monitors.run("credit", "daily", data=_csv(tmp_path, "good.csv", _frame(13)), end=end)
+    assert passed.status == "ok"
+    assert ws.alerts.list("credit", status="open") == [] and len(ws.alerts.list("credit", status="resolved")) == 1

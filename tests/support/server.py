@@ -33,6 +33,7 @@ PARAMS = {
     "schedule_id": "1",
     "name": "watch",  # a monitor: none exists, 404 to whoever may ask
     "run_id": "1",
+    "alert_id": "1",  # none exists: 404 to whoever may ask
 }
 
 

@@ -158,9 +158,10 @@ def imported_baseline(constraints: Mapping[str, Any], statistics: Mapping[str, A
         if not isinstance(feature.get("name"), str) or not feature["name"]:
             raise InvalidInput(f"{where}: each feature needs a name")
         numerical, text = feature.get("numerical_statistics"), feature.get("string_statistics")
-        if not isinstance(numerical or text, Mapping):
+        stats = numerical or text
+        if not isinstance(stats, Mapping):
             raise InvalidInput(f"{where} ({feature['name']}): needs numerical_statistics or string_statistics")
-        _common(numerical or text, f"{where} ({feature['name']})")
+        _common(stats, f"{where} ({feature['name']})")
         if isinstance(numerical, Mapping):
             sketch_of(numerical, f"{where} ({feature['name']})")
     _features(constraints, "constraints.json")
@@ -168,7 +169,7 @@ def imported_baseline(constraints: Mapping[str, Any], statistics: Mapping[str, A
     _check_config(config, "constraints.json monitoring_config")
     dataset = statistics.get("dataset")
     rows = dataset.get("item_count") if isinstance(dataset, Mapping) else None
-    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+    if not isinstance(dataset, Mapping) or not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
         raise InvalidInput("statistics.json: dataset.item_count must be the number of rows profiled")
     info = DataInfo(source=source, engine="imported", rows=rows, columns=len(features))
     kept = {"version": statistics.get("version", 0), "dataset": dict(dataset), "features": [dict(f) for f in features]}

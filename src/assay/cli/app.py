@@ -98,6 +98,13 @@ COMMANDS: dict[str, LazyCommand] = {
         "assay.cli.incidents",
         "Incidents of an AI system: open, list, show, update, move through their states; corrective actions.",
     ),
+    "alert": LazyCommand(
+        "assay.cli.alerts",
+        "Alerts of the monitors: list, show, acknowledge, resolve (the monitors open and resolve them).",
+    ),
+    "retraining": LazyCommand(
+        "assay.cli.alerts", "Retraining requests (opened by an alert or a person): list, show, request, close."
+    ),
     "policy": LazyCommand(
         _GATES, "The gate policy a system must pass before a stage (default: Assay's for its EU AI Act category)."
     ),

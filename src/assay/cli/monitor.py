@@ -133,6 +133,8 @@ def create(
     view = open_workspace(ctx).monitors.create(system, spec)
     when = "" if view.schedule is None else f", next run {view.schedule['next_run_at']}"
     typer.echo(f"monitor {view.name} created on {system} for {view.model_version}{when}")
+    for url, secret in view.webhook_secrets.items():
+        typer.echo(f"webhook {url}: signing secret {secret} (shown once; receivers check X-Assay-Signature with it)")
 
 
 def _row(view: Any) -> dict[str, Any]:

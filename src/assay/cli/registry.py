@@ -207,6 +207,20 @@ def model_stage(
     typer.echo(f"{ref} is now in {version.stage}")
 
 
+@model_app.command("rollback")
+def model_rollback(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    reason: Annotated[str, typer.Option(help="Why (required; kept in the audit log).")],
+    model: Annotated[
+        str | None, typer.Option(help="The model, when the system has several in production.", show_default=False)
+    ] = None,
+) -> None:
+    """Move production back to the previous approved version (an approver decides; the current one goes to staging)."""
+    version = open_workspace(ctx).models.rollback(system, reason=reason, model=model)
+    typer.echo(f"{system}: version {version.version} is in production again")
+
+
 def _period(text: str | None) -> tuple[Any, Any]:
     if text is None:
         return None, None

@@ -23,13 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
-from assay.server import api, compute, jobs, login, monitors, ui, uploads
+from assay.server import alerts, api, compute, jobs, login, metrics, monitors, ui, uploads
 from assay.server.deps import Unauthenticated, error_body
 from assay.server.login import LoginLimiter
 from assay.services.workspace import Workspace
 
 #: Every router the app serves (the permission table must cover each of their routes: tests/server/test_server.py).
-ROUTERS: Final = tuple(module.router for module in (api, login, uploads, compute, jobs, monitors, ui))
+ROUTERS: Final = tuple(module.router for module in (api, login, uploads, compute, jobs, monitors, alerts, metrics, ui))
 
 __all__ = ["ROUTERS", "UPLOAD_ROUTES", "create_app"]
 
@@ -264,7 +264,8 @@ def create_app(
 
     @app.exception_handler(AssayError)
     async def assay_error(request: Request, exc: AssayError) -> Response:
-        if isinstance(exc, Unauthenticated) and not request.url.path.startswith("/api/"):
+        page = not request.url.path.startswith("/api/") and request.url.path != "/metrics"  # not a machine's URL
+        if isinstance(exc, Unauthenticated) and page:
             return RedirectResponse("/login", status_code=303)  # a web page without a session: log in
         for kind, status, name in _STATUS:
             if isinstance(exc, kind):

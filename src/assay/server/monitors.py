@@ -42,6 +42,9 @@ class MonitorOut(BaseModel):
     created_by: str
     created_at: dt.datetime
     deleted: bool
+    webhook_secrets: dict[str, str] = Field(
+        default_factory=dict, description="Only when created: each webhook's HMAC secret by URL, shown this once."
+    )
 
 
 class MonitorList(BaseModel):

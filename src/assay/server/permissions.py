@@ -109,6 +109,16 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/monitors/{name}/run"): "write",
     ("GET", "/api/systems/{system}/monitors/{name}/runs"): "read",
     ("GET", "/api/systems/{system}/monitors/{name}/runs/{run_id}"): "read",
+    # alerts of the monitors, retraining requests, rollback (server/alerts.py), Prometheus (server/metrics.py)
+    ("GET", "/api/systems/{system}/alerts"): "read",
+    ("GET", "/api/systems/{system}/alerts/{alert_id}"): "read",
+    ("POST", "/api/systems/{system}/alerts/{alert_id}/acknowledge"): "write",
+    ("POST", "/api/systems/{system}/alerts/{alert_id}/resolve"): "write",
+    ("GET", "/api/systems/{system}/retraining-requests"): "read",
+    ("POST", "/api/systems/{system}/retraining-requests"): "write",
+    ("POST", "/api/systems/{system}/retraining-requests/{request_id}/close"): "write",
+    ("POST", "/api/systems/{system}/rollback"): "approve",  # as an approval decision
+    ("GET", "/metrics"): "read",  # a read token; public with ASSAY_METRICS_PUBLIC (the route then skips this check)
     # the web pages, each with its .json twin
     ("GET", "/"): "read",
     ("GET", "/index.json"): "read",

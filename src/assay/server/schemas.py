@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 __all__ = [
     "Action",
+    "Alert",
     "Approval",
     "Artifact",
     "AssessmentDetail",
@@ -46,6 +47,7 @@ __all__ = [
     "ModelVersionListed",
     "Page",
     "Policy",
+    "RetrainingRequest",
     "Risk",
     "RiskDetail",
     "System",
@@ -360,6 +362,46 @@ class Incident(Out):
 class IncidentDetail(Incident):
     model_version: str | None
     actions: list[Action]
+
+
+# -- alerts of the monitors, retraining requests -----------------------------------------------------------------------
+
+
+class Alert(Out):
+    id: int
+    monitor_id: int
+    system_id: int
+    key: str = Field(description="monitor:kind:subject, one open alert per key")
+    kind: str
+    subject: str
+    severity: str
+    status: str = Field(description="open, acknowledged or resolved")
+    description: str
+    first_run_id: int
+    last_run_id: int
+    occurrences: int = Field(description="Windows in which the violation was found.")
+    notified_at: Timestamp | None
+    incident_id: int | None
+    assessment_ids: list[int] = Field(description="The evidence: the failing checks' recorded assessments.")
+    rollback_to: str | None = Field(description="MODEL@VERSION the monitor recommends rolling back to.")
+    created_at: Timestamp
+    updated_at: Timestamp
+    resolved_at: Timestamp | None
+
+
+class RetrainingRequest(Out):
+    id: int
+    system_id: int
+    model_version_id: int
+    alert_id: int | None
+    assessment_ids: list[int]
+    reason: str
+    status: str = Field(description="open, done or declined")
+    resolved_by_version_id: int | None
+    resolution: str
+    created_by: str
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 # -- approvals, gates -------------------------------------------------------------------------------------------------

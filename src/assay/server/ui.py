@@ -427,12 +427,13 @@ def _monitoring(auth: Auth, system: str) -> dict[str, Any]:
         "user": {"name": auth.principal.name, "role": auth.principal.role},
         "system": system,
         "monitors": monitors,
-        "alerts": [jsonable(alert) for alert in _open_alerts(auth, system)],
+        "alerts": [jsonable(alert) for alert in _open_alerts(auth, system, {m["id"]: m["name"] for m in monitors})],
     }
 
 
-def _open_alerts(auth: Auth, system: str) -> list[dict[str, Any]]:
-    return [alert.as_dict() for alert in auth.ws.alerts.list(system, status="open")]
+def _open_alerts(auth: Auth, system: str, monitors: dict[int, str]) -> list[dict[str, Any]]:
+    found = [*auth.ws.alerts.list(system, status="open"), *auth.ws.alerts.list(system, status="acknowledged")]
+    return [{**alert.state(), "monitor": monitors.get(alert.monitor_id, "")} for alert in found]
 
 
 @router.get("/systems/{system}/monitoring.json")

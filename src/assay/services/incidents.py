@@ -34,8 +34,10 @@ from assay.store.models import CorrectiveAction, Incident, Model, ModelVersion, 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from assay.store.database import Transaction
 
-__all__ = ["TRANSITIONS", "IncidentDetail", "Incidents"]
+
+__all__ = ["TRANSITIONS", "IncidentDetail", "Incidents", "open_incident"]
 
 # The states an incident may move to from each state.
 TRANSITIONS: Final[dict[str, tuple[str, ...]]] = {
@@ -91,6 +93,32 @@ def _model_version_ref(session: Session, version_id: int | None) -> str | None:
     return None if row is None else f"{row[0]}@{row[1]}"
 
 
+def open_incident(
+    tx: Transaction, owner: System, spec: IncidentSpec, model_version_id: int | None, **payload: Any
+) -> Incident:
+    """Record a new incident of ``owner`` reported by the transaction's actor (the model version already resolved
+    to ``model_version_id``): :meth:`Incidents.open`, and any service whose change opens an incident in its own
+    transaction (an alert: ``payload`` adds e.g. its id to the audit event), call this."""
+    incident = Incident(
+        system_id=owner.id,
+        model_version_id=model_version_id,
+        title=spec.title,
+        description=spec.description,
+        severity=spec.severity,
+        status="open",
+        occurred_at=spec.occurred_at,
+        reported_by=tx.actor,
+    )
+    tx.session.add(incident)
+    tx.record(
+        "incident.create",
+        incident,
+        before=None,
+        payload={"system": owner.name, "model_version": spec.model_version, "severity": spec.severity, **payload},
+    )
+    return incident
+
+
 class Incidents(Service):
     """Incidents of each AI system: open, list, show, update, move through their states; corrective actions."""
 
@@ -104,24 +132,7 @@ class Incidents(Service):
             version = None
             if valid.model_version is not None:
                 version = _lookup.model_version(tx.session, owner, valid.model_version)
-            incident = Incident(
-                system_id=owner.id,
-                model_version_id=None if version is None else version.id,
-                title=valid.title,
-                description=valid.description,
-                severity=valid.severity,
-                status="open",
-                occurred_at=valid.occurred_at,
-                reported_by=tx.actor,
-            )
-            tx.session.add(incident)
-            tx.record(
-                "incident.create",
-                incident,
-                before=None,
-                payload={"system": owner.name, "model_version": valid.model_version, "severity": valid.severity},
-            )
-        return incident
+            return open_incident(tx, owner, valid, None if version is None else version.id)
 
     def list(
         self,

@@ -22,9 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -91,6 +91,7 @@ class MonitorView:
     created_by: str
     created_at: dt.datetime
     deleted: bool
+    webhook_secrets: dict[str, str] = field(default_factory=dict)  # when created: each webhook's secret, shown once
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -202,7 +203,7 @@ class Monitors(Service):
     def create(self, system: str, spec: MonitorSpec | Mapping[str, Any]) -> MonitorView:
         """Create a monitor (and its schedule when ``cron`` or ``interval`` is given), every check validated."""
         valid = spec if isinstance(spec, MonitorSpec) else validate(MonitorSpec, dict(spec), "monitor")
-        alerting = _alerting(valid.alerting)
+        alerting, secrets = self.ws.alerts.provision(valid.alerting)  # webhook secrets kept outside the database
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             self._require(tx, owner, f"creating a monitor in {owner.name}")
@@ -235,7 +236,7 @@ class Monitors(Service):
                 payload={"system": owner.name, "name": valid.name, "model_version": valid.model_version,
                          "checks": [check["kind"] for check in checks]},
             )  # fmt: skip
-            return _view(tx.session, monitor, owner.name)
+            return replace(_view(tx.session, monitor, owner.name), webhook_secrets=secrets)
 
     @staticmethod
     def _require(tx: Transaction, owner: System, what: str) -> None:
@@ -248,7 +249,7 @@ class Monitors(Service):
         found = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
         if found is None:
             raise NotFound(f"{owner.name} has no monitor named {name!r}")
-        return found  # type: ignore[no-any-return]
+        return found
 
     def list(self, system: str) -> list[MonitorView]:
         with self._read() as session:
@@ -466,9 +467,9 @@ class Monitors(Service):
         start: dt.datetime,
         stop: dt.datetime,
         rows: int,
-        checks: list[dict[str, Any]],
-        computed: list[_Computed],
-        stored: list[dict[str, Any]],
+        checks: Sequence[dict[str, Any]],
+        computed: Sequence[_Computed],
+        stored: Sequence[dict[str, Any]],
     ) -> MonitorRunView:
         from assay.services.alerts import evaluate
 
@@ -548,13 +549,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _alerting(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """A monitor's alert settings, validated (:mod:`assay.governance.alerting`)."""
-    from assay.governance.alerting import AlertingSpec
-
-    return validate(AlertingSpec, dict(settings), "alerting").model_dump(mode="json")
 
 
 def _run_job(ctx: JobContext, params: dict[str, Any]) -> dict[str, Any]:

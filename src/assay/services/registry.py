@@ -32,11 +32,20 @@ from assay.governance.records import (
     validate,
 )
 from assay.services import _lookup
+from assay.services._approval_state import approval_state_digest
 from assay.services._base import Listing, Service, listing
-from assay.services.access import Principal, allowed, dataset_readable, dataset_writable, viewer_principal
+from assay.services.access import (
+    Principal,
+    allowed,
+    dataset_readable,
+    dataset_writable,
+    require_role,
+    viewer_principal,
+)
 from assay.store.artifacts import StoredFile, safe_name
 from assay.store.ledger import canonical_json
 from assay.store.models import (
+    ApprovalRequest,
     Artifact,
     Assessment,
     ControlStatus,
@@ -65,6 +74,7 @@ __all__ = [
     "Datasets",
     "Models",
     "Systems",
+    "previous_approved",
     "record_assessment",
     "register_model_version",
     "store_artifact",
@@ -293,6 +303,83 @@ class Models(Service):
             version = _lookup.model_version(tx.session, _lookup.system(tx.session, system), ref)
             move_stage(tx, version, stage, reason=reason)
         return version
+
+    def rollback(self, system: str, *, reason: str, model: str | None = None) -> ModelVersion:
+        """Move production of ``system`` (of its model ``model``, needed when several are in production) back to the
+        previous approved version (:func:`previous_approved`); the current production version moves to staging.
+        Needs the role that decides approvals (approver or admin) and a reason; both moves are audit events that
+        carry the reason and ``rollback: true``. Returns the version now in production."""
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("a rollback needs a reason (--reason TEXT): it is kept in the audit log")
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            require_role(tx, "approve", owner.name, f"rolling back production of {owner.name}")
+            query = (
+                select(Model, ModelVersion)
+                .join(ModelVersion, ModelVersion.model_id == Model.id)
+                .where(Model.system_id == owner.id, ModelVersion.stage == "production")
+                .order_by(Model.name)
+            )
+            if model is not None:
+                query = query.where(Model.name == model)
+            current = tx.session.execute(query).all()
+            if not current:
+                named = f"model {model!r} of {owner.name}" if model is not None else owner.name
+                raise Conflict(f"{named} has no version in production: there is nothing to roll back")
+            if len(current) > 1:
+                names = ", ".join(f"{m.name}@{v.version}" for m, v in current)
+                raise InvalidInput(f"{owner.name} has several models in production ({names}): name one with --model")
+            found_model, version = current[0]
+            ref = f"{found_model.name}@{version.version}"
+            found = previous_approved(tx.session, version)
+            if found is None:
+                raise Conflict(
+                    f"no version of {found_model.name} other than {ref} reached production through an approval that "
+                    f"still stands: there is nothing to roll back to (request approval of a version with `assay "
+                    f"approval request {owner.name} MODEL@VERSION --stage production`)"
+                )
+            target, request = found
+            target_ref = f"{found_model.name}@{target.version}"
+            move_stage(tx, version, "staging", reason=f"rolled back to {target_ref}: {reason}", rollback=True)
+            move_stage(
+                tx,
+                target,
+                "production",
+                reason=f"rollback from {ref}: {reason}",
+                rollback=True,
+                approval=request.id,
+                replaces=ref,
+            )
+        return target
+
+
+def previous_approved(session: Session, current: ModelVersion) -> tuple[ModelVersion, ApprovalRequest] | None:
+    """The version a rollback of ``current`` goes back to, with the approval that took it to production: of the
+    other versions of the same model that reached production through an approved request, the one that reached it
+    most recently whose approval still stands (the state it froze is unchanged) and that is not retired; None
+    when there is none."""
+    rows = session.execute(
+        select(ApprovalRequest, ModelVersion)
+        .join(ModelVersion, ModelVersion.id == ApprovalRequest.model_version_id)
+        .where(
+            ModelVersion.model_id == current.model_id,
+            ModelVersion.id != current.id,
+            ApprovalRequest.stage == "production",
+            ApprovalRequest.status == "approved",
+        )
+        .order_by(ApprovalRequest.decided_at.desc(), ApprovalRequest.id.desc())
+    ).all()
+    seen: set[int] = set()
+    for request, version in rows:
+        if version.id in seen:
+            continue  # the newest approval of a version decides whether it still stands
+        seen.add(version.id)
+        if version.stage == "retired":
+            continue
+        if request.state_digest == approval_state_digest(session, version):
+            return version, request
+    return None
 
 
 def move_stage(tx: Transaction, version: ModelVersion, stage: str, *, reason: str = "", **payload: Any) -> None:

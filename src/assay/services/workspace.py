@@ -35,6 +35,7 @@ from assay.store.migrate import upgrade
 
 if TYPE_CHECKING:
     from assay.services.access import Access
+    from assay.services.alerts import Alerts
     from assay.services.approvals import Approvals
     from assay.services.audit import AuditLog
     from assay.services.cards import Cards
@@ -380,6 +381,13 @@ class Workspace:
         from assay.services.jobs import Jobs
 
         return Jobs(self)
+
+    @cached_property
+    def alerts(self) -> Alerts:
+        """Alerts of the monitors and retraining requests; delivery of their notifications."""
+        from assay.services.alerts import Alerts
+
+        return Alerts(self)
 
     @cached_property
     def schedules(self) -> Schedules:

@@ -680,6 +680,8 @@ class Alert(Base):
     occurrences: Mapped[int] = mapped_column(Integer, default=1)
     notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    assessment_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # the evidence: the failing checks' records
+    rollback_to: Mapped[str | None] = mapped_column(String(201))  # MODEL@VERSION recommended, when the monitor says so
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _created()
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -695,6 +697,7 @@ class RetrainingRequest(Base):
     system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    assessment_ids: Mapped[list[int]] = mapped_column(JSON, default=list)  # the evidence it was opened on
     reason: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="open")  # open done declined
     resolved_by_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
