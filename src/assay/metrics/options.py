@@ -115,3 +115,11 @@ class BiasDriftOptions(BiasOptions):
         default=0.1,
         description="A metric drifts when its interval lies wholly outside the baseline's interval widened by this.",
     )
+    # A window judges some 35 metrics at once, some on small groups: wider intervals than a single assessment's keep
+    # clean windows quiet (measured in docs/monitoring-checks.md); replicates from count cells cost next to nothing.
+    bootstrap: Annotated[int, Field(ge=0, le=10_000)] | None = Field(
+        default=2000, description="Bootstrap replicates for the window's intervals (0: none)."
+    )
+    confidence: Annotated[float, Field(gt=0, lt=1)] | None = Field(
+        default=0.995, description="Confidence level of the window's intervals."
+    )
