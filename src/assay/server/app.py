@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
-from assay.server import api, compute, jobs, login, ui, uploads
+from assay.server import api, capture, compute, jobs, login, ui, uploads
 from assay.server.deps import Unauthenticated, error_body
 from assay.server.login import LoginLimiter
 from assay.services.workspace import Workspace
@@ -286,7 +286,7 @@ def create_app(
     async def bad_json(request: Request, exc: json.JSONDecodeError) -> JSONResponse:
         return error_body("invalid_input", f"the body is not valid JSON: {exc}", 422)
 
-    for module in (api, login, uploads, compute, jobs, ui):
+    for module in (api, login, uploads, compute, jobs, capture, ui):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.mount("/static", ui.static_files(), name="static")

@@ -99,6 +99,9 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/schedules/{schedule_id}/pause"): "write",
     ("POST", "/api/systems/{system}/schedules/{schedule_id}/resume"): "write",
     ("DELETE", "/api/systems/{system}/schedules/{schedule_id}"): "write",
+    # capture: batches of inference records and labels (the only routes an ingest token may call)
+    ("POST", "/api/systems/{system}/models/{ref}/capture"): "ingest",
+    ("POST", "/api/systems/{system}/models/{ref}/labels"): "ingest",
     # the web pages, each with its .json twin
     ("GET", "/"): "read",
     ("GET", "/index.json"): "read",

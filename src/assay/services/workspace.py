@@ -36,6 +36,7 @@ from assay.store.migrate import upgrade
 if TYPE_CHECKING:
     from assay.services.access import Access
     from assay.services.approvals import Approvals
+    from assay.services.capture import Capture
     from assay.services.audit import AuditLog
     from assay.services.cards import Cards
     from assay.services.checks import DataChecks
@@ -373,6 +374,13 @@ class Workspace:
         from assay.services.jobs import Jobs
 
         return Jobs(self)
+
+    @cached_property
+    def capture(self) -> Capture:
+        """Inference records and labels of deployed model versions (see docs/capture.md)."""
+        from assay.services.capture import Capture
+
+        return Capture(self)
 
     @cached_property
     def schedules(self) -> Schedules:
