@@ -56,7 +56,7 @@ class Settings(BaseSettings):
         default=32, ge=1, description="The server refuses any other request body larger than this many MiB."
     )
     capture_max_records: int = Field(
-        default=10_000, ge=1, le=1_000_000, description="The most inference records (or labels) one capture batch holds."
+        default=10_000, ge=1, le=1_000_000, description="The most inference records (or labels) a capture batch holds."
     )
     trusted_proxies: str = Field(
         default="",

@@ -114,6 +114,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "database).",
     ),
     "job": LazyCommand("assay.cli.jobs", "Background jobs: list, show, cancel."),
+    "capture": LazyCommand(
+        "assay.cli.capture", "Capture of inference records and labels: configure, show, ingest, labels, purge."
+    ),
     "schedule": LazyCommand("assay.cli.jobs", "Scheduled jobs (cron or interval, in an explicit time zone)."),
     "user": LazyCommand(_SERVER, "Local users of the server and their roles."),
     "token": LazyCommand(_SERVER, "Personal API tokens (for the API and CI)."),

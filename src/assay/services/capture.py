@@ -86,7 +86,7 @@ class RejectedRecords(InvalidInput):
         self.rejected = rejected
 
 
-# -- fields -------------------------------------------------------------------------------------------------------
+# -- fields ------------------------------------------------------------------------------------------------------
 
 
 def _field_type(dtype: str) -> str:
@@ -118,7 +118,8 @@ def _check_fields(fields: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             raise InvalidInput(f"capture field {name!r} is given twice")
         unknown = set(given) - {"name", "type", "required"}
         if unknown:
-            raise InvalidInput(f"capture field {name!r}: unknown keys {', '.join(sorted(unknown))} (name, type, required)")
+            keys = ", ".join(sorted(unknown))
+            raise InvalidInput(f"capture field {name!r}: unknown keys {keys} (give name, type, required)")
         seen.add(name)
         checked.append({"name": name, "type": kind, "required": bool(given.get("required", False))})
     return checked
@@ -132,7 +133,7 @@ def parse_field(text: str) -> dict[str, Any]:
     return {"name": parts[0], "type": parts[1], "required": len(parts) == 2 or parts[2] == "required"}
 
 
-# -- validation (pyarrow, column by column; a slow path only to name the records that do not fit) -------------------
+# -- validation (pyarrow, column by column; a slow path only to name the records that do not fit) ----------------
 
 
 def _arrow_type(kind: str) -> pa.DataType:
@@ -206,7 +207,8 @@ def _fast(values: list[Any], kind: str) -> pa.Array | None:
                 return inferred.cast(target)
         return None
     if kind == "float":
-        return inferred.cast(target) if pa.types.is_integer(inferred.type) or pa.types.is_floating(inferred.type) else None
+        numeric = pa.types.is_integer(inferred.type) or pa.types.is_floating(inferred.type)
+        return inferred.cast(target) if numeric else None
     if kind in ("string", "boolean"):
         return inferred if inferred.type == target else None
     if pa.types.is_string(inferred.type):
@@ -274,7 +276,7 @@ def _validate(config: CaptureConfig, records: Sequence[Any], batch_id: str, key:
     rows = [r if type(r) is dict else {} for r in records]
     columns: dict[str, pa.Array] = {}
     raw_ids = [r.get(config.id_column) for r in rows]
-    ids = []
+    ids: list[str | None] = []
     for index, value in enumerate(raw_ids):
         if value is None:
             ids.append(f"{batch_id}:{index}")  # deterministic, so a retried batch stores the same ids
@@ -320,7 +322,7 @@ def _refusal(what: str, count: int, problems: list[dict[str, Any]]) -> RejectedR
     )
 
 
-# -- durable files --------------------------------------------------------------------------------------------------
+# -- durable files -----------------------------------------------------------------------------------------------
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -399,7 +401,7 @@ def _utc(moment: dt.datetime | str) -> dt.datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
-# -- windows ----------------------------------------------------------------------------------------------------------
+# -- windows -----------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -446,13 +448,13 @@ def _open_frame(data: Any, source: str) -> Frame:
     return open_frame(data, source=source)
 
 
-# -- the service ------------------------------------------------------------------------------------------------------
+# -- the service -------------------------------------------------------------------------------------------------
 
 
 class Capture(Service):
     """Capture configuration (audited), batches of records and labels (durable files), windows and retention."""
 
-    # -- configuration ---------------------------------------------------------------------------------------------
+    # -- configuration --------------------------------------------------------------------------------------------
 
     def configure(
         self,
@@ -561,8 +563,10 @@ class Capture(Service):
 
     @staticmethod
     def _training_fields(session: Session, version: ModelVersion, optional: Sequence[str]) -> list[dict[str, Any]]:
-        data = None if version.training_dataset_version_id is None else session.get(
-            DatasetVersion, version.training_dataset_version_id
+        data = (
+            None
+            if version.training_dataset_version_id is None
+            else session.get(DatasetVersion, version.training_dataset_version_id)
         )
         if data is None or not data.columns:
             raise InvalidInput(
@@ -606,7 +610,7 @@ class Capture(Service):
             )
         return list(scan.get("columns", {}))
 
-    # -- where things are kept -----------------------------------------------------------------------------------------
+    # -- where things are kept ------------------------------------------------------------------------------------
 
     def _folder(self, config: CaptureConfig) -> Path:
         return self.ws.home / "capture" / f"system={config.system_id}" / f"model_version={config.model_version_id}"
@@ -651,7 +655,7 @@ class Capture(Service):
         finally:
             os.close(descriptor)
 
-    # -- batches ------------------------------------------------------------------------------------------------------
+    # -- batches --------------------------------------------------------------------------------------------------
 
     def ingest(
         self, system: str, model_version: str, records: Sequence[Any], batch_id: str, *, digest: str | None = None
@@ -686,9 +690,12 @@ class Capture(Service):
         config = self._load(system, model_version, "ingest")
         if what == "labels" and config.label_column is None:
             raise InvalidInput(f"capture of {system} {model_version} has no label column: configure --label COLUMN")
-        digest = digest or hashlib.sha256(
-            json.dumps(list(records), sort_keys=True, default=str, separators=(",", ":")).encode()
-        ).hexdigest()
+        digest = (
+            digest
+            or hashlib.sha256(
+                json.dumps(list(records), sort_keys=True, default=str, separators=(",", ":")).encode()
+            ).hexdigest()
+        )
         folder = self._folder(config)
         key = hashlib.sha256(f"{what}\0{batch_id}".encode()).hexdigest()
         marker = folder / "batches" / key[:2] / f"{key}.json"
@@ -714,7 +721,7 @@ class Capture(Service):
             _write_durably(marker, json.dumps({**answer, "digest": digest}).encode())
         return answer
 
-    # -- windows --------------------------------------------------------------------------------------------------------
+    # -- windows --------------------------------------------------------------------------------------------------
 
     @contextmanager
     def window(
@@ -753,7 +760,7 @@ class Capture(Service):
         else:
             raise InvalidInput(f"engine {engine!r} is not duckdb or spark")
 
-    # -- retention ------------------------------------------------------------------------------------------------------
+    # -- retention ------------------------------------------------------------------------------------------------
 
     def purge(
         self, system: str | None = None, model_version: str | None = None, *, now: dt.datetime | None = None
@@ -783,10 +790,14 @@ class Capture(Service):
                 current = tx.session.get(CaptureConfig, config.id)
                 assert current is not None
                 owner_name = tx.session.get(System, current.system_id)
-                version = tx.session.get(ModelVersion, current.model_version_id)
-                payload = {"system": owner_name.name if owner_name else None,
-                           "model_version": f"{version.model.name}@{version.version}" if version else None,
-                           "before": cutoff.isoformat(), "retention_days": current.retention_days, **counts}  # fmt: skip
+                target = tx.session.get(ModelVersion, current.model_version_id)
+                payload = {
+                    "system": owner_name.name if owner_name else None,
+                    "model_version": f"{target.model.name}@{target.version}" if target else None,
+                    "before": cutoff.isoformat(),
+                    "retention_days": current.retention_days,
+                    **counts,
+                }
                 tx.record("capture.purge", current, before=current.state(), payload=payload)
             done.append(payload)
         return done
@@ -831,7 +842,7 @@ def _validate_labels(config: CaptureConfig, records: Sequence[Any]) -> _Validate
     assert label is not None
     kind = next(f["type"] for f in config.fields if f["name"] == label)
     problems: list[dict[str, Any]] = []
-    rows = []
+    rows: list[dict[str, Any]] = []
     for index, record in enumerate(records):
         if type(record) is not dict:
             problems.append({"index": index, "field": None, "value": _shown(record), "reason": "is not an object"})
@@ -842,7 +853,7 @@ def _validate_labels(config: CaptureConfig, records: Sequence[Any]) -> _Validate
                          "reason": f"is not part of a label (give {config.id_column}, {label}, labelled_at)"}
                         for name in sorted(extra))  # fmt: skip
         rows.append(record)
-    ids = []
+    ids: list[str | None] = []
     for index, record in enumerate(rows):
         value = record.get(config.id_column)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
@@ -994,7 +1005,7 @@ def _spark_window(
     end: dt.datetime,
 ) -> Any:
     from pyspark.sql import Window
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     def typed(frame: Any, fields: Iterable[pa.Field]) -> Any:
         present = set(frame.columns)
@@ -1061,7 +1072,7 @@ def _remove_before(folder: Path, cutoff: dt.date) -> dict[str, int]:
     return counts
 
 
-# -- files in dated folders ---------------------------------------------------------------------------------------------
+# -- files in dated folders --------------------------------------------------------------------------------------
 
 _HOUR_PATH: Final = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})(?:/|$)")
 _DAY_PATH: Final = re.compile(r"(?:^|/)(?:day|date|dt)=(\d{4}-\d{2}-\d{2})(?:/|$)")
@@ -1187,7 +1198,8 @@ def folder_window(
     files = {str(p.relative_to(root)): _sha256_file(p) for paths in chosen.values() for p in paths}
     ref = f"files:{root}"
     if sum(1 for paths in chosen.values() if paths) > 1:
-        raise InvalidInput(f"{root}: the window holds files of several formats ({', '.join(k for k in chosen if chosen[k])}); keep one format per folder")
+        formats = ", ".join(k for k in chosen if chosen[k])
+        raise InvalidInput(f"{root}: the window holds files of several formats ({formats}); keep one format per folder")
     rows: list[dict[str, Any]] = []
     sagemaker = False
     for path in chosen["jsonl"]:
@@ -1212,7 +1224,9 @@ def folder_window(
         table = table.set_column(table.schema.get_field_index("event_time"), "event_time", stamps)
         import pyarrow.compute as pc
 
-        inside = pc.and_(pc.greater_equal(stamps, pa.scalar(begin, stamps.type)), pc.less(stamps, pa.scalar(stop, stamps.type)))
+        inside = pc.and_(
+            pc.greater_equal(stamps, pa.scalar(begin, stamps.type)), pc.less(stamps, pa.scalar(stop, stamps.type))
+        )
         table = table.filter(inside)
     elif chosen["jsonl"]:
         table = pa.Table.from_pylist(rows)
@@ -1249,4 +1263,3 @@ def folder_window(
         yield CaptureWindow(_open_frame(frame, ref), ref, begin, stop, files)
     else:
         raise InvalidInput(f"engine {engine!r} is not duckdb or spark")
-

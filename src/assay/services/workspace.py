@@ -36,8 +36,8 @@ from assay.store.migrate import upgrade
 if TYPE_CHECKING:
     from assay.services.access import Access
     from assay.services.approvals import Approvals
-    from assay.services.capture import Capture
     from assay.services.audit import AuditLog
+    from assay.services.capture import Capture
     from assay.services.cards import Cards
     from assay.services.checks import DataChecks
     from assay.services.controls import Controls
