@@ -15,9 +15,9 @@ into a local workspace. A batch that fails on the way (connection refused, timeo
 is retried with **the same batch id** until it is acknowledged, so the server stores it exactly once; records are
 sent in order. A batch the server refuses in part (422: records that do not fit) is split: the refused records are
 kept in :attr:`CaptureClient.rejected` with their reasons (and logged), the others are sent again as a batch of
-their own (batch id + ``.ok``). When the buffer is full (``max_buffered`` records waiting), a new record is
-**dropped and counted** (:attr:`CaptureClient.dropped`, logged once per burst) so that the caller never waits;
-``block=True`` makes the caller wait for room instead.
+their own (batch id + ``.ok``). When the buffer is full (``max_buffered`` records waiting, the batch being sent
+included), a new record is **dropped and counted** (:attr:`CaptureClient.dropped`, logged once per burst) so that
+the caller never waits; ``block=True`` makes the caller wait for room instead.
 
 ``flush()`` waits until everything buffered is acknowledged; ``close()`` flushes and stops; both run at interpreter
 exit (``atexit``). A process killed outright (SIGKILL, power loss) loses what was still in its buffer; what was
@@ -92,11 +92,14 @@ class CaptureClient:
         self._condition = threading.Condition()
         self._in_flight = 0
         self._closing = False
+        self._flushing = 0  # callers waiting in flush(): send what there is without waiting for a full batch
         self._prefix = uuid.uuid4().hex[:16]
         self._sequence = 0
         self._warned_full = False
         self._connection: http.client.HTTPConnection | None = None
         self._local: Any = None
+        if url is None:
+            self._open_local()  # now, not in the sender: imports are refused once the interpreter is shutting down
         self._thread = threading.Thread(target=self._run, name="assay-capture", daemon=True)
         self._thread.start()
         atexit.register(_close_at_exit, weakref.ref(self))
@@ -121,7 +124,7 @@ class CaptureClient:
         with self._condition:
             if self._closing:
                 raise RuntimeError("the capture client is closed")
-            while len(self._queue) >= self.max_buffered:
+            while len(self._queue) + self._in_flight >= self.max_buffered:  # in flight: still held here
                 if not self.block:
                     self.dropped += 1
                     if not self._warned_full:
@@ -139,12 +142,16 @@ class CaptureClient:
         """Wait until every buffered record is acknowledged (or failed); False when ``timeout`` passed first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._condition:
+            self._flushing += 1
             self._condition.notify_all()
-            while self._queue or self._in_flight:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self._condition.wait(timeout=left if left is not None else 0.5)
+            try:
+                while self._queue or self._in_flight:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._condition.wait(timeout=0.5 if left is None else min(left, 0.5))
+            finally:
+                self._flushing -= 1
         return True
 
     def close(self, timeout: float | None = None) -> bool:
@@ -154,6 +161,7 @@ class CaptureClient:
             self._closing = True
             self._condition.notify_all()
         self._thread.join(timeout=5)
+        self._disconnect()
         if not done:
             log.error("capture client closed with %d records not acknowledged", len(self._queue) + self._in_flight)
         return done
@@ -169,7 +177,7 @@ class CaptureClient:
     def _take(self) -> tuple[str, list[dict[str, Any]]] | None:
         """The next batch: up to ``batch_size`` entries of one kind, in order (waits up to ``interval``)."""
         with self._condition:
-            if len(self._queue) < self.batch_size and not self._closing:
+            if len(self._queue) < self.batch_size and not self._closing and not self._flushing:
                 self._condition.wait(timeout=self.interval)
             if not self._queue:
                 return None
@@ -223,9 +231,18 @@ class CaptureClient:
                 return
             except (OSError, http.client.HTTPException, _Retry) as exc:
                 log.info("capture: batch %s not delivered yet (%s); retrying in %.1f s", batch_id, exc, backoff)
-                self._connection = None
+                self._disconnect()
                 time.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
+            except Exception as exc:  # never let the sender die: the caller's records would pile up unseen
+                log.exception("capture: batch %s of %d %s failed", batch_id, len(batch), kind)
+                self.failed.append({"kind": kind, "batch_id": batch_id, "records": len(batch), "error": repr(exc)})
+                return
+
+    def _disconnect(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def _send(self, kind: str, batch: list[dict[str, Any]], batch_id: str) -> None:
         if self.url is None:
@@ -258,13 +275,22 @@ class CaptureClient:
             raise _Retry(f"HTTP {response.status}: {message}")
         raise _Failed(f"HTTP {response.status}: {message}")
 
+    def _open_local(self) -> None:
+        """The local workspace, with everything ingesting needs imported."""
+        import pyarrow
+        import pyarrow.compute
+        import pyarrow.parquet
+
+        from assay.services.workspace import Workspace
+
+        pyarrow.array([0])  # pyarrow imports pandas on first use, if it is installed
+        self._local = Workspace.open(self.workspace)
+        self._local.capture.show(self.system, self.model_version)  # fails early when capture is not configured
+
     def _send_local(self, kind: str, batch: list[dict[str, Any]], batch_id: str) -> None:
         from assay.errors import AssayError
         from assay.services.capture import RejectedRecords
-        from assay.services.workspace import Workspace
 
-        if self._local is None:
-            self._local = Workspace.open(self.workspace)
         method = self._local.capture.ingest if kind == "records" else self._local.capture.labels
         try:
             method(self.system, self.model_version, batch, batch_id)

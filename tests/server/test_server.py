@@ -30,6 +30,7 @@ EXPECTED: dict[str, set[str]] = {
     "contribute": {"admin", "owner", "approver", "viewer", "stranger"},
     "account": set(ROLES),
     "admin": {"admin"},
+    "ingest": {"admin", "owner"},
 }
 # without a {system}, reading is a listing every member may see (filtered to their systems)
 GLOBAL_READ = set(ROLES)
@@ -64,11 +65,11 @@ def _call(client: TestClient, method: str, path: str, token: str) -> Any:
 
 
 def test_every_route_has_an_entry_in_the_permission_table() -> None:
-    from assay.server import api, compute, jobs, login, ui, uploads
+    from assay.server import api, capture, compute, jobs, login, ui, uploads
 
     served = {
         (method, route.path)
-        for module in (api, login, uploads, compute, jobs, ui)
+        for module in (api, login, uploads, compute, jobs, capture, ui)
         for route in module.router.routes
         if isinstance(route, APIRoute)
         for method in route.methods
