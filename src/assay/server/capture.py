@@ -9,7 +9,8 @@
   repeated batch id);
 - ``422`` when a record does not fit, with ``rejected``: one ``{"index", "field", "value", "reason"}`` per problem
   (nothing of the batch was stored), or when the batch has more records than ``ASSAY_CAPTURE_MAX_RECORDS``;
-- ``413`` when the body is over ``ASSAY_MAX_BODY_MB``; ``409`` when the batch id was stored with other records.
+- ``413`` when the body is over ``ASSAY_MAX_BODY_MB``; ``409`` when the batch id was stored with another body (a
+  retry must resend the same bytes, as the Python client does).
 
 An API token of scope ``ingest`` (``assay user token create NAME --scope ingest``) may call these two routes and no
 other; a ``write`` token of an owner of the system may call them too.
@@ -17,6 +18,7 @@ other; a ``write`` token of an owner of the system may call them too.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Final
 
@@ -79,10 +81,12 @@ def _parse(body: bytes) -> tuple[str, list[Any]]:
 
 
 async def _receive(what: str, system: str, ref: str, request: Request, auth: Auth) -> JSONResponse:
-    batch_id, records = _parse(await request.body())
+    body = await request.body()
+    batch_id, records = _parse(body)
     method = auth.ws.capture.ingest if what == "records" else auth.ws.capture.labels
+    digest = hashlib.sha256(body).hexdigest()  # a retry sends the same bytes; cheaper than re-encoding the records
     try:
-        answer = await run_in_threadpool(method, system, ref, records, batch_id)
+        answer = await run_in_threadpool(method, system, ref, records, batch_id, digest=digest)
     except RejectedRecords as exc:
         return JSONResponse(
             {"error": {"type": "invalid_input", "message": str(exc)}, "rejected": exc.rejected}, status_code=422
