@@ -12,6 +12,7 @@ def test_public_api_is_pinned() -> None:
         "Workspace",
         "__version__",
         "assess",
+        "capture",
         "open_data",
         "write_outputs",
     ]

@@ -7,6 +7,9 @@ The public Python API::
                           predicted="prediction", group="education")
     report.to_json(); report.to_analysis_json()
 
+    capture = assay.capture("credit", "scorer@3", url=URL, token=TOKEN)   # inference records, in the background
+    capture.record({"inference_id": "r-1", "age": 41, "prediction": 1})
+
 Names are imported on first use, so ``import assay.governance`` (or the CLI's ``--version``) does not load
 the numeric stack.
 """
@@ -20,6 +23,7 @@ from assay._version import __version__
 from assay.errors import AssayError, InvalidInput
 
 if TYPE_CHECKING:
+    from assay.client import capture
     from assay.frames import Facet, Label
     from assay.frames import open as open_data
     from assay.services import BiasReport, Workspace, assess, write_outputs
@@ -33,6 +37,7 @@ __all__ = [
     "Workspace",
     "__version__",
     "assess",
+    "capture",
     "open_data",
     "write_outputs",
 ]
@@ -44,6 +49,7 @@ __getattr__, __dir__ = attach(
         "Facet": "assay.frames",
         "Label": "assay.frames",
         "assess": "assay.services",
+        "capture": "assay.client",
         "open_data": "assay.frames:open",
         "write_outputs": "assay.services",
         "Workspace": "assay.services",

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     max_body_mb: int = Field(
         default=32, ge=1, description="The server refuses any other request body larger than this many MiB."
     )
+    capture_max_records: int = Field(
+        default=10_000, ge=1, le=1_000_000, description="The most inference records (or labels) a capture batch holds."
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "

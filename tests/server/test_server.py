@@ -30,6 +30,7 @@ EXPECTED: dict[str, set[str]] = {
     "contribute": {"admin", "owner", "approver", "viewer", "stranger"},
     "account": set(ROLES),
     "admin": {"admin"},
+    "ingest": {"admin", "owner"},
 }
 # without a {system}, reading is a listing every member may see (filtered to their systems)
 GLOBAL_READ = set(ROLES)

@@ -244,3 +244,66 @@ def test_a_violation_opens_an_alert_that_a_passing_window_resolves(
     passed = ws.monitors.run("credit", "daily", data=_csv(tmp_path, "good.csv", _frame(13)), end=end)
     assert passed.status == "ok"
     assert ws.alerts.list("credit", status="open") == [] and len(ws.alerts.list("credit", status="resolved")) == 1
+
+
+def _capture(ws: Workspace, start: dt.datetime, frame: pd.DataFrame, batch: str) -> None:
+    records = [
+        {"inference_id": f"{batch}-{i}", "t": (start + dt.timedelta(seconds=i)).isoformat(), **row}
+        for i, row in enumerate(frame.to_dict(orient="records"))
+    ]
+    ws.capture.ingest("credit", "m@1", records, batch)
+
+
+def _captured(ws: Workspace, baseline: int, engine: str = "duckdb") -> tuple[dt.datetime, dt.datetime]:
+    fields = [{"name": "age", "type": "float", "required": False}, {"name": "job", "type": "string"},
+              {"name": "y", "type": "integer"}, {"name": "t", "type": "timestamp"}]  # fmt: skip
+    ws.capture.configure("credit", "m@1", fields=fields, time_column="t")
+    ws.monitors.create("credit", _spec(baseline, checks=[{"kind": "validate", "baseline_id": baseline}],
+                                       source={"type": "capture", "engine": engine}))  # fmt: skip
+    _, end = window_at(utcnow(), 86400)
+    return end - dt.timedelta(days=2), end - dt.timedelta(days=1)
+
+
+def test_a_monitor_reads_its_windows_from_captured_records(ws: Workspace, baseline: int) -> None:
+    first, second = _captured(ws, baseline)
+    _capture(ws, first - dt.timedelta(days=1), _frame(14, 400), "a")  # the window before
+    _capture(ws, first, _frame(15, 400, missing=0.5), "b")  # in [first, second): half the ages missing
+    done = ws.monitors.run("credit", "daily", end=second)
+    assert done.rows == 400 and done.status == "violations"
+    violations = done.results[0]["violations"]
+    assert {v["check_type"] for v in violations} == {"completeness_check"}  # no extra column: id and times dropped
+    recorded = ws.assessments.get("credit", done.results[0]["assessment_id"])
+    assert (
+        recorded.document["inputs"]["data"]["files"] == 1 and len(recorded.document["inputs"]["data"]["sha256"]) == 64
+    )
+    earlier = ws.monitors.run("credit", "daily", end=first)
+    assert earlier.rows == 400 and earlier.status == "ok"
+    empty = ws.monitors.run("credit", "daily", end=first - dt.timedelta(days=1))
+    assert empty.status == "no_data"
+
+
+@pytest.mark.spark
+def test_the_same_verdicts_on_spark(ws: Workspace, baseline: int, spark: Any) -> None:
+    first, second = _captured(ws, baseline, engine="spark")
+    _capture(ws, first, _frame(16, 400, missing=0.5), "s")
+    done = ws.monitors.run("credit", "daily", end=second)
+    ws.monitors.delete("credit", "daily")
+    ws.monitors.create("credit", _spec(baseline, checks=[{"kind": "validate", "baseline_id": baseline}],
+                                       source={"type": "capture"}))  # fmt: skip
+    duck = ws.monitors.run("credit", "daily", end=second)
+    assert done.rows == duck.rows == 400
+    assert [(r["kind"], r["status"], r["violations"]) for r in done.results] == [
+        (r["kind"], r["status"], r["violations"]) for r in duck.results
+    ]
+
+
+def test_a_monitor_reads_dated_folders_of_files(ws: Workspace, baseline: int, tmp_path: Path) -> None:
+    _, end = window_at(utcnow(), 86400)
+    day = end - dt.timedelta(days=1)
+    folder = tmp_path / "landing" / f"day={day.date().isoformat()}"
+    folder.mkdir(parents=True)
+    _frame(17, 300, missing=0.5).to_parquet(folder / "part-0.parquet")
+    ws.monitors.create("credit", _spec(baseline, checks=[{"kind": "validate", "baseline_id": baseline}],
+                                       source={"type": "files", "folder": str(tmp_path / "landing")}))  # fmt: skip
+    done = ws.monitors.run("credit", "daily", end=end)
+    assert done.rows == 300 and done.status == "violations"

@@ -24,12 +24,15 @@ class Served:
 
 
 @contextmanager
-def assay_serve(folder: Path, log: Path, env: Mapping[str, str] | None = None) -> Iterator[Served]:
-    """`assay -w FOLDER serve` on a free port of 127.0.0.1 (output to ``log``; ``env``: the whole environment,
-    default this process's); yields once ``/api/health`` answers, and stops the server after."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def assay_serve(
+    folder: Path, log: Path, env: Mapping[str, str] | None = None, *, port: int | None = None
+) -> Iterator[Served]:
+    """`assay -w FOLDER serve` on a free port of 127.0.0.1, or ``port`` (output to ``log``; ``env``: the whole
+    environment, default this process's); yields once ``/api/health`` answers, and stops the server after."""
+    if port is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
     assay = shutil.which("assay", path=str(Path(sys.executable).parent)) or "assay"
     command = [assay, "-w", str(folder), "serve", "--host", "127.0.0.1", "--port", str(port), "--insecure-cookies"]
     environment = {**(os.environ if env is None else env), "NO_COLOR": "1"}
@@ -48,5 +51,6 @@ def assay_serve(folder: Path, log: Path, env: Mapping[str, str] | None = None) -
             time.sleep(0.2)
         yield Served(base, port, process)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=30)

@@ -121,6 +121,9 @@ COMMANDS: dict[str, LazyCommand] = {
         "database).",
     ),
     "job": LazyCommand("assay.cli.jobs", "Background jobs: list, show, cancel."),
+    "capture": LazyCommand(
+        "assay.cli.capture", "Capture of inference records and labels: configure, show, ingest, labels, purge."
+    ),
     "schedule": LazyCommand("assay.cli.jobs", "Scheduled jobs (cron or interval, in an explicit time zone)."),
     "monitor": LazyCommand(
         "assay.cli.monitor",

@@ -92,7 +92,11 @@ def create(
     folder: Annotated[
         str | None, typer.Option(help="The folder of dated files, for --source files.", show_default=False)
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Files' format: auto, csv, parquet, jsonl, sagemaker.")] = "auto",
+    columns: Annotated[
+        str | None,
+        typer.Option(help="Names of a SageMaker capture's CSV payload values, comma-separated.", show_default=False),
+    ] = None,
+    engine: Annotated[str, typer.Option(help="Where windows are read and computed: duckdb or spark.")] = "duckdb",
     cron: Annotated[
         str | None, typer.Option(help="Run on this crontab expression (with --timezone).", show_default=False)
     ] = None,
@@ -117,7 +121,9 @@ def create(
     spec |= {key: value for key, value in given.items() if value is not None}
     spec.setdefault("window", window)
     spec.setdefault("timezone", timezone)
-    source_spec: dict[str, Any] = {"type": source, "format": fmt, "delay": delay}
+    source_spec: dict[str, Any] = {"type": source, "engine": engine, "delay": delay}
+    if columns is not None:
+        source_spec["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
     if folder is not None:
         source_spec["folder"] = folder
     spec.setdefault("source", source_spec)

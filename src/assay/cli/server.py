@@ -125,7 +125,9 @@ def token_create(
     ctx: typer.Context,
     user: Annotated[str, typer.Argument(help="The user the token acts as.")],
     name: Annotated[str, typer.Option(help="What the token is for, e.g. ci.")] = "token",
-    scope: Annotated[str, typer.Option(help="read or write.")] = "read",
+    scope: Annotated[
+        str, typer.Option(help="read, write or ingest (may only send captured inference records and labels).")
+    ] = "read",
     days: Annotated[int, typer.Option(help="Days until it expires (1-366).")] = 90,
 ) -> None:
     """Create an API token; it is printed once and only its hash is kept."""

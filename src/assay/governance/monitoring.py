@@ -68,11 +68,14 @@ class SourceSpec(_Record):
     """Where a monitor's windows come from: the model's captured records (``capture``), a folder of files in dated
     sub-folders (``files``: CSV, Parquet, JSON Lines or SageMaker's capture format), or data given to each run
     (``given``: a batch job hands its scored file to ``assay monitor run --data``). ``delay``: how long after a
-    window's end it is first judged (ground truth that arrives late)."""
+    window's end it is first judged (ground truth that arrives late). ``columns``: the names of the values of a
+    SageMaker capture's CSV payload (default ``_c0``, ``_c1``, ...). ``engine``: where a window is read and
+    computed, DuckDB on one machine or Spark (the active session, or local mode)."""
 
     type: Literal["capture", "files", "given"] = "capture"
     folder: Annotated[str, Field(min_length=1, max_length=2_000)] | None = None
-    format: Literal["auto", "csv", "parquet", "jsonl", "sagemaker"] = "auto"
+    columns: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=2_000)] | None = None
+    engine: Literal["duckdb", "spark"] = "duckdb"
     delay: Delay = 0
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -91,7 +91,8 @@ def authorised(
     if action is None:  # deny by default: a route without an entry in the table is never served
         raise PermissionDenied(f"{request.method} {path} has no entry in the permission table")
     system = request.path_params.get("system")
-    if system is not None and not allowed(who, "read", system):  # a system you cannot see does not exist for you
+    # a system you cannot see does not exist for you (whatever the token's scope: an ingest token gets 403, not 404)
+    if system is not None and not allowed(replace(who, scope="write"), "read", system):
         raise NotFound(f"no AI system named {system!r}")
     if not allowed(who, action, system):
         where = f" on system {system!r}" if system else ""

@@ -119,6 +119,9 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/retraining-requests/{request_id}/close"): "write",
     ("POST", "/api/systems/{system}/rollback"): "approve",  # as an approval decision
     ("GET", "/metrics"): "read",  # a read token; public with ASSAY_METRICS_PUBLIC (the route then skips this check)
+    # capture: batches of inference records and labels (the only routes an ingest token may call)
+    ("POST", "/api/systems/{system}/models/{ref}/capture"): "ingest",
+    ("POST", "/api/systems/{system}/models/{ref}/labels"): "ingest",
     # the web pages, each with its .json twin
     ("GET", "/"): "read",
     ("GET", "/index.json"): "read",

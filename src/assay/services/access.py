@@ -14,7 +14,8 @@ dataset with other systems; every member of the owning system, and of a system i
 version's training data) may only use a dataset owned by or shared with that system.
 
 Passwords are hashed with argon2id; API tokens and session secrets are random 256-bit values of which only the
-SHA-256 is stored. A ``read`` token can only read. Every change here is an audit event naming the acting user;
+SHA-256 is stored. A ``read`` token can only read; an ``ingest`` token can only send captured inference records and
+labels (to the systems its user owns), nothing else. Every change here is an audit event naming the acting user;
 no password, token or secret is ever part of a payload.
 """
 
@@ -58,17 +59,17 @@ __all__ = [
 
 GLOBAL_ROLES: Final = ("admin", "auditor", "member")
 SYSTEM_ROLES: Final = ("owner", "approver", "viewer")
-TOKEN_SCOPES: Final = ("read", "write")
+TOKEN_SCOPES: Final = ("read", "write", "ingest")
 MIN_PASSWORD: Final = 12
 SESSION_HOURS: Final = 12
 _HASHER: Final = PasswordHasher()
 _DUMMY_HASH: Final = _HASHER.hash("assay-dummy-password-for-timing")
 
-Action = Literal["read", "write", "approve", "audit", "contribute", "account", "admin"]
+Action = Literal["read", "write", "approve", "audit", "contribute", "account", "admin", "ingest"]
 _SYSTEM_ACTIONS: Final[dict[str, frozenset[str]]] = {
     "viewer": frozenset({"read"}),
     "approver": frozenset({"read", "approve"}),
-    "owner": frozenset({"read", "write"}),
+    "owner": frozenset({"read", "write", "ingest"}),
 }
 _READ_ONLY: Final = frozenset({"read", "audit"})
 
@@ -80,7 +81,7 @@ class Principal:
     name: str
     role: str
     memberships: dict[str, str] = field(default_factory=dict)  # system name -> owner | approver | viewer
-    scope: str = "write"  # a read token can only read
+    scope: str = "write"  # a read token can only read; an ingest token can only ingest
 
     def creator(self) -> str | None:
         """Who becomes owner of a system this principal creates: a member; admins need no membership."""
@@ -94,6 +95,8 @@ class Principal:
 def allowed(principal: Principal, action: Action, system: str | None = None) -> bool:
     """The one authorisation rule (deny by default)."""
     if principal.scope == "read" and action not in _READ_ONLY:
+        return False
+    if principal.scope == "ingest" and action != "ingest":
         return False
     if principal.role == "admin":
         return True

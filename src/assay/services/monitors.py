@@ -408,13 +408,19 @@ class Monitors(Service):
                 fingerprint["sha256"] = _sha256(Path(data))
             yield open_frame(data), fingerprint
         elif source.get("type") == "files":
-            from assay.services.capture import files_window
+            from assay.services.capture import folder_window
 
-            with files_window(source["folder"], start, stop, fmt=source.get("format", "auto")) as window:
-                yield window.frame, window.fingerprint
+            with folder_window(
+                source["folder"], start, stop, columns=source.get("columns"), engine=source.get("engine", "duckdb")
+            ) as window:
+                yield _without(window.frame, {"inference_id", "event_time"}), window.inputs()
         else:
-            with self.ws.capture.window(system, version_ref, start, stop) as window:
-                yield window.frame, window.fingerprint
+            config = self.ws.capture.show(system, version_ref)
+            kept = {config.id_column, config.time_column or "captured_at", "captured_at", "labelled_at"}
+            with self.ws.capture.window(
+                system, version_ref, start, stop, engine=source.get("engine", "duckdb")
+            ) as window:
+                yield _without(window.frame, kept), window.inputs()
 
     def _compute(
         self,
@@ -524,6 +530,17 @@ class Monitors(Service):
             view = _run_view(run, name, owner.name)
         self.ws.alerts.deliver(pending)
         return view
+
+
+def _without(frame: Any, bookkeeping: set[str]) -> Any:
+    """The window's frame without the columns capture keeps about each record (its id, its event time, when it was
+    captured and labelled): the checks judge the model's inputs, outputs and labels, as their baselines were made
+    on them."""
+    dropped = [name for name in frame.columns if name in bookkeeping]
+    if not dropped:
+        return frame
+    kept = {name: dtype for name, dtype in frame.schema.items() if name not in bookkeeping}
+    return replace(frame, lazy=frame.lazy.drop(dropped), schema=kept)
 
 
 def _status(rows: int, results: list[dict[str, Any]]) -> str:

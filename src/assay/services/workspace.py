@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from assay.services.alerts import Alerts
     from assay.services.approvals import Approvals
     from assay.services.audit import AuditLog
+    from assay.services.capture import Capture
     from assay.services.cards import Cards
     from assay.services.checks import DataChecks
     from assay.services.controls import Controls
@@ -388,6 +389,13 @@ class Workspace:
         from assay.services.alerts import Alerts
 
         return Alerts(self)
+
+    @cached_property
+    def capture(self) -> Capture:
+        """Inference records and labels of deployed model versions (see docs/capture.md)."""
+        from assay.services.capture import Capture
+
+        return Capture(self)
 
     @cached_property
     def schedules(self) -> Schedules:

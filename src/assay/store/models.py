@@ -603,6 +603,7 @@ class CaptureConfig(Base):
     fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     id_column: Mapped[str] = mapped_column(String(200), default="inference_id")
     label_column: Mapped[str | None] = mapped_column(String(200))  # the ground truth, when labels arrive later
+    time_column: Mapped[str | None] = mapped_column(String(200))  # the record's own event time (None: captured_at)
     drop_columns: Mapped[list[str]] = mapped_column(JSON, default=list)
     hash_columns: Mapped[list[str]] = mapped_column(JSON, default=list)
     retention_days: Mapped[int | None] = mapped_column(Integer)  # None: kept until deleted

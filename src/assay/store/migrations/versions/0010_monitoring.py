@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("fields", sa.JSON(), nullable=False),
         sa.Column("id_column", sa.String(length=200), nullable=False),
         sa.Column("label_column", sa.String(length=200), nullable=True),
+        sa.Column("time_column", sa.String(length=200), nullable=True),
         sa.Column("drop_columns", sa.JSON(), nullable=False),
         sa.Column("hash_columns", sa.JSON(), nullable=False),
         sa.Column("retention_days", sa.Integer(), nullable=True),
