@@ -80,6 +80,7 @@ def test_adult_held_out_windows_raise_no_violation_and_a_reordered_importance_is
         "name": "ndcg",
         "subject": "",
         "value": doc["ndcg"],
+        "threshold": 0.9,
     }
 
 

@@ -139,7 +139,9 @@ def attribution_drift_outcome(document: Mapping[str, Any]) -> dict[str, Any]:
          "value": v.get("value"), "threshold": v.get("threshold")}
         for v in document.get("violations") or []
     ]  # fmt: skip
-    metrics = [{"name": "ndcg", "subject": "", "value": float(document["ndcg"])}]
+    metrics = [
+        {"name": "ndcg", "subject": "", "value": float(document["ndcg"]), "threshold": document.get("threshold")}
+    ]
     metrics += [
         {"name": "mean_abs_shap", "subject": f["feature"], "value": float(f["window"])}
         for f in document.get("features") or []

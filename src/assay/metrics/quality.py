@@ -475,9 +475,12 @@ def quality_outcome(document: Mapping[str, Any]) -> dict[str, Any]:
     """How a monitor reads a model-quality document (``services.compute.Outcome``)."""
     metrics = []
     section = (document.get("statistics") or {}).get(_SECTION.get(str(document.get("problem")), ""), {}) or {}
+    judged = (document.get("baseline") or {}).get("constraints") or {}  # the thresholds the window was judged on
     for name, entry in section.items():
         if isinstance(entry, Mapping) and isinstance(entry.get("value"), int | float):
-            metrics.append({"name": name, "subject": "", "value": float(entry["value"])})
+            rule = judged.get(name) if isinstance(judged.get(name), Mapping) else None
+            threshold = None if rule is None else rule.get("threshold")
+            metrics.append({"name": name, "subject": "", "value": float(entry["value"]), "threshold": threshold})
     for name, entry in (document.get("estimated_binary_classification_metrics") or {}).items():
         if isinstance(entry, Mapping) and isinstance(entry.get("value"), int | float):
             metrics.append({"name": f"estimated_{name}", "subject": "", "value": float(entry["value"])})
