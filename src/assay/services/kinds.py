@@ -8,14 +8,15 @@ with ``to_dict()``) and one :class:`~assay.services.runs.Kind` entry here. The s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from assay.checks.options import CHECK_OPTIONS, CheckOptions
 from assay.explain.options import ExplanationOptions
 from assay.metrics.options import BiasOptions
 from assay.mitigate.options import MitigationOptions
-from assay.services.compute import Inputs, Kind, Target
+from assay.services.compute import Inputs, Kind, Outcome, Target
 
 if TYPE_CHECKING:
     from assay.services.workspace import Workspace
@@ -117,6 +118,12 @@ def _check_summary(document: Mapping[str, Any]) -> dict[str, Any]:
     return {"status": document.get("status"), "summary": document.get("summary")}
 
 
+def _drift_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.checks.drift import outcome
+
+    return cast(Outcome, outcome(document))
+
+
 def check_kind(name: str) -> Kind:
     """The kind of the data check ``name`` (its options model is :data:`assay.checks.options.CHECK_OPTIONS`)."""
     options = CHECK_OPTIONS[name]
@@ -150,4 +157,6 @@ KINDS: Final[dict[str, Kind]] = {
         precheck=_precheck_mitigation, registers_model=True, route="mitigations",
     ),
     **{name: check_kind(name) for name in CHECK_OPTIONS},
+    # drift compares with raw reference data or with a recorded baseline check's sketches (one of the two)
+    "drift": replace(check_kind("drift"), reference="optional", baseline="optional", outcome=_drift_outcome),
 }  # fmt: skip
