@@ -90,7 +90,7 @@ def baseline(
     max_categories: int = 1000,
     max_domain: int = 50,
     monitoring_config: Mapping[str, Any] | None = None,
-    sketch_k: int = 200,
+    sketch_k: int = 1000,
     reference_sample: int = 0,
     seed: int = 0,
 ) -> Baseline:
