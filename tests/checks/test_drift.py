@@ -276,7 +276,7 @@ def test_planted_shifts_in_acsincome_are_caught(shared_data: Path) -> None:
     ref["COW"], cur["COW"] = ref["COW"].astype("Int64").astype(str), cur["COW"].astype("Int64").astype(str)
     share = float((cur["COW"] == "1").mean())
     others = np.flatnonzero((cur["COW"] != "1").to_numpy())
-    moved = rng.choice(others, int(round(0.10 * len(cur))), replace=False)
+    moved = rng.choice(others, round(0.10 * len(cur)), replace=False)
     cur.loc[cur.index[moved], "COW"] = "1"  # +10 points of share for one category
     document = detect_drift(cur, reference=ref, multivariate=False).to_dict()
     verdicts = _verdicts(document)

@@ -161,7 +161,7 @@ def compare_numeric(
         mean = float(np.average(pooled, weights=weights))
         scale = math.sqrt(float(np.average((pooled - mean) ** 2, weights=weights)))
     wasserstein = float(wasserstein_distance(r_items, c_items, r_weights, c_weights))
-    effect = wasserstein / scale if scale > 0 else math.inf
+    effect = 0.0 if wasserstein == 0 else wasserstein / scale if scale > 0 else math.inf
     # PSI and JS over the reference's deciles
     edges = np.unique(_quantiles(r_items, r_weights, np.linspace(0.1, 0.9, 9)))
     r_dec = np.diff(np.concatenate([[0.0], _cdf(r_items, r_weights, edges), [1.0]]))
