@@ -129,7 +129,9 @@ def main() -> None:
         results["evidently 0.7.23 DataDriftPreset"] = json.loads(run.stdout.strip().splitlines()[-1])
     else:
         print(f"(no Evidently environment at {args.evidently}: see this file's docstring)")
-    print(f"{args.rows} reference + {args.rows} current rows x 25 columns; {platform.processor() or platform.machine()}")
+    print(
+        f"{args.rows} reference + {args.rows} current rows x 25 columns; {platform.processor() or platform.machine()}"
+    )
     print("| tool | CPU s | wall s | false alarms (20 undrifted) | detected (5 drifted) |")
     print("|---|---:|---:|---:|---:|")
     for label, r in results.items():
