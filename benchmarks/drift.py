@@ -55,7 +55,7 @@ EVIDENTLY = textwrap.dedent(
         config = metric.get("config", {})
         if config.get("type", "").endswith("ValueDrift"):
             value, threshold, method = metric["value"], config["threshold"], config["method"]
-            drifted[config["column"]] = value < threshold if "p_value" in method else value >= threshold
+            drifted[config["column"]] = bool(value < threshold if "p_value" in method else value >= threshold)
     print(json.dumps({"cpu": cpu, "wall": wall, "drifted": drifted}))
     """
 )
@@ -119,6 +119,7 @@ def main() -> None:
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         verdicts = {c["name"]: c["status"] == "fail" for c in document["result"]["columns"]}
         results[label] = {"cpu": cpu, "wall": wall, "drifted": verdicts, "mv": document["result"]["multivariate"]}
+        print(label, f"{cpu:.1f} s CPU", sorted(c for c, d in verdicts.items() if d), flush=True)
     if args.evidently.exists():
         run = subprocess.run(
             [str(args.evidently), "-c", EVIDENTLY, str(ref_path), str(cur_path)],

@@ -378,7 +378,14 @@ def domain_classifier(
             top = {v: i for i, (v, _) in enumerate(sorted(counts.items(), key=lambda p: (-p[1], p[0]))[:253])}
             columns.append(np.array([np.nan if v is None else top.get(v, 253) for v in values], dtype=np.float64))
             categorical.append(True)
-    x = np.column_stack(columns)
+    # a column with fewer than two values in the sample tells nothing (and breaks the trees' binning): left out
+    useful = [i for i, c in enumerate(columns) if len(np.unique(c[~np.isnan(c)])) >= 2]
+    if not useful:
+        return {"status": "warn", "sentence": "domain classifier: not run: no column holds two values in the sample",
+                "auc": None, "interval": None, "rows": [n_ref, n_cur]}  # fmt: skip
+    names = [names[i] for i in useful]
+    x = np.column_stack([columns[i] for i in useful])
+    categorical = [categorical[i] for i in useful]
     y = np.concatenate([np.zeros(n_ref), np.ones(n_cur)])
     model = HistGradientBoostingClassifier(categorical_features=np.array(categorical), max_iter=100, random_state=seed)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
