@@ -307,3 +307,19 @@ def test_a_monitor_reads_dated_folders_of_files(ws: Workspace, baseline: int, tm
                                        source={"type": "files", "folder": str(tmp_path / "landing")}))  # fmt: skip
     done = ws.monitors.run("credit", "daily", end=end)
     assert done.rows == 300 and done.status == "violations"
+
+
+def test_a_drift_check_against_the_baseline_sketches(ws: Workspace, baseline: int, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="the drift check needs baseline_id"):
+        ws.monitors.create("credit", _spec(baseline, checks=[{"kind": "drift"}]))
+    ws.monitors.create("credit", _spec(baseline, checks=[{"kind": "drift", "baseline_id": baseline}]))
+    _, end = window_at(utcnow(), 86400)
+    clean = ws.monitors.run("credit", "daily", data=_csv(tmp_path, "c.csv", _frame(20)), end=end - dt.timedelta(days=1))
+    shifted = _frame(21)
+    shifted["age"] += 5.0  # half a standard deviation
+    moved = ws.monitors.run("credit", "daily", data=_csv(tmp_path, "s.csv", shifted), end=end)
+    assert clean.status == "ok" and moved.status == "violations"
+    assert [(v["check_type"], v["subject"]) for v in moved.results[0]["violations"]] == [
+        ("baseline_drift_check", "age")
+    ]
+    assert any(m["subject"] == "age" and m["name"] == "wasserstein" for m in moved.results[0]["metrics"])

@@ -22,13 +22,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Final
 
 import narwhals as nw
 import numpy as np
 
-from assay.checks._common import DataInfo, as_number, clean, column_kind, envelope, json_float, now
+from assay.checks._common import (
+    DataInfo,
+    as_number,
+    check_seed,
+    clean,
+    column_kind,
+    envelope,
+    json_float,
+    now,
+    sample_rows,
+)
+from assay.checks.sketches import BLOCK, SKETCH_K, summarise
 from assay.checks.statistics import MAX_CATEGORIES, Profile, profile, sketch_of
 from assay.errors import InvalidInput
 from assay.frames import Frame
@@ -142,9 +154,24 @@ def suggest_baseline(
     max_categories: int = MAX_CATEGORIES,
     max_domain: int = MAX_DOMAIN,
     monitoring_config: Mapping[str, Any] | None = None,
+    sketch_k: int = SKETCH_K,
+    reference_sample: int = 0,
+    seed: int = 0,
 ) -> Baseline:
-    """Profile ``data`` on its engine and suggest constraints from the profile (:func:`suggest_constraints`)."""
-    base = profile(data, max_categories=max_categories)
+    """Profile ``data`` on its engine and suggest constraints from the profile (:func:`suggest_constraints`).
+
+    ``statistics.json`` also gets the drift check's baseline beside Model Monitor's fields (which stay as they are):
+    under ``assay_drift``, every column's mergeable summary (KLL sketch or counts, :mod:`assay.checks.sketches`)
+    and, with ``reference_sample``, that many reference rows drawn at random (for the domain classifier)."""
+    frame = open_frame(data)
+    base = profile(frame, max_categories=max_categories)
+    summary = summarise(frame, k=sketch_k, max_levels=max_categories)
+    block = summary.to_dict()
+    if reference_sample:
+        check_seed(seed)
+        rows, _, sample = sample_rows(frame, list(summary.columns), size=reference_sample, seed=seed)
+        block["sample"] = {**sample.to_dict(), "rows": {n: [_plain(v) for v in vs] for n, vs in rows.items()}}
+    base = replace(base, statistics={**base.statistics, BLOCK: block})
     return Baseline(base, suggest_constraints(base, max_domain=max_domain, monitoring_config=monitoring_config))
 
 
@@ -175,6 +202,16 @@ def imported_baseline(constraints: Mapping[str, Any], statistics: Mapping[str, A
     kept = {"version": statistics.get("version", 0), "dataset": dict(dataset), "features": [dict(f) for f in features]}
     profiled = Profile(data=info, statistics=kept, max_categories=MAX_CATEGORIES, created_at=now())
     return Baseline(profiled, {**constraints, "monitoring_config": config})
+
+
+def _plain(value: Any) -> Any:
+    """A sampled value as JSON holds it: numbers as numbers (NaN as null), anything else as text."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+    number = as_number(value) if isinstance(value, Decimal) else None
+    return number if number is not None else str(value)
 
 
 def _completeness_bound(present: int, total: int) -> float:

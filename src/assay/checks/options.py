@@ -16,6 +16,7 @@ __all__ = [
     "CHECK_OPTIONS",
     "BaselineOptions",
     "CheckOptions",
+    "DriftOptions",
     "DuplicatesOptions",
     "LabelIssuesOptions",
     "LeakageOptions",
@@ -27,6 +28,8 @@ __all__ = [
 
 _Categories = Annotated[int, Field(ge=1, le=100_000)]
 _EXCLUDE = "Columns to leave out."
+_SketchK = Annotated[int, Field(ge=8, le=65_535)]
+_SKETCH_K = "k of the KLL quantile sketches of numeric columns (rank error 0.28% at 1000)."
 
 
 class CheckOptions(Options):
@@ -51,11 +54,21 @@ class BaselineOptions(CheckOptions):
     categorical_drift_method: Literal["LInfinity", "ChiSquared"] = Field(
         default="LInfinity", description="LInfinity or ChiSquared."
     )
+    sketch_k: _SketchK = Field(default=1000, description=_SKETCH_K)
+    reference_sample: Annotated[int, Field(ge=0, le=100_000)] = Field(
+        default=0,
+        description="Reference rows kept at random in statistics.json for the drift check's domain classifier "
+        "(0: none; kept rows are copies of the data, personal data included).",
+    )
+    seed: Seed = Field(default=0, description="Seed of the kept reference rows.")
 
     def arguments(self) -> dict[str, Any]:
         return {
             "max_categories": self.max_categories,
             "max_domain": self.max_domain,
+            "sketch_k": self.sketch_k,
+            "reference_sample": self.reference_sample,
+            "seed": self.seed,
             "monitoring_config": {
                 "distribution_constraints": {
                     "comparison_threshold": self.comparison_threshold,
@@ -162,6 +175,37 @@ class PiiOptions(CheckOptions):
     )
 
 
+class DriftOptions(CheckOptions):
+    """Data drift per column (and a domain classifier) against a reference or a baseline check's sketches."""
+
+    column_fields: ClassVar[tuple[str, ...]] = ("columns", "exclude")
+
+    columns: Columns | None = Field(default=None, description="Columns compared (default: all).")
+    exclude: Columns = Field(default=[], description=_EXCLUDE)
+    alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.01, description="Significance level of each column's test (drift needs p below it)."
+    )
+    numeric_threshold: Annotated[float, Field(ge=0, le=100)] = Field(
+        default=0.05, description="Least Wasserstein distance, in reference standard deviations, that is drift."
+    )
+    categorical_threshold: Share = Field(
+        default=0.05, description="Least change of a value's share (L-infinity) that is drift."
+    )
+    exact_rows: Annotated[int, Field(ge=0, le=10_000_000)] = Field(
+        default=100_000, description="Sides of at most this many rows are tested on their values, larger on sketches."
+    )
+    sketch_k: _SketchK = Field(default=1000, description=_SKETCH_K)
+    max_levels: _Categories = Field(default=1000, description="Values counted per text column (the rest as other).")
+    multivariate: bool = Field(default=True, description="Run the domain classifier when reference rows are at hand.")
+    classifier_sample: Annotated[int, Field(ge=100, le=100_000)] = Field(
+        default=5000, description="Rows per side the domain classifier is trained on (drawn at random)."
+    )
+    auc_threshold: Annotated[float, Field(ge=0.5, lt=1)] = Field(
+        default=0.55, description="Drift when the domain classifier's ROC AUC interval lies above this."
+    )
+    seed: Seed = Field(default=0, description="Seed of the domain classifier's samples and folds.")
+
+
 #: Each check by the name the CLI (``assay check NAME``) and the server (``/checks/NAME``) give it.
 CHECK_OPTIONS: Final[dict[str, type[CheckOptions]]] = {
     "baseline": BaselineOptions,
@@ -172,4 +216,5 @@ CHECK_OPTIONS: Final[dict[str, type[CheckOptions]]] = {
     "label-issues": LabelIssuesOptions,
     "representativeness": RepresentativenessOptions,
     "pii": PiiOptions,
+    "drift": DriftOptions,
 }

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from assay.checks.options import (
     BaselineOptions,
+    DriftOptions,
     DuplicatesOptions,
     LabelIssuesOptions,
     LeakageOptions,
@@ -50,6 +51,7 @@ _DatasetVersion = Annotated[
 # each check's options: help texts and defaults are read from its options model (declared once, checks/options.py)
 _B, _V, _D, _L = BaselineOptions, ValidateOptions, DuplicatesOptions, LeakageOptions
 _T, _I, _R, _P = TargetLeakageOptions, LabelIssuesOptions, RepresentativenessOptions, PiiOptions
+_F = DriftOptions
 
 
 def _help(options: type[Options], name: str, **more: Any) -> Any:
@@ -124,15 +126,61 @@ def baseline(
     categorical_drift_method: Annotated[str, _help(_B, "categorical_drift_method")] = _B.default(
         "categorical_drift_method"
     ),
+    sketch_k: Annotated[int, _help(_B, "sketch_k")] = _B.default("sketch_k"),
+    reference_sample: Annotated[int, _help(_B, "reference_sample")] = _B.default("reference_sample"),
+    seed: Annotated[int, _help(_B, "seed")] = _B.default("seed"),
     as_json: JsonOption = False,
     system: _System = None,
     dataset_version: _DatasetVersion = None,
 ) -> None:
-    """Profile a reference dataset and suggest constraints, in Model Monitor's formats."""
+    """Profile a reference dataset and suggest constraints, in Model Monitor's formats (statistics.json also keeps
+    the drift check's sketches)."""
     _run(ctx, "baseline", reference, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=False, max_categories=max_categories, max_domain=max_domain,
          comparison_threshold=comparison_threshold, comparison_method=comparison_method,
-         categorical_drift_method=categorical_drift_method)  # fmt: skip
+         categorical_drift_method=categorical_drift_method, sketch_k=sketch_k,
+         reference_sample=reference_sample, seed=seed)  # fmt: skip
+
+
+@check_app.command("drift", no_args_is_help=True)
+def drift(
+    ctx: typer.Context,
+    data: Annotated[str, typer.Argument(help="The current data (CSV or Parquet).", show_default=False)],
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="Baseline folder of `assay check baseline` (its statistics.json).", show_default=False),
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="The reference data itself (CSV or Parquet), instead of --baseline.")
+    ] = None,
+    columns: _Columns = None,
+    exclude: _Exclude = None,
+    alpha: Annotated[float, _help(_F, "alpha")] = _F.default("alpha"),
+    numeric_threshold: Annotated[float, _help(_F, "numeric_threshold")] = _F.default("numeric_threshold"),
+    categorical_threshold: Annotated[float, _help(_F, "categorical_threshold")] = _F.default("categorical_threshold"),
+    exact_rows: Annotated[int, _help(_F, "exact_rows")] = _F.default("exact_rows"),
+    sketch_k: Annotated[int, _help(_F, "sketch_k")] = _F.default("sketch_k"),
+    max_levels: Annotated[int, _help(_F, "max_levels")] = _F.default("max_levels"),
+    multivariate: Annotated[bool, _help(_F, "multivariate")] = _F.default("multivariate"),
+    classifier_sample: Annotated[int, _help(_F, "classifier_sample")] = _F.default("classifier_sample"),
+    auc_threshold: Annotated[float, _help(_F, "auc_threshold")] = _F.default("auc_threshold"),
+    seed: Annotated[int, _help(_F, "seed")] = _F.default("seed"),
+    out: _Out = None,
+    as_json: JsonOption = False,
+    strict: _Strict = False,
+    system: _System = None,
+    dataset_version: _DatasetVersion = None,
+) -> None:
+    """Data drift per column (KS or two-sample chi-square, with an effect size) and a domain classifier, against
+    a baseline's sketches or reference data."""
+    if (baseline is None) == (reference is None):
+        raise InvalidInput("give the reference as --baseline DIR (a baseline check's folder) or --reference FILE")
+    _run(ctx, "drift", data, system=system, dataset_version=dataset_version, out=out, as_json=as_json,
+         strict=strict, reference=reference, baseline=baseline, columns=names(columns, "--columns"),
+         exclude=names(exclude, "--exclude") or [], alpha=alpha, numeric_threshold=numeric_threshold,
+         categorical_threshold=categorical_threshold, exact_rows=exact_rows, sketch_k=sketch_k,
+         max_levels=max_levels, multivariate=multivariate, classifier_sample=classifier_sample,
+         auc_threshold=auc_threshold, seed=seed)  # fmt: skip
 
 
 @check_app.command("validate", no_args_is_help=True)

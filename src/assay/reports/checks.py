@@ -7,6 +7,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from assay.reports._jinja import template
 
 __all__ = ["check_tables", "render_check_html"]
@@ -234,6 +236,57 @@ def _pii(doc: Mapping[str, Any]) -> list[Table]:
     ]
 
 
+def _drift(doc: Mapping[str, Any]) -> list[Table]:
+    result = doc["result"]
+    rows = []
+    for c in result["columns"]:
+        rows.append(
+            {
+                **c,
+                "verdict": {"fail": "drift", "pass": "no drift", "warn": "not judged"}.get(c["status"], c["status"]),
+                "effect": f"{c['effect_name']} {_cell(c['effect'])}" if c.get("effect") is not None else None,
+                "psi": (c.get("metrics") or {}).get("psi"),
+                "js": (c.get("metrics") or {}).get("js"),
+            }
+        )
+    spec = doc["spec"]
+    tables = [
+        _table(
+            f"Drift per column against {result['reference']['source']} ({result['reference']['rows']} rows): drift "
+            f"when p < {spec['alpha']} and the effect is at least its threshold",
+            [
+                ("name", "column"),
+                ("type", "type"),
+                ("test", "test"),
+                ("statistic", "statistic"),
+                ("p_value", "p-value"),
+                ("effect", "effect"),
+                ("threshold", "threshold"),
+                ("psi", "PSI"),
+                ("js", "JS"),
+                ("verdict", "verdict"),
+            ],
+            rows,
+        )
+    ]
+    found = result.get("multivariate")
+    if found:
+        tables.append(
+            _numbers(
+                "Multivariate drift (domain classifier)",
+                {**found, "interval": found.get("interval")},
+                [
+                    ("auc", "ROC AUC"),
+                    ("interval", "95% interval"),
+                    ("threshold", "threshold"),
+                    ("rows", "rows (reference, current)"),
+                    ("sentence", "verdict"),
+                ],
+            )
+        )
+    return tables
+
+
 _TABLES: dict[str, Callable[[Mapping[str, Any]], list[Table]]] = {
     "baseline": _baseline,
     "validate": _validate,
@@ -243,6 +296,7 @@ _TABLES: dict[str, Callable[[Mapping[str, Any]], list[Table]]] = {
     "label-issues": _label_issues,
     "representativeness": _representativeness,
     "pii": _pii,
+    "drift": _drift,
 }
 
 
@@ -262,6 +316,64 @@ def check_tables(document: Mapping[str, Any]) -> list[Table]:
     return _TABLES.get(check, _generic)(document)
 
 
+def distribution_svg(column: Mapping[str, Any]) -> Markup | None:
+    """The reference's and the current data's distributions of one drift column drawn over each other (static SVG:
+    the reference as grey bars, the current data as a blue outline), or None without bins."""
+    bins = column.get("bins")
+    if not isinstance(bins, Mapping):
+        return None
+    ref = [float(v or 0.0) for v in bins.get("reference") or []]
+    cur = [float(v or 0.0) for v in bins.get("current") or []]
+    if not ref or len(ref) != len(cur):
+        return None
+    width, height, left, bottom, top = 420, 150, 34, 28, 8
+    plot_w, plot_h = width - left - 8, height - bottom - top
+    peak = max(max(ref), max(cur)) or 1.0
+    step = plot_w / len(ref)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(str(column.get("name")))}: reference and current distributions">',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#888"/>',
+        f'<text x="2" y="{top + 8}" font-size="10">{peak:.0%}</text>',
+    ]
+    for i, share in enumerate(ref):
+        h = share / peak * plot_h
+        parts.append(f'<rect x="{left + i * step + 1:.1f}" y="{top + plot_h - h:.1f}" width="{max(step - 2, 1):.1f}" '
+                     f'height="{h:.1f}" fill="#b8bcc4"><title>reference {share:.2%}</title></rect>')  # fmt: skip
+    path = []
+    for i, share in enumerate(cur):
+        y = top + plot_h - share / peak * plot_h
+        path.append(f"{'M' if i == 0 else 'L'}{left + i * step:.1f},{y:.1f} L{left + (i + 1) * step:.1f},{y:.1f}")
+    parts.append(f'<path d="{" ".join(path)}" fill="none" stroke="#1f5fbf" stroke-width="2"/>')
+    if "edges" in bins:
+        edges = bins["edges"]
+        parts.append(f'<text x="{left}" y="{height - 8}" font-size="10">{escape(_cell(edges[0]))}</text>')
+        parts.append(f'<text x="{left + plot_w}" y="{height - 8}" font-size="10" text-anchor="end">'
+                     f"{escape(_cell(edges[-1]))}</text>")  # fmt: skip
+    else:
+        for i, label in enumerate(bins.get("labels") or []):
+            text = escape(str(label)[:12])
+            x = left + (i + 0.5) * step
+            parts.append(f'<text x="{x:.1f}" y="{height - 16}" font-size="9" text-anchor="end" '
+                         f'transform="rotate(-30 {x:.1f} {height - 16})">{text}</text>')  # fmt: skip
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _charts(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if document.get("check") != "drift":
+        return []
+    out = []
+    for column in (document.get("result") or {}).get("columns") or []:
+        svg = distribution_svg(column)
+        if svg is not None:
+            out.append(
+                {"title": column["name"], "status": column["status"], "sentence": column["sentence"], "svg": svg}
+            )
+    return out
+
+
 def render_check_html(document: Mapping[str, Any]) -> str:
-    """A self-contained HTML page of a data-check document."""
-    return template("check.html.j2").render(doc=document, tables=check_tables(document))
+    """A self-contained HTML page of a data-check document (a drift check adds each column's two distributions
+    drawn over each other)."""
+    return template("check.html.j2").render(doc=document, tables=check_tables(document), charts=_charts(document))

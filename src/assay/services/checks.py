@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         Validation,
     )
     from assay.checks._common import DataInfo
+    from assay.checks.drift import Drift
     from assay.frames import Label
     from assay.store.models import Assessment
 
@@ -41,6 +42,7 @@ __all__ = [
     "DataChecks",
     "baseline",
     "baseline_attachments",
+    "drift",
     "duplicates",
     "label_issues",
     "leakage",
@@ -89,13 +91,18 @@ def baseline(
     max_categories: int = 1000,
     max_domain: int = 50,
     monitoring_config: Mapping[str, Any] | None = None,
+    sketch_k: int = 1000,
+    reference_sample: int = 0,
+    seed: int = 0,
 ) -> Baseline:
-    """Profile ``reference`` and suggest constraints (Model Monitor's statistics.json and constraints.json)."""
+    """Profile ``reference`` and suggest constraints (Model Monitor's statistics.json and constraints.json, the
+    drift check's sketches beside them)."""
     from assay.checks import suggest_baseline
 
     result = suggest_baseline(
-        reference, max_categories=max_categories, max_domain=max_domain, monitoring_config=monitoring_config
-    )
+        reference, max_categories=max_categories, max_domain=max_domain, monitoring_config=monitoring_config,
+        sketch_k=sketch_k, reference_sample=reference_sample, seed=seed,
+    )  # fmt: skip
     return dataclasses.replace(result, profile=_fingerprinted(result.profile, reference))
 
 
@@ -155,6 +162,32 @@ def validate(
     result = run(data, constraints, statistics, max_categories=max_categories, baseline_source=source)
     current = _fingerprinted(result.current, data)
     return dataclasses.replace(result, current=current, data=current.data)
+
+
+def drift(
+    data: Any,
+    *,
+    reference: Any = None,
+    baseline_folder: str | Path | None = None,
+    baseline_source: str | None = None,
+    **options: Any,
+) -> Drift:
+    """Data drift of ``data`` against ``reference`` (raw data) or the baseline check in ``baseline_folder`` (its
+    statistics.json's drift summaries); ``options`` are :class:`assay.checks.options.DriftOptions`'."""
+    from assay.checks.drift import detect_drift
+
+    statistics = None
+    if baseline_folder is not None:
+        folder = Path(baseline_folder)
+        path = folder if folder.is_file() else folder / "statistics.json"
+        if not path.is_file():
+            raise InvalidInput(f"baseline {str(folder)!r} has no statistics.json: run `assay check baseline`")
+        statistics = _read_json(path, "statistics file")
+        baseline_source = str(baseline_folder) if baseline_source is None else baseline_source
+    result = detect_drift(
+        data, reference=reference, baseline_statistics=statistics, baseline_source=baseline_source, **options
+    )
+    return _fingerprinted(result, data)
 
 
 def duplicates(
@@ -294,6 +327,7 @@ CHECKS: Final[dict[str, Callable[..., Any]]] = {
     "label-issues": label_issues,
     "representativeness": representativeness,
     "pii": pii,
+    "drift": drift,
 }
 
 

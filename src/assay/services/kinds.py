@@ -8,6 +8,7 @@ with ``to_dict()``) and one :class:`~assay.services.runs.Kind` entry here. The s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
@@ -263,6 +264,12 @@ def _check_outcome(document: Mapping[str, Any]) -> Outcome:
     return Outcome(status="fail" if failed else "pass", violations=violations, metrics=[])
 
 
+def _drift_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.checks.drift import outcome
+
+    return cast(Outcome, outcome(document))
+
+
 def check_kind(name: str) -> Kind:
     """The kind of the data check ``name`` (its options model is :data:`assay.checks.options.CHECK_OPTIONS`)."""
     options = CHECK_OPTIONS[name]
@@ -313,4 +320,6 @@ KINDS: Final[dict[str, Kind]] = {
         outcome=_attribution_drift_outcome,
     ),
     **{name: check_kind(name) for name in CHECK_OPTIONS},
+    # drift compares with raw reference data or with a recorded baseline check's sketches (one of the two)
+    "drift": replace(check_kind("drift"), reference="optional", baseline="optional", outcome=_drift_outcome),
 }  # fmt: skip

@@ -174,7 +174,8 @@ def _check(session: Session, owner: System, index: int, spec: CheckSpec) -> dict
         options = options_of(kind, spec.options)
     except InvalidInput as exc:
         raise InvalidInput(f"{where}.options: {exc}") from None
-    if kind.baseline is True and spec.baseline_id is None:
+    # a kind that compares with a reference dataset or a baseline (drift) has only the baseline in a monitor
+    if (kind.baseline is True or kind.reference == "optional") and spec.baseline_id is None:
         wanted = " or ".join(kind_of(name).title for name in kind.baseline_of)
         raise InvalidInput(f"{where}: {kind.title} needs baseline_id: the id of {wanted} recorded for the system")
     if not kind.baseline and spec.baseline_id is not None:
