@@ -602,12 +602,15 @@ def outcome(document: Mapping[str, Any]) -> dict[str, Any]:
             violations.append({"check_type": "baseline_drift_check", "subject": name,
                                "description": column.get("sentence", ""), "value": column.get("effect"),
                                "threshold": column.get("threshold")})  # fmt: skip
+        effect = column.get("effect_name")
         for metric, value in (column.get("metrics") or {}).items():
             if value is not None:
-                metrics.append({"name": metric, "subject": name, "value": float(value)})
+                judged = column.get("threshold") if metric == effect else None  # the effect decides, with its threshold
+                metrics.append({"name": metric, "subject": name, "value": float(value), "threshold": judged})
     found = result.get("multivariate")
     if isinstance(found, Mapping) and found.get("auc") is not None:
-        metrics.append({"name": "domain_auc", "subject": "", "value": float(found["auc"])})
+        metrics.append({"name": "domain_auc", "subject": "", "value": float(found["auc"]),
+                        "threshold": found.get("threshold")})  # fmt: skip
         if found.get("status") == "fail":
             violations.append({"check_type": "multivariate_drift_check", "subject": "domain classifier",
                                "description": found.get("sentence", ""), "value": found["interval"][0],

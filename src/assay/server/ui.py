@@ -396,7 +396,8 @@ def _charts(monitor: int, runs: list[Any]) -> list[dict[str, Any]]:
                 if metric.get("threshold") is not None:
                     thresholds[key] = metric["threshold"]
     charts = []
-    for i, ((kind, name), subjects) in enumerate(sorted(series.items())[:_CHARTS]):
+    ranked = sorted(series.items(), key=lambda item: (item[0] not in thresholds, item[0]))  # judged metrics first
+    for i, ((kind, name), subjects) in enumerate(ranked[:_CHARTS]):
         chosen = sorted(subjects.items(), key=lambda item: -abs(item[1][-1][1]))[:_CHART_SUBJECTS]
         charts.append(
             {

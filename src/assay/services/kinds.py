@@ -247,7 +247,8 @@ def _validate_outcome(document: Mapping[str, Any]) -> Outcome:
                 metrics.append(Metric(name=name, subject=feature["name"], value=float(feature[name])))
         drift = feature.get("drift") or {}
         if isinstance(drift.get("distance"), int | float):
-            metrics.append(Metric(name="baseline_drift", subject=feature["name"], value=float(drift["distance"])))
+            metrics.append(Metric(name="baseline_drift", subject=feature["name"], value=float(drift["distance"]),
+                                  threshold=drift.get("threshold")))  # fmt: skip
     return Outcome(status="fail" if violations else "pass", violations=violations, metrics=metrics)
 
 

@@ -50,8 +50,8 @@ document.addEventListener("DOMContentLoaded", () => {
       line: { dash: "dash", color: "#b2182b", width: 1 },
     }];
     Plotly.newPlot(target, chart.traces.map((t) => ({ type: "scatter", mode: "lines+markers", name: t.name, x: t.x, y: t.y })), {
-      margin: { t: 10, r: 10, b: 40, l: 50 }, height: 240, shapes, showlegend: chart.traces.length > 1,
-      legend: { orientation: "h" }, xaxis: { type: "date" },
+      margin: { t: 10, r: 10, b: 30, l: 50 }, height: 260, shapes, showlegend: chart.traces.length > 1,
+      legend: { orientation: "h", y: -0.25 }, xaxis: { type: "date", nticks: 4 },
     }, { displayModeBar: false });
   }
 });
