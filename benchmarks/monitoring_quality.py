@@ -1,7 +1,7 @@
 """False alarms and detection of the model-quality, bias-drift and attribution-drift kinds on adult, and the error
 of the CBPE estimate; the figures in docs/monitoring-checks.md.
 
-    PYTHONPATH=src python benchmarks/monitoring_quality.py /work/shared/data [windows]
+    PYTHONPATH=src python benchmarks/monitoring_quality.py /work/shared/data [windows] [bias-drift windows]
 
 A gradient boosting model is trained on the first 20,000 rows of adult.data; the other rows of adult.data are the
 reference (the baselines); random windows of adult.test (held out, undrifted) are the monitored windows.
@@ -85,26 +85,28 @@ def main() -> None:
 
     bias = {"label": "y", "facets": ["sex"], "predicted": "pred"}  # the defaults of each kind
     base = compute("bias", Inputs(reference), bias).to_dict()
+    bias_count = int(sys.argv[3]) if len(sys.argv) > 3 else count  # clean and planted windows per line
     for size in (500, 2000):
-        alarms = judged = 0
-        for _ in range(count):
+        alarms, judged, short = 0, 0, 0
+        for _ in range(bias_count):
             doc = compute("bias-drift", Inputs(window(size), baseline_document=base), bias).to_dict()
             alarms += doc["status"] == "fail"
             judged += sum(c["verdict"] in ("ok", "drift") for c in doc["comparisons"])
+            short += sum(c["verdict"].startswith("not judged: too few") for c in doc["comparisons"])
         print(
-            f"bias-drift, clean windows of {size}: {alarms}/{count} false alarms ({judged // count} metrics judged "
-            "per window)"
+            f"bias-drift, clean windows of {size}: {alarms}/{bias_count} false alarms ({judged / bias_count:.1f} "
+            f"metrics judged per window, {short / bias_count:.1f} not judged: too few)"
         )
         for share in (0.1, 0.2):
             caught = 0
-            for _ in range(count):
+            for _ in range(bias_count):
                 w = window(size)
                 chosen = (w["sex"] == "Female") & (w["y"] == 0) & (rng.random(size) < share)
                 w.loc[chosen, "y"] = 1
                 caught += compute("bias-drift", Inputs(w, baseline_document=base), bias).to_dict()["status"] == "fail"
             print(
                 f"bias-drift, {share:.0%} of women's negative labels made positive, windows of {size}: caught "
-                f"{caught}/{count}"
+                f"{caught}/{bias_count}"
             )
 
     explain = {"label": "y", "positive": 1, "sample": 1000, "features": FEATURES}

@@ -73,6 +73,18 @@ def _entry_metrics(
     return out
 
 
+def _side_counts(side: NDArray[np.int64], predicts: bool) -> dict[str, dict[str, int]]:
+    """Labelled rows of facet d and facet a by label, and the confusion cells of the rows with a prediction."""
+    out = {}
+    for who, index in (("d", 1), ("a", 0)):
+        yp = side[index].sum(axis=-1)  # (y, p: 0, 1, missing)
+        cells = {"label_negative": int(yp[0].sum()), "label_positive": int(yp[1].sum())}
+        if predicts:
+            cells.update(TN=int(yp[0, 0]), FP=int(yp[0, 1]), FN=int(yp[1, 0]), TP=int(yp[1, 1]))
+        out[who] = cells
+    return out
+
+
 def _group_performance(
     spec: BiasSpec, target: _Target, d_side: NDArray[np.int64], total: int, stream: int
 ) -> GroupPerformance:
@@ -284,7 +296,8 @@ def assess_bias(frame: Frame, spec: BiasSpec, *, progress: Progress | None = Non
             results.append(MetricResult("FT", ft.description, ft.stage, value, None, why))
             results.sort(key=lambda m: order[m.name])
         n_d, n_a = int(side[1].sum()), int(side[0].sum())
-        entries.append(FacetEntry(target.facet, target.columns, target.label, n_d, n_a, tuple(results)))
+        entries.append(FacetEntry(target.facet, target.columns, target.label, n_d, n_a, tuple(results),
+                                  _side_counts(side, spec.predicts)))  # fmt: skip
         for who, n in (("d", n_d), ("a", n_a)):
             if 0 < n < spec.min_group_size:
                 warnings.append(

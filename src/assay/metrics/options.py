@@ -113,7 +113,13 @@ class BiasDriftOptions(BiasOptions):
 
     band: Annotated[float, Field(ge=0, le=100)] = Field(
         default=0.1,
-        description="A metric drifts when its interval lies wholly outside the baseline's interval widened by this.",
+        description="A metric drifts when its interval lies wholly outside the baseline's interval widened by this "
+        "(DI: by the factor e^band).",
+    )
+    min_count: Annotated[int, Field(ge=0, le=1_000_000_000)] = Field(
+        default=30,
+        description="Judge a metric only when every count it rests on (rows, labelled or predicted positives and "
+        "negatives, confusion cells of each side) is at least this in the window and the baseline.",
     )
     # A window judges some 35 metrics at once, some on small groups: wider intervals than a single assessment's keep
     # clean windows quiet (measured in docs/monitoring-checks.md); replicates from count cells cost next to nothing.

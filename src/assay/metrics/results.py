@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +75,8 @@ class FacetEntry:
     n_d: int
     n_a: int
     metrics: tuple[MetricResult, ...]
+    # labelled rows of each side by label and, with a prediction, the confusion cells (read by the bias drift check)
+    counts: Mapping[str, Mapping[str, int]] | None = None
 
     def metric(self, name: str) -> MetricResult:
         for m in self.metrics:
@@ -89,6 +92,7 @@ class FacetEntry:
             "n_d": self.n_d,
             "n_a": self.n_a,
             "metrics": [m.to_dict() for m in self.metrics],
+            **({"counts": {k: dict(v) for k, v in self.counts.items()}} if self.counts is not None else {}),
         }
 
 

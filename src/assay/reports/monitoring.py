@@ -81,7 +81,8 @@ def _bias_drift(doc: Mapping[str, Any]) -> tuple[str, list[Table]]:
     tables = [_violations(doc, ["facet", "facet_value", "metric_name", "description"])]
     rows = [[c["facet"], c["facet_value"], c["metric_name"], c["baseline_value"], c["baseline_interval"],
              c["allowed"], c["value"], c["interval"], c["verdict"]] for c in doc["comparisons"]]  # fmt: skip
-    tables.append(_table(f"Metrics against the baseline (band {doc['band']:g})",
+    minimum = f"; judged on at least {doc['min_count']} of every count a metric rests on" if "min_count" in doc else ""
+    tables.append(_table(f"Metrics against the baseline (band {doc['band']:g}, DI: a factor e^band{minimum})",
                          ["facet", "value", "metric", "baseline", "baseline interval", "allowed", "window",
                           "window interval", "verdict"], rows))  # fmt: skip
     summary = (f"{len(doc['comparisons'])} metric comparisons of the window against the bias baseline; "

@@ -153,7 +153,7 @@ def _bias_drift(inputs: Inputs, o: BiasDriftOptions) -> Any:
     if baseline is None:
         raise InvalidInput("the bias drift check needs a baseline: a recorded bias assessment (baseline_id)")
     window = _bias(inputs, o).to_dict()
-    return bias_drift(window, baseline, band=o.band)
+    return bias_drift(window, baseline, band=o.band, min_count=o.min_count)
 
 
 def _write_bias_drift(result: Any, folder: Path) -> dict[str, Path]:
