@@ -20,8 +20,9 @@ from assay.cli import main
 from assay.config import load_settings
 from assay.errors import IntegrityViolation
 from assay.governance.records import IMPACT_HEADINGS
-from assay.services import jobs
+from assay.services import jobs, monitors
 from assay.services.audit import verify_export
+from assay.services.compute import Inputs
 from assay.services.worker import run_until_idle
 from assay.services.workspace import Workspace
 from assay.store import audit as audit_store
@@ -116,6 +117,29 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
         admin.schedules.pause("release", schedule.id)
     finally:
         jobs.unregister_handler("ledger.note")
+    # monitoring: a capture configuration, a monitor whose window fails its check (an alert, an incident and a
+    # retraining request open), then a window that passes (the alert resolves)
+    admin.capture.configure("release", "lr@1", add_fields=[{"name": "pred", "type": "integer"}])
+    baseline = admin.checks.import_baseline("release", _baseline(data, tmp_path))
+    admin.monitors.create(
+        "release",
+        {"name": "daily", "model_version": "lr@1", "source": {"type": "given"},
+         "checks": [{"kind": "validate", "baseline_id": baseline.id}],
+         "alerting": {"incident": {"severity": "low"}, "retraining": True}},
+    )  # fmt: skip
+    bad = tmp_path / "bad.csv"
+    bad.write_text("g,y,pred\na,1,1\nb,0,\na,1,\nb,1,\n", encoding="utf-8")
+    end = monitors.window_at(dt.datetime.now(dt.UTC), 86400)[1]
+    admin.monitors.run("release", "daily", data=bad, end=end - dt.timedelta(days=1))
+    admin.monitors.run("release", "daily", data=data, end=end)
+
+
+def _baseline(data: Path, tmp_path: Path) -> Path:
+    """A baseline folder (statistics.json, constraints.json) of ``data``, as Model Monitor's baselining writes."""
+    from assay.services.compute import compute, write
+
+    written = write("baseline", compute("baseline", Inputs(data), {}), tmp_path / "baseline")
+    return written["statistics.json"].parent
 
 
 @pytest.fixture

@@ -253,13 +253,15 @@ def _drift(doc: Mapping[str, Any]) -> list[Table]:
     tables = [
         _table(
             f"Drift per column against {result['reference']['source']} ({result['reference']['rows']} rows): drift "
-            f"when p < {spec['alpha']} and the effect is at least its threshold",
+            f"when p, adjusted over the columns (Holm), is below {spec['alpha']} and the effect is at least its "
+            "threshold",
             [
                 ("name", "column"),
                 ("type", "type"),
                 ("test", "test"),
                 ("statistic", "statistic"),
                 ("p_value", "p-value"),
+                ("p_adjusted", "adjusted p"),
                 ("effect", "effect"),
                 ("threshold", "threshold"),
                 ("psi", "PSI"),
