@@ -183,7 +183,7 @@ class DriftOptions(CheckOptions):
     columns: Columns | None = Field(default=None, description="Columns compared (default: all).")
     exclude: Columns = Field(default=[], description=_EXCLUDE)
     alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
-        default=0.01, description="Significance level of each column's test (drift needs p below it)."
+        default=0.01, description="Significance level of the columns' tests as one family (Holm's step-down)."
     )
     numeric_threshold: Annotated[float, Field(ge=0, le=100)] = Field(
         default=0.05, description="Least Wasserstein distance, in reference standard deviations, that is drift."
