@@ -978,20 +978,28 @@ def _list(paths: Iterable[str]) -> str:
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
-def _duck_type(kind: pa.DataType) -> str:
+#: pyarrow type test -> (DuckDB type, Spark type) of a captured column; anything else is text.
+_ENGINE_TYPES: Final = (
+    ("is_int64", "BIGINT", "bigint"),
+    ("is_float64", "DOUBLE", "double"),
+    ("is_boolean", "BOOLEAN", "boolean"),
+    ("is_timestamp", "TIMESTAMPTZ", "timestamp"),
+    ("is_date32", "DATE", "date"),
+)
+
+
+def _engine_type(kind: pa.DataType, engine: int) -> str:
+    """The type of a captured column on DuckDB (``engine`` 0) or Spark (1)."""
     import pyarrow as pa
 
-    if pa.types.is_int64(kind):
-        return "BIGINT"
-    if pa.types.is_float64(kind):
-        return "DOUBLE"
-    if pa.types.is_boolean(kind):
-        return "BOOLEAN"
-    if pa.types.is_timestamp(kind):
-        return "TIMESTAMPTZ"
-    if pa.types.is_date32(kind):
-        return "DATE"
-    return "VARCHAR"
+    for test, *names in _ENGINE_TYPES:
+        if getattr(pa.types, test)(kind):
+            return names[engine]
+    return ("VARCHAR", "string")[engine]
+
+
+def _duck_type(kind: pa.DataType) -> str:
+    return _engine_type(kind, 0)
 
 
 def _spark_window(
@@ -1037,19 +1045,7 @@ def _spark_window(
 
 
 def _spark_type(kind: pa.DataType) -> str:
-    import pyarrow as pa
-
-    if pa.types.is_int64(kind):
-        return "bigint"
-    if pa.types.is_float64(kind):
-        return "double"
-    if pa.types.is_boolean(kind):
-        return "boolean"
-    if pa.types.is_timestamp(kind):
-        return "timestamp"
-    if pa.types.is_date32(kind):
-        return "date"
-    return "string"
+    return _engine_type(kind, 1)
 
 
 def _remove_before(folder: Path, cutoff: dt.date) -> dict[str, int]:

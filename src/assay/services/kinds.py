@@ -7,7 +7,7 @@ with ``to_dict()``) and one :class:`~assay.services.runs.Kind` entry here. The s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -156,11 +156,17 @@ def _bias_drift(inputs: Inputs, o: BiasDriftOptions) -> Any:
     return bias_drift(window, baseline, band=o.band, min_count=o.min_count)
 
 
-def _write_bias_drift(result: Any, folder: Path) -> dict[str, Path]:
-    from assay.reports.monitoring import write_monitoring
+def _write_violations(name: str) -> Callable[[Any, Path], dict[str, Path]]:
+    """The writer of a drift check: its document as ``NAME.json``, Clarify's ``constraint_violations.json`` and the
+    report."""
 
-    extra = {"constraint_violations.json": result.constraint_violations()}
-    return write_monitoring(result.to_dict(), folder, "bias_drift", extra)
+    def write(result: Any, folder: Path) -> dict[str, Path]:
+        from assay.reports.monitoring import write_monitoring
+
+        extra = {"constraint_violations.json": result.constraint_violations()}
+        return write_monitoring(result.to_dict(), folder, name, extra)
+
+    return write
 
 
 def _bias_drift_outcome(document: Mapping[str, Any]) -> Outcome:
@@ -177,13 +183,6 @@ def _attribution_drift(inputs: Inputs, o: AttributionDriftOptions) -> Any:
         raise InvalidInput("the attribution drift check needs a baseline: a recorded explanation (baseline_id)")
     window = _explanations(inputs, o).to_dict()
     return attribution_drift(window, baseline, threshold=o.threshold, min_rows=o.min_rows)
-
-
-def _write_attribution_drift(result: Any, folder: Path) -> dict[str, Path]:
-    from assay.reports.monitoring import write_monitoring
-
-    extra = {"constraint_violations.json": result.constraint_violations()}
-    return write_monitoring(result.to_dict(), folder, "attribution_drift", extra)
 
 
 def _attribution_drift_outcome(document: Mapping[str, Any]) -> Outcome:
@@ -311,12 +310,12 @@ KINDS: Final[dict[str, Kind]] = {
     ),
     "bias-drift": Kind(
         name="bias-drift", title="the bias drift check", options=BiasDriftOptions, compute=_bias_drift,
-        write=_write_bias_drift, schema="assay.bias-drift", model="optional", baseline=True, baseline_of=("bias",),
-        summary=_monitor_summary, outcome=_bias_drift_outcome,
+        write=_write_violations("bias_drift"), schema="assay.bias-drift", model="optional", baseline=True,
+        baseline_of=("bias",), summary=_monitor_summary, outcome=_bias_drift_outcome,
     ),
     "attribution-drift": Kind(
         name="attribution-drift", title="the attribution drift check", options=AttributionDriftOptions,
-        compute=_attribution_drift, write=_write_attribution_drift, schema="assay.attribution-drift",
+        compute=_attribution_drift, write=_write_violations("attribution_drift"), schema="assay.attribution-drift",
         model="required", baseline=True, baseline_of=("explanations",), summary=_monitor_summary,
         outcome=_attribution_drift_outcome,
     ),
