@@ -195,3 +195,31 @@ def test_adult_through_registered_versions_and_the_command_line(
     violations = json.loads((tmp_path / "w" / "constraint_violations.json").read_text())["violations"]
     assert violations[0]["constraint_check_type"] == "LessThanThreshold"
     assert "ESTIMATE without labels (CBPE)" in (tmp_path / "w" / "report.html").read_text()
+
+
+@pytest.mark.spark
+def test_model_quality_and_bias_drift_give_the_same_results_on_spark(spark: Any, tmp_path: Path) -> None:
+    """A monitor on Spark (source engine spark) judges a window as one on DuckDB does."""
+
+    def on_spark(data: pd.DataFrame) -> Any:
+        path = tmp_path / f"w{len(list(tmp_path.iterdir()))}.parquet"
+        data.to_parquet(path)
+        return spark.read.parquet(str(path))
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    frame = pd.DataFrame({"y": rng.integers(0, 2, n), "score": rng.random(n), "sex": rng.choice(["F", "M"], n)})
+    frame["pred"] = (frame["score"] > 0.5).astype(int)
+    quality = {"label": "y", "predicted": "pred", "score": "score", "bootstrap": 50, "seed": 1}
+    local = compute("model-quality", Inputs(frame), quality).to_dict()
+    sparked = compute("model-quality", Inputs(on_spark(frame)), quality).to_dict()
+    section = "binary_classification_metrics"
+    assert sparked["statistics"][section] == local["statistics"][section]
+    bias = {"label": "y", "facets": ["sex"], "predicted": "pred", "seed": 1}
+    base = compute("bias", Inputs(frame), bias).to_dict()
+    drifted = frame.assign(y=np.where((frame["sex"] == "F") & (rng.random(n) < 0.3), 1, frame["y"]))
+    for data in (frame, drifted):
+        local = compute("bias-drift", Inputs(data, baseline_document=base), bias).to_dict()
+        sparked = compute("bias-drift", Inputs(on_spark(data), baseline_document=base), bias).to_dict()
+        assert (sparked["status"], sparked["comparisons"]) == (local["status"], local["comparisons"])
+    assert local["status"] == "fail"  # the drifted window
