@@ -323,3 +323,16 @@ def test_a_drift_check_against_the_baseline_sketches(ws: Workspace, baseline: in
         ("baseline_drift_check", "age")
     ]
     assert any(m["subject"] == "age" and m["name"] == "wasserstein" for m in moved.results[0]["metrics"])
+
+
+def test_a_bias_drift_check_judges_the_windows_own_predictions(ws: Workspace, tmp_path: Path) -> None:
+    """The model version has no file: a check whose model is optional (bias drift) judges the captured predictions
+    and never loads (or re-scores with) the model."""
+    train = _frame(1).assign(p=lambda f: f["y"])
+    ws.datasets.register_version({"dataset": "scored", "version": "1"}, system="credit",
+                                 file=_csv(tmp_path, "scored.csv", train), copy=True)  # fmt: skip
+    options = {"label": "y", "facets": ["job"], "predicted": "p"}
+    bias = ws.runs.run("bias", Target("credit", "scored@1"), options).recorded.id
+    ws.monitors.create("credit", _spec(bias, checks=[{"kind": "bias-drift", "options": options, "baseline_id": bias}]))
+    done = ws.monitors.run("credit", "daily", data=_csv(tmp_path, "w.csv", _frame(30).assign(p=lambda f: f["y"])))
+    assert done.results[0]["status"] in ("pass", "warn") and done.results[0].get("error") is None

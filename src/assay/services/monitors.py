@@ -443,7 +443,7 @@ class Monitors(Service):
             options = options_of(kind, check["options"])
             inputs = Inputs(data=frame, progress=say)
             fingerprints: dict[str, dict[str, Any]] = {"data": fingerprint}
-            if kind.model != "none":
+            if kind.model == "required":  # an optional model (bias) would re-score the window's own predictions
                 features = getattr(options, "features", None)
                 inputs.model = self.ws.models.load(
                     system, version_ref, trust_pickle=trust_pickle, feature_names=features
