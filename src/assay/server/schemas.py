@@ -110,7 +110,7 @@ class Health(Out):
 class Me(Out):
     name: str
     role: str
-    memberships: dict[str, str] = Field(description="System name -> owner, approver or viewer.")
+    memberships: dict[str, str] = Field(description="System name -> owner, approver, overseer, reviewer or viewer.")
     scope: str
 
 

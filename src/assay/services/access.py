@@ -5,8 +5,10 @@ Roles:
 - global ``admin``: everything, including users and memberships;
 - global ``auditor``: read everything, verify and export the audit ledger; never change anything;
 - global ``member``: what their memberships allow, per AI system: ``viewer`` reads, ``approver`` reads and decides
-  approvals, ``owner`` reads and changes the system's records. Any member may create a new system and becomes
-  its owner, and may upload artifacts. Deny by default: no membership, no access.
+  approvals, ``owner`` reads and changes the system's records, ``reviewer`` and ``overseer`` (below). Any member may
+  create a new system and becomes its owner, and may upload artifacts. A ``reviewer`` reads and decides the items
+  of the system's review queue; an ``overseer`` also pauses and resumes its model versions (the kill switch) and
+  decides escalated items and contested decisions; owners may do both. Deny by default: no membership, no access.
 
 Datasets belong to a system: its owners register the dataset and its versions, change them and share the
 dataset with other systems; every member of the owning system, and of a system it is shared with, may read it
@@ -58,18 +60,20 @@ __all__ = [
 ]
 
 GLOBAL_ROLES: Final = ("admin", "auditor", "member")
-SYSTEM_ROLES: Final = ("owner", "approver", "viewer")
+SYSTEM_ROLES: Final = ("owner", "approver", "overseer", "reviewer", "viewer")
 TOKEN_SCOPES: Final = ("read", "write", "ingest")
 MIN_PASSWORD: Final = 12
 SESSION_HOURS: Final = 12
 _HASHER: Final = PasswordHasher()
 _DUMMY_HASH: Final = _HASHER.hash("assay-dummy-password-for-timing")
 
-Action = Literal["read", "write", "approve", "audit", "contribute", "account", "admin", "ingest"]
+Action = Literal["read", "write", "approve", "audit", "contribute", "account", "admin", "ingest", "review", "oversee"]
 _SYSTEM_ACTIONS: Final[dict[str, frozenset[str]]] = {
     "viewer": frozenset({"read"}),
+    "reviewer": frozenset({"read", "review"}),
+    "overseer": frozenset({"read", "review", "oversee"}),
     "approver": frozenset({"read", "approve"}),
-    "owner": frozenset({"read", "write", "ingest"}),
+    "owner": frozenset({"read", "write", "ingest", "review", "oversee"}),
 }
 _READ_ONLY: Final = frozenset({"read", "audit"})
 

@@ -480,7 +480,7 @@ class User(Base):
 
 
 class Membership(Base):
-    """A user's role on one AI system: owner, approver or viewer."""
+    """A user's role on one AI system: owner, approver, overseer, reviewer or viewer."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("user_id", "system_id"),)
@@ -706,6 +706,149 @@ class RetrainingRequest(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _created()
+
+
+class ReviewConfig(Base):
+    """A version of a system's human-review configuration (the newest is in force): the routing rules that send a
+    prediction to a person before it takes effect (an uncertainty band, watched slices, a random audit sample, rules on
+    features), the time to decision, the share reviewed twice, the personal columns and who may see them. ``text`` is
+    the YAML as given, ``rules`` the validated configuration (:class:`assay.governance.oversight.ReviewSettings`)."""
+
+    __tablename__ = "review_configs"
+    __table_args__ = (UniqueConstraint("system_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sha256: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False: the queue is switched off (nothing routed)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class ReviewItem(Base):
+    """A prediction held for human review: the model's output (``output``: ``{"prediction", "score"}``), the features
+    a reviewer needs, why it was routed (``reasons``: the rule names), how many independent reviews it needs, its
+    claims (``claims``: ``[{"reviewer", "at"}]``), its deadline and, once decided, the final outcome and whether it
+    overrode the model. Unique per (model version, inference id): routing the same inference again finds it."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (
+        UniqueConstraint("model_version_id", "inference_id"),
+        Index("ix_review_items_system_id_status", "system_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    config_id: Mapped[int] = mapped_column(ForeignKey("review_configs.id"))
+    inference_id: Mapped[str] = mapped_column(String(200))
+    features: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    output: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(20))  # api file client contest
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending claimed escalated decided
+    reviews_needed: Mapped[int] = mapped_column(Integer, default=1)
+    claims: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    final: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the outcome that takes effect
+    overridden: Mapped[bool | None] = mapped_column(Boolean)
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the local explanation of this prediction
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReviewDecision(Base):
+    """One reviewer's decision on an item: ``accept`` (the model's outcome stands), ``change`` (``outcome`` replaces
+    it) or ``escalate``; with the reason and the seconds from the item's arrival to the decision."""
+
+    __tablename__ = "review_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(20))
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class ModelPause(Base):
+    """A model version paused by a named overseer (the kill switch): while ``resumed_at`` is empty, the capture and
+    review endpoints answer "paused" and clients take the ``fallback`` (the manual path)."""
+
+    __tablename__ = "model_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    fallback: Mapped[str] = mapped_column(Text, default="")
+    paused_by: Mapped[str] = mapped_column(String(200))
+    paused_at: Mapped[dt.datetime] = _created()
+    resumed_by: Mapped[str | None] = mapped_column(String(200))
+    resumed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resume_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ContestedCase(Base):
+    """A decision contested by the person it affects (or the operator on their behalf), by its inference id: the
+    decision and input as they were, the local explanation in plain language and the counterfactual (what would
+    change the outcome), the reviewer's outcome (``upheld``, ``overturned``) with its rationale and the letter sent."""
+
+    __tablename__ = "contested_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    inference_id: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("review_items.id"))
+    requester: Mapped[str] = mapped_column(String(200), default="")  # who contests (a reference, not personal data)
+    grounds: Mapped[str] = mapped_column(Text, default="")
+    decision: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the output contested
+    features: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    counterfactual: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open decided withdrawn
+    outcome: Mapped[str | None] = mapped_column(String(20))  # upheld overturned
+    new_decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+    rationale: Mapped[str] = mapped_column(Text, default="")
+    letter: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class Feedback(Base):
+    """An end user's feedback on an output: a rating on a ``scale`` (2: thumbs down/up as 0/1; 5: stars 1..5), a
+    reason category, free text (stored only after personal data in it was replaced by tags, ``redactions`` counting
+    what was replaced) and the slice attributes it is summarised by."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (Index("ix_feedback_system_id_created_at", "system_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"))
+    model_version_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    inference_id: Mapped[str | None] = mapped_column(String(200))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    scale: Mapped[int] = mapped_column(Integer, default=5)
+    category: Mapped[str | None] = mapped_column(String(50))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    redactions: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # slice attributes (e.g. channel, region)
+    source: Mapped[str] = mapped_column(String(20))  # api snippet client file
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
 
 
 class AuditEvent(Base):
