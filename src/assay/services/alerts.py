@@ -93,6 +93,7 @@ log = logging.getLogger("assay.alerts")
 SIGNATURE_HEADER: Final = "X-Assay-Signature"
 TIMESTAMP_HEADER: Final = "X-Assay-Timestamp"
 SCHEMA: Final = "assay.alert/1"
+NOTICE_SCHEMA: Final = "assay.notice/1"  # a notice outside a monitor's windows (the kill switch)
 _SECRETS: Final = ("keys", "webhooks")  # under .assay/: the generated webhook secrets, one file each, 0600
 _KEY_MAX: Final = 300
 _DESCRIPTION_MAX: Final = 4000
@@ -720,17 +721,19 @@ class Alerts(Service):
         attempts, error = _attempts(settings, send, _http_retryable)
         return ChannelResult("webhook", hook.url, error is None, attempts, error)
 
-    def _mail(self, recipients: Sequence[str], message: Mapping[str, Any]) -> ChannelResult:
+    def _mail(
+        self, recipients: Sequence[str], message: Mapping[str, Any], subject: str | None = None, text: str | None = None
+    ) -> ChannelResult:
         settings = self.ws.settings
         target = ", ".join(recipients)
         if not settings.smtp_host:
             return ChannelResult("email", target, False, 0, "ASSAY_SMTP_HOST is not set: alert e-mail cannot be sent")
         mail = EmailMessage()
-        mail["Subject"] = _subject_line(message)
+        mail["Subject"] = subject or _subject_line(message)
         mail["From"] = settings.smtp_from
         mail["To"] = target
         mail["Message-ID"] = f"<{message['delivery_id']}@assay>"
-        mail.set_content(_text(message))
+        mail.set_content(text or _text(message))
         host = settings.smtp_host
 
         def send() -> None:
@@ -752,6 +755,51 @@ class Alerts(Service):
         if error is not None and "STARTTLS extension not supported" in error:
             error += " (a relay without TLS on this host: ASSAY_SMTP_STARTTLS=false)"
         return ChannelResult("email", target, error is None, attempts, error)
+
+    def announce(
+        self, system: str, model_version: str, event: str, text: str, details: Mapping[str, Any]
+    ) -> list[ChannelResult]:
+        """Tell the people who watch a model version that something happened to it outside a monitor's windows (the
+        kill switch: ``event`` ``pause`` or ``resume``): always the log (``assay.alerts``, WARNING), and the webhooks
+        (signed as alerts are) and e-mail recipients of every monitor of the version. Never raises; the results say
+        what was delivered. The change itself is in the ledger already; this only notifies."""
+        results = [ChannelResult("log", "assay.alerts", True, 1)]
+        log.warning("[Assay] %s %s: %s", system, model_version, text)
+        try:
+            with self._read() as session:
+                owner = session.execute(select(System).where(System.name_key == system.lower())).scalar_one()
+                monitors = [
+                    monitor
+                    for monitor in session.execute(
+                        select(Monitor).where(Monitor.system_id == owner.id, Monitor.deleted_at.is_(None))
+                    ).scalars()
+                    if _version_ref(session, monitor.model_version_id)[1] == model_version
+                ]
+                targets = [(m.name, alerting_settings(m.alerting)) for m in monitors]
+        except Exception as exc:  # a notice must never undo or hide the change it announces
+            log.exception("announcing %s of %s %s", event, system, model_version)
+            return [*results, ChannelResult("log", "assay.alerts", False, 0, f"{type(exc).__name__}: {exc}"[:500])]
+        for monitor_name, settings in targets:
+            message = {
+                "schema": NOTICE_SCHEMA,
+                "event": event,
+                "delivery_id": uuid.uuid4().hex,
+                "timestamp": int(time.time()),
+                "system": system,
+                "model_version": model_version,
+                "monitor": monitor_name,
+                "text": text,
+                **details,
+            }
+            body = json.dumps(message, sort_keys=True, separators=(",", ":"), default=str).encode()
+            results += [self._post(hook, body, message) for hook in settings.webhooks]
+            if settings.email:
+                subject = f"[Assay] {system} {model_version}: {event}"
+                results.append(self._mail(settings.email, message, subject, f"{subject}\n\n{text}\n"))
+        for failed in (r for r in results if not r.ok):
+            log.error("%s of %s %s: %s to %s failed: %s", event, system, model_version, failed.channel,
+                      failed.target, failed.error)  # fmt: skip
+        return results
 
     # -- what /metrics reads ---------------------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from assay.services.mitigation import Mitigation
     from assay.services.monitors import Monitors
     from assay.services.registry import Assessments, Datasets, Models, Systems
+    from assay.services.review import Review
     from assay.services.risks import ImpactAssessments, Risks
     from assay.services.runs import Runs
     from assay.services.schedules import Schedules
@@ -396,6 +397,13 @@ class Workspace:
         from assay.services.capture import Capture
 
         return Capture(self)
+
+    @cached_property
+    def review(self) -> Review:
+        """The review queue (human-in-the-loop) and the kill switch of each system (see docs/review.md)."""
+        from assay.services.review import Review
+
+        return Review(self)
 
     @cached_property
     def schedules(self) -> Schedules:
