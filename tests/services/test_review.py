@@ -263,3 +263,14 @@ def test_submit_routes_a_file(team: dict[str, Any], tmp_path: Path) -> None:
         owner.review.submit("credit", "scorer@1", [{"inference_id": "x", "prediction": 1}], score_column="score")
     with pytest.raises(NotFound):
         owner.review.item("credit", 10_000)
+
+
+def test_decisions_and_the_kill_switch_need_an_authenticated_user(team: dict[str, Any], workspace: Workspace) -> None:
+    item_id = ask(team["owner"], "u1", score=0.5)["item_id"]
+    rita_by_name = workspace.as_actor("rita")  # --actor rita: her word, not her password
+    with pytest.raises(PermissionDenied, match="authenticated"):
+        rita_by_name.review.decide("credit", item_id, "accept")
+    with pytest.raises(PermissionDenied, match="authenticated"):
+        workspace.as_actor("otto").review.pause("credit", "scorer@1", reason="x")
+    with pytest.raises(PermissionDenied, match="needs the reviewer role"):
+        team["vic"].review.claim("credit", item_id)

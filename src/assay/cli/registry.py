@@ -221,6 +221,48 @@ def model_rollback(
     typer.echo(f"{system}: version {version.version} is in production again")
 
 
+@model_app.command("pause")
+def model_pause(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    ref: Annotated[str, typer.Argument(help="MODEL@VERSION.")],
+    reason: Annotated[str, typer.Option(help="Why (required; kept in the audit log and announced).")],
+    fallback: Annotated[str, typer.Option(help="The manual path services take while it is paused.")] = "",
+) -> None:
+    """The kill switch: pause a model version (an overseer). Review routing answers "paused" with the fallback and
+    capture reports it, until it is resumed; announced on the channels of the version's monitors."""
+    pause = open_workspace(ctx).review.pause(system, ref, reason=reason, fallback=fallback)
+    typer.echo(f"{system} {ref} is paused by {pause['paused_by']}")
+
+
+@model_app.command("resume")
+def model_resume(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    ref: Annotated[str, typer.Argument(help="MODEL@VERSION.")],
+    reason: Annotated[str, typer.Option(help="Why (required; kept in the audit log and announced).")],
+) -> None:
+    """Resume a paused model version (an overseer)."""
+    pause = open_workspace(ctx).review.resume(system, ref, reason=reason)
+    typer.echo(f"{system} {ref} runs again (resumed by {pause['resumed_by']})")
+
+
+@model_app.command("pauses")
+def model_pauses(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    active: Annotated[bool, typer.Option("--active", help="Only the pauses in force.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The pauses of a system's model versions, newest first."""
+    rows = open_workspace(ctx).review.pauses(system, active=True if active else None)
+    if as_json:
+        print_json(rows)
+        return
+    table(rows, ["model_version", "active", "reason", "fallback", "paused_by", "paused_at", "resumed_by",
+                 "resumed_at"], title=f"{system}: pauses")  # fmt: skip
+
+
 def _period(text: str | None) -> tuple[Any, Any]:
     if text is None:
         return None, None

@@ -169,7 +169,7 @@ def require_role(tx: Transaction, action: Action, system: str, what: str) -> Non
         raise PermissionDenied(f"{what}: {tx.actor} is not an active user")
     memberships = _memberships(tx.session, user.id)
     if not allowed(Principal(user.name, user.role, memberships), action, system):
-        needed = "approver" if action == "approve" else "owner"
+        needed = {"approve": "approver", "review": "reviewer", "oversee": "overseer"}.get(action, "owner")
         raise PermissionDenied(f"{what}: {tx.actor} may not {action} on system {system!r} (needs the {needed} role)")
 
 

@@ -130,7 +130,7 @@ class Review(Service):
         settings = parse_review(text, str(path) if path is not None else "the review configuration")
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
-            require_role(tx, "write", owner.name, f"configuring the review queue of {owner.name}")
+            _require(tx, "write", owner.name, f"configuring the review queue of {owner.name}")
             return self._store_config(tx, owner, text, settings, active=True, action="review.configure")
 
     def switch(self, system: str, *, active: bool, reason: str) -> dict[str, Any]:
@@ -140,7 +140,7 @@ class Review(Service):
             raise InvalidInput("give the reason for switching the review queue on or off")
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
-            require_role(tx, "write", owner.name, f"switching the review queue of {owner.name}")
+            _require(tx, "write", owner.name, f"switching the review queue of {owner.name}")
             current = self._current(tx.session, owner.id)
             if current is None:
                 raise NotFound(f"{owner.name} has no review configuration: run `assay review configure` first")
@@ -406,7 +406,7 @@ class Review(Service):
         held, proceed, known, created_ids = 0, 0, 0, []
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
-            require_role(tx, "ingest", owner.name, f"submitting predictions for review in {owner.name}")
+            _require(tx, "ingest", owner.name, f"submitting predictions for review in {owner.name}")
             version = _lookup.model_version(tx.session, owner, model_version)
             pause = self._pause_of(tx.session, version.id)
             if pause is not None:
@@ -873,6 +873,14 @@ class Review(Service):
                     .order_by(User.name)
                 ).scalars()
             )
+
+
+def _require(tx: Transaction, action: Any, system: str, what: str) -> None:
+    """An ordinary change (configuring, submitting): the role is checked for an authenticated user; an
+    unauthenticated actor's change is marked so in the ledger, as every other write. Claims, decisions and the kill
+    switch use :func:`require_role` itself: they need an authenticated user in a multi-user workspace."""
+    if tx.authenticated:
+        require_role(tx, action, system, what)
 
 
 def _overdue(item: ReviewItem, now: dt.datetime) -> bool:
