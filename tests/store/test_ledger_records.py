@@ -132,6 +132,13 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     end = monitors.window_at(dt.datetime.now(dt.UTC), 86400)[1]
     admin.monitors.run("release", "daily", data=bad, end=end - dt.timedelta(days=1))
     admin.monitors.run("release", "daily", data=data, end=end)
+    # human oversight: a review configuration, a held prediction claimed and overridden, the kill switch
+    admin.review.configure("release", text="sla: 1h\nrules: [{name: audit, sample: 1.0}]\n")
+    held = admin.review.route("release", "lr@1", "r-1", {"g": "a"}, {"prediction": 1, "score": 0.7})
+    admin.review.claim("release", held["item_id"])
+    admin.review.decide("release", held["item_id"], "change", outcome=0, reason="checked by phone")
+    admin.review.pause("release", "lr@1", reason="complaints", fallback="decide by hand")
+    admin.review.resume("release", "lr@1", reason="explained")
 
 
 def _baseline(data: Path, tmp_path: Path) -> Path:
