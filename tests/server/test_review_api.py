@@ -28,7 +28,7 @@ def setup(ws: Workspace) -> dict[str, str]:
     an overseer's and a viewer's."""
     ws.access.add_user("admin", PASSWORD, role="admin")
     admin = ws.login("admin", PASSWORD)
-    admin.systems.create({"name": "credit"})
+    admin.systems.create({"name": "credit", "eu_ai_act_category": "high", "annex_iii_area": 5})
     admin.models.register_version("credit", {"model": "scorer", "version": "1"})
     admin.capture.configure("credit", "scorer@1", fields=[{"name": "amount", "type": "integer"},
                                                            {"name": "prediction", "type": "integer"}])  # fmt: skip
@@ -54,6 +54,8 @@ def ask(client: TestClient, token: str, ident: str, score: float, amount: int = 
 def test_route_claim_decide_and_pause_through_the_api(workspace: Workspace) -> None:
     tokens = setup(workspace)
     with TestClient(create_app(workspace, secure_cookies=False)) as client:
+        # a high-risk system reads back through the API (its Annex III area, an integer, was a 500 before)
+        assert client.get("/api/systems/credit", headers=bearer(tokens["vic"])).json()["annex_iii_area"] == 5
         assert ask(client, tokens["ingest"], "p1", 0.9).json() == {
             "status": "proceed", "review": False, "item_id": None, "reasons": [], "config_version": 1
         }  # fmt: skip

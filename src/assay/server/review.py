@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import partial
 from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -262,7 +263,9 @@ async def route(auth: Auth, system: str, ref: str, request: Request) -> JSONResp
     """Route one prediction of model version ``ref``: proceed, review (held as an item) or paused (see the
     module)."""
     inference_id, features, output = _route_body(await request.body())
-    answer = await run_in_threadpool(auth.ws.review.route, system, ref, inference_id, features, output)
+    answer = await run_in_threadpool(
+        partial(auth.ws.review.route, principal=auth.principal), system, ref, inference_id, features, output
+    )
     return JSONResponse(answer)
 
 

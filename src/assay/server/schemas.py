@@ -169,7 +169,7 @@ class System(Out):
     lifecycle_stage: str
     owner: str
     eu_ai_act_category: str
-    annex_iii_area: str | None
+    annex_iii_area: int | None
     generative: bool
     disclosure: str | None
     oversight: str | None

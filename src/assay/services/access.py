@@ -384,9 +384,12 @@ class Access(Service):
                 select(ApiToken).where(ApiToken.token_sha256 == _sha256(secret))
             ).scalar_one_or_none()
             user = None if token is None else session.get(User, token.user_id)
-        if token is None or user is None or not user.active or token.revoked_at is not None or token.expires_at <= now:
-            raise PermissionDenied("the API token is unknown, revoked or expired")
-        return self._principal(user, token.scope)
+            if token is None or user is None or not user.active or token.revoked_at is not None:
+                raise PermissionDenied("the API token is unknown, revoked or expired")
+            if token.expires_at <= now:
+                raise PermissionDenied("the API token is unknown, revoked or expired")
+            # in the same snapshot as the token: one session per request, not two
+            return Principal(user.name, user.role, _memberships(session, user.id), token.scope)
 
     def start_session(self, principal: Principal) -> tuple[str, str]:
         """A new browser session: (cookie secret, CSRF token)."""
@@ -409,9 +412,9 @@ class Access(Service):
                 select(WebSession).where(WebSession.secret_sha256 == _sha256(secret))
             ).scalar_one_or_none()
             user = None if web is None else session.get(User, web.user_id)
-        if web is None or user is None or not user.active or web.expires_at <= utcnow():
-            raise PermissionDenied("the session has expired: log in again")
-        return self._principal(user), web.csrf_token
+            if web is None or user is None or not user.active or web.expires_at <= utcnow():
+                raise PermissionDenied("the session has expired: log in again")
+            return Principal(user.name, user.role, _memberships(session, user.id)), web.csrf_token
 
     def end_session(self, secret: str) -> None:
         with self._write() as tx:
