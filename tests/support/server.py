@@ -34,6 +34,7 @@ PARAMS = {
     "name": "watch",  # a monitor: none exists, 404 to whoever may ask
     "run_id": "1",
     "alert_id": "1",  # none exists: 404 to whoever may ask
+    "item_id": "1",  # a review item: none exists, 404 to whoever may review
 }
 
 
