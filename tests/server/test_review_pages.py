@@ -103,7 +103,7 @@ def test_the_queue_for_a_reviewer(team: dict[str, Any]) -> None:
     assert SECRET not in html
     twin = client.get("/systems/credit/review.json").json()
     assert twin["page"] == "review" and twin["total"] == 4 and twin["config"]["sla"] == 3600
-    assert [i["id"] for i in twin["items"]][0] == late  # the most urgent first
+    assert twin["items"][0]["id"] == late  # the most urgent first
     assert all(i["can_claim"] for i in twin["items"]) and twin["items"][0]["due"] == "overdue by 2 h"
     assert SECRET not in page.text + str(twin)
     overdue = client.get("/systems/credit/review.json?tab=overdue").json()
