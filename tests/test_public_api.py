@@ -14,6 +14,7 @@ def test_public_api_is_pinned() -> None:
         "assess",
         "capture",
         "open_data",
+        "review",
         "write_outputs",
     ]
     for name in assay.__all__:

@@ -10,6 +10,9 @@ The public Python API::
     capture = assay.capture("credit", "scorer@3", url=URL, token=TOKEN)   # inference records, in the background
     capture.record({"inference_id": "r-1", "age": 41, "prediction": 1})
 
+    review = assay.review("credit", "scorer@3", url=URL, token=TOKEN)     # "does this need a person?"
+    decision = review.route("r-1", {"age": 41}, {"prediction": 1, "score": 0.52})   # decision.review, .manual
+
 Names are imported on first use, so ``import assay.governance`` (or the CLI's ``--version``) does not load
 the numeric stack.
 """
@@ -23,7 +26,7 @@ from assay._version import __version__
 from assay.errors import AssayError, InvalidInput
 
 if TYPE_CHECKING:
-    from assay.client import capture
+    from assay.client import capture, review
     from assay.frames import Facet, Label
     from assay.frames import open as open_data
     from assay.services import BiasReport, Workspace, assess, write_outputs
@@ -39,6 +42,7 @@ __all__ = [
     "assess",
     "capture",
     "open_data",
+    "review",
     "write_outputs",
 ]
 
@@ -51,6 +55,7 @@ __getattr__, __dir__ = attach(
         "assess": "assay.services",
         "capture": "assay.client",
         "open_data": "assay.frames:open",
+        "review": "assay.client",
         "write_outputs": "assay.services",
         "Workspace": "assay.services",
     },

@@ -36,10 +36,11 @@ import uuid
 import weakref
 from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-__all__ = ["CaptureClient", "capture"]
+__all__ = ["CaptureClient", "ReviewClient", "Routing", "capture", "review"]
 
 log = logging.getLogger("assay.capture")
 
@@ -88,6 +89,7 @@ class CaptureClient:
         self.dropped = 0  # records and labels dropped because the buffer was full
         self.rejected: list[dict[str, Any]] = []  # {"kind", "record", "problems"} refused by the server
         self.failed: list[dict[str, Any]] = []  # {"kind", "batch_id", "records", "error"}: not deliverable
+        self.paused: dict[str, Any] | None = None  # the pause in force, as the last acknowledged batch said
         self._queue: deque[tuple[str, dict[str, Any]]] = deque()
         self._condition = threading.Condition()
         self._in_flight = 0
@@ -263,6 +265,8 @@ class CaptureClient:
         response = self._connection.getresponse()
         text = response.read()
         if response.status == 200:
+            if kind == "records":
+                self._note_pause(json.loads(text).get("paused"))
             return
         try:
             answer = json.loads(text)
@@ -274,6 +278,12 @@ class CaptureClient:
         if response.status >= 500 or response.status in (408, 429):
             raise _Retry(f"HTTP {response.status}: {message}")
         raise _Failed(f"HTTP {response.status}: {message}")
+
+    def _note_pause(self, paused: dict[str, Any] | None) -> None:
+        if paused is not None and self.paused is None:
+            log.warning("capture: %s %s is paused by its overseer (%s): take the manual path: %s", self.system,
+                        self.model_version, paused.get("reason"), paused.get("fallback"))  # fmt: skip
+        self.paused = paused
 
     def _open_local(self) -> None:
         """The local workspace, with everything ingesting needs imported."""
@@ -293,7 +303,9 @@ class CaptureClient:
 
         method = self._local.capture.ingest if kind == "records" else self._local.capture.labels
         try:
-            method(self.system, self.model_version, batch, batch_id)
+            answer = method(self.system, self.model_version, batch, batch_id)
+            if kind == "records":
+                self._note_pause(answer.get("paused"))
         except RejectedRecords as exc:
             raise _Rejected(exc.rejected, str(exc)) from None
         except AssayError as exc:
@@ -324,3 +336,150 @@ def capture(
     folder's). ``options``: ``batch_size`` (1000), ``interval`` (1 s), ``max_buffered`` (100,000), ``block``
     (False: drop when full), ``timeout`` (30 s per request), ``max_backoff`` (5 s), ``exit_timeout`` (30 s)."""
     return CaptureClient(system, model_version, url=url, token=token, workspace=workspace, **options)
+
+
+# -- "does this need review?" -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The answer for one prediction. ``manual``: do not act on the model's outcome, take the manual path
+    (``fallback``): the model version is paused (the kill switch), or Assay could not be asked and the client was
+    told to fail safe (``on_error="manual"``, the default). ``review``: a person decides (``item_id``; ask again with
+    the same inference id to learn the ``final`` outcome). Otherwise the outcome takes effect."""
+
+    status: str  # proceed, review, paused, error
+    review: bool
+    manual: bool
+    item_id: int | None = None
+    reasons: tuple[str, ...] = ()
+    fallback: str | None = None
+    final: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class ReviewClient:
+    """Asks Assay, for each prediction, whether it needs a person before it takes effect (see :class:`Routing`).
+    Synchronous (the answer decides what the service does next), one keep-alive connection per thread, a short
+    ``timeout``. When Assay cannot be reached or refuses the call, ``on_error`` decides: ``"manual"`` (fail safe:
+    the prediction goes the manual path) or ``"proceed"`` (fail open; say so in the system's documentation)."""
+
+    def __init__(
+        self,
+        system: str,
+        model_version: str,
+        *,
+        url: str | None = None,
+        token: str | None = None,
+        workspace: str | None = None,
+        timeout: float = 2.0,
+        on_error: str = "manual",
+        fallback: str | None = None,
+    ) -> None:
+        if url is not None and not token:
+            raise ValueError("a url needs an API token (assay user token create NAME --scope ingest)")
+        if on_error not in ("manual", "proceed"):
+            raise ValueError("on_error must be 'manual' or 'proceed'")
+        self.system, self.model_version, self.url, self.token = system, model_version, url, token
+        self.timeout, self.on_error, self.fallback = timeout, on_error, fallback
+        self._local_connections = threading.local()
+        self._connections: list[http.client.HTTPConnection] = []  # every thread's, closed by close()
+        self._lock = threading.Lock()
+        self._local: Any = None
+        if url is None:
+            from assay.services.workspace import Workspace
+
+            self._local = Workspace.open(workspace)
+        else:
+            parts = urlsplit(url)
+            self._netloc, self._https = parts.netloc, parts.scheme == "https"
+            self._path = (
+                f"{parts.path.rstrip('/')}/api/systems/{quote(system, safe='')}/models/"
+                f"{quote(model_version, safe='@')}/review"
+            )
+
+    def route(self, inference_id: str, features: Mapping[str, Any], output: Mapping[str, Any]) -> Routing:
+        """Whether this prediction (``output``: ``{"prediction", "score"}``) needs review; never raises for a
+        failure to reach Assay (see ``on_error``), only for what the caller must fix (a ``ValueError``: a rule needs a
+        feature that was not sent, a malformed output)."""
+        try:
+            answer = self._ask(inference_id, dict(features), dict(output))
+        except _Failed as exc:
+            raise ValueError(str(exc)) from None
+        except Exception as exc:  # unreachable, timed out, 5xx: fail as configured
+            log.warning("review: %s %s could not be asked (%s): %s", self.system, self.model_version, exc,
+                        "manual path" if self.on_error == "manual" else "proceeding")  # fmt: skip
+            manual = self.on_error == "manual"
+            return Routing("error", manual, manual, fallback=self.fallback, error=str(exc))
+        status = str(answer["status"])
+        if status == "paused":
+            return Routing(status, True, True, reasons=("paused",), fallback=answer.get("fallback") or self.fallback)
+        return Routing(status, bool(answer["review"]), False, answer.get("item_id"), tuple(answer.get("reasons", ())),
+                       final=answer.get("final"))  # fmt: skip
+
+    def _ask(self, inference_id: str, features: dict[str, Any], output: dict[str, Any]) -> dict[str, Any]:
+        if self._local is not None:
+            from assay.errors import InvalidInput, NotFound, PermissionDenied
+
+            try:
+                answer: dict[str, Any] = self._local.review.route(
+                    self.system, self.model_version, inference_id, features, output, source="client"
+                )
+            except (InvalidInput, NotFound, PermissionDenied) as exc:
+                raise _Failed(str(exc)) from None
+            return answer
+        connection = getattr(self._local_connections, "connection", None)
+        if connection is None:
+            kind_of = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            connection = kind_of(self._netloc, timeout=self.timeout)
+            self._local_connections.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        body = json.dumps({"inference_id": inference_id, "features": features, "output": output}, default=str)
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        try:
+            connection.request("POST", self._path, body=body.encode(), headers=headers)
+            response = connection.getresponse()
+            text = response.read()
+        except Exception:
+            connection.close()
+            self._local_connections.connection = None
+            raise
+        answer = json.loads(text) if text else {}
+        if response.status == 200:
+            return dict(answer)
+        message = str(answer.get("error", {}).get("message", text[:200]) if isinstance(answer, dict) else text[:200])
+        if response.status in (400, 404, 422):
+            raise _Failed(f"HTTP {response.status}: {message}")
+        raise OSError(f"HTTP {response.status}: {message}")
+
+
+    def close(self) -> None:
+        """Close the connections (every thread's) or the local workspace."""
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        if self._local is not None:
+            self._local.close()
+
+    def __enter__(self) -> ReviewClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def review(
+    system: str,
+    model_version: str,
+    *,
+    url: str | None = None,
+    token: str | None = None,
+    workspace: str | None = None,
+    **options: Any,
+) -> ReviewClient:
+    """A :class:`ReviewClient` for ``model_version`` of ``system``: the server at ``url`` with an ``ingest`` token, or
+    the local workspace. ``options``: ``timeout`` (2 s), ``on_error`` ("manual"), ``fallback`` (the manual path's
+    text when Assay cannot say)."""
+    return ReviewClient(system, model_version, url=url, token=token, workspace=workspace, **options)

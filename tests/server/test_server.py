@@ -18,19 +18,21 @@ from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
 from tests.support.server import PARAMS, PASSWORD, ROLES, serving
 
-SYSTEM_MEMBERS = {"owner", "approver", "viewer", "stranger"}  # global role "member"
+SYSTEM_MEMBERS = {"owner", "approver", "overseer", "reviewer", "viewer", "stranger"}  # global role "member"
 
 # The expected decision for each action and role, written out here independently of the code under test.
 # Routes with {system} are called on "release", where owner/approver/viewer hold those roles and stranger none.
 EXPECTED: dict[str, set[str]] = {
-    "read": {"admin", "auditor", "owner", "approver", "viewer"},
+    "read": {"admin", "auditor", "owner", "approver", "overseer", "reviewer", "viewer"},
     "write": {"admin", "owner"},
     "approve": {"admin", "approver"},
     "audit": {"admin", "auditor"},
-    "contribute": {"admin", "owner", "approver", "viewer", "stranger"},
+    "contribute": {"admin", "owner", "approver", "overseer", "reviewer", "viewer", "stranger"},
     "account": set(ROLES),
     "admin": {"admin"},
     "ingest": {"admin", "owner"},
+    "review": {"admin", "owner", "overseer", "reviewer"},
+    "oversee": {"admin", "owner", "overseer"},
 }
 # without a {system}, reading is a listing every member may see (filtered to their systems)
 GLOBAL_READ = set(ROLES)

@@ -13,7 +13,7 @@ from assay.server import create_app
 from assay.services.workspace import Workspace
 
 PASSWORD = "correct horse battery"
-ROLES = ("admin", "auditor", "owner", "approver", "viewer", "stranger")
+ROLES = ("admin", "auditor", "owner", "approver", "overseer", "reviewer", "viewer", "stranger")
 
 # The ids of the records serving() makes; a route's {name} is replaced by PARAMS[name].
 PARAMS = {
@@ -34,7 +34,7 @@ PARAMS = {
     "name": "watch",  # a monitor: none exists, 404 to whoever may ask
     "run_id": "1",
     "alert_id": "1",  # none exists: 404 to whoever may ask
-    "item_id": "1",  # a review item: none exists, 404 to whoever may review
+    "item_id": "1",  # a review item: none exists, 404 to whoever may ask
 }
 
 
@@ -54,7 +54,7 @@ def serving(ws: Workspace, **app_options: Any) -> Iterator[tuple[TestClient, dic
         if name != "admin":
             admin.access.add_user(name, PASSWORD, role=roles.get(name, "member"))
         tokens[name] = admin.access.create_token(name, "test", scope="write")[0]
-    for name in ("owner", "approver", "viewer"):
+    for name in ("owner", "approver", "overseer", "reviewer", "viewer"):
         admin.access.grant(name, "release", name)
     ws.login("owner", PASSWORD).approvals.request("release", "lr@1", "staging")  # request 1, by its owner
     admin.access.add_user("spare", PASSWORD)  # the one POST /api/users/{user}/deactivate deactivates

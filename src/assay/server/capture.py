@@ -43,6 +43,9 @@ class Accepted(BaseModel):
     records: int | None = Field(default=None, description="Records stored (capture).")
     labels: int | None = Field(default=None, description="Labels stored (labels).")
     days: list[str] = Field(description="The day partitions written, YYYY-MM-DD.")
+    paused: dict[str, Any] | None = Field(
+        default=None, description="The model version is paused (the kill switch): reason, fallback, by whom, since."
+    )
 
 
 def _body(what: str) -> dict[str, Any]:

@@ -122,6 +122,23 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     # capture: batches of inference records and labels (the only routes an ingest token may call)
     ("POST", "/api/systems/{system}/models/{ref}/capture"): "ingest",
     ("POST", "/api/systems/{system}/models/{ref}/labels"): "ingest",
+    # human oversight (server/review.py): the deployed service's call and batches need ingest; the queue is judged
+    # again by the service (reviewers, overseers, owners act; auditors read)
+    ("POST", "/api/systems/{system}/models/{ref}/review"): "ingest",
+    ("POST", "/api/systems/{system}/models/{ref}/review/batch"): "ingest",
+    ("PUT", "/api/systems/{system}/review/config"): "write",
+    ("GET", "/api/systems/{system}/review/config"): "read",
+    ("GET", "/api/systems/{system}/review/configs"): "read",
+    ("POST", "/api/systems/{system}/review/switch"): "write",
+    ("GET", "/api/systems/{system}/review/items"): "read",
+    ("GET", "/api/systems/{system}/review/items/{item_id}"): "read",
+    ("POST", "/api/systems/{system}/review/items/{item_id}/claim"): "review",
+    ("POST", "/api/systems/{system}/review/items/{item_id}/release"): "review",
+    ("POST", "/api/systems/{system}/review/items/{item_id}/decision"): "review",
+    ("GET", "/api/systems/{system}/review/labels"): "read",
+    ("POST", "/api/systems/{system}/models/{ref}/pause"): "oversee",
+    ("POST", "/api/systems/{system}/models/{ref}/resume"): "oversee",
+    ("GET", "/api/systems/{system}/pauses"): "read",
     # the web pages, each with its .json twin
     ("GET", "/"): "read",
     ("GET", "/index.json"): "read",

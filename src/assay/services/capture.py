@@ -53,7 +53,16 @@ from assay.services._base import Service
 from assay.services.access import allowed, viewer_principal
 from assay.store.artifacts import private_folder
 from assay.store.audit import identity
-from assay.store.models import Assessment, AuditEvent, CaptureConfig, DatasetVersion, ModelVersion, System, utcnow
+from assay.store.models import (
+    Assessment,
+    AuditEvent,
+    CaptureConfig,
+    DatasetVersion,
+    ModelPause,
+    ModelVersion,
+    System,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -661,11 +670,34 @@ class Capture(Service):
         self, system: str, model_version: str, records: Sequence[Any], batch_id: str, *, digest: str | None = None
     ) -> dict[str, Any]:
         """Store a batch of inference records, all or nothing, once per ``batch_id``; the answer (``batch_id``,
-        ``records``, ``days``) is returned only when the batch is durable, and the same answer for a repeat.
+        ``records``, ``days``, and ``paused`` while the model version is paused by its overseer: the records are
+        stored, the service should be on its manual path) is returned only when the batch is durable, and the same
+        answer for a repeat.
         ``digest`` identifies the batch's content (default: the SHA-256 of its canonical JSON); the same batch id
         with other content is a :class:`~assay.errors.Conflict`. A record that does not fit refuses the batch
         (:class:`RejectedRecords`, naming every record, field and value)."""
-        return self._batch("records", system, model_version, records, batch_id, digest)
+        answer = self._batch("records", system, model_version, records, batch_id, digest)
+        with self._read() as session:  # the kill switch: the service is told its model version is paused
+            owner = _lookup.system(session, system)
+            version = _lookup.model_version(session, owner, model_version)
+            pause = (
+                session.execute(
+                    select(ModelPause).where(ModelPause.model_version_id == version.id, ModelPause.resumed_at.is_(None))
+                )
+                .scalars()
+                .first()
+            )
+            if pause is not None:
+                answer = {
+                    **answer,
+                    "paused": {
+                        "reason": pause.reason,
+                        "fallback": pause.fallback,
+                        "paused_by": pause.paused_by,
+                        "paused_at": pause.paused_at.isoformat(),
+                    },
+                }
+        return answer
 
     def labels(
         self, system: str, model_version: str, records: Sequence[Any], batch_id: str, *, digest: str | None = None
