@@ -453,7 +453,6 @@ class ReviewClient:
             raise _Failed(f"HTTP {response.status}: {message}")
         raise OSError(f"HTTP {response.status}: {message}")
 
-
     def close(self) -> None:
         """Close the connections (every thread's) or the local workspace."""
         with self._lock:

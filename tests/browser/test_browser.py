@@ -186,9 +186,9 @@ rules:
 def test_a_reviewer_decides_in_a_real_browser(
     live: tuple[str, Workspace], browser: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """rita (reviewer) opens the queue, claims its most urgent (overdue) item, tries to change its outcome without a reason (told inline),
-    changes it with a reason, sees the confirmation on the next open item, and the item has left the open tab.
-    Screenshots of both pages at 1280 and 390 px wide."""
+    """rita (reviewer) opens the queue, claims its most urgent (overdue) item, tries to change its outcome without a
+    reason (told inline), changes it with a reason, sees the confirmation on the next open item, and the item has
+    left the open tab. Screenshots of both pages at 1280 and 390 px wide."""
     import datetime as dt
 
     import assay.services.review as review_service
@@ -202,11 +202,11 @@ def test_a_reviewer_decides_in_a_real_browser(
     ws.access.grant("rita", "credit", "reviewer")
     ws.review.configure("credit", text=REVIEW_CONFIG)
     ids = []
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
     for i, score in enumerate((0.45, 0.5, 0.55)):
         features = {"amount": 1000 * (i + 1), "age": 30 + i, "email": f"person{i}@example.org"}
         with monkeypatch.context() as clock:
             if i == 0:  # held three hours ago: overdue by two hours
-                past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
                 clock.setattr(review_service, "utcnow", lambda: past)
             output = {"prediction": "approve", "score": score}
             ids.append(ws.review.route("credit", "scorer@1", f"inf-{i}", features, output)["item_id"])
