@@ -170,3 +170,107 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
     assert ws.models.get_version("release", "lr@1").stage == "staging"
     assert not errors, errors  # no script errors (and no CSP violations) in the console
+
+
+REVIEW_CONFIG = """
+schema: assay.review/1
+sla: 1h
+personal_columns: [email]
+outcomes: [approve, deny]
+rules:
+  - name: uncertain
+    score_between: [0.4, 0.6]
+"""
+
+
+def test_a_reviewer_decides_in_a_real_browser(
+    live: tuple[str, Workspace], browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rita (reviewer) opens the queue, claims its most urgent (overdue) item, tries to change its outcome without a
+    reason (told inline), changes it with a reason, sees the confirmation on the next open item, and the item has
+    left the open tab. Screenshots of both pages at 1280 and 390 px wide."""
+    import datetime as dt
+
+    import assay.services.review as review_service
+    from assay.store.models import ReviewItem
+
+    base, ws = live
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ws.systems.create({"name": "credit", "eu_ai_act_category": "high", "annex_iii_area": 5})
+    ws.models.register_version("credit", {"model": "scorer", "version": "1"})
+    ws.access.add_user("rita", PASSWORD)
+    ws.access.grant("rita", "credit", "reviewer")
+    ws.review.configure("credit", text=REVIEW_CONFIG)
+    ids = []
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    for i, score in enumerate((0.45, 0.5, 0.55)):
+        features = {"amount": 1000 * (i + 1), "age": 30 + i, "email": f"person{i}@example.org"}
+        with monkeypatch.context() as clock:
+            if i == 0:  # held three hours ago: overdue by two hours
+                clock.setattr(review_service, "utcnow", lambda: past)
+            output = {"prediction": "approve", "score": score}
+            ids.append(ws.review.route("credit", "scorer@1", f"inf-{i}", features, output)["item_id"])
+    with ws.store.write("explainer") as tx:  # the next item has its explanation (as the explanation job writes it)
+        item = tx.session.get(ReviewItem, ids[1])
+        assert item is not None
+        before = item.state()
+        item.explanation = {
+            "contributions": [{"feature": "amount", "value": 2000, "shap": 0.18},
+                              {"feature": "age", "value": 31, "shap": -0.07},
+                              {"feature": "email", "value": "person1@example.org", "shap": 0.01}],
+            "sentences": ["An amount of 2000 raised the score the most."], "base_value": 0.4,
+        }  # fmt: skip
+        tx.record("review_item.explain", item, before=before, payload={})
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("dialog", lambda dialog: errors.append(f"a dialog opened: {dialog.message}"))  # never alert()
+    _login(page, base, "rita")
+    page.goto(f"{base}/systems/credit")
+    page.click("#review-link")
+    page.wait_for_url(f"{base}/systems/credit/review")
+    assert "Time to decision (service level): 1 h" in page.inner_text("#review-sla")
+    assert page.inner_text("#tab-open").split()[-1] == "3" and page.inner_text("#tab-overdue").split()[-1] == "1"
+    assert "OVERDUE" in page.inner_text(f"#item-{ids[0]}").upper() and "overdue by 2 h" in page.inner_text(
+        f"#item-{ids[0]}"
+    )
+    _shots(page, "review-queue")
+    page.click(f"#item-{ids[0]} button.review-claim")
+    page.wait_for_url(f"{base}/systems/credit/review/{ids[0]}")
+    assert "You hold this item" in page.inner_text("#actions")
+    assert "person0@example.org" not in page.content() and "hidden for your role" in page.inner_text("#features")
+    assert "not there yet" in page.inner_text("#explanation")
+    _shots(page, "review-item")
+    page.select_option("#outcome", label="deny")
+    page.click('#decide button[value="change"]')
+    page.wait_for_selector("#review-message:not([hidden])")
+    assert "give the reason" in page.inner_text("#review-message")
+    page.fill("#reason", "the income is not verified")
+    page.click('#decide button[value="change"]')
+    page.wait_for_url(f"{base}/systems/credit/review/{ids[1]}?decided={ids[0]}")
+    assert f"Item {ids[0]} decided: the outcome is changed to deny (the model said approve)." in page.inner_text(
+        "#review-flash"
+    )
+    page.wait_for_selector("#explanation-chart .main-svg")  # Plotly drew the contributions
+    assert "person1@example.org" not in page.content()
+    _shots(page, "review-item-explained")
+    page.goto(f"{base}/systems/credit/review")
+    assert page.locator(f"#item-{ids[0]}").count() == 0 and page.locator(f"#item-{ids[1]}").count() == 1
+    assert page.inner_text("#tab-open").split()[-1] == "2" and page.inner_text("#tab-decided").split()[-1] == "1"
+    page.click("#tab-decided")
+    assert "deny" in page.inner_text(f"#item-{ids[0]}") and "decided 2 h late" in page.inner_text(f"#item-{ids[0]}")
+    decided = ws.review.item("credit", ids[0])
+    assert decided["final"] == {"prediction": "deny"} and decided["decisions"][0]["reviewer"] == "rita"
+    assert not errors, errors  # no script errors, CSP violations or dialogs
+
+
+def _shots(page: Any, name: str) -> None:
+    """The page at 1280 and 390 px wide (full height); at 390 px nothing may make the page scroll sideways."""
+    page.screenshot(path=str(SHOTS / f"{name}-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)  # charts redraw at the new width
+    page.screenshot(path=str(SHOTS / f"{name}-390.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert width <= 390, f"{name} is {width} px wide on a 390 px screen"

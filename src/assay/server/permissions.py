@@ -156,6 +156,11 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/systems/{system}/risks/{risk_id}"): "write",
     ("GET", "/systems/{system}/monitoring"): "read",
     ("GET", "/systems/{system}/monitoring.json"): "read",
+    # the review queue's pages: the service lets reviewers, overseers, owners and auditors (read-only) see them
+    ("GET", "/systems/{system}/review"): "read",
+    ("GET", "/systems/{system}/review.json"): "read",
+    ("GET", "/systems/{system}/review/{item_id}"): "read",
+    ("GET", "/systems/{system}/review/{item_id}.json"): "read",
     ("GET", "/systems/{system}/soa"): "read",
     ("GET", "/systems/{system}/soa.json"): "read",
     ("GET", "/readiness"): "read",

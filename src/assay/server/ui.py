@@ -285,6 +285,8 @@ def _system_for(request: Request, auth: Auth, name: str) -> dict[str, Any]:
         "user": {"name": auth.principal.name, "role": auth.principal.role},
         "can_approve": allowed(auth.principal, "approve", name),
         "can_write": allowed(auth.principal, "write", name),
+        # the review queue: reviewers, overseers and owners act there, auditors read it
+        "can_see_review": allowed(auth.principal, "review", name) or auth.principal.role == "auditor",
     }
 
 
@@ -447,6 +449,264 @@ def monitoring_page(request: Request, auth: Auth, system: str) -> Response:
     """A system's monitors: each metric over its windows with its threshold, the runs with their checks' reports,
     and the open alerts."""
     return _render(request, "monitoring", _monitoring(auth, system), json_twin=False)
+
+
+# -- the review queue ------------------------------------------------------------------------------------------------
+
+# The queue's tabs: name -> (label, the service's filters)
+REVIEW_TABS: dict[str, tuple[str, dict[str, Any]]] = {
+    "open": ("Open", {"status": "open"}),
+    "mine": ("Mine", {"status": "open", "mine": True}),
+    "escalated": ("Escalated", {"status": "escalated"}),
+    "overdue": ("Overdue", {"status": "open", "overdue": True}),
+    "decided": ("Decided", {"status": "decided"}),
+}
+REVIEW_PAGE = 25  # items per page of the queue
+_TOP_FACTORS = 10  # contributions drawn in an item's explanation chart
+
+
+def _span(seconds: float) -> str:
+    """A duration for people: ``40 min``, ``1 h 30 min``, ``20 h``, ``3 days`` (under a minute: ``under a minute``)."""
+    minutes = round(abs(seconds) / 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 10 * 60:
+        return f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+    if minutes < 48 * 60:
+        return f"{round(minutes / 60)} h"
+    return f"{round(minutes / 1440)} days"
+
+
+def _due(item: dict[str, Any], now: dt.datetime) -> str:
+    """The time to decision, relative: ``due in 40 min``, ``overdue by 2 h``, ``decided 1 h late``."""
+    due = dt.datetime.fromisoformat(item["due_at"])
+    if item.get("decided_at"):
+        late = (dt.datetime.fromisoformat(item["decided_at"]) - due).total_seconds()
+        return f"decided {_span(late)} late" if late > 0 else "decided in time"
+    left = (due - now).total_seconds()
+    return f"overdue by {_span(left)}" if left < 0 else f"due in {_span(left)}"
+
+
+def _review_config(auth: Auth, system: str) -> dict[str, Any] | None:
+    """What the pages show of the configuration in force: its version, the time to decision, the outcomes."""
+    config = auth.ws.review.config(system)
+    if config is None:
+        return None
+    settings = config["settings"]
+    return {
+        "version": config["version"],
+        "active": config["active"],
+        "sla": settings.get("sla"),
+        "sla_text": _span(settings.get("sla") or 0),
+        "claim_timeout_text": _span(settings.get("claim_timeout") or 0),
+        "double_review": settings.get("double_review") or 0,
+        "outcomes": settings.get("outcomes"),
+    }
+
+
+def _shown(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as the pages show it: without its stored explanation, which holds the features' raw values (the item
+    page shows it through :func:`_explanation`, masked)."""
+    return {k: v for k, v in jsonable(item).items() if k != "explanation"}
+
+
+def _can_act(auth: Auth, system: str, item: dict[str, Any]) -> bool:
+    """Whether this person may claim and decide the item: reviewers, overseers and owners an open one; only those
+    who may oversee an escalated one; nobody a decided one."""
+    if item["status"] == "decided":
+        return False
+    return allowed(auth.principal, "oversee" if item["status"] == "escalated" else "review", system)
+
+
+def _review_queue(auth: Auth, system: str, tab: str, offset: int) -> dict[str, Any]:
+    if tab not in REVIEW_TABS:
+        raise InvalidInput(f"tab {tab!r} is not one of {', '.join(REVIEW_TABS)}")
+    ws, now = auth.ws, dt.datetime.now(dt.UTC)
+    found = ws.review.queue(system, **REVIEW_TABS[tab][1], limit=REVIEW_PAGE, offset=max(offset, 0))
+    counts = {name: ws.review.queue(system, **filters, limit=1).total for name, (_, filters) in REVIEW_TABS.items()}
+    me = auth.principal.name
+    items = [
+        {**_shown(item), "due": _due(item, now), "mine": me in item["claimed_by"],
+         "can_claim": _can_act(auth, system, item) and me not in item["claimed_by"]}
+        for item in found
+    ]  # fmt: skip
+    return {
+        "page": "review",
+        "user": {"name": me, "role": auth.principal.role},
+        "system": system,
+        "tab": tab,
+        "tabs": [{"name": name, "label": label, "count": counts[name]} for name, (label, _) in REVIEW_TABS.items()],
+        "config": _review_config(auth, system),
+        "items": items,
+        "total": found.total,
+        "limit": REVIEW_PAGE,
+        "offset": max(offset, 0),
+        "can_review": allowed(auth.principal, "review", system),
+    }
+
+
+def _mentions(text: str, names: set[str]) -> bool:
+    lowered = text.lower()
+    return any(name.lower() in lowered for name in names)
+
+
+def _number(value: Any) -> float | None:
+    """A finite number, or None (booleans and NaN are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return None
+    return float(value)
+
+
+def _contributions(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """The feature contributions of an explanation in either of its shapes: ``contributions`` [{feature, value,
+    shap}], ``shap.values`` {feature: value} (with ``features``), or ``factors`` [{feature, value, contribution}]."""
+    listed = raw.get("contributions")
+    if isinstance(listed, list):
+        entries = [e for e in listed if isinstance(e, dict)]
+        return [{"feature": str(e.get("feature")), "value": e.get("value"), "shap": _number(e.get("shap"))}
+                for e in entries]  # fmt: skip
+    shap = raw.get("shap")
+    if isinstance(shap, dict) and isinstance(shap.get("values"), dict):
+        given = raw.get("features")
+        values: dict[str, Any] = given if isinstance(given, dict) else {}
+        return [{"feature": str(k), "value": values.get(k), "shap": _number(v)} for k, v in shap["values"].items()]
+    factors = raw.get("factors")
+    if isinstance(factors, list):
+        entries = [e for e in factors if isinstance(e, dict)]
+        return [{"feature": str(e.get("feature")), "value": e.get("value"), "shap": _number(e.get("contribution"))}
+                for e in entries]  # fmt: skip
+    return []
+
+
+def _sentences(raw: dict[str, Any]) -> list[str]:
+    found: list[Any] = [raw.get("summary")]
+    if isinstance(raw.get("sentences"), list):
+        found += raw["sentences"]
+    elif isinstance(raw.get("factors"), list):
+        found += [f.get("sentence") for f in raw["factors"] if isinstance(f, dict)]
+    counterfactual = raw.get("counterfactual")
+    if isinstance(counterfactual, dict):
+        found.append(counterfactual.get("sentence"))
+    return [s for s in found if isinstance(s, str) and s.strip()]
+
+
+def _explanation(raw: Any, masked: set[str]) -> dict[str, Any]:
+    """What the item page shows of a local explanation, read defensively (a background job writes it, see
+    :func:`_contributions` for its shapes, or ``{"error": ...}``): the largest contributions, with the values of
+    masked features masked, and its sentences, leaving out those that name a masked feature."""
+    if raw is None:
+        return {"state": "pending"}
+    if not isinstance(raw, dict):
+        return {"state": "error", "error": "the stored explanation cannot be read"}
+    if raw.get("error"):
+        return {"state": "error", "error": str(raw["error"])}
+    rows = [r for r in _contributions(raw) if r["shap"] is not None]
+    for row in rows:
+        row["masked"] = row["feature"] in masked
+        if row["masked"]:
+            row["value"] = None
+        elif not isinstance(row["value"], str | int | float | bool | None):
+            row["value"] = str(row["value"])
+    top = sorted(rows, key=lambda r: -abs(r["shap"]))[:_TOP_FACTORS]
+    sentences = _sentences(raw)
+    given = raw.get("shap")
+    shap: dict[str, Any] = given if isinstance(given, dict) else {}
+    return {
+        "state": "ready" if top else "error",
+        "error": None if top else "the explanation holds no feature contributions",
+        "contributions": top,
+        "more": len(rows) - len(top),
+        "sentences": [s for s in sentences if not _mentions(s, masked)],
+        "hidden_sentences": sum(1 for s in sentences if _mentions(s, masked)),
+        "base_value": _number(raw.get("base_value", shap.get("expected_value"))),
+    }
+
+
+def _review_item(auth: Auth, system: str, item_id: int, decided: int | None) -> dict[str, Any]:
+    ws, me, now = auth.ws, auth.principal.name, dt.datetime.now(dt.UTC)
+    item = ws.review.item(system, item_id)
+    masked = set(item["masked"])
+    decisions = item.get("decisions") or []
+    given = [d for d in decisions if d["decision"] != "escalate"]
+    room = 1 if item["status"] == "escalated" else max(item["reviews_needed"] - len(given), 1)
+    waiting = item["status"] == "pending" and any(d["reviewer"] == me for d in decisions)
+    can_act = _can_act(auth, system, item) and not waiting
+    mine = me in item["claimed_by"]
+    taken = not mine and len(item["claimed_by"]) >= room
+    shown = _shown(item)
+    prediction = item["output"].get("prediction")
+    return {
+        "page": "review-item",
+        "user": {"name": me, "role": auth.principal.role},
+        "system": system,
+        "item": {**shown, "due": _due(item, now)},
+        "features": [
+            {"name": k, "value": None if k in masked else v, "masked": k in masked} for k, v in item["features"].items()
+        ],
+        "explanation": _explanation(item.get("explanation"), masked),
+        "config": _review_config(auth, system),
+        "numeric_outcome": isinstance(prediction, int | float) and not isinstance(prediction, bool),
+        "can_act": can_act,
+        "claimed_by_me": mine,
+        "taken_by_others": taken,
+        "can_claim": can_act and not mine and not taken,
+        "can_decide": can_act and not taken,
+        "can_escalate": can_act and not taken and item["status"] == "pending",
+        "waiting_for_second": waiting,
+        "flash": _decided_flash(auth, system, decided),
+    }
+
+
+def _decided_flash(auth: Auth, system: str, decided: int | None) -> str | None:
+    """The confirmation of the decision just taken on item ``decided`` (the page the reviewer moved on to)."""
+    if decided is None:
+        return None
+    try:
+        item = auth.ws.review.item(system, decided)
+    except (NotFound, PermissionDenied):
+        return None
+    mine = [d for d in item.get("decisions") or [] if d["reviewer"] == auth.principal.name]
+    if not mine:
+        return None
+    last = mine[-1]
+    if last["decision"] == "escalate":
+        return f"Item {decided} escalated to an overseer."
+    if item["status"] == "decided":
+        final, model = (item["final"] or {}).get("prediction"), item["output"].get("prediction")
+        if item["overridden"]:
+            return f"Item {decided} decided: the outcome is changed to {final} (the model said {model})."
+        return f"Item {decided} decided: the model's outcome {final} is accepted."
+    if item["status"] == "escalated":
+        return f"Item {decided}: the two reviews disagree, so it is escalated to an overseer."
+    return f"Item {decided}: your decision is recorded; a second reviewer decides it too."
+
+
+@router.get("/systems/{system}/review.json")
+def review_json(request: Request, auth: Auth, system: str, tab: str = "open", offset: int = 0) -> Response:
+    return _render(request, "review", _review_queue(auth, system, tab, offset), json_twin=True)
+
+
+@router.get("/systems/{system}/review")
+def review_page(request: Request, auth: Auth, system: str, tab: str = "open", offset: int = 0,
+                decided: int | None = None) -> Response:  # fmt: skip
+    """A system's review queue: tabs open, mine, escalated, overdue and decided, with counts; each item's output,
+    reasons, time to decision and claim."""
+    context = _review_queue(auth, system, tab, offset)
+    return _render(request, "review", {**context, "flash": _decided_flash(auth, system, decided)}, json_twin=False)
+
+
+@router.get("/systems/{system}/review/{item_id}.json")
+def review_item_json(request: Request, auth: Auth, system: str, item_id: int) -> Response:
+    return _render(request, "review_item", _review_item(auth, system, item_id, None), json_twin=True)
+
+
+@router.get("/systems/{system}/review/{item_id}")
+def review_item_page(request: Request, auth: Auth, system: str, item_id: int, decided: int | None = None) -> Response:
+    """One review item: the model's output, the features (masked ones marked), why it was routed, the local
+    explanation, the decisions so far, and the actions this person may take."""
+    return _render(request, "review_item", _review_item(auth, system, item_id, decided), json_twin=False)
 
 
 def _risks(auth: Auth, system: str) -> dict[str, Any]:

@@ -55,3 +55,105 @@ document.addEventListener("DOMContentLoaded", () => {
     }, { displayModeBar: false });
   }
 });
+
+// The review pages: claim, release and decide through the JSON API (session cookie and CSRF header); results and
+// errors are shown in the page's message line; after a decision the reviewer moves on to the next open item.
+document.addEventListener("DOMContentLoaded", () => {
+  const token = document.querySelector('meta[name="csrf-token"]');
+  const message = document.getElementById("review-message");
+  const show = (text) => {
+    if (!message) return;
+    message.textContent = text;
+    message.hidden = false;
+    message.scrollIntoView({ block: "nearest" });
+  };
+  const post = async (url, body) => {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": token ? token.content : "" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      throw new Error((answer.error && answer.error.message) || `the server answered ${response.status}`);
+    }
+    return answer;
+  };
+  const busy = (button, on) => { if (button) button.disabled = on; };
+
+  for (const button of document.querySelectorAll("button.review-claim, button.review-action")) {
+    button.addEventListener("click", async () => {
+      busy(button, true);
+      try {
+        await post(button.dataset.endpoint);
+        if (button.dataset.next) window.location.assign(button.dataset.next);
+        else window.location.reload();
+      } catch (error) {
+        show(error.message);
+        busy(button, false);
+      }
+    });
+  }
+
+  const form = document.getElementById("decide");
+  if (!form) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const decision = event.submitter ? event.submitter.value : "accept";
+    const field = form.elements.namedItem("outcome");
+    const reason = form.elements.namedItem("reason").value.trim();
+    let outcome = null;
+    if (decision === "change") {
+      const raw = field ? field.value.trim() : "";
+      if (!raw) { show("Change: choose the outcome that replaces the model's."); field && field.focus(); return; }
+      if (field.tagName === "SELECT") outcome = JSON.parse(raw);
+      else if (field.dataset.numeric === "true" && raw !== "" && Number.isFinite(Number(raw))) outcome = Number(raw);
+      else outcome = raw;
+    }
+    if (decision !== "accept" && !reason) {
+      show(`${decision === "change" ? "Change" : "Escalate"}: give the reason (auditors and the override statistics read it).`);
+      form.elements.namedItem("reason").focus();
+      return;
+    }
+    for (const b of form.querySelectorAll("button")) b.disabled = true;
+    try {
+      await post(form.dataset.endpoint, { decision, outcome, reason });
+    } catch (error) {
+      show(error.message);
+      for (const b of form.querySelectorAll("button")) b.disabled = false;
+      return;
+    }
+    // the next open item nobody else holds (escalated ones only for those who oversee), else back to the queue
+    const here = Number(form.dataset.item);
+    const queue = `/systems/${encodeURIComponent(form.dataset.system)}/review`;
+    let next = null;
+    try {
+      const response = await fetch(form.dataset.queue, { credentials: "same-origin" });
+      const listed = response.ok ? await response.json() : { items: [] };
+      const name = form.dataset.user;
+      next = listed.items.find((item) => item.id !== here
+        && (item.status === "pending" || form.dataset.oversee === "true")
+        && (item.claimed_by.length === 0 || item.claimed_by.includes(name)));
+    } catch (_) { next = null; }
+    window.location.assign(next ? `${queue}/${next.id}?decided=${here}` : `${queue}?decided=${here}`);
+  });
+});
+
+// A review item's local explanation: the largest contributions as horizontal bars (Plotly served here, no CDN).
+document.addEventListener("DOMContentLoaded", () => {
+  const data = document.getElementById("explanation-data");
+  const target = document.getElementById("explanation-chart");
+  if (!data || !target || typeof Plotly === "undefined") return;
+  const rows = JSON.parse(data.textContent).slice().reverse(); // the largest at the top
+  const label = (r) => (r.masked || r.value === null || r.value === undefined ? r.feature : `${r.feature} = ${r.value}`);
+  Plotly.newPlot(target, [{
+    type: "bar", orientation: "h", y: rows.map(label), x: rows.map((r) => r.shap),
+    marker: { color: rows.map((r) => (r.shap > 0 ? "#b2182b" : "#2166ac")) },
+    text: rows.map((r) => (r.shap > 0 ? "▶ +" : "◀ ") + r.shap.toFixed(3)), textposition: "auto",
+    hovertemplate: "%{y}: %{x:.4f}<extra></extra>",
+  }], {
+    margin: { t: 10, r: 10, b: 30, l: 10 }, height: 60 + 28 * rows.length, autosize: true,
+    yaxis: { automargin: true }, xaxis: { zeroline: true, title: { text: "contribution to the score" } },
+  }, { displayModeBar: false, responsive: true });
+});
