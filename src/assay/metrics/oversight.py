@@ -43,6 +43,7 @@ __all__ = [
     "cohen_kappa",
     "durations",
     "holm",
+    "mean_rating",
     "outcome_label",
     "overdue",
     "pair_agreement",
@@ -385,10 +386,32 @@ def slice_signal(
         t = tests[i]
         ratio = t.ratio
         flagged = p_adj < alpha and ratio is not None and ratio >= min_ratio
-        tests[i] = SliceTest(
-            t.slice, t.value, t.n, t.k, t.rest_n, t.rest_k, t.p, p_adj, "flagged" if flagged else "ok"
-        )
+        tests[i] = SliceTest(t.slice, t.value, t.n, t.k, t.rest_n, t.rest_k, t.p, p_adj, "flagged" if flagged else "ok")
     return tests, notes
+
+
+def mean_rating(ratings: Sequence[int], scale: int, confidence: float = 0.95) -> dict[str, Any]:
+    """Mean rating on one scale with its interval: Wilson for thumbs (scale 2, ratings 0/1), Student's t otherwise."""
+    n = len(ratings)
+    if n == 0:
+        return {"scale": scale, "n": 0, "mean": None, "ci": None, "interval": None}
+    mean = sum(ratings) / n
+    if scale == 2:
+        ci = wilson(sum(ratings), n, confidence)
+        method = "wilson"
+    elif n >= 2:
+        sd = math.sqrt(sum((r - mean) ** 2 for r in ratings) / (n - 1))
+        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+        ci, method = (mean - half, mean + half), "student-t"
+    else:
+        ci, method = None, None
+    return {
+        "scale": scale,
+        "n": n,
+        "mean": round(mean, 6),
+        "ci": None if ci is None else [round(ci[0], 6), round(ci[1], 6)],
+        "interval": method,
+    }
 
 
 # -- time -----------------------------------------------------------------------------------------------------------
