@@ -85,7 +85,7 @@ else
     echo "(refused, as it should be: the gate fails now, so the second approval cannot take effect)"
 fi
 
-step "9c. Evidence for risk management and human oversight; dave (not the requester) waives three rules for 90 days"
+step "9c. Evidence for risk management and human oversight; dave (not the requester) waives four rules for 90 days"
 mkdir -p "$OUT/evidence"
 assay risk list release --json > "$OUT/evidence/risk-register.json"
 printf '%s\n' "Every recommendation is reviewed by the duty officer, who decides and records why." \
@@ -99,6 +99,9 @@ for rule in four-fifths demographic-parity calibration; do
     assay --user dave waiver add release "$rule" --model-version release-lr@1 --expires "$until" \
         --reason "90-day pilot under human review of every case while threshold optimisation is assessed (risk 1)"
 done
+# the policy's oversight-in-place rule: a human-in-the-loop system needs an active review queue in Assay
+assay --user dave waiver add release oversight-in-place --model-version release-lr@1 --expires "$until" \
+    --reason "during the pilot the duty officer decides every case and records it in the station system"
 assay --user carol approval approve 2 --comment "pilot approved with the waivers"
 assay model show release release-lr@1
 

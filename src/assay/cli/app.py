@@ -129,6 +129,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "assay.cli.monitor",
         "Monitors of deployed models: drift, data quality, model quality, bias and attribution drift per window.",
     ),
+    "oversight": LazyCommand(
+        "assay.cli.oversight",
+        "Human oversight: override rates, reviewer agreement, time to decision; recorded as evidence.",
+    ),
     "user": LazyCommand(_SERVER, "Local users of the server and their roles."),
     "token": LazyCommand(_SERVER, "Personal API tokens (for the API and CI)."),
 }
