@@ -42,7 +42,7 @@ def _show(document: dict[str, Any]) -> None:
             "overridden": r["overridden"],
             "rate": _pct(r["rate"]),
             "interval": _interval(r["ci"]),
-        }  # fmt: skip
+        }
         for s in document["overrides"]["by_slice"]
         for r in s["rates"]
     ]

@@ -79,13 +79,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_HIGH: Final[tuple[Category, ...]] = ("high",)
+
+
 class OversightRule(_Strict):
     """The options of an ``oversight`` rule: the system's human oversight is in place as its record says. A
     human-in-the-loop system needs an active review queue (the newest review configuration, switched on); a system
     overseen on or over the loop needs ``min_overseers`` named overseers (active users with the ``overseer`` role on
     it). Systems of other EU AI Act ``categories`` than those listed pass (the rule says it does not apply)."""
 
-    categories: Annotated[list[Category], Field(min_length=1)] = Field(default_factory=lambda: ["high"])
+    categories: Annotated[list[Category], Field(min_length=1)] = Field(default_factory=lambda: list(_HIGH))
     min_overseers: Annotated[int, Field(ge=1)] = 1
 
 

@@ -178,6 +178,7 @@ def pair_agreement(
         kappa = cohen_kappa(
             [by_reviewer[first][i] for i in shared], [by_reviewer[second][i] for i in shared], confidence=confidence
         )
+        verdict: Literal["ok", "low", "too_few", "undefined"]
         if kappa.value is None:
             verdict, note = "undefined", "both gave one and the same outcome to every shared item: kappa is undefined"
         elif kappa.n < min_items:
