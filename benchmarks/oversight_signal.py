@@ -10,7 +10,7 @@ race and their intersection (2 + 5 + 10 values). Overrides are simulated:
   flag ``sex = Female``. (The intersections of Female with a race may be flagged too: that is the same signal.)
   A report that flags anything other than Female or a Female intersection counts as a false alarm.
 
-    PYTHONPATH=src python benchmarks/oversight_signal.py [--repeats 500] [--data ../shared/data]
+    PYTHONPATH=src python benchmarks/oversight_signal.py [--repeats 500] [--alpha 0.01] [--data ../shared/data]
 """
 
 from __future__ import annotations
@@ -30,23 +30,25 @@ COLUMNS = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-
 SLICES = ["sex", "race", "sex×race"]
 
 
-def run(frame: pd.DataFrame, sizes: list[int], bases: list[float], factors: list[float], repeats: int) -> None:
+def run(
+    frame: pd.DataFrame, sizes: list[int], bases: list[float], factors: list[float], repeats: int, alpha: float
+) -> None:
     rng = np.random.default_rng(20260302)
-    print(f"defaults: alpha {ALPHA}, min_count {MIN_COUNT}, min_ratio {MIN_RATIO}; slices {', '.join(SLICES)}")
+    print(f"alpha {alpha} (default {ALPHA}), min_count {MIN_COUNT}, min_ratio {MIN_RATIO}; slices {', '.join(SLICES)}")
     print("| items | base rate | overrides | reports with a false alarm | false flags / slice values judged |"
           " detection of Female (×factor) |")  # fmt: skip
     print("|---:|---:|---|---:|---:|---|")
     for size in sizes:
         for base in bases:
             alarms = flags = judged = 0
-            detected = {f: 0 for f in factors}
-            wrong = {f: 0 for f in factors}
+            detected = dict.fromkeys(factors, 0)
+            wrong = dict.fromkeys(factors, 0)
             for _ in range(repeats):
                 sample = frame.iloc[rng.choice(len(frame), size, replace=False)]
                 rows = sample[["sex", "race"]].to_dict("records")
                 female = (sample["sex"] == "Female").to_numpy()
                 clean = rng.random(size) < base
-                tests, _ = slice_signal(list(zip(rows, clean.tolist(), strict=True)), SLICES)
+                tests, _ = slice_signal(list(zip(rows, clean.tolist(), strict=True)), SLICES, alpha=alpha)
                 hits = [t for t in tests if t.verdict == "flagged"]
                 alarms += bool(hits)
                 flags += len(hits)
@@ -54,22 +56,21 @@ def run(frame: pd.DataFrame, sizes: list[int], bases: list[float], factors: list
                 for factor in factors:
                     p = np.where(female, min(1.0, base * factor), base)
                     planted = rng.random(size) < p
-                    tests, _ = slice_signal(list(zip(rows, planted.tolist(), strict=True)), SLICES)
+                    tests, _ = slice_signal(list(zip(rows, planted.tolist(), strict=True)), SLICES, alpha=alpha)
                     hit = {(t.slice, t.value) for t in tests if t.verdict == "flagged"}
                     detected[factor] += ("sex", "Female") in hit
                     wrong[factor] += any(not v.startswith("Female") for _, v in hit)
-            detection = ", ".join(
-                f"×{f:g}: {detected[f] / repeats:.1%} (other flags {wrong[f]})" for f in factors
-            )
+            detection = ", ".join(f"×{f:g}: {detected[f] / repeats:.1%} (other flags {wrong[f]})" for f in factors)
             print(
-                f"| {size:,} | {base:.0%} | {base * size:,.0f} expected | {alarms} of {repeats} ({alarms / repeats:.1%})"
-                f" | {flags} / {judged} | {detection} |"
+                f"| {size:,} | {base:.0%} | {base * size:,.0f} expected | {alarms} of {repeats} "
+                f"({alarms / repeats:.1%}) | {flags} / {judged} | {detection} |"
             )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=500)
+    parser.add_argument("--alpha", type=float, default=ALPHA)
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 500, 2000, 10000])
     parser.add_argument("--bases", type=float, nargs="+", default=[0.02, 0.05, 0.1, 0.2])
@@ -77,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     frame = pd.read_csv(args.data / "adult" / "adult.data", names=COLUMNS, skipinitialspace=True)
     started = time.perf_counter()
-    run(frame, args.sizes, args.bases, args.factors, args.repeats)
+    run(frame, args.sizes, args.bases, args.factors, args.repeats, args.alpha)
     print(f"\n{time.perf_counter() - started:.0f} s")
 
 
