@@ -85,7 +85,7 @@ else
     echo "(refused, as it should be: the gate fails now, so the second approval cannot take effect)"
 fi
 
-step "9c. Evidence for risk management and human oversight; dave (not the requester) waives three rules for 90 days"
+step "9c. Evidence for risk management and human oversight (a review queue); dave (not the requester) waives three rules for 90 days"
 mkdir -p "$OUT/evidence"
 assay risk list release --json > "$OUT/evidence/risk-register.json"
 printf '%s\n' "Every recommendation is reviewed by the duty officer, who decides and records why." \
@@ -99,6 +99,23 @@ for rule in four-fifths demographic-parity calibration; do
     assay --user dave waiver add release "$rule" --model-version release-lr@1 --expires "$until" \
         --reason "90-day pilot under human review of every case while threshold optimisation is assessed (risk 1)"
 done
+# the policy's oversight-in-place rule: a human-in-the-loop system needs an active review queue in Assay;
+# during the pilot every recommendation goes to the duty officer (erin, a reviewer), who decides it in Assay
+assay --user admin user add erin
+assay --user admin user grant erin release reviewer
+cat > "$OUT/review.yaml" <<'YAML'
+schema: assay.review/1
+sla: 4h
+outcomes: [0, 1]
+rules:
+  - name: every case during the pilot
+    sample: 1.0
+YAML
+assay review configure release "$OUT/review.yaml"
+assay review route release release-lr@1 --id case-001 --prediction 1 --score 0.81 --feature age=19 || true
+assay --user erin review claim release 1
+assay --user erin review decide release 1 change --outcome 0 --reason "no prior arrests on record: release"
+assay oversight report --system release
 assay --user carol approval approve 2 --comment "pilot approved with the waivers"
 assay model show release release-lr@1
 

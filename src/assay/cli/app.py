@@ -132,6 +132,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "review": LazyCommand(
         "assay.cli.review", "The review queue (human-in-the-loop): routing rules, items, claims, decisions, labels."
     ),
+    "oversight": LazyCommand(
+        "assay.cli.oversight",
+        "Human oversight: override rates, reviewer agreement, time to decision; recorded as evidence.",
+    ),
     "user": LazyCommand(_SERVER, "Local users of the server and their roles."),
     "token": LazyCommand(_SERVER, "Personal API tokens (for the API and CI)."),
 }

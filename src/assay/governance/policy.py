@@ -17,6 +17,7 @@ A policy is YAML (schema ``assay.policy/1``)::
       - {id: group-size, min_group_size: 30}
       - {id: verified, evidence: "iso42001:A.6.2.4", max_age_days: 180}
       - {id: assessed, assessment: assay.assessment, max_age_days: 90}
+      - {id: oversight-in-place, oversight: {categories: [high], min_overseers: 1}}
 
 :func:`load_policy` validates it and names the offending key (``rules[1].abs_max: ...``); :func:`evaluate`
 judges it against :class:`GateFacts` (plain values gathered by the service layer) and returns one
@@ -45,6 +46,7 @@ from assay.governance.readiness import evidence_state
 __all__ = [
     "DEFAULT_POLICIES",
     "GateFacts",
+    "OversightRule",
     "Policy",
     "Rule",
     "RuleResult",
@@ -65,7 +67,8 @@ BIAS_METRICS: Final = (
     "DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT", "GE",
 )  # fmt: skip  # SageMaker Clarify's names
 _SCORE_METRICS: Final = {"roc_auc", "brier", "ece", "ece_equal_mass"}
-_KINDS: Final = ("metric", "performance", "min_group_size", "evidence", "assessment")
+_KINDS: Final = ("metric", "performance", "min_group_size", "evidence", "assessment", "oversight")
+Category = Literal["prohibited", "high", "limited", "minimal"]
 
 Judge = Literal["point", "interval"]
 OnChange = Literal["hold", "demote"]
@@ -76,8 +79,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_HIGH: Final[tuple[Category, ...]] = ("high",)
+
+
+class OversightRule(_Strict):
+    """The options of an ``oversight`` rule: the system's human oversight is in place as its record says. A
+    human-in-the-loop system needs an active review queue (the newest review configuration, switched on); a system
+    overseen on or over the loop needs ``min_overseers`` named overseers (active users with the ``overseer`` role on
+    it). Systems of other EU AI Act ``categories`` than those listed pass (the rule says it does not apply)."""
+
+    categories: Annotated[list[Category], Field(min_length=1)] = Field(default_factory=lambda: list(_HIGH))
+    min_overseers: Annotated[int, Field(ge=1)] = 1
+
+
 class Rule(_Strict):
-    """One rule; exactly one of ``metric``, ``performance``, ``min_group_size``, ``evidence``, ``assessment``."""
+    """One rule; exactly one of ``metric``, ``performance``, ``min_group_size``, ``evidence``, ``assessment``,
+    ``oversight``."""
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")]
     description: str = ""
@@ -86,6 +103,7 @@ class Rule(_Strict):
     min_group_size: Annotated[int, Field(ge=1)] | None = None
     evidence: Annotated[str, Field(pattern=r"^[a-z0-9-]+:.+$")] | None = None
     assessment: str | None = None
+    oversight: OversightRule | None = None
     facets: list[str] | None = None
     min: float | None = None
     max: float | None = None
@@ -136,9 +154,7 @@ class Policy(_Strict):
     stage: Literal["development", "staging", "production", "retired"] = "production"
     judge: Judge = "point"
     max_evidence_age_days: Annotated[int, Field(ge=1)] | None = None
-    approvals: dict[Literal["prohibited", "high", "limited", "minimal"], Annotated[int, Field(ge=0)]] = Field(
-        default_factory=dict
-    )
+    approvals: dict[Category, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     on_change: OnChange = "hold"
     rules: list[Rule] = Field(default_factory=list)
 
@@ -250,6 +266,9 @@ class GateFacts:
     evidence: Sequence[Mapping[str, Any]] = ()
     approvals: int = 0  # approvals on a current (not stale, not rejected) request for the stage
     waivers: Sequence[Mapping[str, Any]] = ()  # {"rule", "waived_by", "reason", "expires": date}
+    # the system's oversight: {"mode": human_in_the_loop | human_on_the_loop | human_over_the_loop,
+    # "queue": {"version": int, "active": bool} or None (no review configuration), "overseers": [user names]}
+    oversight: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -464,8 +483,52 @@ def _assessment_rule(rule: Rule, facts: GateFacts) -> tuple[bool, str, list[Find
     return bool(good), f"{rule.assessment} recorded for {facts.ref}{age}: {len(good)} found", findings
 
 
+_MODE_TEXT: Final = {
+    "human_in_the_loop": "human-in-the-loop",
+    "human_on_the_loop": "human-on-the-loop",
+    "human_over_the_loop": "human-over-the-loop",
+}
+
+
+def _oversight_rule(rule: Rule, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
+    options = rule.oversight or OversightRule()
+    if facts.oversight is None:
+        return False, "the system's oversight (mode, review queue, overseers) was not gathered", []
+    mode = str(facts.oversight.get("mode"))
+    queue = facts.oversight.get("queue")
+    overseers = list(facts.oversight.get("overseers") or [])
+    queue_on = bool(queue and queue.get("active"))
+    if queue is None:
+        queue_text = "none configured"
+    else:
+        queue_text = f"version {queue.get('version')}, {'active' if queue_on else 'switched off'}"
+    enough = len(overseers) >= options.min_overseers
+    needs_queue = mode == "human_in_the_loop"
+    findings = [
+        Finding("oversight mode", _MODE_TEXT.get(mode, mode), mode in _MODE_TEXT),
+        Finding("review queue", queue_text, queue_on or not needs_queue),
+        Finding("named overseers", ", ".join(overseers) or "none", enough or needs_queue),
+    ]
+    if facts.category not in options.categories:
+        applies = ", ".join(options.categories)
+        return True, f"not required for a {facts.category}-risk system (the rule covers: {applies})", findings
+    if mode not in _MODE_TEXT:
+        return False, f"the system's oversight mode {mode!r} is not one Assay knows", findings
+    if needs_queue:
+        ok = queue_on
+        need = "an active review queue (assay review configure)"
+    else:
+        ok = enough
+        need = f"at least {options.min_overseers} named overseer(s) (a user with the overseer role on the system)"
+    verdict = "in place" if ok else "missing"
+    text = f"a {facts.category}-risk system overseen {_MODE_TEXT[mode]} needs {need}: {verdict}"
+    return ok, text, findings
+
+
 def _judge(rule: Rule, policy: Policy, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
     kind = rule.kind
+    if kind == "oversight":
+        return _oversight_rule(rule, facts)
     if kind == "metric":
         return _metric_rule(rule, policy, facts)
     if kind == "performance":

@@ -119,6 +119,9 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/retraining-requests/{request_id}/close"): "write",
     ("POST", "/api/systems/{system}/rollback"): "approve",  # as an approval decision
     ("GET", "/metrics"): "read",  # a read token; public with ASSAY_METRICS_PUBLIC (the route then skips this check)
+    # human oversight: the report (server/oversight.py)
+    ("GET", "/api/systems/{system}/oversight"): "read",
+    ("POST", "/api/systems/{system}/oversight/report"): "write",
     # capture: batches of inference records and labels (the only routes an ingest token may call)
     ("POST", "/api/systems/{system}/models/{ref}/capture"): "ingest",
     ("POST", "/api/systems/{system}/models/{ref}/labels"): "ingest",
@@ -161,6 +164,8 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("GET", "/systems/{system}/review.json"): "read",
     ("GET", "/systems/{system}/review/{item_id}"): "read",
     ("GET", "/systems/{system}/review/{item_id}.json"): "read",
+    ("GET", "/systems/{system}/oversight"): "read",
+    ("GET", "/systems/{system}/oversight.json"): "read",
     ("GET", "/systems/{system}/soa"): "read",
     ("GET", "/systems/{system}/soa.json"): "read",
     ("GET", "/readiness"): "read",

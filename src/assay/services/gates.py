@@ -19,7 +19,17 @@ from assay.services._approval_state import approval_state_digest, request_approv
 from assay.services._base import Listing, Service, listing
 from assay.services.access import require_role
 from assay.services.controls import evidence_of
-from assay.store.models import ApprovalRequest, Assessment, GateRun, Model, SystemPolicy, Waiver
+from assay.store.models import (
+    ApprovalRequest,
+    Assessment,
+    GateRun,
+    Membership,
+    Model,
+    ReviewConfig,
+    SystemPolicy,
+    User,
+    Waiver,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -27,7 +37,7 @@ if TYPE_CHECKING:
     from assay.store.database import Transaction
     from assay.store.models import ModelVersion, System
 
-__all__ = ["Gates", "judge", "policy_in_force"]
+__all__ = ["Gates", "judge", "oversight_facts", "policy_in_force"]
 
 
 def _today() -> dt.date:
@@ -98,6 +108,26 @@ def _waiver_dict(waiver: Waiver) -> dict[str, Any]:
     }
 
 
+def oversight_facts(session: Session, owner: System) -> dict[str, Any]:
+    """The system's oversight as the gate judges it: its mode (from its record), its review queue (the newest review
+    configuration: version and whether it is switched on; ``None`` when there is none) and its named overseers
+    (active users with the ``overseer`` role on it)."""
+    config = session.execute(
+        select(ReviewConfig).where(ReviewConfig.system_id == owner.id).order_by(ReviewConfig.version.desc()).limit(1)
+    ).scalar_one_or_none()
+    overseers = session.execute(
+        select(User.name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.system_id == owner.id, Membership.role == "overseer", User.active.is_(True))
+        .order_by(User.name)
+    ).scalars()
+    return {
+        "mode": owner.oversight,
+        "queue": None if config is None else {"version": config.version, "active": bool(config.active)},
+        "overseers": list(overseers),
+    }
+
+
 def _facts(
     session: Session, owner: System, version: ModelVersion, ref: str, policy: Policy, ignore_waivers_by: str | None
 ) -> GateFacts:
@@ -144,6 +174,7 @@ def _facts(
         evidence=evidence,
         approvals=_live_approvals(session, version, policy.stage),
         waivers=waivers,
+        oversight=oversight_facts(session, owner),
     )
 
 

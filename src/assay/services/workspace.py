@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from assay.services.jobs import Jobs
     from assay.services.mitigation import Mitigation
     from assay.services.monitors import Monitors
+    from assay.services.oversight import Oversight
     from assay.services.registry import Assessments, Datasets, Models, Systems
     from assay.services.review import Review
     from assay.services.risks import ImpactAssessments, Risks
@@ -316,6 +317,12 @@ class Workspace:
         from assay.services.monitors import Monitors
 
         return Monitors(self)
+
+    @cached_property
+    def oversight(self) -> Oversight:
+        from assay.services.oversight import Oversight
+
+        return Oversight(self)
 
     @cached_property
     def incidents(self) -> Incidents:

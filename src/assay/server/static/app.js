@@ -157,3 +157,29 @@ document.addEventListener("DOMContentLoaded", () => {
     yaxis: { automargin: true }, xaxis: { zeroline: true, title: { text: "contribution to the score" } },
   }, { displayModeBar: false, responsive: true });
 });
+
+// The oversight page: override rates over time (one line per slice value) and by reviewer, each with its interval.
+document.addEventListener("DOMContentLoaded", () => {
+  if (typeof Plotly === "undefined") return;
+  const errors = (t) => ({ type: "data", symmetric: false, array: t.upper, arrayminus: t.lower, thickness: 1 });
+  for (const data of document.querySelectorAll("script.oversight-chart-data")) {
+    const chart = JSON.parse(data.textContent);
+    const target = document.getElementById(data.dataset.target);
+    if (!target) continue;
+    Plotly.newPlot(target, chart.traces.map((t) => ({
+      type: "scatter", mode: "lines+markers", name: t.name, x: t.x, y: t.y, error_y: errors(t), customdata: t.n,
+      hovertemplate: "%{x}: %{y:.1%} of %{customdata}<extra>%{fullData.name}</extra>",
+    })), {
+      margin: { t: 10, r: 10, b: 30, l: 50 }, height: 260, showlegend: chart.traces.length > 1,
+      legend: { orientation: "h", y: -0.25 }, xaxis: { type: "category" }, yaxis: { tickformat: ".0%", rangemode: "tozero" },
+    }, { displayModeBar: false });
+  }
+  for (const data of document.querySelectorAll("script.oversight-bar-data")) {
+    const chart = JSON.parse(data.textContent);
+    const target = document.getElementById(data.dataset.target);
+    if (!target) continue;
+    Plotly.newPlot(target, [{ type: "bar", x: chart.x, y: chart.y, error_y: errors(chart) }], {
+      margin: { t: 10, r: 10, b: 30, l: 50 }, height: 260, yaxis: { tickformat: ".0%", rangemode: "tozero" },
+    }, { displayModeBar: false });
+  }
+});
