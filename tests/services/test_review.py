@@ -274,3 +274,23 @@ def test_decisions_and_the_kill_switch_need_an_authenticated_user(team: dict[str
         workspace.as_actor("otto").review.pause("credit", "scorer@1", reason="x")
     with pytest.raises(PermissionDenied, match="needs the reviewer role"):
         team["vic"].review.claim("credit", item_id)
+
+
+def test_the_oversight_report_counts_the_queue_s_decisions(team: dict[str, Any]) -> None:
+    owner, rita, rob = team["owner"], team["rita"], team["rob"]
+    owner.review.configure("credit", text=CONFIG + "double_review: 1\n")
+    first, second = ask(owner, "o1", score=0.5)["item_id"], ask(owner, "o2", score=0.5)["item_id"]
+    for item_id in (first, second):
+        rita.review.decide("credit", item_id, "accept")
+    rob.review.decide("credit", first, "accept")
+    rob.review.decide("credit", second, "change", outcome=0, reason="x")  # disagreement: escalated
+    team["otto"].review.decide("credit", second, "change", outcome=0, reason="checked")
+    report = owner.oversight.summary("credit")
+    assert report["items"]["total"] == 2 and report["items"]["decided"] == 2
+    assert report["overrides"]["overall"]["overridden"] == 1
+    by_reviewer = {r["key"]: r["overridden"] for r in report["overrides"]["by_reviewer"]}
+    assert by_reviewer == {"rita": 0, "rob": 1, "otto": 1}
+    # agreement on the independent reviews only (the overseer settling a disagreement is not a third rater)
+    assert [(p["reviewers"], p["n"], p["observed_agreement"]) for p in report["agreement"]["pairs"]] == [
+        (["rita", "rob"], 2, 0.5)
+    ]

@@ -428,10 +428,14 @@ class Oversight(Service):
         """Per decision: (reviewer, whether it overrode the model) for accept/change; per reviewer their counts and
         seconds; and the (item, reviewer, outcome label) triples the agreement is measured on."""
         model_prediction = {i.id: (i.output or {}).get("prediction") for i in items}
+        # agreement is measured on independent reviews only: the first decisions of a doubly reviewed item, not the
+        # overseer's decision of the disagreement they settle (that one has seen both)
+        independent = {i.id: i.reviews_needed for i in items if i.reviews_needed >= 2}
+        taken: Counter[int] = Counter()
         rows: list[tuple[str, bool]] = []
         per: dict[str, dict[str, Any]] = defaultdict(lambda: {"decisions": 0, "escalated": 0, "seconds": []})
         labels: list[tuple[int, str, str]] = []
-        for d in decisions:
+        for d in sorted(decisions, key=lambda d: d.id):
             stats_ = per[d.reviewer]
             stats_["decisions"] += 1
             stats_["seconds"].append(float(d.seconds))
@@ -440,7 +444,9 @@ class Oversight(Service):
                 label = outcome_label(d.decision, predicted, d.outcome)
             except ValueError as exc:
                 raise InvalidInput(f"review decision {d.id}: {exc}") from None
-            labels.append((d.item_id, d.reviewer, label))
+            if taken[d.item_id] < independent.get(d.item_id, 0):
+                taken[d.item_id] += 1
+                labels.append((d.item_id, d.reviewer, label))
             if d.decision == "escalate":
                 stats_["escalated"] += 1
             else:
