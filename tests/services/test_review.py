@@ -143,6 +143,8 @@ def test_a_reviewer_claims_and_decides_and_personal_columns_are_masked(team: dic
     with pytest.raises(PermissionDenied):
         team["vic"].review.item("credit", item_id)
     rita.review.claim("credit", item_id)
+    assert [i["id"] for i in rita.review.queue("credit", mine=True)] == [item_id]
+    assert rob.review.queue("credit", mine=True).total == 0
     with pytest.raises(Conflict, match="claimed by rita"):
         rob.review.claim("credit", item_id)
     with pytest.raises(Conflict, match="claimed by rita"):

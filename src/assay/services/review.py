@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.exc import IntegrityError
 
 from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -554,6 +555,8 @@ class Review(Service):
             if mine:
                 actor = self.ws.viewer or self.ws.actor
                 query = query.where(ReviewItem.status != "decided")
+                # narrowed in SQL (the claims' text names the reviewer), then judged exactly on the claims
+                query = query.where(cast(ReviewItem.claims, String).contains(json.dumps(actor)[1:-1], autoescape=True))
                 items = [i for i in session.execute(query.order_by(ReviewItem.due_at, ReviewItem.id)).scalars()
                          if any(c["reviewer"] == actor for c in i.claims)]  # fmt: skip
                 page = items[offset : None if limit is None else offset + limit]
