@@ -35,6 +35,7 @@ SCHEMAS: Final[dict[str, int]] = {
     "assay.model-quality": 1,  # model quality of a window, with labels or estimated (metrics.quality)
     "assay.bias-drift": 1,  # bias metrics of a window against a bias baseline (metrics.bias_drift)
     "assay.attribution-drift": 1,  # NDCG of a window's SHAP ranking against a baseline's (explain.drift)
+    "assay.satisfaction": 1,  # end users' ratings against a floor and a baseline (metrics.satisfaction)
 }
 
 

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from assay.services.checks import DataChecks
     from assay.services.controls import Controls
     from assay.services.explanations import Explanations
+    from assay.services.feedback import FeedbackService
     from assay.services.gates import Gates
     from assay.services.incidents import Incidents
     from assay.services.jobs import Jobs
@@ -315,6 +316,12 @@ class Workspace:
         from assay.services.monitors import Monitors
 
         return Monitors(self)
+
+    @cached_property
+    def feedback(self) -> FeedbackService:
+        from assay.services.feedback import FeedbackService
+
+        return FeedbackService(self)
 
     @cached_property
     def incidents(self) -> Incidents:
