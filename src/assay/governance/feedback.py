@@ -9,7 +9,7 @@ import math
 import re
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field, StrictBool, StrictInt, ValidationInfo, field_validator, model_validator
+from pydantic import AwareDatetime, Field, StrictBool, StrictInt, ValidationInfo, field_validator, model_validator
 
 from assay.governance.records import _Record
 
@@ -45,6 +45,7 @@ class FeedbackSpec(_Record):
     model_version: Annotated[str, Field(min_length=3, max_length=201)] | None = None
     inference_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     attributes: Annotated[dict[str, Attribute], Field(max_length=MAX_ATTRIBUTES)] = Field(default_factory=dict)
+    created_at: AwareDatetime | None = None  # imports only: when the feedback was given (never in the future)
 
     @field_validator("rating")
     @classmethod

@@ -107,10 +107,15 @@ class FeedbackService(Service):
 
     # ---- submitting -------------------------------------------------------------------------------------------
 
-    def _valid(self, system: str, record: Mapping[str, Any], what: str) -> FeedbackSpec:
+    def _valid(self, system: str, record: Mapping[str, Any], what: str, source: str) -> FeedbackSpec:
         if not isinstance(record, Mapping):
             raise InvalidInput(f"{what} must be an object with rating, scale, category, comment, ...")
         spec = validate(FeedbackSpec, dict(record), what)
+        if spec.created_at is not None:
+            if source in ("api", "snippet"):
+                raise InvalidInput(f"invalid {what}: created_at: only imported feedback gives its time (source file)")
+            if spec.created_at > dt.datetime.now(dt.UTC):
+                raise InvalidInput(f"invalid {what}: created_at: {spec.created_at.isoformat()} is in the future")
         if spec.category is not None:
             allowed = self.categories(system)
             if spec.category not in allowed:
@@ -135,6 +140,8 @@ class FeedbackService(Service):
             redactions={} if redacted is None else redacted.counts, attributes=spec.attribute_values(),
             source=source, created_by=actor,
         )  # fmt: skip
+        if spec.created_at is not None:
+            feedback.created_at = spec.created_at.astimezone(dt.UTC)
         session.add(feedback)
         return feedback
 
@@ -147,7 +154,7 @@ class FeedbackService(Service):
     def submit(self, system: str, record: Mapping[str, Any], *, source: str = "api") -> FeedbackItem:
         """Store one piece of feedback (validated, its comment redacted) with its audit event."""
         self._source(source)
-        spec = self._valid(system, record, "feedback")
+        spec = self._valid(system, record, "feedback", source)
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             feedback = self._add(tx.session, owner, spec, source, tx.actor, {})
@@ -165,7 +172,7 @@ class FeedbackService(Service):
         the line and the field. CSV columns: rating, scale, category, comment, model_version, inference_id, and
         ``attributes.KEY`` (or an ``attributes`` column holding a JSON object)."""
         self._source(source)
-        specs = [self._valid(system, record, f"feedback at line {line}") for line, record in _read_records(Path(path))]
+        specs = [self._valid(system, record, f"feedback at line {line}", source) for line, record in _read_records(Path(path))]
         if not specs:
             raise InvalidInput(f"{path}: no feedback records in the file")
         with self._write() as tx:
