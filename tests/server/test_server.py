@@ -31,6 +31,7 @@ EXPECTED: dict[str, set[str]] = {
     "account": set(ROLES),
     "admin": {"admin"},
     "ingest": {"admin", "owner"},
+    "feedback": {"admin", "owner", "approver", "viewer"},  # whoever reads the system (not the read-only auditor)
 }
 # without a {system}, reading is a listing every member may see (filtered to their systems)
 GLOBAL_READ = set(ROLES)

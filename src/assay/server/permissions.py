@@ -122,6 +122,10 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     # capture: batches of inference records and labels (the only routes an ingest token may call)
     ("POST", "/api/systems/{system}/models/{ref}/capture"): "ingest",
     ("POST", "/api/systems/{system}/models/{ref}/labels"): "ingest",
+    # end users' feedback (server/feedback.py): a feedback token may call the POST and nothing else
+    ("POST", "/api/systems/{system}/feedback"): "feedback",
+    ("GET", "/api/systems/{system}/feedback"): "read",
+    ("GET", "/api/systems/{system}/feedback/summary"): "read",
     # the web pages, each with its .json twin
     ("GET", "/"): "read",
     ("GET", "/index.json"): "read",
