@@ -132,6 +132,15 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     end = monitors.window_at(dt.datetime.now(dt.UTC), 86400)[1]
     admin.monitors.run("release", "daily", data=bad, end=end - dt.timedelta(days=1))
     admin.monitors.run("release", "daily", data=data, end=end)
+    # end users' feedback: through the API's service (a comment redacted) and an import of past feedback
+    admin.feedback.submit(
+        "release", {"rating": 0, "scale": 2, "comment": "wrong, mail me at x@example.org", "model_version": "lr@1",
+                    "inference_id": "r-1", "category": "wrong", "attributes": {"channel": "web", "n": 2}},
+        source="snippet",
+    )  # fmt: skip
+    past = tmp_path / "feedback.jsonl"
+    past.write_text('{"rating": 4, "created_at": "2026-01-02T03:04:05+01:00", "attributes": {"region": "Île-de-France ✓"}}\n', "utf-8")
+    admin.feedback.import_file("release", past)
 
 
 def _baseline(data: Path, tmp_path: Path) -> Path:
