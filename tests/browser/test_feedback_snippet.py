@@ -102,7 +102,8 @@ def assay(tmp_path: Path, shop: tuple[str, Path]) -> Iterator[tuple[str, Workspa
 def _page(folder: Path, name: str, base: str, system: str, token: str) -> str:
     attributes = html.escape('{"channel": "web"}')
     (folder / name).write_text(
-        f"""<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Your loan decision</title></head><body>
+        f"""<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>Your loan decision</title></head><body>
 <h1>Your loan decision</h1><p>We could not approve your application.</p>
 <div id="fb" data-assay-feedback data-inference-id="inf-42" data-model-version="gbm@3"
      data-categories="wrong,unclear,unfair" data-attributes="{attributes}"></div>

@@ -31,8 +31,8 @@ def test_feedback_commands(workspace: Workspace, capsys: pytest.CaptureFixture[s
     assert stored["comment"] == "wrong, call <PHONE_NUMBER>" and stored["source"] == "client"
     assert stored["attributes"] == {"channel": "app"}
     survey = tmp_path / "survey.jsonl"
-    survey.write_text("\n".join(json.dumps({"rating": r, "scale": 2, "model_version": "gbm@3",
-                                            "attributes": {"channel": "web"}}) for r in (1, 1, 0)), "utf-8")  # fmt: skip
+    records = [{"rating": r, "scale": 2, "model_version": "gbm@3", "attributes": {"channel": "web"}} for r in (1, 1, 0)]
+    survey.write_text("\n".join(json.dumps(record) for record in records), "utf-8")
     code, out, err = run(workspace, capsys, "feedback", "import", "credit", str(survey))
     assert code == 0 and "3 feedback records of credit imported" in out, err
     code, out, _ = run(workspace, capsys, "feedback", "summary", "credit", "--by", "channel", "--json")

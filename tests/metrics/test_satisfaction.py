@@ -84,7 +84,7 @@ def test_the_kind_runs_with_a_baseline_document() -> None:
 
 
 def test_bad_input_names_the_column_or_option() -> None:
-    with pytest.raises(InvalidInput, match="column 'rating' holds 7: ratings of scale 5 are whole numbers 1..5"):
+    with pytest.raises(InvalidInput, match=r"column 'rating' holds 7: ratings of scale 5 are whole numbers 1\.\.5"):
         satisfaction(_frame([7, 5]))
     mixed = pd.DataFrame({"rating": [1, 5], "scale": [2, 5]})
     with pytest.raises(InvalidInput, match=r"holds the scales \[2, 5\]: give scale"):

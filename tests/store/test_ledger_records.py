@@ -139,7 +139,10 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
         source="snippet",
     )  # fmt: skip
     past = tmp_path / "feedback.jsonl"
-    past.write_text('{"rating": 4, "created_at": "2026-01-02T03:04:05+01:00", "attributes": {"region": "Île-de-France ✓"}}\n', "utf-8")
+    past.write_text(
+        '{"rating": 4, "created_at": "2026-01-02T03:04:05+01:00", "attributes": {"region": "Île-de-France ✓"}}\n',
+        "utf-8",
+    )
     admin.feedback.import_file("release", past)
 
 

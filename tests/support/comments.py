@@ -10,7 +10,10 @@ from typing import Any
 
 # (comment, [(entity type, the text that must not survive), ...])
 COMMENTS: list[tuple[str, list[tuple[str, str]]]] = [
-    ("The loan was refused but my income is fine. Email me at maria.lopez@example.com", [("EMAIL_ADDRESS", "maria.lopez@example.com")]),
+    (
+        "The loan was refused but my income is fine. Email me at maria.lopez@example.com",
+        [("EMAIL_ADDRESS", "maria.lopez@example.com")],
+    ),
     ("wrong answer!!! contact j.smith+bank@example.org asap", [("EMAIL_ADDRESS", "j.smith+bank@example.org")]),
     ("Please call me back on +44 20 7946 0958, the decision makes no sense", [("PHONE_NUMBER", "+44 20 7946 0958")]),
     ("call (415) 555-0132 before 5pm, I need to understand why", [("PHONE_NUMBER", "(415) 555-0132")]),
@@ -32,8 +35,10 @@ COMMENTS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Ask Kevin Brown in the branch, he agrees it is wrong", [("PERSON", "Kevin Brown")]),
     ("Jennifer from support told me something else", [("PERSON", "Jennifer")]),
     ("card 4111 1111 1111 1111 was charged twice", [("CREDIT_CARD", "4111 1111 1111 1111")]),
-    ("I'm Maria Lopez, write to maria.lopez@example.com or call +34 912 345 678",
-     [("PERSON", "Maria Lopez"), ("EMAIL_ADDRESS", "maria.lopez@example.com"), ("PHONE_NUMBER", "+34 912 345 678")]),
+    (
+        "I'm Maria Lopez, write to maria.lopez@example.com or call +34 912 345 678",
+        [("PERSON", "Maria Lopez"), ("EMAIL_ADDRESS", "maria.lopez@example.com"), ("PHONE_NUMBER", "+34 912 345 678")],
+    ),
     ("from 10.20.30.40 the page kept failing", [("IP_ADDRESS", "10.20.30.40")]),
     ("Contact: ops-team@example.net, ticket 4471", [("EMAIL_ADDRESS", "ops-team@example.net")]),
     # no personal data (numbers, dates, amounts, versions, ids that are not personal)

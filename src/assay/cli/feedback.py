@@ -53,16 +53,15 @@ def feedback_submit(
 ) -> None:
     """Submit one piece of feedback (its comment redacted before it is stored)."""
     attributes: dict[str, Any] = {}
-    for item in attribute or []:
-        key, sep, value = item.partition("=")
+    for given in attribute or []:
+        key, sep, text = given.partition("=")
         if not sep or not key:
-            raise InvalidInput(f"--attribute {item!r}: write KEY=VALUE")
-        attributes[key] = value
+            raise InvalidInput(f"--attribute {given!r}: write KEY=VALUE")
+        attributes[key] = text
     record: dict[str, Any] = {"scale": scale, "comment": comment, "attributes": attributes}
-    for key, value in (("rating", rating), ("category", category), ("model_version", model_version),
-                       ("inference_id", inference_id)):  # fmt: skip
-        if value is not None:
-            record[key] = value
+    optional: dict[str, Any] = {"rating": rating, "category": category, "model_version": model_version,
+                                "inference_id": inference_id}  # fmt: skip
+    record.update({key: value for key, value in optional.items() if value is not None})
     item = open_workspace(ctx).feedback.submit(system, record, source="client")
     if as_json:
         print_json(item.to_dict())

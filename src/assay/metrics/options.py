@@ -155,8 +155,8 @@ class SatisfactionOptions(Options):
         default=0.99, description="Confidence level of the intervals (Wilson for shares, t for mean stars)."
     )
     max_drop: Annotated[float, Field(ge=0, le=4)] = Field(
-        default=0.02, description="Against a baseline: the drop of the measure allowed before it can fail."
+        default=0.05, description="Against a baseline: the drop of the measure allowed before it can fail."
     )
     alpha: Annotated[float, Field(gt=0, le=0.2)] = Field(
-        default=0.001, description="Against a baseline: fail when the drop exceeds max_drop at level 1 - alpha."
+        default=0.0001, description="Against a baseline: fail when the drop exceeds max_drop at level 1 - alpha."
     )

@@ -182,8 +182,8 @@ def satisfaction(
     min_ratings: int = 30,
     confidence: float = 0.99,
     baseline: Mapping[str, Any] | None = None,
-    max_drop: float = 0.02,
-    alpha: float = 0.001,
+    max_drop: float = 0.05,
+    alpha: float = 0.0001,
 ) -> SatisfactionResult:
     """Satisfaction of ``data``'s ratings (see the module docstring); ``baseline`` is a recorded satisfaction
     document of the same scale."""
@@ -242,7 +242,9 @@ def _compare(
     min_ratings: int,
 ) -> dict[str, Any]:
     if baseline.get("schema") != SCHEMA:
-        raise InvalidInput(f"the baseline of satisfaction must be a satisfaction document (got {baseline.get('schema')!r})")
+        raise InvalidInput(
+            f"the baseline of satisfaction must be a satisfaction document (got {baseline.get('schema')!r})"
+        )
     if baseline.get("scale") != scale:
         raise InvalidInput(f"the baseline rates on scale {baseline.get('scale')}, the window on scale {scale}")
     nb, nw = int(baseline["count"]), int(figures["count"])

@@ -16,7 +16,8 @@ __all__ = ["render_monitoring_html", "write_monitoring"]
 
 Table = dict[str, Any]
 _TITLES = {"assay.model-quality": "Model quality", "assay.bias-drift": "Bias drift",
-           "assay.attribution-drift": "Feature attribution drift", "assay.satisfaction": "User satisfaction"}  # fmt: skip
+           "assay.attribution-drift": "Feature attribution drift",
+           "assay.satisfaction": "User satisfaction"}  # fmt: skip
 
 
 def _cell(value: Any) -> str:

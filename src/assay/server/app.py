@@ -30,8 +30,7 @@ from assay.services.workspace import Workspace
 
 #: Every router the app serves (the permission table must cover each of their routes: tests/server/test_server.py).
 ROUTERS: Final = tuple(
-    module.router
-    for module in (api, login, uploads, compute, jobs, capture, monitors, alerts, metrics, feedback, ui)
+    module.router for module in (api, login, uploads, compute, jobs, capture, monitors, alerts, metrics, feedback, ui)
 )
 
 __all__ = ["ROUTERS", "UPLOAD_ROUTES", "create_app"]

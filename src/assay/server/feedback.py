@@ -72,7 +72,7 @@ def _limiter(request: Request) -> RateLimiter:
         limiter = getattr(request.app.state, "feedback_limiter", None)
         if limiter is None:
             limiter = request.app.state.feedback_limiter = RateLimiter()
-    return limiter  # type: ignore[no-any-return]
+    return limiter
 
 
 def rate_limit(request: Request) -> None:
@@ -281,4 +281,3 @@ def rate_limited_response(exc: RateLimited) -> JSONResponse:
         {"error": {"type": "rate_limited", "message": str(exc)}}, status_code=429,
         headers={"Retry-After": seconds.group(1) if seconds else "60"},
     )  # fmt: skip
-

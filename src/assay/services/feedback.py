@@ -172,7 +172,10 @@ class FeedbackService(Service):
         the line and the field. CSV columns: rating, scale, category, comment, model_version, inference_id, and
         ``attributes.KEY`` (or an ``attributes`` column holding a JSON object)."""
         self._source(source)
-        specs = [self._valid(system, record, f"feedback at line {line}", source) for line, record in _read_records(Path(path))]
+        specs = [
+            self._valid(system, record, f"feedback at line {line}", source)
+            for line, record in _read_records(Path(path))
+        ]
         if not specs:
             raise InvalidInput(f"{path}: no feedback records in the file")
         with self._write() as tx:
@@ -266,8 +269,8 @@ class FeedbackService(Service):
         }  # fmt: skip
         if by is not None:
             out["by"] = by
-            out["slices"] = [{"value": k, **_figures(v, confidence)}
-                             for k, v in sorted(groups.get("slices", {}).items(), key=lambda kv: str(kv[0]))]  # fmt: skip
+            slices = sorted(groups.get("slices", {}).items(), key=lambda kv: str(kv[0]))
+            out["slices"] = [{"value": k, **_figures(v, confidence)} for k, v in slices]
         if every is not None:
             out["every"] = every
             out["periods"] = [{"period": k, **_figures(v, confidence)}
@@ -292,8 +295,10 @@ class FeedbackService(Service):
         records: list[dict[str, Any]] = []
         digest = hashlib.sha256()
         for row in rows:
-            record: dict[str, Any] = {"id": row.id, "rating": row.rating, "scale": row.scale, "category": row.category,
-                                      "inference_id": row.inference_id, "created_at": _aware(row.created_at)}  # fmt: skip
+            record: dict[str, Any] = {
+                "id": row.id, "rating": row.rating, "scale": row.scale, "category": row.category,
+                "inference_id": row.inference_id, "created_at": _aware(row.created_at),
+            }  # fmt: skip
             for key, value in row.attributes.items():
                 record[f"attribute.{key}" if key in FEEDBACK_COLUMNS else key] = value
             records.append(record)
