@@ -119,6 +119,23 @@ class Settings(BaseSettings):
     metrics_max_series: int = Field(
         default=20_000, ge=1, description="At most this many monitored-metric series per /metrics scrape."
     )
+    # end users' feedback (see docs/feedback.md)
+    feedback_categories: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Reason categories of feedback, as JSON: {"SYSTEM": [...], "*": [...]} ("*": every other '
+        "system); default wrong, unclear, unfair, offensive, other.",
+    )
+    feedback_origins: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Web origins whose pages may submit feedback from a browser (CORS), as JSON: {"SYSTEM": '
+        '["https://shop.example.org"], "*": [...]}; default none.',
+    )
+    feedback_rate_per_client: int = Field(
+        default=30, ge=1, description="Feedback submissions a client address may make per minute (429 beyond)."
+    )
+    feedback_rate_per_token: int = Field(
+        default=600, ge=1, description="Feedback submissions one API token may make per minute (429 beyond)."
+    )
     # bounded work on data (see docs/data-checks.md, "Limits"); refusals name these settings
     max_columns: int = Field(
         default=2000, ge=1, description="Refuse data with more columns than this (read from the header or footer)."

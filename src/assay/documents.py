@@ -36,6 +36,7 @@ SCHEMAS: Final[dict[str, int]] = {
     "assay.bias-drift": 1,  # bias metrics of a window against a bias baseline (metrics.bias_drift)
     "assay.attribution-drift": 1,  # NDCG of a window's SHAP ranking against a baseline's (explain.drift)
     "assay.oversight-report": 1,  # human review statistics of a system over a period (services.oversight)
+    "assay.satisfaction": 1,  # end users' ratings against a floor and a baseline (metrics.satisfaction)
 }
 
 

@@ -33,6 +33,14 @@ EXPECTED: dict[str, set[str]] = {
     "ingest": {"admin", "owner"},
     "review": {"admin", "owner", "overseer", "reviewer"},
     "oversee": {"admin", "owner", "overseer"},
+    "feedback": {
+        "admin",
+        "owner",
+        "approver",
+        "overseer",
+        "reviewer",
+        "viewer",
+    },  # whoever reads the system (not the auditor)
 }
 # without a {system}, reading is a listing every member may see (filtered to their systems)
 GLOBAL_READ = set(ROLES)

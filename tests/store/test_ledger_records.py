@@ -139,6 +139,18 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     admin.review.decide("release", held["item_id"], "change", outcome=0, reason="checked by phone")
     admin.review.pause("release", "lr@1", reason="complaints", fallback="decide by hand")
     admin.review.resume("release", "lr@1", reason="explained")
+    # end users' feedback: through the API's service (a comment redacted) and an import of past feedback
+    admin.feedback.submit(
+        "release", {"rating": 0, "scale": 2, "comment": "wrong, mail me at x@example.org", "model_version": "lr@1",
+                    "inference_id": "r-1", "category": "wrong", "attributes": {"channel": "web", "n": 2}},
+        source="snippet",
+    )  # fmt: skip
+    past = tmp_path / "feedback.jsonl"
+    past.write_text(
+        '{"rating": 4, "created_at": "2026-01-02T03:04:05+01:00", "attributes": {"region": "Île-de-France ✓"}}\n',
+        "utf-8",
+    )
+    admin.feedback.import_file("release", past)
 
 
 def _baseline(data: Path, tmp_path: Path) -> Path:

@@ -102,6 +102,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "assay.cli.alerts",
         "Alerts of the monitors: list, show, acknowledge, resolve (the monitors open and resolve them).",
     ),
+    "feedback": LazyCommand(
+        "assay.cli.feedback",
+        "End users' feedback on a system's outputs: submit, import a file, list, summarise with intervals.",
+    ),
     "retraining": LazyCommand(
         "assay.cli.alerts", "Retraining requests (opened by an alert or a person): list, show, request, close."
     ),

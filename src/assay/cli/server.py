@@ -126,7 +126,11 @@ def token_create(
     user: Annotated[str, typer.Argument(help="The user the token acts as.")],
     name: Annotated[str, typer.Option(help="What the token is for, e.g. ci.")] = "token",
     scope: Annotated[
-        str, typer.Option(help="read, write or ingest (may only send captured inference records and labels).")
+        str,
+        typer.Option(
+            help="read, write, ingest (may only send captured inference records and labels) or feedback (may only "
+            "submit end users' feedback: the token a public web page embeds)."
+        ),
     ] = "read",
     days: Annotated[int, typer.Option(help="Days until it expires (1-366).")] = 90,
 ) -> None:

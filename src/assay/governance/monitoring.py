@@ -2,9 +2,9 @@
 
 A monitor watches one deployed model version. Each window (``window`` long, ending on a multiple of ``window``
 since the Unix epoch, ``delay`` after its end at the earliest, so labels that arrive late are in) is read from the
-model's captured inference records, a folder of dated files, or data given to the run, and every check (a compute
-kind that registers an ``outcome``) runs on it against its recorded baseline. The kinds and their options are
-validated by the service (``services.monitors``), which knows the registry of kinds.
+model's captured inference records, a folder of dated files, data given to the run, or end users' feedback, and
+every check (a compute kind that registers an ``outcome``) runs on it against its recorded baseline. The kinds and
+their options are validated by the service (``services.monitors``), which knows the registry of kinds.
 """
 
 from __future__ import annotations
@@ -66,13 +66,14 @@ class CheckSpec(_Record):
 
 class SourceSpec(_Record):
     """Where a monitor's windows come from: the model's captured records (``capture``), a folder of files in dated
-    sub-folders (``files``: CSV, Parquet, JSON Lines or SageMaker's capture format), or data given to each run
-    (``given``: a batch job hands its scored file to ``assay monitor run --data``). ``delay``: how long after a
-    window's end it is first judged (ground truth that arrives late). ``columns``: the names of the values of a
-    SageMaker capture's CSV payload (default ``_c0``, ``_c1``, ...). ``engine``: where a window is read and
+    sub-folders (``files``: CSV, Parquet, JSON Lines or SageMaker's capture format), data given to each run (``given``:
+    a batch job hands its scored file to ``assay monitor run --data``), or end users' feedback on the model version
+    (``feedback``: rating, scale, category, attributes as columns; for the ``satisfaction`` check). ``delay``: how
+    long after a window's end it is first judged (ground truth that arrives late). ``columns``: the names of the
+    values of a SageMaker capture's CSV payload (default ``_c0``, ``_c1``, ...). ``engine``: where a window is read and
     computed, DuckDB on one machine or Spark (the active session, or local mode)."""
 
-    type: Literal["capture", "files", "given"] = "capture"
+    type: Literal["capture", "files", "given", "feedback"] = "capture"
     folder: Annotated[str, Field(min_length=1, max_length=2_000)] | None = None
     columns: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=2_000)] | None = None
     engine: Literal["duckdb", "spark"] = "duckdb"

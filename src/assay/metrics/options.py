@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from assay.frames.options import Column, Columns, FacetOption, Labelled, Seed, Share, setting
+from assay.frames.options import Column, Columns, FacetOption, Labelled, Options, Seed, Share, setting
 
 if TYPE_CHECKING:
     from assay.frames.roles import Facet
 
-__all__ = ["BiasDriftOptions", "BiasOptions", "QualityOptions"]
+__all__ = ["BiasDriftOptions", "BiasOptions", "QualityOptions", "SatisfactionOptions"]
 
 
 class BiasOptions(Labelled):
@@ -128,4 +128,35 @@ class BiasDriftOptions(BiasOptions):
     )
     confidence: Annotated[float, Field(gt=0, lt=1)] | None = Field(
         default=0.995, description="Confidence level of the window's intervals."
+    )
+
+
+class SatisfactionOptions(Options):
+    """End users' satisfaction from their ratings (mean rating, share positive) against a floor and a baseline."""
+
+    column_fields: ClassVar[tuple[str, ...]] = ("rating",)
+
+    rating: Column = Field(default="rating", description="Rating column (thumbs 0/1 or stars 1..5).")
+    scale: Literal[2, 5] | None = Field(
+        default=None, description="2: thumbs 0/1, 5: stars 1..5 (default: the scale column's one value)."
+    )
+    scale_column: Column = Field(default="scale", description="Column of each rating's scale, when there is one.")
+    measure: Literal["positive", "mean"] = Field(
+        default="positive", description="Judge the share of positive ratings (thumbs up, 4-5 stars) or the mean rating."
+    )
+    floor: Annotated[float, Field(ge=0, le=5)] | None = Field(
+        default=None,
+        description="Fail when the whole interval of the measure is below this (a share, or a mean rating).",
+    )
+    min_ratings: Annotated[int, Field(ge=1, le=1_000_000_000)] = Field(
+        default=30, description="Fewer ratings than this: the window is not judged (status warn)."
+    )
+    confidence: Annotated[float, Field(ge=0.5, lt=1)] = Field(
+        default=0.99, description="Confidence level of the intervals (Wilson for shares, t for mean stars)."
+    )
+    max_drop: Annotated[float, Field(ge=0, le=4)] = Field(
+        default=0.05, description="Against a baseline: the drop of the measure allowed before it can fail."
+    )
+    alpha: Annotated[float, Field(gt=0, le=0.2)] = Field(
+        default=0.0001, description="Against a baseline: fail when the drop exceeds max_drop at level 1 - alpha."
     )

@@ -16,7 +16,8 @@ __all__ = ["render_monitoring_html", "write_monitoring"]
 
 Table = dict[str, Any]
 _TITLES = {"assay.model-quality": "Model quality", "assay.bias-drift": "Bias drift",
-           "assay.attribution-drift": "Feature attribution drift"}  # fmt: skip
+           "assay.attribution-drift": "Feature attribution drift",
+           "assay.satisfaction": "User satisfaction"}  # fmt: skip
 
 
 def _cell(value: Any) -> str:
@@ -99,11 +100,29 @@ def _attribution(doc: Mapping[str, Any]) -> tuple[str, list[Table]]:
     return summary, tables
 
 
+def _satisfaction(doc: Mapping[str, Any]) -> tuple[str, list[Table]]:
+    tables = [_violations(doc, ["metric_name", "check_type", "description"])]
+    mean, positive = doc["mean"], doc["positive"]
+    tables.append(_table(f"{doc['count']:,} ratings on a scale of {doc['scale']} (level {doc['confidence']:g})",
+                         ["measure", "value", "interval", "method", "floor"],
+                         [["mean rating", mean["value"], mean["interval"], mean["method"],
+                           doc["floor"] if doc["measure"] == "mean" else None],
+                          [f"share positive (rating >= {positive['from_rating']})", positive["share"],
+                           positive["interval"], positive["method"],
+                           doc["floor"] if doc["measure"] == "positive" else None]]))  # fmt: skip
+    base = doc.get("baseline")
+    if base:
+        tables.append(_table("Against the baseline", ["ratings", "value", "drop", "drop at least", "allowed", "method"],
+                             [[base["count"], base["value"], base.get("drop"), base.get("drop_lower"),
+                               base["max_drop"], base["method"]]]))  # fmt: skip
+    return f"Satisfaction of {doc['count']:,} ratings; {len(doc.get('violations') or [])} violations.", tables
+
+
 def render_monitoring_html(document: Mapping[str, Any]) -> str:
     """The self-contained HTML page of a monitoring document."""
     schema = str(document["schema"])
     render = {"assay.model-quality": _quality, "assay.bias-drift": _bias_drift,
-              "assay.attribution-drift": _attribution}[schema]  # fmt: skip
+              "assay.attribution-drift": _attribution, "assay.satisfaction": _satisfaction}[schema]  # fmt: skip
     summary, tables = render(document)
     return template("monitoring.html.j2").render(
         doc=document, title=_TITLES[schema], status=document.get("status", "warn"),

@@ -23,7 +23,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
-from assay.server import alerts, api, capture, compute, jobs, login, metrics, monitors, oversight, review, ui, uploads
+from assay.server import (
+    alerts,
+    api,
+    capture,
+    compute,
+    feedback,
+    jobs,
+    login,
+    metrics,
+    monitors,
+    oversight,
+    review,
+    ui,
+    uploads,
+)
 from assay.server.deps import Unauthenticated, error_body
 from assay.server.login import LoginLimiter
 from assay.services.workspace import Workspace
@@ -31,7 +45,21 @@ from assay.services.workspace import Workspace
 #: Every router the app serves (the permission table must cover each of their routes: tests/server/test_server.py).
 ROUTERS: Final = tuple(
     module.router
-    for module in (api, login, uploads, compute, jobs, capture, review, monitors, alerts, metrics, oversight, ui)
+    for module in (
+        api,
+        login,
+        uploads,
+        compute,
+        jobs,
+        capture,
+        review,
+        monitors,
+        alerts,
+        metrics,
+        oversight,
+        feedback,
+        ui,
+    )
 )
 
 __all__ = ["ROUTERS", "UPLOAD_ROUTES", "create_app"]
@@ -256,6 +284,8 @@ def create_app(
     app.state.worker_process = worker_process
     settings = getattr(workspace, "settings", None) or load_settings()  # None: the schema-only app of the fuzz test
     app.add_middleware(BodyLimit, max_upload=settings.max_upload_mb * _MIB, max_body=settings.max_body_mb * _MIB)
+    feedback_origins = workspace.feedback.origins if isinstance(workspace, Workspace) else (lambda system: ())
+    app.add_middleware(feedback.FeedbackCors, origins=feedback_origins)  # CORS of the feedback route only
     app.add_middleware(SecurityHeaders)  # added last: outside the body limit, so its 413s carry the headers too
 
     @app.exception_handler(Exception)
@@ -274,6 +304,10 @@ def create_app(
             if isinstance(exc, kind):
                 return error_body(name, str(exc), status)
         return error_body("error", str(exc), 400)
+
+    @app.exception_handler(feedback.RateLimited)
+    async def rate_limited(request: Request, exc: feedback.RateLimited) -> Response:
+        return feedback.rate_limited_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

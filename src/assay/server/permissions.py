@@ -142,6 +142,10 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/models/{ref}/pause"): "oversee",
     ("POST", "/api/systems/{system}/models/{ref}/resume"): "oversee",
     ("GET", "/api/systems/{system}/pauses"): "read",
+    # end users' feedback (server/feedback.py): a feedback token may call the POST and nothing else
+    ("POST", "/api/systems/{system}/feedback"): "feedback",
+    ("GET", "/api/systems/{system}/feedback"): "read",
+    ("GET", "/api/systems/{system}/feedback/summary"): "read",
     # the web pages, each with its .json twin
     ("GET", "/"): "read",
     ("GET", "/index.json"): "read",

@@ -17,7 +17,10 @@ version's training data) may only use a dataset owned by or shared with that sys
 
 Passwords are hashed with argon2id; API tokens and session secrets are random 256-bit values of which only the
 SHA-256 is stored. A ``read`` token can only read; an ``ingest`` token can only send captured inference records and
-labels (to the systems its user owns), nothing else. Every change here is an audit event naming the acting user;
+labels (to the systems its user owns), nothing else; a ``feedback`` token can only submit end users' feedback (to the
+systems its user holds any role on), nothing else: it is the credential a public web page embeds (see
+docs/feedback.md), so it reads nothing, and its user should be a service user with the viewer role on the systems
+whose pages embed it. Every change here is an audit event naming the acting user;
 no password, token or secret is ever part of a payload.
 """
 
@@ -61,19 +64,22 @@ __all__ = [
 
 GLOBAL_ROLES: Final = ("admin", "auditor", "member")
 SYSTEM_ROLES: Final = ("owner", "approver", "overseer", "reviewer", "viewer")
-TOKEN_SCOPES: Final = ("read", "write", "ingest")
+TOKEN_SCOPES: Final = ("read", "write", "ingest", "feedback")
 MIN_PASSWORD: Final = 12
 SESSION_HOURS: Final = 12
 _HASHER: Final = PasswordHasher()
 _DUMMY_HASH: Final = _HASHER.hash("assay-dummy-password-for-timing")
 
-Action = Literal["read", "write", "approve", "audit", "contribute", "account", "admin", "ingest", "review", "oversee"]
+Action = Literal[
+    "read", "write", "approve", "audit", "contribute", "account", "admin", "ingest", "review", "oversee", "feedback"
+]
+# every role that reads a system may submit end users' feedback to it ("feedback")
 _SYSTEM_ACTIONS: Final[dict[str, frozenset[str]]] = {
-    "viewer": frozenset({"read"}),
-    "reviewer": frozenset({"read", "review"}),
-    "overseer": frozenset({"read", "review", "oversee"}),
-    "approver": frozenset({"read", "approve"}),
-    "owner": frozenset({"read", "write", "ingest", "review", "oversee"}),
+    "viewer": frozenset({"read", "feedback"}),
+    "reviewer": frozenset({"read", "review", "feedback"}),
+    "overseer": frozenset({"read", "review", "oversee", "feedback"}),
+    "approver": frozenset({"read", "approve", "feedback"}),
+    "owner": frozenset({"read", "write", "ingest", "review", "oversee", "feedback"}),
 }
 _READ_ONLY: Final = frozenset({"read", "audit"})
 
@@ -85,7 +91,7 @@ class Principal:
     name: str
     role: str
     memberships: dict[str, str] = field(default_factory=dict)  # system name -> owner | approver | viewer
-    scope: str = "write"  # a read token can only read; an ingest token can only ingest
+    scope: str = "write"  # a read token can only read; an ingest token can only ingest; a feedback token only that
 
     def creator(self) -> str | None:
         """Who becomes owner of a system this principal creates: a member; admins need no membership."""
@@ -101,6 +107,8 @@ def allowed(principal: Principal, action: Action, system: str | None = None) -> 
     if principal.scope == "read" and action not in _READ_ONLY:
         return False
     if principal.scope == "ingest" and action != "ingest":
+        return False
+    if principal.scope == "feedback" and action != "feedback":
         return False
     if principal.role == "admin":
         return True

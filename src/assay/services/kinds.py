@@ -16,7 +16,7 @@ from assay.checks.options import CHECK_OPTIONS, CheckOptions
 from assay.errors import InvalidInput
 from assay.explain.options import AttributionDriftOptions, ExplanationOptions
 from assay.frames.options import as_values
-from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions
+from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions, SatisfactionOptions
 from assay.mitigate.options import MitigationOptions
 from assay.services.compute import Inputs, Kind, Metric, Outcome, Target, Violation
 
@@ -191,6 +191,20 @@ def _attribution_drift_outcome(document: Mapping[str, Any]) -> Outcome:
     return cast(Outcome, attribution_drift_outcome(document))
 
 
+def _satisfaction(inputs: Inputs, o: SatisfactionOptions) -> Any:
+    from assay.metrics.satisfaction import satisfaction
+
+    if inputs.progress is not None:
+        inputs.progress("measuring satisfaction")
+    return satisfaction(inputs.data, baseline=_baseline_document(inputs, "satisfaction.json"), **o.model_dump())
+
+
+def _satisfaction_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.metrics.satisfaction import satisfaction_outcome
+
+    return cast(Outcome, satisfaction_outcome(document))
+
+
 def _monitor_summary(document: Mapping[str, Any]) -> dict[str, Any]:
     violations = document.get("violations") or []
     text = "; ".join(str(v.get("description")) for v in violations[:3]) + (" ..." if len(violations) > 3 else "")
@@ -318,6 +332,11 @@ KINDS: Final[dict[str, Kind]] = {
         compute=_attribution_drift, write=_write_violations("attribution_drift"), schema="assay.attribution-drift",
         model="required", baseline=True, baseline_of=("explanations",), summary=_monitor_summary,
         outcome=_attribution_drift_outcome,
+    ),
+    "satisfaction": Kind(
+        name="satisfaction", title="the satisfaction check", options=SatisfactionOptions, compute=_satisfaction,
+        write=_write_violations("satisfaction"), schema="assay.satisfaction", baseline="optional",
+        baseline_of=("satisfaction",), summary=_monitor_summary, outcome=_satisfaction_outcome,
     ),
     **{name: check_kind(name) for name in CHECK_OPTIONS},
     # drift compares with raw reference data or with a recorded baseline check's sketches (one of the two)

@@ -415,6 +415,9 @@ class Monitors(Service):
                 source["folder"], start, stop, columns=source.get("columns"), engine=source.get("engine", "duckdb")
             ) as window:
                 yield _without(window.frame, {"inference_id", "event_time"}), window.inputs()
+        elif source.get("type") == "feedback":  # end users' feedback on the version (services/feedback.py)
+            with self.ws.feedback.window(system, version_ref, start, stop) as (feedback, fingerprint):
+                yield open_frame(feedback, source="feedback"), fingerprint
         else:
             config = self.ws.capture.show(system, version_ref)
             kept = {config.id_column, config.time_column or "captured_at", "captured_at", "labelled_at"}

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from assay.services.checks import DataChecks
     from assay.services.controls import Controls
     from assay.services.explanations import Explanations
+    from assay.services.feedback import FeedbackService
     from assay.services.gates import Gates
     from assay.services.incidents import Incidents
     from assay.services.jobs import Jobs
@@ -323,6 +324,12 @@ class Workspace:
         from assay.services.oversight import Oversight
 
         return Oversight(self)
+
+    @cached_property
+    def feedback(self) -> FeedbackService:
+        from assay.services.feedback import FeedbackService
+
+        return FeedbackService(self)
 
     @cached_property
     def incidents(self) -> Incidents:
