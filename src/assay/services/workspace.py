@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from assay.services.approvals import Approvals
     from assay.services.audit import AuditLog
     from assay.services.capture import Capture
+    from assay.services.contests import Contests
     from assay.services.cards import Cards
     from assay.services.checks import DataChecks
     from assay.services.controls import Controls
@@ -396,6 +397,13 @@ class Workspace:
         from assay.services.capture import Capture
 
         return Capture(self)
+
+    @cached_property
+    def contests(self) -> Contests:
+        """Contested decisions: opened by inference id, decided with the letter (docs/contested-decisions.md)."""
+        from assay.services.contests import Contests
+
+        return Contests(self)
 
     @cached_property
     def schedules(self) -> Schedules:
