@@ -31,6 +31,7 @@ EXPECTED: dict[str, set[str]] = {
     "account": set(ROLES),
     "admin": {"admin"},
     "ingest": {"admin", "owner"},
+    "oversee": {"admin", "owner"},
 }
 # without a {system}, reading is a listing every member may see (filtered to their systems)
 GLOBAL_READ = set(ROLES)

@@ -17,7 +17,7 @@ from sklearn.preprocessing import OneHotEncoder
 from tests.support.adult import adult
 
 __all__ = [
-    "ACTIONABLE", "CATEGORIES", "FEATURES", "SETTINGS", "add_review_item", "credit_system", "model", "negatives", "row",
+    "ACTIONABLE", "CATEGORIES", "FEATURES", "SETTINGS", "add_review_item", "configure_explanations", "credit_system", "model", "negatives", "row",
 ]
 
 FEATURES = ["age", "workclass", "education", "marital-status", "occupation", "sex", "race", "capital-gain",
@@ -59,6 +59,21 @@ def credit_system(ws: Any, folder: Path, tmp: Path) -> None:
     ws.models.register_version(
         "credit", {"model": "gbm", "version": "1", "training_dataset": "train@1"}, artifact=tmp / "gbm.skops"
     )
+
+
+def configure_explanations(ws: Any, system: str, settings: dict[str, Any]) -> None:
+    """A review configuration whose ``explanation`` block names the actionable features and the outcomes' words,
+    as the review service records one."""
+    from assay.services import _lookup
+    from assay.store.models import ReviewConfig
+
+    with ws.store.write(ws.actor) as tx:
+        owner = _lookup.system(tx.session, system)
+        config = ReviewConfig(system_id=owner.id, version=1, text="{}", rules={"explanation": settings},
+                              sha256="0" * 64, created_by=tx.actor)  # fmt: skip
+        tx.session.add(config)
+        tx.session.flush()
+        tx.record("review.configure", config, before=None)
 
 
 def add_review_item(ws: Any, system: str, inference_id: str, features: dict[str, Any], prediction: Any) -> int:

@@ -34,6 +34,7 @@ PARAMS = {
     "name": "watch",  # a monitor: none exists, 404 to whoever may ask
     "run_id": "1",
     "alert_id": "1",  # none exists: 404 to whoever may ask
+    "case_id": "1",  # a contested case: none exists, 404 to whoever may ask
 }
 
 

@@ -23,14 +23,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
-from assay.server import alerts, api, capture, compute, jobs, login, metrics, monitors, ui, uploads
+from assay.server import alerts, api, capture, compute, contests, jobs, login, metrics, monitors, ui, uploads
 from assay.server.deps import Unauthenticated, error_body
 from assay.server.login import LoginLimiter
 from assay.services.workspace import Workspace
 
 #: Every router the app serves (the permission table must cover each of their routes: tests/server/test_server.py).
 ROUTERS: Final = tuple(
-    module.router for module in (api, login, uploads, compute, jobs, capture, monitors, alerts, metrics, ui)
+    module.router for module in (api, login, uploads, compute, jobs, capture, monitors, alerts, contests, metrics, ui)
 )
 
 __all__ = ["ROUTERS", "UPLOAD_ROUTES", "create_app"]
