@@ -43,9 +43,11 @@ def _features(path: Path | None) -> dict[str, Any] | None:
     return loaded
 
 
-def _row(case: Any) -> dict[str, Any]:
+def _row(case: Any, as_json: bool = False) -> dict[str, Any]:
+    """The case's record; for a table, its decision as one JSON text."""
     row: dict[str, Any] = case.state()
-    row["decision"] = json.dumps(case.decision, sort_keys=True)
+    if not as_json:
+        row["decision"] = json.dumps(case.decision, sort_keys=True)
     return row
 
 
@@ -103,7 +105,7 @@ def open_case(
         system, inference_id, model_version=model_version, requester=requester, grounds=grounds,
         decision=None if decision is None else _value(decision), features=_features(features),
     )  # fmt: skip
-    print_record(_row(case), title=f"contested case {case.id} of {system}", as_json=as_json)
+    print_record(_row(case, as_json), title=f"contested case {case.id} of {system}", as_json=as_json)
 
 
 @contest_app.command("list")
@@ -117,7 +119,7 @@ def list_cases(
 ) -> None:
     """The contested cases of a system, newest first."""
     cases = open_workspace(ctx).contests.list(system, status=status)
-    table([_row(c) for c in cases], _COLUMNS, title=f"Contested cases of {system}", as_json=as_json)
+    table([_row(c, as_json) for c in cases], _COLUMNS, title=f"Contested cases of {system}", as_json=as_json)
 
 
 @contest_app.command("show")
@@ -154,7 +156,7 @@ def decide(
         system, case_id, outcome=outcome, rationale=rationale,
         new_decision=None if new_decision is None else _value(new_decision),
     )  # fmt: skip
-    print_record(_row(case), title=f"contested case {case.id} of {system}", as_json=as_json)
+    print_record(_row(case, as_json), title=f"contested case {case.id} of {system}", as_json=as_json)
 
 
 @contest_app.command("withdraw")
@@ -167,7 +169,7 @@ def withdraw(
 ) -> None:
     """Withdraw an open case (the person no longer contests the decision)."""
     case = open_workspace(ctx).contests.withdraw(system, case_id, reason=reason)
-    print_record(_row(case), title=f"contested case {case.id} of {system}", as_json=as_json)
+    print_record(_row(case, as_json), title=f"contested case {case.id} of {system}", as_json=as_json)
 
 
 @contest_app.command("letter")
