@@ -57,7 +57,7 @@ def test_a_refusal_is_explained_and_its_counterfactual_flips_changing_only_actio
     probabilities = scorer.predict_proba(pd.DataFrame({"hours": smaller, "age": 25}))
     assert (probabilities < 0.5).all()  # no smaller observed value flips it: the change is the smallest
     assert cf.sentence == f"If your hours were {new_hours} instead of 20, the outcome would have been approval."
-    assert cf.model_calls <= 3 + 2
+    assert cf.model_calls <= 3 + 3
 
 
 def test_immutable_features_are_never_changed(loans: pd.DataFrame, scorer: object) -> None:
@@ -69,7 +69,7 @@ def test_immutable_features_are_never_changed(loans: pd.DataFrame, scorer: objec
     assert not none.found and "no actionable features" in none.reason
     # a person no allowed change can help: the reason says so, within the bounds
     far = find_counterfactual(scorer, {"hours": 10, "age": 18}, loans, actionable=["hours"], threshold=0.999)
-    assert not far.found and "no change of at most 3" in far.reason and far.model_calls <= 5
+    assert not far.found and "no change of at most 3" in far.reason and far.model_calls <= 6
 
 
 @pytest.mark.realdata
@@ -85,7 +85,7 @@ def test_refusals_on_adult_get_verified_counterfactuals_over_actionable_features
                                      positive_text="approval", negative_text="refusal")  # fmt: skip
         assert explained.additivity_error < 1e-6 and len(explained.factors) == 3
         cf = explained.counterfactual
-        assert cf is not None and cf.model_calls <= 5 and cf.rows_scored <= 20_000
+        assert cf is not None and cf.model_calls <= 6 and cf.rows_scored <= 20_000
         if cf.found:
             found += 1
             changed = people.iloc[[i]][FEATURES].reset_index(drop=True).copy()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assay.reports.techdocs import render_techdocs_markdown
 from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from assay.reports.techdocs import render_techdocs_markdown
 from assay.services.decisions import JOB_KIND, queue_explanations
 from assay.services.jobs import run_next
 from assay.services.workspace import Workspace
@@ -52,7 +52,11 @@ def test_a_case_on_a_review_item_is_explained_decided_and_its_letter_names_the_f
     assert ws.jobs.get(job.id).result == {"items": 1, "cases": 1, "errors": 0}
     case = ws.contests.get("credit", case.id)
     factors = case.explanation["factors"]
-    assert factors and factors[0]["sentence"].startswith("Your ") and "chance of approval the most" in factors[0]["sentence"]
+    assert (
+        factors
+        and factors[0]["sentence"].startswith("Your ")
+        and "chance of approval the most" in factors[0]["sentence"]
+    )
     counterfactual = case.counterfactual
     assert counterfactual["found"] and counterfactual["verified"]
     assert {c["feature"] for c in counterfactual["changes"]} <= set(SETTINGS["actionable"])
@@ -71,7 +75,9 @@ def test_a_case_on_a_review_item_is_explained_decided_and_its_letter_names_the_f
     assert ws.contests.counts("credit")["overturned"] == 1
 
 
-def test_a_decision_is_found_in_the_capture_or_given_and_an_unknown_id_is_named(ws: Workspace, shared_data: Path) -> None:
+def test_a_decision_is_found_in_the_capture_or_given_and_an_unknown_id_is_named(
+    ws: Workspace, shared_data: Path
+) -> None:
     people = negatives(shared_data, 3)
     fields = [{"name": "prediction", "type": "integer", "required": True},
               {"name": "score", "type": "float", "required": True}]  # fmt: skip
@@ -138,5 +144,3 @@ def test_cases_are_counted_in_the_model_card_and_the_annex_iv_documentation(ws: 
     assert "Contested decisions: 2 opened, 1 decided, 1 overturned" in ws.cards.render(card, "md").decode()
     text = render_techdocs_markdown(ws.techdocs.build("credit"))
     assert "**Contested decisions (GDPR Art. 22(3), EU AI Act Art. 86)**: 2 opened, 1 decided, 1 overturned" in text
-
-

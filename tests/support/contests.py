@@ -17,7 +17,16 @@ from sklearn.preprocessing import OneHotEncoder
 from tests.support.adult import adult
 
 __all__ = [
-    "ACTIONABLE", "CATEGORIES", "FEATURES", "SETTINGS", "add_review_item", "configure_explanations", "credit_system", "model", "negatives", "row",
+    "ACTIONABLE",
+    "CATEGORIES",
+    "FEATURES",
+    "SETTINGS",
+    "add_review_item",
+    "configure_explanations",
+    "credit_system",
+    "model",
+    "negatives",
+    "row",
 ]
 
 FEATURES = ["age", "workclass", "education", "marital-status", "occupation", "sex", "race", "capital-gain",

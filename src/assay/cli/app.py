@@ -130,7 +130,8 @@ COMMANDS: dict[str, LazyCommand] = {
         "Monitors of deployed models: drift, data quality, model quality, bias and attribution drift per window.",
     ),
     "contest": LazyCommand(
-        "assay.cli.contest", "Contested decisions: open by inference id, list, show, decide (with the letter), withdraw."
+        "assay.cli.contest",
+        "Contested decisions: open by inference id, list, show, decide (with the letter), withdraw.",
     ),
     "user": LazyCommand(_SERVER, "Local users of the server and their roles."),
     "token": LazyCommand(_SERVER, "Personal API tokens (for the API and CI)."),

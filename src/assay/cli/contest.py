@@ -83,20 +83,25 @@ def open_case(
     inference_id: Annotated[str, typer.Argument(help="The inference id of the decision contested.")],
     model_version: Annotated[
         str | None,
-        typer.Option("--model-version", help="The model version that decided, MODEL@VERSION (default: any).",
-                     show_default=False),
+        typer.Option(
+            "--model-version", help="The model version that decided, MODEL@VERSION (default: any).", show_default=False
+        ),
     ] = None,
     requester: Annotated[str, typer.Option("--requester", help="Who contests: a reference, not personal data.")] = "",
     grounds: Annotated[str, typer.Option("--grounds", help="Why the person contests the decision.")] = "",
     decision: Annotated[
         str | None,
-        typer.Option("--decision", help="The decision (JSON or text), when it is neither queued nor captured.",
-                     show_default=False),
+        typer.Option(
+            "--decision",
+            help="The decision (JSON or text), when it is neither queued nor captured.",
+            show_default=False,
+        ),
     ] = None,
     features: Annotated[
         Path | None,
-        typer.Option("--features", help="A JSON file of the decision's input values, with --decision.",
-                     show_default=False),
+        typer.Option(
+            "--features", help="A JSON file of the decision's input values, with --decision.", show_default=False
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -143,8 +148,9 @@ def decide(
     system: Annotated[str, typer.Argument(help="AI system.")],
     case_id: Annotated[int, typer.Argument(help="The case id.")],
     outcome: Annotated[str, typer.Option("--outcome", help="upheld or overturned.", show_default=False)],
-    rationale: Annotated[str, typer.Option("--rationale", help="Why, in words the person understands.",
-                                           show_default=False)],  # fmt: skip
+    rationale: Annotated[
+        str, typer.Option("--rationale", help="Why, in words the person understands.", show_default=False)
+    ],
     new_decision: Annotated[
         str | None,
         typer.Option("--new-decision", help="The decision that replaces it (with overturned).", show_default=False),

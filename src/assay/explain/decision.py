@@ -15,11 +15,13 @@ The counterfactual search is Assay's own, small and bounded (see docs/contested-
 3. The chosen change is shrunk: each number is moved back toward the person's own value as far as the outcome still
    flips (one call), and the result is re-scored on its own (one call): only a verified flip is returned.
 
-The number of model calls is at most ``max_changes + 2`` and the rows scored at most ``max_rows``.
+The number of model calls is at most ``max_changes + 3`` (the person's own score, the levels, the shrinking and the
+verification) and the rows scored at most ``max_rows``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -149,14 +151,16 @@ class DecisionExplanation:
         }  # fmt: skip
 
 
-def _row_frame(model: Model, row: Mapping[str, Any] | pd.DataFrame | pd.Series, background: pd.DataFrame) -> pd.DataFrame:
+def _row_frame(
+    model: Model, row: Mapping[str, Any] | pd.DataFrame | pd.Series, background: pd.DataFrame
+) -> pd.DataFrame:
     """The row as a one-row frame of the model's features, typed as the background's columns."""
     if isinstance(row, pd.DataFrame):
         if len(row) != 1:
             raise InvalidInput(f"a decision is one row, not {len(row)}")
-        record = row.iloc[0].to_dict()
+        record: dict[str, Any] = {str(k): v for k, v in row.iloc[0].to_dict().items()}
     else:
-        record = dict(row)
+        record = {str(k): v for k, v in dict(row).items()}
     names = list(model.feature_names)
     missing = [n for n in names if n not in record]
     if missing:
@@ -190,7 +194,8 @@ def _factors(
         if rank == 0:
             sentence = f"{subject} {verb} the chance of {positive_text} the most."
         else:
-            sentence = f"{subject} {'also ' if verb == out[0].to_dict()['direction'] else ''}{verb} the chance of {positive_text}."
+            also = "also " if (contribution > 0) == (out[0].contribution > 0) else ""
+            sentence = f"{subject} {also}{verb} the chance of {positive_text}."
         out.append(Factor(name, value, contribution, sentence))
     return tuple(out)
 
@@ -325,7 +330,7 @@ class _Scorer:
 
 
 def _apply(base: pd.DataFrame, changes: list[tuple[str, Any]]) -> dict[str, Any]:
-    record = base.iloc[0].to_dict()
+    record = {str(k): v for k, v in base.iloc[0].to_dict().items()}
     for name, value in changes:
         record[name] = value
     return record
@@ -334,10 +339,8 @@ def _apply(base: pd.DataFrame, changes: list[tuple[str, Any]]) -> dict[str, Any]
 def _frame(base: pd.DataFrame, rows: list[dict[str, Any]]) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=list(base.columns))
     for c in base.columns:
-        try:
+        with contextlib.suppress(TypeError, ValueError):  # left as pandas made it; the model's adapter says if wrong
             out[c] = out[c].astype(base[c].dtype)
-        except (TypeError, ValueError):
-            pass
     return out
 
 
@@ -428,7 +431,7 @@ def find_counterfactual(
             reason=f"no change of at most {max_changes} of the actionable features ({', '.join(chosen)}), to values "
             f"seen in the training data, gives {outcome} (within {max_rows} rows scored)",
         )
-    _, state, probability = best
+    _, state, _probability = best
     changes = [(f, spaces[f].values[i]) for f, i in state]
     # shrink each number toward the person's own value, as far as the outcome still flips (one call)
     trials: list[list[tuple[str, Any]]] = []
@@ -446,18 +449,16 @@ def find_counterfactual(
         p = score(_frame(base, [_apply(base, t) for t in trials]))
         g = gain(p)
         current = sum(spaces[f].costs[spaces[f].values.index(v)] for f, v in changes)
-        for t, ok, pt in zip(trials, g >= 0, p, strict=True):
+        for t, ok in zip(trials, g >= 0, strict=True):
             cost = sum(spaces[f].costs[spaces[f].values.index(v)] for f, v in t)
             if ok and cost < current:
-                changes, current, probability = t, cost, float(pt)
+                changes, current = t, cost
     final = _frame(base, [_apply(base, changes)])
     verified_p = float(score(final)[0])
     verified = (verified_p >= threshold) == target_positive
     if not verified:  # pragma: no cover - the same rows scored twice give the same answer for a deterministic model
         return done(found=False, reason="the change found did not flip the outcome when scored again (a random model?)")
-    described = tuple(
-        {"feature": f, "from": json_value(base.iloc[0][f]), "to": json_value(v)} for f, v in changes
-    )
+    described = tuple({"feature": f, "from": json_value(base.iloc[0][f]), "to": json_value(v)} for f, v in changes)
     return done(
         found=True, changes=described, probability=verified_p, outcome=outcome, sentence=_sentence(described, outcome),
         verified=True,

@@ -76,8 +76,12 @@ class WithdrawBody(BaseModel):
 
 def _out(auth: Any, system: str, case: Any) -> ContestOut:
     return ContestOut.model_validate(
-        {**case.state(), "system": system, "model_version": auth.ws.contests.model_version_ref(case),
-         "letter": case.letter}  # fmt: skip
+        {
+            **case.state(),
+            "system": system,
+            "model_version": auth.ws.contests.model_version_ref(case),
+            "letter": case.letter,
+        }
     )
 
 

@@ -475,11 +475,17 @@ def _contest(auth: Auth, system: str, case_id: int) -> dict[str, Any]:
         "page": "contest",
         "user": {"name": auth.principal.name, "role": auth.principal.role},
         "system": system,
-        "case": {**jsonable(case.state()), "model_version": ws.contests.model_version_ref(case),
-                 "letter": case.letter},  # fmt: skip
+        "case": {
+            **jsonable(case.state()),
+            "model_version": ws.contests.model_version_ref(case),
+            "letter": case.letter,
+        },
         "factors": factors,
-        "chart": {"features": [k for k, _ in ranked], "values": [v for _, v in ranked],
-                  "scale": explanation.get("shap", {}).get("output_scale", "")},  # fmt: skip
+        "chart": {
+            "features": [k for k, _ in ranked],
+            "values": [v for _, v in ranked],
+            "scale": explanation.get("shap", {}).get("output_scale", ""),
+        },
         "can_decide": case.status == "open" and allowed(auth.principal, "oversee", system),
     }
 

@@ -245,7 +245,9 @@ class Contests(Service):
                 return _lookup.model_version(session, owner, model_version).id
             ids = list(
                 session.execute(
-                    select(ModelVersion.id).join(Model, ModelVersion.model_id == Model.id).where(Model.system_id == owner.id)
+                    select(ModelVersion.id)
+                    .join(Model, ModelVersion.model_id == Model.id)
+                    .where(Model.system_id == owner.id)
                 ).scalars()
             )
         if len(ids) != 1:
@@ -375,8 +377,8 @@ class Contests(Service):
                 case, system=owner, model_ref=f"{model.name}@{version.version}" if model and version else "",
                 escalation=escalation,
             )  # fmt: skip
-            tx.record("contest.decide", case, before=before,
-                      payload={"system": owner.name, "outcome": outcome, "inference_id": case.inference_id})  # fmt: skip
+            payload = {"system": owner.name, "outcome": outcome, "inference_id": case.inference_id}
+            tx.record("contest.decide", case, before=before, payload=payload)
         return case
 
     def withdraw(self, system: str, case_id: int, *, reason: str = "") -> ContestedCase:
@@ -433,4 +435,3 @@ _ESCALATION: Final = (
     "live or work (GDPR Art. 77), or to the market surveillance authority for AI systems (EU AI Act Art. 85), and "
     "you may go to court (GDPR Art. 79)."
 )
-

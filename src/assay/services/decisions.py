@@ -25,8 +25,8 @@ from assay.errors import AssayError, InvalidInput
 from assay.services import _lookup
 from assay.store.models import (
     ContestedCase,
-    DatasetVersion,
     Dataset,
+    DatasetVersion,
     Job,
     Model,
     ModelVersion,
@@ -116,7 +116,9 @@ def settings_of(session: Any, system_id: int, params: Mapping[str, Any] | None =
     )
 
 
-def explain_row(model: Any, features: Mapping[str, Any], background: pd.DataFrame, settings: ExplainSettings) -> dict[str, Any]:
+def explain_row(
+    model: Any, features: Mapping[str, Any], background: pd.DataFrame, settings: ExplainSettings
+) -> dict[str, Any]:
     """The explanation document of one decision (``{"error": ...}`` when it cannot be explained)."""
     from assay.explain.decision import explain_decision
 
@@ -203,7 +205,10 @@ def _summary(explanation: Mapping[str, Any]) -> dict[str, Any]:
     if "error" in explanation:
         return {"error": explanation["error"]}
     counterfactual = explanation.get("counterfactual") or {}
-    return {"explainer": explanation.get("shap", {}).get("explainer"), "counterfactual": bool(counterfactual.get("found"))}
+    return {
+        "explainer": explanation.get("shap", {}).get("explainer"),
+        "counterfactual": bool(counterfactual.get("found")),
+    }
 
 
 def explain_pending(
@@ -271,5 +276,3 @@ def queue_explanations(workspace: Workspace, system: str, params: Mapping[str, A
     if queued is not None:
         return None
     return workspace.jobs.submit(JOB_KIND, dict(params or {}), system=system)
-
-

@@ -39,9 +39,9 @@ if TYPE_CHECKING:
     from assay.services.approvals import Approvals
     from assay.services.audit import AuditLog
     from assay.services.capture import Capture
-    from assay.services.contests import Contests
     from assay.services.cards import Cards
     from assay.services.checks import DataChecks
+    from assay.services.contests import Contests
     from assay.services.controls import Controls
     from assay.services.explanations import Explanations
     from assay.services.gates import Gates
