@@ -1,6 +1,6 @@
 """The contested-decisions routes and pages over a real app (its worker threads run the explain-decisions job on a
 real skops model trained on adult): 404 naming an unknown inference id, a reviewer refused (403) where an overseer
-decides, the letter as plain text, the list and case pages with the factors' chart data."""
+decides, the letter, the list and case pages with the factors' chart data."""
 
 from __future__ import annotations
 
@@ -67,9 +67,10 @@ def test_open_explain_decide_and_read_the_letter_over_http(
         decided = client.post(f"{BASE}/{case['id']}/decide", json=body, headers=tokens["otto"])
         assert decided.status_code == 200 and decided.json()["reviewer"] == "otto"
         letter = client.get(f"{BASE}/{case['id']}/letter", headers=tokens["rita"])
-        assert letter.status_code == 200 and letter.headers["content-type"].startswith("text/plain")
-        assert case["explanation"]["factors"][0]["sentence"] in letter.text
-        assert case["counterfactual"]["sentence"] in letter.text and "it stands" in letter.text
+        assert letter.status_code == 200
+        text = letter.json()["letter"]
+        assert case["explanation"]["factors"][0]["sentence"] in text
+        assert case["counterfactual"]["sentence"] in text and "it stands" in text
         listed = client.get(BASE, params={"status": "decided"}, headers=tokens["rita"]).json()
         assert listed["total"] == 1 and listed["items"][0]["outcome"] == "upheld"
 

@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -126,7 +125,12 @@ def withdraw_contest(auth: Auth, system: str, case_id: int, body: WithdrawBody |
     return _out(auth, system, case)
 
 
-@router.get("/{case_id}/letter", response_class=PlainTextResponse)
-def contest_letter(auth: Auth, system: str, case_id: int) -> PlainTextResponse:
+class LetterOut(BaseModel):
+    case_id: int
+    letter: str = Field(description="The letter to the person, plain text, as recorded when the case was decided.")
+
+
+@router.get("/{case_id}/letter", response_model=LetterOut)
+def contest_letter(auth: Auth, system: str, case_id: int) -> LetterOut:
     """The letter recorded when the case was decided (409 while it is open)."""
-    return PlainTextResponse(auth.ws.contests.letter(system, case_id))
+    return LetterOut(case_id=case_id, letter=auth.ws.contests.letter(system, case_id))
