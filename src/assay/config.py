@@ -136,6 +136,12 @@ class Settings(BaseSettings):
     feedback_rate_per_token: int = Field(
         default=600, ge=1, description="Feedback submissions one API token may make per minute (429 beyond)."
     )
+    contest_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days to decide a contested decision (30: GDPR Art. 12(3)'s one month to answer a request).",
+    )
     # bounded work on data (see docs/data-checks.md, "Limits"); refusals name these settings
     max_columns: int = Field(
         default=2000, ge=1, description="Refuse data with more columns than this (read from the header or footer)."

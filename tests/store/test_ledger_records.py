@@ -151,6 +151,14 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
         "utf-8",
     )
     admin.feedback.import_file("release", past)
+    # contested decisions: one explained by the explain-decisions job (lr@1 has no file: the reason is recorded)
+    # and decided with its letter, one withdrawn
+    case = admin.contests.open("release", "inf-ü1", decision={"prediction": 1}, features={"g": "a"},
+                               requester="ref-1", grounds="ünïcode grounds")  # fmt: skip
+    run_until_idle(admin)
+    admin.contests.decide("release", case.id, outcome="overturned", new_decision=0, rationale="re-checked by hand")
+    other_case = admin.contests.open("release", "inf-2", decision=0, features={"g": "b"}, queue=False)
+    admin.contests.withdraw("release", other_case.id, reason="resolved")
 
 
 def _baseline(data: Path, tmp_path: Path) -> Path:

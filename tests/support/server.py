@@ -35,6 +35,7 @@ PARAMS = {
     "run_id": "1",
     "alert_id": "1",  # none exists: 404 to whoever may ask
     "item_id": "1",  # a review item: none exists, 404 to whoever may ask
+    "case_id": "1",  # a contested case: none exists, 404 to whoever may ask
 }
 
 

@@ -140,6 +140,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "assay.cli.oversight",
         "Human oversight: override rates, reviewer agreement, time to decision; recorded as evidence.",
     ),
+    "contest": LazyCommand(
+        "assay.cli.contest",
+        "Contested decisions: open by inference id, list, show, decide (with the letter), withdraw.",
+    ),
     "user": LazyCommand(_SERVER, "Local users of the server and their roles."),
     "token": LazyCommand(_SERVER, "Personal API tokens (for the API and CI)."),
 }

@@ -200,6 +200,8 @@ def _md_intended(card: Mapping[str, Any]) -> list[str]:
     out += ["", "People affected:", *_md_list(system["affected_people"]), ""]
     out += [f"Deployment context: {_md(system['deployment_context'] or '(not recorded)')}"]
     out += [f"Human oversight: {_md(system['oversight'])}"]
+    if card.get("contested"):
+        out += ["", f"Contested decisions: {_md(card['contested']['summary'])}."]
     return out
 
 

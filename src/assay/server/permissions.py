@@ -146,11 +146,22 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/feedback"): "feedback",
     ("GET", "/api/systems/{system}/feedback"): "read",
     ("GET", "/api/systems/{system}/feedback/summary"): "read",
+    # contested decisions (server/contests.py): the operator opens, an overseer or the owner decides
+    ("GET", "/api/systems/{system}/contests"): "read",
+    ("POST", "/api/systems/{system}/contests"): "write",
+    ("GET", "/api/systems/{system}/contests/{case_id}"): "read",
+    ("POST", "/api/systems/{system}/contests/{case_id}/decide"): "oversee",
+    ("POST", "/api/systems/{system}/contests/{case_id}/withdraw"): "write",
+    ("GET", "/api/systems/{system}/contests/{case_id}/letter"): "read",
     # the web pages, each with its .json twin
     ("GET", "/"): "read",
     ("GET", "/index.json"): "read",
     ("GET", "/systems/{system}"): "read",
     ("GET", "/systems/{system}.json"): "read",
+    ("GET", "/systems/{system}/contests"): "read",
+    ("GET", "/systems/{system}/contests.json"): "read",
+    ("GET", "/systems/{system}/contests/{case_id}"): "read",
+    ("GET", "/systems/{system}/contests/{case_id}.json"): "read",
     ("POST", "/logout"): "account",
     ("GET", "/systems/{system}/assessments/{assessment_id}"): "read",
     ("GET", "/jobs/{job_id}"): "read",  # the job's own system is checked by the service (404 when not visible)

@@ -709,6 +709,70 @@ def review_item_page(request: Request, auth: Auth, system: str, item_id: int, de
     return _render(request, "review_item", _review_item(auth, system, item_id, decided), json_twin=False)
 
 
+# -- contested decisions -----------------------------------------------------------------------------------------
+
+
+def _contests(auth: Auth, system: str) -> dict[str, Any]:
+    ws = auth.ws
+    ws.systems.get(system)  # 404 for whoever may not see it
+    return {
+        "page": "contests",
+        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "system": system,
+        "counts": ws.contests.counts(system),
+        "cases": [jsonable(case.state()) for case in ws.contests.list(system, limit=200)],
+    }
+
+
+def _contest(auth: Auth, system: str, case_id: int) -> dict[str, Any]:
+    ws = auth.ws
+    case = ws.contests.get(system, case_id)
+    explanation = case.explanation or {}
+    factors = [] if "error" in explanation else list(explanation.get("factors", []))
+    values = explanation.get("shap", {}).get("values", {}) if "error" not in explanation else {}
+    ranked = sorted(values.items(), key=lambda kv: abs(kv[1]))[-10:]  # the chart: the ten largest, largest on top
+    return {
+        "page": "contest",
+        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "system": system,
+        "case": {
+            **jsonable(case.state()),
+            "model_version": ws.contests.model_version_ref(case),
+            "letter": case.letter,
+        },
+        "factors": factors,
+        "chart": {
+            "features": [k for k, _ in ranked],
+            "values": [v for _, v in ranked],
+            "scale": explanation.get("shap", {}).get("output_scale", ""),
+        },
+        "can_decide": case.status == "open" and allowed(auth.principal, "oversee", system),
+    }
+
+
+@router.get("/systems/{system}/contests.json")
+def contests_json(request: Request, auth: Auth, system: str) -> Response:
+    return _render(request, "contests", _contests(auth, system), json_twin=True)
+
+
+@router.get("/systems/{system}/contests")
+def contests_page(request: Request, auth: Auth, system: str) -> Response:
+    """A system's contested decisions: each case's status, decision and due date, and the counts."""
+    return _render(request, "contests", _contests(auth, system), json_twin=False)
+
+
+@router.get("/systems/{system}/contests/{case_id}.json")
+def contest_json(request: Request, auth: Auth, system: str, case_id: int) -> Response:
+    return _render(request, "contest", _contest(auth, system, case_id), json_twin=True)
+
+
+@router.get("/systems/{system}/contests/{case_id}")
+def contest_page(request: Request, auth: Auth, system: str, case_id: int) -> Response:
+    """One contested case in plain language: the decision, its factors (a bar chart), what would change it, the
+    outcome and the letter."""
+    return _render(request, "contest", _contest(auth, system, case_id), json_twin=False)
+
+
 def _risks(auth: Auth, system: str) -> dict[str, Any]:
     return {
         "page": "risks",

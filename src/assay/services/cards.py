@@ -17,6 +17,7 @@ from assay.governance.records import ANNEX_III_AREAS
 from assay.reports import model_card
 from assay.services import _lookup
 from assay.services._base import Service
+from assay.services.contests import contest_counts, contest_summary
 from assay.services.risks import risk_record
 from assay.store.models import Assessment, Dataset, DatasetVersion, Incident, Model, ModelVersion, Risk, System
 
@@ -129,6 +130,7 @@ class Cards(Service):
             ).scalars()
             caveats += [f"Open incident {i.id} ({i.severity}): {i.title}" for i in incidents]
             training = _dataset(session, version.training_dataset_version_id)
+            contested = contest_counts(session, owner.id, version.id)
             system_state = owner.state()
         full_ref = f"{model.name}@{version.version}"
         approvals = [a.to_dict() for a in self.ws.approvals.list(system) if a.ref == full_ref]
@@ -169,6 +171,7 @@ class Cards(Service):
             "caveats": caveats,
             "approvals": approvals,
             "gates": self.ws.gates.runs(system, ref),
+            "contested": {**contested, "summary": contest_summary(contested)},
         }
 
     def render(self, card: dict[str, Any], fmt: str) -> bytes:

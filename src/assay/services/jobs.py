@@ -139,9 +139,11 @@ _BUILTIN: list[bool] = []
 
 def _builtin() -> None:
     """Register Assay's own job kinds once per process: every compute kind (:mod:`assay.services.kinds`) and the
-    monitor run (:mod:`assay.services.monitors`) and the oversight report (:mod:`assay.services.oversight`)."""
+    monitor run (:mod:`assay.services.monitors`), the oversight report (:mod:`assay.services.oversight`) and the
+    explanation of single decisions (:mod:`assay.services.decisions`)."""
     if _BUILTIN:
         return
+    from assay.services.decisions import register_explanation_handler
     from assay.services.monitors import register_monitor_handler
     from assay.services.oversight import register_oversight_handler
     from assay.services.runs import register_compute_handlers
@@ -153,6 +155,7 @@ def _builtin() -> None:
     register_compute_handlers(register_handler)
     register_monitor_handler(register_handler)
     register_oversight_handler(register_handler)
+    register_explanation_handler(register_handler)
 
 
 def known_kinds() -> list[str]:

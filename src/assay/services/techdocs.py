@@ -18,6 +18,7 @@ from assay.governance.catalogues import load_catalogue
 from assay.services import _lookup
 from assay.services._base import Service
 from assay.services.cards import category_text
+from assay.services.contests import contest_counts, contest_summary
 from assay.store.models import (
     Assessment,
     CorrectiveAction,
@@ -52,6 +53,7 @@ class _Facts:
 
     def __init__(self, session: Session, owner: System) -> None:
         self.owner = owner
+        self.contests = contest_counts(session, owner.id)
         rows = session.execute(
             select(Model, ModelVersion)
             .join(ModelVersion, ModelVersion.model_id == Model.id)
@@ -187,6 +189,7 @@ def _monitoring(f: _Facts) -> tuple[list[dict[str, Any]], list[str]]:
     items.append(_item("Open risks (health, safety, fundamental rights, discrimination)", [
         f"{r.id} {r.title} ({r.level})" for r in discrimination] or None))  # fmt: skip
     items.append(_item("Human oversight", f.owner.oversight))
+    items.append(_item("Contested decisions (GDPR Art. 22(3), EU AI Act Art. 86)", contest_summary(f.contests)))
     if not f.risks:
         gaps.append("no risk is recorded: foreseeable unintended outcomes and sources of risk are not documented")
     return items, gaps

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from assay.services.capture import Capture
     from assay.services.cards import Cards
     from assay.services.checks import DataChecks
+    from assay.services.contests import Contests
     from assay.services.controls import Controls
     from assay.services.explanations import Explanations
     from assay.services.feedback import FeedbackService
@@ -418,6 +419,13 @@ class Workspace:
         from assay.services.review import Review
 
         return Review(self)
+
+    @cached_property
+    def contests(self) -> Contests:
+        """Contested decisions: opened by inference id, decided with the letter (docs/contested-decisions.md)."""
+        from assay.services.contests import Contests
+
+        return Contests(self)
 
     @cached_property
     def schedules(self) -> Schedules:

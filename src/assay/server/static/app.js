@@ -183,3 +183,19 @@ document.addEventListener("DOMContentLoaded", () => {
     }, { displayModeBar: false });
   }
 });
+
+// A contested case: each feature's SHAP contribution to this decision, as horizontal bars (raised: blue, lowered: red).
+document.addEventListener("DOMContentLoaded", () => {
+  const data = document.getElementById("contest-chart-data");
+  const target = document.getElementById("contest-chart");
+  if (!data || !target || typeof Plotly === "undefined") return;
+  const chart = JSON.parse(data.textContent);
+  Plotly.newPlot(target, [{
+    type: "bar", orientation: "h", x: chart.values, y: chart.features,
+    marker: { color: chart.values.map((v) => (v >= 0 ? "#2166ac" : "#b2182b")) },
+    hovertemplate: "%{y}: %{x:.3g}<extra></extra>",
+  }], {
+    margin: { t: 10, r: 10, b: 30, l: 140 }, height: 40 + 24 * chart.features.length,
+    xaxis: { zeroline: true, title: { text: "raised (right) or lowered (left) the chance" } },
+  }, { displayModeBar: false });
+});
