@@ -144,3 +144,30 @@ def test_cases_are_counted_in_the_model_card_and_the_annex_iv_documentation(ws: 
     assert "Contested decisions: 2 opened, 1 decided, 1 overturned" in ws.cards.render(card, "md").decode()
     text = render_techdocs_markdown(ws.techdocs.build("credit"))
     assert "**Contested decisions (GDPR Art. 22(3), EU AI Act Art. 86)**: 2 opened, 1 decided, 1 overturned" in text
+
+
+def test_a_held_prediction_is_explained_by_the_job_and_masked_for_a_reviewer(ws: Workspace, shared_data: Path) -> None:
+    """The whole path: the review service holds a prediction and queues the explain-decisions job; a worker explains
+    it with the system's words; a reviewer sees the explanation with the personal column (age) masked everywhere."""
+    import yaml
+
+    team = People(ws)
+    owner = team("olga", credit="owner")
+    reviewer = team("rita", credit="reviewer")
+    owner.review.configure(
+        "credit",
+        text=yaml.safe_dump(
+            {"rules": [{"name": "every case", "sample": 1.0}], "personal_columns": ["age"], "explanation": SETTINGS}
+        ),
+    )
+    features = row(negatives(shared_data, 1), 0)
+    held = owner.review.route("credit", "gbm@1", "p-1", features, {"prediction": 0, "score": 0.3})
+    assert held["status"] == "review"
+    assert [j.kind for j in ws.jobs.list(system="credit", status="queued")[0]] == [JOB_KIND]
+    _run_jobs(ws)
+    seen_by_owner = owner.review.item("credit", held["item_id"])["explanation"]
+    assert seen_by_owner["factors"] and "refusal" in seen_by_owner["summary"]
+    seen = reviewer.review.item("credit", held["item_id"])
+    assert seen["features"]["age"] == "•••" and seen["explanation"]["features"]["age"] == "•••"
+    age = next(f for f in seen["explanation"]["factors"] if f["feature"] == "age")
+    assert age["value"] == "•••" and str(features["age"]) not in age["sentence"]

@@ -296,3 +296,32 @@ def test_the_oversight_report_counts_the_queue_s_decisions(team: dict[str, Any])
     assert [(p["reviewers"], p["n"], p["observed_agreement"]) for p in report["agreement"]["pairs"]] == [
         (["rita", "rob"], 2, 0.5)
     ]
+
+
+def test_the_explanation_is_masked_like_the_features(team: dict[str, Any]) -> None:
+    owner, rita = team["owner"], team["rita"]
+    item_id = ask(owner, "m1", score=0.5)["item_id"]
+    explanation = {  # the shape explain.decision writes (DecisionExplanation.to_dict)
+        "features": {"age_group": "25-60", "amount": 100, "email": "m1@x.org"},
+        "summary": "The decision was approval (the model gave a 50% chance of approval).",
+        "shap": {"values": {"email": 0.2, "amount": -0.1}},
+        "factors": [
+            {"feature": "email", "value": "m1@x.org", "contribution": 0.2, "sentence": "Your email m1@x.org raised it"},
+            {"feature": "amount", "value": 100, "contribution": -0.1, "sentence": "Your amount of 100 lowered it"},
+        ],
+        "counterfactual": {"found": True, "changes": [{"feature": "email", "from": "m1@x.org", "to": "a@b.c"}],
+                           "sentence": "If your email were a@b.c instead of m1@x.org, ..."},
+        "notes": ["m1@x.org looks odd"],
+    }  # fmt: skip
+    from sqlalchemy import update
+
+    from assay.store.models import ReviewItem
+
+    with owner.store.write("test") as tx:
+        tx.session.execute(update(ReviewItem).where(ReviewItem.id == item_id).values(explanation=explanation))
+    shown = rita.review.item("credit", item_id)["explanation"]
+    assert "m1@x.org" not in repr(shown)
+    assert shown["features"]["email"] == "•••" and shown["factors"][0]["value"] == "•••"
+    assert shown["factors"][1]["sentence"] == "Your amount of 100 lowered it"  # not masked: amount is not personal
+    assert shown["shap"]["values"] == {"email": 0.2, "amount": -0.1}  # how much, not what
+    assert "m1@x.org" in repr(owner.review.item("credit", item_id)["explanation"])  # the owner may see it

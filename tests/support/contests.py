@@ -71,47 +71,21 @@ def credit_system(ws: Any, folder: Path, tmp: Path) -> None:
 
 
 def configure_explanations(ws: Any, system: str, settings: dict[str, Any]) -> None:
-    """A review configuration whose ``explanation`` block names the actionable features and the outcomes' words,
-    as the review service records one."""
-    from assay.services import _lookup
-    from assay.store.models import ReviewConfig
+    """A review configuration (through the review service) whose ``explanation`` block names the actionable features
+    and the outcomes' words; its one rule holds every prediction."""
+    import yaml
 
-    with ws.store.write(ws.actor) as tx:
-        owner = _lookup.system(tx.session, system)
-        config = ReviewConfig(system_id=owner.id, version=1, text="{}", rules={"explanation": settings},
-                              sha256="0" * 64, created_by=tx.actor)  # fmt: skip
-        tx.session.add(config)
-        tx.session.flush()
-        tx.record("review.configure", config, before=None)
+    text = yaml.safe_dump({"rules": [{"name": "every case", "sample": 1.0}], "explanation": settings})
+    ws.review.configure(system, text=text)
 
 
 def add_review_item(ws: Any, system: str, inference_id: str, features: dict[str, Any], prediction: Any) -> int:
-    """A review item as the review service files one (its configuration and the item, audited)."""
-    import datetime as dt
-
-    from sqlalchemy import select
-
-    from assay.services import _lookup
-    from assay.store.models import ReviewConfig, ReviewItem, utcnow
-
-    with ws.store.write(ws.actor) as tx:
-        owner = _lookup.system(tx.session, system)
-        version = _lookup.model_version(tx.session, owner, "gbm@1")
-        config = tx.session.execute(select(ReviewConfig).where(ReviewConfig.system_id == owner.id)).scalar_one_or_none()
-        if config is None:
-            config = ReviewConfig(system_id=owner.id, version=1, text="{}", rules={}, sha256="0" * 64,
-                                  created_by=tx.actor)  # fmt: skip
-            tx.session.add(config)
-            tx.session.flush()
-            tx.record("review.configure", config, before=None)
-        item = ReviewItem(system_id=owner.id, model_version_id=version.id, config_id=config.id,
-                          inference_id=inference_id, features=features,
-                          output={"prediction": prediction, "score": None}, reasons=["audit-sample"], source="api",
-                          due_at=utcnow() + dt.timedelta(days=1), created_by=tx.actor)  # fmt: skip
-        tx.session.add(item)
-        tx.session.flush()
-        tx.record("review.submit", item, before=None)
-        return item.id
+    """A prediction held for review through the review service (every row queued), its item's id."""
+    if ws.review.config(system) is None:
+        ws.review.configure(system, text="rules: [{name: audit-sample, sample: 1.0}]\n")
+    answer = ws.review.submit(system, "gbm@1", [{"inference_id": inference_id, "prediction": prediction, **features}],
+                              everything=True, source="api")  # fmt: skip
+    return int(answer["item_ids"][0])
 
 
 def row(frame: pd.DataFrame, index: int) -> dict[str, Any]:

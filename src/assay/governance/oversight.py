@@ -45,6 +45,7 @@ from assay.governance.records import _Record
 __all__ = [
     "REVIEW_SCHEMA",
     "Condition",
+    "ExplanationSettings",
     "ReviewSettings",
     "RuleSpec",
     "condition",
@@ -186,6 +187,18 @@ class RuleSpec(_Record):
         return named
 
 
+class ExplanationSettings(_Record):
+    """How a held prediction (and a contested decision) is explained to people: the features a person can change
+    (the counterfactual changes only these), those never changed (default: age, sex, race and the like), the words
+    for the two outcomes, and the score threshold of the positive one."""
+
+    actionable: list[Column] = Field(default_factory=list, max_length=200)
+    immutable: list[Column] | None = Field(default=None, max_length=200)
+    positive_text: Annotated[str, Field(min_length=1, max_length=100)] = "the positive outcome"
+    negative_text: Annotated[str, Field(min_length=1, max_length=100)] = "the negative outcome"
+    threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+
+
 class ReviewSettings(_Record):
     """A system's human-review configuration (see the module)."""
 
@@ -200,6 +213,9 @@ class ReviewSettings(_Record):
     show_personal_to: list[Role] = Field(default_factory=lambda: list[Role](["owner", "overseer"]))
     outcomes: list[Scalar] | None = Field(default=None, max_length=100)
     explain: bool = Field(default=True, description="Explain each item's prediction (SHAP) for its reviewers.")
+    explanation: ExplanationSettings | None = Field(
+        default=None, description="How decisions are explained: actionable features, outcome words, threshold."
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> ReviewSettings:

@@ -66,7 +66,6 @@ MAX_SUBMIT_ROWS: Final = 100_000
 MAX_FEATURES: Final = 500
 MAX_REASON: Final = 5_000
 MASK: Final = "•••"
-EXPLAIN_JOB: Final = "explain-decisions"  # the job that explains held items (services.decisions)
 Decision = Literal["accept", "change", "escalate"]
 
 
@@ -380,22 +379,19 @@ class Review(Service):
         return item
 
     def _explain_later(self, owner_id: int, config: ReviewConfig) -> None:
-        """Queue the explanations of new items (a job: the model loads in a worker), when the configuration asks."""
+        """Queue the explanations of new items (the ``explain-decisions`` job: the model loads in a worker), unless
+        the configuration says not to or one is queued already."""
         if not config.rules.get("explain", True):
             return
-        from assay.services import jobs
+        from assay.services.decisions import queue_explanations
 
-        if EXPLAIN_JOB not in jobs.known_kinds():
-            return
         try:
             with self._read() as session:
                 owner = session.get(System, owner_id)
                 assert owner is not None
                 name = owner.name
-            queued, _total = self.ws.as_actor(self.ws.actor).jobs.list(system=name, status="queued", limit=500)
-            if not any(job.kind == EXPLAIN_JOB for job in queued):
-                self.ws.as_actor(self.ws.actor).jobs.submit(EXPLAIN_JOB, {}, system=name)
-        except Exception:  # the item is held; its explanation can be asked for again
+            queue_explanations(self.ws.as_actor(self.ws.actor), name)
+        except Exception:  # the item is held; its explanation is queued again with the next item
             log.exception("queueing the explanations of system %s", owner_id)
 
     def submit(
@@ -507,7 +503,7 @@ class Review(Service):
             "overdue": _overdue(item, now),
             "final": item.final,
             "overridden": item.overridden,
-            "explanation": item.explanation,
+            "explanation": _masked_explanation(item.explanation, masked, item.features),
             "config_version": None if config is None else config.version,
             "created_at": _iso(item.created_at),
             "decided_at": _iso(item.decided_at),
@@ -908,6 +904,44 @@ def _require(tx: Transaction, action: Any, system: str, what: str) -> None:
     switch use :func:`require_role` itself: they need an authenticated user in a multi-user workspace."""
     if tx.authenticated:
         require_role(tx, action, system, what)
+
+
+def _masked_explanation(
+    explanation: dict[str, Any] | None, masked: Sequence[str], features: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The explanation as a role that may not see ``masked`` columns may: their values masked wherever they appear
+    (the features, the factors, the counterfactual's changes), and every sentence that names a masked column or
+    quotes its value replaced by a notice. The contributions (numbers) stay: they say how much, not what."""
+    if explanation is None or not masked:
+        return explanation
+    hidden = set(masked)
+    values = [str(features[c]) for c in masked if features.get(c) not in (None, "")]
+    notice = "(a sentence about a feature hidden for your role)"
+
+    def clean(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        return notice if any(c in text for c in hidden) or any(v in text for v in values) else text
+
+    shown = {k: clean(v) for k, v in explanation.items()}
+    if isinstance(explanation.get("features"), dict):
+        shown["features"] = {k: (MASK if k in hidden else v) for k, v in explanation["features"].items()}
+    if isinstance(explanation.get("factors"), list):
+        shown["factors"] = [
+            {**f, "value": MASK, "sentence": notice} if f.get("feature") in hidden else {**f, "sentence": clean(
+                f.get("sentence"))}
+            for f in explanation["factors"] if isinstance(f, dict)
+        ]  # fmt: skip
+    if isinstance(explanation.get("notes"), list):
+        shown["notes"] = [clean(n) for n in explanation["notes"]]
+    counterfactual = explanation.get("counterfactual")
+    if isinstance(counterfactual, dict):
+        changes = [
+            {**c, "from": MASK, "to": MASK} if c.get("feature") in hidden else c
+            for c in counterfactual.get("changes", []) if isinstance(c, dict)
+        ]  # fmt: skip
+        shown["counterfactual"] = {**{k: clean(v) for k, v in counterfactual.items()}, "changes": changes}
+    return shown
 
 
 def _overdue(item: ReviewItem, now: dt.datetime) -> bool:
