@@ -39,7 +39,7 @@ from pydantic import BeforeValidator, Field, ValidationError, field_validator, m
 
 from assay.errors import InvalidInput
 from assay.governance.monitoring import seconds
-from assay.governance.policy import _location, _safe_yaml
+from assay.governance.policy import _safe_yaml, invalid
 from assay.governance.records import _Record
 
 __all__ = [
@@ -234,13 +234,7 @@ def parse_review(text: str, source: str = "the review configuration") -> ReviewS
     try:
         return ReviewSettings.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "is not a known key"
-            problems.append(f"{_location(error['loc'])}: {message}")
-        raise InvalidInput(f"{source}: " + "; ".join(problems)) from None
+        raise invalid(source, exc) from None
 
 
 def sampled(salt: str, inference_id: str, share: float) -> bool:

@@ -226,13 +226,18 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "is not a known key"
-            problems.append(f"{_location(error['loc'])}: {message}")
-        raise InvalidInput(f"{source}: " + "; ".join(problems)) from None
+        raise invalid(source, exc) from None
+
+
+def invalid(source: str, exc: ValidationError) -> InvalidInput:
+    """A validation error of a YAML document as bad input naming every key (``rules[2].abs_max: ...``)."""
+    problems = []
+    for error in exc.errors():
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "is not a known key"
+        problems.append(f"{_location(error['loc'])}: {message}")
+    return InvalidInput(f"{source}: " + "; ".join(problems))
 
 
 def load_policy(path: Path) -> Policy:

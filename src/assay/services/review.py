@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -112,6 +113,17 @@ def _inference_id(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int) or not 1 <= len(str(value)) <= 200:
         raise InvalidInput(f"inference id {value!r}: give a string (or integer) of 1 to 200 characters")
     return str(value)
+
+
+@dataclass(frozen=True)
+class _Prediction:
+    """A prediction to hold: its inference id, features, output, the rules that held it, where it came from."""
+
+    ident: str
+    features: dict[str, Any]
+    output: dict[str, Any]
+    reasons: list[str]
+    source: str
 
 
 class Review(Service):
@@ -273,7 +285,7 @@ class Review(Service):
             if existing is not None:
                 return self._held(existing, current.version)
             config = current
-        item = self._hold(owner_id, version_id, config, ident, given, out, matched, source)
+        item = self._hold(owner_id, version_id, config, _Prediction(ident, given, out, matched, source))
         return self._held(item, config.version)
 
     def _resolve(self, session: Session, system: str, ref: str, principal: Principal | None) -> tuple[int, str, int]:
@@ -315,17 +327,9 @@ class Review(Service):
         ).scalar_one_or_none()
 
     def _new_item(
-        self,
-        tx: Transaction,
-        owner_id: int,
-        version_id: int,
-        config: ReviewConfig,
-        ident: str,
-        features: dict[str, Any],
-        output: dict[str, Any],
-        reasons: list[str],
-        source: str,
+        self, tx: Transaction, owner_id: int, version_id: int, config: ReviewConfig, held: _Prediction
     ) -> ReviewItem:
+        ident, features, output, reasons, source = held.ident, held.features, held.output, held.reasons, held.source
         settings = config.rules
         now = utcnow()
         double = settings.get("double_review", 0) > 0 and sampled(
@@ -352,26 +356,16 @@ class Review(Service):
         tx.record("review.item", item, before=None, payload={"inference_id": ident, "reasons": reasons})
         return item
 
-    def _hold(
-        self,
-        owner_id: int,
-        version_id: int,
-        config: ReviewConfig,
-        ident: str,
-        features: dict[str, Any],
-        output: dict[str, Any],
-        reasons: list[str],
-        source: str,
-    ) -> ReviewItem:
+    def _hold(self, owner_id: int, version_id: int, config: ReviewConfig, held: _Prediction) -> ReviewItem:
         try:
             with self._write() as tx:
-                found = self._existing(tx.session, version_id, ident)
+                found = self._existing(tx.session, version_id, held.ident)
                 if found is not None:
                     return found
-                item = self._new_item(tx, owner_id, version_id, config, ident, features, output, reasons, source)
+                item = self._new_item(tx, owner_id, version_id, config, held)
         except IntegrityError:  # another request held the same inference at the same moment
             with self._read() as session:
-                found = self._existing(session, version_id, ident)
+                found = self._existing(session, version_id, held.ident)
             if found is None:
                 raise
             return found
@@ -453,7 +447,9 @@ class Review(Service):
                 if self._existing(tx.session, version.id, ident) is not None:
                     known += 1
                     continue
-                item = self._new_item(tx, owner.id, version.id, config, ident, features, output, reasons, source)
+                item = self._new_item(
+                    tx, owner.id, version.id, config, _Prediction(ident, features, output, reasons, source)
+                )
                 created_ids.append(item.id)
                 held += 1
             owner_id = owner.id
