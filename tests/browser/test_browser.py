@@ -7,7 +7,6 @@ ledger. Screenshots are kept in test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,23 +19,13 @@ import pytest
 
 from assay.config import load_settings
 from assay.services.workspace import Workspace
-from tests.support.env import ROOT, unavailable
+from tests.support.env import ROOT
+from tests.support.serve import free_port
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
 PASSWORD = "correct horse battery"
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -52,7 +41,7 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Workspace]]:
     admin.access.add_user("auditor", PASSWORD, role="auditor")
     admin.access.add_user("alice", PASSWORD)
     admin.access.add_user("bob", PASSWORD)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(ws, secure_cookies=False), host="127.0.0.1", port=port, log_level="warning")
     )
@@ -66,23 +55,6 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Workspace]]:
     server.should_exit = True
     thread.join(timeout=10)
     ws.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        unavailable("Debian's chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as playwright:
-        try:
-            launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        except Exception as exc:  # the browser cannot start on this machine
-            unavailable(f"Chromium cannot start: {str(exc).splitlines()[0][:200]}")
-        yield launched
-        launched.close()
 
 
 def _data(path: Path) -> Path:
@@ -240,7 +212,10 @@ def test_a_reviewer_decides_in_a_real_browser(
     page.wait_for_url(f"{base}/systems/credit/review/{ids[0]}")
     assert "You hold this item" in page.inner_text("#actions")
     assert "person0@example.org" not in page.content() and "hidden for your role" in page.inner_text("#features")
-    assert "not there yet" in page.inner_text("#explanation")
+    # the explain-decisions job was queued with the items: not run yet, or it says why it could not explain (this
+    # model version has no training data to serve as the background)
+    explained = page.inner_text("#explanation")
+    assert "not there yet" in explained or "has no training dataset version" in explained
     _shots(page, "review-item")
     page.select_option("#outcome", label="deny")
     page.click('#decide button[value="change"]')

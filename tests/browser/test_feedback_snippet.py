@@ -5,7 +5,6 @@ its comment redacted; a page whose origin is not configured is refused and says 
 from __future__ import annotations
 
 import html
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,37 +17,11 @@ import pytest
 
 from assay.config import load_settings
 from assay.services.workspace import Workspace
-from tests.support.env import unavailable
+from tests.support.serve import free_port
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 PASSWORD = "correct horse battery"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        unavailable("Debian's chromium is not installed (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as playwright:
-        try:
-            launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        except Exception as exc:  # the browser cannot start on this machine
-            unavailable(f"Chromium cannot start: {str(exc).splitlines()[0][:200]}")
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -56,7 +29,7 @@ def shop(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A plain static web server on its own port: the product page's origin, and its folder."""
     folder = tmp_path / "shop"
     folder.mkdir()
-    port = _free_port()
+    port = free_port()
     server = ThreadingHTTPServer(("127.0.0.1", port), partial(SimpleHTTPRequestHandler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -83,7 +56,7 @@ def assay(tmp_path: Path, shop: tuple[str, Path]) -> Iterator[tuple[str, Workspa
         admin.access.grant("shop-bot", name, "viewer")
     admin.models.register_version("credit", {"model": "gbm", "version": "3"})
     token = admin.access.create_token("shop-bot", "product page", scope="feedback")[0]
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(ws, secure_cookies=False), host="127.0.0.1", port=port, log_level="warning")
     )

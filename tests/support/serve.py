@@ -23,6 +23,13 @@ class Served:
     process: subprocess.Popen[bytes]
 
 
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextmanager
 def assay_serve(
     folder: Path, log: Path, env: Mapping[str, str] | None = None, *, port: int | None = None

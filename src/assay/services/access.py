@@ -46,7 +46,7 @@ from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import Name, validate
 from assay.services import _lookup
 from assay.services._base import Listing, Service, listing, require_authenticated, single_user
-from assay.store.models import ApiToken, Membership, System, User, WebSession, utcnow
+from assay.store.models import ApiToken, Membership, ModelVersion, System, User, WebSession, utcnow
 
 __all__ = [
     "GLOBAL_ROLES",
@@ -57,6 +57,7 @@ __all__ = [
     "allowed",
     "dataset_readable",
     "dataset_writable",
+    "model_target",
     "require_authenticated_admin",
     "require_role",
     "viewer_principal",
@@ -163,6 +164,16 @@ def viewer_principal(session: Session, given: Principal | None = None) -> Princi
     if user is None or not user.active:
         return Principal(viewer, "member")
     return Principal(user.name, user.role, _memberships(session, user.id))
+
+
+def model_target(session: Session, system: str, ref: str, action: Action) -> tuple[System, ModelVersion]:
+    """System ``system`` and its model version ``ref`` (MODEL@VERSION), once the session's viewer may ``action``
+    there (404 for a system they cannot see, 403 for one they may only read)."""
+    owner = _lookup.system(session, system)
+    principal = viewer_principal(session)
+    if principal is not None and not allowed(principal, action, owner.name):
+        raise PermissionDenied(f"{principal.name} may not {action} on system {owner.name!r}")
+    return owner, _lookup.model_version(session, owner, ref)
 
 
 def require_role(tx: Transaction, action: Action, system: str, what: str) -> None:

@@ -47,10 +47,10 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import select
 
-from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from assay.errors import Conflict, InvalidInput, NotFound
 from assay.services import _lookup
 from assay.services._base import Service
-from assay.services.access import allowed, viewer_principal
+from assay.services.access import model_target
 from assay.store.artifacts import private_folder
 from assay.store.audit import identity
 from assay.store.models import (
@@ -564,11 +564,7 @@ class Capture(Service):
 
     @staticmethod
     def _target(session: Session, system: str, model_version: str, action: Any) -> tuple[System, ModelVersion]:
-        owner = _lookup.system(session, system)
-        principal = viewer_principal(session)
-        if principal is not None and not allowed(principal, action, owner.name):
-            raise PermissionDenied(f"{principal.name} may not {action} on system {owner.name!r}")
-        return owner, _lookup.model_version(session, owner, model_version)
+        return model_target(session, system, model_version, action)
 
     @staticmethod
     def _training_fields(session: Session, version: ModelVersion, optional: Sequence[str]) -> list[dict[str, Any]]:

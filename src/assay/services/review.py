@@ -37,7 +37,7 @@ from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.governance.oversight import ReviewSettings, parse_review, routes, sampled
 from assay.services import _lookup
 from assay.services._base import Listing, Service, listing
-from assay.services.access import Principal, allowed, require_role, viewer_principal
+from assay.services.access import Principal, allowed, model_target, require_role, viewer_principal
 from assay.store.models import (
     CaptureConfig,
     Membership,
@@ -236,11 +236,7 @@ class Review(Service):
 
     @staticmethod
     def _target(session: Session, system: str, model_version: str, action: Any) -> tuple[System, ModelVersion]:
-        owner = _lookup.system(session, system)
-        principal = viewer_principal(session)
-        if principal is not None and not allowed(principal, action, owner.name):
-            raise PermissionDenied(f"{principal.name} may not {action} on system {owner.name!r}")
-        return owner, _lookup.model_version(session, owner, model_version)
+        return model_target(session, system, model_version, action)
 
     @staticmethod
     def _pause_of(session: Session, version_id: int) -> ModelPause | None:
