@@ -32,6 +32,7 @@ from assay.server.login import login_response
 from assay.server.uploads import uploaded_file
 from assay.services.access import allowed, dataset_readable
 from assay.services.controls import REVOKE_REASON_MAX
+from assay.services.review import HIDDEN_SENTENCE
 from assay.services.workspace import Workspace
 
 __all__ = ["router", "static_files"]
@@ -618,8 +619,8 @@ def _explanation(raw: Any, masked: set[str]) -> dict[str, Any]:
         "error": None if top else "the explanation holds no feature contributions",
         "contributions": top,
         "more": len(rows) - len(top),
-        "sentences": [s for s in sentences if not _mentions(s, masked)],
-        "hidden_sentences": sum(1 for s in sentences if _mentions(s, masked)),
+        "sentences": [s for s in sentences if not _mentions(s, masked) and s != HIDDEN_SENTENCE],
+        "hidden_sentences": sum(1 for s in sentences if _mentions(s, masked) or s == HIDDEN_SENTENCE),
         "base_value": _number(raw.get("base_value", shap.get("expected_value"))),
     }
 

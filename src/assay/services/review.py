@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from assay.store.database import Transaction
 
-__all__ = ["DECISIONS", "MAX_SUBMIT_ROWS", "Review"]
+__all__ = ["DECISIONS", "HIDDEN_SENTENCE", "MASK", "MAX_SUBMIT_ROWS", "Review"]
 
 log = logging.getLogger("assay.review")
 
@@ -67,6 +67,7 @@ MAX_SUBMIT_ROWS: Final = 100_000
 MAX_FEATURES: Final = 500
 MAX_REASON: Final = 5_000
 MASK: Final = "•••"
+HIDDEN_SENTENCE: Final = "(a sentence about a feature hidden for your role)"  # replaces a sentence naming one
 Decision = Literal["accept", "change", "escalate"]
 
 
@@ -908,7 +909,7 @@ def _masked_explanation(
         return explanation
     hidden = set(masked)
     values = [str(features[c]) for c in masked if features.get(c) not in (None, "")]
-    notice = "(a sentence about a feature hidden for your role)"
+    notice = HIDDEN_SENTENCE
 
     def clean(text: Any) -> Any:
         if not isinstance(text, str):
