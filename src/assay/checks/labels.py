@@ -10,15 +10,17 @@ The verdict. Confident learning flags hard examples on any real dataset: where t
 features (income in adult, reoffending in COMPAS), some correct labels disagree with a confident model. So the
 share flagged is compared with the share *expected of correct labels*: labels drawn at random from the model's own
 out-of-fold probabilities (``NULL_DRAWS`` draws, each run through the same ``find_label_issues``) are labels the
-model considers correct, and what is flagged among them is what hard examples alone give. The check fails when the
+model holds correct, and what is flagged among them is what hard examples alone give. The check fails when the
 observed share exceeds that expectation by more than ``max_excess`` (0.05) and by more than three standard
-deviations of the draws (and, optionally, when it exceeds an absolute ``max_share``). Random label flips that the
-model learns as noise are, for a calibrated model, not distinguishable from hard examples by any method that reads
-only the labels and the probabilities: the benchmark (benchmarks/verdicts.py) states what is detected.
+deviations of the difference (the draws' deviation times the square root of 2: the observed share is one draw
+too); and, when given, when it exceeds an absolute ``max_share``. Random label flips that the model learns as
+noise are, for a calibrated model, not told apart from hard examples by any method that reads only the labels and
+the probabilities: benchmarks/verdicts.py states what is detected.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,7 +98,7 @@ class LabelIssues:
 
     @property
     def passed(self) -> bool:
-        above = self.excess > self.max_excess and self.excess > NULL_SIGMAS * self.expected_sd
+        above = self.excess > self.max_excess and self.excess > NULL_SIGMAS * math.sqrt(2) * self.expected_sd
         return not above and (self.max_share is None or self.share <= self.max_share)
 
     def to_dict(self) -> dict[str, Any]:

@@ -128,7 +128,7 @@ def _candidates(text: str) -> list[str]:
     """The entity types a value could hold at all (the phone recogniser is slow: it runs only on values with 7
     digits or more that are not ISO dates; identifiers and phone numbers only in values of their form)."""
     digits = len(_DIGIT.findall(text))
-    out = []
+    out: list[str] = []
     if _DECIMAL.match(text):
         return out
     if "@" in text:
