@@ -8,7 +8,8 @@ Checks, each per feature of the constraints (thresholds from ``monitoring_config
   not in the baseline.
 - ``data_type_check``: the share of present values that do not fit the baseline's type (a fraction in an
   Integral feature, text that is not a number in a numeric one) is above ``datatype_check_threshold``.
-- ``completeness_check``: the share of present values is below the feature's ``completeness``.
+- ``completeness_check``: the share of present values is below the feature's ``completeness``, by more than the
+  window's sampling explains (the upper end of its one-sided 99.9 % Wilson interval is below it too).
 - ``categorical_values_check``: the share of present values outside ``string_constraints.domains`` is above
   ``domain_content_threshold``.
 - ``baseline_drift_check``: the distance between the baseline's and the data's distributions is above
@@ -82,6 +83,9 @@ DEFAULT_MONITORING_CONFIG: Final[dict[str, Any]] = {
 MAX_DOMAIN: Final = 50  # a String feature with at most this many distinct values gets its domain as a constraint
 C_ALPHA: Final = 1.8  # Deequ's default KS critical coefficient (alpha 0.003) for linf_robust
 _Z: Final = 1.96
+#: the chance that a window of the baseline's population fails one feature's completeness_check (one-sided)
+_WINDOW_ALPHA: Final = 0.001
+_WINDOW_Z: Final = 3.090232306167813  # scipy.stats.norm.ppf(1 - _WINDOW_ALPHA)
 _OTHER: Final = "\x00other"
 _INTEGRAL_TEXT = r"^\s*[-+]?[0-9]+\s*$"
 _FRACTIONAL_TEXT = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
@@ -222,6 +226,20 @@ def _completeness_bound(present: int, total: int) -> float:
         return 1.0
     low = max(0.0, p - _Z * math.sqrt(p * (1 - p) / total))
     return math.floor(low * 10_000) / 10_000
+
+
+def _completeness_upper(present: int, total: int) -> float:
+    """The upper end of the one-sided Wilson score interval (``_WINDOW_ALPHA``) of the data's share of present
+    values: a window fails ``completeness_check`` only when even this is below the constraint, so that a window
+    drawn from the baseline's population passes whatever its size (a 16,281-row window of adult.test shows
+    94.09 % against a bound of 94.11 % by sampling alone)."""
+    if total == 0:
+        return 0.0
+    p = present / total
+    z = _WINDOW_Z
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return min(1.0, centre + half)
 
 
 @dataclass(frozen=True)
@@ -377,13 +395,16 @@ def _check_feature(
     if "completeness" in feature:
         bound = _float(feature["completeness"], where + " completeness")
         measured["completeness_constraint"] = bound
-        if completeness < bound:
+        upper = _completeness_upper(present, present + missing)
+        measured["completeness_upper"] = json_float(upper)
+        if completeness < bound and upper < bound:
             found.append(
                 Violation(
                     name,
                     "completeness_check",
                     f"Data completeness requirement is not met. Expected completeness: at least {bound:.2%}. "
-                    f"Observed completeness: {completeness:.2%} ({missing} of {present + missing} values missing).",
+                    f"Observed completeness: {completeness:.2%} ({missing} of {present + missing} values missing; "
+                    f"at most {upper:.2%} at {1 - _WINDOW_ALPHA:.1%} confidence).",
                 )
             )
     unknown = shares.get("unknown")

@@ -141,8 +141,14 @@ class LabelIssuesOptions(CheckOptions):
     )
     folds: Annotated[int, Field(ge=2, le=20)] = Field(default=5, description="Cross-validation folds.")
     seed: Seed = Field(default=0, description="Seed of the sample and the folds.")
-    max_share: Share = Field(
-        default=0.05, description="Pass when the share of likely mislabelled rows is at most this."
+    max_excess: Share = Field(
+        default=0.05,
+        description="Fail when the share flagged exceeds the share expected of correct labels (labels drawn from "
+        "the model's own probabilities) by more than this, and significantly.",
+    )
+    max_share: Share | None = Field(
+        default=None,
+        description="Also fail when the share of likely mislabelled rows is above this (default: no limit).",
     )
 
 

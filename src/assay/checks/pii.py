@@ -14,6 +14,13 @@ need a named-entity model, which is not used: they are found from column names o
 In a numeric column only validated results count (credit cards, national identifiers with a checksum) or those
 the column's name gives context to (a ``phone`` column of numbers), because plain numbers look like phone
 numbers and SSNs by chance.
+
+Digit-pattern identifiers (cards, IBANs, national identifiers) are looked for only in values that have the form of
+one: text, or whole numbers; never in a number with a fractional part (a float, or text such as ``0.5488135``),
+whose digits pass a check digit by chance (one random digit string in ten passes Luhn). And a column counts for
+such an identifier only when at least half of its values that could hold one (those with six digits or more) do
+(``MIN_ID_SHARE``): a column of real card numbers passes the checksum in every value, a column of random digit
+strings in about one in ten.
 """
 
 from __future__ import annotations
@@ -94,6 +101,9 @@ _NAME_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
 _NAME_ONLY: Final = frozenset({"PERSON", "DATE_OF_BIRTH", "LOCATION"})
 _DIGIT = re.compile(r"[0-9]")
 _ISO_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*$")
+_DECIMAL = re.compile(
+    r"^\s*[-+]?([0-9]*\.[0-9]+|[0-9]+\.[0-9]*)([eE][-+]?[0-9]+)?\s*$|^\s*[-+]?[0-9]+[eE][-+]?[0-9]+\s*$"
+)
 _ID_ENTITIES: Final = (
     "CREDIT_CARD",
     "IBAN_CODE",
@@ -108,11 +118,19 @@ _ID_ENTITIES: Final = (
 )
 
 
+def _id_form(text: str) -> bool:
+    """Whether a value could hold a digit-pattern identifier: six digits or more, and not a number with a fractional
+    part or an exponent (``0.5488135``, ``1.2e+15``)."""
+    return len(_DIGIT.findall(text)) >= 6 and not _DECIMAL.match(text)
+
+
 def _candidates(text: str) -> list[str]:
     """The entity types a value could hold at all (the phone recogniser is slow: it runs only on values with 7
-    digits or more that are not ISO dates)."""
+    digits or more that are not ISO dates; identifiers and phone numbers only in values of their form)."""
     digits = len(_DIGIT.findall(text))
-    out = []
+    out: list[str] = []
+    if _DECIMAL.match(text):
+        return out
     if "@" in text:
         out.append("EMAIL_ADDRESS")
     if ("." in text or ":" in text) and digits:
@@ -125,6 +143,8 @@ def _candidates(text: str) -> list[str]:
 
 
 DEFAULT_SAMPLE: Final = 200
+#: a column counts for a digit-pattern identifier when at least this share of its values of identifier form hold one
+MIN_ID_SHARE: Final = 0.5
 DEFAULT_MIN_SCORE: Final = 0.4
 _SCAN_LIMIT: Final = 100_000
 
@@ -214,13 +234,18 @@ class ColumnPii:
     name_entities: tuple[str, ...]
     scanned: int
     value_entities: dict[str, int]
+    id_form: int = 0
 
     @property
     def entities(self) -> tuple[str, ...]:
-        """The entity types found: in values; from the name for types values cannot show offline (names,
-        dates of birth, addresses), or for any type when no value could be scanned."""
+        """The entity types found: in values (a digit-pattern identifier in at least ``MIN_ID_SHARE`` of the values
+        of identifier form); from the name for types values cannot show offline (names, dates of birth,
+        addresses), or for any type when no value could be scanned."""
         from_name = {e for e in self.name_entities if e in _NAME_ONLY or self.scanned == 0}
-        return tuple(sorted(from_name | set(self.value_entities)))
+        in_values = {
+            e for e, n in self.value_entities.items() if e not in _ID_ENTITIES or n >= MIN_ID_SHARE * self.id_form
+        }
+        return tuple(sorted(from_name | in_values))
 
     @property
     def flagged(self) -> bool:
@@ -234,6 +259,7 @@ class ColumnPii:
             "from_name": list(self.name_entities),
             "values_scanned": self.scanned,
             "values_with_entity": dict(sorted(self.value_entities.items())),
+            "values_of_identifier_form": self.id_form,
             "categories": sorted({CATEGORIES.get(e, e.lower()) for e in self.entities}),
         }
 
@@ -331,7 +357,9 @@ def scan_pii(
         numeric = kinds[column] in ("Integral", "Fractional")
         if numeric:
             present = [int(v) if isinstance(v, float) and v.is_integer() else v for v in present]
-        found = _scan_values(column, present, integral=numeric, min_score=min_score)
+        # a number with a fractional part holds no identifier: its digits pass a checksum only by chance
+        whole = [v for v in present if not (numeric and not isinstance(v, int))]
+        found = _scan_values(column, whole, integral=numeric, min_score=min_score)
         results.append(
             ColumnPii(
                 column=column,
@@ -339,6 +367,7 @@ def scan_pii(
                 name_entities=entities_in_name(column),
                 scanned=len(present),
                 value_entities=found,
+                id_form=sum(1 for v in whole if _id_form(str(v))),
             )
         )
     return PiiScan(

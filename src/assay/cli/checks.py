@@ -280,7 +280,8 @@ def label_issues(
     sample: Annotated[int, _help(_I, "sample")] = _I.default("sample"),
     folds: Annotated[int, _help(_I, "folds")] = _I.default("folds"),
     seed: Annotated[int, _help(_I, "seed")] = _I.default("seed"),
-    max_share: Annotated[float, _help(_I, "max_share")] = _I.default("max_share"),
+    max_excess: Annotated[float, _help(_I, "max_excess")] = _I.default("max_excess"),
+    max_share: Annotated[float | None, _help(_I, "max_share")] = None,
     out: _Out = None,
     as_json: JsonOption = False,
     strict: _Strict = False,
@@ -291,7 +292,7 @@ def label_issues(
     _run(ctx, "label-issues", data, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=strict, label=label, features=names(features, "--features"),
          exclude=names(exclude, "--exclude") or [], sample=sample, folds=folds, seed=seed,
-         max_share=max_share)  # fmt: skip
+         max_excess=max_excess, max_share=max_share)  # fmt: skip
 
 
 @check_app.command("representativeness", no_args_is_help=True)

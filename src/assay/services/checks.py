@@ -250,12 +250,21 @@ def label_issues(
     sample: int = 5000,
     folds: int = 5,
     seed: int = 0,
-    max_share: float = 0.05,
+    max_excess: float = 0.05,
+    max_share: float | None = None,
 ) -> LabelIssues:
     from assay.checks import find_label_issues
 
     result = find_label_issues(
-        data, label, features=features, exclude=exclude, sample=sample, folds=folds, seed=seed, max_share=max_share
+        data,
+        label,
+        features=features,
+        exclude=exclude,
+        sample=sample,
+        folds=folds,
+        seed=seed,
+        max_excess=max_excess,
+        max_share=max_share,
     )
     return _fingerprinted(result, data)
 
