@@ -73,9 +73,11 @@ def main() -> None:
         doc = poisoning_indicators(frame, label=label).to_dict()
         r = doc["result"]
         sizes = ",".join(str(c["rows"]) for c in r["label_flip_clusters"])
-        print(f"| {name} (clean) | {doc['data']['sampled']} | {doc['status']} | {len(r['label_flip_clusters'])} {sizes} | "
-              f"{r['influential_outliers']['rows']} (max {r['influential_outliers']['max_cook']}) | "
-              f"{r['conflicting_near_duplicates']['share']:.4f} ({r['conflicting_near_duplicates']['excess_share']:.4f}) | "
+        outliers, conflicts = r["influential_outliers"], r["conflicting_near_duplicates"]
+        print(f"| {name} (clean) | {doc['data']['sampled']} | {doc['status']} | {len(r['label_flip_clusters'])} "
+              f"{sizes} "
+              f"| {outliers['rows']} (max {outliers['max_cook']}) | "
+              f"{conflicts['share']:.4f} ({conflicts['excess_share']:.4f}) | "
               f"{len(r['trigger_candidates'])} | {time.perf_counter() - start:.1f} |")  # fmt: skip
     adult, label = found["adult"]
     adult = adult.dropna().reset_index(drop=True)
@@ -85,8 +87,10 @@ def main() -> None:
         doc = poisoning_indicators(frame, label=label, sample=len(frame)).to_dict()
         clusters = doc["result"]["label_flip_clusters"]
         hit = max((len(planted & set(c["positions"])) for c in clusters), default=0)
-        print(f"| adult, 100 labels flipped in a region (seed {seed}) | {doc['data']['sampled']} | {doc['status']} | "
-              f"{len(clusters)} (largest holds {hit} of 100 flipped) | | | | {time.perf_counter() - start:.1f} |")
+        print(
+            f"| adult, 100 labels flipped in a region (seed {seed}) | {doc['data']['sampled']} | {doc['status']} | "
+            f"{len(clusters)} (largest holds {hit} of 100 flipped) | | | | {time.perf_counter() - start:.1f} |"
+        )
         frame = adult.copy()
         row = int(np.random.default_rng(seed).integers(len(frame)))
         frame.loc[row, ["age", "hours-per-week", "capital-loss"]] = [90, 99, 4000]
@@ -94,16 +98,20 @@ def main() -> None:
         start = time.perf_counter()
         doc = poisoning_indicators(frame, label=label, sample=len(frame)).to_dict()
         top = doc["result"]["influential_outliers"]
-        print(f"| adult, one extreme row with its label flipped (seed {seed}) | {doc['data']['sampled']} | "
-              f"{doc['status']} | | {top['rows']} (max {top['max_cook']}; planted row listed: {row in top['positions']}) "
-              f"| | | {time.perf_counter() - start:.1f} |")
+        print(
+            f"| adult, one extreme row with its label flipped (seed {seed}) | {doc['data']['sampled']} | "
+            f"{doc['status']} | | {top['rows']} (max {top['max_cook']}; planted row listed: {row in top['positions']}) "
+            f"| | | {time.perf_counter() - start:.1f} |"
+        )
         frame, planted = triggered(adult, label, 150, seed)
         start = time.perf_counter()
         doc = poisoning_indicators(frame, label=label, sample=len(frame)).to_dict()
         triggers = doc["result"]["trigger_candidates"]
         names = ", ".join(f"{t['column']} ({t['rows']} rows)" for t in triggers)
-        print(f"| adult, trigger value on 150 rows (seed {seed}) | {doc['data']['sampled']} | {doc['status']} | | | | "
-              f"{len(triggers)}: {names} | {time.perf_counter() - start:.1f} |")
+        print(
+            f"| adult, trigger value on 150 rows (seed {seed}) | {doc['data']['sampled']} | {doc['status']} | | | | "
+            f"{len(triggers)}: {names} | {time.perf_counter() - start:.1f} |"
+        )
 
 
 if __name__ == "__main__":

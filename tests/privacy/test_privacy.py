@@ -112,7 +112,8 @@ def test_planted_poisoning_is_found_and_named_by_position() -> None:
 
 def test_anonymisation_reaches_k_and_pseudonymises_with_the_key() -> None:
     frame = pd.DataFrame({
-        "id": [f"p{i}" for i in range(400)], "age": np.arange(400) % 70 + 18, "zip": [f"{10000 + i * 7}" for i in range(400)],
+        "id": [f"p{i}" for i in range(400)], "age": np.arange(400) % 70 + 18,
+        "zip": [f"{10000 + i * 7}" for i in range(400)],
         "sex": ["F", "M"] * 200, "disease": np.random.default_rng(0).choice(["flu", "asthma", "none"], 400),
     })  # fmt: skip
     before = privacy_measures(frame, ["age", "zip", "sex"], "disease")

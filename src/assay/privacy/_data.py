@@ -4,7 +4,7 @@ label of a :class:`~assay.frames.Label`, and a numeric design matrix of mixed co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 import narwhals as nw
 import numpy as np
@@ -56,7 +56,7 @@ def binary(values: pd.Series, label: Label) -> np.ndarray:
         out = values.map(lambda v: float(str(v) in wanted or (isinstance(v, float) and f"{v:g}" in wanted))).to_numpy()
     else:
         found = set(pd.unique(values[~missing]))
-        if not found <= {0, 1, True, False}:
+        if not found <= {0, 1}:
             shown = ", ".join(repr(v) for v in list(found)[:3])
             raise InvalidInput(
                 f"label {label.column!r} is not 0/1 (values include {shown}): give its positive values, "

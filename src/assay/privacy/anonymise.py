@@ -51,7 +51,7 @@ def _pseudonyms(values: pd.Series, key: bytes) -> pd.Series:
         [hmac.new(key, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH] for u in uniques],
         dtype=object,
     )
-    out = np.where(codes >= 0, hashed[np.maximum(codes, 0)] if len(hashed) else None, None)
+    out: list[Any] = [hashed[c] if c >= 0 else None for c in codes]
     return pd.Series(out, index=values.index, dtype="string")
 
 
@@ -66,15 +66,16 @@ def _band(values: pd.Series, width: int, column: str) -> pd.Series:
         names = [f"{int(u)}-{int(u) + width - 1}" for u in uniques]
     else:
         names = [f"[{u:g}, {u + width:g})" for u in uniques]
-    labels = np.asarray(names, dtype=object)
-    return pd.Series(np.where(codes >= 0, labels[np.maximum(codes, 0)] if len(labels) else None, None),
-                     index=values.index, dtype="string")  # fmt: skip
+    out: list[Any] = [names[c] if c >= 0 else None for c in codes]
+    return pd.Series(out, index=values.index, dtype="string")
 
 
 def _dates(values: pd.Series, rule: str, column: str) -> pd.Series:
-    dates = pd.to_datetime(values, errors="coerce", format="mixed") if not pd.api.types.is_datetime64_any_dtype(
-        values
-    ) else values
+    dates = (
+        pd.to_datetime(values, errors="coerce", format="mixed")
+        if not pd.api.types.is_datetime64_any_dtype(values)
+        else values
+    )
     if dates[values.notna()].isna().any():
         raise InvalidInput(f"generalise {column}={rule}: the column holds values that are not dates")
     text = dates.dt.strftime("%Y-%m" if rule == "month" else "%Y")
@@ -114,12 +115,10 @@ def privacy_measures(frame: pd.DataFrame, quasi: Sequence[str], sensitive: str |
     if rows == 0:
         return {"rows": 0, "classes": 0, "k": None, "l": None, "unique_share": None, "prosecutor_risk_max": None,
                 "prosecutor_risk_mean": None}  # fmt: skip
-    if not quasi:
-        sizes = np.asarray([rows])
-        codes = np.zeros(rows, dtype=np.int64)
-    else:
-        codes = frame.groupby(list(quasi), dropna=False, sort=False).ngroup().to_numpy()
-        sizes = np.bincount(codes)
+    codes: np.ndarray[Any, Any] = (
+        frame.groupby(list(quasi), dropna=False, sort=False).ngroup().to_numpy() if quasi else np.zeros(rows, dtype=int)
+    )
+    sizes: np.ndarray[Any, Any] = np.bincount(codes)
     measures: dict[str, Any] = {
         "rows": rows,
         "classes": len(sizes),

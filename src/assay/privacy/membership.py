@@ -150,8 +150,10 @@ def _black_box(attack: str, train: tuple[np.ndarray, np.ndarray, np.ndarray], ju
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # ART notes that PyTorch is missing (not needed here)
-            from art.attacks.inference.membership_inference import MembershipInferenceBlackBox
-            from art.estimators.classification import BlackBoxClassifier
+            from art.attacks.inference.membership_inference import (  # type: ignore[import-untyped]
+                MembershipInferenceBlackBox,
+            )
+            from art.estimators.classification import BlackBoxClassifier  # type: ignore[import-untyped]
     except ImportError as exc:
         raise BackendUnsupported(
             "membership inference needs the Adversarial Robustness Toolbox (pip install 'assay[security]')"
@@ -165,9 +167,7 @@ def _black_box(attack: str, train: tuple[np.ndarray, np.ndarray, np.ndarray], ju
     if "random_state" in inference.attack_model.get_params():  # ART builds its attack model without a seed
         inference.attack_model.set_params(random_state=seed)
     pred, y, member = train
-    inference.fit(
-        y=y[member == 1], pred=pred[member == 1], test_y=y[member == 0], test_pred=pred[member == 0]
-    )
+    inference.fit(y=y[member == 1], pred=pred[member == 1], test_y=y[member == 0], test_pred=pred[member == 0])
     judged_pred, judged_y = judge
     scores = inference.infer(None, judged_y, pred=judged_pred, probabilities=True)
     scores = np.asarray(scores, dtype=np.float64)
@@ -270,12 +270,17 @@ def membership_inference(
                     "advantage": _round(_advantage(s, t)),
                 }
             groups.append(entry)
-    counts = {"members": int(truth.sum()), "non_members": int((1 - truth).sum())}
-    if min(counts.values()) < MIN_ROWS:
-        notes.append(Note("few_rows", f"{counts['members']} members and {counts['non_members']} non-members judged: "
-                                      f"fewer than {MIN_ROWS} on a side, the verdict is warn"))  # fmt: skip
+    judged_rows = {"members": int(truth.sum()), "non_members": int((1 - truth).sum())}
+    if min(judged_rows.values()) < MIN_ROWS:
+        notes.append(
+            Note(
+                "few_rows",
+                f"{judged_rows['members']} members and {judged_rows['non_members']} "
+                f"non-members judged: fewer than {MIN_ROWS} on a side, the verdict is warn",
+            )
+        )
     predicted = (p > 0.5).astype(np.int64)
-    accuracy = {
+    accuracy: dict[str, float | None] = {
         "training": float(np.mean(predicted[member == 1] == y[member == 1])),
         "held_out": float(np.mean(predicted[member == 0] == y[member == 0])),
     }
@@ -301,7 +306,7 @@ def membership_inference(
         attacks=attacks,
         groups=tuple(groups),
         accuracy=accuracy,
-        judged=counts,
+        judged=judged_rows,
         max_auc=max_auc,
         notes=tuple(notes),
     )

@@ -73,8 +73,10 @@ class Poisoning:
         if self.outliers["rows"]:
             found.append(f"{self.outliers['rows']} influential outlier(s)")
         if self.conflicts["excess_share"] > self.max_conflicts:
-            found.append(f"{self.conflicts['share']:.2%} of rows with a conflicting near-duplicate "
-                         f"({self.conflicts['excess_share']:.2%} more than the labels' uncertainty explains)")
+            found.append(
+                f"{self.conflicts['share']:.2%} of rows with a conflicting near-duplicate "
+                f"({self.conflicts['excess_share']:.2%} more than the labels' uncertainty explains)"
+            )
         if self.triggers:
             found.append(f"{len(self.triggers)} trigger candidate(s)")
         return found
@@ -203,7 +205,7 @@ def poisoning_indicators(
     suspect = given < UNLIKELY
     nodes = np.flatnonzero(suspect)
     edges = [(int(i), int(j)) for i in nodes for j in near[i] if suspect[j] and y[j] == y[i]]
-    clusters = []
+    clusters: list[dict[str, Any]] = []
     for component in _components(edges, nodes):
         if len(component) >= min_cluster:
             clusters.append({
@@ -212,7 +214,7 @@ def poisoning_indicators(
                 "mean_probability_of_label": round(float(given[component].mean()), 4),
                 "positions": _positions(component, positions),
             })  # fmt: skip
-    clusters.sort(key=lambda c: -c["rows"])
+    clusters.sort(key=lambda c: -len(c["positions"]))
 
     # influential outliers: Cook's distance of each row (its label against the rest)
     majority = (y == np.bincount(y).argmax()).astype(np.int64)
@@ -247,13 +249,22 @@ def poisoning_indicators(
     return Poisoning(
         data={"source": frame.source, "rows": total, "sampled": len(rows), "columns": len(frame.columns)},
         spec={
-            "label": label, "features": chosen, "sample": sample, "neighbours": neighbours,
-            "min_cluster": min_cluster, "max_cook": max_cook, "max_conflicts": max_conflicts,
-            "trigger_share": trigger_share, "trigger_support": trigger_support, "trigger_purity": trigger_purity,
-            "trigger_gap": trigger_gap, "seed": seed, "unlikely_label_probability": UNLIKELY,
+            "label": label,
+            "features": chosen,
+            "sample": sample,
+            "neighbours": neighbours,
+            "min_cluster": min_cluster,
+            "max_cook": max_cook,
+            "max_conflicts": max_conflicts,
+            "trigger_share": trigger_share,
+            "trigger_support": trigger_support,
+            "trigger_purity": trigger_purity,
+            "trigger_gap": trigger_gap,
+            "seed": seed,
+            "unlikely_label_probability": UNLIKELY,
             "near_duplicate_distance": NEAR,
             "model": "logistic regression, out-of-fold (median-imputed standardised numbers, one-hot text)",
-        },  # fmt: skip
+        },
         clusters=tuple(clusters),
         outliers=outliers,
         conflicts=conflicts,
@@ -285,7 +296,7 @@ def _triggers(
         if values.nunique(dropna=True) > MAX_LEVELS or span is None:
             continue
         text = values.astype("string").fillna("\x00").to_numpy(dtype=object)
-        levels, codes = np.unique(text, return_inverse=True)
+        _, codes = np.unique(text, return_inverse=True)
         counts = np.bincount(codes)
         for level in np.flatnonzero((counts >= support) & (counts <= share * n)):
             at = np.flatnonzero(codes == level)

@@ -85,10 +85,12 @@ def _utility(before: pd.DataFrame, after: pd.DataFrame, o: AnonymiseOptions) -> 
         raise InvalidInput("the facet and label of the utility comparison must stay in the output")
     from assay.services.assessments import assess
 
+    label, facet = o.label, o.facet
+
     def metrics(frame: pd.DataFrame) -> list[dict[str, Any]]:
         if len(frame) == 0:
             return []
-        report = assess(frame, label=o.label, positive=o.positive, facets=[o.facet], bootstrap=0, min_group_size=1)
+        report = assess(frame, label=label, positive=o.positive, facets=[facet], bootstrap=0, min_group_size=1)
         return [
             {"value": entry["value_or_threshold"], "n_d": entry["n_d"],
              **{m["name"]: m["value"] for m in entry["metrics"]}}
