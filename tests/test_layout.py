@@ -20,6 +20,7 @@ LAYERS = {
     "governance",
     "metrics",
     "mitigate",
+    "privacy",
     "reports",
     "server",
     "services",

@@ -37,6 +37,9 @@ SCHEMAS: Final[dict[str, int]] = {
     "assay.attribution-drift": 1,  # NDCG of a window's SHAP ranking against a baseline's (explain.drift)
     "assay.oversight-report": 1,  # human review statistics of a system over a period (services.oversight)
     "assay.satisfaction": 1,  # end users' ratings against a floor and a baseline (metrics.satisfaction)
+    "assay.membership-inference": 1,  # how well an attacker tells training rows from held-out rows (privacy)
+    "assay.poisoning": 1,  # indicators of data poisoning in a training set (privacy)
+    "assay.anonymisation": 1,  # an anonymisation run and the privacy and utility it left (services.anonymisation)
 }
 
 

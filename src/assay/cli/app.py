@@ -65,6 +65,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "assay.cli.mitigate",
         "Mitigate bias: reweighing, exponentiated gradient, threshold optimisation or reject-option classification.",
     ),
+    "anonymise": LazyCommand(
+        "assay.cli.privacy",
+        "Anonymise a dataset and measure what privacy and utility it leaves.",
+    ),
     "run": LazyCommand(
         "assay.cli.run",
         "Run any compute kind on your own files, its options by name (`assay run duplicates d.csv --set columns=a,b`).",

@@ -18,6 +18,7 @@ from assay.explain.options import AttributionDriftOptions, ExplanationOptions
 from assay.frames.options import as_values
 from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions, SatisfactionOptions
 from assay.mitigate.options import MitigationOptions
+from assay.privacy.options import MembershipOptions, PoisoningOptions
 from assay.services.compute import Inputs, Kind, Metric, Outcome, Target, Violation
 
 if TYPE_CHECKING:
@@ -284,6 +285,47 @@ def _drift_outcome(document: Mapping[str, Any]) -> Outcome:
     return cast(Outcome, outcome(document))
 
 
+def _membership(inputs: Inputs, o: MembershipOptions) -> Any:
+    from assay.privacy.membership import membership_inference
+
+    if inputs.progress is not None:
+        inputs.progress("attacking the model (membership inference)")
+    label = o.label_role()
+    model = inputs.model.with_positive(label.values) if inputs.model is not None else None
+    return membership_inference(
+        inputs.data, inputs.reference, model, label=label, facet=o.facet, sample_size=o.sample, attack=o.attack,
+        max_auc=o.max_auc, bootstrap=o.bootstrap, confidence=o.confidence, min_group_size=o.min_group_size,
+        seed=o.seed,
+    )  # fmt: skip
+
+
+def _poisoning(inputs: Inputs, o: PoisoningOptions) -> Any:
+    from assay.privacy.poisoning import poisoning_indicators
+
+    if inputs.progress is not None:
+        inputs.progress("looking for poisoning indicators")
+    return poisoning_indicators(inputs.data, **o.arguments())
+
+
+def _write_document(name: str) -> Callable[[Any, Path], dict[str, Path]]:
+    """The writer of a kind whose only file is its document (``NAME.json``)."""
+
+    def write(result: Any, folder: Path) -> dict[str, Path]:
+        import json
+
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        return {name: path}
+
+    return write
+
+
+def _privacy_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.privacy.membership import outcome
+
+    return cast(Outcome, outcome(document))
+
+
 def check_kind(name: str) -> Kind:
     """The kind of the data check ``name`` (its options model is :data:`assay.checks.options.CHECK_OPTIONS`)."""
     options = CHECK_OPTIONS[name]
@@ -337,6 +379,16 @@ KINDS: Final[dict[str, Kind]] = {
         name="satisfaction", title="the satisfaction check", options=SatisfactionOptions, compute=_satisfaction,
         write=_write_violations("satisfaction"), schema="assay.satisfaction", baseline="optional",
         baseline_of=("satisfaction",), summary=_monitor_summary, outcome=_satisfaction_outcome,
+    ),
+    "membership-inference": Kind(
+        name="membership-inference", title="the membership inference test", options=MembershipOptions,
+        compute=_membership, write=_write_document("membership_inference"), schema="assay.membership-inference",
+        model="required", reference=True, summary=_check_summary, outcome=_privacy_outcome,
+    ),
+    "poisoning": Kind(
+        name="poisoning", title="the poisoning indicators", options=PoisoningOptions, compute=_poisoning,
+        write=_write_document("poisoning"), schema="assay.poisoning", summary=_check_summary,
+        outcome=_check_outcome,
     ),
     **{name: check_kind(name) for name in CHECK_OPTIONS},
     # drift compares with raw reference data or with a recorded baseline check's sketches (one of the two)

@@ -36,6 +36,7 @@ from assay.store.migrate import upgrade
 if TYPE_CHECKING:
     from assay.services.access import Access
     from assay.services.alerts import Alerts
+    from assay.services.anonymisation import Anonymisation
     from assay.services.approvals import Approvals
     from assay.services.audit import AuditLog
     from assay.services.capture import Capture
@@ -405,6 +406,13 @@ class Workspace:
         from assay.services.alerts import Alerts
 
         return Alerts(self)
+
+    @cached_property
+    def anonymisation(self) -> Anonymisation:
+        """Anonymisation runs (the pseudonymisation key stays in the workspace; see docs/privacy-and-security.md)."""
+        from assay.services.anonymisation import Anonymisation
+
+        return Anonymisation(self)
 
     @cached_property
     def capture(self) -> Capture:
