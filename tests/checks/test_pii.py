@@ -214,3 +214,41 @@ def test_registering_with_the_scan_sets_the_pii_flag(workspace: Workspace, tmp_p
                  "--file", str(people), "--scan-pii", "--json"])  # fmt: skip
     assert code == 0
     assert workspace.datasets.get_version("people@2").pii is True
+
+
+def test_sensitive_attributes_are_found_by_name_and_values_and_kept_apart_from_the_verdict() -> None:
+    frame = pd.DataFrame(
+        {
+            "applicant_gender": ["Female", "Male", "Female", "Male"],
+            "ethnicity": ["Hispanic", "White", "Black", "Asian"],
+            "Faith": ["Christian", "Muslim", "none", "Jewish"],
+            "HealthStatus": ["good", "poor", "good", "fair"],  # health: from the name only
+            "union_member": [1, 0, 0, 1],
+            "code": ["M", "F", "M", "F"],  # m/f alone, under a neutral name: not taken for sex
+            "status": ["none", "other", "none", "other"],  # generic words only: nothing
+            "comment": ["white car", "a black cat", "ok", "fine"],  # a word in free text: nothing
+        }
+    )
+    document = scan_pii(frame).to_dict()
+    found = {(s["column"], s["category"], tuple(s["found_by"])) for s in document["result"]["sensitive_columns"]}
+    assert found == {
+        ("applicant_gender", "sex or gender", ("name", "values")),
+        ("ethnicity", "racial or ethnic origin", ("name", "values")),
+        ("Faith", "religious or philosophical beliefs", ("name", "values")),
+        ("HealthStatus", "health", ("name",)),
+        ("union_member", "trade union membership", ("name",)),
+    }
+    assert document["result"]["special_category_data"] is True and document["status"] == "pass"  # not identifying
+    assert "special-category data (GDPR Art. 9) in Faith, HealthStatus, ethnicity, union_member" in (
+        document["summary"]
+    )
+    assert "Hispanic" not in json.dumps(document)  # categories and columns, never a value
+
+
+@pytest.mark.realdata
+def test_sensitive_attributes_of_adult(shared_data: Path) -> None:
+    from tests.support.adult import adult
+
+    document = scan_pii(adult(shared_data, "data").iloc[:2000]).to_dict()
+    found = {(s["column"], s["category"], s["gdpr_art9"]) for s in document["result"]["sensitive_columns"]}
+    assert found == {("race", "racial or ethnic origin", True), ("sex", "sex or gender", False)}

@@ -1,6 +1,9 @@
 """Personal data (PII) in a dataset: column names, and a sample of values per column scanned with Presidio's
 recognisers, offline. Only columns, entity types and counts are reported, never a value.
 
+Sensitive attributes (special-category data of GDPR Art. 9, and sex or gender) are reported apart, by column, from
+names and values (:mod:`assay.checks._sensitive`); they do not change the verdict, which is about identifying data.
+
 A column is flagged for the entity types found in its values, and for those its name names when values cannot
 show them offline (person names, dates of birth, addresses) or no value was scanned; a name that suggests a type
 its values do not confirm is reported (``from_name``) but not flagged.
@@ -44,6 +47,7 @@ from assay.checks._common import (
     row_count,
     sample_rows,
 )
+from assay.checks._sensitive import SensitiveColumn, sensitive_column
 from assay.errors import BackendUnsupported, InvalidInput
 from assay.frames import open as open_frame
 
@@ -235,6 +239,7 @@ class ColumnPii:
     scanned: int
     value_entities: dict[str, int]
     id_form: int = 0
+    sensitive: tuple[SensitiveColumn, ...] = ()  # special-category data and sex (checks/_sensitive.py)
 
     @property
     def entities(self) -> tuple[str, ...]:
@@ -261,6 +266,7 @@ class ColumnPii:
             "values_with_entity": dict(sorted(self.value_entities.items())),
             "values_of_identifier_form": self.id_form,
             "categories": sorted({CATEGORIES.get(e, e.lower()) for e in self.entities}),
+            "sensitive": [found.to_dict() for found in self.sensitive],
         }
 
 
@@ -290,8 +296,15 @@ class PiiScan:
         """Personal-data categories (as stored with a dataset version)."""
         return tuple(sorted({CATEGORIES.get(e, e.lower()) for e in self.entities}))
 
+    @property
+    def sensitive(self) -> tuple[SensitiveColumn, ...]:
+        """The sensitive attributes found: special-category data (GDPR Art. 9) and sex or gender."""
+        return tuple(found for c in self.columns for found in c.sensitive)
+
     def to_dict(self) -> dict[str, Any]:
         flagged = [c.column for c in self.flagged]
+        sensitive = self.sensitive
+        art9 = sorted({f.column for f in sensitive if f.art9})
         return envelope(
             "pii",
             data=self.data,
@@ -306,12 +319,15 @@ class PiiScan:
             summary=(
                 f"personal data in {len(flagged)} of {len(self.columns)} columns"
                 + (f": {', '.join(flagged)} ({', '.join(self.categories)})" if flagged else "")
+                + (f"; special-category data (GDPR Art. 9) in {', '.join(art9)}" if art9 else "")
             ),
             result={
                 "pii": self.pii,
                 "entities": list(self.entities),
                 "categories": list(self.categories),
                 "flagged_columns": flagged,
+                "special_category_data": bool(art9),
+                "sensitive_columns": [f.to_dict() for f in sensitive],
                 "columns": [c.to_dict() for c in self.columns],
             },
             created_at=self.created_at,
@@ -368,6 +384,7 @@ def scan_pii(
                 scanned=len(present),
                 value_entities=found,
                 id_form=sum(1 for v in whole if _id_form(str(v))),
+                sensitive=tuple(sensitive_column(column, present)),
             )
         )
     return PiiScan(
