@@ -110,6 +110,8 @@ class Rule(_Strict):
     abs_max: Annotated[float, Field(ge=0)] | None = None
     max_gap: Annotated[float, Field(ge=0)] | None = None
     max_age_days: Annotated[int, Field(ge=1)] | None = None
+    check: Annotated[str, Field(min_length=1, max_length=100)] | None = None  # a data check's name (assessment rules)
+    passing: bool | None = None  # assessment rules: the newest such record must have passed
     judge: Judge | None = None
 
     @property
@@ -131,6 +133,8 @@ class Rule(_Strict):
             raise ValueError(f"a {kind} rule takes no limits, judge or facets")
         if kind not in ("evidence", "assessment") and self.max_age_days is not None:
             raise ValueError("max_age_days is for evidence and assessment rules")
+        if kind != "assessment" and (self.check is not None or self.passing is not None):
+            raise ValueError("check and passing are for assessment rules")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min} is greater than max {self.max}")
         if self.evidence is not None:
@@ -478,14 +482,36 @@ def _evidence_rule(rule: Rule, policy: Policy, facts: GateFacts) -> tuple[bool, 
 
 
 def _assessment_rule(rule: Rule, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
-    findings = [
-        Finding(f"assessment {a['id']}", str(a["created_at"]), _age_ok(a["created_at"], facts.today, rule.max_age_days))
+    """A recorded assessment of a kind (``check``: of a data check by name), recent enough (``max_age_days``); with
+    ``passing``, the newest one must have passed its own verdict (a membership-inference test under its ``max_auc``,
+    a PII scan, ...): a failing newer record is not outweighed by an older pass."""
+    matching = [
+        a
         for a in facts.assessments
         if a.get("kind") == rule.assessment
+        and (rule.check is None or (a.get("document") or {}).get("check") == rule.check)
+    ]
+    what = f"{rule.assessment}" + (f" ({rule.check})" if rule.check else "")
+    age = f" within {rule.max_age_days} days" if rule.max_age_days else ""
+    if rule.passing:
+        findings = []
+        for a in matching:
+            status = str((a.get("document") or {}).get("status", "unknown"))
+            fresh = _age_ok(a["created_at"], facts.today, rule.max_age_days)
+            findings.append(
+                Finding(f"assessment {a['id']}: {status}", str(a["created_at"]), fresh and status == "pass")
+            )
+        if not findings:
+            return False, f"no {what} recorded for {facts.ref}{age}", findings
+        newest = findings[-1]
+        verdict = "passed" if newest.passed else "did not pass (or is too old)"
+        return newest.passed, f"the newest {what} of {facts.ref}{age} {verdict}", findings
+    findings = [
+        Finding(f"assessment {a['id']}", str(a["created_at"]), _age_ok(a["created_at"], facts.today, rule.max_age_days))
+        for a in matching
     ]
     good = [f for f in findings if f.passed]
-    age = f" within {rule.max_age_days} days" if rule.max_age_days else ""
-    return bool(good), f"{rule.assessment} recorded for {facts.ref}{age}: {len(good)} found", findings
+    return bool(good), f"{what} recorded for {facts.ref}{age}: {len(good)} found", findings
 
 
 _MODE_TEXT: Final = {
