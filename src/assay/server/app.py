@@ -9,6 +9,7 @@ and refused from another site's pages.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -244,9 +245,14 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
     """The job workers of the server (ASSAY_WORKERS threads; 0: none), started and stopped with it: in a child
     ``assay worker`` process when the app was made with ``worker_process=True`` (``assay serve``), else in this
     process. At shutdown a running job is asked to stop and, if still running after the grace, marked failed."""
+    from assay.services import jobs
     from assay.services.worker import WorkerPool, WorkerProcess
 
     workspace = app.state.workspace
+    if isinstance(workspace, Workspace):
+        # the job kinds (and what they import) load now, not in the first request that queues a job: the first held
+        # prediction of the review queue would otherwise wait a second for it
+        await asyncio.to_thread(jobs.known_kinds)
     trust = bool(getattr(app.state, "trust_pickle", False))
     serve = isinstance(workspace, Workspace) and workspace.settings.workers > 0
     kind = WorkerProcess if app.state.worker_process else WorkerPool
