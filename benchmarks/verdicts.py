@@ -13,7 +13,9 @@ random into two halves A and B, `--splits` times; a check that fails on a clean 
 Planted (detection = the share of planted splits the check fails): B with 1% of its rows duplicated; 1% of A's rows
 copied into B; a column that is the label with 0.5% of values flipped, as text; 10% of the labels flipped; half of
 the smallest facet group dropped; a column of valid card numbers; for validate, 5 points more missing values in one
-column (completeness) and a category no baseline row has in 20% of one text column. Drift has its own benchmark
+column (completeness), a category no baseline row has in 20% of one text column, and (counted only when that
+column's baseline_drift_check fires) a numeric column shifted by half its standard deviation and 15% of a text
+column's values moved to its rarest value. Drift has its own benchmark
 (benchmarks/drift_verdicts.py, the same splits).
 
     PYTHONPATH=src python benchmarks/verdicts.py [--splits 5] [--label-sample 3000] [--data ../shared/data]
@@ -142,12 +144,18 @@ def planted(check: str, a: pd.DataFrame, b: pd.DataFrame, label: str, facet: str
             shown = b[column].astype("float64")
             gone = b.assign(**{column: shown.where(rng.random(n) > 0.05)})
             out.append(("5 points more missing", a, gone))
+            out.append((f"drift:{column}: shifted by half its standard deviation", a,
+                        b.assign(**{column: shown + 0.5 * shown.std()})))  # fmt: skip
         text = [c for c in b.columns if not pd.api.types.is_numeric_dtype(b[c]) and b[c].nunique() <= 50]
         if text:
             column = text[0]
             values = b[column].to_numpy(dtype=object).copy()
             values[rng.random(n) < 0.2] = "__new__"
             out.append(("20% new category", a, b.assign(**{column: values})))
+            values = b[column].to_numpy(dtype=object).copy()
+            rare = b[column].value_counts().index[-1]
+            values[rng.random(n) < 0.15] = rare
+            out.append((f"drift:{column}: 15% of values moved to its rarest value", a, b.assign(**{column: values})))
         return out
     if check == "duplicates":
         extra = b.iloc[rng.choice(n, max(1, n // 100), replace=False)]
@@ -198,6 +206,8 @@ def main() -> None:
                     notes[check].append(f"{name}#{split}: {said}")
                 for problem, pa, pb in planted(check, a, b, label, facet, rng):
                     hit, said = run_check(check, pa, pb, whole, label, facet, args, split)
+                    if problem.startswith("drift:"):  # planted drift: found only by that column's drift check
+                        hit = f"baseline_drift_check:{problem.split(':')[1]}" in said.split(",")
                     caught[check][0] += hit
                     caught[check][1] += 1
                     if not hit:

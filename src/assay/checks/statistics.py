@@ -279,6 +279,18 @@ class Sketch:
         below = np.concatenate([[0.0], self.cumulative])[at]
         return np.asarray(below / self.weight, dtype=np.float64)
 
+    def cdf_ceiling(self, points: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The largest share of the weight that can be at or below each point: an item stands for the rows between
+        the item before it (excluded) and itself (a fine bin's rows up to its largest value, a KLL item's share of
+        the ranks), so a point between two items may have every row of the next item below it. At an item it is
+        :meth:`cdf`: the true CDF lies between :meth:`cdf` and this."""
+        if not len(self.items):
+            return np.zeros(len(points))
+        at = np.searchsorted(self.items, points, side="left")  # the first item at or above the point
+        beyond = at == len(self.items)
+        following = self.items[np.minimum(at, len(self.items) - 1)]
+        return np.where(beyond, 1.0, self.cdf(following))  # an item may repeat (one copy per level)
+
 
 def sketch_of(numerical: Mapping[str, Any], where: str) -> Sketch | None:
     """The distribution of a ``numerical_statistics`` block: its KLL sketch, else its buckets (each bucket's

@@ -183,6 +183,9 @@ def _summary(console: Console, report: MitigationReport) -> None:
             *(_cell(row.get(m)) for m in ("RD", "SD", "selection_rate_d", "selection_rate_a")),
         )
     console.print(table)
+    effect = doc.get("held_out_effect")
+    if effect:
+        console.print(effect["summary"], style=None if effect["helped"] else "bold yellow", markup=False)
     curve = doc.get("curve")
     if curve:
         points = Table(title=f"Curve over {curve['parameter']} ({curve['description']})")

@@ -449,6 +449,7 @@ def mitigate(
         "data": prepared.data,
         "split": {"test_size": test_size, "seed": seed, "stratified_by_label_and_group": prepared.stratified},
         "comparison": plain(comparison),
+        "held_out_effect": _effect(original, mitigated, method, constraint),
         "curve": trade_off,
         "assessments": {"original": original_doc, "mitigated": mitigated_doc},
         "deployment": {
@@ -460,6 +461,51 @@ def mitigate(
         },
     }
     return MitigationReport(document=document, estimator=fitted, original=estimator)
+
+
+#: the value of each metric when the groups are treated alike
+_IDEAL: Final = {"DPPL": 0.0, "DI": 1.0, "RD": 0.0, "SD": 0.0, "AD": 0.0}
+
+
+def _effect(original: Mapping[str, Any], mitigated: Mapping[str, Any], method: str, constraint: str | None
+            ) -> dict[str, Any]:  # fmt: skip
+    """Per metric, whether the mitigated model is nearer the groups' parity than the original on the held-out rows
+    (``improved``, ``not improved`` or ``unchanged``), and whether the metrics the method aims at improved."""
+    targets = ["RD"] if constraint == "equalized_odds" else ["DPPL", "DI"]
+    metrics: list[dict[str, Any]] = []
+    for name, ideal in _IDEAL.items():
+        before, after = _finite(original.get(name)), _finite(mitigated.get(name))
+        if before is None or after is None:
+            verdict = "not measured"
+        else:
+            gap_before, gap_after = _gap(name, before), _gap(name, after)
+            verdict = "unchanged" if math.isclose(gap_before, gap_after, abs_tol=1e-9) else (
+                "improved" if gap_after < gap_before else "not improved")  # fmt: skip
+        metrics.append({"metric": name, "ideal": ideal, "original": before, "mitigated": after, "verdict": verdict,
+                        "targeted": name in targets})  # fmt: skip
+    aimed = [m for m in metrics if m["targeted"]]
+    helped = bool(aimed) and all(m["verdict"] == "improved" for m in aimed)
+    accuracy = (original.get("accuracy"), mitigated.get("accuracy"))
+    said = ", ".join(f"{m['metric']} {m['original']:.3f} -> {m['mitigated']:.3f}" for m in aimed
+                     if m["verdict"] != "not measured")  # fmt: skip
+    summary = (
+        f"{method} improved {' and '.join(m['metric'] for m in aimed)} on the held-out rows ({said})"
+        if helped
+        else f"{method} did not improve {' and '.join(m['metric'] for m in aimed if m['verdict'] != 'improved')} "
+        f"on the held-out rows ({said or 'not measured'}): it did not help here"
+    )
+    return {"helped": helped, "summary": summary, "metrics": plain(metrics), "accuracy": plain(list(accuracy))}
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def _gap(metric: str, value: float) -> float:
+    """The distance from parity: |log DI| for the ratio (DI 0.5 and 2 are as far from 1), |value| otherwise."""
+    if metric == "DI":
+        return abs(math.log(value)) if value > 0 else math.inf
+    return abs(value)
 
 
 def _retrain(estimator: Any, inputs: pd.DataFrame, y: NDArray[Any]) -> Any:
