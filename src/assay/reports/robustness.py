@@ -37,7 +37,10 @@ def degradation_svg(corruption: Mapping[str, Any], clean: Mapping[str, Any]) -> 
 
 
 def _table(corruption: Mapping[str, Any]) -> str:
-    head = "<tr><th>severity</th><th>accuracy</th><th>drop</th><th>positive rate</th><th>groups (accuracy, excess drop, DI, DPPL)</th></tr>"
+    head = (
+        "<tr><th>severity</th><th>accuracy</th><th>drop</th><th>positive rate</th>"
+        "<th>groups (accuracy, excess drop, DI, DPPL)</th></tr>"
+    )
     rows = []
     for step in corruption["severities"]:
         groups = "; ".join(

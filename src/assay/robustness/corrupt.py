@@ -74,9 +74,8 @@ def _numeric(values: pd.Series, changed: np.ndarray) -> pd.Series:
     if pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
         rounded = np.round(changed)
         if np.isfinite(rounded).all():
-            return pd.Series(
-                rounded.astype(values.dtype if values.dtype.kind in "iu" else np.int64), index=values.index
-            )
+            kind = values.dtype if isinstance(values.dtype, np.dtype) else np.dtype(np.int64)
+            return pd.Series(rounded.astype(kind), index=values.index)
         return pd.Series(rounded, index=values.index)
     return pd.Series(changed, index=values.index, dtype=np.float64)
 

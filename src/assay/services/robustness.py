@@ -30,7 +30,7 @@ from assay.privacy._data import binary, require, sample
 from assay.robustness.corrupt import corrupt, fits, kind_of
 from assay.robustness.options import CORRUPTIONS
 
-__all__ = ["SCHEMA", "MAX_GROUPS", "Robustness", "outcome", "robustness"]
+__all__ = ["MAX_GROUPS", "SCHEMA", "Robustness", "outcome", "robustness"]
 
 SCHEMA: Final = "assay.robustness"
 MAX_GROUPS: Final = 20  # the commonest values of the facet get their own figures
@@ -45,7 +45,9 @@ def _bias(predicted: np.ndarray, y: np.ndarray, inside: np.ndarray) -> dict[str,
     from assay.metrics.bias import METRICS, Counts
 
     post = np.zeros((1, 1, 2, 2, 2), dtype=np.int64)
-    np.add.at(post, (0, 0, inside.astype(np.int64), y.astype(np.int64), predicted.astype(np.int64)), 1)
+    cells = np.zeros((2, 2, 2), dtype=np.int64)
+    np.add.at(cells, (inside.astype(np.int64), y.astype(np.int64), predicted.astype(np.int64)), 1)
+    post[0, 0] = cells
     counts = Counts(pre=post.sum(axis=4), post=post, has_group=False)
     out: dict[str, float | None] = {}
     for name in ("DI", "DPPL"):
