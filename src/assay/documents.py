@@ -38,6 +38,7 @@ SCHEMAS: Final[dict[str, int]] = {
     "assay.oversight-report": 1,  # human review statistics of a system over a period (services.oversight)
     "assay.satisfaction": 1,  # end users' ratings against a floor and a baseline (metrics.satisfaction)
     "assay.membership-inference": 1,  # how well an attacker tells training rows from held-out rows (privacy)
+    "assay.robustness": 1,  # accuracy and the bias metrics under corruptions at stated severities, per group
     "assay.poisoning": 1,  # indicators of data poisoning in a training set (privacy)
     "assay.anonymisation": 1,  # an anonymisation run and the privacy and utility it left (services.anonymisation)
 }

@@ -239,8 +239,8 @@ def test_sensitive_attributes_are_found_by_name_and_values_and_kept_apart_from_t
         ("union_member", "trade union membership", ("name",)),
     }
     assert document["result"]["special_category_data"] is True and document["status"] == "pass"  # not identifying
-    assert "special-category data (GDPR Art. 9) in Faith, HealthStatus, ethnicity, union_member" in (
-        document["summary"]
+    assert (
+        "special-category data (GDPR Art. 9) in Faith, HealthStatus, ethnicity, union_member" in (document["summary"])
     )
     assert "Hispanic" not in json.dumps(document)  # categories and columns, never a value
 

@@ -35,7 +35,15 @@ ROLE_SYNTAX = {
 #: options whose command-line form is a comma-separated or other text syntax (its help says so instead)
 TEXT_SYNTAX = {"metrics", "features", "columns", "exclude", "show", "rows", "bounds"}
 #: kinds run only through `assay run KIND` (no dedicated command: nothing to drift)
-RUN_ONLY = {"model-quality", "bias-drift", "attribution-drift", "satisfaction", "membership-inference", "poisoning"}
+RUN_ONLY = {
+    "model-quality",
+    "bias-drift",
+    "attribution-drift",
+    "satisfaction",
+    "membership-inference",
+    "poisoning",
+    "robustness",
+}
 
 
 def _command(kind: str) -> Any:

@@ -19,6 +19,7 @@ from assay.frames.options import as_values
 from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions, SatisfactionOptions
 from assay.mitigate.options import MitigationOptions
 from assay.privacy.options import MembershipOptions, PoisoningOptions
+from assay.robustness.options import RobustnessOptions
 from assay.services.compute import Inputs, Kind, Metric, Outcome, Target, Violation
 
 if TYPE_CHECKING:
@@ -326,6 +327,31 @@ def _privacy_outcome(document: Mapping[str, Any]) -> Outcome:
     return cast(Outcome, outcome(document))
 
 
+def _robustness(inputs: Inputs, o: RobustnessOptions) -> Any:
+    from assay.services.robustness import robustness
+
+    label = o.label_role()
+    model = inputs.model.with_positive(label.values) if inputs.model is not None else None
+    return robustness(
+        inputs.data, model, label=label, facet=o.facet, corruptions=o.corruptions, severities=o.severities,
+        columns=o.columns, immutable=o.immutable, at=o.at, max_accuracy_drop=o.max_accuracy_drop,
+        group_tolerance=o.group_tolerance, min_group_size=o.min_group_size, sample_size=o.sample, seed=o.seed,
+        progress=inputs.progress,
+    )  # fmt: skip
+
+
+def _write_robustness(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.robustness import write_robustness
+
+    return write_robustness(result.to_dict(), folder)
+
+
+def _robustness_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.services.robustness import outcome
+
+    return cast(Outcome, outcome(document))
+
+
 def check_kind(name: str) -> Kind:
     """The kind of the data check ``name`` (its options model is :data:`assay.checks.options.CHECK_OPTIONS`)."""
     options = CHECK_OPTIONS[name]
@@ -389,6 +415,11 @@ KINDS: Final[dict[str, Kind]] = {
         name="poisoning", title="the poisoning indicators", options=PoisoningOptions, compute=_poisoning,
         write=_write_document("poisoning"), schema="assay.poisoning", summary=_check_summary,
         outcome=_check_outcome,
+    ),
+    "robustness": Kind(
+        name="robustness", title="the perturbation robustness suite", options=RobustnessOptions,
+        compute=_robustness, write=_write_robustness, schema="assay.robustness", model="required",
+        summary=_check_summary, outcome=_robustness_outcome,
     ),
     **{name: check_kind(name) for name in CHECK_OPTIONS},
     # drift compares with raw reference data or with a recorded baseline check's sketches (one of the two)

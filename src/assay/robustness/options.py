@@ -1,0 +1,70 @@
+"""The options of the perturbation robustness suite, declared once: ``assay run robustness``, the server's request
+body and the job derive from them."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from assay.frames.options import Column, Columns, Labelled, Seed, Share
+
+__all__ = ["CORRUPTIONS", "Corruption", "RobustnessOptions"]
+
+Corruption = Literal["noise", "unit", "missing", "swap", "typo"]
+CORRUPTIONS: tuple[Corruption, ...] = ("noise", "unit", "missing", "swap", "typo")
+Severity = Annotated[float, Field(gt=0, le=1)]
+
+
+class RobustnessOptions(Labelled):
+    """Accuracy, the positive rate and the bias metrics DI and DPPL of a model on its data under realistic
+    corruptions (Gaussian noise, unit errors, missing values, category swaps, typos) at stated severities, overall
+    and per group of a facet."""
+
+    column_fields: ClassVar[tuple[str, ...]] = ("label", "facet", "columns", "immutable")
+
+    facet: Column | None = Field(default=None, description="Column whose groups get their own figures (clean value).")
+    corruptions: Annotated[list[Corruption], Field(min_length=1, max_length=5)] | None = Field(
+        default=None,
+        description="Corruptions run: noise, unit, missing, swap, typo (default: all that fit the columns).",
+    )
+    severities: Annotated[list[Severity], Field(min_length=1, max_length=20)] = Field(
+        default=[0.1, 0.2, 0.5, 1.0],
+        description="Severities in (0, 1]: the noise's standard deviation as a share of the column's spread, the "
+        "share of rows given a unit error, a missing value, a swapped category or a typo.",
+    )
+    columns: Columns | None = Field(
+        default=None, description="Columns corrupted (default: every feature of the model but the immutable ones)."
+    )
+    immutable: Columns = Field(default=[], description="Columns never corrupted.")
+    at: Severity = Field(
+        default=0.2,
+        description="The verdict judges the severities up to this one (it must be one of them or above one).",
+    )
+    max_accuracy_drop: Share = Field(
+        default=0.05, description="Fail when a corruption at a judged severity lowers accuracy by more than this."
+    )
+    group_tolerance: Share = Field(
+        default=0.05,
+        description="Fail when a group's accuracy drop exceeds the drop of the other rows by more than this.",
+    )
+    min_group_size: Annotated[int, Field(ge=1, le=100_000)] = Field(
+        default=100, description="Least rows of a group (and of the other rows) to judge its degradation."
+    )
+    sample: Annotated[int, Field(ge=100, le=1_000_000)] = Field(
+        default=5000, description="Labelled rows drawn at random (seeded) and corrupted."
+    )
+    seed: Seed = Field(default=0, description="Seed of the sample and of every corruption.")
+
+    @field_validator("severities")
+    @classmethod
+    def _sorted(cls, value: list[float]) -> list[float]:
+        if len(set(value)) != len(value):
+            raise ValueError("severities must differ from each other")
+        return sorted(value)
+
+    @model_validator(mode="after")
+    def _judged(self) -> RobustnessOptions:
+        if min(self.severities) > self.at:
+            raise ValueError(f"at ({self.at}) is below every severity ({', '.join(map(str, self.severities))})")
+        return self
