@@ -22,6 +22,7 @@ LAYERS = {
     "mitigate",
     "privacy",
     "reports",
+    "robustness",
     "server",
     "services",
     "store",
