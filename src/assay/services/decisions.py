@@ -211,6 +211,9 @@ def _summary(explanation: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+MAX_PASSES: Final = 50  # looks for new rows per job (each pass explains every row found)
+
+
 def explain_pending(
     ws: Workspace,
     system: str,
@@ -224,29 +227,34 @@ def explain_pending(
     with ws.store.read() as session:
         owner = _lookup.system(session, system)
         settings = settings_of(session, owner.id, params)
-    rows = _pending(ws, owner.id)
     counts = {"items": 0, "cases": 0, "errors": 0}
-    versions: dict[int, list[tuple[str, int, dict[str, Any]]]] = {}
-    for what, row_id, version_id, features in rows:
-        versions.setdefault(version_id, []).append((what, row_id, features))
+    loaded: dict[int, tuple[Any, Any, str]] = {}  # model version id -> (model, background, failure), loaded once
+    tried: set[tuple[str, int]] = set()
     done = 0
-    for version_id, group in versions.items():
-        with ws.store.read() as session:
-            ref, training = _refs(session, version_id)
-        say(done / max(1, len(rows)), f"loading {ref}")
-        try:
-            model, background = _background(ws, system, ref, training, trust_pickle)
-        except AssayError as exc:
-            model, background, failure = None, None, f"{ref}: {exc}"
-        else:
-            failure = ""
-        for what, row_id, features in group:
+    for _pass in range(MAX_PASSES):  # rows that arrive while the job runs are explained by it too (see queue_...)
+        rows = [r for r in _pending(ws, owner.id) if (r[0], r[1]) not in tried]
+        if not rows:
+            break
+        total = done + len(rows)
+        for what, row_id, version_id, features in sorted(rows, key=lambda r: r[2]):
+            tried.add((what, row_id))
+            if version_id not in loaded:
+                with ws.store.read() as session:
+                    ref, training = _refs(session, version_id)
+                say(done / total, f"loading {ref}")
+                try:
+                    model, background = _background(ws, system, ref, training, trust_pickle)
+                except AssayError as exc:
+                    loaded[version_id] = (None, None, f"{ref}: {exc}")
+                else:
+                    loaded[version_id] = (model, background, "")
+            model, background, failure = loaded[version_id]
             explanation = {"error": failure} if model is None else explain_row(model, features, background, settings)
             if _write(ws, what, row_id, explanation):
                 counts["items" if what == "item" else "cases"] += 1
                 counts["errors"] += "error" in explanation
             done += 1
-            say(done / max(1, len(rows)), f"explained {done} of {len(rows)}")
+            say(done / total, f"explained {done} of {total}")
     return counts
 
 
@@ -267,11 +275,17 @@ def register_explanation_handler(register: Callable[..., Any]) -> None:
 
 
 def queue_explanations(workspace: Workspace, system: str, params: Mapping[str, Any] | None = None) -> JobView | None:
-    """Submit an ``explain-decisions`` job for ``system`` unless one is already queued for it (then None)."""
+    """Submit an ``explain-decisions`` job for ``system`` unless one is queued for it, or running and still looking
+    for rows (then None): a running job explains the rows that arrive while it runs (it looks again after each pass),
+    so a burst of held predictions costs one job, not one per prediction. A row that arrives in the instant between
+    a job's last empty look and its end waits for the next job (the next held prediction, or a scheduled
+    ``explain-decisions`` job)."""
     with workspace.store.read() as session:
         owner = _lookup.system(session, system)
         queued = session.execute(
-            select(Job.id).where(Job.system_id == owner.id, Job.kind == JOB_KIND, Job.status == "queued").limit(1)
+            select(Job.id)
+            .where(Job.system_id == owner.id, Job.kind == JOB_KIND, Job.status.in_(("queued", "running")))
+            .limit(1)
         ).scalar_one_or_none()
     if queued is not None:
         return None
