@@ -10,6 +10,7 @@ and refused from another site's pages.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -48,13 +49,13 @@ from assay.services.workspace import Workspace
 ROUTERS: Final = tuple(
     module.router
     for module in (
+        capture,  # first: the deployed services' calls (capture, "does this need review?") are matched the most,
+        review,  # and Starlette tries the routes in order
         api,
         login,
         uploads,
         compute,
         jobs,
-        capture,
-        review,
         monitors,
         alerts,
         contests,
@@ -253,6 +254,10 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
         # the job kinds (and what they import) load now, not in the first request that queues a job: the first held
         # prediction of the review queue would otherwise wait a second for it
         await asyncio.to_thread(jobs.known_kinds)
+        # what is loaded now lives as long as the server: keep the garbage collector from walking it on every full
+        # collection (a full collection over the imported modules paused requests for a quarter of a second)
+        gc.collect()
+        gc.freeze()
     trust = bool(getattr(app.state, "trust_pickle", False))
     serve = isinstance(workspace, Workspace) and workspace.settings.workers > 0
     kind = WorkerProcess if app.state.worker_process else WorkerPool
