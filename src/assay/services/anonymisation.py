@@ -11,8 +11,6 @@ label (:mod:`assay.metrics`) before and after. Writes the anonymised data (Parqu
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,26 +157,8 @@ class Anonymisation:
         self.ws = ws
 
     def key(self) -> bytes:
-        """The workspace's anonymisation key (32 random bytes, ``.assay/keys/anonymise.key``, 0600), made on first
-        use."""
-        from assay.store.artifacts import private_folder
-
-        path = self.ws.home / "keys" / _KEY_FILE
-        if not path.is_file():
-            private_folder(path.parent)
-            try:
-                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(descriptor, "wb") as handle:
-                    handle.write(secrets.token_bytes(32))
-                    handle.flush()
-                    os.fsync(handle.fileno())
-        key = path.read_bytes()
-        if len(key) != 32:
-            raise InvalidInput(f"the anonymisation key .assay/keys/{_KEY_FILE} is damaged: restore it from a backup")
-        return key
+        """The workspace's anonymisation key (``.assay/keys/anonymise.key``), made on first use."""
+        return self.ws.secret_key(_KEY_FILE, "anonymisation")
 
     def run(
         self, data: Any, out: str | Path, options: AnonymiseOptions | Mapping[str, Any], *, system: str | None = None,

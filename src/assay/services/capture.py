@@ -51,7 +51,6 @@ from assay.errors import Conflict, InvalidInput, NotFound
 from assay.services import _lookup
 from assay.services._base import Service
 from assay.services.access import model_target
-from assay.store.artifacts import private_folder
 from assay.store.audit import identity
 from assay.store.models import (
     Assessment,
@@ -621,23 +620,8 @@ class Capture(Service):
         return self.ws.home / "capture" / f"system={config.system_id}" / f"model_version={config.model_version_id}"
 
     def _key(self) -> bytes:
-        """The workspace's capture key (32 random bytes, ``.assay/keys/capture.key``, 0600), made on first use."""
-        path = self.ws.home / "keys" / _KEY_FILE
-        if not path.is_file():
-            private_folder(path.parent)
-            try:
-                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(descriptor, "wb") as handle:
-                    handle.write(secrets.token_bytes(32))
-                    handle.flush()
-                    os.fsync(handle.fileno())
-        key = path.read_bytes()
-        if len(key) != 32:
-            raise InvalidInput(f"the capture key .assay/keys/{_KEY_FILE} is damaged: restore it from your backup")
-        return key
+        """The workspace's capture key (``.assay/keys/capture.key``), made on first use."""
+        return self.ws.secret_key(_KEY_FILE, "capture")
 
     def _load(self, system: str, model_version: str, action: str) -> CaptureConfig:
         with self._read() as session:

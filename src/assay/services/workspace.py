@@ -17,6 +17,7 @@ import datetime as dt
 import getpass
 import json
 import os
+import secrets
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -182,6 +183,26 @@ class Workspace:
         self.close()
 
     # -- keys ------------------------------------------------------------------------------------------------
+
+    def secret_key(self, name: str, what: str) -> bytes:
+        """The workspace's key ``name`` (32 random bytes in ``.assay/keys/NAME``, 0600), made on first use: the
+        capture key that hashes personal columns, the anonymisation key of pseudonyms. ``what`` names it in errors."""
+        path = self.home / "keys" / name
+        if not path.is_file():
+            private_folder(path.parent)
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # made by another process meanwhile
+            else:
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(secrets.token_bytes(32))
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        key = path.read_bytes()
+        if len(key) != 32:
+            raise InvalidInput(f"the {what} key .assay/keys/{name} is damaged: restore it from your backup")
+        return key
 
     @property
     def public_key_path(self) -> Path:
