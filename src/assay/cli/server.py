@@ -58,6 +58,7 @@ def serve(
         secure_cookies=not insecure_cookies,
         trust_pickle=trust_pickle,
         worker_process=workspace.settings.worker_process,
+        freeze_gc=True,  # this process is only the server
     )
     # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, and the login limit counts by client
     # address: only the configured proxies (ASSAY_TRUSTED_PROXIES) may name another client

@@ -254,8 +254,9 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
         # the job kinds (and what they import) load now, not in the first request that queues a job: the first held
         # prediction of the review queue would otherwise wait a second for it
         await asyncio.to_thread(jobs.known_kinds)
+    if getattr(app.state, "freeze_gc", False):
         # what is loaded now lives as long as the server: keep the garbage collector from walking it on every full
-        # collection (a full collection over the imported modules paused requests for a quarter of a second)
+        # collection (gc.freeze, as servers that fork or preload do)
         gc.collect()
         gc.freeze()
     trust = bool(getattr(app.state, "trust_pickle", False))
@@ -272,12 +273,19 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(
-    workspace: Workspace, *, secure_cookies: bool = True, trust_pickle: bool = False, worker_process: bool = False
+    workspace: Workspace,
+    *,
+    secure_cookies: bool = True,
+    trust_pickle: bool = False,
+    worker_process: bool = False,
+    freeze_gc: bool = False,
 ) -> FastAPI:
     """The application over ``workspace``; ``secure_cookies=False`` only for plain-HTTP tests on loopback.
     ``trust_pickle`` lets the compute routes load registered joblib/pickle model files, which run any code they
     hold: only when the operator trusts everyone who can register a model version. ``worker_process``: run the job
-    workers in a child ``assay worker`` process (``assay serve``, ASSAY_WORKER_PROCESS) instead of threads here."""
+    workers in a child ``assay worker`` process (``assay serve``, ASSAY_WORKER_PROCESS) instead of threads here.
+    ``freeze_gc``: once started, keep the garbage collector from walking what is loaded (``assay serve``, a process
+    that is only the server; never in a process that also does other work, whose later garbage it would keep)."""
     from assay.config import load_settings
 
     app = FastAPI(
@@ -295,6 +303,7 @@ def create_app(
     app.state.secure_cookies = secure_cookies
     app.state.trust_pickle = trust_pickle
     app.state.worker_process = worker_process
+    app.state.freeze_gc = freeze_gc
     settings = getattr(workspace, "settings", None) or load_settings()  # None: the schema-only app of the fuzz test
     app.add_middleware(BodyLimit, max_upload=settings.max_upload_mb * _MIB, max_body=settings.max_body_mb * _MIB)
     feedback_origins = workspace.feedback.origins if isinstance(workspace, Workspace) else (lambda system: ())
