@@ -458,11 +458,16 @@ class Review(Service):
 
     def _principal_role(self, session: Session, owner: System) -> tuple[str | None, bool]:
         """The viewer's role on the system (None: the workspace's own user or an admin) and whether they may see
-        personal columns."""
-        principal = viewer_principal(session)
-        if principal is None or principal.role == "admin":
-            return None, True
-        return principal.memberships.get(owner.name), False
+        personal columns; read once per session (a page of the queue asks it for every item)."""
+        key = ("review.role", owner.id)
+        if key not in session.info:
+            principal = viewer_principal(session)
+            if principal is None or principal.role == "admin":
+                session.info[key] = (None, True)
+            else:
+                session.info[key] = (principal.memberships.get(owner.name), False)
+        found: tuple[str | None, bool] = session.info[key]
+        return found
 
     def _item_dict(
         self, session: Session, item: ReviewItem, owner: System, *, decisions: bool = False
@@ -475,8 +480,7 @@ class Review(Service):
         masked = [] if everything or role in shown_to else sorted(personal & set(item.features))
         features = {k: (MASK if k in masked else v) for k, v in item.features.items()}
         now = utcnow()
-        timeout = dt.timedelta(seconds=int(settings.get("claim_timeout", 1800)))
-        claims = [c for c in item.claims if dt.datetime.fromisoformat(c["at"]) + timeout > now]
+        claims = self._live_claims(item, settings, now)
         version = session.get(ModelVersion, item.model_version_id)
         ref = "" if version is None else f"{_model_name(session, version)}@{version.version}"
         shown: dict[str, Any] = {
