@@ -7,8 +7,6 @@ ledger. Screenshots are kept in test-artifacts/screenshots/.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ import pytest
 from assay.config import load_settings
 from assay.services.workspace import Workspace
 from tests.support.env import ROOT
-from tests.support.serve import free_port
+from tests.support.serve import app_thread
 
 pytestmark = pytest.mark.browser
 
@@ -31,9 +29,6 @@ SHOTS = ROOT / "test-artifacts" / "screenshots"
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[str, Workspace]]:
     """The server's address, and the workspace as its (authenticated) administrator."""
-    import uvicorn
-
-    from assay.server import create_app
 
     ws = Workspace.init(tmp_path / "ws", load_settings(actor="setup", workspace=None))
     ws.access.add_user("admin", PASSWORD, role="admin")  # the first admin needs nobody's leave
@@ -41,19 +36,8 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Workspace]]:
     admin.access.add_user("auditor", PASSWORD, role="auditor")
     admin.access.add_user("alice", PASSWORD)
     admin.access.add_user("bob", PASSWORD)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(ws, secure_cookies=False), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}", admin
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_thread(ws) as base:
+        yield base, admin
     ws.close()
 
 

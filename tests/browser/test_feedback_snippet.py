@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import threading
-import time
 from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,7 @@ import pytest
 
 from assay.config import load_settings
 from assay.services.workspace import Workspace
-from tests.support.serve import free_port
+from tests.support.serve import app_thread, free_port
 
 pytestmark = pytest.mark.browser
 
@@ -42,9 +41,6 @@ def shop(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 @pytest.fixture
 def assay(tmp_path: Path, shop: tuple[str, Path]) -> Iterator[tuple[str, Workspace, str]]:
     """A real Assay server allowing the shop's origin for system credit; its address, workspace and the token."""
-    import uvicorn
-
-    from assay.server import create_app
 
     settings = load_settings(actor="setup", workspace=None, feedback_origins={"credit": [shop[0]]})
     ws = Workspace.init(tmp_path / "ws", settings)
@@ -56,19 +52,8 @@ def assay(tmp_path: Path, shop: tuple[str, Path]) -> Iterator[tuple[str, Workspa
         admin.access.grant("shop-bot", name, "viewer")
     admin.models.register_version("credit", {"model": "gbm", "version": "3"})
     token = admin.access.create_token("shop-bot", "product page", scope="feedback")[0]
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(ws, secure_cookies=False), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}", admin, token
-    server.should_exit = True
-    thread.join(timeout=10)
+    with app_thread(ws) as base:
+        yield base, admin, token
     ws.close()
 
 
