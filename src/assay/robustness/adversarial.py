@@ -67,7 +67,7 @@ class Space:
 
     ``numeric``: mutable numeric columns (the attack vector, in that order) with their range ``low``/``high``, their
     ``spread`` and whether each holds ``integers``; ``categories``: mutable categorical columns and the values they may
-    take (values seen in the data); ``texts``: mutable free-text columns; ``immutable``: columns never changed.
+    take (values seen in the data, commonest first; the greedy search tries the first :data:`MAX_VALUES`); ``texts``: mutable free-text columns; ``immutable``: columns never changed.
     """
 
     features: tuple[str, ...]
@@ -133,7 +133,7 @@ class Space:
         for column, allowed in self.categories.items():
             seen = set(allowed)
             for r, value in enumerate(b[column].tolist()):
-                if value not in seen and not (pd.isna(value) and pd.isna(a[column].iloc[r])):
+                if value not in seen and not _equal(value, a[column].iloc[r]):
                     out[r].append(f"{column}={value!r} is not a value seen in the data")
         return out
 
@@ -265,7 +265,7 @@ def _art_attack(name: str, classifier: Any, budget: int) -> Any:
 
 
 def _numeric_attack(
-    name: str, model: Any, space: Space, rows: pd.DataFrame, labels: np.ndarray, budget: int, seed: int
+    name: str, predict: Callable[[pd.DataFrame], np.ndarray], space: Space, rows: pd.DataFrame, labels: np.ndarray, budget: int, seed: int
 ) -> Attempt:
     """One ART attack on every row's numeric columns (the other columns fixed), through :class:`Lockstep`."""
     try:
@@ -285,7 +285,7 @@ def _numeric_attack(
     def score(asked: list[tuple[int, np.ndarray]]) -> list[np.ndarray]:
         index = np.concatenate([np.full(len(z), i) for i, z in asked])
         frame = space.rebuild(base.iloc[index], np.concatenate([z for _, z in asked]))
-        p = model.predict_proba(frame[list(space.features)])
+        p = predict(frame)
         out = np.column_stack([1 - p, p]) if with_scores else np.eye(2)[(p > 0.5).astype(np.int64)]
         bounds = np.cumsum([0, *[len(z) for _, z in asked]])
         return [out[bounds[k] : bounds[k + 1]] for k in range(len(asked))]
@@ -354,7 +354,7 @@ def _typos(text: str, rng: np.random.Generator) -> list[str]:
 
 
 def _greedy(
-    model: Any, space: Space, rows: pd.DataFrame, labels: np.ndarray, max_changes: int, with_scores: bool, seed: int
+    predict: Callable[[pd.DataFrame], np.ndarray], space: Space, rows: pd.DataFrame, labels: np.ndarray, max_changes: int, with_scores: bool, seed: int
 ) -> Attempt:
     """The greedy search over categories and typos (see the module docstring), all rows' candidates of a step scored
     in one call."""
@@ -366,31 +366,40 @@ def _greedy(
     rng = np.random.default_rng([seed, zlib.crc32(b"greedy")])
     now = np.full(len(current), 1.0)  # the probability of each row's class where it stands
     for _ in range(max_changes if with_scores else 1):
-        owners: list[int] = []
+        live = np.flatnonzero(~done)
+        owners: list[np.ndarray] = []
         candidates: list[pd.DataFrame] = []
-        for r in np.flatnonzero(~done):
-            row = current.iloc[[r]]
-            for column, allowed in space.categories.items():
-                if column not in changed[r] and len(changed[r]) >= max_changes:
-                    continue
-                for value in allowed:
-                    if value != row[column].iloc[0] and value != rows[column].iloc[r]:
-                        candidate = row.copy()
-                        candidate[column] = value
-                        candidates.append(candidate)
-                        owners.append(int(r))
-            for column in space.texts:
-                value = row[column].iloc[0]
-                for variant in _typos(value, rng) if isinstance(value, str) else []:
-                    candidate = row.copy()
-                    candidate[column] = variant
-                    candidates.append(candidate)
-                    owners.append(int(r))
-        if not candidates:
+        for column, seen in space.categories.items():  # one block per column: every live row x every value
+            allowed = seen[:MAX_VALUES]
+            free = np.array([column in changed[r] or len(changed[r]) < max_changes for r in live], dtype=bool)
+            at = live[free]
+            if not len(at):
+                continue
+            values = np.empty(len(allowed), dtype=object)
+            values[:] = list(allowed)
+            block = current.iloc[np.repeat(at, len(values))].reset_index(drop=True)
+            block[column] = np.tile(values, len(at))
+            owner = np.repeat(at, len(values))
+            new = block[column].to_numpy(dtype=object)
+            keep = (new != current[column].to_numpy(dtype=object)[owner]) & (
+                new != rows[column].to_numpy(dtype=object)[owner]
+            )
+            candidates.append(block[keep])
+            owners.append(owner[keep])
+        for column in space.texts:
+            for r in live:
+                value = current.at[r, column]
+                variants = _typos(value, rng) if isinstance(value, str) else []
+                if variants:
+                    block = current.iloc[[r] * len(variants)].reset_index(drop=True)
+                    block[column] = variants
+                    candidates.append(block)
+                    owners.append(np.full(len(variants), r))
+        if not candidates or not sum(len(c) for c in candidates):
             break
         table = pd.concat(candidates, ignore_index=True)
-        p = model.predict_proba(table[list(space.features)])
-        owner = np.array(owners)
+        p = predict(table)
+        owner = np.concatenate(owners)
         own = np.where(labels[owner] == 1, p, 1 - p)  # the probability of the row's class: lower is better
         np.add.at(queries, owner, 1)
         for r in np.unique(owner):
@@ -416,7 +425,7 @@ def _equal(a: Any, b: Any) -> bool:
 
 
 def attack_rows(
-    model: Any,
+    predict: Callable[[pd.DataFrame], np.ndarray],
     space: Space,
     rows: pd.DataFrame,
     labels: np.ndarray,
@@ -428,15 +437,16 @@ def attack_rows(
     seed: int,
     progress: Callable[[str], None] | None = None,
 ) -> list[Attempt]:
-    """Run ``attacks`` on ``rows`` (each correctly predicted as ``labels``): one :class:`Attempt` per attack."""
+    """Run ``attacks`` on ``rows`` (each correctly predicted as ``labels``): one :class:`Attempt` per attack.
+    ``predict(frame)`` gives the probability of the positive class of each row (or 0/1 for a model of labels)."""
     say = progress or (lambda _stage: None)
     out = []
     for name in attacks:
         say(f"attacking ({name}, {len(rows)} rows)")
         if name == "categories":
-            out.append(_greedy(model, space, rows, labels, max_changes, with_scores, seed))
+            out.append(_greedy(predict, space, rows, labels, max_changes, with_scores, seed))
         elif name in ("hop-skip-jump", "zoo"):
-            out.append(_numeric_attack(name, model, space, rows, labels, budget, seed))
+            out.append(_numeric_attack(name, predict, space, rows, labels, budget, seed))
         else:
             raise InvalidInput(f"attacks: {name!r} is not one of {', '.join(ATTACKS)}")
     return out

@@ -74,6 +74,11 @@ class Adversarial:
     examples: tuple[dict[str, Any], ...]
     notes: tuple[Note, ...] = ()
     created_at: str = field(default_factory=now)
+    #: the attacked rows, each row's best candidate (the row itself where no attack flipped it) and the labels the
+    #: model gave the rows (not in the document: it names rows by position only)
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
+    found: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False)
 
     @property
     def status(self) -> str:
@@ -140,9 +145,9 @@ def _figures(success: np.ndarray, flipped: np.ndarray, distance: np.ndarray, col
 def _observed_ranges(frame: Any, columns: Sequence[str]) -> dict[str, tuple[float, float]]:
     if not columns:
         return {}
-    exprs = [e for c in columns for e in (nw.col(c).min().alias(f"lo\x00{c}"), nw.col(c).max().alias(f"hi\x00{c}"))]
+    exprs = [e for i, c in enumerate(columns) for e in (nw.col(c).min().alias(f"lo{i}"), nw.col(c).max().alias(f"hi{i}"))]
     row = frame.lazy.select(*exprs).collect().to_pandas().iloc[0]
-    return {c: (float(row[f"lo\x00{c}"]), float(row[f"hi\x00{c}"])) for c in columns}
+    return {c: (float(row[f"lo{i}"]), float(row[f"hi{i}"])) for i, c in enumerate(columns)}
 
 
 def _integral(values: pd.Series) -> bool:
@@ -206,7 +211,18 @@ def adversarial(
     kinds = {c: kind_of(pool[c]) for c in features}
     numeric = [c for c in features if kinds[c] == "numeric" and c not in fixed]
     say("scoring the rows")
-    p = model.predict_proba(pool[features])
+
+    def predict(table: pd.DataFrame) -> np.ndarray:
+        """The probability of the positive class, or 1/0 for a model of labels (read with the label's values)."""
+        if model.output != "label":
+            try:
+                return np.asarray(model.predict_proba(table[features]), dtype=np.float64)
+            except InvalidInput:
+                if model.output != "label":  # a callable or endpoint tells what it returns at its first call
+                    raise
+        return np.nan_to_num(binary(pd.Series(model.predict(table[features])), label), nan=0.0)
+
+    p = predict(pool)
     with_scores = model.output != "label"  # known after the first call of a callable or an endpoint
     predicted = (p > 0.5).astype(np.int64)
     missing = pool[numeric].isna().any(axis=1).to_numpy() if numeric else np.zeros(len(pool), dtype=bool)
@@ -233,7 +249,7 @@ def adversarial(
                 notes.append(Note("outside_range", f"ranges: some attacked rows have {column} outside [{low:g}, "
                                                    f"{high:g}]; their changes are clipped into it"))  # fmt: skip
     categories = {
-        c: tuple(v for v in pool[c].dropna().value_counts().index[:50])
+        c: tuple(pool[c].dropna().value_counts().index)
         for c in features if kinds[c] == "categorical" and c not in fixed
     }  # fmt: skip
     texts = tuple(c for c in features if kinds[c] == "text" and c not in fixed)
@@ -244,7 +260,7 @@ def adversarial(
         high=np.array([bounds[c][1] for c in numeric], dtype=np.float64),
         spread=np.array([spread_of(pool[c].to_numpy(dtype=np.float64, na_value=np.nan)) for c in numeric]),
         integers=np.array([_integral(pool[c]) for c in numeric], dtype=bool),
-        categories={c: tuple(v[:20]) for c, v in categories.items() if len(v) > 1},
+        categories={c: v for c, v in categories.items() if len(v) > 1},
         texts=texts,
         immutable=tuple(fixed),
     )
@@ -263,7 +279,7 @@ def adversarial(
         raise InvalidInput("no attack fits: every model feature is immutable; name fewer immutable columns")
 
     started = time.perf_counter()
-    attempts = attack_rows(model, space, rows, labels, attacks=names, budget=iterations, max_changes=max_changes,
+    attempts = attack_rows(predict, space, rows, labels, attacks=names, budget=iterations, max_changes=max_changes,
                            with_scores=with_scores, seed=seed, progress=say)  # fmt: skip
     elapsed = time.perf_counter() - started
     say("checking the adversarial rows")
@@ -282,7 +298,7 @@ def adversarial(
         broken = space.violations(rows, changed)
         valid = np.array([not b for b in broken])
         invalid += int((~valid & (space.changed_columns(rows, changed) > 0)).sum())
-        flips = ((model.predict_proba(changed[features]) > 0.5).astype(np.int64) != labels) & valid
+        flips = ((predict(changed) > 0.5).astype(np.int64) != labels) & valid
         distance = space.distance(rows, changed)
         columns = space.changed_columns(rows, changed)
         within = flips & ((distance <= max_distance) if attempt.name != "categories" else
@@ -413,6 +429,9 @@ def adversarial(
         queries=queries,
         examples=tuple(examples),
         notes=tuple(notes),
+        rows=rows,
+        found=best_rows,
+        labels=labels,
     )
 
 
