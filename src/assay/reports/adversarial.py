@@ -59,12 +59,15 @@ def render_adversarial(document: Mapping[str, Any]) -> str:
     """The HTML report of an adversarial document."""
     result, spec, data = document["result"], document["spec"], document["data"]
     findings = "".join(f"<li>{html.escape(f['description'])}</li>" for f in result["findings"]) or "<li>none</li>"
-    examples = "".join(
-        f"<li>row {e['row']} ({html.escape(e['attack'])}): "
-        + html.escape("; ".join(f"{c}: {a!r} → {b!r}" for c, (a, b) in e["change"].items()))
-        + "</li>"
-        for e in result["examples"]
-    ) or "<li>none</li>"
+    examples = (
+        "".join(
+            f"<li>row {e['row']} ({html.escape(e['attack'])}): "
+            + html.escape("; ".join(f"{c}: {a!r} → {b!r}" for c, (a, b) in e["change"].items()))
+            + "</li>"
+            for e in result["examples"]
+        )
+        or "<li>none</li>"
+    )
     q = result["queries"]
     style = ("body{font-family:sans-serif;max-width:960px;margin:2em auto}table{border-collapse:collapse;"
              "font-size:.85em}td,th{border:1px solid #ccc;padding:.2em .5em}")  # fmt: skip
@@ -76,7 +79,8 @@ def render_adversarial(document: Mapping[str, Any]) -> str:
         f"({data['sampled']} rows sampled of {data['rows']}, {data['correct']} predicted correctly). Attacks: "
         f"{html.escape(', '.join(spec['attacks']))}; numeric columns attacked: "
         f"{html.escape(', '.join(spec['numeric']) or 'none')}; categories: "
-        f"{html.escape(', '.join(spec['categories']) or 'none')}; text: {html.escape(', '.join(spec['texts']) or 'none')}"
+        f"{html.escape(', '.join(spec['categories']) or 'none')}; text: "
+        f"{html.escape(', '.join(spec['texts']) or 'none')}"
         f"; never changed: {html.escape(', '.join(spec['immutable']) or 'none')}. Budget: a numeric change of at most "
         f"{spec['max_distance']} spreads (L2), at most {spec['max_changes']} categories or typos; fail above a success "
         f"rate of {spec['max_success']}. Queries: {q['per_row']} per row on average (at most {q['max_per_row']}), "

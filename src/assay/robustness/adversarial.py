@@ -67,7 +67,8 @@ class Space:
 
     ``numeric``: mutable numeric columns (the attack vector, in that order) with their range ``low``/``high``, their
     ``spread`` and whether each holds ``integers``; ``categories``: mutable categorical columns and the values they may
-    take (values seen in the data, commonest first; the greedy search tries the first :data:`MAX_VALUES`); ``texts``: mutable free-text columns; ``immutable``: columns never changed.
+    take (values seen in the data, commonest first; the greedy search tries the first :data:`MAX_VALUES`);
+    ``texts``: mutable free-text columns; ``immutable``: columns never changed.
     """
 
     features: tuple[str, ...]
@@ -82,13 +83,13 @@ class Space:
 
     def vector(self, rows: pd.DataFrame) -> np.ndarray:
         """The scaled attack vectors of ``rows`` (n, k)."""
-        return rows[list(self.numeric)].to_numpy(dtype=np.float64) / self.spread
+        return np.asarray(rows[list(self.numeric)].to_numpy(dtype=np.float64) / self.spread, dtype=np.float64)
 
     def project(self, z: np.ndarray) -> np.ndarray:
         """Scaled vectors -> valid raw values: clipped to the ranges, integers rounded (inside the range)."""
         raw = np.clip(z * self.spread, self.low, self.high)
         rounded = np.clip(np.round(raw), np.ceil(self.low), np.floor(self.high))
-        return np.where(self.integers, rounded, raw)
+        return np.asarray(np.where(self.integers, rounded, raw), dtype=np.float64)
 
     def rebuild(self, base: pd.DataFrame, z: np.ndarray) -> pd.DataFrame:
         """Copies of ``base`` rows (one per vector) whose numeric columns are the projected vectors."""
@@ -97,7 +98,7 @@ class Space:
             values = self.project(z)
             for i, column in enumerate(self.numeric):
                 kind = out[column].dtype
-                out[column] = values[:, i].astype(kind) if self.integers[i] else values[:, i]
+                out[column] = pd.Series(values[:, i]).astype(kind) if self.integers[i] else values[:, i]
         return out
 
     def distance(self, original: pd.DataFrame, changed: pd.DataFrame) -> np.ndarray:
@@ -121,20 +122,20 @@ class Space:
         for column in self.immutable:
             if column in b:
                 same = (a[column] == b[column]) | (a[column].isna() & b[column].isna())
-                for i in np.flatnonzero(~same.to_numpy(dtype=bool)):
-                    out[i].append(f"immutable {column} changed")
-        for i, column in enumerate(self.numeric):
+                for r in np.flatnonzero(~same.to_numpy(dtype=bool)):
+                    out[r].append(f"immutable {column} changed")
+        for k, column in enumerate(self.numeric):
             values = b[column].to_numpy(dtype=np.float64)
-            bad = (values < self.low[i] - 1e-9) | (values > self.high[i] + 1e-9)
-            if self.integers[i]:
+            bad = (values < self.low[k] - 1e-9) | (values > self.high[k] + 1e-9)
+            if self.integers[k]:
                 bad |= np.abs(values - np.round(values)) > 1e-9
             for r in np.flatnonzero(bad):
-                out[r].append(f"{column}={values[r]:g} outside [{self.low[i]:g}, {self.high[i]:g}] or not whole")
+                out[r].append(f"{column}={values[r]:g} outside [{self.low[k]:g}, {self.high[k]:g}] or not whole")
         for column, allowed in self.categories.items():
             seen = set(allowed)
-            for r, value in enumerate(b[column].tolist()):
-                if value not in seen and not _equal(value, a[column].iloc[r]):
-                    out[r].append(f"{column}={value!r} is not a value seen in the data")
+            for row, value in enumerate(b[column].tolist()):
+                if value not in seen and not _equal(value, a[column].iloc[row]):
+                    out[row].append(f"{column}={value!r} is not a value seen in the data")
         return out
 
 
@@ -169,7 +170,7 @@ class Lockstep:
             try:
                 answers = self._score(asked)
                 self.calls += 1
-            except BaseException as exc:  # noqa: BLE001 - handed to every job, raised by run()
+            except BaseException as exc:
                 self._error = exc
                 answers = [np.zeros(0) for _ in asked]
             for (i, _), answer in zip(asked, answers, strict=True):
@@ -197,7 +198,7 @@ class Lockstep:
             self._go[i].acquire()
             try:
                 results[i] = job(i, lambda z: self._ask(i, z))
-            except BaseException as exc:  # noqa: BLE001 - raised below, in the caller's thread
+            except BaseException as exc:
                 errors[i] = exc
             finally:
                 self._active.remove(i)
@@ -244,7 +245,7 @@ def _seeded(seed: int) -> Iterator[None]:
 @contextmanager
 def _one_thread() -> Iterator[None]:
     """Many small model calls: OpenMP's thread pools (histogram gradient boosting, ...) cost more than they save."""
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     with threadpool_limits(limits=1):
         yield
@@ -253,7 +254,7 @@ def _one_thread() -> Iterator[None]:
 def _art_attack(name: str, classifier: Any, budget: int) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "PyTorch not found" from ART's certification package
-        from art.attacks.evasion import HopSkipJump, ZooAttack
+        from art.attacks.evasion import HopSkipJump, ZooAttack  # type: ignore[import-untyped]
 
     if name == "hop-skip-jump":
         return HopSkipJump(classifier, batch_size=100_000, max_iter=budget, max_eval=100, init_eval=10, init_size=50,
@@ -265,14 +266,20 @@ def _art_attack(name: str, classifier: Any, budget: int) -> Any:
 
 
 def _numeric_attack(
-    name: str, predict: Callable[[pd.DataFrame], np.ndarray], space: Space, rows: pd.DataFrame, labels: np.ndarray, budget: int, seed: int
+    name: str,
+    predict: Callable[[pd.DataFrame], np.ndarray],
+    space: Space,
+    rows: pd.DataFrame,
+    labels: np.ndarray,
+    budget: int,
+    seed: int,
 ) -> Attempt:
     """One ART attack on every row's numeric columns (the other columns fixed), through :class:`Lockstep`."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "PyTorch not found" from ART's certification package
-            from art.estimators.classification import BlackBoxClassifier
             from art.attacks.evasion import HopSkipJump  # noqa: F401 - imported once, outside the attack's threads
+            from art.estimators.classification import BlackBoxClassifier  # type: ignore[import-untyped]
     except ImportError as exc:
         raise BackendUnsupported(
             "adversarial attacks need the Adversarial Robustness Toolbox (pip install 'assay[security]')"
@@ -297,12 +304,12 @@ def _numeric_attack(
 
     def job(i: int, ask: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         if init is not None and np.isnan(init[i]).any():
-            return z0[i]  # no candidate flips the row: nothing to start from
+            return np.asarray(z0[i], dtype=np.float64)  # no candidate flips the row: nothing to start from
         classifier = BlackBoxClassifier(ask, input_shape=(z0.shape[1],), nb_classes=2, clip_values=(low, high))
         attack = _art_attack(name, classifier, budget)
         given = {} if init is None else {"x_adv_init": init[i : i + 1].copy()}
         found = attack.generate(z0[i : i + 1], y=np.eye(2)[[int(labels[i])]], **given)
-        return np.asarray(found, dtype=np.float64)[0]
+        return np.asarray(np.asarray(found, dtype=np.float64)[0], dtype=np.float64)
 
     lockstep = Lockstep(score)
     with _seeded(seed), _one_thread():
@@ -354,7 +361,13 @@ def _typos(text: str, rng: np.random.Generator) -> list[str]:
 
 
 def _greedy(
-    predict: Callable[[pd.DataFrame], np.ndarray], space: Space, rows: pd.DataFrame, labels: np.ndarray, max_changes: int, with_scores: bool, seed: int
+    predict: Callable[[pd.DataFrame], np.ndarray],
+    space: Space,
+    rows: pd.DataFrame,
+    labels: np.ndarray,
+    max_changes: int,
+    with_scores: bool,
+    seed: int,
 ) -> Attempt:
     """The greedy search over categories and typos (see the module docstring), all rows' candidates of a step scored
     in one call."""
@@ -391,7 +404,7 @@ def _greedy(
                 value = current.at[r, column]
                 variants = _typos(value, rng) if isinstance(value, str) else []
                 if variants:
-                    block = current.iloc[[r] * len(variants)].reset_index(drop=True)
+                    block = current.iloc[[int(r)] * len(variants)].reset_index(drop=True)
                     block[column] = variants
                     candidates.append(block)
                     owners.append(np.full(len(variants), r))
@@ -411,7 +424,7 @@ def _greedy(
             for column in space.features:
                 if not _equal(current.at[r, column], table.at[best, column]):
                     changed[r].add(column)
-                    current.at[r, column] = table.at[best, column]
+                    current.loc[r, column] = table.loc[best, column]
             now[r] = own[best]
             steps[r] += 1
             done[r] = own[best] < 0.5

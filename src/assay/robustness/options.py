@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from assay.frames.options import Column, Columns, Finite, Labelled, Seed, Share
 
-__all__ = ["ADVERSARIAL_ATTACKS", "AdversarialOptions", "CORRUPTIONS", "Corruption", "RobustnessOptions"]
+__all__ = ["ADVERSARIAL_ATTACKS", "CORRUPTIONS", "AdversarialOptions", "Corruption", "RobustnessOptions"]
 
 Corruption = Literal["noise", "unit", "missing", "swap", "typo"]
 CORRUPTIONS: tuple[Corruption, ...] = ("noise", "unit", "missing", "swap", "typo")

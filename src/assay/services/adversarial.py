@@ -145,7 +145,9 @@ def _figures(success: np.ndarray, flipped: np.ndarray, distance: np.ndarray, col
 def _observed_ranges(frame: Any, columns: Sequence[str]) -> dict[str, tuple[float, float]]:
     if not columns:
         return {}
-    exprs = [e for i, c in enumerate(columns) for e in (nw.col(c).min().alias(f"lo{i}"), nw.col(c).max().alias(f"hi{i}"))]
+    exprs = [
+        e for i, c in enumerate(columns) for e in (nw.col(c).min().alias(f"lo{i}"), nw.col(c).max().alias(f"hi{i}"))
+    ]
     row = frame.lazy.select(*exprs).collect().to_pandas().iloc[0]
     return {c: (float(row[f"lo{i}"]), float(row[f"hi{i}"])) for i, c in enumerate(columns)}
 
@@ -220,7 +222,7 @@ def adversarial(
             except InvalidInput:
                 if model.output != "label":  # a callable or endpoint tells what it returns at its first call
                     raise
-        return np.nan_to_num(binary(pd.Series(model.predict(table[features])), label), nan=0.0)
+        return np.asarray(np.nan_to_num(binary(pd.Series(model.predict(table[features])), label), nan=0.0))
 
     p = predict(pool)
     with_scores = model.output != "label"  # known after the first call of a callable or an endpoint
