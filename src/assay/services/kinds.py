@@ -19,7 +19,7 @@ from assay.frames.options import as_values
 from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions, SatisfactionOptions
 from assay.mitigate.options import MitigationOptions
 from assay.privacy.options import MembershipOptions, PoisoningOptions
-from assay.robustness.options import RobustnessOptions
+from assay.robustness.options import AdversarialOptions, RobustnessOptions
 from assay.services.compute import Inputs, Kind, Metric, Outcome, Target, Violation
 
 if TYPE_CHECKING:
@@ -352,6 +352,31 @@ def _robustness_outcome(document: Mapping[str, Any]) -> Outcome:
     return cast(Outcome, outcome(document))
 
 
+def _adversarial(inputs: Inputs, o: AdversarialOptions) -> Any:
+    from assay.services.adversarial import adversarial
+
+    label = o.label_role()
+    model = inputs.model.with_positive(label.values) if inputs.model is not None else None
+    return adversarial(
+        inputs.data, model, label=label, facet=o.facet, immutable=o.immutable, ranges=o.ranges, attacks=o.attacks,
+        max_distance=o.max_distance, max_changes=o.max_changes, max_success=o.max_success, iterations=o.iterations,
+        group_tolerance=o.group_tolerance, alpha=o.alpha, min_group_size=o.min_group_size, confidence=o.confidence,
+        sample_size=o.sample, seed=o.seed, progress=inputs.progress,
+    )  # fmt: skip
+
+
+def _write_adversarial(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.adversarial import write_adversarial
+
+    return write_adversarial(result.to_dict(), folder)
+
+
+def _adversarial_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.services.adversarial import outcome
+
+    return cast(Outcome, outcome(document))
+
+
 def check_kind(name: str) -> Kind:
     """The kind of the data check ``name`` (its options model is :data:`assay.checks.options.CHECK_OPTIONS`)."""
     options = CHECK_OPTIONS[name]
@@ -424,4 +449,9 @@ KINDS: Final[dict[str, Kind]] = {
     **{name: check_kind(name) for name in CHECK_OPTIONS},
     # drift compares with raw reference data or with a recorded baseline check's sketches (one of the two)
     "drift": replace(check_kind("drift"), reference="optional", baseline="optional", outcome=_drift_outcome),
+    "adversarial": Kind(
+        name="adversarial", title="the adversarial robustness test", options=AdversarialOptions,
+        compute=_adversarial, write=_write_adversarial, schema="assay.adversarial", model="required",
+        summary=_check_summary, outcome=_adversarial_outcome,
+    ),
 }  # fmt: skip
