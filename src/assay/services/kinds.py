@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from assay.checks.options import CHECK_OPTIONS, CheckOptions
 from assay.errors import InvalidInput
-from assay.explain.options import AttributionDriftOptions, ExplanationOptions
+from assay.explain.options import AttributionDriftOptions, ExplanationOptions, StabilityOptions
 from assay.frames.options import as_values
 from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions, SatisfactionOptions
 from assay.mitigate.options import MitigationOptions
@@ -336,7 +336,7 @@ def _robustness(inputs: Inputs, o: RobustnessOptions) -> Any:
         inputs.data, model, label=label, facet=o.facet, corruptions=o.corruptions, severities=o.severities,
         columns=o.columns, immutable=o.immutable, at=o.at, max_accuracy_drop=o.max_accuracy_drop,
         group_tolerance=o.group_tolerance, min_group_size=o.min_group_size, sample_size=o.sample, seed=o.seed,
-        progress=inputs.progress,
+        per_column=o.per_column, column_severity=o.column_severity, progress=inputs.progress,
     )  # fmt: skip
 
 
@@ -348,6 +348,30 @@ def _write_robustness(result: Any, folder: Path) -> dict[str, Path]:
 
 def _robustness_outcome(document: Mapping[str, Any]) -> Outcome:
     from assay.services.robustness import outcome
+
+    return cast(Outcome, outcome(document))
+
+
+def _stability(inputs: Inputs, o: StabilityOptions) -> Any:
+    from assay.services.stability import explanation_stability
+
+    return explanation_stability(
+        inputs.data, inputs.model, label=o.label_role(), facet=o.facet, sample_size=o.sample,
+        perturbations=o.perturbations, severity=o.severity, swap=o.swap, columns=o.columns, immutable=o.immutable,
+        background=o.background, method=o.method, top_k=o.top_k, min_rank_correlation=o.min_rank_correlation,
+        group_tolerance=o.group_tolerance, min_group_size=o.min_group_size, bootstrap=o.bootstrap,
+        confidence=o.confidence, seed=o.seed, progress=inputs.progress,
+    )  # fmt: skip
+
+
+def _write_stability(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.stability import write_stability
+
+    return write_stability(result.to_dict(), folder)
+
+
+def _stability_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.services.stability import outcome
 
     return cast(Outcome, outcome(document))
 
@@ -424,4 +448,9 @@ KINDS: Final[dict[str, Kind]] = {
     **{name: check_kind(name) for name in CHECK_OPTIONS},
     # drift compares with raw reference data or with a recorded baseline check's sketches (one of the two)
     "drift": replace(check_kind("drift"), reference="optional", baseline="optional", outcome=_drift_outcome),
+    "explanation-stability": Kind(
+        name="explanation-stability", title="the explanation stability test", options=StabilityOptions,
+        compute=_stability, write=_write_stability, schema="assay.explanation-stability", model="required",
+        summary=_check_summary, outcome=_stability_outcome,
+    ),
 }  # fmt: skip
