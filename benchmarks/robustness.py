@@ -2,7 +2,7 @@
 HistGradientBoostingClassifier behind an ordinal encoder, missing values handled natively) trained on adult.data,
 its suite run on adult.test (facet sex, then race) with every corruption at severities 0.1, 0.2, 0.5 and 1.0.
 Prints the time of the suite (scoring included, the model fit excluded; target under 60 s), the status, the
-findings, and the accuracy drop per corruption and severity overall and per group.
+findings, the accuracy drop per corruption and severity overall and per group, and the per-column sensitivity.
 
 Run: ``PYTHONPATH=src python benchmarks/robustness.py [--data /work/shared/data] [--sample 5000]``
 """
@@ -61,6 +61,10 @@ def main() -> None:
                 groups = ", ".join(f"{g['value']} {g['accuracy_drop']:+.3f} (excess {g['excess_drop']:+.3f})"
                                    for g in step["groups"])  # fmt: skip
                 print(f"  {corruption['name']:8s} {step['severity']:<4} drop {step['accuracy_drop']:+.3f}  {groups}")
+        print("  per column (each alone at severity 0.2), ranked:")
+        for column in document["result"]["columns"] or []:
+            print(f"  {column['rank']:2d} {column['column']:15s} {column['corruption']:5s} drop "
+                  f"{column['accuracy_drop']:+.4f}  largest DI shift {column['max_DI_shift']}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -82,8 +82,10 @@ class StabilityOptions(Labelled):
         default=None, description="Label column (its positive values give the model's positive class)."
     )
     facet: Column | None = Field(default=None, description="Column whose groups get their own figures (clean value).")
-    sample: Annotated[int, Field(ge=10, le=5_000)] = Field(
-        default=100, description="Rows explained, drawn at random (seeded)."
+    sample: Annotated[int, Field(ge=10, le=5_000)] | None = Field(
+        default=None,
+        description="Rows explained, drawn at random (seeded; default: 100 for the tree and linear explainers, 20 "
+        "for the permutation and kernel explainers, which cost far more per row).",
     )
     perturbations: Annotated[int, Field(ge=1, le=20)] = Field(
         default=3, description="Perturbed copies of each row, each explained again."

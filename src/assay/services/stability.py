@@ -37,6 +37,8 @@ __all__ = ["MAX_GROUPS", "SCHEMA", "ExplanationStability", "explanation_stabilit
 SCHEMA: Final = "assay.explanation-stability"
 MAX_GROUPS: Final = 20  # the commonest values of the facet get their own figures
 _MIN_ROWS: Final = 10
+#: rows explained when no sample size is given, by explainer: the sampling explainers cost ~100x more per row
+DEFAULT_SAMPLE: Final = {"tree": 100, "linear": 100, "permutation": 20, "kernel": 20}
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -144,7 +146,7 @@ def explanation_stability(
     *,
     label: Label | None = None,
     facet: str | None = None,
-    sample_size: int = 100,
+    sample_size: int | None = None,
     perturbations: int = 3,
     severity: float = 0.1,
     swap: float = 0.0,
@@ -163,7 +165,7 @@ def explanation_stability(
 ) -> ExplanationStability:
     """Explain a sample of ``data`` with ``model`` (an :class:`assay.adapters.Model`) clean and perturbed, and measure
     how much the explanations move; see the module docstring."""
-    from assay.explain._shap import check_additivity, compute_shap, import_shap
+    from assay.explain._shap import check_additivity, choose_method, compute_shap, import_shap
     from assay.explain.stability import global_interval, global_measures, row_measures
 
     say = progress or (lambda _stage: None)
@@ -193,12 +195,14 @@ def explanation_stability(
 
     wanted = list(dict.fromkeys([*features, *([facet] if facet else [])]))
     say("sampling rows")
-    rows, _, total = sample(frame, wanted, sample_size + background, seed)
+    rows, _, total = sample(frame, wanted, (sample_size or max(DEFAULT_SAMPLE.values())) + background, seed)
     if len(rows) < _MIN_ROWS:
         raise InvalidInput(
             f"{frame.source} has {len(rows)} rows: explanation stability needs at least {_MIN_ROWS} (the noise is "
             "scaled to each column's spread in the sample)"
         )
+    if sample_size is None:
+        sample_size = DEFAULT_SAMPLE[choose_method(model, rows[features].head(1), method)]
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(rows))
     explained = rows.iloc[np.sort(order[: min(sample_size, len(rows))])].reset_index(drop=True)
