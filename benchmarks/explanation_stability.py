@@ -94,12 +94,15 @@ def main() -> None:
                 train, label, [c for c in train.columns if (c != label and c in numbers) or c.endswith("_code")]
             )
             options["columns"] = numbers
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = compute("explanation-stability", Inputs(test, model=model), options)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         d = result.to_dict()
         rows = d["result"]["rows"]
-        print(f"{name} ({d['method']['shap_explainer']}): {seconds:.1f} s; {d['status']}: {d['summary']}")
+        print(
+            f"{name} ({d['method']['shap_explainer']}): {seconds:.1f} s ({cpu:.1f} s CPU); {d['status']}: "
+            f"{d['summary']}"
+        )
         print(f"  spearman {rows['spearman']}  kendall {rows['kendall']['mean']}  jaccard {rows['jaccard']}")
         print(f"  lipschitz {rows['lipschitz']}  global {d['result']['global']['spearman']}")
         for g in d["result"]["groups"]:

@@ -145,7 +145,6 @@ def test_a_gradient_boosting_model_on_adult_passes_at_the_defaults(shared_data: 
     ("options", "message"),
     [
         ({"facet": "colour"}, "facet column 'colour' is not in"),
-        ({"top_k": 4}, "top_k 4 must be below the model's 4 features"),
         ({"columns": ["g"]}, "columns: 'g' is not a feature of the model"),
         ({"immutable": ["a", "b", "c", "d"]}, "no column is left to perturb"),
         ({"severity": 0}, "severity"),
@@ -165,6 +164,8 @@ def test_bad_input_names_the_field(synthetic: pd.DataFrame, options: dict[str, A
 
 def test_one_row_of_data_is_refused_with_the_least_needed(synthetic: pd.DataFrame) -> None:
     model = load_model(LogisticRegression().fit(synthetic[["a", "b", "c", "d"]], synthetic["y"]))
+    lowered = compute("explanation-stability", Inputs(synthetic, model=model), {**_FAST, "top_k": 4}).to_dict()
+    assert lowered["spec"]["top_k"] == 3 and "top_k" in {n["code"] for n in lowered["warnings"]}
     with pytest.raises(InvalidInput, match="has 1 rows: explanation stability needs at least 10"):
         compute("explanation-stability", Inputs(synthetic.head(1), model=model), _FAST)
     with pytest.raises(InvalidInput, match="needs the model"):

@@ -182,10 +182,11 @@ def explanation_stability(
     require(frame, list(immutable), role="immutable:")
     if len(features) < 2:
         raise InvalidInput(f"the model has {len(features)} feature: a ranking of attributions needs at least 2")
-    if top_k >= len(features):
-        raise InvalidInput(
-            f"top_k {top_k} must be below the model's {len(features)} features (every feature would be in the top k)"
-        )
+    notes: list[Note] = []
+    if top_k >= len(features):  # every feature would be in the top k
+        notes.append(Note("top_k", f"top_k {top_k} lowered to {len(features) - 1}: the model has {len(features)} "
+                                   "features"))  # fmt: skip
+        top_k = len(features) - 1
     outside = [c for c in (columns or []) if c not in features]
     if outside:
         raise InvalidInput(f"columns: {outside[0]!r} is not a feature of the model; it has {', '.join(features[:20])}")
@@ -218,7 +219,6 @@ def explanation_stability(
             "columns: none of the perturbed columns is numeric, so noise changes nothing; set swap above 0 to swap "
             "categories"
         )
-    notes: list[Note] = []
     flat = [c for c in numeric if spread(explained[c]) == 0]
     if flat:
         notes.append(Note("constant_column", f"no noise on {', '.join(flat)}: constant in the sample"))
