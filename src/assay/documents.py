@@ -42,6 +42,7 @@ SCHEMAS: Final[dict[str, int]] = {
     "assay.adversarial": 1,  # black-box attacks with valid features: success rate and change needed, per group
     "assay.poisoning": 1,  # indicators of data poisoning in a training set (privacy)
     "assay.anonymisation": 1,  # an anonymisation run and the privacy and utility it left (services.anonymisation)
+    "assay.explanation-stability": 1,  # how much SHAP explanations move under small perturbations (services.stability)
 }
 
 

@@ -44,6 +44,7 @@ RUN_ONLY = {
     "poisoning",
     "robustness",
     "adversarial",
+    "explanation-stability",
 }
 
 

@@ -55,6 +55,12 @@ class RobustnessOptions(Labelled):
         default=5000, description="Labelled rows drawn at random (seeded) and corrupted."
     )
     seed: Seed = Field(default=0, description="Seed of the sample and of every corruption.")
+    per_column: bool = Field(
+        default=True,
+        description="Also corrupt each column alone (noise for numbers, swap for categories, typo for text) at "
+        "column_severity, and rank the columns by the accuracy drop (one scoring per column).",
+    )
+    column_severity: Severity = Field(default=0.2, description="The severity of the per-column sensitivity.")
 
     @field_validator("severities")
     @classmethod

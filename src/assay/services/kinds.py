@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from assay.checks.options import CHECK_OPTIONS, CheckOptions
 from assay.errors import InvalidInput
-from assay.explain.options import AttributionDriftOptions, ExplanationOptions
+from assay.explain.options import AttributionDriftOptions, ExplanationOptions, StabilityOptions
 from assay.frames.options import as_values
 from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions, SatisfactionOptions
 from assay.mitigate.options import MitigationOptions
@@ -336,7 +336,7 @@ def _robustness(inputs: Inputs, o: RobustnessOptions) -> Any:
         inputs.data, model, label=label, facet=o.facet, corruptions=o.corruptions, severities=o.severities,
         columns=o.columns, immutable=o.immutable, at=o.at, max_accuracy_drop=o.max_accuracy_drop,
         group_tolerance=o.group_tolerance, min_group_size=o.min_group_size, sample_size=o.sample, seed=o.seed,
-        progress=inputs.progress,
+        per_column=o.per_column, column_severity=o.column_severity, progress=inputs.progress,
     )  # fmt: skip
 
 
@@ -373,6 +373,30 @@ def _write_adversarial(result: Any, folder: Path) -> dict[str, Path]:
 
 def _adversarial_outcome(document: Mapping[str, Any]) -> Outcome:
     from assay.services.adversarial import outcome
+
+    return cast(Outcome, outcome(document))
+
+
+def _stability(inputs: Inputs, o: StabilityOptions) -> Any:
+    from assay.services.stability import explanation_stability
+
+    return explanation_stability(
+        inputs.data, inputs.model, label=o.label_role(), facet=o.facet, sample_size=o.sample,
+        perturbations=o.perturbations, severity=o.severity, swap=o.swap, columns=o.columns, immutable=o.immutable,
+        background=o.background, method=o.method, top_k=o.top_k, min_rank_correlation=o.min_rank_correlation,
+        group_tolerance=o.group_tolerance, min_group_size=o.min_group_size, bootstrap=o.bootstrap,
+        confidence=o.confidence, seed=o.seed, progress=inputs.progress,
+    )  # fmt: skip
+
+
+def _write_stability(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.stability import write_stability
+
+    return write_stability(result.to_dict(), folder)
+
+
+def _stability_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.services.stability import outcome
 
     return cast(Outcome, outcome(document))
 
@@ -453,5 +477,10 @@ KINDS: Final[dict[str, Kind]] = {
         name="adversarial", title="the adversarial robustness test", options=AdversarialOptions,
         compute=_adversarial, write=_write_adversarial, schema="assay.adversarial", model="required",
         summary=_check_summary, outcome=_adversarial_outcome,
+    ),
+    "explanation-stability": Kind(
+        name="explanation-stability", title="the explanation stability test", options=StabilityOptions,
+        compute=_stability, write=_write_stability, schema="assay.explanation-stability", model="required",
+        summary=_check_summary, outcome=_stability_outcome,
     ),
 }  # fmt: skip
