@@ -115,6 +115,26 @@ def main() -> None:
             f"| adult, trigger value on 150 rows (seed {seed}) | {doc['data']['sampled']} | {doc['status']} | | | | "
             f"{len(triggers)}: {names} | {time.perf_counter() - start:.1f} |"
         )
+    outliers_in_samples(adult, label)
+
+
+def outliers_in_samples(adult: pd.DataFrame, label: str, rows: int = 1000, seeds: int = 10) -> None:
+    """The influential-outlier indicator on random samples of ``rows`` rows of adult: clean, and with one row given
+    age 90, 99 hours a week, a capital loss of 43,560 (10 times adult's largest) and the label <=50K."""
+    alarms, found, alone = 0, 0, 0
+    for seed in range(seeds):
+        frame = adult.sample(rows, random_state=seed).reset_index(drop=True)
+        alarms += poisoning_indicators(frame, label=label).to_dict()["result"]["influential_outliers"]["rows"] > 0
+        row = int(np.random.default_rng(seed).integers(rows))
+        frame.loc[row, ["age", "hours-per-week", "capital-loss"]] = [90, 99, 43_560]
+        frame.loc[row, label] = "<=50K"
+        top = poisoning_indicators(frame, label=label).to_dict()["result"]["influential_outliers"]
+        found += row in top["positions"]
+        alone += top["positions"] == [row]
+    print(
+        f"\nadult samples of {rows} rows: clean samples with an influential outlier {alarms}/{seeds}; the planted "
+        f"row flagged {found}/{seeds} (the only row flagged {alone}/{seeds})"
+    )
 
 
 if __name__ == "__main__":
