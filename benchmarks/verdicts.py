@@ -19,7 +19,16 @@ column's baseline_drift_check fires) a numeric column shifted by half its standa
 column's values moved to its rarest value. Drift has its own benchmark
 (benchmarks/drift_verdicts.py, the same splits).
 
+The monitors' verdicts (model-quality, bias-drift), at their defaults through the compute kinds: each dataset split
+at random into thirds, `--splits` times; a gradient boosting model is fitted on the first third, the second is the
+baseline (a model-quality baseline run, or the bias assessment of the facet with the model's predictions), the third
+the monitored window; a window that fails is a false alarm (one that is too small to judge is `warn`, counted apart).
+Planted in the window: 10 % of the labels flipped, and a fifth of the scores replaced by random ones (a degraded
+model), for model-quality; the second largest facet group's positive label rate, and its positive prediction rate,
+raised by 0.2 (twice the default band), for bias-drift.
+
     PYTHONPATH=src python benchmarks/verdicts.py [--splits 5] [--label-sample 3000] [--data ../shared/data]
+        [--only CHECK ...] [--datasets NAME ...]
 """
 
 from __future__ import annotations
@@ -298,6 +307,7 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=5)
     parser.add_argument("--label-sample", type=int, default=3000)
     parser.add_argument("--only", nargs="*", default=CHECKS + MONITORS)
+    parser.add_argument("--datasets", nargs="*", default=list(DATASETS))
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     clean = {c: [0, 0] for c in args.only}
@@ -305,7 +315,7 @@ def main() -> None:
     unjudged = {c: [0, 0] for c in args.only}  # monitors: windows too small to judge (warn), clean and planted
     notes: dict[str, list[str]] = {c: [] for c in args.only}
     started = time.perf_counter()
-    for name, (_, label, facet) in DATASETS.items():
+    for name, (_, label, facet) in ((n, DATASETS[n]) for n in args.datasets):
         whole = load(args.data.resolve(), name)
         for split in range(args.splits):
             a, b = halves(whole, split)
@@ -336,8 +346,10 @@ def main() -> None:
                     caught[check][1] += 1
                     if not hit:
                         notes[check].append(f"missed {problem} on {name}#{split}: {said}")
-        print(f"{name} done at {time.perf_counter() - started:.0f} s", flush=True)
-    print(f"\n{len(DATASETS)} datasets x {args.splits} random half splits (duplicates removed first)\n")
+        so_far = "; ".join(f"{c}: {clean[c][0]}/{clean[c][1]} false alarms, {caught[c][0]}/{caught[c][1]} caught"
+                           for c in args.only)  # fmt: skip
+        print(f"{name} done at {time.perf_counter() - started:.0f} s ({so_far})", flush=True)
+    print(f"\n{len(args.datasets)} datasets x {args.splits} random splits (duplicates removed first)\n")
     print("| check | false alarms on clean splits | planted problems detected |")
     print("|---|---:|---:|")
     for check in args.only:
