@@ -411,7 +411,7 @@ def check_kind(name: str) -> Kind:
         compute=_check_compute(name),
         write=_write_check,
         schema="assay.data-check",
-        reference=name == "leakage",
+        reference=True if name == "leakage" else "optional" if name == "label-issues" else False,
         baseline=name == "validate",
         route=f"checks/{name}",
         summary=_check_summary,
