@@ -41,6 +41,7 @@ SCHEMAS: Final[dict[str, int]] = {
     "assay.robustness": 1,  # accuracy and the bias metrics under corruptions at stated severities, per group
     "assay.poisoning": 1,  # indicators of data poisoning in a training set (privacy)
     "assay.anonymisation": 1,  # an anonymisation run and the privacy and utility it left (services.anonymisation)
+    "assay.extraction": 1,  # queries a surrogate needs to reach a stated agreement with a model (privacy)
 }
 
 

@@ -43,6 +43,7 @@ RUN_ONLY = {
     "membership-inference",
     "poisoning",
     "robustness",
+    "extraction",
 }
 
 
