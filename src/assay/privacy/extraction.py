@@ -184,7 +184,7 @@ def _surrogate(name: str, answers: Answers, numeric: list[str], text: list[str],
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.linear_model import LogisticRegression, RidgeCV
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
@@ -207,7 +207,9 @@ def _surrogate(name: str, answers: Answers, numeric: list[str], text: list[str],
          ("text", OneHotEncoder(handle_unknown="ignore", max_categories=50), text)],
         sparse_threshold=0.0,
     )  # fmt: skip
-    linear = Ridge(alpha=1e-3) if answers == "probability" else LogisticRegression(C=10.0, max_iter=2000)
+    # the ridge penalty is chosen by leave-one-out on the queried rows (the attacker's own data): near zero
+    # recovers a linear model exactly, larger keeps a few dozen rows from fitting a hundred one-hot columns
+    linear = RidgeCV(alphas=np.logspace(-3, 2, 6)) if answers == "probability" else LogisticRegression(max_iter=2000)
     return make_pipeline(encode, linear)
 
 
@@ -327,9 +329,10 @@ def extraction(
 
     sent = 0
     kind: Answers | None = None
-    # label answers: the model's labels that are the positive class (its own, the label's, or 1 / True)
-    positive_values = model.positive or (label.values if label is not None else None) or (1, True)
-    positive_texts = set().union(*(_texts(v) for v in positive_values))
+    # label answers: which of the model's labels is the positive class: its own positive class, else the label's
+    # positive values, else 1 / True (the first of these that names one of its labels)
+    candidates = [model.positive, None if label is None else label.values, (1, True)]
+    positive_texts = [set().union(*(_texts(v) for v in given)) for given in candidates if given]
 
     def ask(rows: pd.DataFrame) -> np.ndarray:
         nonlocal sent, kind
@@ -389,7 +392,11 @@ def extraction(
                 else:
                     learner = _surrogate(name, "label", numeric, text, budget, seed)
                     decided[name] = _fit_predict(learner, x_pool.iloc[:budget], codes_pool, x_judged).astype(np.int64)
-            positive = np.array([level in positive_texts for level in levels])
+            positive = np.zeros(len(levels), dtype=bool)
+            for texts in positive_texts:
+                positive = np.array([level in texts for level in levels])
+                if positive.any():
+                    break
             target_positive = positive[target].astype(np.int64)
         agreements = {name: float(np.mean(d == target)) for name, d in decided.items()}
         best = max(agreements, key=lambda name: agreements[name])
