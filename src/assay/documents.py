@@ -43,6 +43,7 @@ SCHEMAS: Final[dict[str, int]] = {
     "assay.poisoning": 1,  # indicators of data poisoning in a training set (privacy)
     "assay.anonymisation": 1,  # an anonymisation run and the privacy and utility it left (services.anonymisation)
     "assay.explanation-stability": 1,  # how much SHAP explanations move under small perturbations (services.stability)
+    "assay.extraction": 1,  # queries a surrogate needs to reach a stated agreement with a model (privacy)
 }
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ from assay.adapters import (
     load_model,
 )
 from assay.errors import InvalidInput
+from tests.support.endpoint import ModelEndpoint
 
 FEATURES = ["a", "b", "c"]
 
@@ -158,64 +157,14 @@ def test_a_callable_by_its_import_name(frame: pd.DataFrame) -> None:
 # ---- an HTTP endpoint ---------------------------------------------------------------------------------------
 
 
-class _Endpoint:
-    """A JSON model server on 127.0.0.1: answers ``{"predictions": [p, ...]}`` from a logistic regression."""
-
-    def __init__(self, estimator: LogisticRegression) -> None:
-        self.estimator = estimator
-        self.batches: list[int] = []
-        self.fail_next: list[int] = []  # statuses to answer before answering properly
-        self.delay = 0.0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if owner.fail_next:
-                    self._send(owner.fail_next.pop(0), {"error": "busy"})
-                    return
-                time.sleep(owner.delay)
-                records = pd.DataFrame(body["instances"])
-                owner.batches.append(len(records))
-                p = owner.estimator.predict_proba(records[FEATURES])[:, 1]
-                self._send(200, {"predictions": p.tolist()})
-
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (the timeout test)
-                    pass
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/predict"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> _Endpoint:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
-def endpoint(logistic: LogisticRegression) -> Iterator[_Endpoint]:
-    with _Endpoint(logistic) as server:
+def endpoint(logistic: LogisticRegression) -> Iterator[ModelEndpoint]:
+    """A JSON model server on 127.0.0.1: answers ``{"predictions": [p, ...]}`` from a logistic regression."""
+    with ModelEndpoint(lambda records: logistic.predict_proba(records[FEATURES])[:, 1].tolist()) as server:
         yield server
 
 
-def test_http_endpoint_in_batches(endpoint: _Endpoint, frame: pd.DataFrame, logistic: LogisticRegression) -> None:
+def test_http_endpoint_in_batches(endpoint: ModelEndpoint, frame: pd.DataFrame, logistic: LogisticRegression) -> None:
     model = load_model(endpoint.url, feature_names=FEATURES, batch_size=50)
     assert isinstance(model, HttpModel)
     rows = frame.iloc[:120]
@@ -225,7 +174,7 @@ def test_http_endpoint_in_batches(endpoint: _Endpoint, frame: pd.DataFrame, logi
 
 
 def test_http_endpoint_retries_after_503(
-    endpoint: _Endpoint, frame: pd.DataFrame, logistic: LogisticRegression
+    endpoint: ModelEndpoint, frame: pd.DataFrame, logistic: LogisticRegression
 ) -> None:
     endpoint.fail_next = [503]
     model = HttpModel(endpoint.url, FEATURES, retries=2, backoff=0.01)
@@ -243,7 +192,7 @@ def test_http_endpoint_retries_after_503(
     assert refused.requests == 1  # a client error is not retried
 
 
-def test_http_endpoint_timeout(endpoint: _Endpoint, frame: pd.DataFrame) -> None:
+def test_http_endpoint_timeout(endpoint: ModelEndpoint, frame: pd.DataFrame) -> None:
     endpoint.delay = 0.6
     model = HttpModel(endpoint.url, FEATURES, timeout=0.1, retries=1, backoff=0.01)
     started = time.monotonic()

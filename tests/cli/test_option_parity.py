@@ -45,6 +45,7 @@ RUN_ONLY = {
     "robustness",
     "adversarial",
     "explanation-stability",
+    "extraction",
 }
 
 

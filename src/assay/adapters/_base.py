@@ -71,14 +71,7 @@ class Model(ABC):
         if output not in _OUTPUTS:
             raise InvalidInput(f"output {output!r} must be one of {', '.join(_OUTPUTS)}")
         self.source = source
-        names = None if feature_names is None else tuple(str(f) for f in feature_names)
-        if names is not None:
-            if not names:
-                raise InvalidInput(f"model {source!r}: the list of feature names is empty")
-            duplicated = sorted({f for f in names if names.count(f) > 1})
-            if duplicated:
-                raise InvalidInput(f"model {source!r}: feature names repeat: {', '.join(duplicated)}")
-        self._feature_names = names
+        self._feature_names = None if feature_names is None else self._check_names(source, feature_names)
         self.classes: tuple[Any, ...] | None = None if classes is None else tuple(classes)
         self.positive: tuple[Any, ...] | None = None
         self.output: Output = output
@@ -112,6 +105,25 @@ class Model(ABC):
         clone.positive = tuple(positive)
         clone._match_positive()
         return clone
+
+    def with_features(self, names: Sequence[str] | None) -> Model:
+        """A copy that sends the columns ``names`` (in that order), when the model does not name its features (an
+        endpoint or a callable loaded without them); otherwise the model itself."""
+        if names is None or self._feature_names is not None:
+            return self
+        clone = copy.copy(self)
+        clone._feature_names = type(self)._check_names(self.source, names)
+        return clone
+
+    @staticmethod
+    def _check_names(source: str, feature_names: Sequence[str]) -> tuple[str, ...]:
+        names = tuple(str(f) for f in feature_names)
+        if not names:
+            raise InvalidInput(f"model {source!r}: the list of feature names is empty")
+        duplicated = sorted({f for f in names if names.count(f) > 1})
+        if duplicated:
+            raise InvalidInput(f"model {source!r}: feature names repeat: {', '.join(duplicated)}")
+        return names
 
     def _match_positive(self) -> None:
         """Check the positive classes and keep them as the model's own values (``"1"`` typed -> the class 1)."""
@@ -168,6 +180,13 @@ class Model(ABC):
         if labels.ndim != 1 or len(labels) != len(x):
             raise InvalidInput(f"model {self.source!r} returned {labels.shape} labels for {len(x)} rows")
         return labels
+
+    def answer(self, data: Any) -> tuple[Literal["probability", "label"], NDArray[Any]]:
+        """What the model answers for each row of ``data``, in one call: the probability of the positive class when
+        it gives probabilities, else its labels (``("probability", p)`` or ``("label", labels)``)."""
+        if self.output == "label":
+            return "label", self.predict(data)
+        return "probability", self.predict_proba(data)
 
     def describe(self) -> dict[str, Any]:
         """What a result document says about the model."""

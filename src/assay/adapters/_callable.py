@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,20 @@ class _RawModel(Model):
                 "explanations and scores need the probability of the positive class"
             )
         return raw
+
+    def answer(self, data: Any) -> tuple[Literal["probability", "label"], NDArray[Any]]:
+        """One call of the model (its first call decides its output type): probabilities or labels."""
+        x = self.features(data)
+        if len(x) == 0:
+            return ("label" if self.output == "label" else "probability"), np.zeros(0, dtype=np.float64)
+        raw = self._guard(self._raw, x)
+        self._decide(raw)
+        if self.output == "label":
+            labels = raw.ravel() if raw.ndim == 2 and raw.shape[1] == 1 else raw
+            if labels.ndim != 1 or len(labels) != len(x):
+                raise InvalidInput(f"model {self.source!r} returned {labels.shape} labels for {len(x)} rows")
+            return "label", labels
+        return "probability", self._positive_probability(raw, len(x))
 
     def _labels(self, x: pd.DataFrame) -> NDArray[Any]:
         raw = self._raw(x)

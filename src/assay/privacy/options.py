@@ -1,15 +1,17 @@
-"""The options of the security and privacy tests (membership inference, poisoning indicators, anonymisation),
+"""The options of the security and privacy tests (membership inference, model extraction, poisoning indicators,
+anonymisation),
 declared once: the CLI, the server's request bodies and ``assay run KIND`` derive from them."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
-from assay.frames.options import Column, Columns, Labelled, Options, Seed, Share
+from assay.frames.options import Column, Columns, Finite, Labelled, Options, Seed, Share, Values
 
-__all__ = ["AnonymiseOptions", "MembershipOptions", "PoisoningOptions"]
+__all__ = ["DEFAULT_BUDGETS", "MAX_QUERIES", "AnonymiseOptions", "ExtractionOptions", "MembershipOptions",
+           "PoisoningOptions"]  # fmt: skip
 
 _Rows = Annotated[int, Field(ge=100, le=1_000_000)]
 
@@ -113,6 +115,82 @@ class AnonymiseOptions(Options):
     positive: Annotated[str, Field(max_length=1_000)] | None = Field(
         default=None, description="The label's positive value (default: 1)."
     )
+
+    def arguments(self) -> dict[str, Any]:
+        return self.options_only()
+
+
+#: The attacker's query budgets of the extraction test by default (queries answered by the model).
+DEFAULT_BUDGETS = (50, 100, 200, 500, 1000, 2000)
+#: The hard ceiling of ``max_queries``: no extraction test sends more rows to a model than this.
+MAX_QUERIES = 100_000
+_Queries = Annotated[int, Field(ge=10, le=MAX_QUERIES)]
+
+
+class ExtractionOptions(Options):
+    """How many queries an attacker needs to train a surrogate that agrees with the model on a stated share of rows
+    never queried (model extraction, through the model's adapter: an HTTP endpoint, a file, a callable)."""
+
+    column_fields: ClassVar[tuple[str, ...]] = ("features", "label")
+
+    features: Columns | None = Field(
+        default=None,
+        description="Columns sent to the model (default: the model's features; needed for an endpoint that does not "
+        "name them).",
+    )
+    label: Column | None = Field(
+        default=None, description="True label column: the surrogate's accuracy is measured on it too (optional)."
+    )
+    positive: Values | None = Field(default=None, description="The label's positive values (default: 1).")
+    label_threshold: Finite | None = Field(default=None, description="The label is positive above this.")
+    budgets: Annotated[list[_Queries], Field(min_length=1, max_length=20)] = Field(
+        default=list(DEFAULT_BUDGETS),
+        description="Query budgets of the attacker: a surrogate is trained on the model's answers to each many rows "
+        "(nested: a larger budget adds rows to a smaller one's).",
+    )
+    evaluation: Annotated[int, Field(ge=50, le=MAX_QUERIES)] = Field(
+        default=1000, description="Rows held out (never queried for training) on which agreement is measured."
+    )
+    agreement: Annotated[float, Field(gt=0.5, le=1)] = Field(
+        default=0.95, description="The stated agreement: the share of held-out rows where surrogate and model decide "
+        "alike.",
+    )  # fmt: skip
+    high_exposure: _Queries = Field(
+        default=1000,
+        description="Exposure is high (the verdict fails) when the stated agreement is reached within this many "
+        "queries.",
+    )
+    max_queries: _Queries = Field(
+        default=5000,
+        description="Cap on the queries sent to the model (the largest budget plus the evaluation rows); at most "
+        "100,000.",
+    )
+    surrogate: Literal["both", "gb", "linear"] = Field(
+        default="both",
+        description="The attacker's learners: gradient boosting, a linear model on one-hot features, or both (the "
+        "better of the two at each budget counts).",
+    )
+    answers: Literal["auto", "label"] = Field(
+        default="auto",
+        description="What the attacker uses: the probabilities when the model gives them (auto), or its labels only.",
+    )
+    seed: Seed = Field(default=0, description="Seed of the samples and the surrogates.")
+
+    @field_validator("budgets")
+    @classmethod
+    def _ascending(cls, given: list[int]) -> list[int]:
+        return sorted(set(given))
+
+    @model_validator(mode="after")
+    def _capped(self) -> ExtractionOptions:
+        total = max(self.budgets) + self.evaluation
+        if total > self.max_queries:
+            raise ValueError(
+                f"the largest budget ({max(self.budgets):,}) plus the evaluation rows ({self.evaluation:,}) makes "
+                f"{total:,} queries, above max_queries ({self.max_queries:,}): lower the budgets or the evaluation "
+                f"rows, or raise max_queries (at most {MAX_QUERIES:,})"
+            )
+        return self
 
     def arguments(self) -> dict[str, Any]:
         return self.options_only()

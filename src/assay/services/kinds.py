@@ -18,7 +18,7 @@ from assay.explain.options import AttributionDriftOptions, ExplanationOptions, S
 from assay.frames.options import as_values
 from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions, SatisfactionOptions
 from assay.mitigate.options import MitigationOptions
-from assay.privacy.options import MembershipOptions, PoisoningOptions
+from assay.privacy.options import ExtractionOptions, MembershipOptions, PoisoningOptions
 from assay.robustness.options import AdversarialOptions, RobustnessOptions
 from assay.services.compute import Inputs, Kind, Metric, Outcome, Target, Violation
 
@@ -401,6 +401,28 @@ def _stability_outcome(document: Mapping[str, Any]) -> Outcome:
     return cast(Outcome, outcome(document))
 
 
+def _extraction(inputs: Inputs, o: ExtractionOptions) -> Any:
+    from assay.frames import Label
+    from assay.privacy.extraction import extraction
+
+    label = None if o.label is None else Label(o.label, as_values(o.positive), o.label_threshold)
+    model = inputs.model
+    if model is not None and label is not None:
+        model = model.with_positive(label.values)
+    if inputs.progress is not None:
+        inputs.progress("extracting the model (queries through its adapter)")
+    given = o.arguments()
+    for name in ("label", "positive", "label_threshold"):
+        given.pop(name)
+    return extraction(inputs.data, model, public=inputs.reference, label=label, progress=inputs.progress, **given)
+
+
+def _extraction_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.privacy.extraction import outcome
+
+    return cast(Outcome, outcome(document))
+
+
 def check_kind(name: str) -> Kind:
     """The kind of the data check ``name`` (its options model is :data:`assay.checks.options.CHECK_OPTIONS`)."""
     options = CHECK_OPTIONS[name]
@@ -482,5 +504,11 @@ KINDS: Final[dict[str, Kind]] = {
         name="explanation-stability", title="the explanation stability test", options=StabilityOptions,
         compute=_stability, write=_write_stability, schema="assay.explanation-stability", model="required",
         summary=_check_summary, outcome=_stability_outcome,
+    ),
+    # the reference, when given, is the attacker's public data (the rows queried); agreement is judged on the data
+    "extraction": Kind(
+        name="extraction", title="the model extraction test", options=ExtractionOptions, compute=_extraction,
+        write=_write_document("extraction"), schema="assay.extraction", model="required", reference="optional",
+        summary=_check_summary, outcome=_extraction_outcome,
     ),
 }  # fmt: skip
