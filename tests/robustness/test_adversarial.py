@@ -158,3 +158,23 @@ def test_a_registered_model_is_attacked_through_the_runs_and_linked_to_controls(
     assert done.document["spec"]["immutable"] == ["is_male"] and done.document["result"]["overall"]["attacked"] == 20
     evidence = workspace.controls.list_evidence("income", "nist-ai-rmf", "MEASURE 2.7")
     assert [(e.assessment_id, e.rule) for e in evidence] == [(done.recorded.id, "adversarial")]
+
+
+def test_a_text_model_is_flipped_by_typos() -> None:
+    """A keyword model over a free-text column (more than 100 distinct values, so text, not categories): one or two
+    typos in the keyword flip every "refund" decision it got right, and no typo can create the keyword where it is
+    absent."""
+    rng = np.random.default_rng(3)
+    texts = [
+        f"ticket {i}: please {'refund' if i % 2 else 'check'} order {rng.integers(1000, 9999)}" for i in range(240)
+    ]
+    frame = pd.DataFrame({"message": texts, "y": [i % 2 for i in range(240)]})
+    keyword = load_model(
+        lambda x: np.where(x["message"].str.contains("refund", regex=False), 0.9, 0.1), feature_names=["message"]
+    )
+    options = {"label": "y", "sample": 30, "min_group_size": 5, "attacks": ["categories"], "max_changes": 2}
+    refunds = compute("adversarial", Inputs(frame[frame["y"] == 1], model=keyword), options).to_dict()
+    assert refunds["result"]["overall"]["attacked"] == 30 and refunds["result"]["overall"]["success_rate"] == 1.0
+    assert refunds["status"] == "fail" and refunds["spec"]["attacks"] == ["categories"]
+    checks = compute("adversarial", Inputs(frame[frame["y"] == 0], model=keyword), options).to_dict()
+    assert checks["result"]["overall"]["success_rate"] == 0.0
