@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-output
+# pytest-xdist processes for `make test` (auto: one per CPU); each module's tests stay in one process (loadscope),
+# so its module-scoped fixtures (trained models, servers) are built once.
+PYTEST_WORKERS ?= auto
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: demo test lint typecheck layers pytest clean help system-deps
@@ -56,7 +59,7 @@ layers: $(VENV)/.installed-dev
 	$(BIN)/lint-imports
 
 pytest: $(VENV)/.installed-dev system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 test: lint typecheck layers pytest
 

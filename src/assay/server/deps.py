@@ -47,7 +47,9 @@ class Unauthenticated(PermissionDenied):
     """No (valid) credentials: 401, not 403."""
 
 
-def workspace(request: Request) -> Workspace:
+# ``workspace`` and ``authorised`` are ``async def``: they do no I/O, and FastAPI runs a plain ``def`` dependency in
+# its thread pool, a hop that costs more than the work under load (``principal`` reads the store: it stays a ``def``).
+async def workspace(request: Request) -> Workspace:
     ws: Workspace = request.app.state.workspace
     return ws
 
@@ -80,11 +82,8 @@ class Authorised:
     ws: Workspace
 
 
-def authorised(
-    request: Request,
-    who: Annotated[Principal, Depends(principal)],
-    ws: Annotated[Workspace, Depends(workspace)],
-) -> Authorised:
+def authorise(request: Request, who: Principal, ws: Workspace) -> Authorised:
+    """``who``, allowed the request's route by the permission table, and ``ws`` acting as them; else the error."""
     route = request.scope.get("route")
     path = getattr(route, "path", request.url.path)
     action = ROUTES.get((request.method, path))
@@ -98,6 +97,14 @@ def authorised(
         where = f" on system {system!r}" if system else ""
         raise PermissionDenied(f"{who.name} ({who.role}) may not {action}{where}")
     return Authorised(who, ws.authenticated_as(who.name))  # the password, session or token was checked above
+
+
+async def authorised(
+    request: Request,
+    who: Annotated[Principal, Depends(principal)],
+    ws: Annotated[Workspace, Depends(workspace)],
+) -> Authorised:
+    return authorise(request, who, ws)
 
 
 Auth = Annotated[Authorised, Depends(authorised)]

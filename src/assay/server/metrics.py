@@ -26,7 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from assay.server.deps import authorised, principal, workspace
+from assay.server.deps import authorise, principal, workspace
 from assay.services.alerts import Snapshot
 from assay.services.workspace import Workspace
 
@@ -104,5 +104,5 @@ def metrics(request: Request, ws: Annotated[Workspace, Depends(workspace)]) -> R
     """The monitors' latest metrics, last runs and open alerts in Prometheus's text format (a bearer token with read
     scope, unless ASSAY_METRICS_PUBLIC)."""
     if not ws.settings.metrics_public:
-        ws = authorised(request, principal(request, ws), ws).ws
+        ws = authorise(request, principal(request, ws), ws).ws
     return Response(exposition(ws), media_type=CONTENT_TYPE_LATEST)
