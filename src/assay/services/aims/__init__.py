@@ -1,0 +1,33 @@
+"""``workspace.aims``: the organisation's AI management system (ISO/IEC 42001 clauses 4-10), one service per part.
+
+==================  =======================================================================  =======================
+part                records                                                                  clauses
+==================  =======================================================================  =======================
+``context``         internal and external issues, interested parties, the scope (versions)  4.1, 4.2, 4.3
+``documents``       documented information; the AI policy and topic policies (approved)     5.2, 7.5
+``roles``           governance roles held by people; AI systems' teams and disciplines       5.3, A.3.2
+``objectives``      measurable objectives, measures computed from the store, their trend     6.2
+``competence``      training catalogue, required trainings per role, records, gaps           7.2, 7.3
+``audits``          the internal audit programme, audits, findings                           9.2
+``nonconformities`` nonconformities, corrective actions, effectiveness reviews               10.2
+``reviews``         management reviews with the inputs assembled from the store              9.3
+==================  =======================================================================  =======================
+
+Each part is a :class:`assay.services._base.Service` in its own module of this package, made on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assay.services.workspace import Workspace
+
+__all__ = ["Aims"]
+
+
+class Aims:
+    """The management system's services of one workspace (acting as its actor)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
