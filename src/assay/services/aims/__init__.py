@@ -18,9 +18,11 @@ Each part is a :class:`assay.services._base.Service` in its own module of this p
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assay.services.aims.readiness import Readiness
     from assay.services.workspace import Workspace
 
 __all__ = ["Aims"]
@@ -31,3 +33,10 @@ class Aims:
 
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
+
+    @cached_property
+    def readiness(self) -> Readiness:
+        """Clauses 4-10 judged for the organisation: ``ws.aims.readiness()``."""
+        from assay.services.aims.readiness import Readiness
+
+        return Readiness(self.ws)
