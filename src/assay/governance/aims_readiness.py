@@ -292,7 +292,13 @@ def _current_training(s: Snapshot, person: str, training_id: int) -> dict[str, A
     return None
 
 
+def _people(s: Snapshot, r: _Result) -> None:
+    if not s.roles:
+        r.gap("nobody holds a governance role yet", "assay aims role assign ROLE PERSON")
+
+
 def _c7_2(s: Snapshot, r: _Result) -> None:
+    _people(s, r)
     if not s.trainings:
         r.gap("the training catalogue is empty", "assay aims training add ...")
     for training in s.trainings:
@@ -311,6 +317,7 @@ def _c7_2(s: Snapshot, r: _Result) -> None:
 
 def _c7_3(s: Snapshot, r: _Result) -> None:
     _policy(s, r)
+    _people(s, r)
     for person in sorted({h["person"] for h in s.roles}):
         done = [t for t in s.trainings if _current_training(s, person, t["id"]) is not None]
         if not done:

@@ -22,6 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assay.services.aims.pack import Pack
     from assay.services.aims.readiness import Readiness
     from assay.services.workspace import Workspace
 
@@ -40,3 +41,11 @@ class Aims:
         from assay.services.aims.readiness import Readiness
 
         return Readiness(self.ws)
+
+    @cached_property
+    def pack(self) -> Pack:
+        """The certification pack: ``ws.aims.pack.write(out)``; check it with
+        :func:`assay.services.aims.pack.verify_pack`."""
+        from assay.services.aims.pack import Pack
+
+        return Pack(self.ws)
