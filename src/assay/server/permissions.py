@@ -119,6 +119,10 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/retraining-requests/{request_id}/close"): "write",
     ("POST", "/api/systems/{system}/rollback"): "approve",  # as an approval decision
     ("GET", "/metrics"): "read",  # a read token; public with ASSAY_METRICS_PUBLIC (the route then skips this check)
+    # the organisation's management system judged, and its certification pack (server/aims_pack.py): the pack holds
+    # the whole ledger export, so it is for those who may export the ledger
+    ("GET", "/api/aims/readiness"): "read",
+    ("GET", "/api/aims/pack"): "audit",
     # human oversight: the report (server/oversight.py)
     ("GET", "/api/systems/{system}/oversight"): "read",
     ("POST", "/api/systems/{system}/oversight/report"): "write",
