@@ -18,9 +18,13 @@ Each part is a :class:`assay.services._base.Service` in its own module of this p
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assay.services.aims.competence import Competence
+    from assay.services.aims.objectives import Objectives
+    from assay.services.aims.reminders import Reminders
     from assay.services.workspace import Workspace
 
 __all__ = ["Aims"]
@@ -31,3 +35,24 @@ class Aims:
 
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
+
+    @cached_property
+    def objectives(self) -> Objectives:
+        """Objectives (6.2), the measures computed for them, measurements and trend."""
+        from assay.services.aims.objectives import Objectives
+
+        return Objectives(self.ws)
+
+    @cached_property
+    def competence(self) -> Competence:
+        """The training catalogue, training records, CSV import and the gap list (7.2, 7.3)."""
+        from assay.services.aims.competence import Competence
+
+        return Competence(self.ws)
+
+    @cached_property
+    def reminders(self) -> Reminders:
+        """Per-person reminders: ``ws.aims.reminders(person, within_days)``; ``ws.aims.reminders.send(...)``."""
+        from assay.services.aims.reminders import Reminders
+
+        return Reminders(self.ws)
