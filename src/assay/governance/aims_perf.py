@@ -178,6 +178,6 @@ class TrainingRecordSpec(_Spec):
     person: Person
     training: Annotated[str, Field(min_length=1, max_length=100)]
     completed_on: dt.date
-    score: Annotated[Number, Field(ge=0)] = None
+    score: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     expires_on: dt.date | None = None
     evidence: Annotated[str, Field(max_length=1000)] = ""

@@ -148,7 +148,7 @@ def collect(session: Session, today: dt.date, within_days: int, person: str | No
         .where(Membership.role == "owner", User.active.is_(True))
     ):
         owners.setdefault(system_id, set()).add(name)
-    names = dict(session.execute(select(System.id, System.name)).tuples().all())
+    names: dict[int, str] = {row[0]: row[1] for row in session.execute(select(System.id, System.name))}
     earliest = today - dt.timedelta(days=within_days)
     for ev in session.execute(
         select(Evidence).where(
