@@ -188,7 +188,7 @@ def test_training_catalogue_records_import_and_gaps(workspace: Workspace, people
         competence.record({"person": "bob", "training": "ai-basics", "completed_on": done.completed_on})
     with pytest.raises(InvalidInput, match="person: no user named 'zed'"):
         competence.record({"person": "zed", "training": "ai-basics", "completed_on": TODAY})
-    with pytest.raises(InvalidInput, match="expires_on .* is before completed_on"):
+    with pytest.raises(InvalidInput, match=r"expires_on .* is before completed_on"):
         competence.record({"person": "bob", "training": "ai-basics", "completed_on": TODAY,
                            "expires_on": TODAY - dt.timedelta(days=1)})  # fmt: skip
     with pytest.raises(Conflict, match="training 'old' is retired"):
