@@ -39,8 +39,9 @@ def served(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, dict[str, str
 def test_objectives_training_and_reminders_api(served: tuple[TestClient, dict[str, dict[str, str]], Workspace]) -> None:
     client, headers, ws = served
     admin, bob = headers["admin"], headers["bob"]
-    body = {"key": "bias-fresh", "title": "recent bias assessments", "owner": "bob", "target": 1.0,
-            "due_date": str(TODAY + dt.timedelta(days=3)), "measure": {"name": "assessed-share", "days": 30}}  # fmt: skip
+    due = str(TODAY + dt.timedelta(days=3))
+    body = {"key": "bias-fresh", "title": "recent bias assessments", "owner": "bob", "target": 1.0, "due_date": due,
+            "measure": {"name": "assessed-share", "days": 30}}  # fmt: skip
     response = client.post("/api/aims/objectives", json=body, headers=bob)
     assert response.status_code == 403 and "bob may not add an objective" in response.json()["error"]["message"]
     bad = client.post("/api/aims/objectives", json={**body, "measure": {"name": "nope"}}, headers=admin)

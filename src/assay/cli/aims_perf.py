@@ -152,9 +152,7 @@ def objective_measures(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(rows)
         return
-    shown = [
-        {**r, "parameters": [f"{k}={v.get('default')}" for k, v in r["parameters"].items()] or None} for r in rows
-    ]
+    shown = [{**r, "parameters": [f"{k}={v.get('default')}" for k, v in r["parameters"].items()] or None} for r in rows]
     table(shown, ["name", "title", "unit", "parameters"], title="Measures")
 
 

@@ -529,6 +529,7 @@ class Objectives(Service):
         rows = []
         for o in objectives:
             last = latest.get(o.id)
+            reached = None if last is None else met(last.value, o.target, o.direction)  # against today's target
             days_left = None if o.due_date is None else (o.due_date - day).days
             rows.append(
                 {
@@ -543,11 +544,9 @@ class Objectives(Service):
                     "due_date": None if o.due_date is None else o.due_date.isoformat(),
                     "days_left": days_left,
                     "value": None if last is None else last.value,
-                    "met": None if last is None else last.met,
+                    "met": reached,
                     "measured_at": None if last is None else last.measured_at.isoformat(timespec="seconds"),
-                    "overdue": bool(
-                        days_left is not None and days_left < 0 and o.status == "active" and not (last and last.met)
-                    ),
+                    "overdue": bool(days_left is not None and days_left < 0 and o.status == "active" and not reached),
                 }
             )
         return rows

@@ -34,6 +34,7 @@ from sqlalchemy import ColumnElement, select
 
 from assay.errors import InvalidInput, PermissionDenied
 from assay.governance.aims import MANAGER_ROLES
+from assay.governance.aims_perf import met
 from assay.services._base import Service
 from assay.services.aims._base import holds
 from assay.services.aims.competence import requirements
@@ -177,12 +178,12 @@ def collect(session: Session, today: dt.date, within_days: int, person: str | No
     )
     for objective in objectives:
         last = session.execute(
-            select(AimsMeasurement.met)
+            select(AimsMeasurement.value)
             .where(AimsMeasurement.objective_id == objective.id)
             .order_by(AimsMeasurement.measured_at.desc(), AimsMeasurement.id.desc())
             .limit(1)
         ).scalar_one_or_none()
-        if last:
+        if met(last, objective.target, objective.direction):  # judged against today's target
             continue
         found.append(
             _item(
