@@ -159,6 +159,20 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     admin.contests.decide("release", case.id, outcome="overturned", new_decision=0, rationale="re-checked by hand")
     other_case = admin.contests.open("release", "inf-2", decision=0, features={"g": "b"}, queue=False)
     admin.contests.withdraw("release", other_case.id, reason="resolved")
+    # the management system's objectives (a computed measure and one by hand) and competence (a CSV import)
+    objectives = admin.aims.objectives
+    objectives.add({"key": "bias-fresh", "title": "recent bias assessments ✓", "owner": "bob", "target": 1.0,
+                    "measure": {"name": "assessed-share", "category": "limited"}})  # fmt: skip
+    objectives.measure("bias-fresh")
+    objectives.add({"key": "survey", "title": "staff survey", "owner": "alice", "target": 4})
+    objectives.record("survey", 4.5, note="ünïcode survey")
+    objectives.update("survey", {"due_date": "2027-06-30"})
+    objectives.retire("survey", reason="merged")
+    admin.aims.competence.add_training({"code": "ai-basics", "title": "AI basics", "validity_months": 12,
+                                        "required_for": ["approver"]})  # fmt: skip
+    records = tmp_path / "trainings.csv"
+    records.write_text("person,training,completed_on,score\nbob,ai-basics,2026-01-31,90\n", "utf-8")
+    admin.aims.competence.import_csv(records)
 
 
 def _baseline(data: Path, tmp_path: Path) -> Path:

@@ -36,6 +36,8 @@ PARAMS = {
     "alert_id": "1",  # none exists: 404 to whoever may ask
     "item_id": "1",  # a review item: none exists, 404 to whoever may ask
     "case_id": "1",  # a contested case: none exists, 404 to whoever may ask
+    "objective": "none",  # a management-system objective: none exists, 404 to whoever may ask
+    "training": "none",  # a training of the catalogue: none exists, 404 to whoever may ask
 }
 
 

@@ -11,11 +11,14 @@ import typer
 __all__ = ["PARTS", "aims_app", "register"]
 
 # the modules adding their sub-commands to ``assay aims`` (each has ``register(aims_app)``), in the order of --help
-PARTS: Final[tuple[str, ...]] = ("assay.cli.aims_pack",)
+PARTS: Final[tuple[str, ...]] = (
+    "assay.cli.aims_pack",
+    "assay.cli.aims_perf",
+)
 
 aims_app = typer.Typer(
-    help="The organisation's AI management system (ISO/IEC 42001 clauses 4-10): context and scope, policies and "
-    "documents, roles and teams, objectives, competence, internal audits, nonconformities, management reviews.",
+    help="The organisation's AI management system (ISO/IEC 42001 clauses 4-10): scope, policies, roles, objectives, "
+    "competence, internal audits, nonconformities, management reviews.",
     no_args_is_help=True,
 )
 

@@ -27,6 +27,7 @@ from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
 from assay.server import (
     aims_pack,
+    aims_perf,
     alerts,
     api,
     capture,
@@ -64,6 +65,7 @@ ROUTERS: Final = tuple(
         oversight,
         feedback,
         aims_pack,
+        aims_perf,
         ui,
     )
 )

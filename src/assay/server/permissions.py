@@ -202,6 +202,30 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/systems/{system}/assessments"): "write",
     ("POST", "/systems/{system}/approvals"): "write",
     ("POST", "/systems/{system}/evidence/{evidence_id}/revoke"): "write",
+    # the management system's objectives, competence and reminders (server/aims_perf.py): changes need an account,
+    # then the service's rule (a manager, an objective's owner, a training coordinator)
+    ("GET", "/api/aims/objectives"): "read",
+    ("POST", "/api/aims/objectives"): "contribute",
+    ("GET", "/api/aims/measures"): "read",
+    ("POST", "/api/aims/objectives/measure"): "contribute",
+    ("GET", "/api/aims/objectives/{objective}"): "read",
+    ("PATCH", "/api/aims/objectives/{objective}"): "contribute",
+    ("POST", "/api/aims/objectives/{objective}/retire"): "contribute",
+    ("POST", "/api/aims/objectives/{objective}/measure"): "contribute",
+    ("POST", "/api/aims/objectives/{objective}/measurements"): "contribute",
+    ("GET", "/api/aims/objectives/{objective}/trend"): "read",
+    ("GET", "/api/aims/trainings"): "read",
+    ("POST", "/api/aims/trainings"): "contribute",
+    ("PATCH", "/api/aims/trainings/{training}"): "contribute",
+    ("POST", "/api/aims/trainings/{training}/retire"): "contribute",
+    ("GET", "/api/aims/training-records"): "read",
+    ("POST", "/api/aims/training-records"): "contribute",
+    ("GET", "/api/aims/training-gaps"): "read",
+    ("GET", "/api/aims/reminders"): "read",  # someone else's list: the service asks for an admin/auditor/manager
+    ("GET", "/aims/objectives"): "read",
+    ("GET", "/aims/objectives.json"): "read",
+    ("GET", "/aims/training"): "read",
+    ("GET", "/aims/training.json"): "read",
 }
 
 # routes anyone may call (no principal)

@@ -22,8 +22,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assay.services.aims.competence import Competence
+    from assay.services.aims.objectives import Objectives
     from assay.services.aims.pack import Pack
     from assay.services.aims.readiness import Readiness
+    from assay.services.aims.reminders import Reminders
     from assay.services.workspace import Workspace
 
 __all__ = ["Aims"]
@@ -49,3 +52,24 @@ class Aims:
         from assay.services.aims.pack import Pack
 
         return Pack(self.ws)
+
+    @cached_property
+    def objectives(self) -> Objectives:
+        """Objectives (6.2), the measures computed for them, measurements and trend."""
+        from assay.services.aims.objectives import Objectives
+
+        return Objectives(self.ws)
+
+    @cached_property
+    def competence(self) -> Competence:
+        """The training catalogue, training records, CSV import and the gap list (7.2, 7.3)."""
+        from assay.services.aims.competence import Competence
+
+        return Competence(self.ws)
+
+    @cached_property
+    def reminders(self) -> Reminders:
+        """Per-person reminders: ``ws.aims.reminders(person, within_days)``; ``ws.aims.reminders.send(...)``."""
+        from assay.services.aims.reminders import Reminders
+
+        return Reminders(self.ws)
