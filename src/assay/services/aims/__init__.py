@@ -18,9 +18,14 @@ Each part is a :class:`assay.services._base.Service` in its own module of this p
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assay.services.aims.context import Context
+    from assay.services.aims.documents import Documents
+    from assay.services.aims.roles import Roles
+    from assay.services.aims.teams import Teams
     from assay.services.workspace import Workspace
 
 __all__ = ["Aims"]
@@ -31,3 +36,33 @@ class Aims:
 
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
+
+    # -- context and scope, documents and policies, roles and teams (4.1-4.3, 5.2, 5.3, 7.5, A.3.2) ---------------
+
+    @cached_property
+    def context(self) -> Context:
+        """Internal and external issues, interested parties, the scope (versions)."""
+        from assay.services.aims.context import Context
+
+        return Context(self.ws)
+
+    @cached_property
+    def documents(self) -> Documents:
+        """The register of documented information; the AI policy and topic policies."""
+        from assay.services.aims.documents import Documents
+
+        return Documents(self.ws)
+
+    @cached_property
+    def roles(self) -> Roles:
+        """Governance roles held by people, for the organisation or a system."""
+        from assay.services.aims.roles import Roles
+
+        return Roles(self.ws)
+
+    @cached_property
+    def teams(self) -> Teams:
+        """AI systems' teams, their disciplines and coverage."""
+        from assay.services.aims.teams import Teams
+
+        return Teams(self.ws)
