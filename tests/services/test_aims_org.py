@@ -162,7 +162,7 @@ def test_documents_register_locations_and_reviews(org: People, tmp_path: Path) -
     again = omar.aims.documents.add("risk-method", "procedure", "Risk method", "omar", location=doc.location)
     assert again.location == doc.location
     url = omar.aims.documents.add("soa", "record", "SoA", "pat", location="https://intranet.example/soa")
-    with pytest.raises(InvalidInput, match=r"location 'ftp://x/y' is neither artifact:SHA256"):
+    with pytest.raises(InvalidInput, match=r"document\.location 'ftp://x/y' is neither artifact:SHA256"):
         omar.aims.documents.add("x", "record", "x", "omar", location="ftp://x/y")
     with pytest.raises(InvalidInput, match=r"document\.location: no file artifact:0{64} in the artifact store"):
         omar.aims.documents.add("x", "record", "x", "omar", location="artifact:" + "0" * 64)

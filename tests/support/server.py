@@ -36,6 +36,11 @@ PARAMS = {
     "alert_id": "1",  # none exists: 404 to whoever may ask
     "item_id": "1",  # a review item: none exists, 404 to whoever may ask
     "case_id": "1",  # a contested case: none exists, 404 to whoever may ask
+    "issue_id": "1",  # management-system records: none exist, 404 to whoever may ask
+    "party": "regulator",
+    "key": "ai-policy",
+    "assignment_id": "1",
+    "person": "owner",
 }
 
 

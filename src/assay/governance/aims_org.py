@@ -89,7 +89,7 @@ def scope_diff(before: Sequence[str], after: Sequence[str]) -> dict[str, list[st
     return {"added": [s for s in after if s not in before], "removed": [s for s in before if s not in after]}
 
 
-def location(value: str) -> str:
+def location(field: str, value: str) -> str:
     """Where a document's content is: ``artifact:SHA256`` (a file in the artifact store) or an http(s) URL."""
     value = value.strip()
     if _ARTIFACT.match(value):
@@ -97,10 +97,10 @@ def location(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme.lower() in ("http", "https") and parts.netloc and not any(c.isspace() for c in value):
         if len(value) > 1000:
-            raise InvalidInput(f"location has {len(value)} characters, more than the limit of 1000")
+            raise InvalidInput(f"{field} has {len(value)} characters, more than the limit of 1000")
         return value
     raise InvalidInput(
-        f"location {value!r} is neither artifact:SHA256 (a file in the artifact store) nor an http(s) URL "
+        f"{field} {value!r} is neither artifact:SHA256 (a file in the artifact store) nor an http(s) URL "
         "(write https://host/path, or give the file)"
     )
 

@@ -26,4 +26,4 @@ def org_system(session: Session, name: str) -> System:
     found = session.execute(select(System).where(System.name_key == name.strip().lower())).scalar()
     if found is None:
         raise NotFound(f"no AI system named {name!r} (see `assay system list`)")
-    return found  # type: ignore[no-any-return]
+    return found

@@ -123,7 +123,7 @@ class Documents(Service):
         valid_title = rules.text("document.title", title, limit=300)
         valid_topic = rules.text("document.topic", topic, limit=100, required=False)
         body = rules.text("document.text", text, limit=1_000_000, required=False)
-        where = rules.location(location) if location.strip() else ""
+        where = rules.location("document.location", location) if location.strip() else ""
         if file is not None and where:
             raise InvalidInput("document.location: give a file or a location, not both")
         if file is not None and not file.is_file():
