@@ -19,9 +19,7 @@ from assay.server.deps import Auth
 
 __all__ = ["router"]
 
-router = APIRouter()
-api = APIRouter(prefix="/api/aims", tags=["management system"])
-pages = APIRouter(prefix="/aims", include_in_schema=False)
+router = APIRouter(tags=["management system"])
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -257,61 +255,61 @@ def _member(row: Any) -> MemberOut:
     return MemberOut.model_validate(row.state())
 
 
-@api.get("/issues", response_model=Items[IssueOut])
+@router.get("/api/aims/issues", response_model=Items[IssueOut])
 def list_issues(auth: Auth, kind: str | None = None, all: bool = False) -> Items[IssueOut]:
     rows = auth.ws.aims.context.issues(kind=kind, status=None if all else "active")
     return Items[IssueOut](items=[_issue(i) for i in rows])
 
 
-@api.post("/issues", status_code=201, response_model=IssueOut)
+@router.post("/api/aims/issues", status_code=201, response_model=IssueOut)
 def add_issue(auth: Auth, body: IssueBody) -> IssueOut:
     return _issue(auth.ws.aims.context.add_issue(**body.model_dump()))
 
 
-@api.patch("/issues/{issue_id}", response_model=IssueOut)
+@router.patch("/api/aims/issues/{issue_id}", response_model=IssueOut)
 def update_issue(auth: Auth, issue_id: int, body: IssueUpdate) -> IssueOut:
     return _issue(auth.ws.aims.context.update_issue(issue_id, **_given(body)))
 
 
-@api.post("/issues/{issue_id}/retire", response_model=IssueOut)
+@router.post("/api/aims/issues/{issue_id}/retire", response_model=IssueOut)
 def retire_issue(auth: Auth, issue_id: int, body: RemoveBody) -> IssueOut:
     return _issue(auth.ws.aims.context.retire_issue(issue_id, reason=body.reason))
 
 
-@api.get("/parties", response_model=Items[PartyOut])
+@router.get("/api/aims/parties", response_model=Items[PartyOut])
 def list_parties(auth: Auth, all: bool = False) -> Items[PartyOut]:
     return Items[PartyOut](items=[_party(p) for p in auth.ws.aims.context.parties(status=None if all else "active")])
 
 
-@api.post("/parties", status_code=201, response_model=PartyOut)
+@router.post("/api/aims/parties", status_code=201, response_model=PartyOut)
 def add_party(auth: Auth, body: PartyBody) -> PartyOut:
     return _party(auth.ws.aims.context.add_party(**body.model_dump()))
 
 
-@api.patch("/parties/{party}", response_model=PartyOut)
+@router.patch("/api/aims/parties/{party}", response_model=PartyOut)
 def update_party(auth: Auth, party: str, body: PartyUpdate) -> PartyOut:
     return _party(auth.ws.aims.context.update_party(party, **_given(body)))
 
 
-@api.post("/parties/{party}/retire", response_model=PartyOut)
+@router.post("/api/aims/parties/{party}/retire", response_model=PartyOut)
 def retire_party(auth: Auth, party: str, body: RemoveBody) -> PartyOut:
     return _party(auth.ws.aims.context.retire_party(party, reason=body.reason))
 
 
-@api.get("/scope", response_model=ScopeInForce)
+@router.get("/api/aims/scope", response_model=ScopeInForce)
 def get_scope(auth: Auth) -> ScopeInForce:
     """The scope in force (``scope`` null before one is set)."""
     scope = auth.ws.aims.context.scope()
     return ScopeInForce(scope=None if scope is None else ScopeOut.model_validate(scope.state()))
 
 
-@api.get("/scopes", response_model=Items[ScopeOut])
+@router.get("/api/aims/scopes", response_model=Items[ScopeOut])
 def list_scopes(auth: Auth) -> Items[ScopeOut]:
     """Every version, with the AI systems each brought in (added) and took out (removed)."""
     return Items[ScopeOut](items=[ScopeOut.model_validate(s) for s in auth.ws.aims.context.scopes()])
 
 
-@api.post("/scopes", status_code=201, response_model=ScopeOut)
+@router.post("/api/aims/scopes", status_code=201, response_model=ScopeOut)
 def set_scope(auth: Auth, body: ScopeBody) -> ScopeOut:
     data = body.model_dump()
     return ScopeOut.model_validate(auth.ws.aims.context.set_scope(data.pop("statement"), **data).state())
@@ -320,7 +318,7 @@ def set_scope(auth: Auth, body: ScopeBody) -> ScopeOut:
 # -- documents -------------------------------------------------------------------------------------------------------
 
 
-@api.get("/documents", response_model=Items[DocumentOut])
+@router.get("/api/aims/documents", response_model=Items[DocumentOut])
 def list_documents(
     auth: Auth, kind: str | None = None, status: str | None = None, due_within: int | None = None
 ) -> Items[DocumentOut]:
@@ -330,7 +328,7 @@ def list_documents(
     return Items[DocumentOut](items=[_document(d) for d in rows])
 
 
-@api.post("/documents", status_code=201, response_model=DocumentOut)
+@router.post("/api/aims/documents", status_code=201, response_model=DocumentOut)
 def add_document(auth: Auth, body: DocumentBody) -> DocumentOut:
     """Add a draft version (its file, if any, uploaded first with ``POST /api/artifacts``: ``artifact:SHA256``)."""
     data = body.model_dump()
@@ -338,23 +336,23 @@ def add_document(auth: Auth, body: DocumentBody) -> DocumentOut:
     return _document(auth.ws.aims.documents.add(key, kind, title, owner, **data))
 
 
-@api.get("/documents/{key}", response_model=Items[DocumentOut])
+@router.get("/api/aims/documents/{key}", response_model=Items[DocumentOut])
 def document_history(auth: Auth, key: str) -> Items[DocumentOut]:
     """Every version of the document, oldest first."""
     return Items[DocumentOut](items=[_document(d) for d in auth.ws.aims.documents.history(key)])
 
 
-@api.post("/documents/{key}/approve", response_model=DocumentOut)
+@router.post("/api/aims/documents/{key}/approve", response_model=DocumentOut)
 def approve_document(auth: Auth, key: str, body: ApproveBody) -> DocumentOut:
     return _document(auth.ws.aims.documents.approve(key, body.version, published_on=body.published_on))
 
 
-@api.post("/documents/{key}/withdraw", response_model=DocumentOut)
+@router.post("/api/aims/documents/{key}/withdraw", response_model=DocumentOut)
 def withdraw_document(auth: Auth, key: str, body: WithdrawBody) -> DocumentOut:
     return _document(auth.ws.aims.documents.withdraw(key, body.version, reason=body.reason))
 
 
-@api.get("/policy", response_model=PolicyInForce)
+@router.get("/api/aims/policy", response_model=PolicyInForce)
 def get_policy(auth: Auth) -> PolicyInForce:
     """The AI policy in force (``policy`` null when none is approved)."""
     policy = auth.ws.aims.documents.policy()
@@ -364,7 +362,7 @@ def get_policy(auth: Auth) -> PolicyInForce:
 # -- roles and teams -------------------------------------------------------------------------------------------------
 
 
-@api.get("/roles", response_model=Items[RoleOut])
+@router.get("/api/aims/roles", response_model=Items[RoleOut])
 def list_roles(
     auth: Auth, person: str | None = None, role: str | None = None, system: str | None = None, all: bool = False
 ) -> Items[RoleOut]:
@@ -372,30 +370,30 @@ def list_roles(
     return Items[RoleOut](items=[RoleOut.model_validate(r) for r in rows])
 
 
-@api.post("/roles", status_code=201, response_model=RoleOut)
+@router.post("/api/aims/roles", status_code=201, response_model=RoleOut)
 def assign_role(auth: Auth, body: RoleBody) -> RoleOut:
     data = body.model_dump()
     row = auth.ws.aims.roles.assign(data.pop("role"), data.pop("person"), **data)
     return RoleOut.model_validate({**row.state(), "system": body.system})
 
 
-@api.post("/roles/{assignment_id}/end", response_model=RoleOut)
+@router.post("/api/aims/roles/{assignment_id}/end", response_model=RoleOut)
 def end_role(auth: Auth, assignment_id: int, body: EndBody) -> RoleOut:
     return RoleOut.model_validate(auth.ws.aims.roles.end(assignment_id, until=body.until, reason=body.reason).state())
 
 
-@api.get("/teams/{system}", response_model=Items[MemberOut])
+@router.get("/api/aims/teams/{system}", response_model=Items[MemberOut])
 def list_team(auth: Auth, system: str) -> Items[MemberOut]:
     return Items[MemberOut](items=[_member(m) for m in auth.ws.aims.teams.list(system)])
 
 
-@api.get("/teams/{system}/coverage", response_model=CoverageOut)
+@router.get("/api/aims/teams/{system}/coverage", response_model=CoverageOut)
 def team_coverage(auth: Auth, system: str) -> CoverageOut:
     """The disciplines the team covers and those missing against what the system's gate policy requires."""
     return CoverageOut.model_validate(auth.ws.aims.teams.coverage(system))
 
 
-@api.put("/teams/{system}/{person}", response_model=MemberOut)
+@router.put("/api/aims/teams/{system}/{person}", response_model=MemberOut)
 def put_member(auth: Auth, system: str, person: str, body: MemberBody) -> MemberOut:
     """Add the person to the team, or change their disciplines and role when they are in it."""
     teams = auth.ws.aims.teams
@@ -404,7 +402,7 @@ def put_member(auth: Auth, system: str, person: str, body: MemberBody) -> Member
     return _member(teams.add(system, person, body.disciplines, role=body.role))
 
 
-@api.post("/teams/{system}/{person}/remove", response_model=MemberOut)
+@router.post("/api/aims/teams/{system}/{person}/remove", response_model=MemberOut)
 def remove_member(auth: Auth, system: str, person: str, body: RemoveBody) -> MemberOut:
     return _member(auth.ws.aims.teams.remove(system, person, reason=body.reason))
 
@@ -485,46 +483,42 @@ def _roles(auth: Auth) -> dict[str, Any]:
     return {"page": "aims-roles", "user": _user(auth), "roles": ws.aims.roles.list(), "teams": teams}
 
 
-@pages.get(".json", include_in_schema=False)
+@router.get("/aims.json", include_in_schema=False)
 def overview_json(request: Request, auth: Auth) -> Response:
     return _render(request, "aims", _overview(auth), json_twin=True)
 
 
-@pages.get("", include_in_schema=False)
+@router.get("/aims", include_in_schema=False)
 def overview_page(request: Request, auth: Auth) -> Response:
     """The management system at a glance: the scope and AI policy in force, counts, and every part's page."""
     return _render(request, "aims", _overview(auth), json_twin=False)
 
 
-@pages.get("/context.json")
+@router.get("/aims/context.json", include_in_schema=False)
 def context_json(request: Request, auth: Auth) -> Response:
     return _render(request, "aims_context", _context(auth), json_twin=True)
 
 
-@pages.get("/context")
+@router.get("/aims/context", include_in_schema=False)
 def context_page(request: Request, auth: Auth) -> Response:
     return _render(request, "aims_context", _context(auth), json_twin=False)
 
 
-@pages.get("/documents.json")
+@router.get("/aims/documents.json", include_in_schema=False)
 def documents_json(request: Request, auth: Auth) -> Response:
     return _render(request, "aims_documents", _documents(auth), json_twin=True)
 
 
-@pages.get("/documents")
+@router.get("/aims/documents", include_in_schema=False)
 def documents_page(request: Request, auth: Auth) -> Response:
     return _render(request, "aims_documents", _documents(auth), json_twin=False)
 
 
-@pages.get("/roles.json")
+@router.get("/aims/roles.json", include_in_schema=False)
 def roles_json(request: Request, auth: Auth) -> Response:
     return _render(request, "aims_roles", _roles(auth), json_twin=True)
 
 
-@pages.get("/roles")
+@router.get("/aims/roles", include_in_schema=False)
 def roles_page(request: Request, auth: Auth) -> Response:
     return _render(request, "aims_roles", _roles(auth), json_twin=False)
-
-
-router.include_router(api)
-router.include_router(pages)
