@@ -173,6 +173,29 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     records = tmp_path / "trainings.csv"
     records.write_text("person,training,completed_on,score\nbob,ai-basics,2026-01-31,90\n", "utf-8")
     admin.aims.competence.import_csv(records)
+    # the management system's organisation (aims-org): context, scope, documents and policies, roles, teams
+    aims = admin.aims
+    issue = aims.context.add_issue("external", "EU AI Act ✓", category="legal")
+    aims.context.update_issue(issue.id, description="Art. 6 ünïcode")
+    aims.context.retire_issue(issue.id, reason="covered")
+    aims.context.add_party("Régulateur", "regulator", requirements=["register"], addressed_by=["iso42001:A.8.2"])
+    aims.context.update_party("régulateur", requirements=["register", "report incidents"])
+    aims.context.set_scope("Release decisions ✓", systems=["release"], exclusions=[{"what": "HR", "why": "supplier"}])
+    role = aims.roles.assign("top-management", "alice", area="board")
+    aims.roles.assign("risk-owner", "bob", system="release", area="release")
+    aims.documents.add("ai-policy", "ai-policy", "AI policy", "alice", text="v1 ✓")
+    aims.roles.assign("top-management", "bob", area="board")
+    bob = ws.login("bob", "correct horse battery 2")
+    bob.aims.documents.approve("ai-policy")  # four eyes: not its author
+    aims.documents.add("ai-policy", "ai-policy", "AI policy", "alice", location="https://example.org/ai-policy")
+    bob.aims.documents.approve("ai-policy")  # supersedes version 1
+    aims.documents.add("procedure", "procedure", "Incidents", "bob", file=data)
+    aims.documents.withdraw("procedure", reason="merged")
+    aims.teams.add("release", "bob", ["data-science", "legal"])
+    aims.teams.update("release", "bob", disciplines=["legal"])
+    aims.teams.add("release", "alice", ["domain"])
+    aims.teams.remove("release", "alice", reason="moved")
+    aims.roles.end(role.id, reason="handed over")
 
 
 def _baseline(data: Path, tmp_path: Path) -> Path:

@@ -38,6 +38,11 @@ PARAMS = {
     "case_id": "1",  # a contested case: none exists, 404 to whoever may ask
     "objective": "none",  # a management-system objective: none exists, 404 to whoever may ask
     "training": "none",  # a training of the catalogue: none exists, 404 to whoever may ask
+    "issue_id": "1",  # management-system records: none exist, 404 to whoever may ask
+    "party": "regulator",
+    "key": "ai-policy",
+    "assignment_id": "1",
+    "person": "owner",
 }
 
 

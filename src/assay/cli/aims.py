@@ -14,6 +14,7 @@ __all__ = ["PARTS", "aims_app", "register"]
 PARTS: Final[tuple[str, ...]] = (
     "assay.cli.aims_pack",
     "assay.cli.aims_perf",
+    "assay.cli.aims_org",
 )
 
 aims_app = typer.Typer(

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
 from assay.server import (
+    aims_org,
     aims_pack,
     aims_perf,
     alerts,
@@ -66,6 +67,7 @@ ROUTERS: Final = tuple(
         feedback,
         aims_pack,
         aims_perf,
+        aims_org,
         ui,
     )
 )

@@ -23,10 +23,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from assay.services.aims.competence import Competence
+    from assay.services.aims.context import Context
+    from assay.services.aims.documents import Documents
     from assay.services.aims.objectives import Objectives
     from assay.services.aims.pack import Pack
     from assay.services.aims.readiness import Readiness
     from assay.services.aims.reminders import Reminders
+    from assay.services.aims.roles import Roles
+    from assay.services.aims.teams import Teams
     from assay.services.workspace import Workspace
 
 __all__ = ["Aims"]
@@ -73,3 +77,33 @@ class Aims:
         from assay.services.aims.reminders import Reminders
 
         return Reminders(self.ws)
+
+    # -- context and scope, documents and policies, roles and teams (4.1-4.3, 5.2, 5.3, 7.5, A.3.2) ---------------
+
+    @cached_property
+    def context(self) -> Context:
+        """Internal and external issues, interested parties, the scope (versions)."""
+        from assay.services.aims.context import Context
+
+        return Context(self.ws)
+
+    @cached_property
+    def documents(self) -> Documents:
+        """The register of documented information; the AI policy and topic policies."""
+        from assay.services.aims.documents import Documents
+
+        return Documents(self.ws)
+
+    @cached_property
+    def roles(self) -> Roles:
+        """Governance roles held by people, for the organisation or a system."""
+        from assay.services.aims.roles import Roles
+
+        return Roles(self.ws)
+
+    @cached_property
+    def teams(self) -> Teams:
+        """AI systems' teams, their disciplines and coverage."""
+        from assay.services.aims.teams import Teams
+
+        return Teams(self.ws)
