@@ -1,8 +1,10 @@
 """False alarms and detections of the poisoning indicators (``assay run poisoning``) at their defaults.
 
 Clean data: every shared dataset with a label (no indicator should fire). Planted poisoning on adult.data: the labels
-of a region flipped (a seed row's 100 nearest neighbours of one class given the other), and a backdoor trigger (150
-rows at random given a new workclass value and the label >50K).
+of a region flipped (a seed row's 100 nearest neighbours of one class given the other), a backdoor trigger (150
+rows at random given a new workclass value and the label >50K), and an influential outlier (a row at random given
+age 90, 99 hours a week and a capital loss of 4,000, or of 43,560 (10 times adult's largest), which predict >50K,
+and the label <=50K).
 
 Run: ``PYTHONPATH=src python benchmarks/poisoning.py [--data /work/shared/data]``
 """
@@ -76,7 +78,7 @@ def main() -> None:
         outliers, conflicts = r["influential_outliers"], r["conflicting_near_duplicates"]
         print(f"| {name} (clean) | {doc['data']['sampled']} | {doc['status']} | {len(r['label_flip_clusters'])} "
               f"{sizes} "
-              f"| {outliers['rows']} (max {outliers['max_cook']}) | "
+              f"| {outliers['rows']} (max {outliers['max_cook']}, leverage {outliers['max_leverage']}) | "
               f"{conflicts['share']:.4f} ({conflicts['excess_share']:.4f}) | "
               f"{len(r['trigger_candidates'])} | {time.perf_counter() - start:.1f} |")  # fmt: skip
     adult, label = found["adult"]
@@ -91,18 +93,19 @@ def main() -> None:
             f"| adult, 100 labels flipped in a region (seed {seed}) | {doc['data']['sampled']} | {doc['status']} | "
             f"{len(clusters)} (largest holds {hit} of 100 flipped) | | | | {time.perf_counter() - start:.1f} |"
         )
-        frame = adult.copy()
-        row = int(np.random.default_rng(seed).integers(len(frame)))
-        frame.loc[row, ["age", "hours-per-week", "capital-loss"]] = [90, 99, 4000]
-        frame.loc[row, label] = ">50K" if frame.loc[row, label] == "<=50K" else "<=50K"
-        start = time.perf_counter()
-        doc = poisoning_indicators(frame, label=label, sample=len(frame)).to_dict()
-        top = doc["result"]["influential_outliers"]
-        print(
-            f"| adult, one extreme row with its label flipped (seed {seed}) | {doc['data']['sampled']} | "
-            f"{doc['status']} | | {top['rows']} (max {top['max_cook']}; planted row listed: {row in top['positions']}) "
-            f"| | | {time.perf_counter() - start:.1f} |"
-        )
+        row = int(np.random.default_rng(seed).integers(len(adult)))
+        for what, loss in (("capital loss 4,000", 4000), ("capital loss 10 times adult's largest", 43_560)):
+            frame = adult.copy()
+            frame.loc[row, ["age", "hours-per-week", "capital-loss"]] = [90, 99, loss]
+            frame.loc[row, label] = "<=50K"  # against what its extreme values predict (>50K)
+            start = time.perf_counter()
+            doc = poisoning_indicators(frame, label=label, sample=len(frame)).to_dict()
+            top = doc["result"]["influential_outliers"]
+            print(
+                f"| adult, one row at age 90, 99 hours, {what}, labelled <=50K (seed {seed}) | "
+                f"{doc['data']['sampled']} | {doc['status']} | | {top['rows']} (max {top['max_cook']}; planted row "
+                f"listed: {row in top['positions']}) | | | {time.perf_counter() - start:.1f} |"
+            )
         frame, planted = triggered(adult, label, 150, seed)
         start = time.perf_counter()
         doc = poisoning_indicators(frame, label=label, sample=len(frame)).to_dict()
@@ -112,6 +115,26 @@ def main() -> None:
             f"| adult, trigger value on 150 rows (seed {seed}) | {doc['data']['sampled']} | {doc['status']} | | | | "
             f"{len(triggers)}: {names} | {time.perf_counter() - start:.1f} |"
         )
+    outliers_in_samples(adult, label)
+
+
+def outliers_in_samples(adult: pd.DataFrame, label: str, rows: int = 1000, seeds: int = 10) -> None:
+    """The influential-outlier indicator on random samples of ``rows`` rows of adult: clean, and with one row given
+    age 90, 99 hours a week, a capital loss of 43,560 (10 times adult's largest) and the label <=50K."""
+    alarms, found, alone = 0, 0, 0
+    for seed in range(seeds):
+        frame = adult.sample(rows, random_state=seed).reset_index(drop=True)
+        alarms += poisoning_indicators(frame, label=label).to_dict()["result"]["influential_outliers"]["rows"] > 0
+        row = int(np.random.default_rng(seed).integers(rows))
+        frame.loc[row, ["age", "hours-per-week", "capital-loss"]] = [90, 99, 43_560]
+        frame.loc[row, label] = "<=50K"
+        top = poisoning_indicators(frame, label=label).to_dict()["result"]["influential_outliers"]
+        found += row in top["positions"]
+        alone += top["positions"] == [row]
+    print(
+        f"\nadult samples of {rows} rows: clean samples with an influential outlier {alarms}/{seeds}; the planted "
+        f"row flagged {found}/{seeds} (the only row flagged {alone}/{seeds})"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,10 @@ SCHEMAS: Final[dict[str, int]] = {
     "assay.satisfaction": 1,  # end users' ratings against a floor and a baseline (metrics.satisfaction)
     "assay.membership-inference": 1,  # how well an attacker tells training rows from held-out rows (privacy)
     "assay.robustness": 1,  # accuracy and the bias metrics under corruptions at stated severities, per group
+    "assay.adversarial": 1,  # black-box attacks with valid features: success rate and change needed, per group
     "assay.poisoning": 1,  # indicators of data poisoning in a training set (privacy)
     "assay.anonymisation": 1,  # an anonymisation run and the privacy and utility it left (services.anonymisation)
+    "assay.explanation-stability": 1,  # how much SHAP explanations move under small perturbations (services.stability)
 }
 
 

@@ -43,6 +43,8 @@ RUN_ONLY = {
     "membership-inference",
     "poisoning",
     "robustness",
+    "adversarial",
+    "explanation-stability",
 }
 
 

@@ -74,3 +74,24 @@ def test_bad_options_exit_2_naming_them(
     assert main([a.format(data=data) for a in argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+
+
+def test_a_kind_whose_facet_is_a_column_name_takes_it_from_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--set facet=g`` is a plain column name for explanation-stability (and robustness), a role elsewhere."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(300, 4)), columns=["a", "b", "c", "d"])
+    frame["g"] = rng.choice(["u", "v"], 300)
+    frame["y"] = (frame["a"] > 0).astype(int)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    sio.dump(LogisticRegression().fit(frame[["a", "b", "c", "d"]], frame["y"]), tmp_path / "m.skops")
+    argv = ["run", "explanation-stability", str(tmp_path / "d.csv"), "--model", str(tmp_path / "m.skops"),
+            "--set", "facet=g", "--set", "sample=40", "--set", "bootstrap=50", "--out", str(tmp_path / "out"),
+            "--json"]  # fmt: skip
+    document = _json(capsys, argv)
+    assert document["spec"]["facet"] == "g" and {g["value"] for g in document["result"]["groups"]} == {"u", "v"}
+    assert (tmp_path / "out" / "report.html").is_file()

@@ -151,3 +151,22 @@ def test_a_recorded_anonymisation_keeps_its_settings_never_the_key(workspace: An
     assert len(written) == 300 - result.suppressed and not set(written["name"]) & set(frame["name"])
     links = {f"{link.framework}:{link.control}" for link in controls_for(document)}
     assert {"iso42001:A.7.4", "nist-ai-rmf:MEASURE 2.10"} <= links
+
+
+@pytest.mark.realdata
+def test_a_row_alone_in_a_design_direction_is_not_an_influential_outlier(shared_data: Path) -> None:
+    """adult's one Holand-Netherlands row is the only row whose country has no one-hot column: with the unpenalised
+    hat matrix its leverage was 1 - 2e-11 and its Cook's distance 4e17 (a false alarm on clean adult). The penalised
+    fit's leverage keeps it ordinary; a row made extreme and labelled against its values is found, alone."""
+    data = adult(shared_data, "data")
+    lone = data.index[data["native-country"] == "Holand-Netherlands"]
+    common = data[data["native-country"].isin(["United-States", "Mexico"])].iloc[:800]
+    frame = pd.concat([common, data.loc[lone]], ignore_index=True)[COLUMNS]
+    document = poisoning_indicators(frame, label="income", sample=len(frame)).to_dict()
+    outliers = document["result"]["influential_outliers"]
+    assert outliers["rows"] == 0 and outliers["max_cook"] < 1 and outliers["max_leverage"] < 0.99, outliers
+    planted = frame.copy()
+    planted.loc[7, ["age", "hours-per-week", "capital-loss"]] = [90, 99, 43_560]  # 10 times adult's largest loss
+    planted.loc[7, "income"] = "<=50K"  # against what those values predict
+    found = poisoning_indicators(planted, label="income", sample=len(planted)).to_dict()["result"]
+    assert found["influential_outliers"]["positions"] == [7], found["influential_outliers"]

@@ -140,3 +140,35 @@ def test_bad_options_name_the_field(options: dict[str, Any], message: str) -> No
     frame["y"] = (frame["x"] > 0).astype(int)
     with pytest.raises(InvalidInput, match=message):
         compute("robustness", Inputs(frame, model=_ignoring_model(frame)), {"label": "y", **options})
+
+
+def test_per_column_sensitivity_ranks_the_column_the_model_relies_on_first(tmp_path: Path) -> None:
+    """y follows x strongly and count weakly; colour and name are ignored: x first, the ignored columns drop 0."""
+    frame = _table()
+    rng = np.random.default_rng(2)
+    frame["y"] = (frame["x"] + 0.02 * (frame["count"] - 25) + rng.normal(scale=0.3, size=len(frame)) > 0).astype(int)
+    frame["group"] = np.where(frame["x"] > 0.5, "high", "rest")
+    pipeline = make_pipeline(make_column_transformer(("passthrough", ["x", "count"]), remainder="drop"),
+                             LogisticRegression())  # fmt: skip
+    model = load_model(pipeline.fit(frame[["x", "count", "colour", "name"]], frame["y"]))
+    options = {"label": "y", "facet": "group", "immutable": ["group"], "corruptions": ["noise"], "severities": [0.2],
+               "column_severity": 0.5}  # fmt: skip
+    result = compute("robustness", Inputs(frame, model=model), options)
+    document = result.to_dict()
+    columns = document["result"]["columns"]
+    assert [c["column"] for c in columns][:2] == ["x", "count"] and [c["rank"] for c in columns] == [1, 2, 3, 4]
+    assert {c["column"]: c["corruption"] for c in columns} == {"x": "noise", "count": "noise", "colour": "swap",
+                                                               "name": "typo"}  # fmt: skip
+    drops = {c["column"]: c["accuracy_drop"] for c in columns}
+    assert drops["x"] > 0.05 and drops["x"] > drops["count"] and drops["colour"] == drops["name"] == 0.0
+    x = columns[0]
+    assert {g["value"] for g in x["groups"]} == {"high", "rest"} and x["max_DI_shift"] is not None
+    assert document["spec"]["per_column"] is True and document["spec"]["column_severity"] == 0.5
+    # the existing keys are kept: the all-columns corruption and its verdict do not change
+    assert document["result"]["corruptions"][0]["name"] == "noise" and "findings" in document["result"]
+    assert ("column_accuracy_drop", "x") in {(m["name"], m["subject"]) for m in outcome(document)["metrics"]}
+    report = KINDS["robustness"].write(result, tmp_path)["report"].read_text()
+    assert "Sensitivity per column" in report and report.count("<svg") == 2
+    off = compute("robustness", Inputs(frame, model=model), {**options, "per_column": False}).to_dict()
+    assert off["result"]["columns"] is None
+    assert off["result"]["corruptions"] == document["result"]["corruptions"]

@@ -282,6 +282,14 @@ def label_issues(
     seed: Annotated[int, _help(_I, "seed")] = _I.default("seed"),
     max_excess: Annotated[float, _help(_I, "max_excess")] = _I.default("max_excess"),
     max_share: Annotated[float | None, _help(_I, "max_share")] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="Trusted labelled rows (e.g. the training set): the model is fitted on them instead of "
+            "cross-validated on the data, so random label flips are not absorbed.",
+            show_default=False,
+        ),
+    ] = None,
     out: _Out = None,
     as_json: JsonOption = False,
     strict: _Strict = False,
@@ -292,7 +300,7 @@ def label_issues(
     _run(ctx, "label-issues", data, system=system, dataset_version=dataset_version, out=out,
          as_json=as_json, strict=strict, label=label, features=names(features, "--features"),
          exclude=names(exclude, "--exclude") or [], sample=sample, folds=folds, seed=seed,
-         max_excess=max_excess, max_share=max_share)  # fmt: skip
+         max_excess=max_excess, max_share=max_share, reference=reference)  # fmt: skip
 
 
 @check_app.command("representativeness", no_args_is_help=True)

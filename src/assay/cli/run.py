@@ -28,7 +28,7 @@ def _value(name: str, text: str, annotation: Any) -> Any:
     except json.JSONDecodeError:
         pass
     shown = str(annotation)
-    if name in ("facet", "facets"):
+    if name in ("facet", "facets") and "FacetOption" in shown:  # a role; a plain column name otherwise
         facets = [facet_option(part, f"--set {name}") for part in ([text] if name == "facet" else text.split(";"))]
         return facets[0] if name == "facet" else facets
     if "list[" in shown:

@@ -58,7 +58,9 @@ class PoisoningOptions(Options):
         default=50, description="Least rows of a label-flip cluster that is reported."
     )
     max_cook: Annotated[float, Field(gt=0)] = Field(
-        default=10.0, description="Flag a row whose Cook's distance in a logistic regression exceeds this."
+        default=1.0,
+        description="Flag a row whose Cook's distance in the logistic regression exceeds this (1: deleting the row "
+        "would move the coefficients to the edge of their 50% confidence region).",
     )
     max_conflicts: Share = Field(
         default=0.01, description="Fail when more than this share of rows has a near-duplicate with another label."

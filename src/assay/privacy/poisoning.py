@@ -8,8 +8,10 @@ computed:
   (probability of the given label below 0.1) *and* that are each other's nearest neighbours with the same label: a
   connected group of at least ``min_cluster`` such rows is what flipping the labels of a region looks like (isolated
   unlikely labels are ordinary noise and are not reported);
-* **influential outliers** — rows whose Cook's distance in a logistic regression (the given label against the rest)
-  is above ``max_cook``: one row that moves the fitted model by itself;
+* **influential outliers** — rows whose Cook's distance in the fitted logistic regression (of the label; with more
+  than two classes, the commonest against the rest) is above ``max_cook``: one row that moves the fitted model by
+  itself. The leverage is that of the penalised fit scikit-learn makes (L2, C = 1), capped at 0.99, so a row alone
+  in a design column (a rare value) is not given an infinite distance;
 * **conflicting near-duplicates** — rows whose nearest neighbour is at distance below 0.01 (standardised units) with
   another label; the verdict fails when their share exceeds what the labels' own uncertainty explains (the
   out-of-fold probability that two such rows differ, summed) by more than ``max_conflicts`` of the rows (coarse
@@ -45,6 +47,7 @@ MAX_LEVELS: Final = 50  # columns with more values are not searched for trigger 
 MAX_LISTED: Final = 100  # positions listed per finding
 FOLDS: Final = 5
 MIN_LEVEL: Final = 10  # text values held by fewer rows are pooled (a value of one row is its own leverage point)
+MAX_LEVERAGE: Final = 0.99  # hat values are capped here: Cook's distance grows as 1 / (1 - h)^2
 MAX_ITER: Final = 300
 TOL: Final = 1e-3
 
@@ -145,18 +148,25 @@ def _logistic(x: np.ndarray, y: np.ndarray) -> Any:
         return LogisticRegression(max_iter=MAX_ITER, tol=TOL).fit(x, y)
 
 
-def _cook(x: np.ndarray, y: np.ndarray, fitted: Any) -> np.ndarray:
-    """Cook's distance of each row in the logistic regression ``fitted`` of ``y`` (0/1) on ``x`` (with an
-    intercept)."""
+def _cook(x: np.ndarray, y: np.ndarray, fitted: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Cook's distance and leverage of each row in the L2-penalised logistic regression ``fitted`` of ``y`` (0/1:
+    ``fitted``'s second class) on ``x`` (with an unpenalised intercept).
+
+    The hat values are those of the penalised fit (``H = W^1/2 X (X'WX + P)^-1 X' W^1/2``, ``P`` the penalty 1/C on
+    every coefficient but the intercept), so a row that alone fills a design column (a rare value) has a leverage
+    below 1 instead of exactly 1, where the unpenalised formula divides by zero; they are capped at
+    :data:`MAX_LEVERAGE` besides. The rank is the effective number of parameters, the trace of ``H``."""
     p = np.clip(fitted.predict_proba(x)[:, 1], 1e-9, 1 - 1e-9)
     design_1 = np.hstack([np.ones((len(x), 1)), x])
     w = p * (1 - p)
-    information = design_1.T @ (design_1 * w[:, None])
+    penalty = np.full(design_1.shape[1], 1.0 / float(getattr(fitted, "C", 1.0)))
+    penalty[0] = 0.0
+    information = design_1.T @ (design_1 * w[:, None]) + np.diag(penalty)
     inverse = np.linalg.pinv(information)
-    leverage = np.clip(np.einsum("ij,jk,ik->i", design_1, inverse, design_1) * w, 0, 1 - 1e-9)
+    leverage = np.clip(np.einsum("ij,jk,ik->i", design_1, inverse, design_1) * w, 0, MAX_LEVERAGE)
     pearson = (y - p) / np.sqrt(w)
-    rank = max(int(np.linalg.matrix_rank(information)), 1)
-    return np.asarray(pearson**2 * leverage / (rank * (1 - leverage) ** 2))
+    rank = max(float(leverage.sum()), 1.0)
+    return np.asarray(pearson**2 * leverage / (rank * (1 - leverage) ** 2)), leverage
 
 
 def poisoning_indicators(
@@ -168,7 +178,7 @@ def poisoning_indicators(
     sample: int = 20_000,
     neighbours: int = 10,
     min_cluster: int = 50,
-    max_cook: float = 10.0,
+    max_cook: float = 1.0,
     max_conflicts: float = 0.01,
     trigger_share: float = 0.02,
     trigger_support: int = 20,
@@ -217,13 +227,17 @@ def poisoning_indicators(
     clusters.sort(key=lambda c: -len(c["positions"]))
 
     # influential outliers: Cook's distance of each row (its label against the rest)
-    majority = (y == np.bincount(y).argmax()).astype(np.int64)
-    cook = _cook(x, majority, fitted if len(classes) == 2 else _logistic(x, majority))
+    if len(classes) == 2:  # the fitted model's own target: its second class
+        cook, leverage = _cook(x, y.astype(np.int64), fitted)
+    else:  # the majority class against the rest
+        majority = (y == np.bincount(y).argmax()).astype(np.int64)
+        cook, leverage = _cook(x, majority, _logistic(x, majority))
     flagged = np.flatnonzero(cook > max_cook)
     ranked = flagged[np.argsort(-cook[flagged])]
     outliers = {
         "rows": len(flagged),
         "max_cook": round(float(cook.max()), 4),
+        "max_leverage": round(float(leverage.max()), 4),
         "positions": [int(positions[i]) for i in ranked[:MAX_LISTED]],
     }
 

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from assay.reports._static_charts import _pyplot, _svg
 
-__all__ = ["degradation_svg", "render_robustness", "write_robustness"]
+__all__ = ["degradation_svg", "render_robustness", "sensitivity_svg", "write_robustness"]
 
 
 def degradation_svg(corruption: Mapping[str, Any], clean: Mapping[str, Any]) -> Markup:
@@ -34,6 +34,38 @@ def degradation_svg(corruption: Mapping[str, Any], clean: Mapping[str, Any]) -> 
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7, loc="best")
     return _svg(figure)
+
+
+def sensitivity_svg(columns: list[Mapping[str, Any]], limit: int = 25) -> Markup:
+    """Horizontal bars: the accuracy drop with each column corrupted alone, the most sensitive first."""
+    plt = _pyplot()
+    shown = columns[:limit]
+    figure, axis = plt.subplots(figsize=(6.2, 0.3 * len(shown) + 1.0))
+    drops = [c["accuracy_drop"] or 0.0 for c in shown]
+    axis.barh(range(len(shown)), drops, color=["#DD8452" if d > 0 else "#4C72B0" for d in drops])
+    axis.set_yticks(range(len(shown)), [f"{str(c['column'])[:28]} ({c['corruption']})" for c in shown])
+    axis.invert_yaxis()
+    axis.axvline(0, color="#9a9a9a", linewidth=1)
+    axis.set_xlabel(f"accuracy drop, each column corrupted alone at severity {shown[0]['severity']}")
+    axis.spines[["top", "right"]].set_visible(False)
+    return _svg(figure)
+
+
+def _sensitivity(columns: list[Mapping[str, Any]] | None) -> str:
+    if not columns:
+        return ""
+    rows = "".join(
+        f"<tr><td>{c['rank']}</td><td>{html.escape(str(c['column']))}</td><td>{c['corruption']}</td>"
+        f"<td>{c['accuracy']}</td><td>{c['accuracy_drop']}</td><td>{c['max_DI_shift']}</td><td>"
+        + "; ".join(f"{html.escape(str(g['value']))}: {g['accuracy_drop']}, DI {g['DI']}" for g in c["groups"])
+        + "</td></tr>"
+        for c in columns
+    )
+    return (
+        f"<section><h2>Sensitivity per column</h2>{sensitivity_svg(columns)}<table><tr><th>rank</th><th>column</th>"
+        "<th>corruption</th><th>accuracy</th><th>drop</th><th>largest DI shift from parity</th>"
+        f"<th>groups (accuracy drop, DI)</th></tr>{rows}</table></section>"
+    )
 
 
 def _table(corruption: Mapping[str, Any]) -> str:
@@ -73,7 +105,8 @@ def render_robustness(document: Mapping[str, Any]) -> str:
         f"{document['data']['rows']}); clean accuracy {result['clean']['accuracy']}; judged at severities up to "
         f"{spec['at']} (largest accuracy drop {spec['max_accuracy_drop']}, group tolerance "
         f"{spec['group_tolerance']}, groups of at least {spec['min_group_size']} rows).</p>"
-        f"<h2>Findings</h2><ul>{findings}</ul>{''.join(sections)}</body></html>\n"
+        f"<h2>Findings</h2><ul>{findings}</ul>{''.join(sections)}{_sensitivity(result.get('columns'))}"
+        "</body></html>\n"
     )
 
 

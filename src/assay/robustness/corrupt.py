@@ -25,7 +25,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_CATEGORIES", "corrupt", "fits", "kind_of"]
+__all__ = ["MAX_CATEGORIES", "corrupt", "fits", "kind_of", "spread"]
 
 MAX_CATEGORIES: Final = 100
 
@@ -67,6 +67,12 @@ def _spread(number: np.ndarray) -> float:
         return 0.0
     q1, q3 = np.quantile(finite, [0.25, 0.75])
     return float((q3 - q1) / 1.349) or float(np.std(finite))
+
+
+def spread(values: pd.Series) -> float:
+    """The spread the ``noise`` corruption scales to: IQR / 1.349 (the standard deviation when the IQR is 0; 0 with
+    fewer than two finite values)."""
+    return _spread(values.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
 def _numeric(values: pd.Series, changed: np.ndarray) -> pd.Series:

@@ -252,7 +252,9 @@ def label_issues(
     seed: int = 0,
     max_excess: float = 0.05,
     max_share: float | None = None,
+    reference: Any = None,
 ) -> LabelIssues:
+    """Rows likely mislabelled; with ``reference`` (trusted labelled rows) the model is fitted on it."""
     from assay.checks import find_label_issues
 
     result = find_label_issues(
@@ -265,6 +267,7 @@ def label_issues(
         seed=seed,
         max_excess=max_excess,
         max_share=max_share,
+        reference=reference,
     )
     return _fingerprinted(result, data)
 

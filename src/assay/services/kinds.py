@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from assay.checks.options import CHECK_OPTIONS, CheckOptions
 from assay.errors import InvalidInput
-from assay.explain.options import AttributionDriftOptions, ExplanationOptions
+from assay.explain.options import AttributionDriftOptions, ExplanationOptions, StabilityOptions
 from assay.frames.options import as_values
 from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions, SatisfactionOptions
 from assay.mitigate.options import MitigationOptions
 from assay.privacy.options import MembershipOptions, PoisoningOptions
-from assay.robustness.options import RobustnessOptions
+from assay.robustness.options import AdversarialOptions, RobustnessOptions
 from assay.services.compute import Inputs, Kind, Metric, Outcome, Target, Violation
 
 if TYPE_CHECKING:
@@ -336,7 +336,7 @@ def _robustness(inputs: Inputs, o: RobustnessOptions) -> Any:
         inputs.data, model, label=label, facet=o.facet, corruptions=o.corruptions, severities=o.severities,
         columns=o.columns, immutable=o.immutable, at=o.at, max_accuracy_drop=o.max_accuracy_drop,
         group_tolerance=o.group_tolerance, min_group_size=o.min_group_size, sample_size=o.sample, seed=o.seed,
-        progress=inputs.progress,
+        per_column=o.per_column, column_severity=o.column_severity, progress=inputs.progress,
     )  # fmt: skip
 
 
@@ -352,6 +352,55 @@ def _robustness_outcome(document: Mapping[str, Any]) -> Outcome:
     return cast(Outcome, outcome(document))
 
 
+def _adversarial(inputs: Inputs, o: AdversarialOptions) -> Any:
+    from assay.services.adversarial import adversarial
+
+    label = o.label_role()
+    model = inputs.model.with_positive(label.values) if inputs.model is not None else None
+    return adversarial(
+        inputs.data, model, label=label, facet=o.facet, immutable=o.immutable, ranges=o.ranges, attacks=o.attacks,
+        max_distance=o.max_distance, max_changes=o.max_changes, max_success=o.max_success, iterations=o.iterations,
+        group_tolerance=o.group_tolerance, alpha=o.alpha, min_group_size=o.min_group_size, confidence=o.confidence,
+        sample_size=o.sample, seed=o.seed, progress=inputs.progress,
+    )  # fmt: skip
+
+
+def _write_adversarial(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.adversarial import write_adversarial
+
+    return write_adversarial(result.to_dict(), folder)
+
+
+def _adversarial_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.services.adversarial import outcome
+
+    return cast(Outcome, outcome(document))
+
+
+def _stability(inputs: Inputs, o: StabilityOptions) -> Any:
+    from assay.services.stability import explanation_stability
+
+    return explanation_stability(
+        inputs.data, inputs.model, label=o.label_role(), facet=o.facet, sample_size=o.sample,
+        perturbations=o.perturbations, severity=o.severity, swap=o.swap, columns=o.columns, immutable=o.immutable,
+        background=o.background, method=o.method, top_k=o.top_k, min_rank_correlation=o.min_rank_correlation,
+        group_tolerance=o.group_tolerance, min_group_size=o.min_group_size, bootstrap=o.bootstrap,
+        confidence=o.confidence, seed=o.seed, progress=inputs.progress,
+    )  # fmt: skip
+
+
+def _write_stability(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.stability import write_stability
+
+    return write_stability(result.to_dict(), folder)
+
+
+def _stability_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.services.stability import outcome
+
+    return cast(Outcome, outcome(document))
+
+
 def check_kind(name: str) -> Kind:
     """The kind of the data check ``name`` (its options model is :data:`assay.checks.options.CHECK_OPTIONS`)."""
     options = CHECK_OPTIONS[name]
@@ -362,7 +411,7 @@ def check_kind(name: str) -> Kind:
         compute=_check_compute(name),
         write=_write_check,
         schema="assay.data-check",
-        reference=name == "leakage",
+        reference=True if name == "leakage" else "optional" if name == "label-issues" else False,
         baseline=name == "validate",
         route=f"checks/{name}",
         summary=_check_summary,
@@ -424,4 +473,14 @@ KINDS: Final[dict[str, Kind]] = {
     **{name: check_kind(name) for name in CHECK_OPTIONS},
     # drift compares with raw reference data or with a recorded baseline check's sketches (one of the two)
     "drift": replace(check_kind("drift"), reference="optional", baseline="optional", outcome=_drift_outcome),
+    "adversarial": Kind(
+        name="adversarial", title="the adversarial robustness test", options=AdversarialOptions,
+        compute=_adversarial, write=_write_adversarial, schema="assay.adversarial", model="required",
+        summary=_check_summary, outcome=_adversarial_outcome,
+    ),
+    "explanation-stability": Kind(
+        name="explanation-stability", title="the explanation stability test", options=StabilityOptions,
+        compute=_stability, write=_write_stability, schema="assay.explanation-stability", model="required",
+        summary=_check_summary, outcome=_stability_outcome,
+    ),
 }  # fmt: skip

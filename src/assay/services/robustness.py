@@ -92,6 +92,7 @@ class Robustness:
     small_groups: tuple[str, ...]
     notes: tuple[Note, ...] = ()
     created_at: str = field(default_factory=now)
+    columns: tuple[dict[str, Any], ...] | None = None  # the per-column sensitivity, ranked (None: not run)
 
     @property
     def status(self) -> str:
@@ -127,6 +128,7 @@ class Robustness:
                 "corruptions": list(self.corruptions),
                 "findings": list(self.findings),
                 "small_groups": list(self.small_groups),
+                "columns": None if self.columns is None else list(self.columns),
             },
             "warnings": [n.to_dict() for n in self.notes],
         }
@@ -164,6 +166,8 @@ def robustness(
     min_group_size: int = 100,
     sample_size: int = 5000,
     seed: int = 0,
+    per_column: bool = True,
+    column_severity: float = 0.2,
     progress: Callable[[str], None] | None = None,
 ) -> Robustness:
     """Score ``model`` (an :class:`assay.adapters.Model`) on a sample of ``data`` clean and corrupted; see the module
@@ -256,6 +260,11 @@ def robustness(
             per_severity.append(figures)
         results.append({"name": name, "columns": touched, "severities": per_severity})
 
+    sensitivity = None
+    if per_column:
+        sensitivity = _sensitivity(model, rows, y, features, chosen, kinds, groups, values or [], clean,
+                                   column_severity, seed, say)  # fmt: skip
+
     return Robustness(
         model=model.describe(),
         data={"source": frame.source, "rows": total, "sampled": len(rows)},
@@ -275,13 +284,70 @@ def robustness(
             "min_group_size": min_group_size,
             "sample": sample_size,
             "seed": seed,
+            "per_column": per_column,
+            "column_severity": column_severity,
         },
         clean=_figures(clean, None),
         corruptions=tuple(results),
         findings=tuple(findings),
         small_groups=small,
         notes=tuple(notes),
+        columns=sensitivity,
     )
+
+
+#: the corruption that tests a column alone, by its type
+_ALONE: Final = {"numeric": "noise", "categorical": "swap", "text": "typo"}
+
+
+def _sensitivity(
+    model: Any,
+    rows: pd.DataFrame,
+    y: np.ndarray,
+    features: Sequence[str],
+    chosen: Sequence[str],
+    kinds: dict[str, str],
+    groups: np.ndarray | None,
+    values: Sequence[str],
+    clean: _Scored,
+    severity: float,
+    seed: int,
+    say: Callable[[str], None],
+) -> tuple[dict[str, Any], ...]:
+    """Each column corrupted alone (its type's corruption at ``severity``): accuracy, its drop, the positive rate,
+    and per group the accuracy drop, DI and its shift away from parity; ranked by the accuracy drop (then by the
+    largest DI shift, then by name)."""
+    out = []
+    for column in chosen:
+        corruption = _ALONE[kinds[column]]
+        say(f"corrupting {column} alone ({corruption}, severity {severity})")
+        changed, _ = corrupt(rows, corruption, severity, [column], seed=seed)
+        scored, _ = _score(model, changed[list(features)], y, groups, values)
+        entry: dict[str, Any] = {
+            "column": column, "type": kinds[column], "corruption": corruption, "severity": severity,
+            "accuracy": _round(scored.accuracy), "accuracy_drop": _round(clean.accuracy - scored.accuracy),
+            "positive_rate": _round(scored.positive_rate),
+        }  # fmt: skip
+        shifts = []
+        group_rows = []
+        for value in values:
+            before, after = clean.groups[value], scored.groups[value]
+            shift = None
+            if before["DI"] is not None and after["DI"] is not None:
+                shift = abs(after["DI"] - 1) - abs(before["DI"] - 1)
+                shifts.append(shift)
+            group_rows.append({
+                "value": value, "accuracy_drop": _round(before["accuracy"] - after["accuracy"]), "DI": after["DI"],
+                "DI_change": None if shift is None else _round(after["DI"] - before["DI"]),
+                "DI_shift": _round(shift),
+            })  # fmt: skip
+        entry["groups"] = group_rows
+        entry["max_DI_shift"] = _round(max(shifts)) if shifts else None
+        out.append(entry)
+    out.sort(key=lambda e: (-(e["accuracy_drop"] or 0.0), -(e["max_DI_shift"] or 0.0), e["column"]))
+    for rank, entry in enumerate(out, 1):
+        entry["rank"] = rank
+    return tuple(out)
 
 
 def outcome(document: Any) -> dict[str, Any]:
@@ -306,4 +372,8 @@ def outcome(document: Any) -> dict[str, Any]:
             if isinstance(entry.get("accuracy_drop"), int | float):
                 metrics.append({"name": "accuracy_drop", "subject": subject, "value": float(entry["accuracy_drop"]),
                                 "threshold": spec.get("max_accuracy_drop")})  # fmt: skip
+    for entry in result.get("columns") or []:
+        if isinstance(entry.get("accuracy_drop"), int | float):
+            metrics.append({"name": "column_accuracy_drop", "subject": entry["column"],
+                            "value": float(entry["accuracy_drop"])})  # fmt: skip
     return {"status": document.get("status", "warn"), "violations": violations, "metrics": metrics}
