@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
@@ -24,13 +25,55 @@ router = APIRouter(prefix="/api/aims", tags=["management system"])
 _AsOf = Annotated[dt.date | None, Query(description="Judge on this day (default today).")]
 
 
-@router.get("/readiness", summary="Clauses 4-10 judged for the organisation")
+class ClauseGap(BaseModel):
+    detail: str = Field(description="What is missing or late.")
+    fix: str = Field(description="The command (or action) that closes it.")
+
+
+class ClauseVerdict(BaseModel):
+    id: str = Field(description="The clause, e.g. 9.2.1.")
+    title: str
+    asks: str = Field(description="What Assay checks for it.")
+    ready: bool
+    gaps: list[ClauseGap]
+    evidence: list[str] = Field(description="The records that are its evidence, as TABLE:ID (ledger object ids).")
+
+
+class AimsReadiness(BaseModel):
+    """The ``assay.aims-readiness`` document (docs/management-system.md)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    schema_: str = Field(alias="schema")
+    schema_version: int
+    framework: str
+    counted: str
+    as_of: str
+    generated_at: str
+    generated_by: str
+    clauses: int
+    ready: int
+    share: float | None
+    ready_clauses: list[str]
+    entries: list[ClauseVerdict]
+
+
+@router.get(
+    "/readiness",
+    response_model=AimsReadiness,
+    response_model_by_alias=True,
+    summary="Clauses 4-10 judged for the organisation",
+)
 def readiness(auth: Auth, as_of: _AsOf = None) -> dict[str, Any]:
     """Each clause ready or not, its gaps (with the command that closes each) and its evidence (``TABLE:ID``)."""
     return auth.ws.aims.readiness(as_of=as_of)
 
 
-@router.get("/pack", response_class=FileResponse, summary="The certification pack (zip)")
+@router.get(
+    "/pack",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "The pack's folder, zipped."}},
+    summary="The certification pack (zip)",
+)
 async def pack(auth: Auth, as_of: _AsOf = None) -> FileResponse:
     """The pack ``assay aims pack`` writes (report, records with their ledger events, files, ledger export,
     manifest), zipped; check it offline with ``assay aims verify-pack``."""
