@@ -18,9 +18,13 @@ Each part is a :class:`assay.services._base.Service` in its own module of this p
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assay.services.aims.audits import Audits
+    from assay.services.aims.nonconformities import Nonconformities
+    from assay.services.aims.reviews import Reviews
     from assay.services.workspace import Workspace
 
 __all__ = ["Aims"]
@@ -31,3 +35,24 @@ class Aims:
 
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
+
+    @cached_property
+    def audits(self) -> Audits:
+        """The internal audit programme, audits and findings (9.2)."""
+        from assay.services.aims.audits import Audits
+
+        return Audits(self.ws)
+
+    @cached_property
+    def nonconformities(self) -> Nonconformities:
+        """Nonconformities, corrective actions and effectiveness reviews (10.2)."""
+        from assay.services.aims.nonconformities import Nonconformities
+
+        return Nonconformities(self.ws)
+
+    @cached_property
+    def reviews(self) -> Reviews:
+        """Management reviews with their inputs assembled from the store (9.3)."""
+        from assay.services.aims.reviews import Reviews
+
+        return Reviews(self.ws)
