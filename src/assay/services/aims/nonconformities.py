@@ -286,7 +286,7 @@ class Nonconformities(Service):
         """Every nonconformity as a row with its system's name and its actions' counts (open, done, overdue)."""
         today = dt.date.today()
         with self._read() as session:
-            names = dict(session.execute(select(System.id, System.name)).tuples().all())
+            names = {row[0]: row[1] for row in session.execute(select(System.id, System.name))}
             actions: dict[int, list[CorrectiveAction]] = {}
             query = select(CorrectiveAction).where(CorrectiveAction.nonconformity_id.is_not(None))
             for a in session.execute(query).scalars():
