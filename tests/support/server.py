@@ -36,6 +36,9 @@ PARAMS = {
     "alert_id": "1",  # none exists: 404 to whoever may ask
     "item_id": "1",  # a review item: none exists, 404 to whoever may ask
     "case_id": "1",  # a contested case: none exists, 404 to whoever may ask
+    "audit_id": "1",  # the management system's records: none exists, 404 to whoever may ask
+    "nc_id": "1",
+    "review_id": "1",
 }
 
 

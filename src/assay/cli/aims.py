@@ -11,7 +11,7 @@ import typer
 __all__ = ["PARTS", "aims_app", "register"]
 
 # the modules adding their sub-commands to ``assay aims`` (each has ``register(aims_app)``), in the order of --help
-PARTS: Final[tuple[str, ...]] = ()
+PARTS: Final[tuple[str, ...]] = ("assay.cli.aims_audit",)
 
 aims_app = typer.Typer(
     help="The organisation's AI management system (ISO/IEC 42001 clauses 4-10): context and scope, policies and "

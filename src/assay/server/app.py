@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
 from assay.server import (
+    aims_audit,
     alerts,
     api,
     capture,
@@ -62,6 +63,7 @@ ROUTERS: Final = tuple(
         metrics,
         oversight,
         feedback,
+        aims_audit,
         ui,
     )
 )

@@ -359,12 +359,14 @@ class Nonconformities(Service):
                 )
             return add_action(tx, nc, description, owner=_person(tx.session, "owner", owner), due_date=due)
 
-    def complete_action(self, action_id: int, *, note: str = "") -> CorrectiveAction:
-        """Mark a corrective action of an open nonconformity done: by its owner, or whoever keeps the nonconformity."""
+    def complete_action(self, action_id: int, *, note: str = "", nonconformity: int | None = None) -> CorrectiveAction:
+        """Mark a corrective action of an open nonconformity (of ``nonconformity``, when given) done: by its owner, or
+        whoever keeps the nonconformity."""
         with self._write() as tx:
             action = tx.session.get(CorrectiveAction, action_id)
-            if action is None or action.nonconformity_id is None:
-                raise NotFound(f"no corrective action of a nonconformity with id {action_id}")
+            if action is None or action.nonconformity_id is None or nonconformity not in (None, action.nonconformity_id):
+                where = "a nonconformity" if nonconformity is None else f"nonconformity {nonconformity}"
+                raise NotFound(f"no corrective action of {where} with id {action_id}")
             nc = _nc(tx.session, action.nonconformity_id)
             if not (action.owner and action.owner == tx.actor and (tx.authenticated or single_user(tx))):
                 require_keeper(tx, nc, "complete a corrective action")

@@ -408,13 +408,14 @@ class Reviews(Service):
             tx.record("corrective_action.create", action, before=None, payload={"review_id": review.id})
         return action
 
-    def complete_action(self, action_id: int, *, note: str = "") -> CorrectiveAction:
-        """Mark an action of a review done (its owner or a manager; also once the review is closed: the next review
-        reports it among ``previous_actions``)."""
+    def complete_action(self, action_id: int, *, note: str = "", review: int | None = None) -> CorrectiveAction:
+        """Mark an action of a review (of ``review``, when given) done: its owner or a manager; also once the review is
+        closed (the next review reports it among ``previous_actions``)."""
         with self._write() as tx:
             action = tx.session.get(CorrectiveAction, action_id)
-            if action is None or action.review_id is None:
-                raise NotFound(f"no action of a management review with id {action_id}")
+            if action is None or action.review_id is None or review not in (None, action.review_id):
+                where = "a management review" if review is None else f"management review {review}"
+                raise NotFound(f"no action of {where} with id {action_id}")
             if not (action.owner == tx.actor and (tx.authenticated or single_user(tx))):
                 require_manager(tx, "complete an action of a management review")
             if action.status == "done":
