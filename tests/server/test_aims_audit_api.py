@@ -52,7 +52,8 @@ def test_audit_nonconformity_and_review_over_http(org: Org, client: TestClient) 
     audit = ok(client.post(f"{API}/audits", json=plan, headers=admin), 201)
     ok(client.post(f"{API}/audits/{audit['id']}/start", headers=admin))
     finding = ok(client.post(f"{API}/audits/{audit['id']}/findings", headers=ivy, json={
-        "kind": "minor", "title": "Alerts not triaged", "controls": ["iso42001:A.6.2.6"], "records": [f"system:{system}"],
+        "kind": "minor", "title": "Alerts not triaged", "controls": ["iso42001:A.6.2.6"],
+        "records": [f"system:{system}"],
     }), 201)  # fmt: skip
     ok(client.post(f"{API}/audits/{audit['id']}/complete", headers=ivy, json={"conclusion": "One minor."}))
     late = client.post(f"{API}/audits/{audit['id']}/findings", headers=ivy, json={"kind": "minor", "title": "x"})
@@ -65,8 +66,8 @@ def test_audit_nonconformity_and_review_over_http(org: Org, client: TestClient) 
     nc = ok(client.get(f"{API}/nonconformities/{nc_id}", headers=otto))
     assert (nc["source"], nc["source_ref"], nc["system"]) == ("audit", f"finding:{finding['id']}", system)
     ok(client.patch(f"{API}/nonconformities/{nc_id}", headers=admin, json={"root_cause": "No rota", "owner": "otto"}))
-    action = ok(client.post(f"{API}/nonconformities/{nc_id}/actions", headers=otto,
-                            json={"description": "A triage rota", "owner": "otto", "due_date": "2027-06-01"}), 201)  # fmt: skip
+    rota = {"description": "A triage rota", "owner": "otto", "due_date": "2027-06-01"}
+    action = ok(client.post(f"{API}/nonconformities/{nc_id}/actions", headers=otto, json=rota), 201)
     ok(client.post(f"{API}/nonconformities/{nc_id}/actions/{action['id']}/complete", headers=otto, json={"note": "x"}))
     premature = client.post(f"{API}/nonconformities/{nc_id}/close", headers=otto)
     assert premature.status_code == 409 and "without an effectiveness review" in premature.text
@@ -78,8 +79,8 @@ def test_audit_nonconformity_and_review_over_http(org: Org, client: TestClient) 
                    json={"effectiveness": "Alerts triaged within a day", "effective": True}))  # fmt: skip
     assert ok(client.post(f"{API}/nonconformities/{nc_id}/close", headers=otto))["status"] == "closed"
 
-    review = ok(client.post(f"{API}/reviews", headers=admin,
-                            json={"title": "Q2 review", "held_on": "2027-06-30", "attendees": ["admin", "ivy"]}), 201)  # fmt: skip
+    opening = {"title": "Q2 review", "held_on": "2027-06-30", "attendees": ["admin", "ivy"]}
+    review = ok(client.post(f"{API}/reviews", headers=admin, json=opening), 201)
     assert f"audit:{audit['id']}" in review["inputs"]["audits"]["completed"]["refs"]
     rid = review["id"]
     ok(client.post(f"{API}/reviews/{rid}/decisions", headers=admin, json={"decision": "Keep the rota"}))

@@ -47,7 +47,7 @@ def test_a_nonconformity_closes_only_after_an_effective_review(org: Org) -> None
     with pytest.raises(Conflict, match="cannot close without an effectiveness review"):
         ncs.close(nc.id)
     # the effectiveness review is by someone who owns none of its actions
-    with pytest.raises(PermissionDenied, match="otto owns a corrective action .* reviewed by someone else"):
+    with pytest.raises(PermissionDenied, match=r"otto owns a corrective action .* reviewed by someone else"):
         ncs.review_effectiveness(nc.id, "fine", effective=True)
     reviewed = org.admin.aims.nonconformities.review_effectiveness(nc.id, "Two letters still wrong", effective=False)
     assert (reviewed.status, reviewed.effective, reviewed.reviewed_by) == ("open", False, "admin")
@@ -69,7 +69,9 @@ def test_a_nonconformity_closes_only_after_an_effective_review(org: Org) -> None
     detail = ncs.detail(nc.id)
     assert detail["system"] == system and [a["id"] for a in detail["actions"]] == [fix.id, check.id, again.id]
     assert [row["actions"] for row in ncs.summary() if row["id"] == nc.id] == [{"open": 0, "done": 3, "overdue": 0}]
-    log = org.ws.audit.log(EventFilter(after_seq=org.ws.audit.log(EventFilter(action="aims.nonconformity.open"))[-1].seq - 1))
+    log = org.ws.audit.log(
+        EventFilter(after_seq=org.ws.audit.log(EventFilter(action="aims.nonconformity.open"))[-1].seq - 1)
+    )
     actions = [e.action for e in log if e.action.startswith("aims.nonconformity")]
     assert actions == [
         "aims.nonconformity.open", "aims.nonconformity.update", "aims.nonconformity.update",

@@ -90,7 +90,7 @@ def test_review_inputs_reflect_the_records_made_before_it(org: Org) -> None:
         lambda: admin.aims.reviews.refresh_inputs(review.id),
         lambda: admin.aims.reviews.close(review.id),
     ):
-        with pytest.raises(Conflict, match="is closed: .* is no longer possible \\(a closed review is frozen\\)"):
+        with pytest.raises(Conflict, match=r"is closed: .* is no longer possible \(a closed review is frozen\)"):
             change()
     assert len(org.ws.audit.log()) == before
     assert admin.aims.reviews.get(review.id).state() == closed.state()

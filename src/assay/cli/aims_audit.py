@@ -52,7 +52,9 @@ def audit_plan(
     programme: Annotated[str, typer.Argument(help="The audit programme, e.g. 2027.")],
     title: Annotated[str, typer.Option(help="What is audited.")],
     auditor: Annotated[str, typer.Option(help="A user holding internal-auditor, independent of the area.")],
-    system: Annotated[list[str] | None, typer.Option(help="An AI system in scope (repeat).", show_default=False)] = None,
+    system: Annotated[
+        list[str] | None, typer.Option(help="An AI system in scope (repeat).", show_default=False)
+    ] = None,
     clause: Annotated[
         list[str] | None, typer.Option(help="An ISO/IEC 42001 clause in scope, e.g. 9.2 (repeat).", show_default=False)
     ] = None,
@@ -113,7 +115,7 @@ def audit_list(
     """The audit programme: each audit with its status and its findings counted by kind."""
     rows = open_workspace(ctx).aims.audits.programme(programme)
     for row in rows:
-        row.update({kind: count for kind, count in row["findings"].items()})
+        row.update(row["findings"])
     columns = _AUDIT_COLUMNS[:-1] + list(FINDING_KINDS)
     table(rows, columns, title=f"Audit programme {programme or '(all)'}", as_json=as_json)
 

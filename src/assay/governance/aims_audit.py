@@ -116,9 +116,7 @@ def independence_problem(auditor: str, area: str, scope_systems: Iterable[str], 
     for system in scope_systems:
         why = held.systems.get(system.lower())
         if why is not None:
-            return (
-                f"{auditor} {why} {system!r}, which is in the audit's scope: an auditor may not audit their own area"
-            )
+            return f"{auditor} {why} {system!r}, which is in the audit's scope: an auditor may not audit their own area"
     return None
 
 

@@ -91,9 +91,9 @@ def system_owners(session: Session, system: System) -> set[str]:
     """Who owns ``system``: its ``owner`` field and the users holding the access role ``owner`` on it."""
     owners = {system.owner} if system.owner else set()
     rows = session.execute(
-        select(User.name).join(Membership, Membership.user_id == User.id).where(
-            Membership.system_id == system.id, Membership.role == "owner"
-        )
+        select(User.name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.system_id == system.id, Membership.role == "owner")
     ).scalars()
     return owners | set(rows)
 
@@ -108,7 +108,9 @@ def independence_of(session: Session, person: str) -> Independence:
         for row in session.execute(select(System).where(System.id.in_(ids))).scalars():
             systems[row.name.lower()] = f"holds the governance role {ids[row.id]} for"
     owned = session.execute(
-        select(System.name).where(System.owner == person).union(
+        select(System.name)
+        .where(System.owner == person)
+        .union(
             select(System.name)
             .join(Membership, Membership.system_id == System.id)
             .join(User, User.id == Membership.user_id)
@@ -118,9 +120,9 @@ def independence_of(session: Session, person: str) -> Independence:
     for name in owned:
         systems.setdefault(name.lower(), "owns")
     teams = session.execute(
-        select(System.name).join(AimsTeamMember, AimsTeamMember.system_id == System.id).where(
-            AimsTeamMember.person == person, AimsTeamMember.active.is_(True)
-        )
+        select(System.name)
+        .join(AimsTeamMember, AimsTeamMember.system_id == System.id)
+        .where(AimsTeamMember.person == person, AimsTeamMember.active.is_(True))
     ).scalars()
     for name in teams:
         systems.setdefault(name.lower(), "is a member of the team of")

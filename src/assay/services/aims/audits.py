@@ -12,6 +12,7 @@ nonconformity finding opens a nonconformity (source ``audit``, ``finding:ID``) i
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -145,7 +146,11 @@ class Audits(Service):
     def _move(self, audit_id: int, status: str, verb: str, conclusion: str = "", reason: str = "") -> AimsAudit:
         with self._write() as tx:
             audit = _audit(tx.session, audit_id)
-            allowed = {"in_progress": ("planned",), "completed": ("in_progress",), "cancelled": ("planned", "in_progress")}
+            allowed = {
+                "in_progress": ("planned",),
+                "completed": ("in_progress",),
+                "cancelled": ("planned", "in_progress"),
+            }
             if audit.status not in allowed[status]:
                 _not_final(audit, f"moving it to {status}")
                 raise Conflict(f"internal audit {audit_id} is {audit.status} and cannot move to {status}")
@@ -202,7 +207,7 @@ class Audits(Service):
             rows = list(session.execute(query.order_by(AimsAudit.id)).scalars())
         return sorted(rows, key=lambda a: (a.planned_on or dt.date.max, a.id))
 
-    def programme(self, name: str | None = None) -> list[dict[str, Any]]:
+    def programme(self, name: str | None = None) -> builtins.list[dict[str, Any]]:
         """The audits of a programme (all programmes without ``name``), each with its status and its findings
         counted by kind."""
         audits = self.list(programme=name)
@@ -219,7 +224,7 @@ class Audits(Service):
             for a in audits
         ]
 
-    def programmes(self) -> list[str]:
+    def programmes(self) -> builtins.list[str]:
         with self._read() as session:
             query = select(AimsAudit.programme).distinct().order_by(AimsAudit.programme)
             return list(session.execute(query).scalars())
@@ -284,7 +289,7 @@ class Audits(Service):
             )  # fmt: skip
         return finding
 
-    def findings(self, audit_id: int | None = None, *, kind: str | None = None) -> list[AimsFinding]:
+    def findings(self, audit_id: int | None = None, *, kind: str | None = None) -> builtins.list[AimsFinding]:
         """Findings of one audit (of every audit without ``audit_id``); optionally of one kind."""
         with self._read() as session:
             query = select(AimsFinding)

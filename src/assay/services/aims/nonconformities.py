@@ -15,6 +15,7 @@ management system, the nonconformity's owner, or the owner of its AI system (who
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from typing import TYPE_CHECKING, Any, Final
 
@@ -282,7 +283,7 @@ class Nonconformities(Service):
                 query = query.where(Nonconformity.system_id == system_named(session, "system", system).id)
             return listing(session, query.order_by(Nonconformity.id), limit, offset)
 
-    def summary(self) -> list[dict[str, Any]]:
+    def summary(self) -> builtins.list[dict[str, Any]]:
         """Every nonconformity as a row with its system's name and its actions' counts (open, done, overdue)."""
         today = dt.date.today()
         with self._read() as session:
@@ -339,7 +340,9 @@ class Nonconformities(Service):
                 nc.due_date = due
             changed = sorted(k for k, v in before.items() if nc.state()[k] != v)
             if not changed:
-                raise InvalidInput("nothing to change: give a correction, root cause, description, severity, owner or due date")
+                raise InvalidInput(
+                    "nothing to change: give a correction, root cause, description, severity, owner or due date"
+                )
             nc.updated_at = utcnow()
             tx.record("aims.nonconformity.update", nc, before=before, payload={"changed": changed})
         return nc
@@ -364,7 +367,11 @@ class Nonconformities(Service):
         whoever keeps the nonconformity."""
         with self._write() as tx:
             action = tx.session.get(CorrectiveAction, action_id)
-            if action is None or action.nonconformity_id is None or nonconformity not in (None, action.nonconformity_id):
+            if (
+                action is None
+                or action.nonconformity_id is None
+                or nonconformity not in (None, action.nonconformity_id)
+            ):
                 where = "a nonconformity" if nonconformity is None else f"nonconformity {nonconformity}"
                 raise NotFound(f"no corrective action of {where} with id {action_id}")
             nc = _nc(tx.session, action.nonconformity_id)
@@ -470,5 +477,5 @@ class Nonconformities(Service):
         """How many nonconformities are in each status."""
         with self._read() as session:
             rows = session.execute(select(Nonconformity.status, func.count()).group_by(Nonconformity.status)).all()
-            found = {status: count for status, count in rows}
+            found = {row[0]: row[1] for row in rows}
             return {status: found.get(status, 0) for status in NONCONFORMITY_STATUSES}

@@ -92,14 +92,18 @@ def _previous_actions(session: Session, review_id: int | None, today: dt.date) -
 
 
 def _context_changes(session: Session, since: dt.datetime | None) -> dict[str, Any]:
-    issues_added = _ids(session, select(AimsIssue.id).where(*_after(AimsIssue.created_at, since)).order_by(AimsIssue.id))
+    issues_added = _ids(
+        session, select(AimsIssue.id).where(*_after(AimsIssue.created_at, since)).order_by(AimsIssue.id)
+    )
     issues_retired = _ids(
         session,
         select(AimsIssue.id)
         .where(AimsIssue.retired_at.is_not(None), *_after(AimsIssue.retired_at, since))
         .order_by(AimsIssue.id),
     )
-    parties_added = _ids(session, select(AimsParty.id).where(*_after(AimsParty.created_at, since)).order_by(AimsParty.id))
+    parties_added = _ids(
+        session, select(AimsParty.id).where(*_after(AimsParty.created_at, since)).order_by(AimsParty.id)
+    )
     parties_retired = _ids(
         session,
         select(AimsParty.id)
@@ -111,15 +115,20 @@ def _context_changes(session: Session, since: dt.datetime | None) -> dict[str, A
         "issues_retired": _refs("issue", issues_retired),
         "parties_added": _refs("party", parties_added),
         "parties_retired": _refs("party", parties_retired),
-        "active_issues": session.execute(select(func.count()).select_from(AimsIssue).where(AimsIssue.status == "active")).scalar_one(),
-        "active_parties": session.execute(select(func.count()).select_from(AimsParty).where(AimsParty.status == "active")).scalar_one(),
+        "active_issues": session.execute(
+            select(func.count()).select_from(AimsIssue).where(AimsIssue.status == "active")
+        ).scalar_one(),
+        "active_parties": session.execute(
+            select(func.count()).select_from(AimsParty).where(AimsParty.status == "active")
+        ).scalar_one(),
     }
 
 
 def _objectives(session: Session) -> dict[str, Any]:
     objectives = list(
-        session.execute(select(AimsObjective).where(AimsObjective.status != "retired").order_by(AimsObjective.id))
-        .scalars()
+        session.execute(
+            select(AimsObjective).where(AimsObjective.status != "retired").order_by(AimsObjective.id)
+        ).scalars()
     )
     items = []
     met = not_met = unmeasured = 0
@@ -240,8 +249,7 @@ def _risks(session: Session) -> dict[str, Any]:
         "open_by_level": {level: levels[level] for level in LEVELS},
         "open": len(rows),
         "top": [
-            {"ref": f"risk:{r.id}", "title": r.title, "level": r.level, "score": r.likelihood * r.impact}
-            for r in top
+            {"ref": f"risk:{r.id}", "title": r.title, "level": r.level, "score": r.likelihood * r.impact} for r in top
         ],
     }
 
@@ -290,7 +298,9 @@ def _review(session: Session, review_id: int) -> ManagementReview:
 
 def _draft(review: ManagementReview, doing: str) -> None:
     if review.status != "draft":
-        raise Conflict(f"management review {review.id} is closed: {doing} is no longer possible (a closed review is frozen)")
+        raise Conflict(
+            f"management review {review.id} is closed: {doing} is no longer possible (a closed review is frozen)"
+        )
 
 
 def _since(session: Session, review_id: int | None) -> dt.datetime | None:
@@ -424,7 +434,10 @@ class Reviews(Service):
             action.status = "done"
             action.completed_at = utcnow()
             tx.record(
-                "corrective_action.complete", action, before=before, payload={"review_id": action.review_id, "note": note}
+                "corrective_action.complete",
+                action,
+                before=before,
+                payload={"review_id": action.review_id, "note": note},
             )
         return action
 
@@ -453,8 +466,12 @@ class Reviews(Service):
         today = dt.date.today()
         with self._read() as session:
             review = _review(session, review_id)
-            query = select(CorrectiveAction).where(CorrectiveAction.review_id == review.id).order_by(CorrectiveAction.id)
-            actions = [{**a.state(), "overdue": overdue(a.due_date, a.status, today)} for a in session.execute(query).scalars()]
+            query = (
+                select(CorrectiveAction).where(CorrectiveAction.review_id == review.id).order_by(CorrectiveAction.id)
+            )
+            actions = [
+                {**a.state(), "overdue": overdue(a.due_date, a.status, today)} for a in session.execute(query).scalars()
+            ]
             return {**review.state(), "actions": actions}
 
     def list(self, *, status: str | None = None) -> list[ManagementReview]:
