@@ -58,9 +58,13 @@ def test_audit_nonconformity_and_review_over_http(org: Org, client: TestClient) 
     ok(client.post(f"{API}/audits/{audit['id']}/complete", headers=ivy, json={"conclusion": "One minor."}))
     late = client.post(f"{API}/audits/{audit['id']}/findings", headers=ivy, json={"kind": "minor", "title": "x"})
     assert late.status_code == 409
-    row = next(a for a in ok(client.get(f"{API}/audits?programme=2027", headers=otto)) if a["id"] == audit["id"])
+    row = next(
+        a for a in ok(client.get(f"{API}/audits?programme=2027", headers=otto))["items"] if a["id"] == audit["id"]
+    )
     assert (row["status"], row["findings"]["minor"]) == ("completed", 1)
-    assert [f["id"] for f in ok(client.get(f"{API}/findings?audit_id={audit['id']}", headers=otto))] == [finding["id"]]
+    assert [f["id"] for f in ok(client.get(f"{API}/findings?audit_id={audit['id']}", headers=otto))["items"]] == [
+        finding["id"]
+    ]
 
     nc_id = finding["nonconformity_id"]
     nc = ok(client.get(f"{API}/nonconformities/{nc_id}", headers=otto))

@@ -9,7 +9,13 @@ from typing import Annotated, Any
 import typer
 
 from assay.cli._shell import JsonOption, open_workspace, print_json, print_record, table
-from assay.governance.aims import FINDING_KINDS, NONCONFORMITY_SOURCES, NONCONFORMITY_STATUSES, REVIEW_INPUTS
+from assay.governance.aims import (
+    FINDING_KINDS,
+    NONCONFORMITY_SOURCES,
+    NONCONFORMITY_STATUSES,
+    REVIEW_INPUTS,
+    one_of,
+)
 
 __all__ = ["register"]
 
@@ -200,6 +206,8 @@ def nc_list(
     as_json: JsonOption = False,
 ) -> None:
     """Nonconformities with their actions counted (open, done, overdue)."""
+    if status is not None:
+        one_of("status", status, NONCONFORMITY_STATUSES)
     rows = [r for r in open_workspace(ctx).aims.nonconformities.summary() if status in (None, r["status"])]
     for row in rows:
         row.update({f"actions_{k}": v for k, v in row["actions"].items()})
