@@ -4,7 +4,8 @@ corrective action).
 An incident moves ``open -> investigating -> resolved -> closed`` (a resolved incident may go back to
 ``investigating`` when the fix did not hold; a closed one is final). It can be closed only when every corrective
 action is done. Its corrective actions are those of its nonconformity (``ws.aims.nonconformities``, source
-``incident``, opened with the first action), so every source of a nonconformity shares one action system. The reporter is the acting user. Every change is one write transaction with its audit event.
+``incident``, opened with the first action), so every source of a nonconformity shares one action system. The
+reporter is the acting user. Every change is one write transaction with its audit event.
 """
 
 from __future__ import annotations
