@@ -156,7 +156,7 @@ def test_training_catalogue_records_import_and_gaps(workspace: Workspace, people
     people("bob", release="approver")  # a system role
     people("carol")
     people("dave")
-    assign_role(admin, "carol", "internal-auditor")  # a governance role
+    assign_role(admin, "internal-auditor", "carol")  # a governance role
     with pytest.raises(InvalidInput, match=r"required_for: unknown role 'pilot' \(governance roles: top-management"):
         competence.add_training({"code": "ai-basics", "title": "AI basics", "required_for": ["pilot"]})
     competence.add_training({"code": "ai-basics", "title": "AI basics", "validity_months": 12,
@@ -197,7 +197,7 @@ def test_training_catalogue_records_import_and_gaps(workspace: Workspace, people
         people("dave").aims.competence.record({"person": "dave", "training": "ai-basics", "completed_on": TODAY})
 
     # CSV: one bad row refuses the whole file, naming its row and column; a training coordinator may import
-    assign_role(admin, "dave", "training-coordinator")
+    assign_role(admin, "training-coordinator", "dave")
     coordinator = people("dave").aims.competence
     csv = tmp_path / "records.csv"
     rows = ["person,training,completed_on,score,evidence", f"carol,ai-basics,{TODAY},91,https://lms.example.org/1",

@@ -29,6 +29,7 @@ from assay.store import audit as audit_store
 from assay.store.audit import GOVERNED, digest
 from assay.store.ledger import RecordProblem, next_event, sign_checkpoint
 from assay.store.models import AuditCheckpoint, Base
+from tests.support.aims import assign_role
 from tests.support.ledger import drop_triggers, insert_event, rewrite_from
 
 MIGRATED_FROM = "0006"  # a schema before this Assay's tables for dataset ownership and trusted approvals
@@ -196,6 +197,30 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     aims.teams.add("release", "alice", ["domain"])
     aims.teams.remove("release", "alice", reason="moved")
     aims.roles.end(role.id, reason="handed over")
+    # the management system's internal audit (a finding opens a nonconformity, corrected, found effective, closed)
+    # and management review (inputs assembled, a decision and an action, closed); the auditor's role is written as
+    # the roles service writes it (tests/support/aims.py) until that service is merged
+    assign_role(admin, "internal-auditor", "carol", area="internal audit")
+    audit = admin.aims.audits.plan(
+        "2027", "Monitoring of release", auditor="carol", scope={"systems": ["release"], "clauses": ["9.1"]},
+        criteria=["iso42001:A.6.2.6"], planned_on="2027-02-01",
+    )  # fmt: skip
+    admin.aims.audits.start(audit.id)
+    carol = ws.login("carol", "correct horse battery 3")
+    finding = carol.aims.audits.add_finding(audit.id, "minor", "Alerts not triaged ✓", records=["system:release"])
+    carol.aims.audits.complete(audit.id, "One minor nonconformity.")
+    ncs, nc_id = admin.aims.nonconformities, finding.nonconformity_id
+    assert nc_id is not None
+    ncs.update(nc_id, root_cause="no rota", correction="alerts triaged")
+    ncs.complete_action(ncs.add_action(nc_id, "a triage rota", owner="bob", due_date="2027-03-01").id)
+    ncs.verify(nc_id)
+    ncs.review_effectiveness(nc_id, "triaged within a day", effective=True)
+    ncs.close(nc_id)
+    review = admin.aims.reviews.open("Q1 review", "2027-03-31", ["alice", "bob"])
+    admin.aims.reviews.add_decision(review.id, "keep the rota")
+    admin.aims.reviews.add_action(review.id, "check the rota", owner="bob", due_date="2027-06-30")
+    admin.aims.reviews.set_minutes(review.id, "All inputs reviewed.")
+    admin.aims.reviews.close(review.id)
 
 
 def _baseline(data: Path, tmp_path: Path) -> Path:

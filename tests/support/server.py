@@ -43,6 +43,9 @@ PARAMS = {
     "key": "ai-policy",
     "assignment_id": "1",
     "person": "owner",
+    "audit_id": "1",  # the management system's records: none exists, 404 to whoever may ask
+    "nc_id": "1",
+    "review_id": "1",
 }
 
 

@@ -15,6 +15,7 @@ PARTS: Final[tuple[str, ...]] = (
     "assay.cli.aims_pack",
     "assay.cli.aims_perf",
     "assay.cli.aims_org",
+    "assay.cli.aims_audit",
 )
 
 aims_app = typer.Typer(

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
 from assay.server import (
+    aims_audit,
     aims_org,
     aims_pack,
     aims_perf,
@@ -68,6 +69,7 @@ ROUTERS: Final = tuple(
         aims_pack,
         aims_perf,
         aims_org,
+        aims_audit,
         ui,
     )
 )

@@ -22,13 +22,16 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assay.services.aims.audits import Audits
     from assay.services.aims.competence import Competence
     from assay.services.aims.context import Context
     from assay.services.aims.documents import Documents
+    from assay.services.aims.nonconformities import Nonconformities
     from assay.services.aims.objectives import Objectives
     from assay.services.aims.pack import Pack
     from assay.services.aims.readiness import Readiness
     from assay.services.aims.reminders import Reminders
+    from assay.services.aims.reviews import Reviews
     from assay.services.aims.roles import Roles
     from assay.services.aims.teams import Teams
     from assay.services.workspace import Workspace
@@ -107,3 +110,24 @@ class Aims:
         from assay.services.aims.teams import Teams
 
         return Teams(self.ws)
+
+    @cached_property
+    def audits(self) -> Audits:
+        """The internal audit programme, audits and findings (9.2)."""
+        from assay.services.aims.audits import Audits
+
+        return Audits(self.ws)
+
+    @cached_property
+    def nonconformities(self) -> Nonconformities:
+        """Nonconformities, corrective actions and effectiveness reviews (10.2)."""
+        from assay.services.aims.nonconformities import Nonconformities
+
+        return Nonconformities(self.ws)
+
+    @cached_property
+    def reviews(self) -> Reviews:
+        """Management reviews with their inputs assembled from the store (9.3)."""
+        from assay.services.aims.reviews import Reviews
+
+        return Reviews(self.ws)

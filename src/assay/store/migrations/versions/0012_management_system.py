@@ -312,6 +312,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # actions of nonconformities or reviews that no incident holds have no place in the old table (whose incident_id
+    # is required): they go with the nonconformities and reviews dropped below
+    op.execute("DELETE FROM corrective_actions WHERE incident_id IS NULL")
     with op.batch_alter_table("corrective_actions", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_corrective_actions_review_id_management_reviews"), type_="foreignkey")
         batch_op.drop_constraint(
