@@ -140,6 +140,17 @@ def test_a_policy_approved_by_someone_else_than_top_management_fails_leadership(
     assert judged["5.2"]["ready"] and not judged["5.1"]["ready"]
 
 
+def test_risks_are_owned_by_an_organisation_role_a_system_role_or_each_risks_owner() -> None:
+    base = complete()
+    no_owner = [r for r in base.roles if r["role"] != "risk-owner"]
+    gaps = verdicts(change(base, roles=no_owner))["6.1.2"]["gaps"]
+    assert [g["detail"] for g in gaps] == ["nobody owns the risks of 'credit'"]
+    for_system = [*no_owner, {"id": 9, "role": "risk-owner", "person": "rita", "system_id": 1}]
+    assert verdicts(change(base, roles=for_system))["6.1.2"]["ready"]
+    owned = [dataclasses.replace(base.systems[0], risks=[{**base.systems[0].risks[0], "owner": "olga"}])]
+    assert verdicts(change(base, roles=no_owner, systems=[*owned, base.systems[1]]))["6.1.2"]["ready"]
+
+
 def test_a_deployed_system_without_a_monitor_fails_monitoring() -> None:
     base = complete()
     systems = [dataclasses.replace(base.systems[0], monitors=0), base.systems[1]]

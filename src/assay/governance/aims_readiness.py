@@ -38,7 +38,7 @@ class SystemFacts:
     category: str  # EU AI Act category
     stage: str
     owner: str = ""
-    risks: Sequence[dict[str, Any]] = ()  # {"id", "treatment", "controls": n, "review_date", "updated_at"}
+    risks: Sequence[dict[str, Any]] = ()  # {"id", "treatment", "controls": n, "owner", "review_date", "updated_at"}
     impact_assessments: Sequence[dict[str, Any]] = ()  # {"id", "status", "updated_at"}
     team: Sequence[dict[str, Any]] = ()  # active members {"id", "person", "disciplines"}
     control_statuses: int = 0  # Annex A statuses recorded (the SoA)
@@ -226,7 +226,17 @@ def _c6_1_1(s: Snapshot, r: _Result) -> None:
 
 
 def _c6_1_2(s: Snapshot, r: _Result) -> None:
-    _role(s, r, "risk-owner")
+    """A risk owner for the organisation, or for each system in scope (a role for it, or an owner on every risk)."""
+    owners = s.holders("risk-owner")
+    r.cite("aims_roles", *(h["id"] for h in owners))
+    if not any(h.get("system_id") is None for h in owners):
+        for system in s.in_scope():
+            owned = any(h.get("system_id") == system.id for h in owners)
+            if not owned and not (system.risks and all(risk.get("owner") for risk in system.risks)):
+                r.gap(
+                    f"nobody owns the risks of {system.name!r}",
+                    f"assay aims role assign risk-owner PERSON (--system {system.name}), or give each risk an owner",
+                )
     _risks(s, r)
 
 
@@ -461,7 +471,7 @@ CLAUSES: Final[tuple[Clause, ...]] = (
     Clause("5.2", "an approved AI policy, not overdue for review", _c5_2),
     Clause("5.3", "a management-system owner, an internal auditor, an owner for every system in scope", _c5_3),
     Clause("6.1.1", "risks recorded for every system in scope", _c6_1_1),
-    Clause("6.1.2", "a risk owner, and risks assessed for every system in scope", _c6_1_2),
+    Clause("6.1.2", "risks assessed and owned (a risk owner for the organisation or each system) in scope", _c6_1_2),
     Clause("6.1.3", "risks to mitigate name their controls; every system in scope has its SoA", _c6_1_3),
     Clause("6.1.4", "an impact assessment for every high-risk system in scope", _c6_1_4),
     Clause("6.2", "AI objectives, each measured in the last 92 days", _c6_2),

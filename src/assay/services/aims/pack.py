@@ -33,7 +33,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.errors import InvalidInput
+from assay.errors import InvalidInput, PermissionDenied
 from assay.services._base import Service
 from assay.store import audit, ledger
 from assay.store.models import (
@@ -57,6 +57,7 @@ from assay.store.models import (
     Nonconformity,
     Risk,
     System,
+    User,
 )
 
 __all__ = ["PACK_SCHEMA", "Pack", "PackVerification", "verify_pack"]
@@ -112,6 +113,7 @@ class Pack(Service):
     def write(self, out: Path, *, pdf: bool = True, as_of: dt.date | None = None) -> dict[str, Any]:
         """Write the pack into ``out`` (a new or empty folder); returns its summary (sections, records, files,
         the ledger head it is signed up to). Needs the ledger's signing key (it signs a checkpoint of the head)."""
+        self._require_reader()
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise InvalidInput(f"--out {out} must be a new or empty folder (the pack is written whole)")
         out.mkdir(parents=True, exist_ok=True)
@@ -180,6 +182,19 @@ class Pack(Service):
             "public_key": str(paths["public_key"]),
             "ready": f"{readiness['ready']} of {readiness['clauses']} clauses",
         }
+
+    def _require_reader(self) -> None:
+        """The pack holds every system in scope and the whole ledger: an authenticated user writes it only as an
+        admin or an auditor (as ``GET /api/aims/pack`` and the ledger's export ask)."""
+        if self.ws.viewer is None:  # the command line, acting with the workspace's keys
+            return
+        with self._read() as session:
+            role = session.execute(select(User.role).where(User.name == self.ws.viewer)).scalar_one_or_none()
+        if role not in ("admin", "auditor"):
+            raise PermissionDenied(
+                f"{self.ws.viewer} may not write the certification pack: it holds every system in scope and the "
+                "whole ledger, so it needs an admin or an auditor"
+            )
 
     @staticmethod
     def _seqs(folder: Path, refs: set[str]) -> dict[str, list[int]]:

@@ -64,6 +64,7 @@ def _systems(session: Session) -> list[SystemFacts]:
                 "id": risk.id,
                 "treatment": risk.treatment,
                 "controls": len(risk.controls or []),
+                "owner": risk.owner,
                 "review_date": risk.review_date,
                 "updated_at": risk.updated_at.date(),
             }
