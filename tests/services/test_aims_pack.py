@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assay.errors import InvalidInput
+from assay.errors import InvalidInput, PermissionDenied
 from assay.services.aims.pack import verify_pack
 from tests.support.people import People
 
@@ -100,6 +100,9 @@ def test_the_pack_is_written_whole_and_verifies_offline(org: People, tmp_path: P
 
     with pytest.raises(InvalidInput, match="must be a new or empty folder"):
         admin.aims.pack.write(out)
+    with pytest.raises(PermissionDenied, match="omar may not write the certification pack"):
+        org("omar").aims.pack.write(tmp_path / "by-omar")  # a manager, but neither admin nor auditor
+    assert not (tmp_path / "by-omar").exists()
     assert admin.audit.verify().ok
 
 
