@@ -196,11 +196,13 @@ def _training_coverage(ctx: MeasureContext, _p: Params) -> Measured:
 
 
 def action_ref(action: CorrectiveAction) -> str:
+    """What an action is taken on, the most specific first: an incident's action also belongs to the incident's
+    nonconformity, but people know it by the incident."""
+    if action.incident_id is not None:
+        return f"incident:{action.incident_id}"
     if action.nonconformity_id is not None:
         return f"nonconformity:{action.nonconformity_id}"
-    if action.review_id is not None:
-        return f"management-review:{action.review_id}"
-    return f"incident:{action.incident_id}"
+    return f"management-review:{action.review_id}"
 
 
 @measure("overdue-actions", "corrective actions past their due date and not done", "count")
