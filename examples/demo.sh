@@ -116,6 +116,10 @@ assay review route release release-lr@1 --id case-001 --prediction 1 --score 0.8
 assay --user erin review claim release 1
 assay --user erin review decide release 1 change --outcome 0 --reason "no prior arrests on record: release"
 assay oversight report --system release
+# the policy's team-disciplines rule: a high-risk system's team covers data science, engineering, law and the domain
+assay --user admin aims team add release alice --discipline data-science --discipline engineering --role "model owner"
+assay --user admin aims team add release bob --discipline legal --role "counsel"
+assay --user admin aims team add release dave --discipline domain --role "pretrial services lead"
 assay --user carol approval approve 2 --comment "pilot approved with the waivers"
 assay model show release release-lr@1
 
@@ -126,7 +130,24 @@ assay readiness release --framework iso42001
 assay readiness release --framework iso42001 --json > "$OUT/readiness.json"
 assay docs release --out "$OUT/technical-documentation.md"
 
-step "11. Verify the audit ledger, and export it for an auditor"
+step "11. The organisation's management system (ISO/IEC 42001 clauses 4-10): context, scope, roles, the AI policy"
+assay --user admin aims role assign top-management carol --area board
+assay --user admin aims role assign management-system-owner admin --area governance
+assay --user admin aims context add internal "Pretrial officers rely on recommendations under time pressure" \
+    --category organisational
+assay --user admin aims context add external "EU AI Act: pretrial risk assessment is high-risk (Annex III)" \
+    --category legal
+assay --user admin aims party add "Defendants" --category affected-persons \
+    --requirement "an explanation of each recommendation" --addressed-by "eu-ai-act:Art. 13.ob1"
+assay --user admin aims scope set "AI systems that support pretrial release decisions" --system release
+assay --user admin aims document add ai-policy --kind ai-policy --title "AI policy" --owner admin \
+    --text "We use AI to support, never to replace, the decisions of our officers; every recommendation can be contested."
+assay --user carol aims document approve ai-policy   # top management approves; not the author
+assay aims readiness
+assay aims pack --out "$OUT/aims-pack"
+"$BIN/assay" aims verify-pack "$OUT/aims-pack" --public-key "$OUT/.assay/keys/ledger.pub"
+
+step "12. Verify the audit ledger, and export it for an auditor"
 assay audit verify
 assay audit export --out "$OUT/audit-export"
 "$BIN/assay" audit verify --export "$OUT/audit-export" --public-key "$OUT/audit-export/ledger.pub"
@@ -142,4 +163,5 @@ Where everything is:
   readiness:        $OUT/readiness.json
   Annex IV docs:    $OUT/technical-documentation.md
   audit export:     $OUT/audit-export      (verify offline with its ledger.pub)
+  management system: $OUT/aims-pack/pack.html (the certification pack; assay aims verify-pack)
 EOF

@@ -366,12 +366,13 @@ def test_readiness_shares_by_hand(ws: Workspace, tmp_path: Path) -> None:
         "iso42001",
     )
     result = document["systems"][0]
-    # 70 entries (32 clauses + 38 Annex A controls), 2 excluded: 68 applicable; ready: 4.1, A.5.4 (MAP 5's
-    # evidence through the crosswalk) and A.6.2.4 (the assessment's evidence)
-    assert (result["entries"], result["applicable"], result["excluded"]) == (70, 68, 2)
-    assert result["ready_controls"] == ["4.1", "A.5.4", "A.6.2.4"]
-    assert result["ready"] == 3 and result["share"] == pytest.approx(3 / 68)
-    assert result["implemented"] == 5  # 4.1, A.2.2, A.3.2, A.5.4, A.6.2.4 (A.10.3 is excluded)
+    # 38 entries (the Annex A controls: clauses 4-10 are judged for the organisation, so 4.1's status and evidence
+    # do not count here), 2 excluded: 36 applicable; ready: A.5.4 (MAP 5's evidence through the crosswalk) and
+    # A.6.2.4 (the assessment's evidence)
+    assert (result["entries"], result["applicable"], result["excluded"]) == (38, 36, 2)
+    assert result["ready_controls"] == ["A.5.4", "A.6.2.4"]
+    assert result["ready"] == 2 and result["share"] == pytest.approx(2 / 36)
+    assert result["implemented"] == 4  # A.2.2, A.3.2, A.5.4, A.6.2.4 (A.10.3 is excluded)
     gaps: dict[str, list[str]] = {}
     for gap in result["gaps"]:
         gaps.setdefault(gap["control"], []).append(gap["kind"])
@@ -381,7 +382,7 @@ def test_readiness_shares_by_hand(ws: Workspace, tmp_path: Path) -> None:
     assert gaps["A.5.5"] == ["not_implemented"]  # MAP 5's evidence counts; not implemented
     assert gaps["A.2.3"] == ["not_implemented", "no_evidence"]
     assert not {"4.1", "A.5.4", "A.6.2.4", "A.10.3", "A.10.4"} & set(gaps)
-    assert len(gaps) == 68 - 3
+    assert len(gaps) == 36 - 2
 
     # the same system against the NIST AI RMF: 72 subcategories, nothing implemented yet
     nist = ws.controls.readiness("release", "nist-ai-rmf")["systems"][0]
@@ -497,7 +498,7 @@ def test_cli_readiness(ws: Workspace, capsys: pytest.CaptureFixture[str]) -> Non
     ws.controls.set_status("release", "iso42001", "A.6.2.4", implementation="implemented")
     assert run(ws, "readiness", "release") == 0
     out = capsys.readouterr().out
-    assert "1.4%" in out  # 1 of 70
+    assert "2.6%" in out  # 1 of 38 (Annex A; clauses 4-10 are judged for the organisation)
     gaps = out.split("Gaps of release")[1]
     assert "A.7.4" in gaps and "not_implemented" in gaps and "A.6.2.4" not in gaps
     assert run(ws, "readiness", "--framework", "nist-ai-rmf", "--json") == 0

@@ -77,7 +77,7 @@ def test_revoke_drops_readiness_shows_in_the_soa_and_is_audited(ws: Workspace, p
     ws.controls.set_status("release", "iso42001", "A.6.2.4", implementation="implemented")
     evidence_id = _attach(ws)
     before = ws.controls.readiness("release")["systems"][0]
-    assert before["ready_controls"] == ["A.6.2.4"] and before["share"] == pytest.approx(1 / 70)
+    assert before["ready_controls"] == ["A.6.2.4"] and before["share"] == pytest.approx(1 / 38)
 
     bob = people("bob", release="owner")
     revoked = bob.controls.revoke_evidence("release", evidence_id, reason="  wrong system's report ")

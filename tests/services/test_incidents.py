@@ -82,6 +82,7 @@ def test_incident_lifecycle_with_corrective_actions_and_audit(ws: Workspace) -> 
     assert [(e.action, e.actor) for e in log] == [
         ("incident.create", "bob"),
         ("incident.status", "alice"),
+        ("aims.nonconformity.open", "alice"),  # the first action opens the incident's nonconformity (10.2)
         ("corrective_action.create", "alice"),
         ("corrective_action.create", "alice"),
         ("incident.status", "alice"),
@@ -92,6 +93,7 @@ def test_incident_lifecycle_with_corrective_actions_and_audit(ws: Workspace) -> 
     unauthenticated = {"authenticated": False}  # alice and bob acted under names taken on trust: the ledger says so
     assert dict(log[1].payload) == {"from": "open", "to": "investigating", "note": "triage", **unauthenticated}
     assert dict(log[-1].payload) == {"from": "resolved", "to": "closed", "note": "fixed in lr@2", **unauthenticated}
+    assert retrain.nonconformity_id == monitor.nonconformity_id == ws.aims.nonconformities.list()[0].id
     assert log[0].before is None and log[0].after == log[1].before != log[1].after
     assert ws.audit.verify().ok
 

@@ -29,6 +29,7 @@ from assay.store import audit as audit_store
 from assay.store.audit import GOVERNED, digest
 from assay.store.ledger import RecordProblem, next_event, sign_checkpoint
 from assay.store.models import AuditCheckpoint, Base
+from tests.support.aims import assign_role
 from tests.support.ledger import drop_triggers, insert_event, rewrite_from
 
 MIGRATED_FROM = "0006"  # a schema before this Assay's tables for dataset ownership and trusted approvals
@@ -159,6 +160,67 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     admin.contests.decide("release", case.id, outcome="overturned", new_decision=0, rationale="re-checked by hand")
     other_case = admin.contests.open("release", "inf-2", decision=0, features={"g": "b"}, queue=False)
     admin.contests.withdraw("release", other_case.id, reason="resolved")
+    # the management system's objectives (a computed measure and one by hand) and competence (a CSV import)
+    objectives = admin.aims.objectives
+    objectives.add({"key": "bias-fresh", "title": "recent bias assessments ✓", "owner": "bob", "target": 1.0,
+                    "measure": {"name": "assessed-share", "category": "limited"}})  # fmt: skip
+    objectives.measure("bias-fresh")
+    objectives.add({"key": "survey", "title": "staff survey", "owner": "alice", "target": 4})
+    objectives.record("survey", 4.5, note="ünïcode survey")
+    objectives.update("survey", {"due_date": "2027-06-30"})
+    objectives.retire("survey", reason="merged")
+    admin.aims.competence.add_training({"code": "ai-basics", "title": "AI basics", "validity_months": 12,
+                                        "required_for": ["approver"]})  # fmt: skip
+    records = tmp_path / "trainings.csv"
+    records.write_text("person,training,completed_on,score\nbob,ai-basics,2026-01-31,90\n", "utf-8")
+    admin.aims.competence.import_csv(records)
+    # the management system's organisation (aims-org): context, scope, documents and policies, roles, teams
+    aims = admin.aims
+    issue = aims.context.add_issue("external", "EU AI Act ✓", category="legal")
+    aims.context.update_issue(issue.id, description="Art. 6 ünïcode")
+    aims.context.retire_issue(issue.id, reason="covered")
+    aims.context.add_party("Régulateur", "regulator", requirements=["register"], addressed_by=["iso42001:A.8.2"])
+    aims.context.update_party("régulateur", requirements=["register", "report incidents"])
+    aims.context.set_scope("Release decisions ✓", systems=["release"], exclusions=[{"what": "HR", "why": "supplier"}])
+    role = aims.roles.assign("top-management", "alice", area="board")
+    aims.roles.assign("risk-owner", "bob", system="release", area="release")
+    aims.documents.add("ai-policy", "ai-policy", "AI policy", "alice", text="v1 ✓")
+    aims.roles.assign("top-management", "bob", area="board")
+    bob = ws.login("bob", "correct horse battery 2")
+    bob.aims.documents.approve("ai-policy")  # four eyes: not its author
+    aims.documents.add("ai-policy", "ai-policy", "AI policy", "alice", location="https://example.org/ai-policy")
+    bob.aims.documents.approve("ai-policy")  # supersedes version 1
+    aims.documents.add("procedure", "procedure", "Incidents", "bob", file=data)
+    aims.documents.withdraw("procedure", reason="merged")
+    aims.teams.add("release", "bob", ["data-science", "legal"])
+    aims.teams.update("release", "bob", disciplines=["legal"])
+    aims.teams.add("release", "alice", ["domain"])
+    aims.teams.remove("release", "alice", reason="moved")
+    aims.roles.end(role.id, reason="handed over")
+    # the management system's internal audit (a finding opens a nonconformity, corrected, found effective, closed)
+    # and management review (inputs assembled, a decision and an action, closed); the auditor's role is written as
+    # the roles service writes it (tests/support/aims.py) until that service is merged
+    assign_role(admin, "internal-auditor", "carol", area="internal audit")
+    audit = admin.aims.audits.plan(
+        "2027", "Monitoring of release", auditor="carol", scope={"systems": ["release"], "clauses": ["9.1"]},
+        criteria=["iso42001:A.6.2.6"], planned_on="2027-02-01",
+    )  # fmt: skip
+    admin.aims.audits.start(audit.id)
+    carol = ws.login("carol", "correct horse battery 3")
+    finding = carol.aims.audits.add_finding(audit.id, "minor", "Alerts not triaged ✓", records=["system:release"])
+    carol.aims.audits.complete(audit.id, "One minor nonconformity.")
+    ncs, nc_id = admin.aims.nonconformities, finding.nonconformity_id
+    assert nc_id is not None
+    ncs.update(nc_id, root_cause="no rota", correction="alerts triaged")
+    ncs.complete_action(ncs.add_action(nc_id, "a triage rota", owner="bob", due_date="2027-03-01").id)
+    ncs.verify(nc_id)
+    ncs.review_effectiveness(nc_id, "triaged within a day", effective=True)
+    ncs.close(nc_id)
+    review = admin.aims.reviews.open("Q1 review", "2027-03-31", ["alice", "bob"])
+    admin.aims.reviews.add_decision(review.id, "keep the rota")
+    admin.aims.reviews.add_action(review.id, "check the rota", owner="bob", due_date="2027-06-30")
+    admin.aims.reviews.set_minutes(review.id, "All inputs reviewed.")
+    admin.aims.reviews.close(review.id)
 
 
 def _baseline(data: Path, tmp_path: Path) -> Path:

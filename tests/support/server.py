@@ -36,6 +36,16 @@ PARAMS = {
     "alert_id": "1",  # none exists: 404 to whoever may ask
     "item_id": "1",  # a review item: none exists, 404 to whoever may ask
     "case_id": "1",  # a contested case: none exists, 404 to whoever may ask
+    "objective": "none",  # a management-system objective: none exists, 404 to whoever may ask
+    "training": "none",  # a training of the catalogue: none exists, 404 to whoever may ask
+    "issue_id": "1",  # management-system records: none exist, 404 to whoever may ask
+    "party": "regulator",
+    "key": "ai-policy",
+    "assignment_id": "1",
+    "person": "owner",
+    "audit_id": "1",  # the management system's records: none exists, 404 to whoever may ask
+    "nc_id": "1",
+    "review_id": "1",
 }
 
 

@@ -98,6 +98,11 @@ COMMANDS: dict[str, LazyCommand] = {
     "approval": LazyCommand(
         "assay.cli.approvals", "Approvals: request to move a model version to a stage; approvers decide."
     ),
+    "aims": LazyCommand(
+        "assay.cli.aims",
+        "The organisation's AI management system (ISO/IEC 42001 clauses 4-10): scope, policies, roles, objectives, "
+        "competence, internal audits, nonconformities, management reviews.",
+    ),
     "incident": LazyCommand(
         "assay.cli.incidents",
         "Incidents of an AI system: open, list, show, update, move through their states; corrective actions.",

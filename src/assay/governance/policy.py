@@ -18,6 +18,7 @@ A policy is YAML (schema ``assay.policy/1``)::
       - {id: verified, evidence: "iso42001:A.6.2.4", max_age_days: 180}
       - {id: assessed, assessment: assay.assessment, max_age_days: 90}
       - {id: oversight-in-place, oversight: {categories: [high], min_overseers: 1}}
+      - {id: team-disciplines, team: {disciplines: [data-science, engineering, legal, domain]}}
 
 :func:`load_policy` validates it and names the offending key (``rules[1].abs_max: ...``); :func:`evaluate`
 judges it against :class:`GateFacts` (plain values gathered by the service layer) and returns one
@@ -40,6 +41,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assay.errors import InvalidInput
+from assay.governance.aims import DISCIPLINES
+from assay.governance.aims_org import coverage
 from assay.governance.catalogues import list_frameworks, load_catalogue
 from assay.governance.readiness import evidence_state
 
@@ -50,6 +53,7 @@ __all__ = [
     "Policy",
     "Rule",
     "RuleResult",
+    "TeamRule",
     "default_policy",
     "evaluate",
     "load_policy",
@@ -67,7 +71,7 @@ BIAS_METRICS: Final = (
     "DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT", "GE",
 )  # fmt: skip  # SageMaker Clarify's names
 _SCORE_METRICS: Final = {"roc_auc", "brier", "ece", "ece_equal_mass"}
-_KINDS: Final = ("metric", "performance", "min_group_size", "evidence", "assessment", "oversight")
+_KINDS: Final = ("metric", "performance", "min_group_size", "evidence", "assessment", "oversight", "team")
 Category = Literal["prohibited", "high", "limited", "minimal"]
 
 Judge = Literal["point", "interval"]
@@ -92,9 +96,21 @@ class OversightRule(_Strict):
     min_overseers: Annotated[int, Field(ge=1)] = 1
 
 
+Discipline = Literal[DISCIPLINES]  # type: ignore[valid-type]
+
+
+class TeamRule(_Strict):
+    """The options of a ``team`` rule (ISO/IEC 42001 A.3.2): the system's team (``assay aims team``) has at least one
+    active member bringing each of ``disciplines``. Systems of other EU AI Act ``categories`` pass (the rule says it
+    does not apply)."""
+
+    disciplines: Annotated[list[Discipline], Field(min_length=1)]
+    categories: Annotated[list[Category], Field(min_length=1)] = Field(default_factory=lambda: list(_HIGH))
+
+
 class Rule(_Strict):
     """One rule; exactly one of ``metric``, ``performance``, ``min_group_size``, ``evidence``, ``assessment``,
-    ``oversight``."""
+    ``oversight``, ``team``."""
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")]
     description: str = ""
@@ -104,6 +120,7 @@ class Rule(_Strict):
     evidence: Annotated[str, Field(pattern=r"^[a-z0-9-]+:.+$")] | None = None
     assessment: str | None = None
     oversight: OversightRule | None = None
+    team: TeamRule | None = None
     facets: list[str] | None = None
     min: float | None = None
     max: float | None = None
@@ -278,6 +295,8 @@ class GateFacts:
     # the system's oversight: {"mode": human_in_the_loop | human_on_the_loop | human_over_the_loop,
     # "queue": {"version": int, "active": bool} or None (no review configuration), "overseers": [user names]}
     oversight: Mapping[str, Any] | None = None
+    # the system's team: {person: [disciplines]} of its active members (None: not gathered)
+    team: Mapping[str, Sequence[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -556,8 +575,34 @@ def _oversight_rule(rule: Rule, facts: GateFacts) -> tuple[bool, str, list[Findi
     return ok, text, findings
 
 
+def _team_rule(rule: Rule, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
+    assert rule.team is not None
+    options = rule.team
+    if facts.team is None:
+        return False, "the system's team was not gathered", []
+    covered = coverage(facts.team, options.disciplines)
+    findings = [
+        Finding(f"discipline {d}", ", ".join(covered["covered"].get(d, [])) or "nobody", d in covered["covered"])
+        for d in options.disciplines
+    ]
+    if facts.category not in options.categories:
+        applies = ", ".join(options.categories)
+        return True, f"not required for a {facts.category}-risk system (the rule covers: {applies})", findings
+    missing = covered["missing"]
+    if not missing:
+        return True, f"the team covers {', '.join(options.disciplines)}", findings
+    return (
+        False,
+        f"the team of {facts.system} lacks {', '.join(missing)} (of {', '.join(options.disciplines)}): add a member "
+        f"who brings it (assay aims team add {facts.system} PERSON --discipline {missing[0]})",
+        findings,
+    )
+
+
 def _judge(rule: Rule, policy: Policy, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
     kind = rule.kind
+    if kind == "team":
+        return _team_rule(rule, facts)
     if kind == "oversight":
         return _oversight_rule(rule, facts)
     if kind == "metric":

@@ -26,6 +26,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from assay._version import __version__
 from assay.errors import AssayError, Conflict, IntegrityViolation, InvalidInput, NotFound, PermissionDenied
 from assay.server import (
+    aims_audit,
+    aims_org,
+    aims_pack,
+    aims_perf,
     alerts,
     api,
     capture,
@@ -62,6 +66,10 @@ ROUTERS: Final = tuple(
         metrics,
         oversight,
         feedback,
+        aims_pack,
+        aims_perf,
+        aims_org,
+        aims_audit,
         ui,
     )
 )

@@ -119,7 +119,9 @@ def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
     cells: dict[str, list[tuple[int, int]]] = {
         s.name: [(r.impact, r.likelihood) for r in ws.risks.list(s.name, status="open")] for s in systems
     }
+    organisation = ws.aims.readiness()
     return {
+        "management_system": {k: organisation[k] for k in ("ready", "clauses", "share", "as_of")},
         "systems": systems,
         "shares": shares,
         "risk_cells": cells,
@@ -155,6 +157,8 @@ def _dashboard(auth: Auth, shared: PageCache) -> dict[str, Any]:
         # in the stage they were approved for, though what was approved changed since: re-approval needed
         "held_versions": [a for a in overview["held"] if a["system"] in names],
         "readiness": [overview["shares"][s.name] for s in systems],
+        # ISO/IEC 42001 clauses 4-10, judged once for the organisation (Annex A is per system, in "readiness")
+        "management_system": overview["management_system"],
         "recent_events": events,
     }
 
@@ -869,8 +873,12 @@ def soa_page(auth: Auth, system: str) -> Response:
 def _readiness(auth: Auth, shared: PageCache, framework: str) -> dict[str, Any]:
     visible = auth.principal.systems()
     document = _readiness_document(auth, shared, framework)
+    organisation = None
+    if document["framework"]["id"] == "iso42001":  # the clauses 4-10, judged for the organisation
+        organisation = shared.get(auth, "aims-readiness", lambda: auth.ws.aims.readiness())
     return {
         "page": "readiness",
+        "organisation": organisation,
         "user": {"name": auth.principal.name, "role": auth.principal.role},
         **document,
         "generated_by": auth.principal.name,

@@ -85,6 +85,7 @@ __all__ = [
     "Pending",
     "Snapshot",
     "evaluate",
+    "send_mail",
     "sign",
 ]
 
@@ -480,6 +481,33 @@ def _smtp_retryable(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPException | OSError) and not isinstance(exc, permanent)
 
 
+def send_mail(settings: Settings, mail: EmailMessage) -> tuple[int, str | None]:
+    """Send ``mail`` through the SMTP server of the settings (``ASSAY_SMTP_*``: port 465 TLS, else STARTTLS unless
+    turned off, a login when a user is set), retrying a temporary failure as alerts do; (attempts made, the last
+    error or None). The caller checks that ``smtp_host`` is set."""
+    host = settings.smtp_host or ""
+
+    def send() -> None:
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if settings.smtp_port == 465:
+            smtp = smtplib.SMTP_SSL(host, settings.smtp_port, timeout=settings.alert_timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(host, settings.smtp_port, timeout=settings.alert_timeout)
+        with smtp:
+            if settings.smtp_port != 465 and settings.smtp_starttls:
+                smtp.starttls(context=context)
+            if settings.smtp_user:
+                password = "" if settings.smtp_password is None else settings.smtp_password.get_secret_value()
+                smtp.login(settings.smtp_user, password)
+            smtp.send_message(mail)
+
+    attempts, error = _attempts(settings, send, _smtp_retryable)
+    if error is not None and "STARTTLS extension not supported" in error:
+        error += " (a relay without TLS on this host: ASSAY_SMTP_STARTTLS=false)"
+    return attempts, error
+
+
 def _subject_line(message: Mapping[str, Any]) -> str:
     alert = message["alert"]
     what = {"open": "violation", "reminder": "still failing", "resolve": "resolved"}[message["event"]]
@@ -734,26 +762,7 @@ class Alerts(Service):
         mail["To"] = target
         mail["Message-ID"] = f"<{message['delivery_id']}@assay>"
         mail.set_content(text or _text(message))
-        host = settings.smtp_host
-
-        def send() -> None:
-            context = ssl.create_default_context()
-            smtp: smtplib.SMTP
-            if settings.smtp_port == 465:
-                smtp = smtplib.SMTP_SSL(host, settings.smtp_port, timeout=settings.alert_timeout, context=context)
-            else:
-                smtp = smtplib.SMTP(host, settings.smtp_port, timeout=settings.alert_timeout)
-            with smtp:
-                if settings.smtp_port != 465 and settings.smtp_starttls:
-                    smtp.starttls(context=context)
-                if settings.smtp_user:
-                    password = "" if settings.smtp_password is None else settings.smtp_password.get_secret_value()
-                    smtp.login(settings.smtp_user, password)
-                smtp.send_message(mail)
-
-        attempts, error = _attempts(settings, send, _smtp_retryable)
-        if error is not None and "STARTTLS extension not supported" in error:
-            error += " (a relay without TLS on this host: ASSAY_SMTP_STARTTLS=false)"
+        attempts, error = send_mail(settings, mail)
         return ChannelResult("email", target, error is None, attempts, error)
 
     def announce(

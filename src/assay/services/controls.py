@@ -64,8 +64,8 @@ _DEFAULT_STATUS: Final[dict[str, Any]] = {
 }
 REVOKE_REASON_MAX: Final = 2_000
 _COUNTED: Final = {
-    "iso42001": "the 32 most specific clauses of 4-10 (4.1 ... 10.2; headings such as 6.1 or 9.2 are the sum of "
-    "their sub-clauses) and the 38 Annex A controls",
+    "iso42001": "the 38 Annex A controls (clauses 4-10 are judged once for the organisation, from the management "
+    "system's records: `assay aims readiness`)",
     "nist-ai-rmf": "the 72 subcategories",
     "eu-ai-act": "the 32 obligations of Articles 9-15 and the 9 Annex IV headings",
 }
@@ -557,6 +557,8 @@ class Controls(Service):
         day = as_of or _today()
         framework_id = catalogue_of(framework).framework.id
         controls = assessed_entries(framework_id)
+        if framework_id == SOA_FRAMEWORK:  # Annex A per system; clauses 4-10 for the organisation (ws.aims.readiness)
+            controls = tuple(c for c in controls if c.id.startswith("A."))
         with self._read() as session:
             owners = (
                 [_lookup.system(session, system)]

@@ -20,6 +20,7 @@ from assay.services._base import Listing, Service, listing
 from assay.services.access import require_role
 from assay.services.controls import evidence_of
 from assay.store.models import (
+    AimsTeamMember,
     ApprovalRequest,
     Assessment,
     GateRun,
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from assay.store.database import Transaction
     from assay.store.models import ModelVersion, System
 
-__all__ = ["Gates", "judge", "oversight_facts", "policy_in_force"]
+__all__ = ["Gates", "judge", "oversight_facts", "policy_in_force", "team_facts"]
 
 
 def _today() -> dt.date:
@@ -128,6 +129,14 @@ def oversight_facts(session: Session, owner: System) -> dict[str, Any]:
     }
 
 
+def team_facts(session: Session, owner: System) -> dict[str, list[str]]:
+    """The system's team as the gate judges it: each active member and the disciplines they bring."""
+    members = session.execute(
+        select(AimsTeamMember).where(AimsTeamMember.system_id == owner.id, AimsTeamMember.active.is_(True))
+    ).scalars()
+    return {m.person: list(m.disciplines) for m in members}
+
+
 def _facts(
     session: Session, owner: System, version: ModelVersion, ref: str, policy: Policy, ignore_waivers_by: str | None
 ) -> GateFacts:
@@ -175,6 +184,7 @@ def _facts(
         approvals=_live_approvals(session, version, policy.stage),
         waivers=waivers,
         oversight=oversight_facts(session, owner),
+        team=team_facts(session, owner),
     )
 
 

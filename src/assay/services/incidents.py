@@ -3,7 +3,9 @@ corrective action).
 
 An incident moves ``open -> investigating -> resolved -> closed`` (a resolved incident may go back to
 ``investigating`` when the fix did not hold; a closed one is final). It can be closed only when every corrective
-action is done. The reporter is the acting user. Every change is one write transaction with its audit event.
+action is done. Its corrective actions are those of its nonconformity (``ws.aims.nonconformities``, source
+``incident``, opened with the first action), so every source of a nonconformity shares one action system. The
+reporter is the acting user. Every change is one write transaction with its audit event.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from assay.governance.records import (
 )
 from assay.services import _lookup
 from assay.services._base import Listing, Service, listing
+from assay.services.aims.nonconformities import add_action as add_nonconformity_action
+from assay.services.aims.nonconformities import incident_nonconformity
 from assay.store.models import CorrectiveAction, Incident, Model, ModelVersion, System, utcnow
 
 if TYPE_CHECKING:
@@ -222,21 +226,19 @@ class Incidents(Service):
     def add_action(
         self, system: str, incident_id: int, spec: CorrectiveActionSpec | Mapping[str, Any]
     ) -> CorrectiveAction:
-        """Add an open corrective action to an incident that is not closed."""
+        """Add an open corrective action to an incident that is not closed. It is an action of the incident's
+        nonconformity (ISO/IEC 42001 10.2; opened with the first action, source ``incident``): one action system for
+        every source, whose effectiveness is reviewed before the nonconformity closes (``ws.aims.nonconformities``)."""
         valid: CorrectiveActionSpec = coerce(CorrectiveActionSpec, spec, "corrective action")
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             incident = _incident(tx.session, owner, incident_id)
             _not_closed(incident, "adding a corrective action")
-            action = CorrectiveAction(incident_id=incident.id, status="open", **valid.model_dump())
-            tx.session.add(action)
-            tx.record(
-                "corrective_action.create",
-                action,
-                before=None,
-                payload={"system": owner.name, "incident_id": incident.id},
-            )
-        return action
+            nc = incident_nonconformity(tx, incident)
+            return add_nonconformity_action(
+                tx, nc, valid.description, owner=valid.owner, due_date=valid.due_date, incident_id=incident.id,
+                system=owner.name,
+            )  # fmt: skip
 
     def complete_action(self, system: str, action_id: int, *, note: str = "") -> CorrectiveAction:
         """Mark a corrective action done (its ``completed_at`` is now)."""

@@ -36,6 +36,7 @@ from assay.store.migrate import upgrade
 
 if TYPE_CHECKING:
     from assay.services.access import Access
+    from assay.services.aims import Aims
     from assay.services.alerts import Alerts
     from assay.services.anonymisation import Anonymisation
     from assay.services.approvals import Approvals
@@ -287,6 +288,13 @@ class Workspace:
             tx.record("workspace.mode", setting, before=before, payload={"mode": mode})
 
     # -- services ----------------------------------------------------------------------------------------------
+
+    @cached_property
+    def aims(self) -> Aims:
+        """The organisation's AI management system (ISO/IEC 42001 clauses 4-10): ``ws.aims.context``, ...."""
+        from assay.services.aims import Aims
+
+        return Aims(self)
 
     @cached_property
     def systems(self) -> Systems:

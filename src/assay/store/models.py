@@ -31,6 +31,18 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 __all__ = [
+    "AimsAudit",
+    "AimsDocument",
+    "AimsFinding",
+    "AimsIssue",
+    "AimsMeasurement",
+    "AimsObjective",
+    "AimsParty",
+    "AimsRole",
+    "AimsScope",
+    "AimsTeamMember",
+    "AimsTraining",
+    "AimsTrainingRecord",
     "Alert",
     "ApiToken",
     "ApprovalDecision",
@@ -52,11 +64,13 @@ __all__ = [
     "Incident",
     "Job",
     "JobProgress",
+    "ManagementReview",
     "Membership",
     "Model",
     "ModelVersion",
     "Monitor",
     "MonitorRun",
+    "Nonconformity",
     "RetrainingRequest",
     "Risk",
     "Schedule",
@@ -392,10 +406,16 @@ class Incident(Base):
 
 
 class CorrectiveAction(Base):
+    """An action with an owner and a due date, taken on an incident (``incident_id``), a nonconformity
+    (``nonconformity_id``, ISO/IEC 42001 10.2) or decided by a management review (``review_id``, 9.3): one kind of
+    action, not one per source."""
+
     __tablename__ = "corrective_actions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"), index=True)
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("management_reviews.id"), index=True)
     description: Mapped[str] = mapped_column(Text)
     owner: Mapped[str] = mapped_column(String(200), default="")
     due_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -849,6 +869,307 @@ class Feedback(Base):
     source: Mapped[str] = mapped_column(String(20))  # api snippet client file
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = _created()
+
+
+# -- the organisation's AI management system (ISO/IEC 42001 clauses 4-10; see docs/management-system.md) ------------
+
+
+class AimsIssue(Base):
+    """An internal or external issue that affects the AI management system's intended results (ISO/IEC 42001 4.1):
+    ``kind`` internal or external, a ``category`` (legal, technical, social, economic, ...). Retired, never deleted."""
+
+    __tablename__ = "aims_issues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # internal external
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(60), default="")
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active retired
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AimsParty(Base):
+    """An interested party (ISO/IEC 42001 4.2) and its requirements (``requirements``: a list of texts), with what
+    addresses them (``addressed_by``: control ids, document keys). Names are unique regardless of case."""
+
+    __tablename__ = "aims_parties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    category: Mapped[str] = mapped_column(String(60), default="")  # customer regulator affected-persons employees ...
+    requirements: Mapped[list[str]] = mapped_column(JSON, default=list)
+    addressed_by: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active retired
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+    @validates("name")
+    def _keep_key(self, _key: str, value: str) -> str:
+        self.name_key = value.strip().lower()
+        return value
+
+
+class AimsScope(Base):
+    """A version of the management system's scope (ISO/IEC 42001 4.3), append-only (the newest is in force): the
+    statement, the AI systems, units and sites in scope, and what is out and why (``exclusions``:
+    ``[{"what", "why"}]``)."""
+
+    __tablename__ = "aims_scopes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    statement: Mapped[str] = mapped_column(Text)
+    systems: Mapped[list[str]] = mapped_column(JSON, default=list)
+    units: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sites: Mapped[list[str]] = mapped_column(JSON, default=list)
+    exclusions: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class AimsDocument(Base):
+    """One version of a document of the management system (documented information, ISO/IEC 42001 7.5): the AI policy
+    (5.2, ``kind`` ``ai-policy``), topic policies, procedures, plans, records. ``key`` names the document across its
+    versions; a new version supersedes the approved one (both kept). The content is ``text`` (kept here) or at
+    ``location`` (``artifact:SHA256`` in the artifact store, or a URL). Approved by a named person holding
+    ``approver_role`` (policies: a top-management role); reviewed every ``review_months``."""
+
+    __tablename__ = "aims_documents"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))  # ai-policy topic-policy procedure plan record other
+    title: Mapped[str] = mapped_column(String(300))
+    topic: Mapped[str] = mapped_column(String(100), default="")
+    owner: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str] = mapped_column(String(1000), default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft approved superseded withdrawn
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approver_role: Mapped[str | None] = mapped_column(String(60))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    published_on: Mapped[dt.date | None] = mapped_column(Date)
+    review_months: Mapped[int | None] = mapped_column(Integer)
+    next_review: Mapped[dt.date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class AimsRole(Base):
+    """A governance role (ISO/IEC 42001 5.3, A.3.2: management-system owner, top management, risk owner, approver,
+    data protection officer, internal auditor, ...) held by a person (a user name), for the organisation
+    (``system_id`` null) or one AI system, with the ``area`` they are responsible for (an internal auditor may not
+    audit their own area). Ended, never deleted."""
+
+    __tablename__ = "aims_roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(60), index=True)
+    person: Mapped[str] = mapped_column(String(200), index=True)
+    system_id: Mapped[int | None] = mapped_column(ForeignKey("systems.id"))
+    area: Mapped[str] = mapped_column(String(200), default="")
+    responsibilities: Mapped[str] = mapped_column(Text, default="")
+    since: Mapped[dt.date] = mapped_column(Date)
+    until: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active ended
+    assigned_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AimsTeamMember(Base):
+    """A member of an AI system's team and the disciplines they bring (``disciplines``: data-science, engineering,
+    legal, ethics, domain, security, ...): a high-risk system's team must cover the disciplines its policy requires."""
+
+    __tablename__ = "aims_team_members"
+    __table_args__ = (UniqueConstraint("system_id", "person"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    person: Mapped[str] = mapped_column(String(200))
+    disciplines: Mapped[list[str]] = mapped_column(JSON, default=list)
+    role: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class AimsObjective(Base):
+    """A measurable AI objective (ISO/IEC 42001 6.2) with its target (``target`` reached when the measure is
+    ``direction`` ``at_least`` or ``at_most`` it), owner and due date. ``measure`` names a measure Assay computes from
+    the store (``{"name": ..., parameters}``); null for an objective measured by hand."""
+
+    __tablename__ = "aims_objectives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    measure: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    target: Mapped[float | None] = mapped_column(Float)
+    direction: Mapped[str] = mapped_column(String(10), default="at_least")  # at_least at_most
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    owner: Mapped[str] = mapped_column(String(200))
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active achieved retired
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class AimsMeasurement(Base):
+    """One measurement of an objective (its trend is the series): the value, whether the target was met, the
+    details that prove it (e.g. which systems lack a recent assessment), computed or entered by hand."""
+
+    __tablename__ = "aims_measurements"
+    __table_args__ = (Index("ix_aims_measurements_objective_id_measured_at", "objective_id", "measured_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    objective_id: Mapped[int] = mapped_column(ForeignKey("aims_objectives.id"))
+    value: Mapped[float | None] = mapped_column(Float)
+    met: Mapped[bool | None] = mapped_column(Boolean)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(20))  # computed manual
+    measured_by: Mapped[str] = mapped_column(String(200))
+    measured_at: Mapped[dt.datetime] = _created()
+
+
+class AimsTraining(Base):
+    """A training of the catalogue (ISO/IEC 42001 7.2, 7.3): required for the roles in ``required_for`` (governance
+    roles or system roles), valid ``validity_months`` after completion (null: does not expire)."""
+
+    __tablename__ = "aims_trainings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    validity_months: Mapped[int | None] = mapped_column(Integer)
+    required_for: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active retired
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+
+
+class AimsTrainingRecord(Base):
+    """A person's completion of a training: when, the score, when it expires, and where the certificate is."""
+
+    __tablename__ = "aims_training_records"
+    __table_args__ = (Index("ix_aims_training_records_person_training_id", "person", "training_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    training_id: Mapped[int] = mapped_column(ForeignKey("aims_trainings.id"))
+    person: Mapped[str] = mapped_column(String(200))
+    completed_on: Mapped[dt.date] = mapped_column(Date)
+    score: Mapped[float | None] = mapped_column(Float)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(String(1000), default="")
+    source: Mapped[str] = mapped_column(String(20), default="cli")  # cli api csv
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class AimsAudit(Base):
+    """An internal audit (ISO/IEC 42001 9.2) of the audit ``programme`` (e.g. ``2027``): its scope (systems, clauses,
+    units), criteria (``FRAMEWORK:CONTROL`` ids), the auditor (never auditing their own ``area``), its state and
+    conclusion."""
+
+    __tablename__ = "aims_audits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme: Mapped[str] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    criteria: Mapped[list[str]] = mapped_column(JSON, default=list)
+    auditor: Mapped[str] = mapped_column(String(200))
+    area: Mapped[str] = mapped_column(String(200), default="")
+    planned_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="planned")  # planned in_progress completed cancelled
+    conclusion: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AimsFinding(Base):
+    """A finding of an internal audit: ``kind`` major or minor nonconformity, observation, or opportunity for
+    improvement; linked to the controls (``FRAMEWORK:CONTROL``) and records (``TYPE:ID``) concerned; a
+    nonconformity finding opens a :class:`Nonconformity`."""
+
+    __tablename__ = "aims_findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("aims_audits.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # major minor observation opportunity
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    controls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    records: Mapped[list[str]] = mapped_column(JSON, default=list)
+    nonconformity_id: Mapped[int | None] = mapped_column(ForeignKey("nonconformities.id"))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Nonconformity(Base):
+    """A nonconformity (ISO/IEC 42001 10.2) from any ``source`` (audit, incident, gate, alert, complaint, review,
+    other; ``source_ref`` ``TYPE:ID``): the correction, the root cause, the corrective actions
+    (:class:`CorrectiveAction` rows), and the effectiveness review that must precede closing."""
+
+    __tablename__ = "nonconformities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    source_ref: Mapped[str] = mapped_column(String(200), default="")
+    system_id: Mapped[int | None] = mapped_column(ForeignKey("systems.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(20), default="minor")  # major minor
+    correction: Mapped[str] = mapped_column(Text, default="")
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open verification closed
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    effectiveness: Mapped[str] = mapped_column(Text, default="")
+    effective: Mapped[bool | None] = mapped_column(Boolean)
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class ManagementReview(Base):
+    """A management review (ISO/IEC 42001 9.3): the inputs Assay assembled from the store when it was opened
+    (``inputs``, kept as they were), who attended, the decisions (``decisions``: texts) and minutes; the actions taken
+    are :class:`CorrectiveAction` rows with its ``review_id``. Closed reviews do not change."""
+
+    __tablename__ = "management_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    attendees: Mapped[list[str]] = mapped_column(JSON, default=list)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decisions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    minutes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft closed
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = _created()
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEvent(Base):
