@@ -144,7 +144,7 @@ assay --user admin aims document add ai-policy --kind ai-policy --title "AI poli
     --text "We use AI to support, never to replace, the decisions of our officers; every recommendation can be contested."
 assay --user carol aims document approve ai-policy   # top management approves; not the author
 assay aims readiness
-assay aims pack --out "$OUT/aims-pack"
+assay --user admin aims pack --out "$OUT/aims-pack"   # an admin or auditor: the pack holds the whole ledger
 "$BIN/assay" aims verify-pack "$OUT/aims-pack" --public-key "$OUT/.assay/keys/ledger.pub"
 
 step "12. Verify the audit ledger, and export it for an auditor"

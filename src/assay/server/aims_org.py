@@ -7,9 +7,9 @@ management system's rule (a manager; a policy's approval by top management; a te
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -320,7 +320,10 @@ def set_scope(auth: Auth, body: ScopeBody) -> ScopeOut:
 
 @router.get("/api/aims/documents", response_model=Items[DocumentOut])
 def list_documents(
-    auth: Auth, kind: str | None = None, status: str | None = None, due_within: int | None = None
+    auth: Auth,
+    kind: str | None = None,
+    status: str | None = None,
+    due_within: Annotated[int | None, Query(ge=0, le=3650, description="Review due within this many days.")] = None,
 ) -> Items[DocumentOut]:
     """The current version of each document; with ``due_within`` (days) the approved ones whose review is due."""
     documents = auth.ws.aims.documents

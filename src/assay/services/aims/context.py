@@ -71,7 +71,7 @@ class Context(Service):
             tx.record("aims.issue.create", issue, before=None)
         return issue
 
-    def update_issue(self, issue_id: int, **changes: Any) -> AimsIssue:
+    def update_issue(self, issue_id: int, /, **changes: Any) -> AimsIssue:
         """Change ``kind``, ``title``, ``description`` or ``category`` of an active issue."""
         _unknown(changes, _ISSUE_FIELDS, f"update of issue {issue_id}")
         fields = self._issue_fields(changes)
@@ -173,8 +173,9 @@ class Context(Service):
             tx.record("aims.party.create", party, before=None)
         return party
 
-    def update_party(self, name: str, **changes: Any) -> AimsParty:
-        """Change an active party's ``name``, ``category``, ``requirements`` or ``addressed_by`` (lists replace)."""
+    def update_party(self, name: str, /, **changes: Any) -> AimsParty:
+        """Change an active party's ``name``, ``category``, ``requirements`` or ``addressed_by`` (lists replace);
+        ``name`` (positional) finds it, so ``changes`` may rename it (``name="..."``)."""
         _unknown(changes, _PARTY_FIELDS, f"update of party {name!r}")
         fields = self._party_fields(changes)
         if not fields:

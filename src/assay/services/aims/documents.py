@@ -292,8 +292,8 @@ class Documents(Service):
 
     def due_for_review(self, within_days: int = 30, *, today: dt.date | None = None) -> builtins.list[AimsDocument]:
         """Approved versions whose review is due within ``within_days`` (or overdue), soonest first."""
-        if within_days < 0:
-            raise InvalidInput(f"within_days must be 0 or more, not {within_days}")
+        if not 0 <= within_days <= 3650:
+            raise InvalidInput(f"within_days must be from 0 to 3650 (ten years), not {within_days}")
         until = (today or _today()) + dt.timedelta(days=within_days)
         with self._read() as session:
             return list(
