@@ -134,8 +134,7 @@ class Pack(Service):
             path.write_text(render_soa_html(document), encoding="utf-8")
             soas.append({"system": system.name, "file": f"files/{path.name}", "rows": len(document.get("rows", []))})
         paths = self.ws.audit.export(out / "ledger")
-        head = max((e.seq for e in ledger.read_export(out / "ledger")[0]), default=0)
-        seqs = self._seqs(out / "ledger", set(collector.states))
+        head, seqs = self._seqs(out / "ledger", set(collector.states))
         missing = sorted(ref for ref in collector.states if ref not in seqs)
         if missing:  # every record the pack shows must have been made through Assay (and so be in the ledger)
             raise InvalidInput(f"records without ledger events: {', '.join(missing[:10])}; run `assay audit verify`")
@@ -197,13 +196,15 @@ class Pack(Service):
             )
 
     @staticmethod
-    def _seqs(folder: Path, refs: set[str]) -> dict[str, list[int]]:
-        found: dict[str, list[int]] = defaultdict(list)
+    def _seqs(folder: Path, refs: set[str]) -> tuple[int, dict[str, list[int]]]:
+        """The export's last sequence number, and the events of each record of ``refs`` (one read of the export)."""
+        head, found = 0, defaultdict(list)
         for event in ledger.read_export(folder)[0]:
+            head = max(head, event.seq)
             ref = f"{event.object_type}:{event.object_id}"
             if ref in refs:
                 found[ref].append(event.seq)
-        return dict(found)
+        return head, dict(found)
 
     def _sections(
         self,
