@@ -103,6 +103,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "The organisation's AI management system (ISO/IEC 42001 clauses 4-10): scope, policies, roles, objectives, "
         "competence, internal audits, nonconformities, management reviews.",
     ),
+    "guard": LazyCommand(
+        "assay.cli.guard",
+        "Guardrails for generative AI: policies, the filter over text or JSON Lines, decisions, protected corpora, "
+        "the guarding proxy (OpenAI-compatible).",
+    ),
     "incident": LazyCommand(
         "assay.cli.incidents",
         "Incidents of an AI system: open, list, show, update, move through their states; corrective actions.",

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from assay.services.explanations import Explanations
     from assay.services.feedback import FeedbackService
     from assay.services.gates import Gates
+    from assay.services.genai import GenAI
     from assay.services.incidents import Incidents
     from assay.services.jobs import Jobs
     from assay.services.mitigation import Mitigation
@@ -295,6 +296,13 @@ class Workspace:
         from assay.services.aims import Aims
 
         return Aims(self)
+
+    @cached_property
+    def genai(self) -> GenAI:
+        """Generative AI: guardrails, protected corpora, licences, evaluations: ``ws.genai.guard``, ...."""
+        from assay.services.genai import GenAI
+
+        return GenAI(self)
 
     @cached_property
     def systems(self) -> Systems:

@@ -154,6 +154,8 @@ class System(Base):
     annex_iii_area: Mapped[int | None] = mapped_column(Integer)
     generative: Mapped[bool] = mapped_column(Boolean, default=False)
     disclosure: Mapped[str | None] = mapped_column(Text)
+    # used commercially: a licence that forbids commercial use of its data or model is then a risk
+    commercial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     oversight: Mapped[str] = mapped_column(String(30))
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _created()
@@ -229,6 +231,7 @@ class DatasetVersion(Base):
     row_count: Mapped[int | None] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(Text, default="")
     licence: Mapped[str] = mapped_column(String(200), default="")
+    terms: Mapped[str] = mapped_column(Text, default="")  # terms of use beyond the licence
     collection_method: Mapped[str] = mapped_column(Text, default="")
     period_start: Mapped[dt.date | None] = mapped_column(Date)
     period_end: Mapped[dt.date | None] = mapped_column(Date)
@@ -252,6 +255,12 @@ class ModelVersion(Base):
     training_dataset_version_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
     stage: Mapped[str] = mapped_column(String(20), default="development")
+    # licence and provenance (a generative system's foundation model and its provider, too)
+    licence: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+    terms: Mapped[str] = mapped_column(Text, default="")
+    foundation_model: Mapped[str] = mapped_column(String(200), default="")
+    provider: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _created()
 
@@ -1170,6 +1179,83 @@ class ManagementReview(Base):
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = _created()
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class GuardPolicy(Base):
+    """A guardrail policy (YAML, schema ``assay.guardrail/1``, see :mod:`assay.genai.policy`), versioned by name: a
+    new text is a new ``version``; old versions are kept (decisions cite the version that judged them). ``system_id``
+    binds it to one AI system (its use cases and disclosure feed the policy), null for a policy of the organisation."""
+
+    __tablename__ = "guard_policies"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    system_id: Mapped[int | None] = mapped_column(ForeignKey("systems.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class GuardBatch(Base):
+    """A batch of guardrail decisions sealed into the ledger: the ids it covers, their count, the SHA-256 digest of
+    their canonical JSON (in id order) and counts by policy and action. Decisions are many (one per prompt and
+    response) and written in batches; the ledger event of each batch makes them tamper-evident without an event per
+    decision."""
+
+    __tablename__ = "guard_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_id: Mapped[int] = mapped_column(Integer)
+    last_id: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class GuardDecision(Base):
+    """One guardrail decision on a prompt (``source`` INPUT) or a response (OUTPUT): the policy version that judged,
+    the ``channel`` (library, cli, api, proxy, evaluation), the action (NONE or GUARDRAIL_INTERVENED), the findings
+    with matched values redacted, the latency and the characters guarded; ``content`` (masked) only when the policy
+    keeps content. Not governed row by row: each is covered by its :class:`GuardBatch`'s ledger event."""
+
+    __tablename__ = "guard_decisions"
+    governed: ClassVar[bool] = False
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("guard_policies.id"), index=True)
+    system_id: Mapped[int | None] = mapped_column(ForeignKey("systems.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("guard_batches.id"), index=True)
+    source: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(30))
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    characters: Mapped[int] = mapped_column(Integer)
+    conversation: Mapped[str | None] = mapped_column(String(200))
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class ProtectedCorpus(Base):
+    """Documents the organisation must not reproduce (a registered corpus, its file in the artifact store), versioned
+    by name; responses that copy long verbatim spans of it are flagged by a guardrail's protected-content check."""
+
+    __tablename__ = "protected_corpora"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    system_id: Mapped[int | None] = mapped_column(ForeignKey("systems.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    artifact_sha256: Mapped[str] = mapped_column(ForeignKey("artifacts.sha256"))
+    documents: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
 
 
 class AuditEvent(Base):

@@ -1,0 +1,27 @@
+"""``assay guard``: guardrails for generative AI (policies, the filter over text and JSON Lines, decisions, protected
+corpora, the guarding proxy). Each part registers its sub-commands from its own module (:data:`PARTS`)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Final
+
+import typer
+
+__all__ = ["PARTS", "guard_app", "register"]
+
+# the modules adding their sub-commands to ``assay guard`` (each has ``register(guard_app)``), in the order of --help
+PARTS: Final[tuple[str, ...]] = ()
+
+guard_app = typer.Typer(
+    help="Guardrails for generative AI: policies, the filter over text or JSON Lines, decisions, protected corpora, "
+    "the guarding proxy (OpenAI-compatible).",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``assay guard`` and its parts to the root app."""
+    for name in PARTS:
+        import_module(name).register(guard_app)
+    app.add_typer(guard_app, name="guard")

@@ -1,0 +1,30 @@
+"""``workspace.genai``: generative AI, one service per part.
+
+==================  ===================================================================================
+part                what
+==================  ===================================================================================
+``guard``           guardrail policies (versioned), applying them with every decision recorded, counts
+``corpora``         protected corpora (documents not to be reproduced) and their indexes
+``licences``        licences and provenance of models and datasets; incompatible combinations as risks
+==================  ===================================================================================
+
+The evaluation harness is a compute kind (``genai-eval``, run through ``workspace.runs``); its comparison of two
+versions and the red-team suite are parts here too. Each part is a :class:`assay.services._base.Service` in its own
+module of this package, made on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assay.services.workspace import Workspace
+
+__all__ = ["GenAI"]
+
+
+class GenAI:
+    """The generative AI services of one workspace (acting as its actor)."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.ws = workspace
