@@ -1,7 +1,8 @@
 """The explanation pipeline of single decisions: the job kind ``explain-decisions`` explains every review item and
 open contested case of a system that has no explanation yet (:func:`assay.explain.decision.explain_decision`),
-loading each model version and its training data once, and writes each explanation onto its row in its own
-audited transaction (``review_item.explain``, ``contest.explain``).
+loading each model version and its training data once, and writes the explanations onto their rows in batches
+(up to 50 rows or one second's work in one transaction, an audit event per row: ``review_item.explain``,
+``contest.explain``), so the job takes SQLite's one writer about once a second, not once per row.
 
 It runs as a job because a joblib/pickle model file loads only in a worker started with ``--trust-pickle``.
 :func:`queue_explanations` submits it for a system unless one is already queued. A model version without a
@@ -15,7 +16,8 @@ else the defaults: no actionable features (so no counterfactual), "the positive 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -178,27 +180,35 @@ def _pending(ws: Workspace, owner_id: int) -> list[tuple[str, int, int, dict[str
     return rows[:MAX_ROWS_PER_JOB]
 
 
-def _write(ws: Workspace, what: str, row_id: int, explanation: dict[str, Any]) -> bool:
-    """Put the explanation on its row (still unexplained) in one audited transaction; False when it was taken."""
+def _write(ws: Workspace, explained: Sequence[tuple[str, int, dict[str, Any]]]) -> list[bool]:
+    """Put each explanation on its row (still unexplained) in ONE audited transaction (an event per row): a pass's
+    rows are written together, so the job takes the database's writer once per batch, not once per row (the review
+    call's tail waits behind it). Per row: False when it was taken meanwhile."""
+    written = []
     with ws.store.write(ws.actor, authenticated=ws.authenticated) as tx:
-        if what == "item":
-            item = tx.session.get(ReviewItem, row_id)
-            if item is None or item.explanation is not None:
-                return False
-            before = item.state()
-            item.explanation = explanation
-            item.updated_at = utcnow()
-            tx.record("review_item.explain", item, before=before, payload=_summary(explanation))
-            return True
-        case = tx.session.get(ContestedCase, row_id)
-        if case is None or case.explanation is not None:
-            return False
-        before = case.state()
-        case.explanation = {k: v for k, v in explanation.items() if k != "counterfactual"}
-        case.counterfactual = explanation.get("counterfactual") if "error" not in explanation else None
-        case.updated_at = utcnow()
-        tx.record("contest.explain", case, before=before, payload=_summary(explanation))
-        return True
+        for what, row_id, explanation in explained:
+            if what == "item":
+                item = tx.session.get(ReviewItem, row_id)
+                if item is None or item.explanation is not None:
+                    written.append(False)
+                    continue
+                before = item.state()
+                item.explanation = explanation
+                item.updated_at = utcnow()
+                tx.record("review_item.explain", item, before=before, payload=_summary(explanation))
+                written.append(True)
+                continue
+            case = tx.session.get(ContestedCase, row_id)
+            if case is None or case.explanation is not None:
+                written.append(False)
+                continue
+            before = case.state()
+            case.explanation = {k: v for k, v in explanation.items() if k != "counterfactual"}
+            case.counterfactual = explanation.get("counterfactual") if "error" not in explanation else None
+            case.updated_at = utcnow()
+            tx.record("contest.explain", case, before=before, payload=_summary(explanation))
+            written.append(True)
+    return written
 
 
 def _summary(explanation: Mapping[str, Any]) -> dict[str, Any]:
@@ -212,6 +222,8 @@ def _summary(explanation: Mapping[str, Any]) -> dict[str, Any]:
 
 
 MAX_PASSES: Final = 50  # looks for new rows per job (each pass explains every row found)
+WRITE_ROWS: Final = 50  # explanations written in one transaction at most
+WRITE_EVERY: Final = 1.0  # seconds: an explanation waits at most this long (plus one row's work) to be written
 
 
 def explain_pending(
@@ -231,6 +243,18 @@ def explain_pending(
     loaded: dict[int, tuple[Any, Any, str]] = {}  # model version id -> (model, background, failure), loaded once
     tried: set[tuple[str, int]] = set()
     done = 0
+    batch: list[tuple[str, int, dict[str, Any]]] = []
+    flushed = time.monotonic()
+
+    def flush() -> None:
+        nonlocal flushed
+        for (what, _id, explanation), ok in zip(batch, _write(ws, batch), strict=True):
+            if ok:
+                counts["items" if what == "item" else "cases"] += 1
+                counts["errors"] += "error" in explanation
+        batch.clear()
+        flushed = time.monotonic()
+
     for _pass in range(MAX_PASSES):  # rows that arrive while the job runs are explained by it too (see queue_...)
         rows = [r for r in _pending(ws, owner.id) if (r[0], r[1]) not in tried]
         if not rows:
@@ -250,11 +274,14 @@ def explain_pending(
                     loaded[version_id] = (model, background, "")
             model, background, failure = loaded[version_id]
             explanation = {"error": failure} if model is None else explain_row(model, features, background, settings)
-            if _write(ws, what, row_id, explanation):
-                counts["items" if what == "item" else "cases"] += 1
-                counts["errors"] += "error" in explanation
+            batch.append((what, row_id, explanation))
             done += 1
-            say(done / total, f"explained {done} of {total}")
+            # written in batches (at most WRITE_EVERY seconds or WRITE_ROWS rows old): one writer transaction each
+            if len(batch) >= WRITE_ROWS or time.monotonic() - flushed >= WRITE_EVERY:
+                flush()
+            say(done / total, "explaining")  # one stage: progress is written at most once a second
+        if batch:
+            flush()
     return counts
 
 

@@ -266,7 +266,7 @@ class Review(Service):
         passes the ``principal`` it authorised, so the caller's roles are not read again)."""
         ident, given, out = _inference_id(inference_id), _features(features), _output(output)
         with self._read() as session:
-            owner_id, _name, version_id = self._resolve(session, system, model_version, principal)
+            owner_id, name, version_id = self._resolve(session, system, model_version, principal)
             pause = self._pause_of(session, version_id)
             if pause is not None:
                 return self._paused(pause)
@@ -282,7 +282,7 @@ class Review(Service):
             if existing is not None:
                 return self._held(existing, current.version)
             config = current
-        item = self._hold(owner_id, version_id, config, _Prediction(ident, given, out, matched, source))
+        item = self._hold(owner_id, name, version_id, config, _Prediction(ident, given, out, matched, source))
         return self._held(item, config.version)
 
     def _resolve(self, session: Session, system: str, ref: str, principal: Principal | None) -> tuple[int, str, int]:
@@ -353,7 +353,7 @@ class Review(Service):
         tx.record("review.item", item, before=None, payload={"inference_id": ident, "reasons": reasons})
         return item
 
-    def _hold(self, owner_id: int, version_id: int, config: ReviewConfig, held: _Prediction) -> ReviewItem:
+    def _hold(self, owner_id: int, name: str, version_id: int, config: ReviewConfig, held: _Prediction) -> ReviewItem:
         try:
             with self._write() as tx:
                 found = self._existing(tx.session, version_id, held.ident)
@@ -366,10 +366,10 @@ class Review(Service):
             if found is None:
                 raise
             return found
-        self._explain_later(owner_id, config)
+        self._explain_later(name, config)
         return item
 
-    def _explain_later(self, owner_id: int, config: ReviewConfig) -> None:
+    def _explain_later(self, system: str, config: ReviewConfig) -> None:
         """Queue the explanations of new items (the ``explain-decisions`` job: the model loads in a worker), unless
         the configuration says not to or one is queued already."""
         if not config.rules.get("explain", True):
@@ -377,13 +377,9 @@ class Review(Service):
         from assay.services.decisions import queue_explanations
 
         try:
-            with self._read() as session:
-                owner = session.get(System, owner_id)
-                assert owner is not None
-                name = owner.name
-            queue_explanations(self.ws.as_actor(self.ws.actor), name)
+            queue_explanations(self.ws.as_actor(self.ws.actor), system)
         except Exception:  # the item is held; its explanation is queued again with the next item
-            log.exception("queueing the explanations of system %s", owner_id)
+            log.exception("queueing the explanations of system %s", system)
 
     def submit(
         self,
@@ -449,9 +445,9 @@ class Review(Service):
                 )
                 created_ids.append(item.id)
                 held += 1
-            owner_id = owner.id
+            owner_name = owner.name
         if held:
-            self._explain_later(owner_id, config)
+            self._explain_later(owner_name, config)
         return {"records": len(rows), "held": held, "proceed": proceed, "already_held": known, "item_ids": created_ids}
 
     # -- the queue ------------------------------------------------------------------------------------------------
