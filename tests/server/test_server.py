@@ -4,6 +4,7 @@ pages and their JSON twins; the real FastAPI app on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -480,3 +481,15 @@ def test_invisible_system_is_not_found_in_the_services(server: tuple[TestClient,
         with pytest.raises(NotFound, match="no AI system named 'release'"):
             call()
     assert stranger.approvals.list() == [] and len(viewer.approvals.list()) == 1
+
+
+def test_the_api_docs_load_nothing_from_outside(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    """``/api/docs`` (Swagger UI) works offline: its page names only Assay's own URLs, and they are served."""
+    client, _, _ = server
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    urls = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", page.text)
+    assert urls and all(u.startswith("/") for u in urls), urls
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+    assert "swagger-ui-bundle.js" in page.text

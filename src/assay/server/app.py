@@ -301,7 +301,7 @@ def create_app(
         version=__version__,
         description="Assay's REST API: the same services as the command line. Authenticate with "
         "'Authorization: Bearer <token>' (assay token create) or a session cookie with the X-CSRF-Token header.",
-        docs_url="/api/docs",
+        docs_url=None,  # served by _api_docs from files shipped with Assay (FastAPI's own page loads a CDN)
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=_workers,
@@ -361,4 +361,29 @@ def create_app(
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.mount("/static", ui.static_files(), name="static")
+    _api_docs(app)
     return app
+
+
+def _api_docs(app: FastAPI) -> None:
+    """The API docs (Swagger UI) at ``/api/docs`` with its script, style and icon served by Assay itself, from the
+    files the ``fastapi-offline`` package ships (FastAPI's default page loads them from a CDN: a blank page
+    offline). Chosen over vendoring the files: the package is kept in step with Swagger UI's releases."""
+    from importlib import resources
+
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    files = resources.files("fastapi_offline") / "static"
+    app.mount("/api/docs/static", StaticFiles(directory=str(files)), name="api-docs-static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Assay API",
+            swagger_js_url="/api/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs/static/swagger-ui.css",
+            swagger_favicon_url="/api/docs/static/favicon.png",
+        )
