@@ -200,6 +200,10 @@ def test_pages_and_their_json_twins(server: tuple[TestClient, dict[str, str], Wo
     client.post("/login", data={"name": "viewer", "password": PASSWORD}, follow_redirects=False)
     page = client.get("/")
     assert page.status_code == 200 and 'href="/systems/release"' in page.text
+    # the heat map: each cell coloured by its risk level, empty cells faded, the open risks counted under it
+    assert page.text.count('class="num level-critical empty"') == 3, "the critical cells are empty"
+    assert re.findall(r"· ([^<]*open risks?)<", page.text) == ["1 open risk"]  # the fixture's one risk
+    assert "plotly.min.js" not in page.text  # a table, not a 3.5 MB chart library
     twin = client.get("/index.json").json()
     assert [s["name"] for s in twin["systems"]] == ["release"] and twin["recent_events"] == []  # viewer: no ledger
     ws.systems.update("release", {"purpose": "<script>alert(1)</script>"})
@@ -224,6 +228,9 @@ def test_governance_pages(server: tuple[TestClient, dict[str, str], Workspace], 
     assert created.status_code == 303
     risks = client.get("/systems/release/risks.json").json()["risks"]
     assert risks[-1]["title"] == "Drift in age"
+    heat = client.get("/").text  # impact 4, likelihood 3: score 12, a high risk, counted in its cell
+    assert re.search(r'class="num level-high" title="impact 4, likelihood 3 \(high\): 1 open risk">1<', heat)
+    assert "no open risks" not in heat
     edit = {"likelihood": "5", "impact": "4", "treatment": "avoid", "status": "closed", "csrf": csrf.group(1)}
     assert (
         client.post(f"/systems/release/risks/{risks[-1]['id']}", data=edit, follow_redirects=False).status_code == 303

@@ -152,7 +152,12 @@ def _dashboard(auth: Auth, shared: PageCache) -> dict[str, Any]:
         ],
         "by_category": {c: n for c in EU_AI_ACT_CATEGORIES if (n := Counter(s.eu_ai_act_category for s in systems)[c])},
         "by_stage": {st: n for st in LIFECYCLE_STAGES if (n := Counter(s.lifecycle_stage for s in systems)[st])},
-        "risk_heat_map": {"rows": "impact 1..5", "columns": "likelihood 1..5", "counts": heat},
+        "risk_heat_map": {
+            "rows": "impact 1..5",
+            "columns": "likelihood 1..5",
+            "counts": heat,
+            "open": sum(map(sum, heat)),
+        },
         "pending_approvals": [a for a in overview["pending"] if a["system"] in names],
         # in the stage they were approved for, though what was approved changed since: re-approval needed
         "held_versions": [a for a in overview["held"] if a["system"] in names],

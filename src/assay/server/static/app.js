@@ -23,21 +23,6 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
-// The dashboard's heat map of open risks, drawn with the Plotly served by this server (no CDN).
-document.addEventListener("DOMContentLoaded", () => {
-  const data = document.getElementById("heat-data");
-  const target = document.getElementById("heat-chart");
-  if (!data || !target || typeof Plotly === "undefined") return;
-  const heat = JSON.parse(data.textContent);
-  Plotly.newPlot(target, [{
-    type: "heatmap", z: heat.counts, x: [1, 2, 3, 4, 5], y: [1, 2, 3, 4, 5], colorscale: "YlOrRd",
-    hovertemplate: "likelihood %{x}, impact %{y}: %{z} open risks<extra></extra>",
-  }], {
-    margin: { t: 10, r: 10, b: 40, l: 40 }, height: 260, width: 320,
-    xaxis: { title: { text: "likelihood" }, dtick: 1 }, yaxis: { title: { text: "impact" }, dtick: 1 },
-  }, { displayModeBar: false, staticPlot: false });
-});
-
 // The monitoring page: each metric over its windows (one line per feature or facet), its threshold dashed.
 document.addEventListener("DOMContentLoaded", () => {
   if (typeof Plotly === "undefined") return;
