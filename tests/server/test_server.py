@@ -204,6 +204,8 @@ def test_pages_and_their_json_twins(server: tuple[TestClient, dict[str, str], Wo
     assert page.text.count('class="num level-critical empty"') == 3, "the critical cells are empty"
     assert re.findall(r"· ([^<]*open risks?)<", page.text) == ["1 open risk"]  # the fixture's one risk
     assert "plotly.min.js" not in page.text  # a table, not a 3.5 MB chart library
+    login = ws.audit.log(EventFilter(action="session.start"))[-1]
+    assert login.actor == "viewer"  # the person who logged in, not the server's own user
     twin = client.get("/index.json").json()
     assert [s["name"] for s in twin["systems"]] == ["release"] and twin["recent_events"] == []  # viewer: no ledger
     ws.systems.update("release", {"purpose": "<script>alert(1)</script>"})
@@ -256,6 +258,7 @@ def test_governance_pages(server: tuple[TestClient, dict[str, str], Workspace], 
     inbox = client.get("/approvals.json").json()["pending"]
     assert [(a["id"], a["can_decide"]) for a in inbox] == [(1, True)]
     client.post("/logout", data={"csrf": re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)})
+    assert ws.audit.log(EventFilter(action="session.end"))[-1].actor == "approver"
     client.post("/login", data={"name": "auditor", "password": PASSWORD}, follow_redirects=False)
     audit = client.get("/audit")
     token = re.search(r'name="csrf" value="([^"]+)"', audit.text)

@@ -411,9 +411,10 @@ class Access(Service):
             return Principal(user.name, user.role, _memberships(session, user.id), token.scope)
 
     def start_session(self, principal: Principal) -> tuple[str, str]:
-        """A new browser session: (cookie secret, CSRF token)."""
+        """A new browser session: (cookie secret, CSRF token). Recorded as the person who logged in (their password
+        was checked), not as the server's own user."""
         secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        with self._write() as tx:
+        with self.ws.store.write(principal.name, authenticated=True) as tx:
             user = self._user(tx.session, principal.name)
             web = WebSession(
                 user_id=user.id,
@@ -436,7 +437,16 @@ class Access(Service):
             return Principal(user.name, user.role, _memberships(session, user.id)), web.csrf_token
 
     def end_session(self, secret: str) -> None:
-        with self._write() as tx:
+        """End a browser session, recorded as its person (the holder of the session's secret)."""
+        with self._read() as session:
+            found = session.execute(
+                select(User.name)
+                .join(WebSession, WebSession.user_id == User.id)
+                .where(WebSession.secret_sha256 == _sha256(secret))
+            ).scalar_one_or_none()
+        if found is None:
+            return
+        with self.ws.store.write(found, authenticated=True) as tx:
             web = tx.session.execute(
                 select(WebSession).where(WebSession.secret_sha256 == _sha256(secret))
             ).scalar_one_or_none()
