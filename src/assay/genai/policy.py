@@ -150,6 +150,14 @@ class Words(_Section):
     input: WholeAction = "block"
     output: WholeAction = "block"
 
+    @field_validator("phrases")
+    @classmethod
+    def _not_blank(cls, value: list[str]) -> list[str]:
+        for index, phrase in enumerate(value):
+            if not phrase.strip():
+                raise ValueError(f"phrase {index} is blank: give a word or phrase, or remove it")
+        return value
+
 
 class PromptAttacks(_Section):
     input: WholeAction = "block"
