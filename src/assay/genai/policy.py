@@ -164,6 +164,7 @@ class PromptAttacks(_Section):
     threshold: Share = 0.5  # a prompt scoring at least this is an attack
     system_prompt: Annotated[str, Field(max_length=100_000)] | None = None  # the leak check on outputs
     leak: WholeAction = "block"
+    leak_min_words: Annotated[int, Field(ge=3, le=200)] = 10  # a verbatim run this long (or the whole prompt) leaks
 
 
 class Grounding(_Section):
