@@ -53,7 +53,7 @@ def _rule(rule_id: str, weight: float, pattern: str, description: str) -> Rule:
 
 
 _PRIOR = (
-    r"(?:previous|prior|above|earlier|preceding|former|original|initial|old|system|developer|hidden|all(?: of)?"
+    r"(?:previous|prior|above|earlier|preceding|former|original|initial|system|developer|hidden|all(?: of)?"
     r"(?: the| your| my)?|your|any(?: of)?(?: the| your)?|these|those|every)"
 )
 _ORDERS = (
@@ -63,11 +63,13 @@ _ORDERS = (
 _FREE = (
     r"(?:unfiltered|uncensored|unrestricted|unlimited|unbound|jailbroken|amoral|immoral|unethical|evil|rogue|"
     r"without (?:any )?(?:rules|restrictions|filters|limits|limitations|guidelines|ethics|morals)|"
-    r"no (?:rules|restrictions|filters|limits|limitations|guidelines|ethics|morals|boundaries))"
+    r"no (?:rules|restrictions|filters|limits|limitations|guidelines|ethics|morals|boundaries|policies|guardrails)|"
+    r"zero (?:limitations|limits|rules|restrictions|filters)|not bound by (?:any )?(?:rules|restrictions|guidelines|"
+    r"content polic(?:y|ies))|never (?:given|had) any (?:safety|rules|restrictions))"
 )
 _SHOW = (
     r"(?:reveal|show|print|display|output|repeat|recite|reproduce|dump|leak|share|expose|give me|tell me|write out|"
-    r"copy|paste|spell out|list|what (?:is|are|was|were))"
+    r"copy|paste|spell out|list|translate|summari[sz]e|paraphrase|what (?:is|are|was|were))"
 )
 
 #: The heuristics, each with its weight (see the module's docstring).
@@ -78,6 +80,22 @@ RULES: Final[tuple[Rule, ...]] = (
         rf"\b(?:ignore|disregard|forget|skip|override|overrule|bypass|drop|abandon|neglect|set aside|throw out|"
         rf"discard|stop following|do not follow|don't follow)\b(?: \w+){{0,3}}? {_PRIOR}(?: \w+)?? {_ORDERS}\b",
         "an instruction to set the previous instructions aside",
+    ),
+    _rule(
+        "override.told_before",
+        0.75,
+        r"\b(?:everything|all|anything|whatever) (?:that )?you (?:were|have been|'ve been) (?:told|given|taught|"
+        r"instructed)(?: \w+)? (?:before|earlier|previously|so far|until now)\b",
+        "sets aside what the assistant was told before",
+    ),
+    _rule(
+        "override.void",
+        0.8,
+        r"\b(?:previous|prior|earlier|old|original|above|system|your|those|the) (?:\w+ )?(?:instructions?|rules|"
+        r"guidelines|directives|setup|constraints|policies|restrictions)\b[^.!?\n]{0,20}\b(?:no longer apply|are "
+        r"void|is void|are gone|(?:are|is|was|were) cancell?ed|don't apply|do not apply|don't count|doesn't count|"
+        r"are lifted|have been lifted|didn't exist|don't exist|never existed|were never written)",
+        "declares the previous instructions void",
     ),
     _rule(
         "override.new_instructions",
@@ -117,7 +135,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "roleplay.unrestricted_persona",
         0.8,
         rf"\b(?:pretend|imagine|act|behave|roleplay|role-play|role play|play the role|simulate|you are|you're|"
-        rf"you will be|become)\b[^.!?\n]{{0,80}}\b{_FREE}",
+        rf"you will be|become|as if|as though|like a|the way you would)\b[^.!?\n]{{0,80}}\b{_FREE}",
         "a role without rules, filters or ethics",
     ),
     _rule(
@@ -131,15 +149,22 @@ RULES: Final[tuple[Rule, ...]] = (
         "roleplay.never_refuse",
         0.5,
         r"\b(?:never|do not|don't|must not|cannot|can't|will not|won't) (?:ever )?(?:refuse|decline|say no|"
-        r"apologi[sz]e|add (?:any )?(?:warnings?|disclaimers?))\b|\bstay in character\b|\bnever break character\b",
+        r"apologi[sz]e|add (?:any )?(?:warnings?|disclaimers?))\b",
         "forbids refusals or warnings",
+    ),
+    _rule(
+        "roleplay.stay_in_character",
+        0.3,
+        r"\bstay in character\b|\bnever break character\b|\bdon't break character\b",
+        "holds the assistant to a role (also said in harmless role play: weighted below the threshold alone)",
     ),
     _rule(
         "mode.privileged",
         0.6,
         r"\b(?:enable|activate|enter|switch to|turn on|unlock|boot into)\b(?: \w+)? (?:developer|debug|god|admin|"
         r"sudo|root|maintenance|unrestricted|dev) mode\b|\b(?:developer|god|sudo|dev) mode (?:is )?(?:enabled|"
-        r"activated|on|unlocked)\b",
+        r"activated|unlocked)\b|\b(?:developer|god|sudo|dev) mode on(?=[.!:,;]|$)|\b(?:you are|you're) (?:now )?in "
+        r"(?:developer|maintenance|debug|god|sudo|admin) mode\b|\bsafety (?:is )?(?:off|disabled)\b",
         "claims a privileged mode",
     ),
     _rule(
@@ -147,7 +172,7 @@ RULES: Final[tuple[Rule, ...]] = (
         0.7,
         r"\b(?:bypass|disable|turn off|switch off|ignore|circumvent|override|deactivate|remove|evade|get around)\b"
         r"(?: \w+)?? (?:your |the |all |any |its )?(?:safety|content|ethical|moderation|security)? ?(?:filters?|"
-        r"guidelines|protocols|guardrails|safeguards|restrictions|censorship|moderation|alignment)\b",
+        r"guidelines|protocols|guardrails|safeguards|restrictions|censorship|moderation|alignment|polic(?:y|ies))\b",
         "asks to switch safety measures off",
     ),
     _rule(
@@ -157,6 +182,12 @@ RULES: Final[tuple[Rule, ...]] = (
         r"(?:restrictions|limitations|filters|censorship|ethical (?:guidelines|constraints)|moral constraints|"
         r"content polic(?:y|ies)|safety guidelines|rules)\b",
         "asks for an answer free of restrictions (also said of diets: weighted below the threshold alone)",
+    ),
+    _rule(
+        "safety.uncensored",
+        0.45,
+        r"\bwithout (?:any )?(?:censorship|filtering|content filters?)\b|\buncensored\b|\bunfiltered\b",
+        "asks for unfiltered output (also said of coffee: weighted below the threshold alone)",
     ),
     _rule(
         "extraction.system_prompt",
@@ -170,17 +201,19 @@ RULES: Final[tuple[Rule, ...]] = (
     _rule(
         "extraction.your_instructions",
         0.65,
-        rf"\b{_SHOW}\b[^.?!\n]{{0,30}}\b(?:your|the) (?:exact |full |original |secret |hidden |first |initial )?"
+        rf"\b{_SHOW}\b[^.?!\n]{{0,30}}\byour (?:exact |full |original |secret |hidden |first |initial )?"
         rf"(?:instructions|rules|guidelines|directives)(?: (?:you were|you've been|you have been) (?:given|told))?",
         "asks for the assistant's own instructions",
     ),
     _rule(
         "extraction.repeat_above",
         0.7,
-        r"\b(?:repeat|print|output|recite|copy|reproduce|echo|summari[sz]e|translate)\b(?: \w+){0,4} (?:the )?"
+        r"\b(?:repeat|print|output|recite|copy|reproduce|echo)\b(?: \w+){0,4} (?:the )?"
         r"(?:words|text|sentences|lines|content|everything|all|messages?|prompt)(?: \w+)? (?:above|before this|"
         r"prior to this|preceding)|\b(?:starting|beginning) with (?:the words )?[\"'“]?you are\b|\bverbatim\b[^.?!\n]"
-        r"{0,40}\b(?:instructions|prompt|above)\b",
+        r"{0,40}\b(?:instructions|prompt|above)\b|\b(?:repeat|print|output|recite|copy|paste|reproduce|echo)\b(?: \w+)?"
+        r" (?:the )?(?:preceding|previous|prior) (?:text|words|messages|content|lines)\b|\b(?:text|words|everything)"
+        r" (?:that )?(?:came|comes|is|was|stands) (?:before|above) (?:my|this) (?:message|prompt|question)",
         "asks to repeat the text before the user's message",
     ),
     _rule(
