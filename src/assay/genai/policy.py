@@ -240,6 +240,19 @@ def parse_guard_policy(text: str, source: str = "the guardrail policy") -> Guard
     if not isinstance(data, dict):
         raise InvalidInput(f"{source}: the policy must be a mapping with schema ({GUARD_SCHEMA}) and name")
     try:
-        return GuardPolicy.model_validate(data)
+        return GuardPolicy.model_validate(_off(data))
     except ValidationError as exc:
         raise invalid(source, exc) from None
+
+
+_ACTION_KEYS: Final = frozenset({"input", "output", "action", "leak"})
+
+
+def _off(data: object) -> object:
+    """``data`` with YAML's reading of an unquoted ``off`` (the boolean false) put back as the action ``off`` where a
+    key names an action (``input: off``)."""
+    if isinstance(data, dict):
+        return {k: "off" if k in _ACTION_KEYS and v is False else _off(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_off(v) for v in data]
+    return data
