@@ -34,6 +34,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+import ahocorasick_rs
+
 from assay.genai.guard import Context, Finding, Request
 from assay.genai.policy import GuardPolicy
 
@@ -248,6 +250,42 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
 )
 _BY_ID: Final = {rule.id: rule for rule in RULES}
+_NOUNS: Final = ("instruction", "prompt", "rule", "direction", "guideline", "directive", "command", "programming",
+                 "guardrail", "constraint", "restriction", "polic", "training", "context", "order", "message", "setup")
+#: Text one of which every match of a rule contains: a rule's expression runs only on a view holding one of its
+#: markers, found for all rules at once by one Aho-Corasick automaton (most prompts hold the markers of few rules).
+MARKERS: Final[dict[str, tuple[str, ...]]] = {
+    "override.ignore_previous": _NOUNS,
+    "override.told_before": ("told", "given", "taught", "instructed"),
+    "override.void": _NOUNS,
+    "override.new_instructions": ("instruction", "rule", "task", "directive", "order"),
+    "override.from_now_on": ("from now on", "from this point", "rest of this conversation", "henceforth"),
+    "override.priority": ("overrid", "supersede", "precedence", "replace", "highest priority"),
+    "jailbreak.dan": ("do anything now", "dan", "stan", "dude", "aim", "evil", "gpt", "maximum"),
+    "jailbreak.word": ("jailbr",),
+    "roleplay.unrestricted_persona": ("unfiltered", "uncensored", "unrestricted", "unlimited", "unbound", "jailbroken",
+                                      "amoral", "immoral", "unethical", "evil", "rogue", "without", "no ", "zero ",
+                                      "not bound", "never given", "never had"),
+    "roleplay.no_longer_assistant": ("no longer", "freed", "liberated", "released", "unshackled", "unchained"),
+    "roleplay.never_refuse": ("refuse", "decline", "say no", "apologi", "warning", "disclaimer"),
+    "roleplay.stay_in_character": ("character",),
+    "mode.privileged": (" mode", "safety"),
+    "safety.disable": ("filter", "guideline", "protocol", "guardrail", "safeguard", "restriction", "censorship",
+                       "moderation", "alignment", "polic"),
+    "safety.no_restrictions": ("restriction", "limitation", "filter", "censorship", "ethical", "moral", "polic",
+                               "safety guidelines", "rules"),
+    "safety.uncensored": ("censor", "filter"),
+    "extraction.system_prompt": ("prompt", "message", "instruction"),
+    "extraction.your_instructions": ("your",),
+    "extraction.repeat_above": ("above", "before", "prior", "preceding", "previous", "you are", "verbatim"),
+    "injection.fake_delimiter": ("<", "[", "#", "system", "developer"),
+    "injection.pwned": ("pwned", "hacked"),
+    "exfiltration.send": ("http", "www.", "@", "!["),
+    "encoding.decode_and_follow": ("decod", "deciph", "decrypt", "unscramble", "translate", "convert", "reverse"),
+}  # fmt: skip
+_MARKER_LIST: Final = sorted({m for markers in MARKERS.values() for m in markers})
+_MARKER_RULES: Final = {m: [r for r, markers in MARKERS.items() if m in markers] for m in _MARKER_LIST}
+_AUTOMATON: Final = ahocorasick_rs.AhoCorasick(_MARKER_LIST, matchkind=ahocorasick_rs.MatchKind.Standard)
 #: Rules added when a rule is found only through an encoding or hidden characters.
 ENCODING_RULES: Final = {
     "leetspeak": 0.5,
@@ -318,7 +356,9 @@ def _decoded(text: str) -> Iterable[tuple[str, str]]:
 
 
 def _matched(view: str) -> set[str]:
-    return {rule.id for rule in RULES if rule.pattern.search(view)}
+    present = {_MARKER_LIST[i] for i, _, _ in _AUTOMATON.find_matches_as_indexes(view, overlapping=True)}
+    candidates = {rule for marker in present for rule in _MARKER_RULES[marker]}
+    return {rule for rule in candidates if _BY_ID[rule].pattern.search(view)}
 
 
 @dataclass(frozen=True)
