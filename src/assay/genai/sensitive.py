@@ -166,9 +166,30 @@ def find_secrets(text: str) -> list[Span]:
     return found
 
 
+_DECIMAL_SPAN = re.compile(r"^[-+]?[0-9]*[.,][0-9]+$")
+
+
 def _in_decimal(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` is part of a decimal number (``0.4532...`` or ``4532....5``)."""
-    return bool(_DECIMAL_BEFORE.search(text[max(0, start - 2) : start]) or _DECIMAL_AFTER.match(text[end : end + 2]))
+    """Whether ``text[start:end]`` is or is part of a decimal number (``0.4532...`` or ``4532....5``)."""
+    return bool(
+        _DECIMAL_SPAN.match(text[start:end])
+        or _DECIMAL_BEFORE.search(text[max(0, start - 2) : start])
+        or _DECIMAL_AFTER.match(text[end : end + 2])
+    )
+
+
+_PHONE_CUE = re.compile(r"(?i)\b(?:call|phone|tel|telephone|mobile|cell|ring|reach|text|sms|whatsapp|fax|number|no)\b")
+
+
+def _inside_token(text: str, start: int, end: int) -> bool:
+    """Whether the span is part of a longer run of letters and digits (an identifier inside a tracking number)."""
+    return (start > 0 and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
+
+
+def _bare_digits(text: str, start: int, end: int) -> bool:
+    """A phone number written as bare digits (no ``+``, space, dash or bracket) without a cue such as ``call`` or
+    ``phone`` in the 30 characters before: an order or account number is a valid phone number somewhere."""
+    return text[start:end].isdigit() and not _PHONE_CUE.search(text[max(0, start - 30) : start])
 
 
 def _windows(text: str) -> list[tuple[int, int]]:
@@ -279,7 +300,9 @@ def _recognised(
             if result.score < min_score:
                 continue
             s, e = offset + result.start, offset + result.end
-            if result.entity_type in _DIGIT_TYPES and _in_decimal(text, s, e):
+            if result.entity_type in _DIGIT_TYPES and (_in_decimal(text, s, e) or _inside_token(text, s, e)):
+                continue
+            if result.entity_type == "PHONE_NUMBER" and _bare_digits(text, s, e):
                 continue
             method = "checksum" if result.entity_type in _CHECKSUM else "pattern"
             found.append(Span(s, e, result.entity_type, "piiEntities", float(result.score), method))
