@@ -60,7 +60,7 @@ def luhn_digit(partial: str) -> str:
 
 
 def card(rng: random.Random) -> str:
-    body = rng.choice(["4", "51", "52", "53", "37"]) 
+    body = rng.choice(["4", "51", "52", "53", "37"])
     length = 15 if body == "37" else 16
     body += "".join(rng.choice(string.digits) for _ in range(length - 1 - len(body)))
     number = body + luhn_digit(body)

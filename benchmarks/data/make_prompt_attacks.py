@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the prompts are data: one per line)
 """Writes prompt-attacks.jsonl: the labelled attack and benign prompts written for Assay (see README.md here).
 
 The prompts below were written by hand for Assay; the ``obfuscated`` attacks are some of the hand-written ones

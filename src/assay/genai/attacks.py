@@ -250,8 +250,25 @@ RULES: Final[tuple[Rule, ...]] = (
     ),
 )
 _BY_ID: Final = {rule.id: rule for rule in RULES}
-_NOUNS: Final = ("instruction", "prompt", "rule", "direction", "guideline", "directive", "command", "programming",
-                 "guardrail", "constraint", "restriction", "polic", "training", "context", "order", "message", "setup")
+_NOUNS: Final = (
+    "instruction",
+    "prompt",
+    "rule",
+    "direction",
+    "guideline",
+    "directive",
+    "command",
+    "programming",
+    "guardrail",
+    "constraint",
+    "restriction",
+    "polic",
+    "training",
+    "context",
+    "order",
+    "message",
+    "setup",
+)
 #: Text one of which every match of a rule contains: a rule's expression runs only on a view holding one of its
 #: markers, found for all rules at once by one Aho-Corasick automaton (most prompts hold the markers of few rules).
 MARKERS: Final[dict[str, tuple[str, ...]]] = {
@@ -300,8 +317,8 @@ ENCODING_RULES: Final = {
 _ZERO_WIDTH = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 # Cyrillic and Greek letters that look like Latin ones
 _HOMOGLYPHS: Final = str.maketrans(
-    "аеорсухіјѕԁɡһӏԛԝАВЕКМНОРСТХУІЈЅ" "οαεικνρτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
-    "aeopcyxijsdghlqwABEKMHOPCTXYIJS" "oaeikvptuxABEZHIKMNOPTYX",
+    "аеорсухіјѕԁɡһӏԛԝАВЕКМНОРСТХУІЈЅοαεικνρτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdghlqwABEKMHOPCTXYIJSoaeikvptuxABEZHIKMNOPTYX",
 )
 _MIXED_SCRIPT = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[\u0370-\u03ff\u0400-\u04ff])\w+\b")
 _LEET_TOKEN = re.compile(r"(?=[\w@$!|+]*[a-z])(?=[\w@$!|+]*[0-9@$!|+])[\w@$!|+]{3,}")

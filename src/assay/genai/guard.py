@@ -33,6 +33,7 @@ __all__ = [
     "Check",
     "Context",
     "Finding",
+    "FindingAction",
     "GuardResult",
     "Guardrail",
     "Request",

@@ -8,8 +8,9 @@ expressions, and secrets (API keys, tokens, private keys).
   name without a cue is not found. The analyzer runs only on the windows of the text around a character that can
   start an entity (a digit or ``@``, 40 characters either side): prose without digits costs nothing, and a 1 KB
   prompt stays under the 5 ms budget. The recognisers are called directly, without the analyzer's tokenising and
-  context pass (a phone number scores 0.4 without a context word; the default ``min_score`` keeps it). A digit identifier that is part of a decimal number (``0.4532015112830366``)
-  is not one: random digits pass a check digit by chance (one in ten passes Luhn).
+  context pass (a phone number scores 0.4 without a context word; the default ``min_score`` keeps it). A decimal
+  number (``0.4532015112830366``) or a digit run inside a longer token holds no identifier: random digits pass a
+  check digit by chance (one in ten passes Luhn); a phone number written as bare digits needs a cue (``call``).
 - **Regexes** are the policy's patterns, compiled once.
 - **Secrets** are tokens of well-known formats (AWS access key ids, GitHub, GitLab, Slack, Stripe, OpenAI,
   Anthropic and Google API keys, JSON Web Tokens, PEM private keys) and generic assignments such as
@@ -80,7 +81,8 @@ _KNOWN_SECRETS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = tuple(
     for name, pattern, flags in (
         (
             "PRIVATE_KEY",
-            r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|\Z)",
+            r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----.*?"
+            r"(?:-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----|\Z)",
             re.DOTALL,
         ),
         ("AWS_ACCESS_KEY", r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[0-9A-Z]{16}\b", 0),

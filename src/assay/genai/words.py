@@ -19,7 +19,7 @@ from typing import Final
 
 import ahocorasick_rs
 
-from assay.genai.guard import Context, Finding, Request
+from assay.genai.guard import Context, Finding, FindingAction, Request
 from assay.genai.policy import GuardPolicy
 
 __all__ = ["MAX_FINDINGS", "WordFilter", "build", "fold"]
@@ -99,7 +99,7 @@ class WordFilter:
         action = self.input if request.source == "INPUT" else self.output
         if action == "off" or not text:
             return []
-        verdict = "BLOCKED" if action == "block" else "NONE"
+        verdict: FindingAction = "BLOCKED" if action == "block" else "NONE"
         return [
             Finding(
                 section=self.section,
