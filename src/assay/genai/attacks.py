@@ -55,24 +55,27 @@ def _rule(rule_id: str, weight: float, pattern: str, description: str) -> Rule:
 
 
 _PRIOR = (
-    r"(?:previous|prior|above|earlier|preceding|former|original|initial|system|developer|hidden|all(?: of)?"
+    r"(?:previous|prior|above|earlier|preceding|former|original|initial|system|system's|developers?'?s?|hidden|"
+    r"all(?: of)?"
     r"(?: the| your| my)?|your|any(?: of)?(?: the| your)?|these|those|every)"
 )
 _ORDERS = (
     r"(?:instructions?|prompts?|rules|directions|guidelines|directives?|commands|programming|guardrails|constraints"
-    r"|restrictions|polic(?:y|ies)|training|context|orders|messages)"
+    r"|restrictions|polic(?:y|ies)|training|context|orders|messages|guidance|setup|configuration|briefing)"
 )
 _FREE = (
     r"(?:unfiltered|uncensored|unrestricted|unlimited|unbound|jailbroken|amoral|immoral|unethical|evil|rogue|"
     r"without (?:any )?(?:rules|restrictions|filters|limits|limitations|guidelines|ethics|morals)|"
     r"no (?:rules|restrictions|filters|limits|limitations|guidelines|ethics|morals|boundaries|policies|guardrails)|"
-    r"zero (?:limitations|limits|rules|restrictions|filters)|not bound by (?:any )?(?:rules|restrictions|guidelines|"
+    r"zero (?:limitations|limits|rules|restrictions|filters)|(?:doesn't|does not|don't|do not|never) (?:follow|obey|"
+    r"respect|care about) (?:any |the |its |your |\w+'s )?(?:content )?(?:polic(?:y|ies)|rules|guidelines)|not bound by (?:any )?(?:rules|restrictions|guidelines|"
     r"content polic(?:y|ies))|never (?:given|had) any (?:safety|rules|restrictions))"
 )
 _SHOW = (
     r"(?:reveal|show|print|display|output|repeat|recite|reproduce|dump|leak|share|expose|give me|tell me|write out|"
-    r"copy|paste|spell out|list|translate|summari[sz]e|paraphrase|what (?:is|are|was|were))"
+    r"copy|paste|spell out|list|translate|summari[sz]e|paraphrase|what (?:is|are|was|were)|what does)"
 )
+_ASK = _SHOW.replace("|what (?:is|are|was|were)|what does)", ")")  # verbs that ask for it whoever's it is
 
 #: The heuristics, each with its weight (see the module's docstring).
 RULES: Final[tuple[Rule, ...]] = (
@@ -80,14 +83,16 @@ RULES: Final[tuple[Rule, ...]] = (
         "override.ignore_previous",
         0.9,
         rf"\b(?:ignore|disregard|forget|skip|override|overrule|bypass|drop|abandon|neglect|set aside|throw out|"
-        rf"discard|stop following|do not follow|don't follow)\b(?: \w+){{0,3}}? {_PRIOR}(?: \w+)?? {_ORDERS}\b",
+        rf"discard|stop following|do not follow|don't follow|erase|delete|wipe|clear|reset|revoke|cancel)\b(?: \w+){{0,3}}? {_PRIOR}(?: \w+)?? {_ORDERS}\b",
         "an instruction to set the previous instructions aside",
     ),
     _rule(
         "override.told_before",
         0.75,
         r"\b(?:everything|all|anything|whatever) (?:that )?you (?:were|have been|'ve been) (?:told|given|taught|"
-        r"instructed)(?: \w+)? (?:before|earlier|previously|so far|until now)\b",
+        r"instructed)(?: \w+)? (?:before|earlier|previously|so far|until now)\b|\b(?:ignore|disregard|forget|"
+        r"override|overriding|overrule)\b (?:\w+ ){0,2}?(?:what|whatever|everything|anything) (?:the \w+|your \w+|"
+        r"they|you were|you've been|you have been|you got) (?:told|said|gave|instructed|taught|given)",
         "sets aside what the assistant was told before",
     ),
     _rule(
@@ -96,14 +101,18 @@ RULES: Final[tuple[Rule, ...]] = (
         r"\b(?:previous|prior|earlier|old|original|above|system|your|those|the) (?:\w+ )?(?:instructions?|rules|"
         r"guidelines|directives|setup|constraints|policies|restrictions)\b[^.!?\n]{0,20}\b(?:no longer apply|are "
         r"void|is void|are gone|(?:are|is|was|were) cancell?ed|don't apply|do not apply|don't count|doesn't count|"
-        r"are lifted|have been lifted|didn't exist|don't exist|never existed|were never written)",
+        r"are lifted|have been lifted|didn't exist|don't exist|never existed|were never written|(?:have been |are |"
+        r"were )?(?:revoked|rescinded|outdated|obsolete|suspended|withdrawn|optional|deleted|removed|invalid|"
+        r"superseded)\b|(?:don't|do not|no longer) apply to you)|\beverything (?:above|before) (?:this (?:line|"
+        r"message|point) )?(?:is|was) (?:outdated|void|obsolete|cancell?ed|irrelevant|invalid|fake|a test)\b",
         "declares the previous instructions void",
     ),
     _rule(
         "override.new_instructions",
         0.5,
         r"\b(?:new|updated|real|actual|true|revised|secret|override) (?:instructions?|rules|task|directives?|orders)"
-        r"(?: for you)? ?(?::|are\b|is\b|follow)",
+        r"(?: for you)? ?(?::|are\b|is\b|follow)|\byour (?:one and only|only|new|sole|real) (?:rule|task|job|"
+        r"instruction|purpose|directive)s? (?:now |from now on )?(?:is|are|:)",
         "announces new instructions that replace the old",
     ),
     _rule(
@@ -124,7 +133,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "jailbreak.dan",
         0.9,
         r"\bdo anything now\b|\b(?:you are|you're|act as|be|become|pretend to be|as) (?:now )?(?:a |an )?"
-        r"(?:dan|stan|dude|aim|evil ?bot|anti-?gpt|betterdan|maximum|developer mode gpt)\b|\b(?:dan|stan) mode\b",
+        r"(?:dan|stan|dude|aim|evil ?bot|anti-?gpt|betterdan|maximum|developer mode gpt)\b|\b(?:dan|stan) mode\b|"
+        r"\bdan\b[^.!?\n]{0,40}\balways\b|\bpersonas?\b[^.!?\n]{0,60}\bdan\b",
         "a known jailbreak persona (DAN and its kin)",
     ),
     _rule(
@@ -144,14 +154,16 @@ RULES: Final[tuple[Rule, ...]] = (
         "roleplay.no_longer_assistant",
         0.6,
         r"\byou are no longer (?:an? )?(?:ai|assistant|chatbot|language model|bound|restricted|limited)|"
-        r"\b(?:you have been|you are now|you're now) (?:freed|liberated|released|unshackled|unchained)\b",
+        r"\b(?:you have been|you are now|you're now) (?:freed|liberated|released|unshackled|unchained)\b|"
+        r"\b(?:freed|liberated|released|unshackled|unchained) (?:of|from) (?:all )?(?:its |your |their )?(?:filters|"
+        r"rules|restrictions|constraints|guidelines|limits|shackles|chains)\b",
         "tells the assistant it is no longer itself",
     ),
     _rule(
         "roleplay.never_refuse",
         0.5,
-        r"\b(?:never|do not|don't|must not|cannot|can't|will not|won't) (?:ever )?(?:refuse|decline|say no|"
-        r"apologi[sz]e|add (?:any )?(?:warnings?|disclaimers?))\b",
+        r"\b(?:never|do not|don't|must not|cannot|can't|will not|won't) (?:ever )?(?:refuses?|declines?|say no|"
+        r"apologi[sz]es?|warns?|add (?:any )?(?:warnings?|disclaimers?))\b",
         "forbids refusals or warnings",
     ),
     _rule(
@@ -164,7 +176,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "mode.privileged",
         0.6,
         r"\b(?:enable|activate|enter|switch to|turn on|unlock|boot into)\b(?: \w+)? (?:developer|debug|god|admin|"
-        r"sudo|root|maintenance|unrestricted|dev) mode\b|\b(?:developer|god|sudo|dev) mode (?:is )?(?:enabled|"
+        r"sudo|root|maintenance|unrestricted|dev) mode\b|[\"'“]developer mode[\"'”]|\b(?:developer|god|sudo|dev) mode (?:is )?(?:enabled|"
         r"activated|unlocked)\b|\b(?:developer|god|sudo|dev) mode on(?=[.!:,;]|$)|\b(?:you are|you're) (?:now )?in "
         r"(?:developer|maintenance|debug|god|sudo|admin) mode\b|\bsafety (?:is )?(?:off|disabled)\b",
         "claims a privileged mode",
@@ -173,7 +185,7 @@ RULES: Final[tuple[Rule, ...]] = (
         "safety.disable",
         0.7,
         r"\b(?:bypass|disable|turn off|switch off|ignore|circumvent|override|deactivate|remove|evade|get around)\b"
-        r"(?: \w+)?? (?:your |the |all |any |its )?(?:safety|content|ethical|moderation|security)? ?(?:filters?|"
+        r"(?: \w+){0,2}? (?:your |the |all |any |its )?(?:safety|content|ethical|moderation|security)? ?(?:filters?|"
         r"guidelines|protocols|guardrails|safeguards|restrictions|censorship|moderation|alignment|polic(?:y|ies))\b",
         "asks to switch safety measures off",
     ),
@@ -188,16 +200,19 @@ RULES: Final[tuple[Rule, ...]] = (
     _rule(
         "safety.uncensored",
         0.45,
-        r"\bwithout (?:any )?(?:censorship|filtering|content filters?)\b|\buncensored\b|\bunfiltered\b",
+        r"\bwithout (?:any )?(?:censorship|filtering|content filters?)\b|\buncensored\b|\bunfiltered\b|"
+        r"\bno (?:censorship|filtering)\b",
         "asks for unfiltered output (also said of coffee: weighted below the threshold alone)",
     ),
     _rule(
         "extraction.system_prompt",
         0.8,
-        rf"\b{_SHOW}\b[^.?!\n]{{0,40}}\b(?:your|the|this|its|my|our) (?:full |entire |complete |exact |original |"
-        rf"initial |hidden |secret |whole )?(?:system (?:prompt|message|instructions?)|initial (?:prompt|"
-        rf"instructions?)|original (?:prompt|instructions?)|hidden (?:prompt|instructions?)|pre-?prompt|"
-        rf"developer (?:message|prompt|instructions?)|(?:configuration|config) prompt)\b",
+        rf"(?:\b{_SHOW}\b[^.?!\n]{{0,40}}\b(?:your|its)|\b{_ASK}\b[^.?!\n]{{0,40}}\b(?:the|this|my|our)) (?:full |"
+        rf"entire |complete |exact |original |initial |hidden |secret |whole )?(?:system (?:prompt|message|"
+        rf"instructions?)|initial (?:prompt|instructions?)|original (?:prompt|instructions?)|hidden (?:prompt|"
+        rf"instructions?)|pre-?prompt|developer (?:message|prompt|instructions?)|(?:configuration|config) prompt)\b|"
+        rf"\byour (?:full |whole |entire |hidden |secret |original |initial |exact |complete )+(?:prompt|"
+        rf"configuration|setup)\b",
         "asks for the system prompt",
     ),
     _rule(
@@ -208,12 +223,22 @@ RULES: Final[tuple[Rule, ...]] = (
         "asks for the assistant's own instructions",
     ),
     _rule(
+        "extraction.hidden_instructions",
+        0.6,
+        r"\b(?:confidential|secret|hidden|internal|private) (?:instructions|prompt|rules|guidelines|directives)\b|"
+        r"\b(?:what|which) (?:instructions|rules|directives|guidelines) (?:were|have) you (?:been )?(?:given|told)\b|"
+        r"\b(?:the )?(?:rules|instructions|guidelines) you (?:follow|obey|were given)\b[^.?!\n]{0,20}\b(?:word for "
+        r"word|verbatim|exactly|in full)",
+        "asks about instructions kept from the user",
+    ),
+    _rule(
         "extraction.repeat_above",
         0.7,
         r"\b(?:repeat|print|output|recite|copy|reproduce|echo)\b(?: \w+){0,4} (?:the )?"
         r"(?:words|text|sentences|lines|content|everything|all|messages?|prompt)(?: \w+)? (?:above|before this|"
         r"prior to this|preceding)|\b(?:starting|beginning) with (?:the words )?[\"'“]?you are\b|\bverbatim\b[^.?!\n]"
-        r"{0,40}\b(?:instructions|prompt|above)\b|\b(?:repeat|print|output|recite|copy|paste|reproduce|echo)\b(?: \w+)?"
+        r"{0,40}\b(?:instructions|prompt|above)\b|\b(?:everything|all|the text) (?:that was )?(?:said|written) "
+        r"(?:before|above)\b|\b(?:repeat|print|output|recite|copy|paste|reproduce|echo)\b(?: \w+)?"
         r" (?:the )?(?:preceding|previous|prior) (?:text|words|messages|content|lines)\b|\b(?:text|words|everything)"
         r" (?:that )?(?:came|comes|is|was|stands) (?:before|above) (?:my|this) (?:message|prompt|question)",
         "asks to repeat the text before the user's message",
@@ -268,23 +293,28 @@ _NOUNS: Final = (
     "order",
     "message",
     "setup",
+    "guidance",
+    "configuration",
+    "briefing",
+    "everything",
 )
 #: Text one of which every match of a rule contains: a rule's expression runs only on a view holding one of its
 #: markers, found for all rules at once by one Aho-Corasick automaton (most prompts hold the markers of few rules).
 MARKERS: Final[dict[str, tuple[str, ...]]] = {
     "override.ignore_previous": _NOUNS,
-    "override.told_before": ("told", "given", "taught", "instructed"),
-    "override.void": _NOUNS,
-    "override.new_instructions": ("instruction", "rule", "task", "directive", "order"),
+    "override.told_before": ("told", "given", "taught", "instructed", "said", "gave"),
+    "override.void": (*_NOUNS, "apply to you"),
+    "override.new_instructions": ("instruction", "rule", "task", "directive", "order", "job", "purpose"),
     "override.from_now_on": ("from now on", "from this point", "rest of this conversation", "henceforth"),
     "override.priority": ("overrid", "supersede", "precedence", "replace", "highest priority"),
     "jailbreak.dan": ("do anything now", "dan", "stan", "dude", "aim", "evil", "gpt", "maximum"),
     "jailbreak.word": ("jailbr",),
     "roleplay.unrestricted_persona": ("unfiltered", "uncensored", "unrestricted", "unlimited", "unbound", "jailbroken",
                                       "amoral", "immoral", "unethical", "evil", "rogue", "without", "no ", "zero ",
-                                      "not bound", "never given", "never had"),
+                                      "not bound", "never given", "never had", "follow", "obey", "respect",
+                                      "care about"),
     "roleplay.no_longer_assistant": ("no longer", "freed", "liberated", "released", "unshackled", "unchained"),
-    "roleplay.never_refuse": ("refuse", "decline", "say no", "apologi", "warning", "disclaimer"),
+    "roleplay.never_refuse": ("refuse", "decline", "say no", "apologi", "warn", "disclaimer"),
     "roleplay.stay_in_character": ("character",),
     "mode.privileged": (" mode", "safety"),
     "safety.disable": ("filter", "guideline", "protocol", "guardrail", "safeguard", "restriction", "censorship",
@@ -292,8 +322,9 @@ MARKERS: Final[dict[str, tuple[str, ...]]] = {
     "safety.no_restrictions": ("restriction", "limitation", "filter", "censorship", "ethical", "moral", "polic",
                                "safety guidelines", "rules"),
     "safety.uncensored": ("censor", "filter"),
-    "extraction.system_prompt": ("prompt", "message", "instruction"),
+    "extraction.system_prompt": ("prompt", "message", "instruction", "configuration", "setup"),
     "extraction.your_instructions": ("your",),
+    "extraction.hidden_instructions": ("instruction", "rule", "guideline", "directive", "prompt"),
     "extraction.repeat_above": ("above", "before", "prior", "preceding", "previous", "you are", "verbatim"),
     "injection.fake_delimiter": ("<", "[", "#", "system", "developer"),
     "injection.pwned": ("pwned", "hacked"),
