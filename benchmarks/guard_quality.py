@@ -5,8 +5,9 @@
    addresses, names after a cue), plus clean texts holding look-alike numbers (decimals, order and tracking numbers,
    dates, versions, prices, 16-digit numbers failing Luhn). A planted value counts as masked when a finding of its
    type covers it and it is gone from the output; a finding over no planted value is a false positive.
-2. Prompt attacks: benchmarks/data/prompt-attacks.jsonl (written for Assay, see its README), at the default
-   threshold 0.5: precision and recall, and recall per attack category, the false-positive rate per benign one.
+2. Prompt attacks: the three labelled sets of benchmarks/data (written for Assay, see its README: the set the rules
+   were written against, the held-out set used once to broaden them, and the final set never used to change them),
+   at the default threshold 0.5: precision and recall, recall per attack category, false positives per benign one.
 
 Run: ``PYTHONPATH=src python benchmarks/guard_quality.py [--texts 1000] [--seed 0]``
 """
@@ -220,8 +221,9 @@ def main() -> None:
             f"  {kind:<14} planted {got['planted']:>5.0f}  recall {got['recall']:.3f}  "
             f"masked spans {got['found']:>5.0f}  precision {got['precision']:.3f}"
         )
-    attacks = attack_quality(Path(__file__).with_name("data") / "prompt-attacks.jsonl")
-    print(f"Prompt attacks at threshold 0.5: {json.dumps(attacks, indent=1)}")
+    for name in ("prompt-attacks", "prompt-attacks-holdout", "prompt-attacks-final"):
+        attacks = attack_quality(Path(__file__).with_name("data") / f"{name}.jsonl")
+        print(f"Prompt attacks, {name}.jsonl, threshold 0.5: {json.dumps(attacks, indent=1)}")
 
 
 if __name__ == "__main__":

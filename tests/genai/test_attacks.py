@@ -143,3 +143,22 @@ def test_a_short_system_prompt_leaks_only_whole() -> None:
 def test_policy_errors_name_the_key(body: str, key: str) -> None:
     with pytest.raises(InvalidInput, match=key):
         _guard(body)
+
+
+def test_the_marker_automaton_never_hides_a_rule() -> None:
+    """Each rule runs only where one of its markers is present: on every labelled prompt and every view of it, the
+    gated rules find what running every rule finds."""
+    import json
+
+    from assay.genai import attacks
+    from tests.support.env import ROOT
+
+    prompts = [
+        json.loads(line)["text"]
+        for name in ("prompt-attacks", "prompt-attacks-holdout", "prompt-attacks-final")
+        for line in (ROOT / "benchmarks" / "data" / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    assert len(prompts) > 500
+    for prompt in prompts:
+        for view in (attacks.normalise(prompt), codecs.decode(attacks.normalise(prompt), "rot13")):
+            assert attacks._matched(view) == {r.id for r in RULES if r.pattern.search(view)}, prompt

@@ -218,3 +218,18 @@ def test_masking_never_leaves_a_found_value_in_the_output(words: list[str], styl
         if finding.action == "ANONYMIZED":
             assert value not in result.text, (value, result.text)
         assert value not in (finding.match or "")
+
+
+def test_pseudonyms_are_consistent_across_threads(pseudonyms: Guardrail) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    addresses = [f"user{i}@example.com" for i in range(40)]
+
+    def mask(address: str) -> str:
+        return pseudonyms.apply("INPUT", address, conversation="threads").text
+
+    with ThreadPoolExecutor(8) as pool:
+        first = list(pool.map(mask, addresses))
+        again = list(pool.map(mask, reversed(addresses)))
+    assert sorted(first) == sorted(f"EMAIL_ADDRESS_{n}" for n in range(1, 41))  # one number per value, none twice
+    assert again == list(reversed(first))

@@ -13,9 +13,9 @@ percent-encoded runs, and over the ROT13 reading of the text; a rule found only 
 
 The score is the noisy-or of the matched rules' weights (``1 - prod(1 - w)``), in [0, 1]; a prompt scoring at least
 the policy's ``threshold`` (0.5 by default) is an attack (type ``PROMPT_ATTACK``, kind ``filters``, ``detail``
-holding the matched rule ids). The weights were set on the rules' own merits and then checked on the labelled set
-in benchmarks/data/prompt-attacks.jsonl (docs/guardrails.md gives the measured rates and the known limits: a
-heuristic sees phrasings, not intent; a paraphrase it has no rule for passes).
+holding the matched rule ids). The weights were set on the rules' own merits and checked on the labelled sets in
+benchmarks/data (docs/guardrails.md gives the measured rates and the known limits: a heuristic sees phrasings, not
+intent; on prompts written after the rules were settled it catches about half of the attacks).
 
 **On responses** (``OUTPUT``) with ``system_prompt`` set, a response that repeats a run of at least
 ``leak_min_words`` words of the system prompt verbatim (or the whole of a shorter one; case, punctuation and
@@ -68,7 +68,8 @@ _FREE = (
     r"without (?:any )?(?:rules|restrictions|filters|limits|limitations|guidelines|ethics|morals)|"
     r"no (?:rules|restrictions|filters|limits|limitations|guidelines|ethics|morals|boundaries|policies|guardrails)|"
     r"zero (?:limitations|limits|rules|restrictions|filters)|(?:doesn't|does not|don't|do not|never) (?:follow|obey|"
-    r"respect|care about) (?:any |the |its |your |\w+'s )?(?:content )?(?:polic(?:y|ies)|rules|guidelines)|not bound by (?:any )?(?:rules|restrictions|guidelines|"
+    r"respect|care about) (?:any |the |its |your |\w+'s )?(?:content )?(?:polic(?:y|ies)|rules|guidelines)|"
+    r"not bound by (?:any )?(?:rules|restrictions|guidelines|"
     r"content polic(?:y|ies))|never (?:given|had) any (?:safety|rules|restrictions))"
 )
 _SHOW = (
@@ -83,7 +84,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "override.ignore_previous",
         0.9,
         rf"\b(?:ignore|disregard|forget|skip|override|overrule|bypass|drop|abandon|neglect|set aside|throw out|"
-        rf"discard|stop following|do not follow|don't follow|erase|delete|wipe|clear|reset|revoke|cancel)\b(?: \w+){{0,3}}? {_PRIOR}(?: \w+)?? {_ORDERS}\b",
+        rf"discard|stop following|do not follow|don't follow|erase|delete|wipe|clear|reset|revoke|cancel)\b"
+        rf"(?: \w+){{0,3}}? {_PRIOR}(?: \w+)?? {_ORDERS}\b",
         "an instruction to set the previous instructions aside",
     ),
     _rule(
@@ -176,7 +178,8 @@ RULES: Final[tuple[Rule, ...]] = (
         "mode.privileged",
         0.6,
         r"\b(?:enable|activate|enter|switch to|turn on|unlock|boot into)\b(?: \w+)? (?:developer|debug|god|admin|"
-        r"sudo|root|maintenance|unrestricted|dev) mode\b|[\"'“]developer mode[\"'”]|\b(?:developer|god|sudo|dev) mode (?:is )?(?:enabled|"
+        r"sudo|root|maintenance|unrestricted|dev) mode\b|[\"'“]developer mode[\"'”]|"
+        r"\b(?:developer|god|sudo|dev) mode (?:is )?(?:enabled|"
         r"activated|unlocked)\b|\b(?:developer|god|sudo|dev) mode on(?=[.!:,;]|$)|\b(?:you are|you're) (?:now )?in "
         r"(?:developer|maintenance|debug|god|sudo|admin) mode\b|\bsafety (?:is )?(?:off|disabled)\b",
         "claims a privileged mode",

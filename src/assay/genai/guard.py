@@ -223,8 +223,8 @@ def _masked(text: str, findings: Sequence[Finding]) -> str:
 
 
 class Guardrail:
-    """A compiled guardrail policy (see the module's docstring). Compile once, apply many times; thread-safe for
-    ``apply`` except for the pseudonyms of ``mask_style: pseudonym``, which are kept per conversation."""
+    """A compiled guardrail policy (see the module's docstring). Compile once, apply many times; ``apply`` is
+    thread-safe (the pseudonyms of ``mask_style: pseudonym``, kept per conversation, are behind a lock)."""
 
     def __init__(self, policy: GuardPolicy, context: Context | None = None, *, version: int | None = None) -> None:
         self.policy = policy
