@@ -105,6 +105,14 @@ def test_pseudonyms_are_consistent_within_a_conversation(pseudonyms: Guardrail) 
     assert pseudonyms.apply("INPUT", "dan@example.net").text == "EMAIL_ADDRESS_1"
 
 
+def test_a_check_called_directly_keeps_its_calls_apart(pseudonyms: Guardrail) -> None:
+    (check,) = pseudonyms.checks
+    request = Request("INPUT")  # call 0: not numbered by Guardrail.apply
+    first = [f.replacement for f in check("a@example.com b@example.com", 0, request)]
+    second = [f.replacement for f in check("b@example.com", 0, request)]
+    assert first == ["EMAIL_ADDRESS_1", "EMAIL_ADDRESS_2"] and second == ["EMAIL_ADDRESS_1"]
+
+
 def test_pseudonym_memory_is_bounded_and_keyed() -> None:
     store = Pseudonyms(conversations=2, values=2)
     a, b, c = (Request("INPUT", conversation=name) for name in "abc")
@@ -205,11 +213,15 @@ VALUES = st.sampled_from(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.one_of(FILLER, VALUES), min_size=1, max_size=25), st.sampled_from(["tag", "pseudonym"]))
-def test_masking_never_leaves_a_found_value_in_the_output(words: list[str], style: str) -> None:
+@given(
+    st.lists(st.one_of(FILLER, VALUES), min_size=1, max_size=25),
+    st.sampled_from(["tag", "pseudonym"]),
+    st.sampled_from(["INPUT", "OUTPUT"]),
+)
+def test_masking_never_leaves_a_found_value_in_the_output(words: list[str], style: str, source: str) -> None:
     guard = Guardrail(parse_guard_policy(POLICY.format(style=style)))
     text = " ".join(words)
-    result = guard.apply("OUTPUT", text, conversation="h")
+    result = guard.apply(source, text, conversation="h")  # type: ignore[arg-type]
     if result.blocked:
         return
     for finding in result.findings:

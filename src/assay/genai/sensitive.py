@@ -30,7 +30,9 @@ bounded (:data:`MAX_CONVERSATIONS` conversations, least recently used first out,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import itertools
 import math
 import re
 import secrets
@@ -58,6 +60,7 @@ __all__ = [
 
 MAX_CONVERSATIONS: Final = 10_000
 MAX_VALUES: Final = 1_000
+_OWN_CALLS: Final = itertools.count(-1, -1)  # scopes of checks called directly (Request.call 0): never shared
 _MAX_CALLS: Final = 256  # pseudonym scopes of calls without a conversation (only the calls in flight need one)
 _WINDOW: Final = 40
 _TRIGGER = re.compile(r"\S*[0-9@]\S*")
@@ -402,6 +405,8 @@ class SensitiveCheck:
         acting = self.actions[request.source]
         if not acting or not text:
             return []
+        if self.pseudonym and request.conversation is None and request.call == 0:  # called without Guardrail.apply
+            request = dataclasses.replace(request, call=next(_OWN_CALLS))
         findings = []
         for span in self.spans(text, request):
             action = acting[("secrets", "*") if span.kind == "secrets" else (span.kind, span.type)]
