@@ -245,3 +245,20 @@ def test_pseudonyms_are_consistent_across_threads(pseudonyms: Guardrail) -> None
         again = list(pool.map(mask, reversed(addresses)))
     assert sorted(first) == sorted(f"EMAIL_ADDRESS_{n}" for n in range(1, 41))  # one number per value, none twice
     assert again == list(reversed(first))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 200_000, "a1" * 100_000, ("x" * 5000 + " ") * 40, "0." + "7" * 200_000, "@" * 100_000],
+    ids=["letters", "letters-and-digits", "long-words", "long-decimal", "ats"],
+)
+def test_long_texts_without_spaces_are_guarded_in_linear_time(text: str) -> None:
+    import time
+
+    policy = parse_guard_policy(POLICY.format(style="tag") + "words: {phrases: [x1]}\nprompt_attacks: {input: block}\n")
+    guard = Guardrail(policy)
+    guard.apply("INPUT", f"warm up: {CARD}")  # the analyzer loads on first use
+    started = time.perf_counter()
+    guard.apply("INPUT", text)
+    guard.apply("OUTPUT", text)
+    assert time.perf_counter() - started < 5

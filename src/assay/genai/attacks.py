@@ -355,7 +355,8 @@ _HOMOGLYPHS: Final = str.maketrans(
     "aeopcyxijsdghlqwABEKMHOPCTXYIJSoaeikvptuxABEZHIKMNOPTYX",
 )
 _MIXED_SCRIPT = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[\u0370-\u03ff\u0400-\u04ff])\w+\b")
-_LEET_TOKEN = re.compile(r"(?=[\w@$!|+]*[a-z])(?=[\w@$!|+]*[0-9@$!|+])[\w@$!|+]{3,}")
+# tokens mixing letters with digits or symbols (looked at from a token's start only: linear on long runs)
+_LEET_TOKEN = re.compile(r"(?<![\w@$!|+])(?=[\w@$!|+]*[a-z])(?=[\w@$!|+]*[0-9@$!|+])[\w@$!|+]{3,}")
 _LEET: Final = str.maketrans("01345789@$!|+", "oieastgbasilt")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX = re.compile(r"(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}[ :]?){8,}(?![0-9a-fA-F])")

@@ -63,7 +63,9 @@ MAX_VALUES: Final = 1_000
 _OWN_CALLS: Final = itertools.count(-1, -1)  # scopes of checks called directly (Request.call 0): never shared
 _MAX_CALLS: Final = 256  # pseudonym scopes of calls without a conversation (only the calls in flight need one)
 _WINDOW: Final = 40
-_TRIGGER = re.compile(r"\S*[0-9@]\S*")
+_TRIGGER = re.compile(r"[0-9@]+")
+_LONGEST_RUN: Final = 40
+_WIDEST: Final = 200  # a window widens to whitespace by at most this many characters
 _DIGIT = re.compile(r"[0-9]")
 _DECIMAL_BEFORE = re.compile(r"[0-9][.,]$")
 _DECIMAL_AFTER = re.compile(r"^[.,][0-9]")
@@ -188,7 +190,8 @@ _PHONE_CUE = re.compile(r"(?i)\b(?:call|phone|tel|telephone|mobile|cell|ring|rea
 
 def _inside_token(text: str, start: int, end: int) -> bool:
     """Whether the span is part of a longer run of letters and digits (an identifier inside a tracking number)."""
-    return (start > 0 and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
+    before, after = text[start - 1 : start], text[end : end + 1]
+    return (before.isascii() and before.isalnum()) or (after.isascii() and after.isalnum())
 
 
 def _bare_digits(text: str, start: int, end: int) -> bool:
@@ -199,13 +202,16 @@ def _bare_digits(text: str, start: int, end: int) -> bool:
 
 def _windows(text: str) -> list[tuple[int, int]]:
     """The parts of ``text`` around characters that can start an entity (a digit or ``@``), ``_WINDOW`` characters
-    either side widened to whitespace, merged where they touch."""
+    either side widened to whitespace (by at most ``_WIDEST``), merged where they touch."""
     out: list[tuple[int, int]] = []
-    for token in _TRIGGER.finditer(text):
-        start, end = max(0, token.start() - _WINDOW), min(len(text), token.end() + _WINDOW)
-        while start > 0 and not text[start - 1].isspace():
+    for run in _TRIGGER.finditer(text):
+        if run.end() - run.start() > _LONGEST_RUN or (out and run.end() + _WINDOW <= out[-1][1]):
+            continue  # a run of 40 digits is no entity (nor holds one: an identifier inside a token is none)
+        start, end = max(0, run.start() - _WINDOW), min(len(text), run.end() + _WINDOW)
+        floor, ceiling = max(0, start - _WIDEST), min(len(text), end + _WIDEST)
+        while start > floor and not text[start - 1].isspace():
             start -= 1
-        while end < len(text) and not text[end].isspace():
+        while end < ceiling and not text[end].isspace():
             end += 1
         if out and start <= out[-1][1]:
             out[-1] = (out[-1][0], max(out[-1][1], end))
