@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["MIN_SCORE", "Redacted", "redact"]
+__all__ = ["MIN_SCORE", "Redacted", "person_names", "redact"]
 
 #: Presidio's phone numbers score 0.4 without context words: redaction keeps them (recall over precision).
 MIN_SCORE: Final = 0.35
@@ -48,8 +48,9 @@ class Redacted:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _names(text: str) -> list[tuple[int, int, str, float]]:
-    """Person names after a cue: the capitalised words up to the first that is not a name."""
+def person_names(text: str) -> list[tuple[int, int, str, float]]:
+    """Person names after a cue: the capitalised words up to the first that is not a name, as (start, end,
+    ``"PERSON"``, score). Also used by the guardrail's sensitive-information check (``assay.genai.sensitive``)."""
     spans = []
     for match in _NAME.finditer(text):
         kept = []
@@ -73,7 +74,7 @@ def redact(text: str, *, min_score: float = MIN_SCORE) -> Redacted:
         (r.start, r.end, r.entity_type, float(r.score))
         for r in analyzer().analyze(text=text, language="en", entities=list(_ENTITIES), score_threshold=min_score)
     ]
-    found += _names(text)
+    found += person_names(text)
     kept: list[tuple[int, int, str, float]] = []
     for span in sorted(found, key=lambda s: (-s[3], s[0], -(s[1] - s[0]))):
         if all(span[1] <= k[0] or span[0] >= k[1] for k in kept):

@@ -19,6 +19,7 @@ storage, no network; ``services.guard`` records decisions.
 from __future__ import annotations
 
 import importlib
+import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ __all__ = [
     "Check",
     "Context",
     "Finding",
+    "FindingAction",
     "GuardResult",
     "Guardrail",
     "Request",
@@ -43,6 +45,7 @@ FindingAction = Literal["BLOCKED", "ANONYMIZED", "NONE"]
 #: The most characters one call guards (all blocks together); longer content is refused, not truncated.
 MAX_CHARACTERS: Final = 1_000_000
 MAX_BLOCKS: Final = 1_000
+_CALLS: Final = itertools.count(1)  # numbers the apply calls (Request.call); next() on it is atomic in CPython
 
 #: Each section's key in the assessment (Bedrock's names where Bedrock has the policy).
 ASSESSMENT_KEYS: Final[Mapping[str, str]] = {
@@ -118,6 +121,7 @@ class Request:
     sources: tuple[str, ...] = ()
     query: str | None = None
     conversation: str | None = None
+    call: int = 0  # a number unique to one apply call (pseudonyms without a conversation are consistent within it)
 
 
 @dataclass(frozen=True)
@@ -219,8 +223,8 @@ def _masked(text: str, findings: Sequence[Finding]) -> str:
 
 
 class Guardrail:
-    """A compiled guardrail policy (see the module's docstring). Compile once, apply many times; thread-safe for
-    ``apply`` except for the pseudonyms of ``mask_style: pseudonym``, which are kept per conversation."""
+    """A compiled guardrail policy (see the module's docstring). Compile once, apply many times; ``apply`` is
+    thread-safe (the pseudonyms of ``mask_style: pseudonym``, kept per conversation, are behind a lock)."""
 
     def __init__(self, policy: GuardPolicy, context: Context | None = None, *, version: int | None = None) -> None:
         self.policy = policy
@@ -259,7 +263,7 @@ class Guardrail:
         characters = sum(len(b) for b in blocks)
         if characters > MAX_CHARACTERS:
             raise InvalidInput(f"content has {characters} characters, more than the limit of {MAX_CHARACTERS}")
-        request = Request(source, tuple(sources), query, conversation)
+        request = Request(source, tuple(sources), query, conversation, next(_CALLS))
         findings: list[Finding] = []
         for index, text in enumerate(blocks):
             for check in self.checks:

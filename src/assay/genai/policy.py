@@ -150,12 +150,21 @@ class Words(_Section):
     input: WholeAction = "block"
     output: WholeAction = "block"
 
+    @field_validator("phrases")
+    @classmethod
+    def _not_blank(cls, value: list[str]) -> list[str]:
+        for index, phrase in enumerate(value):
+            if not phrase.strip():
+                raise ValueError(f"phrase {index} is blank: give a word or phrase, or remove it")
+        return value
+
 
 class PromptAttacks(_Section):
     input: WholeAction = "block"
     threshold: Share = 0.5  # a prompt scoring at least this is an attack
     system_prompt: Annotated[str, Field(max_length=100_000)] | None = None  # the leak check on outputs
     leak: WholeAction = "block"
+    leak_min_words: Annotated[int, Field(ge=3, le=200)] = 10  # a verbatim run this long (or the whole prompt) leaks
 
 
 class Grounding(_Section):
@@ -231,6 +240,19 @@ def parse_guard_policy(text: str, source: str = "the guardrail policy") -> Guard
     if not isinstance(data, dict):
         raise InvalidInput(f"{source}: the policy must be a mapping with schema ({GUARD_SCHEMA}) and name")
     try:
-        return GuardPolicy.model_validate(data)
+        return GuardPolicy.model_validate(_off(data))
     except ValidationError as exc:
         raise invalid(source, exc) from None
+
+
+_ACTION_KEYS: Final = frozenset({"input", "output", "action", "leak"})
+
+
+def _off(data: object) -> object:
+    """``data`` with YAML's reading of an unquoted ``off`` (the boolean false) put back as the action ``off`` where a
+    key names an action (``input: off``)."""
+    if isinstance(data, dict):
+        return {k: "off" if k in _ACTION_KEYS and v is False else _off(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_off(v) for v in data]
+    return data
