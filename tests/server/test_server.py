@@ -257,6 +257,7 @@ def test_governance_pages(server: tuple[TestClient, dict[str, str], Workspace], 
     client.post("/login", data={"name": "approver", "password": PASSWORD}, follow_redirects=False)
     inbox = client.get("/approvals.json").json()["pending"]
     assert [(a["id"], a["can_decide"]) for a in inbox] == [(1, True)]
+    assert "<span>approver (approver)</span>" in client.get("/").text  # the role held, not the global "member"
     client.post("/logout", data={"csrf": re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)})
     assert ws.audit.log(EventFilter(action="session.end"))[-1].actor == "approver"
     client.post("/login", data={"name": "auditor", "password": PASSWORD}, follow_redirects=False)
@@ -503,3 +504,19 @@ def test_the_api_docs_load_nothing_from_outside(server: tuple[TestClient, dict[s
     for url in urls:
         assert client.get(url).status_code == 200, url
     assert "swagger-ui-bundle.js" in page.text
+
+
+def test_login_returns_to_the_page_asked_for(server: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    client, _, _ = server
+    asked = client.get("/systems/release/risks?x=1", follow_redirects=False)
+    assert asked.status_code == 303 and asked.headers["location"] == "/login?next=%2Fsystems%2Frelease%2Frisks%3Fx%3D1"
+    page = client.get(asked.headers["location"]).text
+    assert '<input type="hidden" name="next" value="/systems/release/risks?x=1">' in page
+    form = {"name": "viewer", "password": PASSWORD, "next": "/systems/release/risks?x=1"}
+    wrong = client.post("/login", data={**form, "password": "wrong"}, follow_redirects=False)
+    assert wrong.headers["location"] == "/login?error=1&next=%2Fsystems%2Frelease%2Frisks%3Fx%3D1"  # kept on retry
+    done = client.post("/login", data=form, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/systems/release/risks?x=1"
+    for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"):
+        away = client.post("/login", data={**form, "next": elsewhere}, follow_redirects=False)
+        assert away.headers["location"] == "/", elsewhere  # never off this server

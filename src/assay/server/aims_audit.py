@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assay.governance.aims import FINDING_KINDS, NONCONFORMITY_STATUSES, REVIEW_INPUTS, one_of
 from assay.reports._jinja import template
-from assay.server.deps import Auth
+from assay.server.deps import Auth, page_user
 
 __all__ = ["router"]
 
@@ -475,29 +475,30 @@ def _render(request: Request, name: str, context: dict[str, Any], *, json_twin: 
     return HTMLResponse(template(f"ui/{name}.html.j2").render(**context, csrf=csrf))
 
 
-def _user(auth: Auth) -> dict[str, str]:
-    return {"name": auth.principal.name, "role": auth.principal.role}
-
-
 def _audits_page(auth: Auth) -> dict[str, Any]:
     rows = auth.ws.aims.audits.programme()
-    return {"page": "aims_audits", "user": _user(auth), "audits": rows, "kinds": list(FINDING_KINDS)}
+    return {"page": "aims_audits", "user": page_user(auth.principal), "audits": rows, "kinds": list(FINDING_KINDS)}
 
 
 def _ncs_page(auth: Auth) -> dict[str, Any]:
     rows = auth.ws.aims.nonconformities.summary()
     counts = {status: sum(r["status"] == status for r in rows) for status in NONCONFORMITY_STATUSES}
-    return {"page": "aims_nonconformities", "user": _user(auth), "nonconformities": rows, "counts": counts}
+    return {
+        "page": "aims_nonconformities",
+        "user": page_user(auth.principal),
+        "nonconformities": rows,
+        "counts": counts,
+    }
 
 
 def _reviews_page(auth: Auth) -> dict[str, Any]:
     rows = [{k: v for k, v in r.state().items() if k != "inputs"} for r in auth.ws.aims.reviews.list()]
-    return {"page": "aims_reviews", "user": _user(auth), "reviews": rows}
+    return {"page": "aims_reviews", "user": page_user(auth.principal), "reviews": rows}
 
 
 def _review_page(auth: Auth, review_id: int) -> dict[str, Any]:
     detail = auth.ws.aims.reviews.detail(review_id)
-    return {"page": "aims_review", "user": _user(auth), "review": detail, "order": list(REVIEW_INPUTS)}
+    return {"page": "aims_review", "user": page_user(auth.principal), "review": detail, "order": list(REVIEW_INPUTS)}
 
 
 @router.get("/aims/audits.json", include_in_schema=False)

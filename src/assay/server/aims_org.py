@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from assay.reports._jinja import template
 from assay.reports.jsonable import jsonable
-from assay.server.deps import Auth
+from assay.server.deps import Auth, page_user
 
 __all__ = ["router"]
 
@@ -432,17 +432,13 @@ def _render(request: Request, name: str, context: dict[str, Any], *, json_twin: 
     return HTMLResponse(template(f"ui/{name}.html.j2").render(**context, csrf=getattr(request.state, "csrf", "")))
 
 
-def _user(auth: Auth) -> dict[str, str]:
-    return {"name": auth.principal.name, "role": auth.principal.role}
-
-
 def _overview(auth: Auth) -> dict[str, Any]:
     aims = auth.ws.aims
     scope = aims.context.scope()
     policy = aims.documents.policy()
     return {
         "page": "aims",
-        "user": _user(auth),
+        "user": page_user(auth.principal),
         "scope": None if scope is None else scope.state(),
         "policy": None if policy is None else policy.state(),
         "counts": {
@@ -460,7 +456,7 @@ def _context(auth: Auth) -> dict[str, Any]:
     context = auth.ws.aims.context
     return {
         "page": "aims-context",
-        "user": _user(auth),
+        "user": page_user(auth.principal),
         "issues": [i.state() for i in context.issues(status=None)],
         "parties": [p.state() for p in context.parties(status=None)],
         "scopes": context.scopes(),
@@ -471,7 +467,7 @@ def _documents(auth: Auth) -> dict[str, Any]:
     documents = auth.ws.aims.documents
     return {
         "page": "aims-documents",
-        "user": _user(auth),
+        "user": page_user(auth.principal),
         "documents": [d.state() for d in documents.list()],
         "due": [d.state() for d in documents.due_for_review(30)],
     }
@@ -483,7 +479,7 @@ def _roles(auth: Auth) -> dict[str, Any]:
     for system in ws.systems.list():
         members = [m.state() for m in ws.aims.teams.list(system.name)]
         teams.append({"system": system.name, "members": members, "coverage": ws.aims.teams.coverage(system.name)})
-    return {"page": "aims-roles", "user": _user(auth), "roles": ws.aims.roles.list(), "teams": teams}
+    return {"page": "aims-roles", "user": page_user(auth.principal), "roles": ws.aims.roles.list(), "teams": teams}
 
 
 @router.get("/aims.json", include_in_schema=False)

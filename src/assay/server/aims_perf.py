@@ -27,7 +27,7 @@ from assay.governance.aims_perf import (
 )
 from assay.reports._jinja import template
 from assay.reports.jsonable import jsonable
-from assay.server.deps import Auth
+from assay.server.deps import Auth, page_user
 
 __all__ = ["router"]
 
@@ -329,10 +329,6 @@ def reminders(
 # -- pages --------------------------------------------------------------------------------------------------------
 
 
-def _user(auth: Auth) -> dict[str, str]:
-    return {"name": auth.principal.name, "role": auth.principal.role}
-
-
 def _objectives_page(auth: Auth) -> dict[str, Any]:
     objectives = auth.ws.aims.objectives
     rows = objectives.status()
@@ -350,14 +346,14 @@ def _objectives_page(auth: Auth) -> dict[str, Any]:
                             "y": [p["value"] for p in points]}],
             }  # fmt: skip
             charts.append(row["chart"])
-    return {"page": "aims-objectives", "user": _user(auth), "objectives": jsonable(rows)}
+    return {"page": "aims-objectives", "user": page_user(auth.principal), "objectives": jsonable(rows)}
 
 
 def _training_page(auth: Auth, within_days: int) -> dict[str, Any]:
     competence = auth.ws.aims.competence
     return {
         "page": "aims-training",
-        "user": _user(auth),
+        "user": page_user(auth.principal),
         "within_days": within_days,
         "trainings": jsonable([t.state() for t in competence.trainings()]),
         "gaps": jsonable(competence.gaps(within_days=within_days)),

@@ -15,6 +15,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -328,8 +329,10 @@ def create_app(
     @app.exception_handler(AssayError)
     async def assay_error(request: Request, exc: AssayError) -> Response:
         page = not request.url.path.startswith("/api/") and request.url.path != "/metrics"  # not a machine's URL
-        if isinstance(exc, Unauthenticated) and page:
-            return RedirectResponse("/login", status_code=303)  # a web page without a session: log in
+        if isinstance(exc, Unauthenticated) and page:  # a web page without a session: log in, then come back
+            asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            target = "/login" if request.method != "GET" or asked == "/" else f"/login?{urlencode({'next': asked})}"
+            return RedirectResponse(target, status_code=303)
         for kind, status, name in _STATUS:
             if isinstance(exc, kind):
                 return error_body(name, str(exc), status)

@@ -30,6 +30,7 @@ __all__ = [
     "authorised",
     "error_body",
     "page",
+    "page_user",
     "workspace",
 ]
 
@@ -135,3 +136,10 @@ def page(model: type[M], items: Sequence[Any], paging: Paging, *, total: int | N
     if total is None:
         total, items = len(items), items[paging.offset : paging.offset + paging.limit]
     return Page_[M](items=model.many(items), total=total, limit=paging.limit, offset=paging.offset)
+
+
+def page_user(who: Principal) -> dict[str, str]:
+    """Who a page's header names: the user and what they are, in words: ``admin`` or ``auditor`` (global roles),
+    else the roles they hold on systems (``approver``, ``owner, viewer``), ``member`` when they hold none."""
+    title = who.role if who.role != "member" else ", ".join(sorted(set(who.memberships.values()))) or "member"
+    return {"name": who.name, "role": who.role, "title": title}

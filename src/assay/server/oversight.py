@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.reports._jinja import template
 from assay.reports.jsonable import jsonable
-from assay.server.deps import Auth
+from assay.server.deps import Auth, page_user
 
 __all__ = ["router"]
 
@@ -146,7 +146,7 @@ def _page(
     }
     return {
         "page": "oversight",
-        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         "system": system,
         "report": jsonable(document),
         "charts": charts,

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -27,7 +28,7 @@ from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFE
 from assay.metrics.options import BiasOptions
 from assay.reports._jinja import template
 from assay.reports.jsonable import jsonable
-from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, workspace
+from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, page_user, workspace
 from assay.server.login import login_response
 from assay.server.uploads import uploaded_file
 from assay.services.access import allowed, dataset_readable
@@ -69,19 +70,37 @@ def _render(request: Request, name: str, context: dict[str, Any], *, json_twin: 
 # -- login and logout --------------------------------------------------------------------------------------------
 
 
+def _local(target: str | None) -> str:
+    """Where to go after logging in: a path of this server only (``/systems/x?tab=y``); anything else (another
+    host, ``//host``, a backslash trick) is the dashboard, so the login page cannot redirect anyone elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > 2000:
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else "/"
+
+
 @router.get("/login")
 def login_page(request: Request) -> Response:
-    return HTMLResponse(template("ui/login.html.j2").render(error=request.query_params.get("error"), user=None))
+    return HTMLResponse(
+        template("ui/login.html.j2").render(
+            error=request.query_params.get("error"), next=_local(request.query_params.get("next")), user=None
+        )
+    )
 
 
 @router.post("/login")
 def login_form(
-    request: Request, name: Annotated[str, Form(max_length=100)], password: Annotated[str, Form(max_length=1000)]
+    request: Request,
+    name: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=2000)] = "/",  # the form field's name
 ) -> Response:
+    target = _local(next)
     try:
-        return login_response(request, name, password, redirect="/")
+        return login_response(request, name, password, redirect=target)
     except Unauthenticated:
-        return RedirectResponse("/login?error=1", status_code=303)
+        again = "/login?error=1" + ("" if target == "/" else f"&{urlencode({'next': target})}")
+        return RedirectResponse(again, status_code=303)
 
 
 @router.post("/logout")
@@ -145,7 +164,7 @@ def _dashboard(auth: Auth, shared: PageCache) -> dict[str, Any]:
         events = [{**e.content(), "hash": e.hash} for e in ws.audit.recent(15)]
     return {
         "page": "dashboard",
-        "user": {"name": who.name, "role": who.role},
+        "user": page_user(who),
         "systems": [
             {k: s.state()[k] for k in ("name", "eu_ai_act_category", "annex_iii_area", "lifecycle_stage", "owner")}
             for s in systems
@@ -292,7 +311,7 @@ def _system_for(request: Request, auth: Auth, name: str) -> dict[str, Any]:
         "datasets": [d for d in context["datasets"] if dataset_readable(who, d["system"], d["shared_with"])],
         # the systems the upload form may register a dataset in: those this person owns
         "owned_systems": [s.name for s in auth.ws.systems.list() if allowed(who, "write", s.name)],
-        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         "can_approve": allowed(auth.principal, "approve", name),
         "can_write": allowed(auth.principal, "write", name),
         # the review queue: reviewers, overseers and owners act there, auditors read it
@@ -330,7 +349,7 @@ def _job(auth: Auth, job_id: int) -> dict[str, Any]:
         link = f"/systems/{view['system']}/assessments/{result['assessment_id']}"
     return {
         "page": "job",
-        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         "job": jsonable(view),
         "result_link": link,
         "running": view["status"] in ("queued", "running"),
@@ -353,7 +372,7 @@ def _assessment(auth: Auth, system: str, assessment_id: int) -> dict[str, Any]:
     document = record.pop("document")
     return {
         "page": "assessment",
-        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         "system": system,
         "assessment": record,
         "document": document,
@@ -437,7 +456,7 @@ def _monitoring(auth: Auth, system: str) -> dict[str, Any]:
         )
     return {
         "page": "monitoring",
-        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         "system": system,
         "monitors": monitors,
         "alerts": [jsonable(alert) for alert in _open_alerts(auth, system, {m["id"]: m["name"] for m in monitors})],
@@ -544,7 +563,7 @@ def _review_queue(auth: Auth, system: str, tab: str, offset: int) -> dict[str, A
     ]  # fmt: skip
     return {
         "page": "review",
-        "user": {"name": me, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         "system": system,
         "tab": tab,
         "tabs": [{"name": name, "label": label, "count": counts[name]} for name, (label, _) in REVIEW_TABS.items()],
@@ -649,7 +668,7 @@ def _review_item(auth: Auth, system: str, item_id: int, decided: int | None) -> 
     prediction = item["output"].get("prediction")
     return {
         "page": "review-item",
-        "user": {"name": me, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         "system": system,
         "item": {**shown, "due": _due(item, now)},
         "features": [
@@ -727,7 +746,7 @@ def _contests(auth: Auth, system: str) -> dict[str, Any]:
     ws.systems.get(system)  # 404 for whoever may not see it
     return {
         "page": "contests",
-        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         "system": system,
         "counts": ws.contests.counts(system),
         "cases": [jsonable(case.state()) for case in ws.contests.list(system, limit=200)],
@@ -743,7 +762,7 @@ def _contest(auth: Auth, system: str, case_id: int) -> dict[str, Any]:
     ranked = sorted(values.items(), key=lambda kv: abs(kv[1]))[-10:]  # the chart: the ten largest, largest on top
     return {
         "page": "contest",
-        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         "system": system,
         "case": {
             **jsonable(case.state()),
@@ -786,7 +805,7 @@ def contest_page(request: Request, auth: Auth, system: str, case_id: int) -> Res
 def _risks(auth: Auth, system: str) -> dict[str, Any]:
     return {
         "page": "risks",
-        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         "system": system,
         "risks": [r.state() for r in auth.ws.risks.list(system)],
         "can_write": allowed(auth.principal, "write", system),
@@ -884,7 +903,7 @@ def _readiness(auth: Auth, shared: PageCache, framework: str) -> dict[str, Any]:
     return {
         "page": "readiness",
         "organisation": organisation,
-        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         **document,
         "generated_by": auth.principal.name,
         "systems": [s for s in document["systems"] if visible is None or s["system"]["name"] in visible],
@@ -911,7 +930,7 @@ def _inbox(auth: Auth) -> dict[str, Any]:
         for a in auth.ws.approvals.list(status="pending")
         if visible is None or a.system in visible
     ]
-    return {"page": "approvals", "user": {"name": auth.principal.name, "role": auth.principal.role}, "pending": pending}
+    return {"page": "approvals", "user": page_user(auth.principal), "pending": pending}
 
 
 @router.get("/approvals.json")
@@ -930,7 +949,7 @@ def _audit(auth: Auth, after: int, verified: dict[str, Any] | None = None) -> di
     events = auth.ws.audit.log(EventFilter(after_seq=after), limit=100)
     return {
         "page": "audit",
-        "user": {"name": auth.principal.name, "role": auth.principal.role},
+        "user": page_user(auth.principal),
         "events": [{**e.content(), "hash": e.hash} for e in events],
         "after": after,
         "next": events[-1].seq if len(events) == 100 else None,
