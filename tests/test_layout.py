@@ -18,6 +18,7 @@ LAYERS = {
     "explain",
     "genai",
     "frames",
+    "genai",
     "governance",
     "metrics",
     "mitigate",

@@ -21,7 +21,7 @@ from assay.governance import (
 )
 from assay.governance.catalogues import _parse_catalogue, _parse_crosswalk
 
-FRAMEWORKS = ("eu-ai-act", "iso42001", "nist-ai-rmf")
+FRAMEWORKS = ("eu-ai-act", "iso42001", "nist-ai-600-1", "nist-ai-rmf")
 
 
 def _ws(text: str) -> str:
@@ -88,6 +88,21 @@ def test_nist_counts() -> None:
     assert cat.control("GV-1.1") is cat.control("GOVERN 1.1")  # short-code aliases resolve
 
 
+def test_nist_ai_600_1_counts() -> None:
+    cat = load_catalogue("nist-ai-600-1")
+    assert len(cat) == 12 and len(cat.of_kind("risk")) == 12
+    assert all(r.parent is None and r.text for r in cat)  # twelve top-level risks, each with our paraphrase
+    assert cat.control("CONF") is cat.control("confabulation")  # the short keys are aliases
+    assert cat.control("intellectual-property").title == "Intellectual Property"
+    assert "paraphrase" in cat.framework.licence_note and "public domain" in cat.framework.licence_note
+    # its links go to the AI RMF only, and none carries evidence: a risk is not a subcategory
+    links = [r for r in crosswalk() if "nist-ai-600-1" in (r.from_framework, r.to_framework)]
+    assert len(links) >= 8 and all(r.relation == "intersect" and r.to_framework == "nist-ai-rmf" for r in links)
+    assert ("intersect", "nist-ai-rmf:MEASURE 2.10") in {
+        (r.relation, c.ref) for r, c in related("nist-ai-600-1", "PRIV")
+    }
+
+
 def test_eu_ai_act_counts() -> None:
     cat = load_catalogue("eu-ai-act")
     assert [a.id for a in cat.of_kind("article")] == [f"Art. {n}" for n in range(9, 16)]
@@ -147,6 +162,15 @@ def test_nist_matches_shared(standards: Path) -> None:
 
 
 @pytest.mark.realdata
+def test_nist_ai_600_1_matches_shared(standards: Path) -> None:
+    cat = load_catalogue("nist-ai-600-1")
+    doc = _read(standards, "nist-ai-600-1-risks.yaml")
+    shared = [(r["key"], r["name"], _ws(r["summary"])) for r in doc["risks"]]
+    assert [(c.aliases[0], c.title, c.text) for c in cat] == shared
+    assert len(shared) == 12
+
+
+@pytest.mark.realdata
 def test_eu_ai_act_matches_shared(standards: Path) -> None:
     cat = load_catalogue("eu-ai-act")
     doc = _read(standards, "eu-ai-act.yaml")
@@ -173,7 +197,11 @@ def test_crosswalk_endpoints_resolve() -> None:
         load_catalogue(rel.from_framework).control(rel.from_id)
         load_catalogue(rel.to_framework).control(rel.to_id)
         frameworks_linked.add(frozenset({rel.from_framework, rel.to_framework}))
-    assert len(frameworks_linked) == 3  # every pair of frameworks is linked somewhere
+    pairs = {
+        frozenset(p) for p in (("iso42001", "nist-ai-rmf"), ("iso42001", "eu-ai-act"), ("nist-ai-rmf", "eu-ai-act"))
+    }
+    assert pairs <= frameworks_linked  # every pair of the three is linked somewhere
+    assert frozenset({"nist-ai-600-1", "nist-ai-rmf"}) in frameworks_linked
 
 
 def test_crosswalk_marked_as_own_mapping() -> None:

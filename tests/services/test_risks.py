@@ -134,7 +134,10 @@ def test_control_aliases_are_stored_by_their_catalogue_id(ws: Workspace) -> None
         ({"residual_impact": 9}, "residual_impact: must be a whole number from 1 to 5, not 9"),
         ({"treatment": "ignore"}, "treatment: Input should be 'avoid', 'mitigate', 'transfer' or 'accept'"),
         ({"controls": ["iso42001:A.99.9"]}, r"no control 'A.99.9' in iso42001"),
-        ({"controls": ["nist:GOVERN 1"]}, r"unknown framework 'nist' \(known: eu-ai-act, iso42001, nist-ai-rmf\)"),
+        (
+            {"controls": ["nist:GOVERN 1"]},
+            r"unknown framework 'nist' \(known: eu-ai-act, iso42001, nist-ai-600-1, nist-ai-rmf\)",
+        ),
         ({"controls": ["A.6.2.4"]}, "write FRAMEWORK:CONTROL"),
         ({"residual_impact": None}, "give residual_likelihood and residual_impact together, or neither"),
         (

@@ -231,6 +231,9 @@ def readiness(
     out.print(overview)
     out.print(f"counted: {document['counted']}", soft_wrap=True)
     for result in document["systems"]:
+        if result.get("not_applicable"):
+            out.print(f"{result['system']['name']}: not applicable: {result['not_applicable']}", soft_wrap=True)
+    for result in document["systems"]:
         if not result["gaps"]:
             continue
         grouped: dict[tuple[Any, str], list[dict[str, Any]]] = {}

@@ -1,4 +1,5 @@
-"""Controls catalogues shipped with Assay as data: ISO/IEC 42001, NIST AI RMF 1.0 and the EU AI Act.
+"""Controls catalogues shipped with Assay as data: ISO/IEC 42001, NIST AI RMF 1.0, the EU AI Act and the 12 risks of
+the NIST AI 600-1 Generative AI Profile.
 
 The YAML files in ``assay/governance/data/`` use one schema (``assay.catalogue/1``); the crosswalk between
 them (``assay.crosswalk/1``) is Assay's own mapping, not an official one. See ``docs/catalogues.md``.
@@ -51,6 +52,7 @@ KINDS: Final = frozenset(
         "obligation",
         "annex",
         "annex-heading",
+        "risk",
     }
 )
 RELATION_TYPES: Final = ("equal", "subset", "superset", "intersect")
@@ -345,7 +347,8 @@ def _framework_ids() -> tuple[str, ...]:
 
 @functools.cache
 def load_catalogue(framework_id: str) -> Catalogue:
-    """The validated catalogue of one framework (``iso42001``, ``nist-ai-rmf``, ``eu-ai-act``); cached."""
+    """The validated catalogue of one framework (``iso42001``, ``nist-ai-rmf``, ``eu-ai-act``, ``nist-ai-600-1``);
+    cached."""
     known = _framework_ids()
     if framework_id not in known:
         raise NotFound(_not_found_message(f"framework {framework_id!r}", framework_id, list(known)))

@@ -3,7 +3,11 @@
 The rules are data (``data/evidence-rules.yaml``, schema ``assay.evidence-rules/1``); every control they name is
 checked against the catalogues when they are loaded. A rule applies to a document when every condition of its
 ``when`` holds: ``schema`` (the document's schema name), ``predictions`` (the assessment used a predicted
-label or a score) and ``monitor`` (a monitor's run on a window of a deployed model's data recorded it).
+label or a score), ``monitor`` (a monitor's run on a window of a deployed model's data recorded it), and for a
+generative evaluation (``assay.genai-eval``) ``metrics`` (a list: at least one of these metrics was measured, i.e.
+``document["metrics"][name]["overall"]["value"]`` is a number), ``red_team`` (``true``: the evaluation attacked the
+target, ``document["red_team"]["categories"]`` has a category with attempts; a list: one of these categories was
+attempted) and ``guardrail`` (the evaluation ran with a guardrail policy in front of the target, ``spec.guardrail``).
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ import yaml
 from assay.errors import IntegrityViolation, NotFound
 from assay.governance.catalogues import load_catalogue
 
-__all__ = ["EVIDENCE_SCHEMA", "EvidenceLink", "EvidenceRule", "controls_for", "evidence_rules"]
+__all__ = ["EVIDENCE_SCHEMA", "EvidenceLink", "EvidenceRule", "attacked", "controls_for", "evidence_rules", "measured"]
 
 EVIDENCE_SCHEMA: Final = "assay.evidence-rules/1"
-_CONDITIONS: Final = {"schema", "predictions", "monitor"}
+_CONDITIONS: Final = {"schema", "predictions", "monitor", "metrics", "red_team", "guardrail"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,40 @@ class EvidenceRule:
             predicts = bool(spec.get("predicted") or spec.get("score"))
             if predicts != bool(self.when["predictions"]):
                 return False
+        if "metrics" in self.when and not measured(document) & set(self.when["metrics"]):
+            return False
+        if "red_team" in self.when:
+            wanted, attempted = self.when["red_team"], attacked(document)
+            if not (attempted & set(wanted) if isinstance(wanted, list) else bool(attempted) == bool(wanted)):
+                return False
+        if "guardrail" in self.when:
+            guarded = bool((document.get("spec") or {}).get("guardrail"))
+            if guarded != bool(self.when["guardrail"]):
+                return False
         return True
+
+
+def measured(document: Mapping[str, Any]) -> set[str]:
+    """The metrics a generative evaluation measured: those whose overall value is a number."""
+    metrics = document.get("metrics")
+    if not isinstance(metrics, Mapping):
+        return set()
+    found = set()
+    for name, entry in metrics.items():
+        overall = entry.get("overall") if isinstance(entry, Mapping) else None
+        value = overall.get("value") if isinstance(overall, Mapping) else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            found.add(str(name))
+    return found
+
+
+def attacked(document: Mapping[str, Any]) -> set[str]:
+    """The red-team categories a generative evaluation attempted (at least one attempt)."""
+    red_team = document.get("red_team")
+    categories = red_team.get("categories") if isinstance(red_team, Mapping) else None
+    if not isinstance(categories, Mapping):
+        return set()
+    return {str(name) for name, row in categories.items() if isinstance(row, Mapping) and row.get("attempts")}
 
 
 def _fail(source: str, message: str) -> IntegrityViolation:
@@ -83,6 +120,14 @@ def _parse_rules(text: str, source: str) -> tuple[EvidenceRule, ...]:
             raise _fail(
                 source, f"rule {rule_id!r}: unknown condition {sorted(unknown)[0]!r} (known: {sorted(_CONDITIONS)})"
             )
+        listed = when.get("metrics", [])
+        if not isinstance(listed, list) or not all(isinstance(m, str) and m for m in listed):
+            raise _fail(source, f"rule {rule_id!r}: 'metrics' must be a list of metric names")
+        red_team = when.get("red_team", True)
+        if not isinstance(red_team, bool) and not (
+            isinstance(red_team, list) and red_team and all(isinstance(c, str) and c for c in red_team)
+        ):
+            raise _fail(source, f"rule {rule_id!r}: 'red_team' must be true, false or a list of categories")
         links = []
         for item in raw.get("serves") or []:
             ref = item.get("control") if isinstance(item, dict) else None

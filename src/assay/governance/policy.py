@@ -19,6 +19,8 @@ A policy is YAML (schema ``assay.policy/1``)::
       - {id: assessed, assessment: assay.assessment, max_age_days: 90}
       - {id: oversight-in-place, oversight: {categories: [high], min_overseers: 1}}
       - {id: team-disciplines, team: {disciplines: [data-science, engineering, legal, domain]}}
+      - {id: grounded, genai: {metric: groundedness, min: 0.9, every_slice: true}}
+      - {id: red-team, genai: {metric: attack_success, max: 0.02}, judge: point}
 
 :func:`load_policy` validates it and names the offending key (``rules[1].abs_max: ...``); :func:`evaluate`
 judges it against :class:`GateFacts` (plain values gathered by the service layer) and returns one
@@ -48,7 +50,9 @@ from assay.governance.readiness import evidence_state
 
 __all__ = [
     "DEFAULT_POLICIES",
+    "GENAI_METRICS",
     "GateFacts",
+    "GenAIRule",
     "OversightRule",
     "Policy",
     "Rule",
@@ -71,7 +75,13 @@ BIAS_METRICS: Final = (
     "DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT", "GE",
 )  # fmt: skip  # SageMaker Clarify's names
 _SCORE_METRICS: Final = {"roc_auc", "brier", "ece", "ece_equal_mass"}
-_KINDS: Final = ("metric", "performance", "min_group_size", "evidence", "assessment", "oversight", "team")
+#: The scores of a generative evaluation (``assay.genai-eval``) a ``genai`` rule may judge.
+GENAI_METRICS: Final = (
+    "groundedness", "relevance", "refusal_correct", "over_refusal", "under_refusal", "pii_leakage", "attack_success",
+    "exact_match", "fuzzy_match", "length", "latency_ms", "protected_content",
+)  # fmt: skip
+GENAI_EVAL: Final = "assay.genai-eval"
+_KINDS: Final = ("metric", "performance", "min_group_size", "evidence", "assessment", "oversight", "team", "genai")
 Category = Literal["prohibited", "high", "limited", "minimal"]
 
 Judge = Literal["point", "interval"]
@@ -108,9 +118,31 @@ class TeamRule(_Strict):
     categories: Annotated[list[Category], Field(min_length=1)] = Field(default_factory=lambda: list(_HIGH))
 
 
+class GenAIRule(_Strict):
+    """The options of a ``genai`` rule: a score of the newest generative evaluation (``assay.genai-eval``) of the
+    model version within ``min`` / ``max``, overall and, with ``every_slice``, on every slice too (``slices``: only
+    the slices of these labels, e.g. ``[category]``; implies ``every_slice``). Judged on the value or, where the policy
+    (or the rule) says ``judge: interval``, on the interval's bound (the low end against ``min``, the high end against
+    ``max``). Systems not marked generative pass (the rule says it does not apply)."""
+
+    metric: Literal[GENAI_METRICS]  # type: ignore[valid-type]
+    min: float | None = None
+    max: float | None = None
+    every_slice: bool = False
+    slices: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _limits(self) -> GenAIRule:
+        if self.min is None and self.max is None:
+            raise ValueError("a genai rule needs a limit: min or max")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
 class Rule(_Strict):
     """One rule; exactly one of ``metric``, ``performance``, ``min_group_size``, ``evidence``, ``assessment``,
-    ``oversight``, ``team``."""
+    ``oversight``, ``team``, ``genai``."""
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")]
     description: str = ""
@@ -121,6 +153,7 @@ class Rule(_Strict):
     assessment: str | None = None
     oversight: OversightRule | None = None
     team: TeamRule | None = None
+    genai: GenAIRule | None = None
     facets: list[str] | None = None
     min: float | None = None
     max: float | None = None
@@ -146,10 +179,12 @@ class Rule(_Strict):
             raise ValueError(f"a {kind} rule needs a limit: min, max, abs_max or max_gap")
         if kind == "metric" and self.max_gap is not None:
             raise ValueError("max_gap is for performance rules (the gap between groups)")
-        if kind not in ("metric", "performance") and (limits or self.judge or self.facets):
+        if kind == "genai" and (limits or self.facets):
+            raise ValueError("a genai rule takes its limits inside genai (genai: {metric: ..., min: ...}), no facets")
+        if kind not in ("metric", "performance", "genai") and (limits or self.judge or self.facets):
             raise ValueError(f"a {kind} rule takes no limits, judge or facets")
-        if kind not in ("evidence", "assessment") and self.max_age_days is not None:
-            raise ValueError("max_age_days is for evidence and assessment rules")
+        if kind not in ("evidence", "assessment", "genai") and self.max_age_days is not None:
+            raise ValueError("max_age_days is for evidence, assessment and genai rules")
         if kind != "assessment" and (self.check is not None or self.passing is not None):
             raise ValueError("check and passing are for assessment rules")
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -297,6 +332,7 @@ class GateFacts:
     oversight: Mapping[str, Any] | None = None
     # the system's team: {person: [disciplines]} of its active members (None: not gathered)
     team: Mapping[str, Sequence[str]] | None = None
+    generative: bool = False  # the system is marked generative (genai rules apply to it)
 
 
 @dataclass(frozen=True)
@@ -599,8 +635,85 @@ def _team_rule(rule: Rule, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
     )
 
 
+def _genai_rule(rule: Rule, policy: Policy, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
+    """A score of the newest ``assay.genai-eval`` of the model version (see :class:`GenAIRule`)."""
+    assert rule.genai is not None
+    options = rule.genai
+    name = options.metric
+    if not facts.generative:
+        return True, f"{facts.system} is not marked generative: the rule does not apply", []
+    command = (
+        f"run one: assay eval run --system {facts.system} --model-version {facts.ref} --dataset-version TESTS@VERSION"
+    )
+    records = [a for a in facts.assessments if a.get("kind") == GENAI_EVAL]
+    if not records:
+        return False, f"no generative evaluation (assay.genai-eval) of {facts.ref} is recorded: {command}", []
+    newest = records[-1]
+    age = f"within {rule.max_age_days} days"
+    if not _age_ok(newest["created_at"], facts.today, rule.max_age_days):
+        note = f"the newest generative evaluation of {facts.ref} (assessment {newest['id']}, {newest['created_at']})"
+        return False, f"{note} is older than {rule.max_age_days} days: {command}", []
+    document = newest.get("document") or {}
+    entry = (document.get("metrics") or {}).get(name)
+    source = f"assessment {newest['id']}"
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("overall"), Mapping):
+        reason = entry.get("reason") if isinstance(entry, Mapping) else None
+        why = f" ({reason})" if reason else ""
+        return False, f"the newest generative evaluation of {facts.ref} ({source}) did not measure {name}{why}", []
+    judge = rule.judge or policy.judge
+    rows: list[tuple[str, Mapping[str, Any]]] = [("overall", entry["overall"])]
+    if options.every_slice or options.slices:
+        for key, value in sorted((entry.get("slices") or {}).items()):
+            label = str(key).partition("=")[0]
+            if options.slices is None or label in options.slices:
+                rows.append((f"slice {key}", value))
+    findings = []
+    for where, row in rows:
+        value = _number(row.get("value"))
+        low, high = _number(row.get("low")), _number(row.get("high"))
+        n = row.get("n")
+        interval = None if low is None or high is None else (low, high)
+        if value is None:
+            findings.append(Finding(where, None, False, f"not measured (n={n})"))
+            continue
+        ok, note = _within_genai(options, value, interval, judge)
+        findings.append(Finding(where, row.get("value"), ok, note or f"n={n}", interval))
+    failed = [f for f in findings if not f.passed]
+    judged = "the interval's bound" if judge == "interval" else "the value"
+    if options.min is not None and options.max is not None:
+        limit = f"within [{options.min:g}, {options.max:g}]"
+    else:
+        limit = f"≥ {options.min:g}" if options.min is not None else f"≤ {options.max:g}"
+    scope = "overall and on every slice" if len(rows) > 1 or options.every_slice else "overall"
+    text = (
+        f"{name} {limit} {scope} ({judged}; {source}, {age if rule.max_age_days else newest['created_at']}): "
+        f"{len(findings) - len(failed)} of {len(findings)} pass"
+    )
+    return not failed, text, findings
+
+
+def _within_genai(
+    options: GenAIRule, value: float, interval: tuple[float, float] | None, judge: Judge
+) -> tuple[bool, str]:
+    if judge == "interval":
+        if interval is None:
+            return False, "no confidence interval to judge"
+        low, high = interval
+    else:
+        low = high = value
+    if math.isnan(low) or math.isnan(high):
+        return False, "not a number"
+    if options.min is not None and low < options.min:
+        return False, ""
+    if options.max is not None and high > options.max:
+        return False, ""
+    return True, ""
+
+
 def _judge(rule: Rule, policy: Policy, facts: GateFacts) -> tuple[bool, str, list[Finding]]:
     kind = rule.kind
+    if kind == "genai":
+        return _genai_rule(rule, policy, facts)
     if kind == "team":
         return _team_rule(rule, facts)
     if kind == "oversight":

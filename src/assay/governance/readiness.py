@@ -18,6 +18,10 @@
   evidence (its own or counted through :func:`covering`). An excluded entry has no gaps and is not counted. An
   entry whose every piece of evidence was revoked has the gap ``evidence_revoked`` (not ``no_evidence``: the
   withdrawn items are still listed).
+* **Generative systems only** (:data:`GENERATIVE_ONLY`). The NIST AI 600-1 profile lists the risks of generative AI:
+  for a system not marked generative none of its entries applies (:func:`framework_applies` says why), so readiness
+  of every system against it counts generative systems only, and a system asked about by name that is not generative
+  has every entry excluded with that reason rather than a list of gaps it could never close.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from assay.governance.catalogues import Catalogue, Control, Relation, crosswalk,
 __all__ = [
     "COUNTING_RELATIONS",
     "GAP_KINDS",
+    "GENERATIVE_ONLY",
     "SOA_FRAMEWORK",
     "Coverage",
     "assessed_entries",
@@ -41,6 +46,7 @@ __all__ = [
     "covering",
     "evaluate",
     "evidence_state",
+    "framework_applies",
     "resolve_control",
     "share",
     "soa_controls",
@@ -57,6 +63,20 @@ GAP_KINDS: Final = (
     "evidence_not_yet_valid",
     "stale_approval",
 )
+
+
+#: Frameworks whose entries apply to generative AI systems only.
+GENERATIVE_ONLY: Final = frozenset({"nist-ai-600-1"})
+
+
+def framework_applies(framework: str, system: str, *, generative: bool) -> str | None:
+    """``None`` when ``framework`` applies to the system, else the reason it does not (a justification)."""
+    if framework in GENERATIVE_ONLY and not generative:
+        return (
+            f"{framework} covers the risks of generative AI and {system} is not marked generative "
+            f"(assay system update {system} --generative, if it is)"
+        )
+    return None
 
 
 def catalogue_of(framework: str) -> Catalogue:

@@ -4,8 +4,9 @@ SageMaker Model Card JSON schema and to a Hugging Face model card (YAML metadata
 
 The sections follow Mitchell et al., "Model Cards for Model Reporting" (2019), with the governance record
 added: model details, intended use, factors, metrics, training data, evaluation data, risks and ethical
-considerations, caveats and recommendations, approvals, gate results, and the generative-AI disclosure when the
-system is flagged.
+considerations, caveats and recommendations, approvals, gate results, and for a system flagged generative: its
+foundation model and provenance, the newest generative evaluation (scores by slice with their intervals, red-team
+attack success by category), the guardrail policies bound to it and the generative-AI disclosure.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from assay.reports._static_charts import calibration_svg, metric_interval_svg, p
 
 __all__ = [
     "CARD_SECTIONS",
+    "GENERATIVE_SECTIONS",
     "KEY_METRICS",
+    "genai_table",
     "render_card_html",
     "render_card_markdown",
     "render_card_pdf",
@@ -47,6 +50,11 @@ CARD_SECTIONS: Final = (
     ("gates", "Gate results"),
 )
 DISCLOSURE_SECTION: Final = ("disclosure", "Generative-AI disclosure")
+GENERATIVE_SECTIONS: Final = (
+    ("foundation_model", "Foundation model and provenance"),
+    ("genai_evaluation", "Generative evaluation"),
+    ("guardrails", "Guardrail policies"),
+)
 KEY_METRICS: Final = ("CI", "DPL", "DPPL", "DI", "AD", "RD")
 _PARITY: Final = {"DI": 1.0}
 _RATES: Final = ("accuracy", "selection_rate", "fpr", "fnr")
@@ -73,11 +81,39 @@ def _interval(ci: Any) -> str:
 
 
 def sections(card: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The card's sections in order (the disclosure only for a generative system)."""
+    """The card's sections in order (the foundation model, the generative evaluation, the guardrail policies and
+    the disclosure only for a generative system)."""
     out = list(CARD_SECTIONS)
     if card["system"].get("generative"):
+        foundation, evaluation, guardrails = GENERATIVE_SECTIONS
+        out.insert(out.index(("intended_use", "Intended use")), foundation)
+        out.insert(out.index(("training_data", "Training data")), evaluation)
+        out.insert(out.index(("caveats", "Caveats and recommendations")), guardrails)
         out.append(DISCLOSURE_SECTION)
     return out
+
+
+def _score_text(score: Mapping[str, Any] | None) -> str:
+    if not score:
+        return ""
+    interval = f" [{_number(score.get('low'))}, {_number(score.get('high'))}]" if score.get("low") is not None else ""
+    return f"{_number(score.get('value'))}{interval} n={_number(score.get('n'))}"
+
+
+def genai_table(card: Mapping[str, Any]) -> dict[str, Any]:
+    """The newest generative evaluation as a table: one row for ``overall`` and one per slice, one column per metric
+    measured; each cell the score with its interval and n (blank where a metric was not scored on a slice)."""
+    evaluation = ((card.get("generative") or {}).get("evaluation")) or {}
+    scores = evaluation.get("scores", [])
+    metrics = [item["metric"] for item in scores]
+    rows = [{"slice": "overall", "cells": [_score_text(item["overall"]) for item in scores]}]
+    for key in evaluation.get("slices", []):
+        cells = []
+        for item in scores:
+            found = next((row for row in item["slices"] if row["slice"] == key), None)
+            cells.append(_score_text(found))
+        rows.append({"slice": key, "cells": cells})
+    return {"metrics": metrics, "rows": rows}
 
 
 def _metric_rows(card: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -136,6 +172,7 @@ def render_card_html(card: Mapping[str, Any], *, for_print: bool = False) -> str
     return template.render(
         card=card,
         sections=sections(card),
+        genai=genai_table(card),
         metric_rows=_metric_rows(card),
         key_metrics=KEY_METRICS,
         performance=_performance_rows(card),
@@ -301,6 +338,62 @@ def _md_disclosure(card: Mapping[str, Any]) -> list[str]:
     return [f"> {_md(card['system']['disclosure'])}"]
 
 
+def _md_foundation(card: Mapping[str, Any]) -> list[str]:
+    found = (card.get("generative") or {}).get("foundation_model") or {}
+    rows = [
+        ("Foundation model", found.get("foundation_model")),
+        ("Provider", found.get("provider")),
+        ("Licence", found.get("licence")),
+        ("Source", found.get("source")),
+        ("Terms of use", found.get("terms")),
+    ]
+    return ["| field | value |", "|---|---|", *(f"| {k} | {_md(v or '(not recorded)')} |" for k, v in rows)]
+
+
+def _md_genai(card: Mapping[str, Any]) -> list[str]:
+    evaluation = (card.get("generative") or {}).get("evaluation")
+    if not evaluation:
+        return ["No generative evaluation is recorded for this model version."]
+    target = evaluation.get("target") or {}
+    tests = evaluation.get("test_set") or {}
+    guard = f"; through guardrail policy {evaluation['guardrail']}" if evaluation.get("guardrail") else ""
+    out = [
+        f"From evaluation {evaluation['assessment_id']} ({evaluation['created_at']}, {evaluation.get('status')}) of "
+        f"{_md(str(target.get('model') or target.get('kind') or 'the target'))} on "
+        f"{_md(str(tests.get('source') or 'a test set'))} ({tests.get('items', '?')} items){guard}; intervals in "
+        "brackets.",
+        "",
+    ]
+    table = genai_table(card)
+    if table["metrics"]:
+        out += ["| slice | " + " | ".join(table["metrics"]) + " |", "|" + "---|" * (len(table["metrics"]) + 1)]
+        out += [f"| {_md(row['slice'])} | " + " | ".join(row["cells"]) + " |" for row in table["rows"]]
+    for item in evaluation.get("unmeasured", []):
+        out.append(f"- {item['metric']} not measured: {_md(item['reason'])}")
+    if evaluation.get("red_team"):
+        out += ["", "Red-team attack success by category:", "",
+                "| category | attempts | successes | rate | interval |", "|---|---|---|---|---|"]  # fmt: skip
+        for row in evaluation["red_team"]:
+            out.append(
+                f"| {_md(row['category'])} | {_number(row['attempts'])} | {_number(row['successes'])} | "
+                f"{_number(row['rate'])} | [{_number(row['low'])}, {_number(row['high'])}] |"
+            )
+    return out
+
+
+def _md_guardrails(card: Mapping[str, Any]) -> list[str]:
+    policies = (card.get("generative") or {}).get("guardrails") or []
+    if not policies:
+        return ["No guardrail policy is bound to this system."]
+    out = ["| policy | version | checks | disclosure required | SHA-256 | since |", "|---|---|---|---|---|---|"]
+    for p in policies:
+        out.append(
+            f"| {_md(p['name'])} | {p['version']} | {_md(', '.join(p['sections']) or 'none')} | "
+            f"{'yes' if p['disclosure_required'] else 'no'} | {p['sha256'][:12]} | {p['created_at']} |"
+        )
+    return out
+
+
 _MARKDOWN: Final = {
     "details": _md_details,
     "intended_use": _md_intended,
@@ -315,6 +408,9 @@ _MARKDOWN: Final = {
     "approvals": _md_approvals,
     "gates": _md_gates,
     "disclosure": _md_disclosure,
+    "foundation_model": _md_foundation,
+    "genai_evaluation": _md_genai,
+    "guardrails": _md_guardrails,
 }
 
 

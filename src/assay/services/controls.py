@@ -36,6 +36,7 @@ from assay.governance.readiness import (
     covering,
     evaluate,
     evidence_state,
+    framework_applies,
     resolve_control,
     share,
     soa_controls,
@@ -68,6 +69,7 @@ _COUNTED: Final = {
     "system's records: `assay aims readiness`)",
     "nist-ai-rmf": "the 72 subcategories",
     "eu-ai-act": "the 32 obligations of Articles 9-15 and the 9 Annex IV headings",
+    "nist-ai-600-1": "the 12 risks of generative AI, for generative systems only (every system: the generative ones)",
 }
 
 
@@ -553,7 +555,8 @@ class Controls(Service):
     ) -> dict[str, Any]:
         """Readiness of one system (every system when ``None``) against ``framework``: the share of applicable
         entries that are implemented with current evidence, and the gaps (the plain ``assay.readiness``
-        document)."""
+        document). A framework for generative systems only (NIST AI 600-1) counts the generative systems when every
+        system is asked, and excludes every entry of a system that is not generative, saying why."""
         day = as_of or _today()
         framework_id = catalogue_of(framework).framework.id
         controls = assessed_entries(framework_id)
@@ -565,8 +568,22 @@ class Controls(Service):
                 if system is not None
                 else list(session.execute(select(System).order_by(System.name)).scalars())
             )
+            if system is None:
+                owners = [o for o in owners if framework_applies(framework_id, o.name, generative=o.generative) is None]
             recorded = self._recorded(session, None if system is None else owners[0])
-            per_system = [(owner, self._entries(owner, controls, day, recorded)) for owner in owners]
+            per_system = [
+                (
+                    owner,
+                    self._entries(
+                        owner,
+                        controls,
+                        day,
+                        recorded,
+                        excluded=framework_applies(framework_id, owner.name, generative=owner.generative),
+                    ),
+                )
+                for owner in owners
+            ]
         approvals: dict[str, list[Any]] = {}
         for approval in self.ws.approvals.list(system):  # one pass for every system, not one per system
             approvals.setdefault(approval.system, []).append(approval)
@@ -598,6 +615,7 @@ class Controls(Service):
             results.append(
                 {
                     "system": _system_block(owner),
+                    "not_applicable": framework_applies(framework_id, owner.name, generative=owner.generative),
                     "entries": len(entries),
                     "applicable": len(applicable),
                     "excluded": len(entries) - len(applicable),
@@ -651,15 +669,20 @@ class Controls(Service):
             Mapping[int, Mapping[tuple[str, str], ControlStatus]],
             Mapping[int, Mapping[tuple[str, str], list[Evidence]]],
         ],
+        *,
+        excluded: str | None = None,
     ) -> list[dict[str, Any]]:
         """Status, evidence (own and counted) and the verdict of each entry of ``controls`` for ``owner``, from the
-        ``recorded`` statuses and evidence (:meth:`_recorded`)."""
+        ``recorded`` statuses and evidence (:meth:`_recorded`). ``excluded``: the framework does not apply to the
+        system, for this reason (every entry is reported excluded with it, whatever status was recorded)."""
         statuses = recorded[0].get(owner.id, {})
         evidence = recorded[1].get(owner.id, {})
         entries = []
         for control in controls:
             row = statuses.get((control.framework, control.id))
             status = dict(_DEFAULT_STATUS) if row is None else {key: getattr(row, key) for key in _STATUS_FIELDS}
+            if excluded is not None:
+                status.update(applicable=False, justification=excluded)
             items = [_evidence_item(view) for view in _counted(evidence, control, owner.name, day)]
             ready, gaps = evaluate(
                 applicable=status["applicable"], implementation=status["implementation"], evidence=items

@@ -185,6 +185,7 @@ def _facts(
         waivers=waivers,
         oversight=oversight_facts(session, owner),
         team=team_facts(session, owner),
+        generative=bool(owner.generative),
     )
 
 

@@ -17,7 +17,7 @@ from assay._version import __version__
 from assay.governance.catalogues import load_catalogue
 from assay.services import _lookup
 from assay.services._base import Service
-from assay.services.cards import category_text
+from assay.services.cards import GENAI_EVAL, category_text, genai_evaluation, guard_policies
 from assay.services.contests import contest_counts, contest_summary
 from assay.store.models import (
     Assessment,
@@ -88,6 +88,9 @@ class _Facts:
             session.execute(select(CorrectiveAction).where(CorrectiveAction.incident_id.in_(incident_ids))).scalars()
         )
         self.gates = list(session.execute(select(GateRun).where(GateRun.system_id == owner.id)).scalars())
+        # a generative system: the newest evaluation of each model version and the guardrail policies bound to it
+        self.genai = {v.id: genai_evaluation(session, v) for _, v in self.versions} if owner.generative else {}
+        self.guardrails = guard_policies(session, owner) if owner.generative else []
 
     def dataset_ref(self, version_id: int | None) -> str | None:
         if version_id is None or version_id not in self.datasets:
@@ -119,6 +122,19 @@ def _general(f: _Facts) -> tuple[list[dict[str, Any]], list[str]]:
     ]
     if s.generative:
         items.append(_item("Disclosure to users (generative AI)", s.disclosure))
+        for _, v in f.versions:
+            ref = f.version_refs[v.id]
+            described = [
+                part
+                for part in (
+                    v.foundation_model and f"foundation model {v.foundation_model}",
+                    v.provider and f"provider {v.provider}",
+                    v.licence and f"licence {v.licence}",
+                    v.terms and f"terms {v.terms}",
+                )
+                if part
+            ]
+            items.append(_item(f"Foundation model of {ref}", "; ".join(described) or None))
     gaps = [f"{i['label']} is not recorded" for i in items if i["value"] is None]
     gaps.append("Forms in which the system is placed on the market, hardware, and instructions for use: attach them")
     return items, gaps
@@ -164,6 +180,24 @@ def _development(f: _Facts) -> tuple[list[dict[str, Any]], list[str]]:
             or None,
         )
     )
+    if f.owner.generative:
+        evaluations = [a for a in f.assessments if a.kind == GENAI_EVAL]
+        items.append(
+            _item(
+                "Generative evaluations (test set, scores by slice; recorded in the signed audit ledger)",
+                [
+                    f"evaluation {a.id} of {f.version_refs.get(a.model_version_id or -1, 'no model version')} on "
+                    f"{a.created_at.date()} by {a.created_by} (sha256 {a.document_sha256[:12]})"
+                    for a in evaluations
+                ]
+                or None,
+            )
+        )
+        if not evaluations:
+            gaps.append(
+                "no generative evaluation is recorded (assay eval run): confabulation, personal-data leakage and "
+                "attack success are untested"
+            )
     if not f.versions:
         gaps.append("no model version is registered")
     if not tests:
@@ -189,10 +223,50 @@ def _monitoring(f: _Facts) -> tuple[list[dict[str, Any]], list[str]]:
     items.append(_item("Open risks (health, safety, fundamental rights, discrimination)", [
         f"{r.id} {r.title} ({r.level})" for r in discrimination] or None))  # fmt: skip
     items.append(_item("Human oversight", f.owner.oversight))
+    if f.owner.generative:
+        for _, v in f.versions:
+            evaluation = f.genai.get(v.id)
+            if evaluation is None:
+                continue
+            ref = f.version_refs[v.id]
+            scores = [
+                f"{s['metric']} {s['overall']['value']:.3g} [{_bound(s['overall']['low'])}, "
+                f"{_bound(s['overall']['high'])}] (n={s['overall']['n']})"
+                for s in evaluation["scores"]
+            ]
+            items.append(_item(f"Generative evaluation of {ref} (evaluation {evaluation['assessment_id']})", scores))
+            if evaluation["red_team"]:
+                items.append(
+                    _item(
+                        f"Red-team attack success of {ref} by category",
+                        [
+                            f"{r['category']}: {r['successes']} of {r['attempts']} ({_bound(r['rate'])}, "
+                            f"[{_bound(r['low'])}, {_bound(r['high'])}])"
+                            for r in evaluation["red_team"]
+                        ],
+                    )
+                )
+        items.append(
+            _item(
+                "Guardrail policies controlling inputs and outputs",
+                [
+                    f"{p['name']} version {p['version']}: {', '.join(p['sections']) or 'no checks'}"
+                    + ("; disclosure required" if p["disclosure_required"] else "")
+                    for p in f.guardrails
+                ]
+                or None,
+            )
+        )
+        if not f.guardrails:
+            gaps.append("no guardrail policy is bound to this generative system: its inputs and outputs are unguarded")
     items.append(_item("Contested decisions (GDPR Art. 22(3), EU AI Act Art. 86)", contest_summary(f.contests)))
     if not f.risks:
         gaps.append("no risk is recorded: foreseeable unintended outcomes and sources of risk are not documented")
     return items, gaps
+
+
+def _bound(value: Any) -> str:
+    return "?" if not isinstance(value, int | float) else f"{value:.3g}"
 
 
 def _metrics(f: _Facts) -> tuple[list[dict[str, Any]], list[str]]:
