@@ -18,7 +18,6 @@ LAYERS = {
     "explain",
     "genai",
     "frames",
-    "genai",
     "governance",
     "metrics",
     "mitigate",
