@@ -16,6 +16,7 @@ LAYERS = {
     "checks",
     "cli",
     "explain",
+    "genai",
     "frames",
     "governance",
     "metrics",
