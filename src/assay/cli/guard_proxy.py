@@ -43,6 +43,9 @@ def guard_proxy(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each part of the upstream's answer.")] = 120.0,
     max_body_mb: Annotated[float, typer.Option(help="The largest request body accepted (MiB).")] = 4.0,
     max_messages: Annotated[int, typer.Option(help="The most messages in one chat request.")] = 1000,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (uvicorn's access log; the decisions are recorded either way).")
+    ] = False,
 ) -> None:
     """Serve the guarding proxy: an OpenAI-compatible endpoint guarding a model server's prompts and responses.
 
@@ -93,7 +96,7 @@ def guard_proxy(
     label = guardrail.policy.name + ("" if guardrail.version is None else f" version {guardrail.version}")
     typer.echo(f"Guarding proxy on http://{host}:{port}/v1 -> {upstream} (policy {label})")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
     finally:
         if service is not None and hasattr(service, "flush"):
             service.flush()  # the decisions still buffered
