@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -165,7 +164,9 @@ def main() -> None:
             targets = {"direct": f"http://127.0.0.1:{up_port}/v1", "proxy": f"http://127.0.0.1:{proxy_port}/v1"}
             # one warm-up request each (imports, connections)
             for base in targets.values():
-                httpx.post(f"{base}/chat/completions", json={"messages": [{"role": "user", "content": PROMPT}]})
+                for _ in range(3):
+                    httpx.post(f"{base}/chat/completions", json={"messages": [{"role": "user", "content": PROMPT}]},
+                               timeout=120)  # fmt: skip
             results: dict[str, list[float]] = {"direct": [], "proxy": []}
             errors: dict[str, list[str]] = {"direct": [], "proxy": []}
             cpu = {"proxy": 0.0, "upstream": 0.0}

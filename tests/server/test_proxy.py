@@ -318,6 +318,18 @@ def test_upstream_failures_are_openai_shaped_errors(upstream: OpenAIServer) -> N
         assert slow.status_code == 504 and slow.json()["error"]["code"] == "upstream_timeout"
 
 
+def test_a_stream_broken_off_upstream_ends_with_an_error_event(plain: Proxy, upstream: OpenAIServer) -> None:
+    upstream.replies = {"Story?": "Once upon a time. There was a proxy. It guarded well. The end."}
+    upstream.cut_after = 5  # 25 characters, then the connection drops
+    text, chunks, response = plain.stream("Story?")
+    assert response.status_code == 200
+    assert text == "Once upon a time. "  # the unfinished sentence is not sent unjudged
+    [error] = [chunk["error"] for chunk in chunks if "error" in chunk]
+    assert error["code"] == "upstream_broken" and "broke off its answer" in error["message"]
+    assert chunks[-1]["assay"]["output"][0]["action"] == "NONE"
+    assert plain.recorded[-1][0].outputs == ("Once upon a time. ",)
+
+
 def test_bodies_and_messages_are_bounded(upstream: OpenAIServer) -> None:
     for proxy in _proxy(_plain(), upstream.url, limits=ProxyLimits(max_body_bytes=2000, max_messages=3)):
         big = proxy.chat("x" * 3000)

@@ -18,7 +18,8 @@ Scripting the replies (``replies``):
 
 ``default`` is a text, or None to echo the last user message (``"You said: ..."``). ``delay`` seconds are waited
 before each answer (the model "thinking"), ``chunk_delay`` between streamed chunks. ``fail_next`` holds HTTP
-statuses to answer (with an OpenAI-shaped error) before answering properly, one per request.
+statuses to answer (with an OpenAI-shaped error) before answering properly, one per request; ``cut_after`` (a number
+of content chunks) makes every stream break off there (the connection dropped, as when a server dies).
 
 What it received is kept: ``requests`` lists every request (:class:`Received`: method, path, headers, JSON body),
 ``chats`` the bodies of the chat requests, ``last_user`` the last user message of each. Use it as a context manager
@@ -109,6 +110,7 @@ class OpenAIServer:
         self.model = model
         self.port = port or free_port()
         self.fail_next: list[int] = []
+        self.cut_after: int | None = None
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         self.app = Starlette(
@@ -247,7 +249,9 @@ class OpenAIServer:
         for i in range(len(texts)):
             yield event([{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
         for i, text in enumerate(texts):
-            for start in range(0, len(text), self.chunk):
+            for number, start in enumerate(range(0, len(text), self.chunk)):
+                if self.cut_after is not None and number >= self.cut_after:
+                    raise ConnectionAbortedError("the scripted stream breaks off here")  # uvicorn drops the connection
                 if self.chunk_delay:
                     await asyncio.sleep(self.chunk_delay)
                 piece = text[start : start + self.chunk]

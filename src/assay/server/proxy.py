@@ -584,9 +584,12 @@ class _Proxy:
                 done = len(states) >= choices and all(s.done for s in states.values())
                 if done and any(s.blocked for s in states.values()):
                     break  # stop the upstream's generation: nothing more of it would be forwarded
-        except httpx.HTTPError as exc:
+        except httpx.TimeoutException as exc:
             refused = self.failure(exc)
             failed = _error_body(refused.message, refused.kind, refused.code)
+        except httpx.HTTPError as exc:
+            message = f"the upstream {self.upstream} broke off its answer: {type(exc).__name__}: {exc}"
+            failed = _error_body(message, "upstream_error", "upstream_broken")
         except InvalidInput as exc:  # the guardrail's bound on the text it judges
             failed = _error_body(f"the upstream's answer: {exc}", "upstream_error", "upstream_invalid")
         if failed is not None:
