@@ -48,7 +48,7 @@ def test_the_proxy_serves_as_a_process(tmp_path: Path) -> None:
                                 json={"model": "m", "messages": [{"role": "user", "content": "Hello"}]})  # fmt: skip
             assert answer.status_code == 200, answer.text
             assert answer.json()["choices"][0]["message"]["content"] == f"Hi there.\n\n{DISCLOSURE}"
-            assert answer.headers["x-assay-guardrail"] == "cli-proxy; version=None; input=NONE; output=NONE"
+            assert answer.headers["x-assay-guardrail"] == "cli-proxy; input=NONE; output=NONE"
             assert upstream.requests[-1].headers["authorization"] == "Bearer sk-local"
         finally:
             process.terminate()

@@ -78,7 +78,8 @@ def _proxy(guardrail: Guardrail, url: str, **options: Any) -> Iterator[Proxy]:
     def record(result: GuardResult, **kw: Any) -> None:
         recorded.append((result, kw))
 
-    with TestClient(create_proxy_app(guardrail, url, record=record, **options)) as client:
+    options.setdefault("record", record)
+    with TestClient(create_proxy_app(guardrail, url, **options)) as client:
         yield Proxy(client, recorded)
 
 
@@ -328,6 +329,29 @@ def test_a_stream_broken_off_upstream_ends_with_an_error_event(plain: Proxy, ups
     assert error["code"] == "upstream_broken" and "broke off its answer" in error["message"]
     assert chunks[-1]["assay"]["output"][0]["action"] == "NONE"
     assert plain.recorded[-1][0].outputs == ("Once upon a time. ",)
+
+
+def test_a_fault_of_the_proxy_or_its_recorder_is_no_crash(upstream: OpenAIServer) -> None:
+    def failing_record(result: GuardResult, **kw: Any) -> None:
+        raise RuntimeError("the store is gone")
+
+    for proxy in _proxy(_plain(), upstream.url, record=None):
+        proxy.client.app.state.proxy.record_decision = failing_record  # type: ignore[attr-defined]
+        answer = proxy.chat("Hi")  # the decision is lost (and logged), the answer is not
+        assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "You said: Hi"
+    guardrail = _plain()
+
+    def broken(*args: Any, **kw: Any) -> GuardResult:
+        raise KeyError("a check's bug")
+
+    guardrail.apply = broken  # type: ignore[method-assign]
+    with TestClient(create_proxy_app(guardrail, upstream.url), raise_server_exceptions=False) as client:
+        failed = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}]})
+    assert failed.status_code == 500
+    assert failed.json()["error"] == {
+        "message": "the guarding proxy failed: KeyError (see its log)", "type": "server_error", "param": None,
+        "code": "proxy_error",
+    }  # fmt: skip
 
 
 def test_bodies_and_messages_are_bounded(upstream: OpenAIServer) -> None:

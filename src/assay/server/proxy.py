@@ -229,7 +229,8 @@ class _Proxy:
             log.exception("the guardrail decision could not be recorded")
 
     def header(self, input_action: str, output: str) -> dict[str, str]:
-        value = f"{self.policy.name}; version={self.guardrail.version}; input={input_action}; output={output}"
+        version = "" if self.guardrail.version is None else f" version={self.guardrail.version};"
+        value = f"{self.policy.name};{version} input={input_action}; output={output}"
         return {GUARDRAIL_HEADER: value}
 
     def marker(
@@ -699,6 +700,11 @@ def create_proxy_app(
         assert isinstance(exc, _Refused)
         return JSONResponse(_error_body(exc.message, exc.kind, exc.code), exc.status)
 
+    async def failed(request: Request, exc: Exception) -> Response:  # a fault of the proxy: still an OpenAI error
+        log.error("the guarding proxy failed on %s %s", request.method, request.url.path, exc_info=exc)
+        message = f"the guarding proxy failed: {type(exc).__name__} (see its log)"
+        return JSONResponse(_error_body(message, "server_error", "proxy_error"), 500)
+
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     app = Starlette(
         routes=[
@@ -706,7 +712,7 @@ def create_proxy_app(
             Route("/assay/guardrail", proxy.describe, methods=["GET"]),
             Route("/v1/{path:path}", _passthrough_route(proxy), methods=methods),
         ],
-        exception_handlers={_Refused: refused},
+        exception_handlers={_Refused: refused, Exception: failed},
         lifespan=proxy.lifespan,
     )
     app.state.proxy = proxy
