@@ -200,7 +200,7 @@ def test_a_blocked_prompt_never_reaches_the_upstream(proxy: Proxy, upstream: Ope
     assert marker["ai_generated"] is False
     assert response.headers[GUARDRAIL_HEADER].startswith("support-bot; version=3; input=GUARDRAIL_INTERVENED")
     [(result, kw)] = proxy.recorded
-    assert result.source == "INPUT" and result.blocked and kw == {"channel": "proxy"}
+    assert result.source == "INPUT" and result.blocked and kw == {"channel": "proxy"}  # no content: not kept
 
 
 def test_a_masked_prompt_is_forwarded_masked(plain: Proxy, upstream: OpenAIServer) -> None:
@@ -251,6 +251,21 @@ def test_a_stream_stops_at_the_blocked_sentence(proxy: Proxy, upstream: OpenAISe
     result = proxy.recorded[-1][0]
     assert result.source == "OUTPUT" and result.blocked and result.outputs == (BLOCKED_OUT,)
     assert result.characters == len("The weather is fine. Our Project Nightingale launches soon. ")
+
+
+def test_the_content_goes_to_the_recorder_when_the_policy_keeps_it(upstream: OpenAIServer) -> None:
+    keeping = _guardrail(POLICY + "recording: {keep_content: true}\n")
+    upstream.replies = {"Id?": "It is EMP-444444. Bye."}
+    for proxy in _proxy(keeping, upstream.url, system="support"):
+        proxy.chat("My id is EMP-555555.")
+        proxy.stream("Id?")
+    masked = keeping.apply("INPUT", "My id is EMP-555555.").text
+    assert [(r.source, kw["content"], kw["system"]) for r, kw in proxy.recorded] == [
+        ("INPUT", ["My id is EMP-555555."], "support"),  # as judged: the recorder masks what it keeps
+        ("OUTPUT", f"You said: {masked}", "support"),
+        ("INPUT", ["Id?"], "support"),
+        ("OUTPUT", "It is EMP-444444. Bye.", "support"),
+    ]
 
 
 def test_a_stream_is_masked_sentence_by_sentence(plain: Proxy, upstream: OpenAIServer) -> None:
@@ -386,6 +401,7 @@ def test_sources_and_conversation_reach_the_guardrail_not_the_upstream(upstream:
     for proxy in _proxy(guardrail, upstream.url):
         proxy.chat("Hi", assay={"sources": ["Doc A."], "conversation": "c-1"})
     assert "assay" not in upstream.chats[0]
+    assert [kw for _, kw in proxy.recorded] == [{"channel": "proxy", "conversation": "c-1"}] * 2
     assert seen == [
         ("INPUT", {"conversation": "c-1"}),
         ("OUTPUT", {"sources": ("Doc A.",), "query": "Hi", "conversation": "c-1"}),

@@ -156,6 +156,7 @@ class _Streamed:
 
     buffer: str = ""
     sent: str = ""
+    judged: str = ""  # the sentences judged, as the upstream sent them
     findings: list[Finding] = field(default_factory=list)
     seen: set[tuple[str, str, str]] = field(default_factory=set)
     latency_ms: float = 0.0
@@ -215,14 +216,18 @@ class _Proxy:
             return await anyio.to_thread.run_sync(lambda: self.guardrail.apply(source, content, **kw))
         return self.guardrail.apply(source, content, **kw)
 
-    def record(self, result: GuardResult) -> None:
+    def record(self, result: GuardResult, content: str | list[str], conversation: str | None) -> None:
+        """Pass the decision to the recorder; ``content`` (what was judged, as the application or the upstream sent
+        it: the recorder masks it) only when the policy keeps content."""
         if self.record_decision is None:
             return
         extra: dict[str, Any] = {"channel": "proxy"}
         if self.policy.recording.keep_content:
-            extra["content"] = result.text
+            extra["content"] = content
         if self.system is not None:
             extra["system"] = self.system
+        if conversation is not None:
+            extra["conversation"] = conversation
         try:
             self.record_decision(result, **extra)
         except Exception:  # recording must never break the application's call
@@ -366,7 +371,7 @@ class _Proxy:
                 input_result = await self.apply("INPUT", blocks, conversation=conversation)
             except InvalidInput as exc:
                 raise _Refused(400, str(exc), "invalid_content") from None
-            self.record(input_result)
+            self.record(input_result, blocks, conversation)
             if input_result.blocked:
                 return self.canned(body, input_result, stream, choices)
             if input_result.masked:
@@ -473,7 +478,7 @@ class _Proxy:
                 result = await self.apply("OUTPUT", message["content"], **judged)
             except InvalidInput as exc:
                 raise _Refused(502, f"the upstream's answer: {exc}", "upstream_invalid", "upstream_error") from None
-            self.record(result)
+            self.record(result, message["content"], judged["conversation"])
             outputs.append((index, result))
             if result.blocked:
                 message["content"] = self.policy.messages.blocked_output
@@ -500,6 +505,7 @@ class _Proxy:
         offset, before = len(context), state.characters
         state.latency_ms += result.latency_ms
         state.characters += len(sentence)
+        state.judged += sentence
         new: list[Finding] = []
         for finding in result.findings:
             if finding.span is None:
@@ -604,7 +610,7 @@ class _Proxy:
         outputs: list[tuple[int, GuardResult | None]] = []
         for index, state in sorted(states.items()):
             result = self.streamed_result(state)
-            self.record(result)
+            self.record(result, state.judged, judged["conversation"])
             outputs.append((index, result))
         yield _event({**base, "choices": [], "assay": self.marker(input_result, outputs, generated=True)})
         yield b"data: [DONE]\n\n"
