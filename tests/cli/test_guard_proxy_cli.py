@@ -8,11 +8,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from assay.cli import main
+from assay.services.workspace import Workspace
 from tests.support.openai_server import OpenAIServer, free_port
 
 DISCLOSURE = "This answer was written by an AI system."
@@ -35,15 +37,8 @@ def test_the_proxy_serves_as_a_process(tmp_path: Path) -> None:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    described = httpx.get(f"{base}/assay/guardrail")
-                    break
-                except httpx.TransportError:
-                    assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-                    time.sleep(0.1)
-            assert described.json()["policy"] == "cli-proxy"
+            _wait_for(base, process, log)
+            assert httpx.get(f"{base}/assay/guardrail").json()["policy"] == "cli-proxy"
             answer = httpx.post(f"{base}/v1/chat/completions",
                                 json={"model": "m", "messages": [{"role": "user", "content": "Hello"}]})  # fmt: skip
             assert answer.status_code == 200, answer.text
@@ -79,3 +74,44 @@ def test_bad_options_exit_2_in_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["-w", str(tmp_path / "ws"), "guard", "proxy", "--upstream", "localhost:8000",
                  "--policy-file", str(policy)]) == 2  # fmt: skip
     assert "upstream must be an http:// or https:// URL" in capsys.readouterr().err
+
+
+def test_a_workspace_policy_is_served_with_its_systems_disclosure_and_recorded(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    if workspace.store.engine.dialect.name != "sqlite":
+        pytest.skip("the command line opens the workspace's own database")
+    service: Any = getattr(workspace.genai, "guard", None)
+    if service is None:
+        pytest.skip("the workspace's guard service (ws.genai.guard) is not on this branch yet")
+    workspace.systems.create({"name": "helpdesk", "eu_ai_act_category": "limited", "generative": True,
+                              "disclosure": "Answers come from an AI model."})  # fmt: skip
+    service.add_policy("schema: assay.guardrail/1\nname: desk\ndisclosure: {required: true}\n", system="helpdesk")
+    port = free_port()
+    log = tmp_path / "proxy.log"
+    with OpenAIServer({"Hello": "Hi there."}) as upstream, log.open("wb") as out:
+        command = [sys.executable, "-m", "assay", "-w", str(workspace.root), "guard", "proxy", "--upstream",
+                   upstream.url, "--policy", "desk", "--port", str(port)]  # fmt: skip
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
+        try:
+            _wait_for(f"http://127.0.0.1:{port}", process, log)
+            answer = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions",
+                                json={"messages": [{"role": "user", "content": "Hello"}]})  # fmt: skip
+            assert answer.json()["choices"][0]["message"]["content"] == "Hi there.\n\nAnswers come from an AI model."
+            assert answer.json()["assay"]["version"] == 1
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    decisions = list(service.decisions(policy="desk", channel="proxy"))
+    assert sorted(d["source"] for d in decisions) == ["INPUT", "OUTPUT"], log.read_text()
+
+
+def _wait_for(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{base}/assay/guardrail")
+            return
+        except httpx.TransportError:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
