@@ -157,14 +157,17 @@ def test_other_paths_pass_through_and_unguarded_generation_is_refused(plain: Pro
     assert plain.client.get("/assay/guardrail").json()["sections"] == ["words", "sensitive_information"]
 
 
-def test_the_proxy_key_replaces_the_applications(upstream: OpenAIServer) -> None:
-    for proxy in _proxy(_plain(), upstream.url, api_key="upstream-secret"):
+def test_the_proxy_key_replaces_the_applications_and_shutdown_flushes(upstream: OpenAIServer) -> None:
+    flushed: list[int] = []
+    for proxy in _proxy(_plain(), upstream.url, api_key="upstream-secret", flush=lambda: flushed.append(1)):
         proxy.client.post(
             "/v1/chat/completions",
             json={"messages": [{"role": "user", "content": "Hi"}]},
             headers={"Authorization": "Bearer app-key"},
         )
+        assert flushed == []
     assert upstream.requests[-1].headers["authorization"] == "Bearer upstream-secret"
+    assert flushed == [1]  # the recorder's buffered decisions are written when the proxy stops
 
 
 # ---- the input ------------------------------------------------------------------------------------------------

@@ -70,8 +70,7 @@ def guard_proxy(
         api_key = os.environ.get(api_key_env)
         if not api_key:
             raise InvalidInput(f"--api-key-env {api_key_env}: the environment variable {api_key_env} is not set")
-    record = None
-    service: Any = None
+    record = flush = None
     if policy_file is not None:
         if version is not None:
             raise InvalidInput("--version picks a version of a workspace policy (--policy), not of a file")
@@ -84,22 +83,19 @@ def guard_proxy(
     else:
         assert policy is not None
         genai: Any = open_workspace(ctx).genai
-        service = getattr(genai, "guard", None)
+        service: Any = getattr(genai, "guard", None)
         if service is None:
             raise InvalidInput(
                 f"--policy {policy}: this installation has no guardrail policies in the workspace; give --policy-file"
             )
         guardrail = service.guardrail(policy, version)
-        record = service.record
+        record, flush = service.record, service.flush
     limits = ProxyLimits(max_body_bytes=int(max_body_mb * 2**20), max_messages=max_messages, timeout=timeout)
-    app = create_proxy_app(guardrail, upstream, record=record, api_key=api_key, limits=limits)
+    app = create_proxy_app(guardrail, upstream, record=record, api_key=api_key, limits=limits, flush=flush)
     label = guardrail.policy.name + ("" if guardrail.version is None else f" version {guardrail.version}")
     typer.echo(f"Guarding proxy on http://{host}:{port}/v1 -> {upstream} (policy {label})")
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
-    finally:
-        if service is not None and hasattr(service, "flush"):
-            service.flush()  # the decisions still buffered
+    # the app's shutdown writes the buffered decisions: uvicorn re-raises SIGTERM/SIGINT once it has stopped
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
 
 
 def register(app: typer.Typer) -> None:

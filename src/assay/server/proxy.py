@@ -176,6 +176,7 @@ class _Proxy:
         limits: ProxyLimits,
         system: str | None,
         transport: httpx.AsyncBaseTransport | None,
+        flush: Callable[[], object] | None = None,
     ) -> None:
         self.guardrail = guardrail
         self.policy = guardrail.policy
@@ -185,6 +186,7 @@ class _Proxy:
         self.limits = limits
         self.system = system
         self.transport = transport
+        self.flush = flush
         self.disclosure = disclosure_text(guardrail.policy, guardrail.context.disclosure)
         self.placement: Literal["prepend", "append"] = (
             guardrail.policy.disclosure.placement if guardrail.policy.disclosure else "append"
@@ -208,6 +210,11 @@ class _Proxy:
         finally:
             await self.client.aclose()
             self.client = None
+            if self.flush is not None:  # the decisions still buffered (uvicorn ends the process after the lifespan)
+                try:
+                    self.flush()
+                except Exception:
+                    log.exception("the buffered guardrail decisions could not be written")
 
     # ---- helpers ------------------------------------------------------------------------------------------------
 
@@ -692,15 +699,17 @@ def create_proxy_app(
     limits: ProxyLimits | None = None,
     system: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    flush: Callable[[], object] | None = None,
 ) -> Starlette:
     """The guarding proxy (see the module's docstring) applying ``guardrail`` in front of ``upstream``, the base
     URL an application would give an OpenAI client (``http://127.0.0.1:8000/v1``): the proxy's ``/v1/X`` is the
     upstream's ``{upstream}/X``. ``record(result, channel="proxy", ...)`` receives every decision (None: nothing
     is recorded); ``api_key`` is sent to the upstream instead of the application's; ``system`` is passed to
-    ``record``. A policy that requires a disclosure with no text is refused here (InvalidInput)."""
+    ``record``; ``flush()`` is called when the app shuts down (the recorder's buffered decisions). A policy that
+    requires a disclosure with no text is refused here (InvalidInput)."""
     if not upstream.startswith(("http://", "https://")):
         raise InvalidInput(f"upstream must be an http:// or https:// URL, not {upstream!r}")
-    proxy = _Proxy(guardrail, upstream, record, api_key, limits or ProxyLimits(), system, transport)
+    proxy = _Proxy(guardrail, upstream, record, api_key, limits or ProxyLimits(), system, transport, flush)
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, _Refused)
