@@ -317,11 +317,13 @@ def test_a_required_disclosure_without_text_is_refused_at_start() -> None:
 
 
 def test_upstream_failures_are_openai_shaped_errors(upstream: OpenAIServer) -> None:
-    for proxy in _proxy(_plain(), f"http://127.0.0.1:{free_port()}/v1"):  # nothing listens there
+    port = free_port()
+    for proxy in _proxy(_plain(), f"http://user:secret@127.0.0.1:{port}/v1"):  # nothing listens there
         down = proxy.chat("Hi")
         assert down.status_code == 502
         assert down.json()["error"]["code"] == "upstream_unreachable"
-        assert "not reachable" in down.json()["error"]["message"]
+        assert f"the upstream http://127.0.0.1:{port}/v1 is not reachable" in down.json()["error"]["message"]
+        assert "secret" not in proxy.client.get("/assay/guardrail").text
         assert proxy.client.get("/v1/models").json()["error"]["type"] == "upstream_error"
     upstream.fail_next = [500, 429]
     for proxy in _proxy(_plain(), upstream.url):

@@ -93,7 +93,7 @@ def guard_proxy(
     limits = ProxyLimits(max_body_bytes=int(max_body_mb * 2**20), max_messages=max_messages, timeout=timeout)
     app = create_proxy_app(guardrail, upstream, record=record, api_key=api_key, limits=limits, flush=flush)
     label = guardrail.policy.name + ("" if guardrail.version is None else f" version {guardrail.version}")
-    typer.echo(f"Guarding proxy on http://{host}:{port}/v1 -> {upstream} (policy {label})")
+    typer.echo(f"Guarding proxy on http://{host}:{port}/v1 -> {app.state.proxy.shown} (policy {label})")
     # the app's shutdown writes the buffered decisions: uvicorn re-raises SIGTERM/SIGINT once it has stopped
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
 

@@ -181,6 +181,8 @@ class _Proxy:
         self.guardrail = guardrail
         self.policy = guardrail.policy
         self.upstream = upstream.rstrip("/")
+        # what the proxy shows of the upstream (describe, errors): never credentials written into the URL
+        self.shown = str(httpx.URL(self.upstream).copy_with(userinfo=b""))
         self.record_decision = record
         self.api_key = api_key
         self.limits = limits
@@ -296,13 +298,13 @@ class _Proxy:
         if isinstance(exc, httpx.TimeoutException):
             return _Refused(
                 504,
-                f"the upstream {self.upstream} did not answer in time ({type(exc).__name__})",
+                f"the upstream {self.shown} did not answer in time ({type(exc).__name__})",
                 "upstream_timeout",
                 "upstream_error",
             )
         return _Refused(
             502,
-            f"the upstream {self.upstream} is not reachable: {type(exc).__name__}: {exc}",
+            f"the upstream {self.shown} is not reachable: {type(exc).__name__}: {exc}",
             "upstream_unreachable",
             "upstream_error",
         )
@@ -316,7 +318,7 @@ class _Proxy:
                 "version": self.guardrail.version,
                 "sections": list(self.policy.sections),
                 "methods": dict(self.guardrail.methods),
-                "upstream": self.upstream,
+                "upstream": self.shown,
                 "disclosure": self.disclosure,
                 "placement": self.placement,
             }
@@ -602,7 +604,7 @@ class _Proxy:
             refused = self.failure(exc)
             failed = _error_body(refused.message, refused.kind, refused.code)
         except httpx.HTTPError as exc:
-            message = f"the upstream {self.upstream} broke off its answer: {type(exc).__name__}: {exc}"
+            message = f"the upstream {self.shown} broke off its answer: {type(exc).__name__}: {exc}"
             failed = _error_body(message, "upstream_error", "upstream_broken")
         except InvalidInput as exc:  # the guardrail's bound on the text it judges
             failed = _error_body(f"the upstream's answer: {exc}", "upstream_error", "upstream_invalid")
