@@ -282,6 +282,27 @@ def test_a_stream_is_masked_sentence_by_sentence(plain: Proxy, upstream: OpenAIS
     assert [reply[f.span[0] : f.span[1]] for f in result.findings if f.span] == ["EMP-222222", "EMP-333333"]
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_each_choice_is_judged_on_its_own(proxy: Proxy, upstream: OpenAIServer, stream: bool) -> None:
+    upstream.replies = ["Fine. All good.", "Project Nightingale is secret. More."]  # n=2: one reply each
+    if stream:
+        _, chunks, _ = proxy.stream("x", n=2)
+        texts = ["".join(c["delta"].get("content") or "" for chunk in chunks for c in chunk.get("choices", [])
+                         if c["index"] == i) for i in (0, 1)]  # fmt: skip
+        finishes = {c["index"]: c["finish_reason"] for chunk in chunks for c in chunk.get("choices", [])
+                    if c.get("finish_reason")}  # fmt: skip
+        marker = chunks[-1]["assay"]
+    else:
+        body = proxy.chat("x", n=2).json()
+        texts = [c["message"]["content"] for c in body["choices"]]
+        finishes = {c["index"]: c["finish_reason"] for c in body["choices"]}
+        marker = body["assay"]
+    assert texts == [f"Fine. All good.\n\n{DISCLOSURE}", f"{BLOCKED_OUT}\n\n{DISCLOSURE}"]
+    assert finishes == {0: "stop", 1: "content_filter"}
+    assert [o["action"] for o in marker["output"]] == ["NONE", "GUARDRAIL_INTERVENED"]
+    assert [r.source for r, _ in proxy.recorded] == ["INPUT", "OUTPUT", "OUTPUT"]
+
+
 def test_the_phrase_split_across_chunks_is_still_found(proxy: Proxy, upstream: OpenAIServer) -> None:
     upstream.chunk = 3  # "Proj" "ect Nigh" ...: the sentence is judged once it is whole
     upstream.replies = {"x": "About project nightingale: no comment."}
@@ -386,6 +407,8 @@ def test_bodies_and_messages_are_bounded(upstream: OpenAIServer) -> None:
             ({"messages": []}, "messages: a non-empty list"),
             ({"messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
             ({"messages": [{"role": "user", "content": "a"}], "assay": {"sources": "x"}}, "assay.sources"),
+            ({"messages": [{"role": "user", "content": "a"}], "assay": {"conversation": "c" * 201}}, "assay.conv"),
+            ({"messages": [{"role": "user", "content": "a"}], "n": 10**6}, "n: a whole number from 1 to 128"),
         ]:
             answer = proxy.client.post("/v1/chat/completions", json=bad)
             assert answer.status_code == 400 and answer.json()["error"]["message"].startswith(message)

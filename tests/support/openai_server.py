@@ -101,8 +101,9 @@ class OpenAIServer:
         model: str = "fake-model",
         port: int | None = None,
     ) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[str] = []
         self.replies = replies
-        self._queue = list(replies) if isinstance(replies, list | tuple) else []
         self.default = default
         self.delay = delay
         self.chunk = chunk
@@ -112,7 +113,6 @@ class OpenAIServer:
         self.fail_next: list[int] = []
         self.cut_after: int | None = None
         self.requests: list[Received] = []
-        self._lock = threading.Lock()
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
@@ -123,6 +123,17 @@ class OpenAIServer:
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def replies(self) -> Replies:
+        """The script (settable while the server runs: a new list starts from its first reply)."""
+        return self._replies
+
+    @replies.setter
+    def replies(self, replies: Replies) -> None:
+        with self._lock:
+            self._replies = replies
+            self._queue = list(replies) if isinstance(replies, list | tuple) else []
 
     # ---- what the test reads ----------------------------------------------------------------------------------
 

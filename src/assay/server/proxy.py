@@ -70,6 +70,8 @@ GUARDRAIL_HEADER: Final = "X-Assay-Guardrail"
 Recorder = Callable[..., object]
 #: The first segment of the paths under /v1/ that generate text the proxy does not guard (refused, not passed on).
 UNGUARDED: Final = frozenset({"completions", "responses", "messages", "assistants", "threads", "realtime", "audio"})
+#: The most choices (``n``) one request may ask for.
+MAX_CHOICES: Final = 128
 #: How much of the text already sent is given as the context of the next sentence (characters).
 CONTEXT_CHARACTERS: Final = 4000
 #: A streamed sentence longer than this is judged at its last space before it (bounds the buffer and the delay).
@@ -348,8 +350,8 @@ class _Proxy:
         if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
             raise _Refused(400, "assay.sources: a list of texts is expected", "invalid_request")
         conversation = extension.get("conversation") or request.headers.get("x-assay-conversation")
-        if conversation is not None and not isinstance(conversation, str):
-            raise _Refused(400, "assay.conversation: a text is expected", "invalid_request")
+        if conversation is not None and not (isinstance(conversation, str) and len(conversation) <= 200):
+            raise _Refused(400, "assay.conversation: a text of at most 200 characters is expected", "invalid_request")
 
         # the input: every user message's text, one block each
         places: list[tuple[int, int | None]] = []
@@ -372,8 +374,8 @@ class _Proxy:
                 raise _Refused(400, f"messages[{i}].content: a text or a list of parts is expected", "invalid_messages")
         stream = bool(body.get("stream"))
         choices = body.get("n") or 1
-        if not isinstance(choices, int) or choices < 1:
-            raise _Refused(400, "n: a positive whole number is expected", "invalid_request")
+        if not isinstance(choices, int) or not 1 <= choices <= MAX_CHOICES:
+            raise _Refused(400, f"n: a whole number from 1 to {MAX_CHOICES} is expected", "invalid_request")
         input_result: GuardResult | None = None
         if blocks:
             try:
