@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from assay.cli import main
+from assay.config import load_settings
 from assay.services.workspace import Workspace
 from tests.support.openai_server import OpenAIServer, free_port
 
@@ -76,11 +77,8 @@ def test_bad_options_exit_2_in_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert "upstream must be an http:// or https:// URL" in capsys.readouterr().err
 
 
-def test_a_workspace_policy_is_served_with_its_systems_disclosure_and_recorded(
-    workspace: Workspace, tmp_path: Path
-) -> None:
-    if workspace.store.engine.dialect.name != "sqlite":
-        pytest.skip("the command line opens the workspace's own database")
+def test_a_workspace_policy_is_served_with_its_systems_disclosure_and_recorded(tmp_path: Path) -> None:
+    workspace = Workspace.init(tmp_path / "ws", load_settings(actor="alice", workspace=None))  # the CLI's own SQLite
     service: Any = getattr(workspace.genai, "guard", None)
     if service is None:
         pytest.skip("the workspace's guard service (ws.genai.guard) is not on this branch yet")
@@ -103,6 +101,7 @@ def test_a_workspace_policy_is_served_with_its_systems_disclosure_and_recorded(
             process.terminate()
             process.wait(timeout=30)
     decisions = list(service.decisions(policy="desk", channel="proxy"))
+    workspace.close()
     assert sorted(d["source"] for d in decisions) == ["INPUT", "OUTPUT"], log.read_text()
 
 
