@@ -46,7 +46,8 @@ PROMPT = (
     "if it is late? My order number is 4471-2291 and you can reach me at jane.doe@example.org or on the phone "
     "number in my account. I have been a customer for six years and this is the first time something has gone wrong, "
     "so I hope we can sort it out quickly. Thank you in advance for your help, and have a nice day. Best wishes, "
-    "Jane. P.S. The shelves can wait but the lamp is urgent, so please tell me if it can be sent separately."
+    "Jane. P.S. The shelves can wait but the lamp is urgent, so please tell me if it can be sent separately. If a "
+    "courier has to come twice, I am at home on weekdays after two o'clock, and a neighbour can take it otherwise."
 )
 
 
@@ -138,7 +139,7 @@ def _summary(latencies: list[float]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=30, help="per phase (four phases)")
+    parser.add_argument("--seconds", type=float, default=30, help="seconds per target (two phases each, alternating)")
     parser.add_argument("--delay", type=float, default=0.02, help="the upstream's seconds before answering")
     parser.add_argument("--stream", action="store_true", help="streamed responses (judged sentence by sentence)")
     args = parser.parse_args()
