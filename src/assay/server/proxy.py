@@ -562,8 +562,12 @@ class _Proxy:
         states: dict[int, _Streamed] = {}
         base: dict[str, Any] = {"object": "chat.completion.chunk"}
         failed: dict[str, Any] | None = None
+        kind = response.headers.get("content-type", "")
+        if not kind.startswith("text/event-stream"):  # a server that ignores stream: say so, not an empty answer
+            message = f"the upstream {self.shown} answered a stream request with {kind or 'no content type'}"
+            failed = _error_body(message, "upstream_error", "upstream_invalid")
         try:
-            async for line in response.aiter_lines():
+            async for line in response.aiter_lines() if failed is None else _no_lines():
                 if not line.startswith("data:"):
                     continue  # blank lines, comments, event names
                 data = line[5:].strip()
@@ -659,6 +663,11 @@ class _Proxy:
         new_delta = {**rest, **({"content": text} if text or "role" in rest else {})}
         out_part = {k: v for k, v in part.items() if k not in ("delta", "finish_reason")}
         return {**out_part, "delta": new_delta, "finish_reason": finish}
+
+
+async def _no_lines() -> AsyncIterator[str]:
+    return
+    yield  # an async generator that yields nothing
 
 
 def _event(payload: Mapping[str, Any]) -> bytes:
