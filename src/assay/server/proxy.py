@@ -1,0 +1,747 @@
+"""The guarding proxy: an OpenAI-compatible chat endpoint that applies a guardrail policy in front of another one.
+
+An application changes only its base URL (``http://127.0.0.1:8080/v1`` instead of its model server's, which may be
+vLLM, llama.cpp, Ollama or any server speaking the OpenAI chat API):
+
+- ``POST /v1/chat/completions``: the text of every user message (a string, or the ``text`` parts of a list) is
+  guarded as the ``INPUT`` before the upstream is called. A blocked prompt never reaches the upstream: the answer is
+  the policy's ``messages.blocked_input`` as the assistant's message with ``finish_reason: "content_filter"``. A
+  masked prompt is forwarded masked. The response is then guarded as the ``OUTPUT``: whole when it is not streamed;
+  when it is (``stream: true``), on sentence boundaries: the text is buffered until a sentence ends, the sentence is
+  guarded (with the text sent so far as its context), then sent, masked where the policy masks. When a sentence is
+  blocked nothing more of that choice is forwarded: the policy's ``messages.blocked_output`` is sent and the choice
+  finishes with ``content_filter`` (the upstream connection is closed once every choice has finished).
+- Where the policy requires a disclosure (``disclosure.required``), its text (or the system's) is added to every
+  assistant message the proxy returns (before or after the text, ``disclosure.placement``), unless it is there.
+- Every response carries a machine-readable marker: an ``assay`` object in the JSON (for a stream, in a last chunk
+  with no choices, before ``data: [DONE]``) with the policy, its version, the input's and each output's action and
+  reason, the disclosure and ``ai_generated``; and the header ``X-Assay-Guardrail`` (policy, version, input action,
+  output action, ``streamed`` for a stream).
+- Other paths under ``/v1/`` (``/v1/models``, ``/v1/embeddings``, ...) are passed through unchanged, except the
+  endpoints that generate text the proxy does not guard (``/v1/completions``, ``/v1/responses``, ...), which are
+  refused (404) rather than left open. ``GET /assay/guardrail`` describes the proxy.
+
+Sources and conversation: a request may carry an ``assay`` object (``{"sources": [...], "conversation": "..."}``,
+removed before forwarding) with the passages a response must be grounded in and the conversation's id (pseudonyms
+stay consistent within one; the header ``X-Assay-Conversation`` works too). The grounding check's query is the last
+user message.
+
+Every decision (the input's, and each output's as one decision per choice) is passed to ``record(result,
+channel="proxy", ...)``, the workspace's guard service in ``assay guard proxy``. Upstream failures become
+OpenAI-shaped errors (``{"error": {"message", "type", "code"}}``): unreachable 502, timeout 504, the upstream's own
+errors passed on with their status; a failure in the middle of a stream is sent as an ``error`` event. Request
+bodies and the number of messages are bounded (413 and 400). The proxy does not authenticate applications: bind it
+to loopback or put it behind the network's access control. With ``api_key`` the proxy calls the upstream with its own
+key (``Authorization: Bearer``), else it forwards the application's ``Authorization`` header.
+
+Starlette (FastAPI's base) serves it, without FastAPI's validation layer: the proxy must pass on fields it does not
+know. httpx's ``AsyncClient`` calls the upstream (pooled connections, streaming, separate connect and read timeouts).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Literal
+
+import anyio
+import httpx
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from assay.errors import InvalidInput
+from assay.genai.disclosure import SEPARATOR, disclosed, disclosure_text
+from assay.genai.guard import Finding, Guardrail, GuardResult
+
+__all__ = ["GUARDRAIL_HEADER", "ProxyLimits", "Recorder", "create_proxy_app", "sentences"]
+
+log = logging.getLogger("assay.proxy")
+
+GUARDRAIL_HEADER: Final = "X-Assay-Guardrail"
+#: A decision recorder: ``record(result, channel="proxy", content=..., system=...)``.
+Recorder = Callable[..., object]
+#: The first segment of the paths under /v1/ that generate text the proxy does not guard (refused, not passed on).
+UNGUARDED: Final = frozenset({"completions", "responses", "messages", "assistants", "threads", "realtime", "audio"})
+#: The most choices (``n``) one request may ask for.
+MAX_CHOICES: Final = 128
+#: How much of the text already sent is given as the context of the next sentence (characters).
+CONTEXT_CHARACTERS: Final = 4000
+#: A streamed sentence longer than this is judged at its last space before it (bounds the buffer and the delay).
+MAX_SENTENCE: Final = 2000
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+|[。！？]+|\n+")
+_FORWARDED_HEADERS: Final = ("openai-organization", "openai-project", "user-agent", "accept-language")
+_HOP_BY_HOP: Final = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "upgrade", "te", "trailer"}
+)
+
+
+@dataclass(frozen=True)
+class ProxyLimits:
+    """The proxy's bounds: the request body (bytes), the messages in one request, the upstream's timeouts
+    (seconds: to connect, and to wait for each part of the answer)."""
+
+    max_body_bytes: int = 4 * 2**20
+    max_messages: int = 1000
+    connect_timeout: float = 10.0
+    timeout: float = 120.0
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str, code: str, kind: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.kind = status, message, code, kind
+
+
+def _error_body(message: str, kind: str, code: str | None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+def sentences(buffer: str, *, final: bool = False) -> tuple[list[str], str]:
+    """The whole sentences at the start of ``buffer`` (each with the space after it) and what remains. A sentence
+    ends at ``.``, ``!``, ``?`` or ``…`` followed by whitespace (closing quotes and brackets kept with it), at
+    ``。！？`` and at line breaks. A remainder longer than :data:`MAX_SENTENCE` is cut at its last whitespace;
+    ``final``: the remainder is a sentence too (the stream ended)."""
+    out: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(buffer):
+        out.append(buffer[start : match.end()])
+        start = match.end()
+    rest = buffer[start:]
+    while len(rest) > MAX_SENTENCE:
+        cut = max(rest.rfind(" ", 0, MAX_SENTENCE), rest.rfind("\n", 0, MAX_SENTENCE))
+        cut = cut + 1 if cut > 0 else MAX_SENTENCE
+        out.append(rest[:cut])
+        rest = rest[cut:]
+    if final and rest:
+        out.append(rest)
+        rest = ""
+    return out, rest
+
+
+def _masked(text: str, findings: Sequence[Finding]) -> str:
+    """``text`` with the spans of its ANONYMIZED findings replaced (the first, longest at a start, wins)."""
+    spans = sorted(
+        (
+            (f.span, f.replacement)
+            for f in findings
+            if f.action == "ANONYMIZED" and f.span and f.replacement is not None
+        ),
+        key=lambda s: (s[0][0], -s[0][1]),
+    )
+    out, end = [], 0
+    for (start, stop), replacement in spans:
+        if start >= end:
+            out += [text[end:start], replacement]
+            end = stop
+    return "".join(out) + text[end:]
+
+
+def _reason(findings: Sequence[Finding]) -> str:
+    blocked = next((f for f in findings if f.action == "BLOCKED"), None)
+    if blocked is not None:
+        return f"blocked by {blocked.section}: {blocked.type}"
+    masked = sorted({f.type for f in findings if f.action == "ANONYMIZED"})
+    return "masked " + ", ".join(masked) if masked else ""
+
+
+@dataclass
+class _Streamed:
+    """One choice of a streamed response as it is guarded sentence by sentence."""
+
+    buffer: str = ""
+    sent: str = ""
+    judged: str = ""  # the sentences judged, as the upstream sent them
+    findings: list[Finding] = field(default_factory=list)
+    seen: set[tuple[str, str, str]] = field(default_factory=set)
+    latency_ms: float = 0.0
+    characters: int = 0
+    started: bool = False  # something was sent (the prepended disclosure goes before it)
+    done: bool = False
+    blocked: bool = False
+
+
+class _Proxy:
+    def __init__(
+        self,
+        guardrail: Guardrail,
+        upstream: str,
+        record: Recorder | None,
+        api_key: str | None,
+        limits: ProxyLimits,
+        system: str | None,
+        transport: httpx.AsyncBaseTransport | None,
+        flush: Callable[[], object] | None = None,
+    ) -> None:
+        self.guardrail = guardrail
+        self.policy = guardrail.policy
+        self.upstream = upstream.rstrip("/")
+        # what the proxy shows of the upstream (describe, errors): never credentials written into the URL
+        self.shown = str(httpx.URL(self.upstream).copy_with(userinfo=b""))
+        self.record_decision = record
+        self.api_key = api_key
+        self.limits = limits
+        self.system = system
+        self.transport = transport
+        self.flush = flush
+        self.disclosure = disclosure_text(guardrail.policy, guardrail.context.disclosure)
+        self.placement: Literal["prepend", "append"] = (
+            guardrail.policy.disclosure.placement if guardrail.policy.disclosure else "append"
+        )
+        # embeddings take milliseconds of numpy per call: run those off the event loop; keyword checks run inline
+        self.offload = any(method == "embeddings" for method in guardrail.methods.values())
+        self.client: httpx.AsyncClient | None = None
+
+    # ---- life ---------------------------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.client = httpx.AsyncClient(
+            base_url=self.upstream + "/",
+            timeout=httpx.Timeout(self.limits.timeout, connect=self.limits.connect_timeout),
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+            transport=self.transport,
+        )
+        try:
+            yield
+        finally:
+            await self.client.aclose()
+            self.client = None
+            if self.flush is not None:  # the decisions still buffered (uvicorn ends the process after the lifespan)
+                try:
+                    self.flush()
+                except Exception:
+                    log.exception("the buffered guardrail decisions could not be written")
+
+    # ---- helpers ------------------------------------------------------------------------------------------------
+
+    async def apply(self, source: Literal["INPUT", "OUTPUT"], content: str | list[str], **kw: Any) -> GuardResult:
+        if self.offload:
+            return await anyio.to_thread.run_sync(lambda: self.guardrail.apply(source, content, **kw))
+        return self.guardrail.apply(source, content, **kw)
+
+    def record(self, result: GuardResult, content: str | list[str], conversation: str | None) -> None:
+        """Pass the decision to the recorder; ``content`` (what was judged, as the application or the upstream sent
+        it: the recorder masks it) only when the policy keeps content."""
+        if self.record_decision is None:
+            return
+        extra: dict[str, Any] = {"channel": "proxy"}
+        if self.policy.recording.keep_content:
+            extra["content"] = content
+        if self.system is not None:
+            extra["system"] = self.system
+        if conversation is not None:
+            extra["conversation"] = conversation
+        try:
+            self.record_decision(result, **extra)
+        except Exception:  # recording must never break the application's call
+            log.exception("the guardrail decision could not be recorded")
+
+    def header(self, input_action: str, output: str) -> dict[str, str]:
+        version = "" if self.guardrail.version is None else f" version={self.guardrail.version};"
+        value = f"{self.policy.name};{version} input={input_action}; output={output}"
+        return {GUARDRAIL_HEADER: value}
+
+    def marker(
+        self, input_result: GuardResult | None, outputs: Sequence[tuple[int, GuardResult | None]], generated: bool
+    ) -> dict[str, Any]:
+        return {
+            "policy": self.policy.name,
+            "version": self.guardrail.version,
+            "input": None if input_result is None else {"action": input_result.action, "reason": input_result.reason},
+            "output": [
+                {"index": i, "action": "NONE" if r is None else r.action, "reason": "" if r is None else r.reason}
+                for i, r in outputs
+            ],
+            "disclosure": {"required": self.disclosure is not None, "placement": self.placement}
+            if self.disclosure
+            else {"required": False},
+            "ai_generated": generated,
+        }
+
+    def disclose(self, text: str) -> str:
+        if self.disclosure is None or disclosed(text, self.disclosure):
+            return text
+        if not text.strip():
+            return self.disclosure
+        if self.placement == "prepend":
+            return self.disclosure + SEPARATOR + text
+        return text + SEPARATOR + self.disclosure
+
+    async def body(self, request: Request) -> bytes:
+        limit = self.limits.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _Refused(413, f"the request body has {declared} bytes, more than the limit of {limit}", "too_large")
+        chunks, size = [], 0
+        async for part in request.stream():
+            size += len(part)
+            if size > limit:
+                raise _Refused(413, f"the request body is more than the limit of {limit} bytes", "too_large")
+            chunks.append(part)
+        return b"".join(chunks)
+
+    def upstream_headers(self, request: Request) -> dict[str, str]:
+        headers = {k: v for k in _FORWARDED_HEADERS if (v := request.headers.get(k)) is not None}
+        if self.api_key:
+            headers["authorization"] = f"Bearer {self.api_key}"
+        elif "authorization" in request.headers:
+            headers["authorization"] = request.headers["authorization"]
+        return headers
+
+    def failure(self, exc: httpx.HTTPError) -> _Refused:
+        if isinstance(exc, httpx.TimeoutException):
+            return _Refused(
+                504,
+                f"the upstream {self.shown} did not answer in time ({type(exc).__name__})",
+                "upstream_timeout",
+                "upstream_error",
+            )
+        return _Refused(
+            502,
+            f"the upstream {self.shown} is not reachable: {type(exc).__name__}: {exc}",
+            "upstream_unreachable",
+            "upstream_error",
+        )
+
+    # ---- routes -------------------------------------------------------------------------------------------------
+
+    async def describe(self, request: Request) -> Response:
+        return JSONResponse(
+            {
+                "policy": self.policy.name,
+                "version": self.guardrail.version,
+                "sections": list(self.policy.sections),
+                "methods": dict(self.guardrail.methods),
+                "upstream": self.shown,
+                "disclosure": self.disclosure,
+                "placement": self.placement,
+            }
+        )
+
+    async def chat(self, request: Request) -> Response:
+        raw = await self.body(request)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise _Refused(400, "the request body is not JSON", "invalid_json") from None
+        if not isinstance(body, dict):
+            raise _Refused(400, "the request body must be a JSON object with messages", "invalid_request")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise _Refused(400, "messages: a non-empty list of messages is required", "invalid_messages")
+        if len(messages) > self.limits.max_messages:
+            raise _Refused(
+                400,
+                f"messages: {len(messages)} messages, more than the limit of {self.limits.max_messages}",
+                "too_many_messages",
+            )
+        extension = body.pop("assay", None) or {}
+        if not isinstance(extension, dict):
+            raise _Refused(400, "assay: an object with sources and conversation is expected", "invalid_request")
+        sources = extension.get("sources") or []
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            raise _Refused(400, "assay.sources: a list of texts is expected", "invalid_request")
+        conversation = extension.get("conversation") or request.headers.get("x-assay-conversation")
+        if conversation is not None and not (isinstance(conversation, str) and len(conversation) <= 200):
+            raise _Refused(400, "assay.conversation: a text of at most 200 characters is expected", "invalid_request")
+
+        # the input: every user message's text, one block each
+        places: list[tuple[int, int | None]] = []
+        blocks: list[str] = []
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict):
+                raise _Refused(400, f"messages[{i}]: an object with role and content is expected", "invalid_messages")
+            if message.get("role") != "user":
+                continue
+            content = message.get("content")
+            if isinstance(content, str):
+                places.append((i, None))
+                blocks.append(content)
+            elif isinstance(content, list):
+                for j, part in enumerate(content):
+                    if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                        places.append((i, j))
+                        blocks.append(part["text"])
+            elif content is not None:
+                raise _Refused(400, f"messages[{i}].content: a text or a list of parts is expected", "invalid_messages")
+        stream = bool(body.get("stream"))
+        choices = body.get("n") or 1
+        if not isinstance(choices, int) or not 1 <= choices <= MAX_CHOICES:
+            raise _Refused(400, f"n: a whole number from 1 to {MAX_CHOICES} is expected", "invalid_request")
+        input_result: GuardResult | None = None
+        if blocks:
+            try:
+                input_result = await self.apply("INPUT", blocks, conversation=conversation)
+            except InvalidInput as exc:
+                raise _Refused(400, str(exc), "invalid_content") from None
+            self.record(input_result, blocks, conversation)
+            if input_result.blocked:
+                return self.canned(body, input_result, stream, choices)
+            if input_result.masked:
+                for (i, part), text in zip(places, input_result.outputs, strict=True):
+                    if part is None:
+                        messages[i] = {**messages[i], "content": text}
+                    else:
+                        parts = list(messages[i]["content"])
+                        parts[part] = {**parts[part], "text": text}
+                        messages[i] = {**messages[i], "content": parts}
+        query = input_result.outputs[-1] if input_result is not None and input_result.outputs else None
+        judged = {"sources": tuple(sources), "query": query, "conversation": conversation}
+        assert self.client is not None, "the proxy's lifespan has not started"
+        upstream_request = self.client.build_request(
+            "POST", "chat/completions", json=body, headers=self.upstream_headers(request)
+        )
+        try:
+            response = await self.client.send(upstream_request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self.failure(exc) from None
+        if response.status_code != 200 or not stream:
+            try:
+                data = await response.aread()
+            except httpx.HTTPError as exc:
+                raise self.failure(exc) from None
+            finally:
+                await response.aclose()
+            if response.status_code != 200:
+                return self.upstream_error(response.status_code, data, input_result)
+            return await self.whole(data, input_result, judged)
+        input_action = "NONE" if input_result is None else input_result.action
+        return StreamingResponse(
+            self.stream(response, input_result, judged, choices),
+            media_type="text/event-stream",
+            headers={**self.header(input_action, "streamed"), "Cache-Control": "no-cache"},
+            background=BackgroundTask(response.aclose),
+        )
+
+    def upstream_error(self, status: int, data: bytes, input_result: GuardResult | None) -> Response:
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            payload = None
+        if not (isinstance(payload, dict) and isinstance(payload.get("error"), dict | str)):
+            text = data.decode("utf-8", "replace")[:500]
+            payload = _error_body(f"the upstream answered {status}: {text}", "upstream_error", "upstream_status")
+        action = "NONE" if input_result is None else input_result.action
+        return JSONResponse(payload, status, headers=self.header(action, "NONE"))
+
+    def canned(self, body: dict[str, Any], input_result: GuardResult, stream: bool, choices: int) -> Response:
+        """The answer to a blocked prompt: the policy's message, finished with content_filter (nothing upstream)."""
+        text = self.disclose(self.policy.messages.blocked_input)
+        ident, created, model = f"chatcmpl-assay-{time.time_ns():x}", int(time.time()), body.get("model") or ""
+        marker = self.marker(input_result, [(i, None) for i in range(choices)], generated=False)
+        headers = self.header(input_result.action, "NONE")
+        if not stream:
+            return JSONResponse(
+                {
+                    "id": ident,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": i,
+                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": "content_filter",
+                            "logprobs": None,
+                        }
+                        for i in range(choices)
+                    ],
+                    "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                    "assay": marker,
+                },
+                headers=headers,
+            )
+
+        async def events() -> AsyncIterator[bytes]:
+            base = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model}
+            for i in range(choices):
+                delta = {"role": "assistant", "content": text}
+                yield _event({**base, "choices": [{"index": i, "delta": delta, "finish_reason": "content_filter"}]})
+            yield _event({**base, "choices": [], "assay": marker})
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+    async def whole(self, data: bytes, input_result: GuardResult | None, judged: dict[str, Any]) -> Response:
+        """A response that was not streamed: each choice's message guarded whole."""
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            raise _Refused(502, "the upstream's answer is not JSON", "upstream_invalid", "upstream_error") from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list):
+            raise _Refused(502, "the upstream's answer has no choices", "upstream_invalid", "upstream_error")
+        outputs: list[tuple[int, GuardResult | None]] = []
+        for position, choice in enumerate(payload["choices"]):
+            index = choice.get("index", position) if isinstance(choice, dict) else position
+            message = choice.get("message") if isinstance(choice, dict) else None
+            if not isinstance(message, dict) or not isinstance(message.get("content"), str):
+                outputs.append((index, None))  # a tool call or no content: nothing to judge
+                continue
+            try:
+                result = await self.apply("OUTPUT", message["content"], **judged)
+            except InvalidInput as exc:
+                raise _Refused(502, f"the upstream's answer: {exc}", "upstream_invalid", "upstream_error") from None
+            self.record(result, message["content"], judged["conversation"])
+            outputs.append((index, result))
+            if result.blocked:
+                message["content"] = self.policy.messages.blocked_output
+                choice["finish_reason"] = "content_filter"
+            elif result.masked:
+                message["content"] = result.text
+            message["content"] = self.disclose(message["content"])
+        payload["assay"] = self.marker(input_result, outputs, generated=True)
+        input_action = "NONE" if input_result is None else input_result.action
+        intervened = any(r is not None and r.action != "NONE" for _, r in outputs)
+        return JSONResponse(
+            payload, headers=self.header(input_action, "GUARDRAIL_INTERVENED" if intervened else "NONE")
+        )
+
+    # ---- streaming ----------------------------------------------------------------------------------------------
+
+    async def judge(self, state: _Streamed, sentence: str, judged: dict[str, Any]) -> str | None:
+        """The sentence as it may be sent (masked where the policy masks), or None when it is blocked."""
+        context = state.sent[-CONTEXT_CHARACTERS:]
+        if len(state.sent) > CONTEXT_CHARACTERS:  # start the context at a word
+            space = context.find(" ")
+            context = context[space + 1 :] if space >= 0 else ""
+        result = await self.apply("OUTPUT", context + sentence, **judged)
+        offset, before = len(context), state.characters
+        state.latency_ms += result.latency_ms
+        state.characters += len(sentence)
+        state.judged += sentence
+        new: list[Finding] = []
+        for finding in result.findings:
+            if finding.span is None:
+                key = (finding.section, finding.kind, finding.type)
+                if finding.action == "BLOCKED" or key not in state.seen:
+                    state.seen.add(key)
+                    new.append(finding)
+            elif finding.span[1] > offset and (finding.span[0] >= offset or finding.action == "BLOCKED"):
+                start, end = max(finding.span[0] - offset, 0), finding.span[1] - offset
+                new.append(replace(finding, span=(start, end), block=0))
+        # the findings are kept with their spans in the whole response as the upstream sent it
+        state.findings += [replace(f, span=(f.span[0] + before, f.span[1] + before)) if f.span else f for f in new]
+        if any(f.action == "BLOCKED" for f in new):
+            state.blocked = True
+            return None
+        out = _masked(sentence, new) if any(f.action == "ANONYMIZED" for f in new) else sentence
+        state.sent += out
+        return out
+
+    def streamed_result(self, state: _Streamed) -> GuardResult:
+        findings = tuple(state.findings)
+        action: Literal["NONE", "GUARDRAIL_INTERVENED"] = (
+            "GUARDRAIL_INTERVENED" if any(f.action in ("BLOCKED", "ANONYMIZED") for f in findings) else "NONE"
+        )
+        text = self.policy.messages.blocked_output if state.blocked else state.sent
+        return GuardResult(
+            policy=self.policy.name,
+            source="OUTPUT",
+            action=action,
+            outputs=(text,),
+            findings=findings,
+            sections=tuple(c.section for c in self.guardrail.checks),
+            characters=state.characters,
+            latency_ms=state.latency_ms,
+            reason=_reason(findings),
+            version=self.guardrail.version,
+            methods=self.guardrail.methods,
+        )
+
+    async def stream(
+        self, response: httpx.Response, input_result: GuardResult | None, judged: dict[str, Any], choices: int
+    ) -> AsyncIterator[bytes]:
+        states: dict[int, _Streamed] = {}
+        base: dict[str, Any] = {"object": "chat.completion.chunk"}
+        failed: dict[str, Any] | None = None
+        kind = response.headers.get("content-type", "")
+        if not kind.startswith("text/event-stream"):  # a server that ignores stream: say so, not an empty answer
+            message = f"the upstream {self.shown} answered a stream request with {kind or 'no content type'}"
+            failed = _error_body(message, "upstream_error", "upstream_invalid")
+        try:
+            async for line in response.aiter_lines() if failed is None else _no_lines():
+                if not line.startswith("data:"):
+                    continue  # blank lines, comments, event names
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    failed = _error_body(
+                        "the upstream sent an event that is not JSON", "upstream_error", "upstream_invalid"
+                    )
+                    break
+                if not isinstance(chunk, dict):
+                    continue
+                base.update({k: chunk[k] for k in ("id", "created", "model", "system_fingerprint") if k in chunk})
+                if "error" in chunk:
+                    failed = {"error": chunk["error"]}
+                    break
+                parts = chunk.get("choices")
+                if not parts:  # the usage chunk
+                    yield _event(chunk)
+                    continue
+                out = []
+                for position, part in enumerate(parts):
+                    if not isinstance(part, dict):
+                        continue
+                    index = part.get("index", position)
+                    state = states.setdefault(index, _Streamed())
+                    if state.done:
+                        continue
+                    sent = await self.advance(state, part, judged)
+                    if sent is not None:
+                        out.append(sent)
+                if out:
+                    yield _event({**base, "choices": out})
+                done = len(states) >= choices and all(s.done for s in states.values())
+                if done and any(s.blocked for s in states.values()):
+                    break  # stop the upstream's generation: nothing more of it would be forwarded
+        except httpx.TimeoutException as exc:
+            refused = self.failure(exc)
+            failed = _error_body(refused.message, refused.kind, refused.code)
+        except httpx.HTTPError as exc:
+            message = f"the upstream {self.shown} broke off its answer: {type(exc).__name__}: {exc}"
+            failed = _error_body(message, "upstream_error", "upstream_broken")
+        except InvalidInput as exc:  # the guardrail's bound on the text it judges
+            failed = _error_body(f"the upstream's answer: {exc}", "upstream_error", "upstream_invalid")
+        if failed is not None:
+            yield _event(failed)
+        else:
+            for index, state in sorted(states.items()):  # the upstream ended a choice without finishing it
+                if not state.done:
+                    sent = await self.advance(state, {"index": index, "delta": {}, "finish_reason": "stop"}, judged)
+                    if sent is not None:
+                        yield _event({**base, "choices": [sent]})
+        outputs: list[tuple[int, GuardResult | None]] = []
+        for index, state in sorted(states.items()):
+            result = self.streamed_result(state)
+            self.record(result, state.judged, judged["conversation"])
+            outputs.append((index, result))
+        yield _event({**base, "choices": [], "assay": self.marker(input_result, outputs, generated=True)})
+        yield b"data: [DONE]\n\n"
+
+    async def advance(self, state: _Streamed, part: dict[str, Any], judged: dict[str, Any]) -> dict[str, Any] | None:
+        """What of one choice's chunk may be sent now (None: nothing), its text guarded by sentence."""
+        delta = part.get("delta") if isinstance(part.get("delta"), dict) else {}
+        assert isinstance(delta, dict)
+        content = delta.get("content")
+        finish = part.get("finish_reason")
+        pieces: list[str] = []
+        if isinstance(content, str) and content:
+            state.buffer += content
+        whole, state.buffer = sentences(state.buffer, final=finish is not None)
+        for sentence in whole:
+            out = await self.judge(state, sentence, judged)
+            if out is None:  # blocked: the canned message ends this choice
+                blocked = self.policy.messages.blocked_output
+                pieces.append((SEPARATOR if state.sent.strip() else "") + blocked)
+                finish, state.buffer = "content_filter", ""
+                break
+            pieces.append(out)
+        if self.disclosure is not None and self.placement == "prepend" and not state.started and (pieces or finish):
+            pieces.insert(0, self.disclosure + (SEPARATOR if "".join(pieces).strip() else ""))
+        append = self.disclosure is not None and self.placement == "append" and finish is not None
+        if append and self.disclosure is not None and not disclosed(state.sent, self.disclosure):
+            pieces.append((SEPARATOR if state.sent.strip() or pieces else "") + self.disclosure)
+        text = "".join(pieces)
+        rest = {k: v for k, v in delta.items() if k != "content"}
+        if not text and not rest and finish is None:
+            return None
+        state.started = state.started or bool(text)
+        if finish is not None:
+            state.done = True
+        new_delta = {**rest, **({"content": text} if text or "role" in rest else {})}
+        out_part = {k: v for k, v in part.items() if k not in ("delta", "finish_reason")}
+        return {**out_part, "delta": new_delta, "finish_reason": finish}
+
+
+async def _no_lines() -> AsyncIterator[str]:
+    return
+    yield  # an async generator that yields nothing
+
+
+def _event(payload: Mapping[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+
+
+def _passthrough_route(proxy: _Proxy) -> Callable[[Request], Any]:
+    async def passthrough(request: Request) -> Response:
+        path = request.path_params["path"]
+        if path.split("/", 1)[0] in UNGUARDED:
+            raise _Refused(
+                404,
+                f"/v1/{path} generates text the guarding proxy does not guard: use /v1/chat/completions",
+                "unguarded_endpoint",
+            )
+        body = await proxy.body(request)
+        headers = proxy.upstream_headers(request)
+        if "content-type" in request.headers:
+            headers["content-type"] = request.headers["content-type"]
+        assert proxy.client is not None, "the proxy's lifespan has not started"
+        upstream_request = proxy.client.build_request(
+            request.method, path, params=request.query_params, content=body, headers=headers
+        )
+        try:
+            response = await proxy.client.send(upstream_request, stream=True)
+        except httpx.HTTPError as exc:
+            raise proxy.failure(exc) from None
+        kept = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP}
+        return StreamingResponse(
+            response.aiter_bytes(), response.status_code, headers=kept, background=BackgroundTask(response.aclose)
+        )
+
+    return passthrough
+
+
+def create_proxy_app(
+    guardrail: Guardrail,
+    upstream: str,
+    *,
+    record: Recorder | None = None,
+    api_key: str | None = None,
+    limits: ProxyLimits | None = None,
+    system: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    flush: Callable[[], object] | None = None,
+) -> Starlette:
+    """The guarding proxy (see the module's docstring) applying ``guardrail`` in front of ``upstream``, the base
+    URL an application would give an OpenAI client (``http://127.0.0.1:8000/v1``): the proxy's ``/v1/X`` is the
+    upstream's ``{upstream}/X``. ``record(result, channel="proxy", ...)`` receives every decision (None: nothing
+    is recorded); ``api_key`` is sent to the upstream instead of the application's; ``system`` is passed to
+    ``record``; ``flush()`` is called when the app shuts down (the recorder's buffered decisions). A policy that
+    requires a disclosure with no text is refused here (InvalidInput)."""
+    if not upstream.startswith(("http://", "https://")):
+        raise InvalidInput(f"upstream must be an http:// or https:// URL, not {upstream!r}")
+    proxy = _Proxy(guardrail, upstream, record, api_key, limits or ProxyLimits(), system, transport, flush)
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, _Refused)
+        return JSONResponse(_error_body(exc.message, exc.kind, exc.code), exc.status)
+
+    async def failed(request: Request, exc: Exception) -> Response:  # a fault of the proxy: still an OpenAI error
+        log.error("the guarding proxy failed on %s %s", request.method, request.url.path, exc_info=exc)
+        message = f"the guarding proxy failed: {type(exc).__name__} (see its log)"
+        return JSONResponse(_error_body(message, "server_error", "proxy_error"), 500)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", proxy.chat, methods=["POST"]),
+            Route("/assay/guardrail", proxy.describe, methods=["GET"]),
+            Route("/v1/{path:path}", _passthrough_route(proxy), methods=methods),
+        ],
+        exception_handlers={_Refused: refused, Exception: failed},
+        lifespan=proxy.lifespan,
+    )
+    app.state.proxy = proxy
+    return app

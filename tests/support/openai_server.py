@@ -1,0 +1,321 @@
+"""A real HTTP server speaking the OpenAI-compatible chat API, with answers scripted by the test.
+
+It is a Starlette app served by uvicorn in a thread of the test process, on a free port of 127.0.0.1: real sockets,
+real HTTP, real server-sent events. It answers
+
+- ``POST /v1/chat/completions``: a ``chat.completion`` object, or with ``"stream": true`` server-sent events
+  (``data: {chat.completion.chunk}`` lines, the reply cut into chunks of ``chunk`` characters, ``data: [DONE]`` at the
+  end; a last chunk with ``usage`` when ``stream_options.include_usage`` is set); ``n`` choices when asked;
+- ``GET /v1/models`` and ``GET /v1/models/{id}``: the one model (``model``);
+- anything else: 404 with an OpenAI-shaped error.
+
+Scripting the replies (``replies``):
+
+- a mapping from the last user message's text to the reply (a message not in it gets ``default``);
+- a list of replies, answered in order (then ``default``);
+- a callable ``(messages) -> str``, given the request's ``messages``;
+- None: ``default``.
+
+``default`` is a text, or None to echo the last user message (``"You said: ..."``). ``delay`` seconds are waited
+before each answer (the model "thinking"), ``chunk_delay`` between streamed chunks. ``fail_next`` holds HTTP
+statuses to answer (with an OpenAI-shaped error) before answering properly, one per request; ``cut_after`` (a number
+of content chunks) makes every stream break off there (the connection dropped, as when a server dies).
+
+What it received is kept: ``requests`` lists every request (:class:`Received`: method, path, headers, JSON body),
+``chats`` the bodies of the chat requests, ``last_user`` the last user message of each. Use it as a context manager
+(or ``start``/``stop``)::
+
+    with OpenAIServer({"Hi": "Hello. How can I help?"}) as upstream:
+        client = httpx.Client(base_url=upstream.url)  # http://127.0.0.1:PORT/v1 (an OpenAI client's base URL)
+        client.post("/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "Hi"}]})
+        assert upstream.last_user == ["Hi"]
+
+Run it alone (for benchmarks): ``python -m tests.support.openai_server --port 8001 [--delay 0.05]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+__all__ = ["OpenAIServer", "Received", "free_port", "reply_text"]
+
+Replies = Mapping[str, str] | Sequence[str] | Callable[[list[dict[str, Any]]], str] | None
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request the server received."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: Any  # the JSON body (None when there was none or it was not JSON)
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def reply_text(content: Any) -> str:
+    """The text of a message's ``content`` (a string, or a list of parts of which the ``text`` ones count)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def _error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": None}}, status)
+
+
+class OpenAIServer:
+    """See the module's docstring."""
+
+    def __init__(
+        self,
+        replies: Replies = None,
+        *,
+        default: str | None = None,
+        delay: float = 0.0,
+        chunk: int = 8,
+        chunk_delay: float = 0.0,
+        model: str = "fake-model",
+        port: int | None = None,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._queue: list[str] = []
+        self.replies = replies
+        self.default = default
+        self.delay = delay
+        self.chunk = chunk
+        self.chunk_delay = chunk_delay
+        self.model = model
+        self.port = port or free_port()
+        self.fail_next: list[int] = []
+        self.cut_after: int | None = None
+        self.requests: list[Received] = []
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+                Route("/v1/models/{model:path}", self._model, methods=["GET"]),
+                Route("/{path:path}", self._unknown, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+            ]
+        )
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def replies(self) -> Replies:
+        """The script (settable while the server runs: a new list starts from its first reply)."""
+        return self._replies
+
+    @replies.setter
+    def replies(self, replies: Replies) -> None:
+        with self._lock:
+            self._replies = replies
+            self._queue = list(replies) if isinstance(replies, list | tuple) else []
+
+    # ---- what the test reads ----------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The base URL an OpenAI client is given (``http://127.0.0.1:PORT/v1``)."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def chats(self) -> list[dict[str, Any]]:
+        """The JSON bodies of the chat requests received, in order."""
+        with self._lock:
+            return [r.body for r in self.requests if r.path == "/v1/chat/completions" and isinstance(r.body, dict)]
+
+    @property
+    def last_user(self) -> list[str]:
+        """The last user message of each chat request received."""
+        return [_last_user(body.get("messages")) for body in self.chats]
+
+    # ---- life -------------------------------------------------------------------------------------------------
+
+    def start(self) -> OpenAIServer:
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not self._server.started:
+            raise RuntimeError(f"the fake OpenAI server did not start on port {self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+            self._server = self._thread = None
+
+    def __enter__(self) -> OpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- the API ----------------------------------------------------------------------------------------------
+
+    async def _received(self, request: Request) -> tuple[Any, int | None]:
+        """The request's JSON body (kept in ``requests``) and the status to fail it with, if one is scripted."""
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        with self._lock:
+            self.requests.append(Received(request.method, request.url.path, dict(request.headers), body))
+            return body, (self.fail_next.pop(0) if self.fail_next else None)
+
+    def _answer(self, messages: list[dict[str, Any]]) -> str:
+        replies = self.replies
+        if callable(replies):
+            return replies(messages)
+        last = _last_user(messages)
+        if isinstance(replies, Mapping) and last in replies:
+            return replies[last]
+        if isinstance(replies, list | tuple):
+            with self._lock:
+                if self._queue:
+                    return self._queue.pop(0)
+        return f"You said: {last}" if self.default is None else self.default
+
+    async def _chat(self, request: Request) -> Response:
+        body, failing = await self._received(request)
+        if failing is not None:
+            return _error(failing, f"scripted failure {failing}", "server_error")
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return _error(400, "messages: a list of messages is required")
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        n = int(body.get("n") or 1)
+        texts = [self._answer(body["messages"]) for _ in range(n)]
+        ident, created = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time())
+        model = str(body.get("model") or self.model)
+        usage = {
+            "prompt_tokens": sum(len(reply_text(m.get("content")).split()) for m in body["messages"]),
+            "completion_tokens": sum(len(t.split()) for t in texts),
+        }
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if not body.get("stream"):
+            choices = [
+                {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop", "logprobs": None}
+                for i, t in enumerate(texts)
+            ]
+            return JSONResponse(
+                {
+                    "id": ident,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": choices,
+                    "usage": usage,
+                }
+            )
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return StreamingResponse(
+            self._events(ident, created, model, texts, usage if include_usage else None),
+            media_type="text/event-stream",
+        )
+
+    async def _events(
+        self, ident: str, created: int, model: str, texts: list[str], usage: dict[str, int] | None
+    ) -> AsyncIterator[bytes]:
+        def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+            chunk = {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": choices,
+                **extra,
+            }
+            return f"data: {json.dumps(chunk)}\n\n".encode()
+
+        for i in range(len(texts)):
+            yield event([{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+        for i, text in enumerate(texts):
+            for number, start in enumerate(range(0, len(text), self.chunk)):
+                if self.cut_after is not None and number >= self.cut_after:
+                    raise ConnectionAbortedError("the scripted stream breaks off here")  # uvicorn drops the connection
+                if self.chunk_delay:
+                    await asyncio.sleep(self.chunk_delay)
+                piece = text[start : start + self.chunk]
+                yield event([{"index": i, "delta": {"content": piece}, "finish_reason": None}])
+            yield event([{"index": i, "delta": {}, "finish_reason": "stop"}])
+        if usage is not None:
+            yield event([], usage=usage)
+        yield b"data: [DONE]\n\n"
+
+    async def _models(self, request: Request) -> Response:
+        _, failing = await self._received(request)
+        if failing is not None:
+            return _error(failing, f"scripted failure {failing}", "server_error")
+        return JSONResponse({"object": "list", "data": [self._model_object()]})
+
+    async def _model(self, request: Request) -> Response:
+        await self._received(request)
+        if request.path_params["model"] != self.model:
+            return _error(404, f"The model {request.path_params['model']!r} does not exist")
+        return JSONResponse(self._model_object())
+
+    def _model_object(self) -> dict[str, Any]:
+        return {"id": self.model, "object": "model", "created": 0, "owned_by": "assay-tests"}
+
+    async def _unknown(self, request: Request) -> Response:
+        await self._received(request)
+        return _error(404, f"no route {request.method} {request.url.path}")
+
+
+def _last_user(messages: Any) -> str:
+    if not isinstance(messages, list):
+        return ""
+    users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    return reply_text(users[-1].get("content")) if users else ""
+
+
+def main() -> None:  # pragma: no cover - used by benchmarks
+    parser = argparse.ArgumentParser(description="A fake OpenAI-compatible chat server (echoes, or --reply).")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--reply", default=None, help="the reply to every message (default: an echo)")
+    parser.add_argument("--chunk", type=int, default=8, help="characters per streamed chunk")
+    args = parser.parse_args()
+    server = OpenAIServer(default=args.reply, delay=args.delay, chunk=args.chunk, port=args.port)
+    server.requests = _Forgetful()
+    uvicorn.run(server.app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off")
+
+
+class _Forgetful(list[Received]):  # a long benchmark run keeps no record of the requests
+    def append(self, item: Received) -> None:
+        del self[:]
+        super().append(item)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
