@@ -1,0 +1,90 @@
+"""Is a guardrail blocking more than it should? The block rate of a window of guardrail decisions, judged against a
+ceiling and against the previous window, so that noise does not raise alarms.
+
+- **ceiling** (``max_rate``): a violation only when the one-sided lower confidence bound of the window's block rate
+  (Wilson's score interval at level ``1 - alpha``) is above the ceiling: the rate is above it beyond chance;
+- **rise** (``factor``): a violation when the window's rate is at least ``factor`` times the previous window's *and*
+  the rise is significant: the one-sided lower bound at level ``1 - alpha`` of (window rate - previous rate),
+  Newcombe's hybrid score interval, is above zero;
+- fewer than ``min_decisions`` decisions in the window: status ``warn``, nothing judged (a rise also needs that many
+  in the previous window).
+
+On a stationary stream each test raises a false alarm in at most about ``alpha`` of the windows (the bounds are
+one-sided at ``1 - alpha``; the rise test is further held back by the factor): tests/services/test_guard_alerts.py
+measures it on a synthetic stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from assay.errors import InvalidInput
+from assay.metrics.satisfaction import newcombe_lower, wilson
+
+__all__ = ["SCHEMA", "block_rate_check"]
+
+SCHEMA: Final = "assay.guard-block-rate"
+
+
+def block_rate_check(
+    current: tuple[int, int],
+    previous: tuple[int, int] | None = None,
+    *,
+    max_rate: float | None = None,
+    factor: float | None = None,
+    alpha: float = 0.01,
+    min_decisions: int = 50,
+) -> dict[str, Any]:
+    """Judge a window's block rate (``current``: blocked, decisions) against ``max_rate`` and against ``factor``
+    times the ``previous`` window's rate. Returns ``status`` (pass, fail or warn), the rates with their bounds, and
+    the violations (each with ``subject``, ``description``, ``value`` and ``threshold``)."""
+    if max_rate is None and factor is None:
+        raise InvalidInput("give max_rate (the highest acceptable block rate) or factor (the rise over the previous "
+                           "window that is an alert), or both")  # fmt: skip
+    if max_rate is not None and not 0 <= max_rate < 1:
+        raise InvalidInput(f"max_rate {max_rate} must be at least 0 and below 1")
+    if factor is not None and not 1 < factor <= 1000:
+        raise InvalidInput(f"factor {factor} must be above 1 and at most 1000")
+    if not 0 < alpha < 0.5:
+        raise InvalidInput(f"alpha {alpha} must be above 0 and below 0.5")
+    if min_decisions < 1:
+        raise InvalidInput(f"min_decisions {min_decisions} must be at least 1")
+    blocked, n = current
+    if not 0 <= blocked <= n:
+        raise InvalidInput(f"blocked {blocked} must be between 0 and the decisions ({n})")
+    rate = blocked / n if n else None
+    out: dict[str, Any] = {
+        "schema": SCHEMA, "decisions": n, "blocked": blocked, "block_rate": rate, "alpha": alpha,
+        "max_rate": max_rate, "factor": factor, "min_decisions": min_decisions, "previous": None, "violations": [],
+    }  # fmt: skip
+    if n < min_decisions:
+        out["status"] = "warn"
+        out["reason"] = f"{n} decisions in the window, fewer than min_decisions ({min_decisions}): nothing judged"
+        return out
+    violations: list[dict[str, Any]] = []
+    lower, _ = wilson(blocked, n, 1 - 2 * alpha)  # one-sided at 1 - alpha
+    out["lower_bound"] = lower
+    if max_rate is not None and lower > max_rate:
+        violations.append({
+            "subject": "block_rate", "value": round(rate or 0.0, 6), "threshold": max_rate,
+            "description": f"block rate {rate:.3f} ({blocked} of {n}) is above the ceiling {max_rate} (lower bound "
+                           f"{lower:.3f})",
+        })  # fmt: skip
+    if factor is not None and previous is not None:
+        before_blocked, before_n = previous
+        judged = before_n >= min_decisions
+        before_rate = before_blocked / before_n if before_n else None
+        rise = newcombe_lower((blocked, n), previous, alpha) if judged else None
+        out["previous"] = {"decisions": before_n, "blocked": before_blocked, "block_rate": before_rate,
+                           "judged": judged, "rise_lower_bound": rise}  # fmt: skip
+        if judged and before_rate is not None and rate is not None and rise is not None:
+            if rise > 0 and rate >= factor * before_rate and rate > 0:
+                violations.append({
+                    "subject": "block_rate_rise", "value": round(rate, 6), "threshold": round(factor * before_rate, 6),
+                    "description": f"block rate {rate:.3f} is {rate / before_rate if before_rate else float('inf'):.1f}"
+                                   f" times the previous window's {before_rate:.3f} (factor {factor}; the rise's "
+                                   f"lower bound {rise:.3f} is above 0)",
+                })  # fmt: skip
+    out["violations"] = violations
+    out["status"] = "fail" if violations else "pass"
+    return out
