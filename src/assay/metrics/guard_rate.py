@@ -16,12 +16,15 @@ measures it on a synthetic stream.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
+from assay.documents import Note, head, now
 from assay.errors import InvalidInput
 from assay.metrics.satisfaction import newcombe_lower, wilson
 
-__all__ = ["SCHEMA", "block_rate_check"]
+__all__ = ["SCHEMA", "GuardRateResult", "block_rate_check", "guard_block_rate", "guard_rate_outcome"]
 
 SCHEMA: Final = "assay.guard-block-rate"
 
@@ -66,7 +69,7 @@ def block_rate_check(
     out["lower_bound"] = lower
     if max_rate is not None and lower > max_rate:
         violations.append({
-            "subject": "block_rate", "value": round(rate or 0.0, 6), "threshold": max_rate,
+            "check_type": "guard_block_rate", "subject": "block_rate", "value": round(rate or 0.0, 6), "threshold": max_rate,
             "description": f"block rate {rate:.3f} ({blocked} of {n}) is above the ceiling {max_rate} (lower bound "
                            f"{lower:.3f})",
         })  # fmt: skip
@@ -80,7 +83,7 @@ def block_rate_check(
         if judged and before_rate is not None and rate is not None and rise is not None:
             if rise > 0 and rate >= factor * before_rate and rate > 0:
                 violations.append({
-                    "subject": "block_rate_rise", "value": round(rate, 6), "threshold": round(factor * before_rate, 6),
+                    "check_type": "guard_block_rate_rise", "subject": "block_rate_rise", "value": round(rate, 6), "threshold": round(factor * before_rate, 6),
                     "description": f"block rate {rate:.3f} is {rate / before_rate if before_rate else float('inf'):.1f}"
                                    f" times the previous window's {before_rate:.3f} (factor {factor}; the rise's "
                                    f"lower bound {rise:.3f} is above 0)",
@@ -88,3 +91,59 @@ def block_rate_check(
     out["violations"] = violations
     out["status"] = "fail" if violations else "pass"
     return out
+
+
+@dataclass(frozen=True)
+class GuardRateResult:
+    """The document of a monitor's ``guard-block-rate`` check (``to_dict``)."""
+
+    body: dict[str, Any]
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**head(SCHEMA, created_at=self.created_at), **self.body}
+
+    def constraint_violations(self) -> dict[str, Any]:
+        return {"violations": list(self.body["violations"])}
+
+
+def guard_block_rate(
+    data: Any,
+    *,
+    max_rate: float | None = None,
+    factor: float | None = None,
+    alpha: float = 0.01,
+    min_decisions: int = 50,
+) -> GuardRateResult:
+    """The check on a monitor's window of guardrail decisions (source ``guard``: a row per decision with its
+    ``outcome`` and ``window``, ``current`` or ``previous``: the window before it, of the same length)."""
+    import narwhals as nw
+
+    from assay.frames import open as open_frame
+
+    frame = open_frame(data)
+    frame.require_columns("outcome", "window")
+    flagged = frame.lazy.with_columns((nw.col("outcome") == "blocked").cast(nw.Int64).alias("_blocked"))
+    counted = flagged.group_by("window").agg(nw.len().alias("n"), nw.col("_blocked").sum().alias("blocked")).collect()
+    counts = {str(w): (int(b), int(n)) for w, n, b in zip(counted["window"].to_list(), counted["n"].to_list(),
+                                                          counted["blocked"].to_list(), strict=True)}  # fmt: skip
+    body = block_rate_check(counts.get("current", (0, 0)), counts.get("previous", (0, 0)), max_rate=max_rate,
+                            factor=factor, alpha=alpha, min_decisions=min_decisions)  # fmt: skip
+    body.pop("schema")
+    reason = body.pop("reason", None)
+    body["warnings"] = [Note("few_decisions", reason).to_dict()] if reason else []
+    return GuardRateResult(body, now())
+
+
+def guard_rate_outcome(document: Mapping[str, Any]) -> dict[str, Any]:
+    """How a monitor reads a guard-block-rate document (``services.compute.Outcome``)."""
+    metrics: list[dict[str, Any]] = [{"name": "decisions", "subject": "", "value": float(document.get("decisions") or 0)}]
+    if isinstance(document.get("block_rate"), int | float):
+        metrics.append({"name": "block_rate", "subject": "", "value": float(document["block_rate"]),
+                        "threshold": document.get("max_rate")})  # fmt: skip
+    violations = [
+        {"check_type": v["check_type"], "subject": v["subject"], "description": v["description"],
+         "value": v.get("value"), "threshold": v.get("threshold")}
+        for v in document.get("violations") or []
+    ]  # fmt: skip
+    return {"status": document.get("status", "warn"), "violations": violations, "metrics": metrics}

@@ -28,7 +28,8 @@ import hashlib
 import logging
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -543,10 +544,12 @@ class GuardService(Service):
         content: str | Sequence[str] | None = None,
         system: str | None = None,
         conversation: str | None = None,
+        at: dt.datetime | None = None,
     ) -> None:
         """Record ``result`` (a decision of a stored policy version) without waiting: it is buffered and written by the
         background writer within a second (or :meth:`flush`). ``content`` is kept only when the policy keeps content,
-        its personal data masked; ``system`` is the system the decision is for (default: the policy's)."""
+        its personal data masked; ``system`` is the system the decision is for (default: the policy's); ``at`` when
+        the decision was made (default now; never in the future: decisions logged elsewhere and recorded later)."""
         if channel not in CHANNELS:
             raise InvalidInput(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
         if result.version is None:
@@ -554,6 +557,9 @@ class GuardService(Service):
                                "a stored policy (ws.genai.guard.guardrail or apply)")  # fmt: skip
         if conversation is not None and len(conversation) > 200:
             raise InvalidInput(f"conversation id has {len(conversation)} characters, more than 200")
+        when = utcnow() if at is None else _aware(at)
+        if when > utcnow():
+            raise InvalidInput(f"at {when.isoformat()} is in the future")
         recorder = self._recorder
         policy_id, system_id = self._policy_ids(recorder, result.policy, result.version)
         if system is not None:
@@ -564,7 +570,7 @@ class GuardService(Service):
             policy_id=policy_id, policy=f"{result.policy}@{result.version}", system_id=system_id,
             source=result.source, channel=channel, action=result.action, outcome=_outcome(result),
             findings=[f.to_dict() for f in result.findings], latency_ms=round(float(result.latency_ms), 3),
-            characters=result.characters, conversation=conversation, content=blocks, at=utcnow(),
+            characters=result.characters, conversation=conversation, content=blocks, at=when,
         ))  # fmt: skip
 
     def _policy_ids(self, recorder: _Recorder, name: str, version: int) -> tuple[int, int | None]:
@@ -754,6 +760,35 @@ class GuardService(Service):
             rows = session.execute(select(base.c.outcome, func.count()).group_by(base.c.outcome)).all()
         counts = {outcome: int(count) for outcome, count in rows}
         return counts.get("blocked", 0), sum(counts.values())
+
+    @contextmanager
+    def window(self, name: str, start: dt.datetime, stop: dt.datetime) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """A monitor's window (source ``guard``): the decisions of policy ``name`` in ``[start, stop)`` and in the
+        window of the same length before it, as a pandas frame (``window`` current or previous, ``outcome``,
+        ``action``, ``source``, ``channel``, ``latency_ms``, ``created_at``), and its fingerprint (the rows' ids and
+        the SHA-256 of their stored states)."""
+        import pandas as pd
+
+        start, stop = _aware(start), _aware(stop)
+        earlier = start - (stop - start)
+        self.flush()
+        with self._read() as session:
+            self._row(session, name, None)
+            query = self._decisions_query(session, _Filters(name, since=earlier, until=stop))
+            rows = [row[0] for row in session.execute(query.order_by(GuardDecision.id))]
+        digest = hashlib.sha256()
+        records = []
+        for row in rows:
+            created = _aware(row.created_at)
+            records.append({"window": "current" if created >= start else "previous", "outcome": row.outcome,
+                            "action": row.action, "source": row.source, "channel": row.channel,
+                            "latency_ms": row.latency_ms, "created_at": created})  # fmt: skip
+            digest.update(canonical_json(row.state()))
+        columns = ["window", "outcome", "action", "source", "channel", "latency_ms", "created_at"]
+        frame = pd.DataFrame.from_records(records, columns=columns)
+        fingerprint = {"guard": name, "rows": len(rows), "first_id": rows[0].id if rows else None,
+                       "last_id": rows[-1].id if rows else None, "sha256": digest.hexdigest()}  # fmt: skip
+        yield frame, fingerprint
 
     # ---- verification ----------------------------------------------------------------------------------------------
 
