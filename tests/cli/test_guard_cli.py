@@ -72,7 +72,9 @@ def test_the_filter_over_text_and_json_lines(
     results = [json.loads(line) for line in out.splitlines()]
     assert code == 3, err
     assert [(r["line"], r["action"], r["source"]) for r in results] == [
-        (1, "NONE", "OUTPUT"), (2, "GUARDRAIL_INTERVENED", "OUTPUT"), (3, "NONE", "OUTPUT")
+        (1, "NONE", "OUTPUT"),
+        (2, "GUARDRAIL_INTERVENED", "OUTPUT"),
+        (3, "NONE", "OUTPUT"),
     ]
     assert results[0]["id"] == "a1" and results[0]["outputs"] == [{"text": "Our product ships in May."}]
     code, out, _ = run(ws, capsys, "guard", "decisions", "--channel", "cli", "--json")

@@ -68,7 +68,8 @@ def test_apply_guardrail_is_shaped_like_bedrocks(served: Served) -> None:
     page = client.get("/api/guardrails/support-bot/decisions", headers=_auth(tokens["owner"])).json()
     assert page["total"] == 2
     assert [(d["outcome"], d["channel"], d["conversation"]) for d in page["items"]] == [
-        ("none", "api", "c-7"), ("blocked", "api", None)
+        ("none", "api", "c-7"),
+        ("blocked", "api", None),
     ]
     blocked = client.get("/api/guardrails/support-bot/decisions?outcome=blocked", headers=_auth(tokens["bot"]))
     assert blocked.json()["total"] == 1
@@ -92,10 +93,14 @@ def test_who_may_apply_and_who_may_add(served: Served) -> None:
     organisation = WORDS.replace("support-bot", "org-wide")
     response = client.post("/api/guardrails", json={"text": organisation}, headers=_auth(tokens["owner"]))
     assert response.status_code == 403 and "not an active admin" in response.text
-    assert client.post("/api/guardrails", json={"text": organisation}, headers=_auth(tokens["admin"])).status_code == 201
+    assert (
+        client.post("/api/guardrails", json={"text": organisation}, headers=_auth(tokens["admin"])).status_code == 201
+    )
     assert client.post(url, json=body, headers=_auth(tokens["stranger"])).status_code == 404  # not their system
     assert client.post(url, json=body, headers=_auth(tokens["bot-read"])).status_code == 403  # a read token
-    assert client.post("/api/guardrails/org-wide/apply", json=body, headers=_auth(tokens["stranger"])).status_code == 200
+    assert (
+        client.post("/api/guardrails/org-wide/apply", json=body, headers=_auth(tokens["stranger"])).status_code == 200
+    )
     assert client.get("/api/guardrails/support-bot/decisions", headers=_auth(tokens["stranger"])).status_code == 404
     org = client.get("/api/guardrails/org-wide/decisions", headers=_auth(tokens["stranger"])).json()
     assert org["total"] == 0  # the organisation's decisions: admins and auditors only

@@ -58,7 +58,7 @@ def test_policies_are_versioned_by_name_and_the_same_text_is_not_a_new_version(w
 
 
 def test_a_bad_policy_is_refused_naming_the_key(ws: Workspace) -> None:
-    for text, message in (
+    for policy, message in (
         ("", "the guardrail policy is empty"),
         ("schema: assay.guardrail/1\nname: x\nwords: {phrases: []}\n", "words.phrases"),
         ("schema: assay.guardrail/1\nname: x\nwords: {phrases: [a], input: mask}\n", "words.input"),
@@ -66,7 +66,7 @@ def test_a_bad_policy_is_refused_naming_the_key(ws: Workspace) -> None:
         ("schema: assay.guardrail/1\nname: x\nrecording: {keep: true}\n", "recording.keep"),
     ):
         with pytest.raises(InvalidInput, match=message):
-            ws.genai.guard.add_policy(text)
+            ws.genai.guard.add_policy(policy)
     with pytest.raises(NotFound, match="no AI system named 'nowhere'"):
         ws.genai.guard.add_policy(WORDS, system="nowhere")
     assert list(ws.genai.guard.policies()) == []
@@ -118,7 +118,8 @@ def test_decisions_are_written_in_batches_each_sealed_by_one_ledger_event(ws: Wo
     assert seal["counts"]["channels"] == {"library": 1, "api": 1}
     items = ws.genai.guard.decisions()
     assert [(d["outcome"], d["source"], d["channel"], d["system"]) for d in items] == [
-        ("none", "OUTPUT", "api", "helpdesk"), ("blocked", "INPUT", "library", "helpdesk")
+        ("none", "OUTPUT", "api", "helpdesk"),
+        ("blocked", "INPUT", "library", "helpdesk"),
     ]
     assert items[1]["content"] is None and items[1]["findings"][0]["type"]
     assert ws.audit.verify().ok and ws.genai.guard.verify().ok

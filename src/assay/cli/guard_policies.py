@@ -49,8 +49,9 @@ def _read(path: Path, what: str) -> str:
 def policy_add(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The policy (YAML, schema assay.guardrail/1).")],
-    system: Annotated[str | None, typer.Option(help="Bind it to this AI system (default: the previous version's).")]
-    = None,
+    system: Annotated[
+        str | None, typer.Option(help="Bind it to this AI system (default: the previous version's).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add a version of a guardrail policy (the same text again is not a new version)."""
@@ -59,7 +60,8 @@ def policy_add(
         print_json(stored.to_dict())
         return
     bound = f" (system {stored.system})" if stored.system else " (organisation)"
-    typer.echo(f"guardrail policy {stored.name} version {stored.version}{bound}: {', '.join(stored.policy.sections) or 'no checks'}")
+    sections = ", ".join(stored.policy.sections) or "no checks"
+    typer.echo(f"guardrail policy {stored.name} version {stored.version}{bound}: {sections}")
 
 
 @policy_app.command("list")
@@ -116,8 +118,10 @@ def _items(stream: TextIO, jsonl: bool, sources: list[str], query: str | None) -
         for key in ("query", "conversation", "source"):
             if record.get(key) is not None and not isinstance(record[key], str):
                 raise InvalidInput(f"line {number}: {key} must be a string")
-        yield {"line": number, "content": content, "sources": given, "query": record.get("query", query),
-               "conversation": record.get("conversation"), "source": record.get("source"), "id": record.get("id")}  # fmt: skip
+        yield {
+            "line": number, "content": content, "sources": given, "query": record.get("query", query),
+            "conversation": record.get("conversation"), "source": record.get("source"), "id": record.get("id"),
+        }  # fmt: skip
 
 
 def apply(
@@ -225,7 +229,9 @@ def stats(
     if as_json:
         print_json(figures)
         return
-    rows = [{**g, "block_rate": "-" if g["block_rate"] is None else f"{g['block_rate']:.3f}"} for g in figures["groups"]]
+    rows = [
+        {**g, "block_rate": "-" if g["block_rate"] is None else f"{g['block_rate']:.3f}"} for g in figures["groups"]
+    ]
     table(rows, ["day", "policy", "system", "decisions", "blocked", "masked", "detected", "none", "block_rate",
                  "mean_latency_ms"], title=f"Guardrail decisions: {figures['decisions']} in all")  # fmt: skip
 
@@ -235,8 +241,7 @@ def block_rate(
     policy: Annotated[str, typer.Option(help="The guardrail policy.")] = "",
     window: Annotated[int, typer.Option(help="The window in seconds (ending now, or at --end).")] = 3600,
     max_rate: Annotated[float | None, typer.Option(help="The highest acceptable block rate.")] = None,
-    factor: Annotated[float | None, typer.Option(help="A rise over the previous window's rate by this factor.")]
-    = None,
+    factor: Annotated[float | None, typer.Option(help="A rise over the previous window's rate by this factor.")] = None,
     end: Annotated[str | None, typer.Option(help="The window's end (ISO 8601; default now).")] = None,
     alpha: Annotated[float, typer.Option(help="False-alarm level of each test.")] = 0.01,
     min_decisions: Annotated[int, typer.Option(help="Fewer decisions than this: nothing judged.")] = 50,

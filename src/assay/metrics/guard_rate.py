@@ -69,7 +69,8 @@ def block_rate_check(
     out["lower_bound"] = lower
     if max_rate is not None and lower > max_rate:
         violations.append({
-            "check_type": "guard_block_rate", "subject": "block_rate", "value": round(rate or 0.0, 6), "threshold": max_rate,
+            "check_type": "guard_block_rate", "subject": "block_rate", "value": round(rate or 0.0, 6),
+            "threshold": max_rate,
             "description": f"block rate {rate:.3f} ({blocked} of {n}) is above the ceiling {max_rate} (lower bound "
                            f"{lower:.3f})",
         })  # fmt: skip
@@ -80,14 +81,15 @@ def block_rate_check(
         rise = newcombe_lower((blocked, n), previous, alpha) if judged else None
         out["previous"] = {"decisions": before_n, "blocked": before_blocked, "block_rate": before_rate,
                            "judged": judged, "rise_lower_bound": rise}  # fmt: skip
-        if judged and before_rate is not None and rate is not None and rise is not None:
-            if rise > 0 and rate >= factor * before_rate and rate > 0:
-                violations.append({
-                    "check_type": "guard_block_rate_rise", "subject": "block_rate_rise", "value": round(rate, 6), "threshold": round(factor * before_rate, 6),
-                    "description": f"block rate {rate:.3f} is {rate / before_rate if before_rate else float('inf'):.1f}"
-                                   f" times the previous window's {before_rate:.3f} (factor {factor}; the rise's "
-                                   f"lower bound {rise:.3f} is above 0)",
-                })  # fmt: skip
+        share = blocked / n  # n >= min_decisions >= 1 here
+        if rise is not None and before_rate is not None and rise > 0 and share > 0 and share >= factor * before_rate:
+            times = share / before_rate if before_rate else float("inf")
+            violations.append({
+                "check_type": "guard_block_rate_rise", "subject": "block_rate_rise", "value": round(share, 6),
+                "threshold": round(factor * before_rate, 6),
+                "description": f"block rate {share:.3f} is {times:.1f} times the previous window's {before_rate:.3f} "
+                               f"(factor {factor}; the rise's lower bound {rise:.3f} is above 0)",
+            })  # fmt: skip
     out["violations"] = violations
     out["status"] = "fail" if violations else "pass"
     return out
@@ -137,7 +139,9 @@ def guard_block_rate(
 
 def guard_rate_outcome(document: Mapping[str, Any]) -> dict[str, Any]:
     """How a monitor reads a guard-block-rate document (``services.compute.Outcome``)."""
-    metrics: list[dict[str, Any]] = [{"name": "decisions", "subject": "", "value": float(document.get("decisions") or 0)}]
+    metrics: list[dict[str, Any]] = [
+        {"name": "decisions", "subject": "", "value": float(document.get("decisions") or 0)}
+    ]
     if isinstance(document.get("block_rate"), int | float):
         metrics.append({"name": "block_rate", "subject": "", "value": float(document["block_rate"]),
                         "threshold": document.get("max_rate")})  # fmt: skip

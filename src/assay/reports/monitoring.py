@@ -127,8 +127,10 @@ def _guard_rate(doc: Mapping[str, Any]) -> tuple[str, list[Table]]:
                            doc.get("max_rate"), doc.get("factor")],
                           ["previous", previous.get("decisions"), previous.get("blocked"), previous.get("block_rate"),
                            None, None, None]]))  # fmt: skip
-    return f"{doc['blocked']:,} of {doc['decisions']:,} decisions blocked; {len(doc.get('violations') or [])} " \
-        "violations.", tables
+    return (
+        f"{doc['blocked']:,} of {doc['decisions']:,} decisions blocked; {len(doc.get('violations') or [])} violations.",
+        tables,
+    )
 
 
 def render_monitoring_html(document: Mapping[str, Any]) -> str:

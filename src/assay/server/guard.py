@@ -70,18 +70,18 @@ class PolicyRef(BaseModel):
 
 
 class Coverage(BaseModel):
-    textCharacters: dict[str, int]  # noqa: N815 -- Bedrock's field names
+    textCharacters: dict[str, int]
 
 
 class ApplyOut(BaseModel):
     action: Literal["NONE", "GUARDRAIL_INTERVENED"]
-    actionReason: str  # noqa: N815
+    actionReason: str
     outputs: list[OutputText]
     assessments: list[dict[str, Any]] = Field(
         description="One assessment: per policy section its findings (type, action, match redacted, score, threshold,"
         " method), and invocationMetrics (guardrailProcessingLatency, guardrailCoverage, methods)."
     )
-    guardrailCoverage: Coverage  # noqa: N815
+    guardrailCoverage: Coverage
     policy: PolicyRef
     source: Literal["INPUT", "OUTPUT"]
     latency_ms: float = Field(description="The guardrail's processing time in milliseconds.")

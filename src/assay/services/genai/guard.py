@@ -2,9 +2,9 @@
 
 Policies (:mod:`assay.genai.policy`) are versioned by name (``guard_policies``): adding a new text makes a new version,
 adding the same text again (same binding) returns the version there is. A policy may be bound to an AI system: its
-intended and out-of-scope uses and its disclosure text feed the compiled guardrail (:class:`~assay.genai.guard.Context`),
-and only the system's owners (or admins) add its versions; a policy of the organisation (no system) is added by an
-admin. Each version is one ``guard.policy.add`` audit event.
+intended and out-of-scope uses and its disclosure text feed the compiled guardrail
+(:class:`~assay.genai.guard.Context`), and only the system's owners (or admins) add its versions; a policy of the
+organisation (no system) is added by an admin. Each version is one ``guard.policy.add`` audit event.
 
 Decisions are many (one per prompt and per response) and must not slow the call they judge: :meth:`GuardService.record`
 puts a decision in an in-memory buffer shared by every workspace object of the same store, and a background thread
@@ -37,7 +37,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.errors import InvalidInput, NotFound, PermissionDenied
-from assay.genai.guard import Context, GuardResult, Guardrail, Source
+from assay.genai.guard import Context, Guardrail, GuardResult, Source
 from assay.genai.policy import GuardPolicy, parse_guard_policy
 from assay.services import _lookup
 from assay.services._base import Listing, Service, listing
@@ -175,7 +175,8 @@ def _batch_digest(states: Sequence[dict[str, Any]]) -> str:
 def _kept(blocks: list[str]) -> dict[str, Any]:
     from assay.checks.redact import redact
 
-    texts, counts = [], {}
+    texts: list[str] = []
+    counts: dict[str, int] = {}
     for block in blocks:
         redacted = redact(block)
         texts.append(redacted.text)
@@ -227,7 +228,7 @@ class _Recorder:
                 break
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 -- the decisions stay buffered; the next round tries again
+            except Exception:
                 self.failures += 1
                 log.exception("writing guardrail decisions failed; %d wait for the next attempt", self.pending())
 
@@ -261,11 +262,20 @@ class _Recorder:
             tx.session.flush()
             rows = [
                 GuardDecision(
-                    policy_id=p.policy_id, system_id=p.system_id, batch_id=batch.id, source=p.source,
-                    channel=p.channel, action=p.action, outcome=p.outcome, findings=p.findings,
-                    latency_ms=p.latency_ms, characters=p.characters, conversation=p.conversation, content=content,
+                    policy_id=p.policy_id,
+                    system_id=p.system_id,
+                    batch_id=batch.id,
+                    source=p.source,
+                    channel=p.channel,
+                    action=p.action,
+                    outcome=p.outcome,
+                    findings=p.findings,
+                    latency_ms=p.latency_ms,
+                    characters=p.characters,
+                    conversation=p.conversation,
+                    content=content,
                     created_at=p.at,
-                )  # fmt: skip
+                )
                 for p, content in zip(chunk, contents, strict=True)
             ]
             tx.session.add_all(rows)
@@ -296,7 +306,7 @@ class _Recorder:
             thread.join(timeout=30)
         try:
             self.flush()
-        except Exception:  # noqa: BLE001 -- at exit there is no caller to tell; the log says what was lost
+        except Exception:
             log.exception("guardrail decisions could not be written at close: %d lost", self.pending())
         atexit.unregister(self.close)
 
@@ -613,9 +623,11 @@ class GuardService(Service):
 
         query = (
             select(
-                GuardDecision, Row.name.label("policy_name"), Row.version.label("policy_version"),
+                GuardDecision,
+                Row.name.label("policy_name"),
+                Row.version.label("policy_version"),
                 System.name.label("system_name"),
-            )  # fmt: skip
+            )
             .join(Row, Row.id == GuardDecision.policy_id)
             .outerjoin(System, System.id == GuardDecision.system_id)
         )
@@ -690,18 +702,24 @@ class GuardService(Service):
             base = self._decisions_query(session, filters).subquery()
             day = func.date(base.c.created_at)
             query = (
-                select(base.c.policy_name, base.c.system_name, day, base.c.outcome, func.count(),
-                       func.avg(base.c.latency_ms))
+                select(
+                    base.c.policy_name,
+                    base.c.system_name,
+                    day,
+                    base.c.outcome,
+                    func.count(),
+                    func.avg(base.c.latency_ms),
+                )
                 .group_by(base.c.policy_name, base.c.system_name, day, base.c.outcome)
                 .order_by(day, base.c.policy_name, base.c.system_name)
             )
             rows = session.execute(query).all()
         groups: dict[tuple[str, str | None, str], dict[str, Any]] = {}
-        total = {"decisions": 0, **{o: 0 for o in OUTCOMES}}
+        total = {"decisions": 0, **dict.fromkeys(OUTCOMES, 0)}
         for name, system_name, when, outcome, count, latency in rows:
             key = (name, system_name, str(when)[:10])
             group = groups.setdefault(key, {"policy": name, "system": system_name, "day": key[2], "decisions": 0,
-                                             **{o: 0 for o in OUTCOMES}, "_latency": 0.0})  # fmt: skip
+                                             **dict.fromkeys(OUTCOMES, 0), "_latency": 0.0})  # fmt: skip
             group["decisions"] += count
             group[outcome] = group.get(outcome, 0) + count
             group["_latency"] += float(latency or 0.0) * count
@@ -895,4 +913,3 @@ def _embedder() -> Any:
         return embeddings.load_embedder()
     except (AttributeError, ImportError):
         return None
-
