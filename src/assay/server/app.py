@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
@@ -280,6 +281,9 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if pool is not None:
             pool.stop()
+        recorder = sys.modules.get("assay.services.genai.guard")  # loaded only when guardrails were applied
+        if recorder is not None and isinstance(workspace, Workspace):
+            recorder.close_recorder(workspace.store)  # write the guardrail decisions still buffered
 
 
 def create_app(

@@ -30,7 +30,7 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import func, select
@@ -53,6 +53,7 @@ __all__ = [
     "CHANNELS",
     "FLUSH_SECONDS",
     "MAX_LIMIT",
+    "SEAL_ACTOR",
     "GuardService",
     "GuardVerification",
     "StoredPolicy",
@@ -69,6 +70,8 @@ MAX_PENDING: Final = 100_000  # beyond this many waiting decisions, record() wri
 MAX_LIMIT: Final = 1000  # the most decisions one listing returns
 _LEAF: Final = 16  # hex characters of each decision's digest in the seal event (names which one was changed)
 _MAX_POLICY_TEXT: Final = 1_000_000
+#: who seals a batch in the ledger: the writer, for every caller (a decision does not record who applied the policy)
+SEAL_ACTOR: Final = "guard-recorder"
 
 
 def _sha256(data: bytes) -> str:
@@ -188,8 +191,8 @@ def _kept(blocks: list[str]) -> dict[str, Any]:
 class _Recorder:
     """Buffered, batched writing of decisions for one store (see the module's docstring). Thread-safe."""
 
-    def __init__(self, store: Store, actor: str) -> None:
-        self.store, self.actor = store, actor
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self._buffer: list[_Pending] = []
         self._inflight = 0  # taken from the buffer, being written
         self._lock = threading.Lock()  # the buffer
@@ -207,10 +210,11 @@ class _Recorder:
         with self._lock:
             self._buffer.append(pending)
             waiting = len(self._buffer)
-            if self._thread is None and not self._stop.is_set():
+            stopped = self._stop.is_set()
+            if self._thread is None and not stopped:
                 self._thread = threading.Thread(target=self._run, name="assay-guard-recorder", daemon=True)
                 self._thread.start()
-        if waiting >= MAX_PENDING:  # the writer cannot keep up (or the database is down): write here, lose nothing
+        if stopped or waiting >= MAX_PENDING:  # closed meanwhile, or the writer cannot keep up: write here
             self.flush()
         elif waiting >= BATCH_SIZE:
             self._wake.set()
@@ -256,7 +260,7 @@ class _Recorder:
 
     def _write(self, chunk: list[_Pending]) -> None:
         contents = [None if p.content is None else _kept(p.content) for p in chunk]
-        with self.store.write(self.actor) as tx:
+        with self.store.write(SEAL_ACTOR) as tx:
             batch = GuardBatch(first_id=0, last_id=0, count=len(chunk), digest="", counts={})
             tx.session.add(batch)
             tx.session.flush()
@@ -315,11 +319,11 @@ _RECORDERS: weakref.WeakKeyDictionary[Store, _Recorder] = weakref.WeakKeyDiction
 _RECORDERS_LOCK: Final = threading.Lock()
 
 
-def _recorder(store: Store, actor: str) -> _Recorder:
+def _recorder(store: Store) -> _Recorder:
     with _RECORDERS_LOCK:
         found = _RECORDERS.get(store)
         if found is None or found._stop.is_set():
-            found = _RECORDERS[store] = _Recorder(store, actor)
+            found = _RECORDERS[store] = _Recorder(store)
         return found
 
 
@@ -350,7 +354,6 @@ class _Filters:
     channel: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
-    where: list[Any] = field(default_factory=list)
 
 
 class GuardService(Service):
@@ -358,7 +361,7 @@ class GuardService(Service):
 
     @property
     def _recorder(self) -> _Recorder:
-        return _recorder(self.ws.store, self.ws.actor)
+        return _recorder(self.ws.store)
 
     # ---- policies --------------------------------------------------------------------------------------------------
 
