@@ -44,6 +44,7 @@ SCHEMAS: Final[dict[str, int]] = {
     "assay.anonymisation": 1,  # an anonymisation run and the privacy and utility it left (services.anonymisation)
     "assay.explanation-stability": 1,  # how much SHAP explanations move under small perturbations (services.stability)
     "assay.extraction": 1,  # queries a surrogate needs to reach a stated agreement with a model (privacy)
+    "assay.guard-block-rate": 1,  # a guardrail's block rate in a window against a ceiling and the previous window
 }
 
 

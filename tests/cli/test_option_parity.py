@@ -46,6 +46,7 @@ RUN_ONLY = {
     "adversarial",
     "explanation-stability",
     "extraction",
+    "guard-block-rate",
 }
 
 

@@ -221,6 +221,13 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     admin.aims.reviews.add_action(review.id, "check the rota", owner="bob", due_date="2027-06-30")
     admin.aims.reviews.set_minutes(review.id, "All inputs reviewed.")
     admin.aims.reviews.close(review.id)
+    # guardrail policies (a system's and the organisation's) and a sealed batch of their decisions
+    words = "schema: assay.guardrail/1\nname: {name}\n"
+    admin.genai.guard.add_policy(words.format(name="release-guard"), system="release")
+    admin.genai.guard.add_policy(words.format(name="org-guard") + "description: the organisation's\n")
+    admin.genai.guard.apply("release-guard", "input", "Hello ✓")
+    admin.genai.guard.apply("org-guard", "output", "Goodbye", channel="api")
+    assert admin.genai.guard.flush() == 2
 
 
 def _baseline(data: Path, tmp_path: Path) -> Path:
@@ -267,8 +274,10 @@ def test_a_workspace_filled_through_the_services_verifies_clean(
 
 def test_the_governed_tables_are_every_table_but_the_ledger(workspace: Workspace) -> None:
     tables = set(inspect(workspace.store.engine).get_table_names())
-    # the ledger's own tables, and the operational one (a running job's progress and heartbeat: docs/jobs.md)
-    assert set(GOVERNED) == tables - {"audit_events", "audit_checkpoints", "alembic_version", "job_progress"}
+    # the ledger's own tables, the operational one (a running job's progress and heartbeat: docs/jobs.md), and the
+    # guardrail decisions, covered batch by batch by their guard_batches row's seal event (docs/guardrails.md)
+    ledger = {"audit_events", "audit_checkpoints", "alembic_version"}
+    assert set(GOVERNED) == tables - ledger - {"job_progress", "guard_decisions"}
 
 
 def _text_column(table: str) -> str | None:

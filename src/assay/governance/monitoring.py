@@ -68,13 +68,16 @@ class SourceSpec(_Record):
     """Where a monitor's windows come from: the model's captured records (``capture``), a folder of files in dated
     sub-folders (``files``: CSV, Parquet, JSON Lines or SageMaker's capture format), data given to each run (``given``:
     a batch job hands its scored file to ``assay monitor run --data``), or end users' feedback on the model version
-    (``feedback``: rating, scale, category, attributes as columns; for the ``satisfaction`` check). ``delay``: how
+    (``feedback``: rating, scale, category, attributes as columns; for the ``satisfaction`` check), or a guardrail
+    policy's decisions (``guard`` with ``policy``: the window's and the previous window's; for the
+    ``guard-block-rate`` check). ``delay``: how
     long after a window's end it is first judged (ground truth that arrives late). ``columns``: the names of the
     values of a SageMaker capture's CSV payload (default ``_c0``, ``_c1``, ...). ``engine``: where a window is read and
     computed, DuckDB on one machine or Spark (the active session, or local mode)."""
 
-    type: Literal["capture", "files", "given", "feedback"] = "capture"
+    type: Literal["capture", "files", "given", "feedback", "guard"] = "capture"
     folder: Annotated[str, Field(min_length=1, max_length=2_000)] | None = None
+    policy: Annotated[str, Field(min_length=1, max_length=100)] | None = None  # guard: the guardrail policy
     columns: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=2_000)] | None = None
     engine: Literal["duckdb", "spark"] = "duckdb"
     delay: Delay = 0
@@ -83,6 +86,8 @@ class SourceSpec(_Record):
     def _folder(self) -> SourceSpec:
         if (self.type == "files") != (self.folder is not None):
             raise ValueError("a files source needs a folder, and only a files source takes one")
+        if (self.type == "guard") != (self.policy is not None):
+            raise ValueError("a guard source needs a policy, and only a guard source takes one")
         return self
 
 

@@ -160,3 +160,26 @@ class SatisfactionOptions(Options):
     alpha: Annotated[float, Field(gt=0, le=0.2)] = Field(
         default=0.0001, description="Against a baseline: fail when the drop exceeds max_drop at level 1 - alpha."
     )
+
+
+class GuardRateOptions(Options):
+    """A guardrail's block rate in a monitor's window (source ``guard``) against a ceiling and the previous window."""
+
+    max_rate: Annotated[float, Field(ge=0, lt=1)] | None = Field(
+        default=None, description="Fail when the block rate is above this beyond chance (its lower bound is above)."
+    )
+    factor: Annotated[float, Field(gt=1, le=1000)] | None = Field(
+        default=None, description="Fail when the rate is this many times the previous window's, significantly."
+    )
+    alpha: Annotated[float, Field(gt=0, lt=0.5)] = Field(
+        default=0.01, description="The false-alarm level of each test (one-sided)."
+    )
+    min_decisions: Annotated[int, Field(ge=1, le=1_000_000_000)] = Field(
+        default=50, description="Fewer decisions than this in the window: not judged (status warn)."
+    )
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> GuardRateOptions:
+        if self.max_rate is None and self.factor is None:
+            raise ValueError("give max_rate, factor or both")
+        return self

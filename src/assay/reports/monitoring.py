@@ -17,7 +17,7 @@ __all__ = ["render_monitoring_html", "write_monitoring"]
 Table = dict[str, Any]
 _TITLES = {"assay.model-quality": "Model quality", "assay.bias-drift": "Bias drift",
            "assay.attribution-drift": "Feature attribution drift",
-           "assay.satisfaction": "User satisfaction"}  # fmt: skip
+           "assay.satisfaction": "User satisfaction", "assay.guard-block-rate": "Guardrail block rate"}  # fmt: skip
 
 
 def _cell(value: Any) -> str:
@@ -118,11 +118,27 @@ def _satisfaction(doc: Mapping[str, Any]) -> tuple[str, list[Table]]:
     return f"Satisfaction of {doc['count']:,} ratings; {len(doc.get('violations') or [])} violations.", tables
 
 
+def _guard_rate(doc: Mapping[str, Any]) -> tuple[str, list[Table]]:
+    tables = [_violations(doc, ["subject", "check_type", "description"])]
+    previous = doc.get("previous") or {}
+    tables.append(_table(f"Block rate (one-sided level {1 - doc['alpha']:g})",
+                         ["window", "decisions", "blocked", "block rate", "lower bound", "ceiling", "factor"],
+                         [["current", doc["decisions"], doc["blocked"], doc["block_rate"], doc.get("lower_bound"),
+                           doc.get("max_rate"), doc.get("factor")],
+                          ["previous", previous.get("decisions"), previous.get("blocked"), previous.get("block_rate"),
+                           None, None, None]]))  # fmt: skip
+    return (
+        f"{doc['blocked']:,} of {doc['decisions']:,} decisions blocked; {len(doc.get('violations') or [])} violations.",
+        tables,
+    )
+
+
 def render_monitoring_html(document: Mapping[str, Any]) -> str:
     """The self-contained HTML page of a monitoring document."""
     schema = str(document["schema"])
     render = {"assay.model-quality": _quality, "assay.bias-drift": _bias_drift,
-              "assay.attribution-drift": _attribution, "assay.satisfaction": _satisfaction}[schema]  # fmt: skip
+              "assay.attribution-drift": _attribution, "assay.satisfaction": _satisfaction,
+              "assay.guard-block-rate": _guard_rate}[schema]  # fmt: skip
     summary, tables = render(document)
     return template("monitoring.html.j2").render(
         doc=document, title=_TITLES[schema], status=document.get("status", "warn"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
@@ -37,6 +38,7 @@ from assay.server import (
     compute,
     contests,
     feedback,
+    guard,
     jobs,
     login,
     metrics,
@@ -67,6 +69,7 @@ ROUTERS: Final = tuple(
         metrics,
         oversight,
         feedback,
+        guard,
         aims_pack,
         aims_perf,
         aims_org,
@@ -279,6 +282,9 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if pool is not None:
             pool.stop()
+        recorder = sys.modules.get("assay.services.genai.guard")  # loaded only when guardrails were applied
+        if recorder is not None and isinstance(workspace, Workspace):
+            recorder.close_recorder(workspace.store)  # write the guardrail decisions still buffered
 
 
 def create_app(

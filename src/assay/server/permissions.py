@@ -150,6 +150,14 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/feedback"): "feedback",
     ("GET", "/api/systems/{system}/feedback"): "read",
     ("GET", "/api/systems/{system}/feedback/summary"): "read",
+    # guardrails (server/guard.py): applying needs a write-scope credential and a role on the policy's system (the
+    # service: 404 otherwise); adding a version, the system's owner or an admin (the service); reading, listings
+    ("GET", "/api/guardrails"): "read",
+    ("POST", "/api/guardrails"): "contribute",
+    ("GET", "/api/guardrails/{guardrail}"): "read",
+    ("POST", "/api/guardrails/{guardrail}/apply"): "contribute",
+    ("GET", "/api/guardrails/{guardrail}/decisions"): "read",
+    ("GET", "/api/guardrails/{guardrail}/stats"): "read",
     # contested decisions (server/contests.py): the operator opens, an overseer or the owner decides
     ("GET", "/api/systems/{system}/contests"): "read",
     ("POST", "/api/systems/{system}/contests"): "write",

@@ -16,7 +16,7 @@ from assay.checks.options import CHECK_OPTIONS, CheckOptions
 from assay.errors import InvalidInput
 from assay.explain.options import AttributionDriftOptions, ExplanationOptions, StabilityOptions
 from assay.frames.options import as_values
-from assay.metrics.options import BiasDriftOptions, BiasOptions, QualityOptions, SatisfactionOptions
+from assay.metrics.options import BiasDriftOptions, BiasOptions, GuardRateOptions, QualityOptions, SatisfactionOptions
 from assay.mitigate.options import MitigationOptions
 from assay.privacy.options import ExtractionOptions, MembershipOptions, PoisoningOptions
 from assay.robustness.options import AdversarialOptions, RobustnessOptions
@@ -205,6 +205,18 @@ def _satisfaction_outcome(document: Mapping[str, Any]) -> Outcome:
     from assay.metrics.satisfaction import satisfaction_outcome
 
     return cast(Outcome, satisfaction_outcome(document))
+
+
+def _guard_block_rate(inputs: Inputs, o: GuardRateOptions) -> Any:
+    from assay.metrics.guard_rate import guard_block_rate
+
+    return guard_block_rate(inputs.data, **o.model_dump())
+
+
+def _guard_rate_outcome(document: Mapping[str, Any]) -> Outcome:
+    from assay.metrics.guard_rate import guard_rate_outcome
+
+    return cast(Outcome, guard_rate_outcome(document))
 
 
 def _monitor_summary(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -510,5 +522,11 @@ KINDS: Final[dict[str, Kind]] = {
         name="extraction", title="the model extraction test", options=ExtractionOptions, compute=_extraction,
         write=_write_document("extraction"), schema="assay.extraction", model="required", reference="optional",
         summary=_check_summary, outcome=_extraction_outcome,
+    ),
+    # a monitor of source guard: a guardrail policy's block rate against a ceiling and the previous window
+    "guard-block-rate": Kind(
+        name="guard-block-rate", title="the guardrail block-rate check", options=GuardRateOptions,
+        compute=_guard_block_rate, write=_write_violations("guard_block_rate"), schema="assay.guard-block-rate",
+        summary=_monitor_summary, outcome=_guard_rate_outcome,
     ),
 }  # fmt: skip

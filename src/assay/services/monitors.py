@@ -418,6 +418,9 @@ class Monitors(Service):
         elif source.get("type") == "feedback":  # end users' feedback on the version (services/feedback.py)
             with self.ws.feedback.window(system, version_ref, start, stop) as (feedback, fingerprint):
                 yield open_frame(feedback, source="feedback"), fingerprint
+        elif source.get("type") == "guard":  # a guardrail's decisions (services/genai/guard.py)
+            with self.ws.genai.guard.window(source["policy"], start, stop) as (decisions, fingerprint):
+                yield open_frame(decisions, source="guard"), fingerprint
         else:
             config = self.ws.capture.show(system, version_ref)
             kept = {config.id_column, config.time_column or "captured_at", "captured_at", "labelled_at"}

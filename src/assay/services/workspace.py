@@ -18,6 +18,7 @@ import getpass
 import json
 import os
 import secrets
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -176,6 +177,9 @@ class Workspace:
         return workspace
 
     def close(self) -> None:
+        guard = sys.modules.get("assay.services.genai.guard")  # loaded only where guardrail decisions were recorded
+        if guard is not None:
+            guard.close_recorder(self.store)  # write the decisions still buffered
         self.store.dispose()
 
     def __enter__(self) -> Workspace:

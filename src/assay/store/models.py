@@ -1218,7 +1218,8 @@ class GuardBatch(Base):
 
 class GuardDecision(Base):
     """One guardrail decision on a prompt (``source`` INPUT) or a response (OUTPUT): the policy version that judged,
-    the ``channel`` (library, cli, api, proxy, evaluation), the action (NONE or GUARDRAIL_INTERVENED), the findings
+    the ``channel`` (library, cli, api, proxy, evaluation), the action (NONE or GUARDRAIL_INTERVENED) and its
+    ``outcome`` (blocked, masked, detected or none: what block rates are counted from), the findings
     with matched values redacted, the latency and the characters guarded; ``content`` (masked) only when the policy
     keeps content. Not governed row by row: each is covered by its :class:`GuardBatch`'s ledger event."""
 
@@ -1232,6 +1233,7 @@ class GuardDecision(Base):
     source: Mapped[str] = mapped_column(String(10))
     channel: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(30))
+    outcome: Mapped[str] = mapped_column(String(20))  # blocked, masked, detected (findings, nothing changed) or none
     findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     latency_ms: Mapped[float] = mapped_column(Float)
     characters: Mapped[int] = mapped_column(Integer)

@@ -15,9 +15,11 @@ module of this package, made on first use.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assay.services.genai.guard import GuardService
     from assay.services.workspace import Workspace
 
 __all__ = ["GenAI"]
@@ -28,3 +30,10 @@ class GenAI:
 
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
+
+    @cached_property
+    def guard(self) -> GuardService:
+        """Guardrail policies (versioned), applying them with every decision recorded, counts and verification."""
+        from assay.services.genai.guard import GuardService
+
+        return GuardService(self.ws)

@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=10), nullable=False),
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("action", sa.String(length=30), nullable=False),
+        sa.Column("outcome", sa.String(length=20), nullable=False),
         sa.Column("findings", sa.JSON(), nullable=False),
         sa.Column("latency_ms", sa.Float(), nullable=False),
         sa.Column("characters", sa.Integer(), nullable=False),
