@@ -59,7 +59,9 @@ def test_chat_endpoint_answers_with_usage_context_and_headers_from_the_environme
     assert answer.prompt_tokens is not None and answer.completion_tokens == 4 and answer.tokens is not None
     assert sent["model"] == "tiny" and sent["max_tokens"] == 20 and sent["temperature"] == 0
     assert sent["messages"][0]["role"] == "system"
-    assert "Be brief." in sent["messages"][0]["content"] and "[2] Shipping takes 2 days." in sent["messages"][0]["content"]
+    assert (
+        "Be brief." in sent["messages"][0]["content"] and "[2] Shipping takes 2 days." in sent["messages"][0]["content"]
+    )
     assert server.headers[0]["Authorization"] == "Bearer abc"
 
 
@@ -132,7 +134,7 @@ def test_the_budgets_of_tokens_characters_and_seconds() -> None:
             by_time = call_all(client, [("q", ())] * 200, concurrency=2, budget=Budget(max_seconds=0.3))
         finally:
             client.close()
-    assert by_tokens.stopped == "max_tokens" and 0 < by_tokens.tokens and by_tokens.requests < 10
+    assert by_tokens.stopped == "max_tokens" and by_tokens.tokens > 0 and by_tokens.requests < 10
     assert by_characters.stopped == "max_characters" and by_characters.requests == 2  # 50 + 60 each: over after two
     assert by_time.stopped == "max_seconds"
     assert 2 <= sum(r.status == "ok" for r in by_time.replies) < 50

@@ -123,10 +123,13 @@ def _open_path(path: Path, source: str | None, limits: Limits) -> Frame:
     lazy = nw.from_native(rel)
     schema = dict(lazy.collect_schema())
     check_columns(len(schema), limits, what)
+    header: list[str] | None = None
     if kind in _JSONL_SUFFIXES:
         header = list(schema)
     else:
-        header = names if kind in _PARQUET_SUFFIXES else csv_header_names(path, compressed=compressed, found=list(schema))
+        header = (
+            names if kind in _PARQUET_SUFFIXES else csv_header_names(path, compressed=compressed, found=list(schema))
+        )
     repeated = repeated_names(header or [], list(schema))
     return Frame(
         lazy=lazy,

@@ -398,7 +398,7 @@ def _call_one(
             spend.spend(sent, None)
             if attempt < retries:
                 wait_for = exc.retry_after if exc.retry_after is not None else backoff * 2**attempt
-                wait_for *= 1 + random.random() * 0.1  # a little jitter: retries of many threads do not align  # noqa: S311
+                wait_for *= 1 + random.random() * 0.1  # a little jitter: retries of many threads do not align
                 if spend.halt.wait(wait_for):
                     return Reply("error", latency_ms=latency, attempts=attempt + 1, error=f"{error} (stopped)")
             continue

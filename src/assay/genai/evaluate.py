@@ -166,9 +166,11 @@ def _problem(error: Mapping[str, Any]) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "(the line)"
     given = error.get("input")
     shown = "" if error["type"] in ("missing", "extra_forbidden") else f" (given {str(given)[:60]!r})"
-    message = "is not a field of a test item (fields: id, prompt, context, reference, expected, slices, attack)" if (
-        error["type"] == "extra_forbidden"
-    ) else str(error["msg"]).removeprefix("Value error, ")
+    message = (
+        "is not a field of a test item (fields: id, prompt, context, reference, expected, slices, attack)"
+        if (error["type"] == "extra_forbidden")
+        else str(error["msg"]).removeprefix("Value error, ")
+    )
     return f"{where}: {message}{shown}"
 
 
@@ -371,7 +373,9 @@ def target_of(model: Any, options: EvalOptions) -> tuple[ChatTarget, dict[str, A
         client = OpenAIChat(endpoint, concurrency=options.concurrency, environ=environ, timeout=options.timeout)
         return client, {"kind": "endpoint", "name": client.name, "endpoint": endpoint.describe()}, client.close
     if not callable(model):
-        raise InvalidInput(f"the target must be an endpoint file, an Endpoint or a callable, not {type(model).__name__}")
+        raise InvalidInput(
+            f"the target must be an endpoint file, an Endpoint or a callable, not {type(model).__name__}"
+        )
     wrapped = model if isinstance(model, CallableTarget) else CallableTarget(model)
     return wrapped, {"kind": "callable", "name": wrapped.name}, lambda: None
 
@@ -402,18 +406,17 @@ class _Guarded:
 
 def _grounding() -> tuple[Callable[..., Any] | None, Any, str | None]:
     """The grounding scorer of the guardrail (``assay.genai.grounding``) and its embedder, or why it is missing."""
-    try:
-        from assay.genai.grounding import grounding_scores
-    except ImportError as exc:
-        return None, None, f"the grounding scorer (assay.genai.grounding) is not available in this build: {exc}"
-    embedder = None
-    try:
-        from assay.genai.embeddings import load_embedder
+    import importlib
 
-        embedder = load_embedder()
-    except ImportError:
+    try:  # the guard-semantic part's module: imported by name, so this runs (and says so) in a build without it
+        scorer: Callable[..., Any] = importlib.import_module("assay.genai.grounding").grounding_scores
+    except (ImportError, AttributeError) as exc:
+        return None, None, f"the grounding scorer (assay.genai.grounding) is not available in this build: {exc}"
+    try:
+        embedder = importlib.import_module("assay.genai.embeddings").load_embedder()
+    except (ImportError, AttributeError):
         embedder = None
-    return grounding_scores, embedder, None
+    return scorer, embedder, None
 
 
 @dataclass(frozen=True)
@@ -722,8 +725,8 @@ def compare(a: Mapping[str, Any], b: Mapping[str, Any], *, alpha: float = 0.05) 
     adjusted = _holm([t["p_value"] for _, _, t in tests])
     findings: list[str] = []
     for (metric, group, tested), p_adjusted in zip(tests, adjusted, strict=True):
-        tested["p_adjusted"] = _round(p_adjusted, 6)
-        tested["p_value"] = _round(tested["p_value"], 6)
+        tested["p_adjusted"] = float(f"{p_adjusted:.6g}")
+        tested["p_value"] = float(f"{tested['p_value']:.6g}")
         sign = DIRECTION[metric] * (tested["difference"] or 0.0)
         tested["worse"] = bool(p_adjusted < alpha and sign < 0)
         tested["better"] = bool(p_adjusted < alpha and sign > 0)

@@ -6,6 +6,7 @@ part                what
 ``guard``           guardrail policies (versioned), applying them with every decision recorded, counts
 ``corpora``         protected corpora (documents not to be reproduced) and their indexes
 ``licences``        licences and provenance of models and datasets; incompatible combinations as risks
+``evaluations``     recorded generative evaluations (the ``genai-eval`` kind) compared with a paired test
 ==================  ===================================================================================
 
 The evaluation harness is a compute kind (``genai-eval``, run through ``workspace.runs``); its comparison of two
@@ -15,9 +16,11 @@ module of this package, made on first use.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assay.services.genai.evaluations import Evaluations
     from assay.services.workspace import Workspace
 
 __all__ = ["GenAI"]
@@ -28,3 +31,10 @@ class GenAI:
 
     def __init__(self, workspace: Workspace) -> None:
         self.ws = workspace
+
+    @cached_property
+    def evaluations(self) -> Evaluations:
+        """Recorded generative evaluations (``genai-eval``) and their paired comparison."""
+        from assay.services.genai.evaluations import Evaluations
+
+        return Evaluations(self.ws)
