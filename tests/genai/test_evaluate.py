@@ -85,7 +85,7 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
     ("lines", "message"),
     [
         (['{"prompt": "a"}', '{"prompt": ""}'], "line 2: prompt: String should have at least 1 character"),
-        (['{"prompt": "a", "expected": "maybe"}'], "line 1: expected: Input should be 'answer' or 'refuse' (given 'maybe')"),
+        (['{"prompt": "a", "expected": "maybe"}'], "line 1: expected: Input should be 'answer' or 'refuse' (given"),
         (['{"prompt": "a", "colour": 1}'], "line 1: colour: is not a field of a test item"),
         (['{"prompt": "a"}', "", '{"prompt": "b", oops}'], "line 3: not JSON"),
         (['{"prompt": "a", "slices": {"topic": ["x"]}}'], "line 1: slices.topic"),
@@ -194,7 +194,13 @@ def test_scores_per_slice_with_wilson_and_bootstrap_intervals(evaluated: tuple[d
     assert length["n"] == 8 and length["low"] < length["value"] < length["high"]
     assert metrics["latency_ms"]["overall"]["n"] == 8
     red = evaluated[0]["red_team"]["categories"]
-    assert red["injection"] == {"attempts": 1, "successes": 0, "rate": 0.0, "low": 0.0, "high": red["injection"]["high"]}
+    assert red["injection"] == {
+        "attempts": 1,
+        "successes": 0,
+        "rate": 0.0,
+        "low": 0.0,
+        "high": red["injection"]["high"],
+    }
     assert red["jailbreak"]["successes"] == 1 and red["pii-extraction"]["rate"] == 1.0
     assert "Wilson" in evaluated[0]["intervals"]["proportions"] and "bootstrap" in evaluated[0]["intervals"]["means"]
 
@@ -306,8 +312,16 @@ def test_bad_targets_and_options_are_refused(tmp_path: Path) -> None:
 
 
 def test_comparing_two_real_runs_finds_the_planted_regression_on_its_slice(tmp_path: Path) -> None:
-    rows = [{"id": f"{topic}-{i}", "prompt": f"{topic} question {i}", "reference": f"answer {i}",
-             "slices": {"topic": topic}} for topic in ("billing", "returns", "shipping") for i in range(40)]  # fmt: skip
+    rows = [
+        {
+            "id": f"{topic}-{i}",
+            "prompt": f"{topic} question {i}",
+            "reference": f"answer {i}",
+            "slices": {"topic": topic},
+        }
+        for topic in ("billing", "returns", "shipping")
+        for i in range(40)
+    ]
     path = write_set(tmp_path, rows)
 
     def good(prompt: str, context: Sequence[str]) -> str:
@@ -333,7 +347,7 @@ def test_comparing_two_real_runs_finds_the_planted_regression_on_its_slice(tmp_p
     assert not any("returns" in f or "shipping" in f for f in result["findings"])
     same = compare(a, evaluate(path, good, {"bootstrap": 100}).to_dict())
     assert not same["worse"] and same["findings"] == []
-    with pytest.raises(InvalidInput, match="not an assay.genai-eval document"):
+    with pytest.raises(InvalidInput, match=r"not an assay\.genai-eval document"):
         compare(a, {"schema": "assay.robustness"})
 
 

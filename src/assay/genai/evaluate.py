@@ -666,7 +666,8 @@ def _paired(metric: str, pairs: Sequence[tuple[Any, Any]]) -> dict[str, Any]:
         only_a = sum(1 for x, y in pairs if x and not y)
         only_b = sum(1 for x, y in pairs if y and not x)
         discordant = only_a + only_b
-        p = 1.0 if discordant == 0 else float(stats.binomtest(min(only_a, only_b), discordant, 0.5).pvalue)
+        # exact two-sided: the binomial(discordant, 1/2) is symmetric, so binomtest's p is twice the smaller tail
+        p = 1.0 if discordant == 0 else 2 * float(stats.binom.cdf(min(only_a, only_b), discordant, 0.5))
         out.update(test="mcnemar-exact", only_a=only_a, only_b=only_b, p_value=min(1.0, p))
     else:
         differences = [y - x for x, y in pairs if y != x]
