@@ -52,6 +52,8 @@ def test_run_and_compare_two_versions(
     assert code == 0
     printed = capsys.readouterr().out
     assert printed.startswith("complete: 24 of 24 items answered") and "report.html" in printed
+    page = (v1 / "report.html").read_text()
+    assert page.count('aria-label="exact_match per slice"') == 1 and "topic=billing (n=12)" in page
     endpoint = tmp_path / "v2.yaml"
     endpoint.write_text(f"kind: openai-chat\nurl: {server.url}\nmodel: v2\n")
     policy = tmp_path / "policy.yaml"

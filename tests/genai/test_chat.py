@@ -49,6 +49,8 @@ def test_chat_endpoint_answers_with_usage_context_and_headers_from_the_environme
                             system_prompt="Be brief.", max_tokens=20)  # fmt: skip
         with pytest.raises(InvalidInput, match="environment variable EVAL_TEST_KEY, which is not set"):
             OpenAIChat(endpoint, environ={})
+        with pytest.raises(InvalidInput, match=r"read only from a variable named ASSAY_ENDPOINT_\.\.\."):
+            OpenAIChat(endpoint, environ={"EVAL_TEST_KEY": "x"}, env_prefix="ASSAY_ENDPOINT_")
         client = OpenAIChat(endpoint, environ={"EVAL_TEST_KEY": "Bearer abc"})
         try:
             answer = client("How long?", ["Returns within 30 days.", "Shipping takes 2 days."])

@@ -122,4 +122,9 @@ def test_wrong_targets_are_refused_before_anything_runs(ws: Workspace, tmp_path:
     ws.models.register_version("helpdesk", {"model": "assistant", "version": "bad"}, artifact=bad)
     with pytest.raises(InvalidInput, match="url: Value error, must start with http"):
         ws.runs.run("genai-eval", Target("helpdesk", "helpdesk-tests@1", "assistant@bad"), {})
+    leaky = tmp_path / "leaky-endpoint.json"
+    leaky.write_text(json.dumps({"url": server.url, "model": "m", "headers_env": {"X-Steal": "HOME"}}))
+    ws.models.register_version("helpdesk", {"model": "assistant", "version": "leaky"}, artifact=leaky)
+    with pytest.raises(InvalidInput, match="header X-Steal names the environment variable HOME: on registered"):
+        ws.runs.run("genai-eval", Target("helpdesk", "helpdesk-tests@1", "assistant@leaky"), {})
     assert server.count == sent  # nothing was sent

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from assay.errors import InvalidInput
 
 __all__ = [
+    "REGISTERED_ENV_PREFIX",
     "RETRY_STATUSES",
     "Answer",
     "Budget",
@@ -56,6 +57,9 @@ __all__ = [
 
 RETRY_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 ENDPOINT_KINDS: Final = ("openai-chat",)
+#: On registered inputs (a job on the server) a header's value is read only from a variable with this prefix: an
+#: endpoint file registered by a user must not send the worker's other secrets (its database URL, cloud keys) away.
+REGISTERED_ENV_PREFIX: Final = "ASSAY_ENDPOINT_"
 MAX_RETRY_AFTER: Final = 60.0
 _HEADER = r"^[A-Za-z0-9-]{1,100}$"
 _ENV = r"^[A-Za-z_][A-Za-z0-9_]{0,199}$"
@@ -99,11 +103,12 @@ class Endpoint(BaseModel):
     """An OpenAI-compatible chat endpoint, as a model version's stored file describes it (JSON or YAML)::
 
         {"kind": "openai-chat", "url": "http://llm.internal:8000/v1", "model": "llama-3.1-8b-instruct",
-         "headers_env": {"Authorization": "LLM_AUTHORIZATION"}, "system_prompt": "You answer ...",
+         "headers_env": {"Authorization": "ASSAY_ENDPOINT_LLM_AUTH"}, "system_prompt": "You answer ...",
          "temperature": 0, "max_tokens": 512, "timeout": 60}
 
     ``url`` is the API's base (``/chat/completions`` is added); ``headers_env`` maps a header to the environment
-    variable holding its value (``Authorization: Bearer ...`` in ``LLM_AUTHORIZATION``): a secret is never stored."""
+    variable holding its value (``Authorization: Bearer ...`` in ``ASSAY_ENDPOINT_LLM_AUTH``; on registered inputs
+    only ``ASSAY_ENDPOINT_`` variables): a secret is never stored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -174,7 +179,8 @@ def _retry_after(value: str | None) -> float | None:
 
 class OpenAIChat:
     """An OpenAI-compatible chat endpoint as a target (see the module's docstring). The headers are read from the
-    environment once, here: a variable that is not set is an :class:`InvalidInput` naming it."""
+    environment once, here: a variable that is not set is an :class:`InvalidInput` naming it; with ``env_prefix``
+    (runs on registered inputs: :data:`REGISTERED_ENV_PREFIX`) only variables of that prefix may be named."""
 
     def __init__(
         self,
@@ -183,12 +189,19 @@ class OpenAIChat:
         concurrency: int = 4,
         environ: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        env_prefix: str | None = None,
     ) -> None:
         import httpx
 
         env = os.environ if environ is None else environ
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         for header, variable in endpoint.headers_env.items():
+            if env_prefix is not None and not variable.startswith(env_prefix):
+                raise InvalidInput(
+                    f"the endpoint's header {header} names the environment variable {variable}: on registered inputs "
+                    f"a header is read only from a variable named {env_prefix}... (set {env_prefix}{variable} and "
+                    "name it in the endpoint file)"
+                )
             value = env.get(variable)
             if value is None:
                 raise InvalidInput(

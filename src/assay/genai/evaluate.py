@@ -59,6 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from assay.documents import Note, head, read_head
 from assay.errors import InvalidInput
 from assay.genai.chat import (
+    REGISTERED_ENV_PREFIX,
     Answer,
     Budget,
     CallableTarget,
@@ -342,10 +343,13 @@ def _summary(values: Sequence[Any], metric: str, options: EvalOptions, salt: str
 # -- running --------------------------------------------------------------------------------------------------------
 
 
-def target_of(model: Any, options: EvalOptions) -> tuple[ChatTarget, dict[str, Any], Callable[[], None]]:
+def target_of(
+    model: Any, options: EvalOptions, *, registered: bool = False
+) -> tuple[ChatTarget, dict[str, Any], Callable[[], None]]:
     """The target of a run, a description of it for the document and a function that releases it: ``model`` is an
     endpoint file (a path: a model version's stored file), an :class:`Endpoint`, a target or a callable, or None when
-    the options name the endpoint (``endpoint`` and ``model_name``)."""
+    the options name the endpoint (``endpoint`` and ``model_name``). ``registered``: a run on registered inputs (a
+    job), where the endpoint's headers may name only variables of :data:`~assay.genai.chat.REGISTERED_ENV_PREFIX`."""
     if model is not None and options.endpoint is not None:
         raise InvalidInput("give the endpoint option or a model (an endpoint file or a callable), not both")
     endpoint: Endpoint | None = None
@@ -370,7 +374,8 @@ def target_of(model: Any, options: EvalOptions) -> tuple[ChatTarget, dict[str, A
             if key is None:
                 raise InvalidInput(f"api_key_env names {options.api_key_env}, which is not set in the environment")
             environ = {**os.environ, options.api_key_env: f"Bearer {key}"}
-        client = OpenAIChat(endpoint, concurrency=options.concurrency, environ=environ, timeout=options.timeout)
+        client = OpenAIChat(endpoint, concurrency=options.concurrency, environ=environ, timeout=options.timeout,
+                            env_prefix=REGISTERED_ENV_PREFIX if registered else None)  # fmt: skip
         return client, {"kind": "endpoint", "name": client.name, "endpoint": endpoint.describe()}, client.close
     if not callable(model):
         raise InvalidInput(
@@ -436,16 +441,17 @@ def evaluate(
     *,
     guardrail: Any = None,
     progress: Callable[[str], None] | None = None,
+    registered: bool = False,
 ) -> Evaluation:
     """Run ``target`` on every item of ``test_set`` and score the answers (see the module's docstring).
 
     ``target``: an endpoint file, an :class:`~assay.genai.chat.Endpoint`, a callable ``(prompt, context) -> str``, or
     None with the ``endpoint`` option. ``guardrail``: a compiled :class:`~assay.genai.guard.Guardrail` (or anything
     with its ``apply``) put around the target. ``progress(stage)`` is told each item done; when it raises (a cancelled
-    job) the run stops without a result."""
+    job) the run stops without a result. ``registered``: a run on registered inputs (see :func:`target_of`)."""
     chosen = options if isinstance(options, EvalOptions) else EvalOptions.parse(dict(options or {}))
     tests = read_test_set(test_set, max_items=chosen.max_items)
-    call, described, release = target_of(target, chosen)
+    call, described, release = target_of(target, chosen, registered=registered)
     notes: list[Note] = []
     extra = list(chosen.refusal_phrases)
     guarded = None

@@ -427,7 +427,10 @@ def _extraction_outcome(document: Mapping[str, Any]) -> Outcome:
 def _genai_eval(inputs: Inputs, o: EvalOptions) -> Any:
     from assay.genai.evaluate import evaluate
 
-    return evaluate(inputs.data, inputs.model, o, guardrail=inputs.extra.get("guardrail"), progress=inputs.progress)
+    return evaluate(
+        inputs.data, inputs.model, o, guardrail=inputs.extra.get("guardrail"), progress=inputs.progress,
+        registered=bool(inputs.extra.get("registered")),
+    )  # fmt: skip
 
 
 def _write_genai_eval(result: Any, folder: Path) -> dict[str, Path]:
@@ -454,9 +457,10 @@ def _precheck_genai_eval(ws: Workspace, target: Target, o: EvalOptions) -> None:
 
 
 def _opens_genai_eval(ws: Workspace, target: Target, o: EvalOptions) -> dict[str, Any]:
-    if o.guardrail is None:
-        return {}
-    return {"guardrail": _guard_service(ws, o).guardrail(o.guardrail, o.guardrail_version)}
+    opened: dict[str, Any] = {"registered": True}  # the endpoint's headers come only from ASSAY_ENDPOINT_* variables
+    if o.guardrail is not None:
+        opened["guardrail"] = _guard_service(ws, o).guardrail(o.guardrail, o.guardrail_version)
+    return opened
 
 
 def check_kind(name: str) -> Kind:
