@@ -45,6 +45,8 @@ SCHEMAS: Final[dict[str, int]] = {
     "assay.explanation-stability": 1,  # how much SHAP explanations move under small perturbations (services.stability)
     "assay.extraction": 1,  # queries a surrogate needs to reach a stated agreement with a model (privacy)
     "assay.guard-block-rate": 1,  # a guardrail's block rate in a window against a ceiling and the previous window
+    "assay.genai-eval": 1,  # a generative model's answers to a test set, scored per slice (genai.evaluate)
+    "assay.genai-eval-comparison": 1,  # two genai-eval runs compared item by item, a paired test per slice and metric
 }
 
 

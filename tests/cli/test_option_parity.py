@@ -54,7 +54,10 @@ def _command(kind: str) -> Any:
     """The click command of ``kind`` (Typer's own copy of click: typed loosely)."""
     group: Any = typer.main.get_command(app)
     context = group.make_context("assay", [], resilient_parsing=True)
-    if kind in ("bias", "explanations", "mitigation"):
+    if kind == "genai-eval":
+        evals = group.get_command(context, "eval")
+        command = evals.get_command(evals.make_context("eval", [], resilient_parsing=True), "run")
+    elif kind in ("bias", "explanations", "mitigation"):
         names = {"bias": "assess", "explanations": "explain", "mitigation": "mitigate"}
         command = group.get_command(context, names[kind])
     else:

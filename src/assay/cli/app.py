@@ -108,6 +108,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "Guardrails for generative AI: policies, the filter over text or JSON Lines, decisions, protected corpora, "
         "the guarding proxy (OpenAI-compatible).",
     ),
+    "eval": LazyCommand(
+        "assay.cli.eval",
+        "Evaluate generative models: a test set in JSON Lines against an OpenAI-compatible endpoint, scores per "
+        "slice with intervals; compare two versions with a paired test.",
+    ),
     "incident": LazyCommand(
         "assay.cli.incidents",
         "Incidents of an AI system: open, list, show, update, move through their states; corrective actions.",

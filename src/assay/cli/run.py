@@ -97,8 +97,10 @@ def run(
     chosen = runs.kind_of(kind)
     parsed = runs.options_of(chosen, parse_settings(chosen.options, set_ or [], options))
     workspace = target_workspace(ctx, system, model_version=model_version, dataset_version=dataset_version)
-    loaded = None
-    if model is not None:
+    loaded: Any = None
+    if model is not None and chosen.model == "file":  # the file as it is (an endpoint description)
+        loaded = Path(model)
+    elif model is not None:
         from assay.adapters import load_model
 
         loaded = load_model(model, trust=trust_pickle)

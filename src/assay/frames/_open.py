@@ -25,6 +25,7 @@ __all__ = ["Frame", "Limits", "open"]
 
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz"}
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
+_JSONL_SUFFIXES = {".jsonl", ".ndjson"}  # JSON Lines: one object per line (a generative test set)
 _CSV_TYPES = ["BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "VARCHAR"]
 
 
@@ -110,17 +111,25 @@ def _open_path(path: Path, source: str | None, limits: Limits) -> Frame:
             # DuckDB types each column from all its values: numbers stay numbers, a column that mixes numbers
             # and text stays text. Booleans are not guessed: "Yes"/"No" stay the text the file holds.
             rel = con.read_csv(str(path), header=True, sample_size=-1, auto_type_candidates=_CSV_TYPES)
+        elif kind in _JSONL_SUFFIXES:  # the columns are the objects' keys (every line read to type them)
+            rel = con.read_json(str(path), format="newline_delimited", sample_size=-1)
         else:
             raise InvalidInput(
                 f"cannot tell the format of {str(path)!r} from its suffix {kind or '(none)'!r}; "
-                "use .csv, .tsv, .csv.gz or .parquet"
+                "use .csv, .tsv, .csv.gz, .parquet or .jsonl"
             )
     except duckdb.Error as exc:
         raise InvalidInput(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from exc
     lazy = nw.from_native(rel)
     schema = dict(lazy.collect_schema())
     check_columns(len(schema), limits, what)
-    header = names if kind in _PARQUET_SUFFIXES else csv_header_names(path, compressed=compressed, found=list(schema))
+    header: list[str] | None = None
+    if kind in _JSONL_SUFFIXES:
+        header = list(schema)
+    else:
+        header = (
+            names if kind in _PARQUET_SUFFIXES else csv_header_names(path, compressed=compressed, found=list(schema))
+        )
     repeated = repeated_names(header or [], list(schema))
     return Frame(
         lazy=lazy,

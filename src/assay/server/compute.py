@@ -41,7 +41,7 @@ def _target_fields(kind: Kind) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "dataset_version": (Ref, Field(description="The registered dataset version it reads, DATASET@VERSION."))
     }
-    if kind.model == "required":
+    if kind.model in ("required", "file"):
         fields["model_version"] = (Ref, Field(description="The registered model version, MODEL@VERSION."))
     elif kind.model == "optional":
         fields["model_version"] = (Ref | None, Field(default=None, description="The model version, MODEL@VERSION."))

@@ -66,6 +66,7 @@ class Inputs:
     baseline_source: str | None = None
     baseline_document: Mapping[str, Any] | None = None  # the recorded baseline's document (any baseline kind)
     progress: Progress | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # what the kind's ``opens`` took from the workspace
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,14 @@ class Kind:
     permission entry and its job kind are derived from this registration.
 
     ``model`` says whether a model version is an input (``required``), may be (``optional``: the bias assessment
-    scores the data with it when asked), or is not (``none``). A kind with ``baseline`` compares against a recorded
+    scores the data with it when asked), or is not (``none``); ``file``: the model version is required and its
+    stored file is handed to the computation as it is (``Inputs.model`` is its path, never loaded: a generative
+    model's endpoint description). A kind with ``baseline`` compares against a recorded
     assessment (``Target.baseline_id``) of one of the kinds named in ``baseline_of``. ``record`` replaces the plain
     record of the document for a kind that writes more in the same transaction (the mitigation registers the mitigated
-    model). ``outcome`` (kinds a monitor can run) reads a document's verdict, violations and metrics."""
+    model). ``outcome`` (kinds a monitor can run) reads a document's verdict, violations and metrics. ``opens``
+    takes what else a run on registered inputs needs from the workspace (``(workspace, target, options) ->
+    mapping``, into ``Inputs.extra``: e.g. a compiled guardrail policy)."""
 
     name: str
     title: str
@@ -86,7 +91,7 @@ class Kind:
     compute: Callable[[Inputs, Any], Any]
     write: Callable[[Any, Path], dict[str, Path]]
     schema: str
-    model: Literal["none", "optional", "required"] = "none"
+    model: Literal["none", "optional", "required", "file"] = "none"
     reference: bool | Literal["optional"] = False  # a second dataset version (Target.reference_version)
     baseline: bool | Literal["optional"] = False  # a recorded baseline (Target.baseline_id)
     baseline_of: tuple[str, ...] = ("baseline",)  # the kinds whose recorded documents may serve as its baseline
@@ -97,6 +102,7 @@ class Kind:
     precheck: Callable[[Any, Target, Any], None] | None = None
     summary: Callable[[Mapping[str, Any]], dict[str, Any]] = field(default=lambda document: {})
     outcome: Callable[[Mapping[str, Any]], Outcome] | None = None  # how a monitor reads its document
+    opens: Callable[[Any, Target, Any], Mapping[str, Any]] | None = None
 
     @property
     def path(self) -> str:

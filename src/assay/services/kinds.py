@@ -16,6 +16,7 @@ from assay.checks.options import CHECK_OPTIONS, CheckOptions
 from assay.errors import InvalidInput
 from assay.explain.options import AttributionDriftOptions, ExplanationOptions, StabilityOptions
 from assay.frames.options import as_values
+from assay.genai.options import EvalOptions
 from assay.metrics.options import BiasDriftOptions, BiasOptions, GuardRateOptions, QualityOptions, SatisfactionOptions
 from assay.mitigate.options import MitigationOptions
 from assay.privacy.options import ExtractionOptions, MembershipOptions, PoisoningOptions
@@ -435,6 +436,45 @@ def _extraction_outcome(document: Mapping[str, Any]) -> Outcome:
     return cast(Outcome, outcome(document))
 
 
+def _genai_eval(inputs: Inputs, o: EvalOptions) -> Any:
+    from assay.genai.evaluate import evaluate
+
+    return evaluate(
+        inputs.data, inputs.model, o, guardrail=inputs.extra.get("guardrail"), progress=inputs.progress,
+        registered=bool(inputs.extra.get("registered")),
+    )  # fmt: skip
+
+
+def _write_genai_eval(result: Any, folder: Path) -> dict[str, Path]:
+    from assay.reports.genai_eval import write_genai_eval
+
+    return write_genai_eval(result.to_dict(), folder)
+
+
+def _guard_service(ws: Workspace, o: EvalOptions) -> Any:
+    service = getattr(ws.genai, "guard", None)  # the guardrail policies' service (services/genai/guard.py)
+    if service is None:
+        raise InvalidInput(f"guardrail {o.guardrail!r}: this Assay has no guardrail policy service (ws.genai.guard)")
+    return service
+
+
+def _precheck_genai_eval(ws: Workspace, target: Target, o: EvalOptions) -> None:
+    if o.endpoint is not None:
+        raise InvalidInput(
+            "a registered evaluation reads its endpoint from the model version's file: register the endpoint file "
+            "(kind, url, model, headers_env) as a model version; the endpoint option is for your own test set files"
+        )
+    if o.guardrail is not None:
+        _guard_service(ws, o).policy(o.guardrail, o.guardrail_version)  # NotFound before the job is queued
+
+
+def _opens_genai_eval(ws: Workspace, target: Target, o: EvalOptions) -> dict[str, Any]:
+    opened: dict[str, Any] = {"registered": True}  # the endpoint's headers come only from ASSAY_ENDPOINT_* variables
+    if o.guardrail is not None:
+        opened["guardrail"] = _guard_service(ws, o).guardrail(o.guardrail, o.guardrail_version)
+    return opened
+
+
 def check_kind(name: str) -> Kind:
     """The kind of the data check ``name`` (its options model is :data:`assay.checks.options.CHECK_OPTIONS`)."""
     options = CHECK_OPTIONS[name]
@@ -528,5 +568,11 @@ KINDS: Final[dict[str, Kind]] = {
         name="guard-block-rate", title="the guardrail block-rate check", options=GuardRateOptions,
         compute=_guard_block_rate, write=_write_violations("guard_block_rate"), schema="assay.guard-block-rate",
         summary=_monitor_summary, outcome=_guard_rate_outcome,
+    ),
+    # the data is a test set in JSON Lines; the model version's stored file describes the endpoint (genai.chat)
+    "genai-eval": Kind(
+        name="genai-eval", title="the generative evaluation", options=EvalOptions, compute=_genai_eval,
+        write=_write_genai_eval, schema="assay.genai-eval", model="file", summary=_check_summary,
+        precheck=_precheck_genai_eval, opens=_opens_genai_eval,
     ),
 }  # fmt: skip

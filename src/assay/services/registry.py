@@ -726,6 +726,7 @@ def _media_type(file: Path) -> str:
         ".parquet": "application/vnd.apache.parquet",
         ".html": "text/html",
         ".json": "application/json",
+        ".jsonl": "application/jsonl",
     }.get(file.suffix.lower(), "application/octet-stream")
 
 

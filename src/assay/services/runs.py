@@ -140,6 +140,8 @@ class Runs(Service):
                 _stored_columns(tx, ref, wanted if ref == target.dataset_version else [])
         if target.model_version is not None and (chosen.model == "required" or target.score_with_model):
             self.ws.models.loadable(target.system, target.model_version, trust_pickle=trust_pickle)
+        if target.model_version is not None and chosen.model == "file":
+            self._model_file(target.system, target.model_version)
         if chosen.precheck is not None and parsed is not None:
             chosen.precheck(self.ws, target, parsed)
 
@@ -168,7 +170,7 @@ class Runs(Service):
         if tx.authenticated:  # an unauthenticated actor's record is marked so in the ledger, as other writes are
             require_role(tx, kind.action, owner.name, f"running {kind.title} in {owner.name}")
         _lookup.dataset_version(session, target.dataset_version, system=owner)
-        wants_model = kind.model == "required" or (kind.model == "optional" and target.score_with_model)
+        wants_model = kind.model in ("required", "file") or (kind.model == "optional" and target.score_with_model)
         if wants_model and target.model_version is None:
             raise InvalidInput(f"{kind.title} needs a model_version: the registered model version it runs")
         if kind.model == "none" and target.model_version is not None:
@@ -252,6 +254,12 @@ class Runs(Service):
                 )
                 version = ws.models.get_version(target.system, target.model_version)
                 fingerprints["model"] = {"ref": target.model_version, "sha256": version.artifact_sha256}
+            if target.model_version is not None and kind.model == "file":
+                artifact = self._model_file(target.system, target.model_version)
+                inputs.model = stack.enter_context(ws.artifacts.linked_file(artifact.sha256, artifact.name))
+                fingerprints["model"] = {"ref": target.model_version, "sha256": artifact.sha256}
+            if kind.opens is not None:
+                inputs.extra.update(kind.opens(ws, target, options))
             if target.reference_version is not None:
                 inputs.reference = stack.enter_context(ws.datasets.opened(target.reference_version))
                 fingerprints["reference"] = self._fingerprint_dataset(target.reference_version)
@@ -264,6 +272,20 @@ class Runs(Service):
                 inputs.baseline_source += target.system
                 fingerprints["baseline"] = {"assessment": target.baseline_id, "sha256": recorded.document_sha256}
             yield inputs, fingerprints
+
+    def _model_file(self, system: str, ref: str) -> Any:
+        """The stored file of model version ``ref`` (a kind that reads it as it is), or InvalidInput."""
+        from assay.store.models import Artifact
+
+        with self._read() as session:
+            version = _lookup.model_version(session, _lookup.system(session, system), ref)
+            artifact = None if version.artifact_sha256 is None else session.get(Artifact, version.artifact_sha256)
+        if artifact is None or not artifact.name:
+            raise InvalidInput(
+                f"model version {ref} has no stored file: register the version with the file this run reads "
+                "(e.g. the endpoint file of a generative model)"
+            )
+        return artifact
 
     def _fingerprint_dataset(self, ref: str) -> dict[str, Any]:
         version = self.ws.datasets.get_version(ref)

@@ -6,6 +6,7 @@ part                what
 ``guard``           guardrail policies (versioned), applying them with every decision recorded, counts
 ``corpora``         protected corpora (documents not to be reproduced) and their indexes
 ``licences``        licences and provenance of models and datasets; incompatible combinations as risks
+``evaluations``     recorded generative evaluations (the ``genai-eval`` kind) compared with a paired test
 ==================  ===================================================================================
 
 The evaluation harness is a compute kind (``genai-eval``, run through ``workspace.runs``); its comparison of two
@@ -19,6 +20,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assay.services.genai.evaluations import Evaluations
     from assay.services.genai.guard import GuardService
     from assay.services.workspace import Workspace
 
@@ -37,3 +39,10 @@ class GenAI:
         from assay.services.genai.guard import GuardService
 
         return GuardService(self.ws)
+
+    @cached_property
+    def evaluations(self) -> Evaluations:
+        """Recorded generative evaluations (``genai-eval``) and their paired comparison."""
+        from assay.services.genai.evaluations import Evaluations
+
+        return Evaluations(self.ws)
