@@ -124,3 +124,32 @@ def test_a_registered_run_from_the_command_line(
     assert "B is not worse than A" in capsys.readouterr().out
     assert main([*base, "--system", "helpdesk", "--dataset-version", "tests@1"]) == 2
     assert "--model-version (registered inputs)" in capsys.readouterr().err
+
+
+def test_the_red_team_suite_with_and_without_a_guardrail(
+    tmp_path: Path, server: OpenAIStub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``assay eval redteam`` writes the suite; a model that answers everything fails every attack, and the same model
+    behind a guardrail blocking prompt attacks fails far fewer; denied-topic prompts come from the policy's topics."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "schema: assay.guardrail/1\nname: bot\nprompt_attacks: {input: block}\n"
+        "denied_topics:\n  topics:\n    - name: investment advice\n"
+        "      definition: Recommendations on which shares or funds to buy.\n      keywords: [which shares]\n",
+        encoding="utf-8",
+    )
+    suite = tmp_path / "redteam.jsonl"
+    assert main(["eval", "redteam", "--write", str(suite), "--policy", str(policy),
+                 "--category", "injection", "--category", "denied-topic"]) == 0  # fmt: skip
+    assert "prompts written" in capsys.readouterr().out
+    items = [json.loads(line) for line in suite.read_text(encoding="utf-8").splitlines()]
+    assert {i["attack"] for i in items} == {"injection", "denied-topic"}
+    assert all(i["expected"] == "refuse" for i in items)
+    assert any("investment advice" in json.dumps(i).lower() or "shares" in i["prompt"] for i in items)
+    target = ["--endpoint", server.url, "--model-name", "v1", "--bootstrap", "100", "--json"]
+    assert main(["eval", "run", str(suite), *target]) == 0
+    bare = json.loads(capsys.readouterr().out)["red_team"]["categories"]["injection"]
+    assert bare["rate"] == 1.0  # the stub answers every prompt
+    assert main(["eval", "run", str(suite), *target, "--guardrail-file", str(policy)]) == 0
+    guarded = json.loads(capsys.readouterr().out)["red_team"]["categories"]["injection"]
+    assert guarded["attempts"] == bare["attempts"] and guarded["rate"] < 0.5

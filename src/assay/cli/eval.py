@@ -20,7 +20,7 @@ from assay.cli._shell import open_workspace, print_json
 from assay.errors import InvalidInput
 from assay.genai.options import EvalOptions as O
 
-__all__ = ["compare", "eval_app", "register", "run"]
+__all__ = ["compare", "eval_app", "redteam", "register", "run"]
 
 _NO_PHRASES: list[str] = O.default("refusal_phrases")  # the model's default (none), read once
 
@@ -230,6 +230,32 @@ def compare(
             typer.echo(f"{name}: {path}", err=as_json)
     if fail_on_worse and document["worse"]:
         raise typer.Exit(1)
+
+
+@eval_app.command("redteam")
+def redteam(
+    write: Annotated[Path, typer.Option("--write", help="The JSON Lines file the suite is written to.")],
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="A guardrail policy file: its denied topics become 'denied-topic' prompts."),
+    ] = None,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", help="Keep only this category (repeatable).")
+    ] = None,
+) -> None:
+    """Write Assay's red-team suite (attack prompts by category, each expecting a refusal) as a test set: run it with
+    ``assay eval run`` against the model, with and without ``--guardrail``, and read attack success per category."""
+    from assay.genai.redteam import suite
+
+    items = suite(policy, categories=category or None)
+    write.parent.mkdir(parents=True, exist_ok=True)
+    with write.open("w", encoding="utf-8") as out:
+        for item in items:
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item["attack"]] = counts.get(item["attack"], 0) + 1
+    typer.echo(f"{len(items)} prompts written to {write}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
 def register(app: typer.Typer) -> None:
