@@ -31,7 +31,8 @@ _STOPWORDS = """a about above after again against all also am an and any are as 
     theirs them themselves then there these they this those through to too under until up very was we were what
     when where which while who whom why will with would you your yours yourself yourselves may might must shall
     one two per via upon within without among amongst s t don't can't won't isn't aren't wasn't weren't i'm it's
-    i'd i'll i've you're we're they're let's us please tell ask asked want like get gets got make whether"""
+    i'd i'll i've you're we're they're let's us please tell ask asked want like get gets got make whether
+    sorry help hope sure thanks thank glad happy certainly course okay ok hello hi welcome great answer question"""
 STOPWORDS: Final = frozenset(_STOPWORDS.split())
 
 

@@ -161,8 +161,10 @@ class PromptAttacks(_Section):
 
 
 class Grounding(_Section):
-    grounding_threshold: Share | None = 0.6
-    relevance_threshold: Share | None = 0.5
+    # a response is grounded when its least supported sentence reaches this (0-1); 0.4 balances precision and recall
+    # of "unsupported" for both methods on benchmarks/data/grounding.yaml (benchmarks/RESULTS.md)
+    grounding_threshold: Share | None = 0.4
+    relevance_threshold: Share | None = 0.2  # the same set: answers to another question fall below it
     hard_checks: bool = True  # numbers, dates, named entities and negations must appear in the sources
     method: Literal["auto", "lexical", "embeddings"] = "auto"
     action: WholeAction = "block"
