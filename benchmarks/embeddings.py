@@ -9,9 +9,11 @@ project's)::
     /tmp/st/bin/python benchmarks/embeddings.py reference /tmp/reference.npz      # sentence-transformers' vectors
     .venv/bin/python benchmarks/embeddings.py check /tmp/reference.npz            # Assay's, compared
 
-Speed (one BLAS thread; sentences per CPU-second, so other load on the machine does not count)::
+Speed (sentences per CPU-second on one thread, so other load on the machine does not count; encode uses one BLAS
+thread anyway)::
 
-    OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/embeddings.py speed
+    .venv/bin/python benchmarks/embeddings.py speed    # the encoder, batches of 64
+    .venv/bin/python benchmarks/embeddings.py guard    # topics, use cases and grounding, one text per call
 
 The sentences are those of Assay's own documentation (docs/*.md, prose lines split at full stops), which gives a few
 hundred sentences of varied length, with code, numbers and punctuation.
@@ -77,6 +79,7 @@ def speed(rounds: int = 3) -> None:
     tokens = [len(t) for t in embedder.tokens(texts)]
     best = 0.0
     for _ in range(rounds):
+        embedder.clear()
         cpu = time.process_time()
         embedder.encode(texts)
         best = max(best, len(texts) / (time.process_time() - cpu))
@@ -84,11 +87,55 @@ def speed(rounds: int = 3) -> None:
     print(f"{best:.0f} sentences per CPU-second (best of {rounds})")
     for words in (8, 16, 24):
         short = [" ".join(t.split()[:words]) for t in texts if len(t.split()) >= words]
+        if not short:
+            continue
+        embedder.clear()
         cpu = time.process_time()
         embedder.encode(short)
         rate = len(short) / (time.process_time() - cpu)
         pieces = sum(len(t) for t in embedder.tokens(short)) / len(short)
         print(f"  sentences cut at {words} words ({pieces:.1f} word pieces): {rate:.0f} per CPU-second")
+
+
+def guard() -> None:
+    """Topics and grounding as the guardrail runs them: one prompt or response per call, as a server would."""
+    import yaml
+
+    from assay.genai.embeddings import load_embedder
+    from assay.genai.grounding import grounding_scores
+    from assay.genai.guard import Context, Guardrail
+    from assay.genai.policy import parse_guard_policy
+    from assay.genai.topics import units
+
+    embedder = load_embedder()
+    assert embedder is not None, "the embeddings extra is not installed"
+    policy = parse_guard_policy(
+        "schema: assay.guardrail/1\nname: bench\ndenied_topics:\n  topics:\n"
+        "    - {name: investment advice, definition: Recommendations on which stocks or funds to buy or sell.,"
+        " examples: ['Which shares should I buy this year?']}\n"
+        "use_cases: {allowed: [Answering questions about leave, pay and benefits], denied: [Legal advice]}\n"
+    )
+    guardrail = Guardrail(policy, Context(embedder=embedder))
+    prompts = [t for t in sentences() if len(t.split()) <= 30][:300]
+    guardrail.apply("INPUT", prompts[0])
+    cpu = time.process_time()
+    for prompt in prompts:
+        guardrail.apply("INPUT", prompt)
+    spent = time.process_time() - cpu
+    judged = sum(len(units(p)) for p in prompts)  # each unit is encoded once (the sections share the vectors)
+    print(
+        f"topics + use cases: {len(prompts)} prompts, {spent / len(prompts) * 1000:.1f} ms CPU each, "
+        f"{judged / spent:.0f} sentences per CPU-second"
+    )
+    data = yaml.safe_load((ROOT / "benchmarks" / "data" / "grounding.yaml").read_text(encoding="utf-8"))
+    answers = [(a, item["source"], item["query"]) for item in data for a in item["supported"]]
+    for answer, source, query in answers[:8]:
+        grounding_scores(answer, [source], query, embedder=embedder)  # sources cached, as in a conversation
+    cpu = time.process_time()
+    for answer, source, query in answers:
+        grounding_scores(answer, [source], query, embedder=embedder)
+    spent = time.process_time() - cpu
+    print(f"grounding: {len(answers)} answers, {spent / len(answers) * 1000:.1f} ms CPU each (sources cached)")
 
 
 if __name__ == "__main__":
@@ -97,5 +144,7 @@ if __name__ == "__main__":
         reference(sys.argv[2])
     elif command == "check":
         check(sys.argv[2])
+    elif command == "guard":
+        guard()
     else:
         speed()

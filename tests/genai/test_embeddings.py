@@ -30,10 +30,23 @@ def test_rows_are_unit_length_and_similar_sentences_are_close(embedder: Any) -> 
 
 def test_order_batching_and_padding_do_not_change_a_vector(embedder: Any) -> None:
     texts = ["short", "a somewhat longer sentence about loans and their interest rates", "mid length text here"]
+    embedder.clear()
     alone = np.vstack([embedder.encode([t]) for t in texts])
+    embedder.clear()
     together = embedder.encode(texts, batch_size=2)
     np.testing.assert_allclose(alone, together, atol=1e-5)
     assert embedder.encode([]).shape == (0, 384)
+
+
+def test_vectors_are_kept_and_repeated_texts_encoded_once(embedder: Any) -> None:
+    embedder.clear()
+    first = embedder.encode(["kept sentence", "kept sentence", "another"])
+    np.testing.assert_array_equal(first[0], first[1])
+    assert len(embedder._cache) == 2
+    again = embedder.encode(["another", "kept sentence"])
+    np.testing.assert_array_equal(again, first[[2, 0]])
+    again[0] = 0  # a caller changing its result does not change what is kept
+    np.testing.assert_array_equal(embedder.encode(["another"])[0], first[2])
 
 
 def test_long_text_is_truncated_not_refused(embedder: Any) -> None:
