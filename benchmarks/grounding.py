@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from assay.genai.embeddings import load_embedder
-from assay.genai.grounding import grounding_scores
+from assay.genai.grounding import _indexed, grounding_scores
 
 DATA = Path(__file__).resolve().parent / "data" / "grounding.yaml"
 _AUXILIARIES = ("must", "can", "may", "will", "should", "is", "are", "has", "have", "does", "do")
@@ -75,6 +75,9 @@ def items() -> list[dict[str, Any]]:
 
 def evaluate(data: list[dict[str, Any]], embedder: Any, threshold: float) -> dict[str, Any]:
     flagged: list[bool] = []
+    _indexed.cache_clear()  # each run starts cold: an item's sources are embedded once, by its first answer
+    if embedder is not None:
+        embedder.clear()
     started = time.process_time()
     for item in data:
         scores = grounding_scores(
