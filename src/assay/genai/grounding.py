@@ -201,10 +201,12 @@ class _Sources:
         return self.idf.get(word, math.log(1 + (len(self.windows) + 0.5) / 0.5))  # unseen: as rare as can be
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=32)
 def _indexed(passages: tuple[str, ...], embedder: Any) -> tuple[_Sources, Any]:
-    """The sources' windows and, with an embedder, their vectors: kept for the last 256 sets of sources, since a
-    conversation's answers, or two models' answers in an evaluation, are grounded in the same passages."""
+    """The sources' windows and, with an embedder, their vectors: kept for the last 32 sets of sources (a few MB at
+    most), since a conversation's answers, or two models' answers in an evaluation, are grounded in the same
+    passages. Sources beyond :data:`MAX_SOURCE_SENTENCES` windows are not read: a claim only they support is
+    reported unsupported, the safe side."""
     index = _Sources.of(passages)
     return index, (embedder.encode(index.windows) if embedder is not None and index.windows else None)
 
