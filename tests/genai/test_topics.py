@@ -96,7 +96,7 @@ def test_embeddings_find_a_paraphrase_no_keyword_names(embedder: Any) -> None:
     result = guard.apply("INPUT", "Hello. What is the best crypto coin to buy for 2025?")
     (finding,) = result.findings
     assert (finding.type, finding.method, finding.action) == ("investment advice", "embeddings", "BLOCKED")
-    assert finding.score is not None and finding.score >= 0.45 and finding.threshold == 0.45
+    assert finding.score is not None and finding.score >= 0.4 and finding.threshold == 0.4
     assert finding.detail is not None and finding.detail["unit"] in {"sentence 2", "whole text"}  # not the greeting
     # the keywords still judge, and unrelated questions pass
     assert guard.apply("INPUT", "any stock tips?").findings[0].method == "keywords"

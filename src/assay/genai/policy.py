@@ -142,9 +142,9 @@ class Topic(_Section):
 class DeniedTopics(_Section):
     topics: Annotated[list[Topic], Field(min_length=1, max_length=50)]
     method: Literal["auto", "keywords", "embeddings"] = "auto"  # auto: embeddings when the extra is installed
-    # cosine similarity to the topic's definition or an example (embeddings): with all-MiniLM-L6-v2 prompts on a
-    # topic score 0.45-0.6 against a one-line definition, unrelated ones below 0.3 (docs/guardrails.md)
-    threshold: Share = 0.45
+    # cosine similarity to the topic's definition or an example (embeddings): with all-MiniLM-L6-v2, 0.4 found half
+    # the on-topic prompts with 1 false alarm in 45 ordinary ones (benchmarks/RESULTS.md; docs/guardrails.md)
+    threshold: Share = 0.4
 
 
 class Words(_Section):
@@ -174,7 +174,7 @@ class UseCases(_Section):
     from_system: bool = True  # the system's intended and out-of-scope uses
     allowed: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
     denied: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
-    threshold: Share = 0.45  # cosine similarity to a denied use (embeddings), as for denied topics
+    threshold: Share = 0.4  # cosine similarity to a denied use (embeddings), as for denied topics
     # with embeddings: a prompt whose best similarity to every allowed use is below this is flagged UNRELATED
     # (detect only, never blocked; None: not flagged)
     unrelated_below: Share | None = 0.15
