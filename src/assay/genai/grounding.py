@@ -32,8 +32,9 @@ high on both measures; the hard checks catch changed numbers, dates, names and n
 relations. A paraphrase in other words scores low lexically. The benchmark (``benchmarks/grounding.py``, figures in
 ``benchmarks/RESULTS.md``) measures both failure kinds on a labelled set; for high-stakes answers plug an NLI model in.
 
-The check runs on responses (``OUTPUT``) with sources; a response checked without sources or query is not judged
-(nothing to ground it in) and the finding says so only in ``grounding_scores`` (``method: none``).
+The guardrail's check runs on responses (``OUTPUT``): grounding when the request has sources, relevance when it has
+a query, nothing when it has neither. ``grounding_scores`` without sources returns ``method: none`` and grounding 0
+(1 for a response without a claim): with nothing to ground it in, no claim is supported.
 """
 
 from __future__ import annotations
