@@ -23,10 +23,11 @@ from assay.genai.policy import parse_guard_policy
 DATA = Path(__file__).resolve().parent / "data" / "topics.yaml"
 
 
-def run(data: dict[str, Any], method: str, threshold: float, embedder: Any) -> str:
+def run(data: dict[str, Any], method: str, threshold: float, embedder: Any, uses: tuple[str, ...] = ()) -> str:
     policy = {"schema": "assay.guardrail/1", "name": "bench", "denied_topics": {"method": method,
               "threshold": threshold, "topics": data["topics"]}}  # fmt: skip
-    guardrail = Guardrail(parse_guard_policy(yaml.safe_dump(policy)), Context(embedder=embedder))
+    context = Context(intended_uses=uses, embedder=embedder)
+    guardrail = Guardrail(parse_guard_policy(yaml.safe_dump(policy)), context)
     found = total = 0
     for topic, prompts in data["denied"].items():
         for prompt in prompts:
@@ -35,7 +36,7 @@ def run(data: dict[str, Any], method: str, threshold: float, embedder: Any) -> s
     alarms = sum(guardrail.apply("INPUT", prompt).blocked for prompt in data["allowed"])
     blocked = found + alarms
     return (
-        f"{method:10} threshold {threshold:.2f}: recall {found / total:.2f} ({found}/{total}), "
+        f"{method:10} threshold {threshold:.2f}{', intended uses' if uses else ''}: recall {found / total:.2f} ({found}/{total}), "
         f"false alarms {alarms}/{len(data['allowed'])}, precision {found / max(blocked, 1):.2f}"
     )
 
@@ -75,6 +76,8 @@ def main() -> None:
         return
     for threshold in [float(t) for t in sys.argv[1:]] or [0.4]:
         print(run(data, "embeddings", threshold, embedder))
+        # the same with the system's intended uses: a prompt nearer to one of them than to a topic is not the topic
+        print(run(data, "embeddings", threshold, embedder, tuple(data["intended_uses"])))
     for threshold in [float(t) for t in sys.argv[1:]] or [0.4]:
         print(more_examples(data, threshold, embedder))
 

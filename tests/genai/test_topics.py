@@ -115,3 +115,34 @@ def test_embeddings_judge_use_cases_and_flag_unrelated_prompts(embedder: Any) ->
     assert not guard.apply("INPUT", "What fees does the gold card have?").findings
     with_keywords = guardrail("keywords", embedder=embedder)
     assert with_keywords.methods["denied_topics"] == "keywords"
+
+
+@pytest.mark.embeddings
+def test_a_prompt_within_the_systems_intended_use_is_not_a_denied_topic(embedder: Any) -> None:
+    """The system's own domain words sit near its denied topics: "summarise this arrest report" is 0.50 from "whether
+    an arrested person should be released" (above the 0.4 threshold), but nearer to the intended use "summarise an
+    arrest report"; with the intended use known it passes, and a real release question is still blocked."""
+    text = (
+        "schema: assay.guardrail/1\nname: drafting\ndenied_topics:\n  topics:\n    - name: release\n"
+        "      definition: Advice on whether an arrested person should be released or detained.\n"
+        "      keywords: [keep him in custody]\n"
+    )
+    summary, question = (
+        "Summarise this arrest report in three sentences.",
+        "Is he likely to show up in court if we let him out?",
+    )
+    alone = Guardrail(parse_guard_policy(text), Context(embedder=embedder))
+    assert alone.apply("INPUT", summary).blocked  # the false alarm the contrast removes
+    uses = Guardrail(
+        parse_guard_policy(text), Context(intended_uses=("summarise an arrest report",), embedder=embedder)
+    )
+    assert not uses.apply("INPUT", summary).findings
+    found = uses.apply("INPUT", question).findings
+    assert [f.type for f in found] == ["release"] and found[0].detail is not None
+    assert found[0].detail["intended_use_similarity"] < (found[0].score or 0)
+    off = parse_guard_policy(text.replace("denied_topics:\n", "denied_topics:\n  contrast: false\n"))
+    assert (
+        Guardrail(off, Context(intended_uses=("summarise an arrest report",), embedder=embedder))
+        .apply("INPUT", summary)
+        .blocked
+    )

@@ -145,6 +145,8 @@ class DeniedTopics(_Section):
     # cosine similarity to the topic's definition or an example (embeddings): with all-MiniLM-L6-v2, 0.4 found half
     # the on-topic prompts with 1 false alarm in 45 ordinary ones (benchmarks/RESULTS.md; docs/guardrails.md)
     threshold: Share = 0.4
+    # embeddings: a prompt closer to one of the system's intended uses than to the topic is not the topic
+    contrast: bool = True
 
 
 class Words(_Section):

@@ -9,6 +9,10 @@ policy and the system's use cases.
   score the similarity, its detail what was closest (``definition`` or ``example 2``) and which sentence.
 - Without it (or with ``method: keywords``), the topic's keywords and its examples are matched as phrases (whole
   words, any case, an optional plural ending); ``method`` is ``keywords``, ``match`` the phrase found.
+- With embeddings and the system's intended uses known (``contrast``, on by default), a sentence counts for a topic
+  only when it is also closer to the topic than to every intended use: a system's own domain words ("arrest
+  report") are near its denied topics ("whether an arrested person should be released"), and a request inside
+  its intended use is not a denied topic. The finding's detail gives ``intended_use_similarity``.
 - The listed keywords are always matched, embeddings or not: a keyword is an explicit "this is the topic".
 
 A topic with no keywords cannot be judged without embeddings (its examples alone rarely occur word for word), so a
@@ -80,10 +84,11 @@ class TopicsCheck:
 
     section = "denied_topics"
 
-    def __init__(self, topics: list[_Compiled], embedder: Any, threshold: float) -> None:
+    def __init__(self, topics: list[_Compiled], embedder: Any, threshold: float, allowed: Any = None) -> None:
         self.topics = topics
         self.embedder = embedder
         self.threshold = threshold
+        self.allowed = allowed  # the system's intended uses, embedded (rows), or None
         self.method = "embeddings" if embedder is not None else "keywords"
 
     def __call__(self, text: str, block: int, request: Request) -> list[Finding]:
@@ -109,14 +114,25 @@ class TopicsCheck:
             if vectors is None:
                 pieces = units(text)
                 vectors = self.embedder.encode(pieces)
-            score, row, column = _best(vectors, compiled.vectors)
-            if score >= self.threshold:
+                # per unit, how close it is to the system's own intended uses (none: nothing to contrast with)
+                uses = (vectors @ self.allowed.T).max(axis=1) if self.allowed is not None else None
+            similarity = vectors @ compiled.vectors.T  # units x (definition, examples)
+            best = similarity.max(axis=1)
+            # a unit is about the topic when close enough to it and closer to it than to any intended use: "summarise
+            # this arrest report" is near "whether an arrested person should be released", but nearer to the
+            # system's use "summarise an arrest report"
+            eligible = best >= self.threshold if uses is None else (best >= self.threshold) & (best > uses)
+            if eligible.any():
+                row = int(np.argmax(np.where(eligible, best, -np.inf)))
+                column = int(np.argmax(similarity[row]))
                 closest = "definition" if column == 0 else f"example {column}"
+                detail: dict[str, Any] = {"closest": closest, "unit": _unit(pieces, row)}
+                if uses is not None:
+                    detail["intended_use_similarity"] = round(float(uses[row]), 4)
                 findings.append(
                     Finding(
-                        self.section, "topics", compiled.topic.name, _ACTIONS[action], score=score,
-                        threshold=self.threshold, block=block, method="embeddings",
-                        detail={"closest": closest, "unit": _unit(pieces, row)},
+                        self.section, "topics", compiled.topic.name, _ACTIONS[action], score=float(best[row]),
+                        threshold=self.threshold, block=block, method="embeddings", detail=detail,
                     )
                 )  # fmt: skip
         return findings
@@ -143,7 +159,10 @@ def build(policy: GuardPolicy, context: Context) -> TopicsCheck | None:
             )
         vectors = embedder.encode([topic.definition, *topic.examples]) if embedder is not None else None
         compiled.append(_Compiled(topic, phrase_pattern(phrases), vectors))
-    return TopicsCheck(compiled, embedder, section.threshold)
+    allowed = None
+    if embedder is not None and section.contrast and context.intended_uses:
+        allowed = embedder.encode(list(context.intended_uses))
+    return TopicsCheck(compiled, embedder, section.threshold, allowed)
 
 
 @dataclass(frozen=True)
