@@ -108,6 +108,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "Guardrails for generative AI: policies, the filter over text or JSON Lines, decisions, protected corpora, "
         "the guarding proxy (OpenAI-compatible).",
     ),
+    "licences": LazyCommand(
+        "assay.cli.licences",
+        "Licences and provenance: the licences Assay knows; the check of a system's models and data (as risks).",
+    ),
     "incident": LazyCommand(
         "assay.cli.incidents",
         "Incidents of an AI system: open, list, show, update, move through their states; corrective actions.",
