@@ -46,6 +46,7 @@ PARAMS = {
     "audit_id": "1",  # the management system's records: none exists, 404 to whoever may ask
     "nc_id": "1",
     "review_id": "1",
+    "corpus": "none",  # a protected corpus: none exists, 404 to whoever may ask
 }
 
 

@@ -36,6 +36,7 @@ from assay.server import (
     compute,
     contests,
     feedback,
+    genai_ip,
     jobs,
     login,
     metrics,
@@ -66,6 +67,7 @@ ROUTERS: Final = tuple(
         metrics,
         oversight,
         feedback,
+        genai_ip,  # before the guardrail policies' /api/guardrails/{policy}: /api/guardrails/corpora is its own
         aims_pack,
         aims_perf,
         aims_org,

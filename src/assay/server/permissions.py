@@ -150,6 +150,14 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/systems/{system}/feedback"): "feedback",
     ("GET", "/api/systems/{system}/feedback"): "read",
     ("GET", "/api/systems/{system}/feedback/summary"): "read",
+    # licences and protected corpora (server/genai_ip.py)
+    ("GET", "/api/licences"): "read",
+    ("GET", "/api/systems/{system}/licences"): "read",
+    ("POST", "/api/systems/{system}/licences/check"): "write",
+    ("GET", "/api/guardrails/corpora"): "read",
+    ("POST", "/api/guardrails/corpora"): "contribute",
+    ("GET", "/api/guardrails/corpora/{corpus}"): "read",
+    ("POST", "/api/guardrails/corpora/{corpus}/match"): "read",
     # contested decisions (server/contests.py): the operator opens, an overseer or the owner decides
     ("GET", "/api/systems/{system}/contests"): "read",
     ("POST", "/api/systems/{system}/contests"): "write",

@@ -158,13 +158,23 @@ class Corpora(Service):
             raise PermissionDenied(f"{principal.name} may not add a protected corpus of system {system!r}")
         return owner
 
+    @staticmethod
+    def _visible(session: Any, rows: builtins.list[ProtectedCorpus]) -> builtins.list[ProtectedCorpus]:
+        """The corpora the viewer may see: those of no system, and those of systems they may read."""
+        principal = viewer_principal(session)
+        if principal is None:
+            return rows
+        ids = {r.system_id for r in rows if r.system_id is not None}
+        names = dict(session.execute(select(System.id, System.name).where(System.id.in_(ids))).tuples().all())
+        return [r for r in rows if r.system_id is None or allowed(principal, "read", names.get(r.system_id, ""))]
+
     def list(self, *, name: str | None = None) -> builtins.list[ProtectedCorpus]:
-        """Every corpus version (of ``name`` only, when given), by name and version."""
+        """Every corpus version the viewer may see (of ``name`` only, when given), by name and version."""
         with self._read() as session:
             query = select(ProtectedCorpus).order_by(ProtectedCorpus.name, ProtectedCorpus.version)
             if name is not None:
                 query = query.where(ProtectedCorpus.name == name)
-            return list(session.execute(query).scalars())
+            return self._visible(session, list(session.execute(query).scalars()))
 
     def get(self, name: str, version: int | None = None) -> ProtectedCorpus:
         """Corpus ``name`` at ``version`` (the latest by default)."""
@@ -173,6 +183,8 @@ class Corpora(Service):
             if version is not None:
                 query = query.where(ProtectedCorpus.version == version)
             found = session.execute(query.order_by(ProtectedCorpus.version.desc()).limit(1)).scalar_one_or_none()
+            if found is not None and not self._visible(session, [found]):
+                found = None
         if found is None:
             which = f"corpus {name!r}" if version is None else f"version {version} of corpus {name!r}"
             raise NotFound(f"no protected {which}: register it with `assay guard corpus add {name} PATH`")
