@@ -165,7 +165,7 @@ class Corpora(Service):
         if principal is None:
             return rows
         ids = {r.system_id for r in rows if r.system_id is not None}
-        names = dict(session.execute(select(System.id, System.name).where(System.id.in_(ids))).tuples().all())
+        names = {row[0]: row[1] for row in session.execute(select(System.id, System.name).where(System.id.in_(ids)))}
         return [r for r in rows if r.system_id is None or allowed(principal, "read", names.get(r.system_id, ""))]
 
     def list(self, *, name: str | None = None) -> builtins.list[ProtectedCorpus]:
