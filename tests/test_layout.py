@@ -17,6 +17,7 @@ LAYERS = {
     "cli",
     "explain",
     "frames",
+    "genai",
     "governance",
     "metrics",
     "mitigate",

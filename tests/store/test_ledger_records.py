@@ -221,6 +221,12 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     admin.aims.reviews.add_action(review.id, "check the rota", owner="bob", due_date="2027-06-30")
     admin.aims.reviews.set_minutes(review.id, "All inputs reviewed.")
     admin.aims.reviews.close(review.id)
+    # a protected corpus (two versions) and the licence check's risks (issue 16)
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"id": "guide", "text": "Write plainly and name who acts ✓"}\n', encoding="utf-8")
+    admin.genai.corpora.add("style", corpus, system="release", description="the style guide")
+    admin.genai.corpora.add("style", corpus)
+    admin.genai.licences.check("release")
 
 
 def _baseline(data: Path, tmp_path: Path) -> Path:
