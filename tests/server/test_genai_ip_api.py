@@ -55,7 +55,7 @@ def licences(client: TestClient, tokens: dict[str, str]) -> None:
     assert client.post("/api/systems/release/licences/check", headers=auth(tokens, "viewer")).status_code == 403
     checked = client.post("/api/systems/release/licences/check", headers=owner).json()
     assert len(checked["risks"]["created"]) == 1 and checked["findings"][0]["risk_id"] == checked["risks"]["created"][0]
-    assert any(row["id"] == "OpenRAIL-M" for row in client.get("/api/licences", headers=owner).json())
+    assert any(row["id"] == "OpenRAIL-M" for row in client.get("/api/licences", headers=owner).json()["items"])
 
 
 def corpora(client: TestClient, tokens: dict[str, str]) -> None:
@@ -67,10 +67,12 @@ def corpora(client: TestClient, tokens: dict[str, str]) -> None:
     open_body = {"name": "public", "documents": [{"text": TEXT}]}
     assert client.post("/api/guardrails/corpora", json=open_body, headers=stranger).status_code == 201
 
-    assert [c["name"] for c in client.get("/api/guardrails/corpora", headers=owner).json()] == ["public", "warranty"]
-    assert [c["name"] for c in client.get("/api/guardrails/corpora", headers=stranger).json()] == ["public"]
+    listed = client.get("/api/guardrails/corpora", headers=owner).json()
+    assert [c["name"] for c in listed["items"]] == ["public", "warranty"] and listed["total"] == 2
+    assert [c["name"] for c in client.get("/api/guardrails/corpora", headers=stranger).json()["items"]] == ["public"]
     assert client.get("/api/guardrails/corpora/warranty", headers=stranger).status_code == 404
-    assert [c["version"] for c in client.get("/api/guardrails/corpora/warranty", headers=owner).json()] == [1]
+    versions = client.get("/api/guardrails/corpora/warranty", headers=owner).json()["items"]
+    assert [c["version"] for c in versions] == [1]
 
     copied = "In short: " + " ".join(TEXT.split()[4:30])
     match = client.post("/api/guardrails/corpora/warranty/match", json={"text": copied}, headers=owner).json()
