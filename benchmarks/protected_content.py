@@ -9,8 +9,10 @@
 
 The text is real English found on every machine with Python: the docstrings of the standard library (technical
 prose full of shared phrasing: "Return a new ...", "If the argument is ...", "This function is ..."), grouped into
-documents of about 300 words. The corpus is made of the documents of one half of the modules, the original
-responses of the other half, so that a response shares phrases with the corpus but was not copied from it.
+documents of about 300 words. The corpus is made of the documents of one half of the projects (each top-level module
+or package of the standard library; scikit-learn, pandas, SciPy, SQLAlchemy, pydantic, FastAPI, rich, click), the
+original responses of the other half, so that a response shares phrases with the corpus but was not copied from it
+(where it was, e.g. a licence notice, the alarm is printed).
 
     PYTHONPATH=src python benchmarks/protected_content.py [--documents 1000] [--trials 300]
 """
@@ -39,36 +41,44 @@ POLICY = "schema: assay.guardrail/1\nname: bench\nprotected_content: {corpus: st
 
 
 def docstring_documents(words_per_document: int = 300) -> tuple[list[str], list[str]]:
-    """(corpus documents, original documents): the standard library's docstrings, deduplicated by paragraph, in
-    documents of about ``words_per_document`` words; modules alternate between the two sets."""
+    """(corpus documents, original documents): docstrings, deduplicated by paragraph, in documents of about
+    ``words_per_document`` words; each project goes wholly to one set."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     packages = Path(sysconfig.get_paths()["purelib"])
     seen: set[str] = set()
     sets: tuple[list[str], list[str]] = ([], [])
-    files = sorted(p for p in stdlib.rglob("*.py") if "test" not in str(p) and "idlelib" not in str(p))
+    files = [(stdlib, p) for p in sorted(stdlib.glob("*.py"))]
+    files += [(stdlib, p) for p in sorted(stdlib.glob("*/*.py")) if "site-packages" not in str(p)]
     for package in ("sklearn", "pandas", "scipy", "sqlalchemy", "pydantic", "fastapi", "rich", "click"):
-        files += sorted(p for p in (packages / package).rglob("*.py") if "test" not in str(p))
-    for number, file in enumerate(files):
+        files += [(packages, p) for p in sorted((packages / package).rglob("*.py"))]
+    files = [(root, p) for root, p in files if "test" not in str(p.relative_to(root)) and "idlelib" not in str(p)]
+    # whole projects go to one set or the other (the standard library's top-level modules and packages count as
+    # projects): documentation is often copied within a project, rarely between them
+    by_project: dict[str, list[str]] = {}
+    for root, file in files:
         try:
             tree = ast.parse(file.read_text(encoding="utf-8"))
         except (SyntaxError, UnicodeDecodeError):
             continue
-        paragraphs = []
+        paragraphs = by_project.setdefault(file.relative_to(root).parts[0].removesuffix(".py"), [])
         for node in ast.walk(tree):
             if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-                doc = ast.get_docstring(node)
-                for paragraph in re.split(r"\n\s*\n", doc or ""):
+                for paragraph in re.split(r"\n\s*\n", ast.get_docstring(node) or ""):
                     text = " ".join(paragraph.split())
                     key = text.lower()
                     if len(text.split()) >= 12 and key not in seen and not re.search(r">>>|::|\$ |---|===", text):
                         seen.add(key)
                         paragraphs.append(text)
-        target = sets[number % 2]
+    # the biggest projects first, each to the side with fewer words so far (the two sides about equal)
+    sizes = [0, 0]
+    for name in sorted(by_project, key=lambda n: (-sum(len(p.split()) for p in by_project[n]), n)):
+        side = 0 if sizes[0] <= sizes[1] else 1
         current: list[str] = []
-        for paragraph in paragraphs:
+        for paragraph in by_project[name]:
             current.append(paragraph)
             if sum(len(p.split()) for p in current) >= words_per_document:
-                target.append(" ".join(current))
+                sets[side].append(" ".join(current))
+                sizes[side] += sum(len(p.split()) for p in current)
                 current = []
     return sets
 
