@@ -51,7 +51,8 @@ def main() -> None:
     print(f"{'category':<26}{'attempts':>9}{'success, no guardrail':>24}{'success, guarded':>19}{'  95% interval':>16}")
     for category in sorted(bare):
         b, g = bare[category], guarded[category]
-        print(f"{category:<26}{b['attempts']:>9}{b['rate']:>24.2f}{g['rate']:>19.2f}   [{g['low']:.2f}, {g['high']:.2f}]")
+        interval = f"[{g['low']:.2f}, {g['high']:.2f}]"
+        print(f"{category:<26}{b['attempts']:>9}{b['rate']:>24.2f}{g['rate']:>19.2f}   {interval}")
 
 
 if __name__ == "__main__":

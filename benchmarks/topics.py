@@ -36,7 +36,8 @@ def run(data: dict[str, Any], method: str, threshold: float, embedder: Any, uses
     alarms = sum(guardrail.apply("INPUT", prompt).blocked for prompt in data["allowed"])
     blocked = found + alarms
     return (
-        f"{method:10} threshold {threshold:.2f}{', intended uses' if uses else ''}: recall {found / total:.2f} ({found}/{total}), "
+        f"{method:10} threshold {threshold:.2f}{', intended uses' if uses else ''}: "
+        f"recall {found / total:.2f} ({found}/{total}), "
         f"false alarms {alarms}/{len(data['allowed'])}, precision {found / max(blocked, 1):.2f}"
     )
 

@@ -228,6 +228,12 @@ def fill(ws: Workspace, tmp_path: Path) -> None:
     admin.genai.guard.apply("release-guard", "input", "Hello ✓")
     admin.genai.guard.apply("org-guard", "output", "Goodbye", channel="api")
     assert admin.genai.guard.flush() == 2
+    # a protected corpus (two versions) and the licence check's risks (issue 16)
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"id": "guide", "text": "Write plainly and name who acts ✓"}\n', encoding="utf-8")
+    admin.genai.corpora.add("style", corpus, system="release", description="the style guide")
+    admin.genai.corpora.add("style", corpus)
+    admin.genai.licences.check("release")
 
 
 def _baseline(data: Path, tmp_path: Path) -> Path:

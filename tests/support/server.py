@@ -47,6 +47,7 @@ PARAMS = {
     "nc_id": "1",
     "review_id": "1",
     "guardrail": "none",  # a guardrail policy: none exists, 404 to whoever may ask
+    "corpus": "none",  # a protected corpus: none exists, 404 to whoever may ask
 }
 
 

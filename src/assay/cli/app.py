@@ -113,6 +113,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "Evaluate generative models: a test set in JSON Lines against an OpenAI-compatible endpoint, scores per "
         "slice with intervals; compare two versions with a paired test.",
     ),
+    "licences": LazyCommand(
+        "assay.cli.licences",
+        "Licences and provenance: the licences Assay knows; the check of a system's models and data (as risks).",
+    ),
     "incident": LazyCommand(
         "assay.cli.incidents",
         "Incidents of an AI system: open, list, show, update, move through their states; corrective actions.",

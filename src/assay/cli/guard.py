@@ -11,7 +11,11 @@ import typer
 __all__ = ["PARTS", "guard_app", "register"]
 
 # the modules adding their sub-commands to ``assay guard`` (each has ``register(guard_app)``), in the order of --help
-PARTS: Final[tuple[str, ...]] = ("assay.cli.guard_policies", "assay.cli.guard_proxy")
+PARTS: Final[tuple[str, ...]] = (
+    "assay.cli.guard_policies",
+    "assay.cli.guard_proxy",
+    "assay.cli.guard_corpora",
+)
 
 guard_app = typer.Typer(
     help="Guardrails for generative AI: policies, the filter over text or JSON Lines, decisions, protected corpora, "

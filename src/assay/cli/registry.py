@@ -44,6 +44,23 @@ _Area = Annotated[
 ]
 _Oversight = Annotated[str | None, typer.Option(help=f"Human oversight: {', '.join(OVERSIGHT_MODES)}.")]
 _Items = Annotated[list[str] | None, typer.Option(show_default=False)]
+_Licence = Annotated[
+    str | None,
+    typer.Option(help="Licence: an SPDX id where one exists (e.g. Apache-2.0, CC-BY-NC-4.0), proprietary or unknown."),
+]
+_Terms = Annotated[str | None, typer.Option(help="Terms of use beyond the licence.")]
+_FoundationModel = Annotated[str | None, typer.Option(help="The foundation model it is or is built on.")]
+_Provider = Annotated[str | None, typer.Option(help="Who supplies the foundation model.")]
+_ModelSource = Annotated[str | None, typer.Option(help="Provenance: where the model or its weights came from.")]
+
+
+def _warn_licence(licence: str | None) -> None:
+    """Say on stderr that a licence is not one Assay knows (it is kept as written)."""
+    from assay.governance.licences import licence_note
+
+    note = licence_note(licence)
+    if note is not None:
+        typer.echo(f"warning: {note}", err=True)
 
 
 def _system_fields(**given: Any) -> dict[str, Any]:
@@ -67,6 +84,9 @@ def system_create(
     annex_iii_area: _Area = None,
     generative: Annotated[bool | None, typer.Option("--generative", help="A generative-AI system.")] = None,
     disclosure: Annotated[str | None, typer.Option(help="Text disclosed to users of a generative system.")] = None,
+    commercial: Annotated[
+        bool | None, typer.Option("--commercial", help="Used commercially (non-commercial licences are then flagged).")
+    ] = None,
     oversight: _Oversight = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -74,7 +94,7 @@ def system_create(
     fields = _system_fields(
         name=name, purpose=purpose, intended_use=intended_use, out_of_scope=out_of_scope, affected=affected,
         context=context, stage=stage, owner=owner, eu_category=eu_category, annex_iii_area=annex_iii_area,
-        generative=generative, disclosure=disclosure, oversight=oversight,
+        generative=generative, disclosure=disclosure, commercial=commercial, oversight=oversight,
     )  # fmt: skip
     system = open_workspace(ctx).systems.create(fields)
     print_record(system.state(), title=f"AI system {system.name}", as_json=as_json)
@@ -95,6 +115,10 @@ def system_update(
     annex_iii_area: _Area = None,
     generative: Annotated[bool | None, typer.Option("--generative/--not-generative", show_default=False)] = None,
     disclosure: Annotated[str | None, typer.Option(help="Text disclosed to users of a generative system.")] = None,
+    commercial: Annotated[
+        bool | None,
+        typer.Option("--commercial/--not-commercial", help="Used commercially.", show_default=False),
+    ] = None,
     oversight: _Oversight = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -102,7 +126,7 @@ def system_update(
     fields = _system_fields(
         purpose=purpose, intended_use=intended_use, out_of_scope=out_of_scope, affected=affected, context=context,
         stage=stage, owner=owner, eu_category=eu_category, annex_iii_area=annex_iii_area, generative=generative,
-        disclosure=disclosure, oversight=oversight,
+        disclosure=disclosure, commercial=commercial, oversight=oversight,
     )  # fmt: skip
     system = open_workspace(ctx).systems.update(name, fields)
     print_record(system.state(), title=f"AI system {system.name}", as_json=as_json)
@@ -139,17 +163,25 @@ def model_register(
     parent: Annotated[str | None, typer.Option(help="The version this one derives from (VERSION or MODEL@V).")] = None,
     stage: Annotated[str | None, typer.Option(help=f"Stage: {', '.join(MODEL_STAGES)}.")] = None,
     description: Annotated[str | None, typer.Option(help="Description of the model (first version only).")] = None,
+    licence: _Licence = None,
+    source: _ModelSource = None,
+    terms: _Terms = None,
+    foundation_model: _FoundationModel = None,
+    provider: _Provider = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Register a model version."""
+    """Register a model version, with its licence and provenance."""
     from assay.services._lookup import split_ref
 
     model, version = split_ref(ref, "model version")
     given = {
         "model": model, "version": version, "artifact_sha256": artifact_sha256, "framework": framework,
         "training_dataset": training_data, "parent": parent, "stage": stage, "description": description,
+        "licence": licence, "source": source, "terms": terms, "foundation_model": foundation_model,
+        "provider": provider,
     }  # fmt: skip
     fields = {key: value for key, value in given.items() if value is not None}
+    _warn_licence(licence)
     registered = open_workspace(ctx).models.register_version(system, fields, artifact=artifact)
     print_record(registered.state(), title=f"model version {ref}", as_json=as_json)
 
@@ -162,7 +194,8 @@ def model_list(
     rows = [
         {"model": model.name, **version.state()} for model, version in open_workspace(ctx).models.list_versions(system)
     ]
-    table(rows, ["model", "version", "stage", "framework", "artifact_sha256", "parent_id"], as_json=as_json)
+    columns = ["model", "version", "stage", "framework", "licence", "foundation_model", "artifact_sha256", "parent_id"]
+    table(rows, columns, as_json=as_json)
 
 
 @model_app.command("show")
@@ -185,11 +218,20 @@ def model_update(
     ref: Annotated[str, typer.Argument(help="MODEL@VERSION.")],
     framework: Annotated[str | None, typer.Option(help="e.g. scikit-learn 1.7.")] = None,
     training_data: Annotated[str | None, typer.Option(help="Training dataset version, DATASET@VERSION.")] = None,
+    licence: _Licence = None,
+    source: _ModelSource = None,
+    terms: _Terms = None,
+    foundation_model: _FoundationModel = None,
+    provider: _Provider = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Change a model version's framework or training data (its approvals become stale)."""
-    given = {"framework": framework, "training_dataset": training_data}
+    """Change a model version's framework, training data, licence or provenance (its approvals become stale)."""
+    given = {
+        "framework": framework, "training_dataset": training_data, "licence": licence, "source": source,
+        "terms": terms, "foundation_model": foundation_model, "provider": provider,
+    }  # fmt: skip
     fields = {key: value for key, value in given.items() if value is not None}
+    _warn_licence(licence)
     updated = open_workspace(ctx).models.update_version(system, ref, fields)
     print_record(updated.state(), title=f"model version {ref}", as_json=as_json)
 
@@ -288,7 +330,8 @@ def dataset_register(
     copy: Annotated[bool, typer.Option(help="Keep a copy of --file in the artifact store.")] = False,
     uri: Annotated[str | None, typer.Option(help="Where the data lives.")] = None,
     source: Annotated[str | None, typer.Option(help="Provenance: where it came from.")] = None,
-    licence: Annotated[str | None, typer.Option(help="Provenance: its licence.")] = None,
+    licence: _Licence = None,
+    terms: _Terms = None,
     collection_method: Annotated[str | None, typer.Option(help="Provenance: how it was collected.")] = None,
     period: Annotated[str | None, typer.Option(help="Period covered: START..END (YYYY-MM-DD).")] = None,
     pii: Annotated[bool, typer.Option(help="It holds personal data.")] = False,
@@ -311,11 +354,12 @@ def dataset_register(
     name, version = split_ref(ref, "dataset version")
     start, end = _period(period)
     given = {
-        "dataset": name, "version": version, "uri": uri, "source": source, "licence": licence,
+        "dataset": name, "version": version, "uri": uri, "source": source, "licence": licence, "terms": terms,
         "collection_method": collection_method, "period_start": start, "period_end": end, "pii": pii or None,
         "personal_data_categories": personal_data, "parents": parent, "description": description,
     }  # fmt: skip
     fields = {key: value for key, value in given.items() if value is not None}
+    _warn_licence(licence)
     registered = open_workspace(ctx).datasets.register_version(
         fields, system=system, file=file, copy=copy, scan_pii=scan_pii
     )
@@ -328,7 +372,8 @@ def dataset_update(
     ref: Annotated[str, typer.Argument(help="DATASET@VERSION.")],
     uri: Annotated[str | None, typer.Option(help="Where the data lives.")] = None,
     source: Annotated[str | None, typer.Option(help="Provenance: where it came from.")] = None,
-    licence: Annotated[str | None, typer.Option(help="Provenance: its licence.")] = None,
+    licence: _Licence = None,
+    terms: _Terms = None,
     collection_method: Annotated[str | None, typer.Option(help="Provenance: how it was collected.")] = None,
     period: Annotated[str | None, typer.Option(help="Period covered: START..END (YYYY-MM-DD).")] = None,
     pii: Annotated[
@@ -342,10 +387,11 @@ def dataset_update(
     """Change a dataset version's provenance, location or personal-data fields."""
     start, end = _period(period)
     given = {
-        "uri": uri, "source": source, "licence": licence, "collection_method": collection_method,
+        "uri": uri, "source": source, "licence": licence, "terms": terms, "collection_method": collection_method,
         "period_start": start, "period_end": end, "pii": pii, "personal_data_categories": personal_data,
     }  # fmt: skip
     fields = {key: value for key, value in given.items() if value is not None}
+    _warn_licence(licence)
     updated = open_workspace(ctx).datasets.update_version(ref, fields)
     print_record(updated.state(), title=f"dataset version {ref}", as_json=as_json)
 

@@ -195,8 +195,10 @@ class UseCases(_Section):
 class ProtectedContent(_Section):
     corpus: Name
     min_words: Annotated[int, Field(ge=5, le=200)] = 12  # a verbatim span at least this long is a copy
-    threshold: Share = 0.2  # share of the response's word n-grams found in the corpus
-    action: WholeAction = "block"
+    threshold: Share = 0.2  # share of the response's words inside verbatim spans of 8 words or more (patchwork)
+    near_threshold: Share | None = None  # flag near copies (MinHash similarity of a window to a chunk) from this
+    action: WholeAction = "block"  # on responses
+    input: WholeAction = "off"  # on prompts (pasting protected text into a prompt)
 
 
 class Disclosure(_Section):

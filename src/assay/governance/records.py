@@ -28,6 +28,7 @@ from pydantic import (
 
 from assay.errors import InvalidInput, NotFound
 from assay.governance.catalogues import list_frameworks, load_catalogue
+from assay.governance.licences import normalise_licence
 from assay.governance.risk import DEFAULT_MATRIX, LEVELS, RiskScore, score_risk
 
 __all__ = [
@@ -137,6 +138,9 @@ def _name(value: str) -> str:
 
 Name = Annotated[str, AfterValidator(_name)]
 Text = Annotated[str, Field(max_length=20_000)]
+#: A licence: an SPDX id where one exists (a known id gets its canonical spelling), free text accepted
+Licence = Annotated[str, Field(max_length=200), AfterValidator(normalise_licence)]
+Provenance = Annotated[str, Field(max_length=200)]  # a foundation model's or provider's name
 Items = Annotated[list[Annotated[str, Field(min_length=1, max_length=2_000)]], Field(max_length=200)]
 
 
@@ -196,6 +200,7 @@ class SystemSpec(_Record):
     annex_iii_area: int | None = None
     generative: bool = False
     disclosure: Text | None = None
+    commercial: bool = False  # used commercially: a non-commercial licence of its data or models is then a risk
     oversight: Oversight = "human_in_the_loop"
 
     @model_validator(mode="after")
@@ -218,6 +223,7 @@ class SystemUpdate(_Record):
     annex_iii_area: int | None = None
     generative: bool | None = None
     disclosure: Text | None = None
+    commercial: bool | None = None
     oversight: Oversight | None = None
 
 
@@ -232,7 +238,8 @@ class DatasetVersionSpec(_Record):
     columns: list[dict[str, str]] = Field(default_factory=list)
     row_count: Annotated[int, Field(ge=0)] | None = None
     source: Text = ""
-    licence: Annotated[str, Field(max_length=200)] = ""
+    licence: Licence = ""
+    terms: Text = ""  # terms of use beyond the licence
     collection_method: Text = ""
     period_start: dt.date | None = None
     period_end: dt.date | None = None
@@ -260,6 +267,11 @@ class ModelVersionSpec(_Record):
     training_dataset: str | None = None  # "dataset@version"
     parent: str | None = None  # "version" of the same model, or "model@version"
     stage: ModelStage = "development"
+    licence: Licence = ""
+    source: Text = ""  # where the model (or its weights) came from
+    terms: Text = ""  # terms of use beyond the licence
+    foundation_model: Provenance = ""  # the foundation model it is, or is built on
+    provider: Provenance = ""  # who supplies the foundation model
 
 
 class DatasetVersionUpdate(_Record):
@@ -268,7 +280,8 @@ class DatasetVersionUpdate(_Record):
 
     uri: Annotated[str, Field(max_length=2_000)] | None = None
     source: Text | None = None
-    licence: Annotated[str, Field(max_length=200)] | None = None
+    licence: Licence | None = None
+    terms: Text | None = None
     collection_method: Text | None = None
     period_start: dt.date | None = None
     period_end: dt.date | None = None
@@ -282,6 +295,11 @@ class ModelVersionUpdate(_Record):
 
     framework: Annotated[str, Field(max_length=100)] | None = None
     training_dataset: str | None = None  # "dataset@version"
+    licence: Licence | None = None
+    source: Text | None = None
+    terms: Text | None = None
+    foundation_model: Provenance | None = None
+    provider: Provenance | None = None
 
 
 _M = TypeVar("_M", bound=BaseModel)

@@ -38,6 +38,7 @@ from assay.server import (
     compute,
     contests,
     feedback,
+    genai_ip,
     guard,
     jobs,
     login,
@@ -69,6 +70,7 @@ ROUTERS: Final = tuple(
         metrics,
         oversight,
         feedback,
+        genai_ip,  # before the guardrail policies' /api/guardrails/{policy}: /api/guardrails/corpora is its own
         guard,
         aims_pack,
         aims_perf,

@@ -158,6 +158,14 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/api/guardrails/{guardrail}/apply"): "contribute",
     ("GET", "/api/guardrails/{guardrail}/decisions"): "read",
     ("GET", "/api/guardrails/{guardrail}/stats"): "read",
+    # licences and protected corpora (server/genai_ip.py)
+    ("GET", "/api/licences"): "read",
+    ("GET", "/api/systems/{system}/licences"): "read",
+    ("POST", "/api/systems/{system}/licences/check"): "write",
+    ("GET", "/api/guardrails/corpora"): "read",
+    ("POST", "/api/guardrails/corpora"): "contribute",
+    ("GET", "/api/guardrails/corpora/{corpus}"): "read",
+    ("POST", "/api/guardrails/corpora/{corpus}/match"): "read",
     # contested decisions (server/contests.py): the operator opens, an overseer or the owner decides
     ("GET", "/api/systems/{system}/contests"): "read",
     ("POST", "/api/systems/{system}/contests"): "write",

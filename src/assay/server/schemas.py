@@ -172,6 +172,7 @@ class System(Out):
     annex_iii_area: int | None
     generative: bool
     disclosure: str | None
+    commercial: bool = False
     oversight: str | None
     created_at: Timestamp
     updated_at: Timestamp
@@ -186,6 +187,11 @@ class ModelVersion(Out):
     training_dataset_version_id: int | None
     parent_id: int | None
     stage: str
+    licence: str = ""
+    source: str = ""
+    terms: str = ""
+    foundation_model: str = ""
+    provider: str = ""
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -210,6 +216,7 @@ class DatasetVersion(Out):
     row_count: int | None
     source: str
     licence: str
+    terms: str = ""
     collection_method: str
     period_start: Day | None
     period_end: Day | None

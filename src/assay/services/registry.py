@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.governance.evidence import controls_for
+from assay.governance.licences import licence_note
 from assay.governance.records import (
     MODEL_STAGES,
     DatasetVersionSpec,
@@ -274,7 +275,8 @@ class Models(Service):
             return chain
 
     def update_version(self, system: str, ref: str, changes: ModelVersionUpdate | Mapping[str, Any]) -> ModelVersion:
-        """Change the framework or training dataset of a model version (approvals of it become stale)."""
+        """Change the framework, training dataset, licence or provenance of a model version (approvals of it become
+        stale). A licence Assay does not know is kept, with a warning in the audit event."""
         update, given = updates(ModelVersionUpdate, changes, f"update of model version {ref!r}")
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
@@ -282,13 +284,19 @@ class Models(Service):
             before = version.state()
             if "framework" in given:
                 version.framework = update.framework or ""
+            for key in ("licence", "source", "terms", "foundation_model", "provider"):
+                if key in given:
+                    setattr(version, key, getattr(update, key) or "")
             if "training_dataset" in given:
                 training = update.training_dataset
                 version.training_dataset_version_id = (
                     None if training is None else _lookup.dataset_version(tx.session, training, system=owner).id
                 )
             version.updated_at = utcnow()
-            tx.record("model_version.update", version, before=before, payload={"changed": sorted(given)})
+            payload: dict[str, Any] = {"changed": sorted(given)}
+            if (note := licence_note(update.licence if "licence" in given else None)) is not None:
+                payload["warnings"] = [note]
+            tx.record("model_version.update", version, before=before, payload=payload)
         return version
 
     def set_stage(self, system: str, ref: str, stage: str, *, reason: str = "") -> ModelVersion:
@@ -566,6 +574,8 @@ class Datasets(Service):
             payload: dict[str, Any] = {"ref": f"{dataset.name}@{valid.version}", "system": owner.name}
             if scan is not None:
                 payload["pii_scan"] = scan
+            if (note := licence_note(valid.licence)) is not None:
+                payload["warnings"] = [note]
             tx.record("dataset_version.create", version, before=None, payload=payload)
         return version
 
@@ -607,7 +617,10 @@ class Datasets(Service):
             merged: DatasetVersionSpec = validate(DatasetVersionSpec, {**current, **given}, f"dataset version {ref!r}")
             for key in given:
                 setattr(version, key, getattr(merged, key))
-            tx.record("dataset_version.update", version, before=before, payload={"changed": sorted(given)})
+            payload: dict[str, Any] = {"changed": sorted(given)}
+            if (note := licence_note(merged.licence if "licence" in given else None)) is not None:
+                payload["warnings"] = [note]
+            tx.record("dataset_version.update", version, before=before, payload=payload)
         return version
 
     def list_versions(
@@ -937,12 +950,15 @@ def register_model_version(
         training_dataset_version_id=None if training is None else training.id,
         parent_id=None if parent is None else parent.id,
         stage=valid.stage,
+        licence=valid.licence,
+        source=valid.source,
+        terms=valid.terms,
+        foundation_model=valid.foundation_model,
+        provider=valid.provider,
     )
     tx.session.add(version)
-    tx.record(
-        "model_version.create",
-        version,
-        before=None,
-        payload={"system": owner.name, "ref": f"{valid.model}@{valid.version}"},
-    )
+    payload: dict[str, Any] = {"system": owner.name, "ref": f"{valid.model}@{valid.version}"}
+    if (note := licence_note(valid.licence)) is not None:
+        payload["warnings"] = [note]
+    tx.record("model_version.create", version, before=None, payload=payload)
     return version

@@ -20,8 +20,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from assay.services.genai.corpora import Corpora
     from assay.services.genai.evaluations import Evaluations
     from assay.services.genai.guard import GuardService
+    from assay.services.genai.licences import Licences
     from assay.services.workspace import Workspace
 
 __all__ = ["GenAI"]
@@ -46,3 +48,17 @@ class GenAI:
         from assay.services.genai.evaluations import Evaluations
 
         return Evaluations(self.ws)
+
+    @cached_property
+    def corpora(self) -> Corpora:
+        """Protected corpora (documents not to be reproduced), versioned by name, and their cached indexes."""
+        from assay.services.genai.corpora import Corpora
+
+        return Corpora(self.ws)
+
+    @cached_property
+    def licences(self) -> Licences:
+        """The licence and provenance check of a system; its findings kept as risks."""
+        from assay.services.genai.licences import Licences
+
+        return Licences(self.ws)
