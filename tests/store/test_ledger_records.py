@@ -287,12 +287,14 @@ def test_the_governed_tables_are_every_table_but_the_ledger(workspace: Workspace
 
 
 def _text_column(table: str) -> str | None:
-    """A text column of ``table`` that no key or constraint involves: one an attacker edits freely (None: the
-    table has none, e.g. dataset_shares: its time is edited instead)."""
+    """A text column of ``table`` that no key or constraint involves and that has room for one more character (a
+    SHA-256 digest fills its 64): one an attacker edits freely (None: the table has none, e.g. dataset_shares or
+    guard_batches: its time is edited instead)."""
     model = GOVERNED[table].__table__
     unique = {c.name for constraint in model.constraints for c in getattr(constraint, "columns", [])}
     for column in model.columns:
-        if isinstance(column.type, String | Text) and not column.foreign_keys and column.name not in unique:
+        roomy = isinstance(column.type, String | Text) and (column.type.length is None or column.type.length > 64)
+        if roomy and not column.foreign_keys and column.name not in unique:
             return column.name
     return None
 
