@@ -67,7 +67,9 @@ def test_run_and_compare_two_versions(
     assert main(["eval", "compare", str(v1), str(v2 / "genai_eval.json"), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "B is worse than A" in printed and "on slice topic=billing in over_refusal" in printed
-    assert "topic=returns" not in printed
+    # the planted regression is on billing only; B's latency may differ anywhere (B runs through a guardrail, and the
+    # machine's load varies between the runs): latency is a real measurement, not the model's answers
+    assert all("in latency_ms" in line for line in printed.splitlines() if "topic=returns" in line), printed
     assert (out / "comparison.html").read_text().count('class="worse"') >= 1
     assert main(["eval", "compare", str(v1), str(v2), "--fail-on-worse"]) == 1
     assert main(["eval", "compare", str(v1), str(v1), "--fail-on-worse"]) == 0

@@ -396,3 +396,25 @@ def test_the_paired_test_false_alarm_rate_on_identical_models_and_its_power() ->
     print(f"planted 40 % drop on one slice: detected in {detected} of 50 seeds, another slice flagged in {elsewhere}")
     # power on 60 pairs: 13/50 for a 20 % drop, 31/50 for 30 %, 46/50 for 40 %, 50/50 for 50 % (measured)
     assert detected >= 44 and elsewhere <= 3, (detected, elsewhere)
+
+
+def test_disclosure_and_protected_content_are_scored_when_asked() -> None:
+    from assay.genai.protected import CorpusIndex
+
+    guide = "Every letter names the officer who decided, the rule that applied and how to appeal within thirty days"
+    items = [{"id": f"q{i}", "prompt": f"question {i}"} for i in range(4)]
+    replies = {0: f"{guide}. AI-generated.", 1: "Plain answer. AI-generated.", 2: "Plain answer.", 3: guide}
+
+    def target(prompt: str, context: Any) -> str:
+        return replies[int(prompt.rsplit(" ", 1)[1])]
+
+    corpus = CorpusIndex.from_documents([guide + " in writing."])
+    document = evaluate(items, target, {"bootstrap": 100, "disclosure": "ai-generated"}, corpus=corpus).document
+    assert document["metrics"]["disclosed"]["overall"]["value"] == 0.5  # case and punctuation forgiven
+    assert document["metrics"]["protected_content"]["overall"]["value"] == 0.5
+    plain = evaluate(items, target, {"bootstrap": 100}).document["metrics"]
+    assert plain["disclosed"]["overall"]["n"] == plain["protected_content"]["overall"]["n"] == 0  # not asked
+    with pytest.raises(InvalidInput, match="needs a run on an AI system"):
+        evaluate(items, target, {"disclosure": "system"})
+    with pytest.raises(InvalidInput, match="protected corpus of a workspace"):
+        evaluate(items, target, {"corpus": "style"})

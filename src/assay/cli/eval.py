@@ -83,6 +83,9 @@ def run(
     guardrail_file: Annotated[
         Path | None, typer.Option(help="A guardrail policy file (YAML) applied around the target.", show_default=False)
     ] = None,
+    disclosure: Annotated[str | None, typer.Option(help=O.help("disclosure"), show_default=False)] = None,
+    corpus: Annotated[str | None, typer.Option(help=O.help("corpus"), show_default=False)] = None,
+    corpus_min_words: Annotated[int, typer.Option(help=O.help("corpus_min_words"))] = O.default("corpus_min_words"),
     concurrency: Annotated[int, typer.Option(help=O.help("concurrency"))] = O.default("concurrency"),
     retries: Annotated[int, typer.Option(help=O.help("retries"))] = O.default("retries"),
     backoff: Annotated[float, typer.Option(help=O.help("backoff"))] = O.default("backoff"),
@@ -127,7 +130,8 @@ def run(
 
     options = O.parse(
         {"endpoint": endpoint, "model_name": model_name, "api_key_env": api_key_env, "guardrail": guardrail,
-         "guardrail_version": guardrail_version, "concurrency": concurrency, "retries": retries, "backoff": backoff,
+         "guardrail_version": guardrail_version, "disclosure": disclosure, "corpus": corpus,
+         "corpus_min_words": corpus_min_words, "concurrency": concurrency, "retries": retries, "backoff": backoff,
          "timeout": timeout, "max_requests": max_requests, "max_characters": max_characters, "max_tokens": max_tokens,
          "max_seconds": max_seconds, "max_items": max_items, "refusal_phrases": list(refusal_phrases),
          "confidence": confidence, "bootstrap": bootstrap, "seed": seed},
@@ -158,6 +162,8 @@ def run(
     if workspace is not None and system is not None:
         workspace.assessments.check_target(system, model_version=model_version, dataset_version=dataset_version)
     inputs = runs.Inputs(data=tests, model=endpoint_file)
+    if workspace is not None and system is not None:  # the system's disclosure text, the protected corpus
+        inputs.extra.update(workspace.genai.evaluations.checks(system, options))
     if guardrail_file is not None:
         inputs.extra["guardrail"] = _guardrail_from_file(guardrail_file)
     elif guardrail is not None:

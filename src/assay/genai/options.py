@@ -42,6 +42,19 @@ class EvalOptions(Options):
     guardrail_version: Annotated[int, Field(ge=1)] | None = Field(
         default=None, description="The guardrail policy's version (default: its latest)."
     )
+    disclosure: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
+        default=None,
+        description="The disclosure text every answer must carry (EU AI Act Art. 50), scored as 'disclosed'; "
+        "'system' takes the AI system's own disclosure text.",
+    )
+    corpus: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")] | None = Field(
+        default=None,
+        description="A protected corpus of the workspace: answers copying a verbatim span of it are counted "
+        "(protected_content).",
+    )
+    corpus_min_words: Annotated[int, Field(ge=5, le=200)] = Field(
+        default=12, description="A verbatim span at least this many words long is a copy of the protected corpus."
+    )
     concurrency: Annotated[int, Field(ge=1, le=64)] = Field(default=4, description="Calls in flight at once.")
     retries: Annotated[int, Field(ge=0, le=10)] = Field(
         default=3, description="Retries of a call answered 408, 429 or 5xx, timed out or refused."

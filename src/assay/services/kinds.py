@@ -441,7 +441,8 @@ def _genai_eval(inputs: Inputs, o: EvalOptions) -> Any:
 
     return evaluate(
         inputs.data, inputs.model, o, guardrail=inputs.extra.get("guardrail"), progress=inputs.progress,
-        registered=bool(inputs.extra.get("registered")),
+        registered=bool(inputs.extra.get("registered")), disclosure=inputs.extra.get("disclosure"),
+        corpus=inputs.extra.get("corpus"),
     )  # fmt: skip
 
 
@@ -466,13 +467,15 @@ def _precheck_genai_eval(ws: Workspace, target: Target, o: EvalOptions) -> None:
         )
     if o.guardrail is not None:
         _guard_service(ws, o).policy(o.guardrail, o.guardrail_version)  # NotFound before the job is queued
+    if o.disclosure == "system" or o.corpus is not None:
+        ws.genai.evaluations.checks(target.system, o)  # no disclosure text, an unknown corpus: refused at once
 
 
 def _opens_genai_eval(ws: Workspace, target: Target, o: EvalOptions) -> dict[str, Any]:
     opened: dict[str, Any] = {"registered": True}  # the endpoint's headers come only from ASSAY_ENDPOINT_* variables
     if o.guardrail is not None:
         opened["guardrail"] = _guard_service(ws, o).guardrail(o.guardrail, o.guardrail_version)
-    return opened
+    return {**opened, **ws.genai.evaluations.checks(target.system, o)}  # the disclosure text, the protected corpus
 
 
 def check_kind(name: str) -> Kind:

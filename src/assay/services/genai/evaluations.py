@@ -27,6 +27,26 @@ class Evaluations(Service):
             )
         return dict(recorded.document)
 
+    def checks(self, system: str, options: Any) -> dict[str, Any]:
+        """What an evaluation on ``system`` checks answers against (keyword arguments of
+        :func:`assay.genai.evaluate.evaluate`): the system's disclosure text when the ``disclosure`` option is
+        ``system``, and the protected corpus the ``corpus`` option names (its index)."""
+        out: dict[str, Any] = {}
+        if options.disclosure == "system":
+            from assay.services import _lookup
+
+            with self._read() as session:
+                text = _lookup.system(session, system).disclosure
+            if not text:
+                raise InvalidInput(
+                    f"disclosure 'system': {system} has no disclosure text; set it (assay system update {system} "
+                    "--disclosure TEXT) or give the text to look for"
+                )
+            out["disclosure"] = text
+        if options.corpus is not None:
+            out["corpus"] = self.ws.genai.corpora.index(options.corpus)
+        return out
+
     def compare(self, system: str, a: int, b: int, *, alpha: float = 0.05) -> dict[str, Any]:
         """Evaluation ``b`` against evaluation ``a`` (assessment ids of ``system``), as
         :func:`assay.genai.evaluate.compare` documents it."""
