@@ -13,8 +13,9 @@ size of the flips found, and the verdict on the *judged* rows, those the model g
 least ``min_confidence`` (rows near the boundary flip under any model and say nothing of brittleness): ``fail`` when
 their success rate is above ``max_success`` with its whole Wilson interval, or a group's rate exceeds the other
 judged rows' by more than ``group_tolerance`` and significantly (one-sided Fisher exact test at ``alpha``, Bonferroni
-over the groups judged); ``warn`` when fewer than :data:`MIN_ROWS` rows were judged or a group was too small to
-judge; ``pass`` otherwise. The defaults were chosen on the shared datasets (``benchmarks/verdicts.py``).
+over the groups compared) while being above ``max_success`` itself; ``warn`` when fewer than :data:`MIN_ROWS` rows
+were judged (groups too small to compare are named in a note); ``pass`` otherwise. The defaults were chosen on the
+shared datasets (``benchmarks/verdicts.py``, docs/robustness.md).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from assay.robustness.corrupt import kind_of
 __all__ = ["BUDGETS", "MIN_ROWS", "SCHEMA", "Adversarial", "adversarial", "outcome"]
 
 SCHEMA: Final = "assay.adversarial"
-MIN_ROWS: Final = 30  # attacked rows below which the verdict is "warn"
+MIN_ROWS: Final = 30  # judged rows below which the verdict is "warn"
 MAX_GROUPS: Final = 20
 BUDGETS: Final = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)  # distances (spreads) of the success curve
 
@@ -86,7 +87,7 @@ class Adversarial:
     def status(self) -> str:
         if self.findings:
             return "fail"
-        return "warn" if self.small_groups or self.overall["judged"]["rows"] < MIN_ROWS else "pass"
+        return "warn" if self.overall["judged"]["rows"] < MIN_ROWS else "pass"
 
     def to_dict(self) -> dict[str, Any]:
         o = self.overall
@@ -107,10 +108,10 @@ class Adversarial:
         elif j["rows"] < MIN_ROWS:
             floor = self.spec["min_confidence"]
             summary = f"{text}; fewer than {MIN_ROWS} rows predicted with probability {floor} or more: too few to judge"
-        elif self.small_groups:
-            summary = f"{text}; groups too small to judge: {', '.join(self.small_groups)}"
         else:
-            summary = f"{text}: at most {self.spec['max_success']}, no group finding"
+            summary = f"{text}: judged at most {self.spec['max_success']}, no group finding"
+            if self.small_groups:
+                summary += f" (groups too small to compare: {', '.join(self.small_groups)})"
         return {
             **head(SCHEMA, created_at=self.created_at),
             "model": self.model,
@@ -385,12 +386,13 @@ def adversarial(
                 p_value = float(fisher_exact([[a, b - a], [c, d - c]], alternative="greater").pvalue)
                 entry["p_value"] = _round(p_value, 6)
                 excess = a / b - c / d
-                if excess > group_tolerance and p_value < alpha / len(compared):
+                if a / b > max_success and excess > group_tolerance and p_value < alpha / len(compared):
                     findings.append({
                         "kind": "group", "subject": f"{facet}={value}", "value": _round(excess),
                         "threshold": group_tolerance, "p_value": _round(p_value, 6),
-                        "description": f"{facet}={value}: success rate {a / b:.3f} against {c / d:.3f} for the "
-                                       f"other rows (p = {p_value:.2g}), more than {group_tolerance} higher",
+                        "description": f"{facet}={value}: success rate {a / b:.3f} of its judged rows (above "
+                                       f"{max_success}) against {c / d:.3f} for the other judged rows "
+                                       f"(p = {p_value:.2g}), more than {group_tolerance} higher",
                     })  # fmt: skip
             groups.append(entry)
         if small:
