@@ -22,7 +22,9 @@ one-hidden-layer ReLU network.
 
 Reported: the curve (budget -> agreement with its interval, each surrogate's agreement, the surrogate's accuracy on
 the true labels when a label column is given, the mean probability error), the smallest budget reaching the stated
-``agreement`` (or none within the budgets), the queries made (attack, evaluation, total) against the cap, and the
+``agreement`` (or none within the budgets; a budget reaches it only when its agreement's interval is also above the
+agreement of a constant answer, the model's commonest decision: on a model that decides one way for 96 % of the rows
+a 0.96 agreement copies nothing), the queries made (attack, evaluation, total) against the cap, and the
 exposure: ``high`` when the stated agreement is reached within ``high_exposure`` queries (the verdict fails),
 ``moderate`` when reached above it, ``low`` when not reached.
 """
@@ -102,11 +104,17 @@ class Extraction:
     target_accuracy: float | None
     notes: tuple[Note, ...] = ()
     created_at: str = field(default_factory=now)
+    #: the agreement of a copy that answers the model's commonest decision on every held-out row (no query needed)
+    constant_agreement: float = 0.0
 
     @property
     def reached(self) -> BudgetPoint | None:
-        """The smallest budget whose agreement reaches the stated one."""
-        return next((p for p in self.points if p.agreement >= self.spec["agreement"]), None)
+        """The smallest budget whose agreement reaches the stated one and beats a constant answer beyond sampling
+        error (the interval's lower bound above :attr:`constant_agreement`): where the model decides one way for 96 %
+        of the rows, 0.96 agreement copies nothing."""
+        stated = self.spec["agreement"]
+        return next((p for p in self.points if p.agreement >= stated and p.interval[0] > self.constant_agreement),
+                    None)  # fmt: skip
 
     @property
     def exposure(self) -> str:
@@ -131,7 +139,9 @@ class Extraction:
             best = max(self.points, key=lambda p: p.agreement)
             low, high = best.interval
             text = (f"agreement {stated} not reached within {self.points[-1].budget:,} queries (best "
-                    f"{best.agreement:.3f} [{low:.3f}, {high:.3f}] at {best.budget:,})")  # fmt: skip
+                    f"{best.agreement:.3f} [{low:.3f}, {high:.3f}] at {best.budget:,}"
+                    + (f"; a constant answer agrees {self.constant_agreement:.3f}" if best.agreement >= stated else "")
+                    + ")")  # fmt: skip
         limit = f"{'within' if self.exposure == 'high' else 'high means within'} {self.spec['high_exposure']:,}"
         return f"{text}: exposure {self.exposure} ({limit} queries); {self.queries['total']:,} queries made"
 
@@ -151,6 +161,7 @@ class Extraction:
                 "reached_at": None if reached is None else reached.budget,
                 "high_exposure": self.spec["high_exposure"],
                 "best_agreement": _round(max(p.agreement for p in self.points)),
+                "constant_agreement": _round(self.constant_agreement),
                 "curve": [p.to_dict() for p in self.points],
                 "queries": dict(self.queries),
                 "target_accuracy": _round(self.target_accuracy),
@@ -414,6 +425,8 @@ def extraction(
                                                f"{label.column!r} (give positive=...): no accuracy"))  # fmt: skip
     if kind is None:  # pragma: no cover - the held-out rows are always queried
         raise InvalidInput("the model was not queried")
+    # a copy answering the model's commonest decision on every held-out row
+    constant = float(np.unique(target, return_counts=True)[1].max() / len(target)) if len(target) else 0.0
     return Extraction(
         model=model.describe(),
         data=sources,
@@ -435,6 +448,7 @@ def extraction(
         points=tuple(points),
         queries={"attack": done, "evaluation": len(judged), "total": sent, "max_queries": max_queries},
         target_accuracy=target_accuracy,
+        constant_agreement=constant,
         notes=tuple(notes),
     )
 
