@@ -169,8 +169,9 @@ def test_the_kind_runs_on_registered_inputs_and_is_recorded_as_evidence(
 def test_agreement_that_a_constant_answer_gives_is_not_exposure() -> None:
     """A model that decides positive for 4 % of the rows, by a rule no surrogate can learn (a hash of a number's
     digits): a copy answering "negative" everywhere agrees 0.96, above the stated 0.95, and copies nothing. The
-    stated agreement counts only when it beats the constant answer beyond sampling error (communities and crime's
-    gradient boosting model, 4 % positive, was "high" exposure at 50 queries: benchmarks/verdicts.py)."""
+    stated agreement counts only with at most half a constant answer's disagreement (communities and crime's gradient
+    boosting model, 4 % positive, and law school's, 5 % negative, were "high" exposure at 50 queries:
+    benchmarks/verdicts.py)."""
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})
 
@@ -184,4 +185,5 @@ def test_agreement_that_a_constant_answer_gives_is_not_exposure() -> None:
     result = document["result"]
     assert 0.95 <= result["constant_agreement"] <= 0.98 and result["best_agreement"] >= 0.95
     assert result["exposure"] == "low" and result["reached_at"] is None and document["status"] == "pass"
+    assert all(point["balanced_agreement"] < 0.6 for point in result["curve"]), result["curve"]  # reported
     assert "a constant answer agrees" in document["summary"]
