@@ -27,8 +27,17 @@ Planted in the window: 10 % of the labels flipped, and a fifth of the scores rep
 model), for model-quality; the second largest facet group's positive label rate, and its positive prediction rate,
 raised by 0.2 (twice the default band), for bias-drift.
 
+The model kinds' verdicts (adversarial, explanation-stability, extraction, membership-inference, poisoning), at
+their defaults on each half-split: ordinary models fitted on A (HistGradientBoosting at its defaults, logistic
+regression), run on B (membership: A as the training rows, B held out; extraction: A queried, agreement on B).
+Planted: for adversarial, the gradient boosting model's decision inverted on every other band 0.2 spread wide of one
+numeric column, or where one categorical column holds its second commonest value; a fully grown tree (membership), a
+logistic regression (extraction: copied from a few dozen queries), a tree on random labels (explanation stability),
+a trigger value on 1.5 % of the rows and a region of 100 flipped labels (poisoning). ``--save DIR`` keeps the
+documents; ``--first-split N`` runs splits apart (one process each).
+
     PYTHONPATH=src python benchmarks/verdicts.py [--splits 5] [--label-sample 3000] [--data ../shared/data]
-        [--only CHECK ...] [--datasets NAME ...]
+        [--only CHECK ...] [--datasets NAME ...] [--first-split N] [--save DIR]
 """
 
 from __future__ import annotations
