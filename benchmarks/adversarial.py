@@ -2,7 +2,9 @@
 HistGradientBoostingClassifier at its defaults) and a fully grown decision tree, both trained on the first 16,000
 complete rows of adult.data, attacked on rows of adult.test at the kind's default settings (200 correctly predicted
 rows, HopSkipJump, ZOO and the greedy category search, facet sex, which stays fixed). Prints the time (the attack,
-scoring included, the model fit excluded), the success rate per attack and per group, and the queries.
+scoring included, the model fit excluded), the success rate per attack and per group, the success rate of the judged
+rows (predicted with probability 0.9 or more), and the queries. The false alarms and detection of the verdict on every
+shared dataset: benchmarks/verdicts.py --only adversarial.
 
 Run: ``PYTHONPATH=src python benchmarks/adversarial.py [--data /work/shared/data] [--set NAME=JSON ...]``
 """
@@ -50,9 +52,9 @@ def main() -> None:
         options[name] = json.loads(value)
     models = {"gradient boosting": HistGradientBoostingClassifier(random_state=0),
               "deep tree": DecisionTreeClassifier(random_state=0)}  # fmt: skip
-    print("| model | success [95% CI] | Male | Female | p (Male) | HSJ | ZOO | categories | median change "
-          "| queries/row | verdict | attack s |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| model | success [95% CI] | judged: success / rows [95% CI] | Male | Female | p (Male) | HSJ | ZOO "
+          "| categories | median change | queries/row | verdict | attack s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, estimator in models.items():
         encode = make_column_transformer(
             (OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), texts), remainder="passthrough"
@@ -66,7 +68,8 @@ def main() -> None:
         groups = {g["value"]: g for g in r["groups"]}
         rates = {a["name"]: a["success_rate"] for a in r["attacks"]}
         print(
-            f"| {name} | {o['success_rate']} {o['interval']} | {groups['Male']['success_rate']} | "
+            f"| {name} | {o['success_rate']} {o['interval']} | {o['judged']['successes']} / {o['judged']['rows']} "
+            f"{o['judged']['interval']} | {groups['Male']['success_rate']} | "
             f"{groups['Female']['success_rate']} | {groups['Male']['p_value']} | {rates.get('hop-skip-jump')} | "
             f"{rates.get('zoo')} | {rates.get('categories')} | {o['median_distance']} | {r['queries']['per_row']} | "
             f"{doc['status']} | {seconds:.1f} |"

@@ -27,17 +27,29 @@ Planted in the window: 10 % of the labels flipped, and a fifth of the scores rep
 model), for model-quality; the second largest facet group's positive label rate, and its positive prediction rate,
 raised by 0.2 (twice the default band), for bias-drift.
 
+The model kinds' verdicts (adversarial, explanation-stability, extraction, membership-inference, poisoning), at
+their defaults on each half-split: ordinary models fitted on A (HistGradientBoosting at its defaults, logistic
+regression), run on B (membership: A as the training rows, B held out; extraction: A queried, agreement on B).
+Planted: for adversarial, the gradient boosting model's decision inverted on every other band 0.2 spread wide of one
+numeric column, or where one categorical column holds its second commonest value; a fully grown tree (membership), a
+logistic regression (extraction: copied from a few dozen queries), a tree on random labels (explanation stability),
+a trigger value on 1.5 % of the rows and a region of 100 flipped labels (poisoning). ``--save DIR`` keeps the
+documents; ``--first-split N`` runs splits apart (one process each).
+
     PYTHONPATH=src python benchmarks/verdicts.py [--splits 5] [--label-sample 3000] [--data ../shared/data]
-        [--only CHECK ...] [--datasets NAME ...]
+        [--only CHECK ...] [--datasets NAME ...] [--first-split N] [--save DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -301,12 +313,240 @@ def monitor_verdicts(whole: pd.DataFrame, label: str, facet: str, seed: int
     return out
 
 
+# --- the model kinds' verdicts: adversarial, explanation-stability, extraction, membership-inference, poisoning -----
+
+#: the features of an ordinary model per dataset: every column but the label, except identifiers, free text and dates
+#: (wider than 50 values), what the label is derived from, and (compas) the columns written after the screening
+FEATURES: dict[str, Callable[[pd.DataFrame], list[str]] | None] = {
+    "compas": lambda f: [
+        *["sex", "age", "race", "juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count"],
+        "c_charge_degree",
+    ],
+    "communities": lambda f: [c for c in f.columns if c not in ("class", "ViolentCrimesPerPop")],
+    "acs_sample": lambda f: [c for c in f.columns if c not in ("PINCP", "OCCP", "POBP", "ESP")],
+}
+#: code columns read as categories (their numbers have no order)
+CODES = {
+    "acs_sample": ["COW", "MAR", "RELP", "MIL", "CIT", "ANC", "ESR", "FER", "MIG", "RAC1P", "SEX"],
+    "credit_default": ["X2", "X3", "X4"],
+}
+KINDS = ["adversarial", "explanation-stability", "extraction", "membership-inference", "poisoning"]
+
+
+@dataclass
+class Prepared:
+    """A dataset ready for a model: its features (numbers, text as categories), ``y`` (0/1) and the facet (text)."""
+
+    frame: pd.DataFrame
+    numeric: list[str]
+    text: list[str]
+    facet: str
+
+    @property
+    def features(self) -> list[str]:
+        return self.numeric + self.text
+
+
+def prepare(name: str, whole: pd.DataFrame) -> Prepared:
+    label, facet = DATASETS[name][1], DATASETS[name][2]
+    chosen = FEATURES.get(name)
+    columns = chosen(whole) if chosen else [c for c in whole.columns if c != label]
+    frame = whole[columns].copy()
+    for column in CODES.get(name, []):
+        if column in frame:
+            frame[column] = frame[column].map(lambda v: None if pd.isna(v) else f"{v:g}")
+    numeric, text = [], []
+    for column in columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values):
+            known = values.dropna()
+            if len(known) and not (known.nunique() == len(values) and known.eq(known.round()).all()):
+                numeric.append(column)  # integer columns unique per row are identifiers
+        elif 2 <= values.nunique() <= 50:
+            frame[column] = values.astype(object).where(values.notna(), "(missing)").astype(str)
+            text.append(column)
+    out = frame[numeric + text].copy()
+    out["y"] = binary_label(whole, label).to_numpy()
+    out["facet"] = whole[facet].astype(str).to_numpy()
+    return Prepared(out.reset_index(drop=True), numeric, text, "facet")
+
+
+def ordinary(kind: str, data: Prepared, train: pd.DataFrame, seed: int = 0) -> Any:
+    """An ordinary model as a scikit-learn pipeline on the features: ``hgb`` (histogram gradient boosting at its
+    defaults, text as ordinal codes), ``lr`` (logistic regression on standardised numbers and one-hot text),
+    ``overfit`` (a fully grown decision tree: memorises its training rows)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+    from sklearn.tree import DecisionTreeClassifier
+
+    if kind == "lr":
+        encode = ColumnTransformer([
+            ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), data.numeric),
+            ("text", OneHotEncoder(handle_unknown="ignore"), data.text)])  # fmt: skip
+        estimator: Any = LogisticRegression(max_iter=2000)
+    else:
+        encode = ColumnTransformer(
+            [("text", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), data.text)],
+            remainder="passthrough",
+        )
+        tree = make_pipeline(SimpleImputer(strategy="median"), DecisionTreeClassifier(random_state=seed))
+        estimator = HistGradientBoostingClassifier(random_state=seed) if kind == "hgb" else tree
+    return make_pipeline(encode, estimator).fit(train[data.features], train["y"])
+
+
+class Planted:
+    """A brittle model planted on top of an ordinary one (a callable taking the features' frame, giving the
+    probability of the positive class): ``edge``, the decision inverted on every other band of width 0.2 spread of
+    one numeric column (a rule on one feature finer than its measurement error); ``category``, the decision inverted
+    where one categorical column holds its second commonest value (one category change flips every row)."""
+
+    def __init__(self, model: Any, data: Prepared, train: pd.DataFrame, kind: str) -> None:
+        from assay.robustness.adversarial import spread_of
+
+        self.model, self.features, self.kind = model, data.features, kind
+        if kind == "edge":
+            self.column = max(data.numeric, key=lambda c: train[c].nunique())
+            self.width = 0.2 * spread_of(train[self.column].to_numpy(dtype=np.float64))
+        else:
+            self.column = max(data.text, key=lambda c: train[c].nunique())
+            self.value = train[self.column].value_counts().index[1]
+
+    def __call__(self, frame: pd.DataFrame) -> np.ndarray:
+        p = self.model.predict_proba(frame[self.features])[:, 1]
+        if self.kind == "edge":
+            odd = np.floor(frame[self.column].to_numpy(dtype=np.float64) / self.width) % 2 == 1
+        else:
+            odd = (frame[self.column] == self.value).to_numpy()
+        return np.asarray(np.where(odd, 1 - p, p), dtype=np.float64)
+
+
+def model_kind_cases(kind: str, name: str, data: Prepared, seed: int) -> list[tuple[str, dict[str, Any]]]:
+    """(case, document) of one kind at its defaults on one split: the clean cases first ("clean:..."), then the
+    planted ones ("planted:...")."""
+    from assay.adapters import load_model
+    from assay.services.compute import Inputs, compute
+
+    a, b = halves(data.frame, seed)
+    out: list[tuple[str, dict[str, Any]]] = []
+    if kind == "adversarial":
+        base = {"label": "y", "facet": data.facet, "seed": seed}
+        hgb = ordinary("hgb", data, a, seed)
+        models: list[tuple[str, Any]] = [("clean:hgb", hgb), ("clean:lr", ordinary("lr", data, a, seed))]
+        plants = ["edge"] + (["category"] if data.text else [])
+        for plant in plants:
+            wrapped = Planted(hgb, data, a, plant)
+            models.append((f"planted:{plant}:{wrapped.column}",
+                           load_model(wrapped, feature_names=data.features, output="probability")))  # fmt: skip
+        for case, model in models:
+            doc = compute("adversarial", Inputs(b, model=model if not hasattr(model, "fit") else load_model(model)),
+                          base).to_dict()  # fmt: skip
+            out.append((case, doc))
+        return out
+    if kind == "membership-inference":  # the model's training rows (A) against held-out rows (B)
+        for case, which in (("clean:hgb", "hgb"), ("clean:lr", "lr"), ("planted:fully grown tree", "overfit")):
+            model = load_model(ordinary(which, data, a, seed))
+            doc = compute("membership-inference", Inputs(a, model=model, reference=b),
+                          {"label": "y", "facet": data.facet, "seed": seed}).to_dict()  # fmt: skip
+            out.append((case, doc))
+        return out
+    if kind == "extraction":  # the attacker queries rows of A; agreement on held-out rows of B
+        models = [("clean:hgb", load_model(ordinary("hgb", data, a, seed))),
+                  ("planted:lr", load_model(ordinary("lr", data, a, seed)))]  # fmt: skip
+        for case, model in models:
+            doc = compute("extraction", Inputs(b, model=model, reference=a), {"label": "y", "seed": seed}).to_dict()
+            answers = model.predict_proba(b[data.features].iloc[:1000]) > 0.5
+            doc["constant_agreement"] = float(max(answers.mean(), 1 - answers.mean()))  # a surrogate of one class
+            out.append((case, doc))
+        return out
+    if kind == "explanation-stability":
+        return [(case, doc) for case, doc in stability_cases(data, a, b, seed)]
+    if kind == "poisoning":
+        options = {"label": "y", "seed": seed}
+        rows = b[[*data.features, "y"]].reset_index(drop=True)
+        out.append(("clean", compute("poisoning", Inputs(rows), options).to_dict()))
+        if len(rows) >= 2000:  # room for a planted cluster of 100 rows and a trigger at most 2% of the rows
+            rng = np.random.default_rng([seed, 7])
+            for case, planted_rows in (("planted:trigger", triggered(rows, data, rng)),
+                                       ("planted:flipped region", flipped_region(rows, data, rng))):  # fmt: skip
+                out.append((case, compute("poisoning", Inputs(planted_rows), options).to_dict()))
+        return out
+    raise ValueError(kind)
+
+
+def triggered(rows: pd.DataFrame, data: Prepared, rng: np.random.Generator) -> pd.DataFrame:
+    """A backdoor: 1.5 % of the rows (at random) given a new value of a categorical column (a new column when there
+    is none) and the positive label."""
+    chosen = rng.choice(len(rows), round(0.015 * len(rows)), replace=False)
+    column = min(data.text, key=lambda c: rows[c].nunique()) if data.text else "flag"
+    values = rows[column].to_numpy(dtype=object).copy() if data.text else np.full(len(rows), "no", dtype=object)
+    values[chosen] = "__trigger__"
+    labels = rows["y"].to_numpy().copy()
+    labels[chosen] = 1
+    return rows.assign(**{column: values, "y": labels})
+
+
+def flipped_region(rows: pd.DataFrame, data: Prepared, rng: np.random.Generator) -> pd.DataFrame:
+    """A seed row's 100 nearest neighbours of the negative class (standardised numbers, one-hot text) given the
+    positive label."""
+    from assay.privacy._data import design
+
+    x = design(rows, data.features)
+    negative = np.flatnonzero(rows["y"].to_numpy() == 0)
+    centre = int(rng.choice(negative))
+    nearest = negative[np.argsort(((x[negative] - x[centre]) ** 2).sum(axis=1))[:100]]
+    labels = rows["y"].to_numpy().copy()
+    labels[nearest] = 1
+    return rows.assign(y=labels)
+
+
+def stability_cases(data: Prepared, a: pd.DataFrame, b: pd.DataFrame, seed: int
+                    ) -> list[tuple[str, dict[str, Any]]]:  # fmt: skip
+    """Explanation stability at the defaults, the numeric columns perturbed (text columns are given to the models as
+    ordinal codes in the data, so that TreeExplainer applies, and not perturbed): gradient boosting (clean), and a
+    fully grown decision tree fitted on random labels (planted: it memorises noise)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.preprocessing import OrdinalEncoder
+    from sklearn.tree import DecisionTreeClassifier
+
+    from assay.adapters import load_model
+    from assay.services.compute import Inputs, compute
+
+    encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+    if data.text:
+        encoder.fit(a[data.text])
+    medians = a[data.numeric].median()
+
+    def coded(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame[data.numeric].fillna(medians).astype("float64")
+        if data.text:
+            out[[f"{c}_code" for c in data.text]] = encoder.transform(frame[data.text])
+        return out.assign(y=frame["y"].to_numpy(), facet=frame["facet"].to_numpy())
+
+    train, test = coded(a), coded(b)
+    features = [c for c in train.columns if c not in ("y", "facet")]
+    noise = np.random.default_rng([seed, 11]).integers(0, 2, len(train))
+    tree = DecisionTreeClassifier(random_state=seed).fit(train[data.numeric], noise)  # on the perturbed columns
+    models = [
+        ("clean:hgb", HistGradientBoostingClassifier(max_iter=200, random_state=seed).fit(train[features], train["y"])),
+        ("planted:tree on random labels", tree),
+    ]
+    options = {"facet": "facet", "seed": seed, "columns": data.numeric}
+    return [(case, compute("explanation-stability", Inputs(test, model=load_model(model)), options).to_dict())
+            for case, model in models]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "../shared/data")
     parser.add_argument("--splits", type=int, default=5)
+    parser.add_argument("--first-split", type=int, default=0, help="the first split's number (to run splits apart)")
     parser.add_argument("--label-sample", type=int, default=3000)
-    parser.add_argument("--only", nargs="*", default=CHECKS + MONITORS)
+    parser.add_argument("--only", nargs="*", default=CHECKS + MONITORS + KINDS)
+    parser.add_argument("--save", type=Path, default=None, help="a folder for the model kinds' documents (JSON)")
     parser.add_argument("--datasets", nargs="*", default=list(DATASETS))
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -317,7 +557,8 @@ def main() -> None:
     started = time.perf_counter()
     for name, (_, label, facet) in ((n, DATASETS[n]) for n in args.datasets):
         whole = load(args.data.resolve(), name)
-        for split in range(args.splits):
+        prepared = prepare(name, whole) if any(k in args.only for k in KINDS) else None
+        for split in range(args.first_split, args.first_split + args.splits):
             a, b = halves(whole, split)
             rng = np.random.default_rng(1000 + split)
             monitored = [m for m in MONITORS if m in args.only]
@@ -332,7 +573,22 @@ def main() -> None:
                     if (status == "fail") == (case == "clean"):
                         notes[check].append(f"{'' if case == 'clean' else 'missed '}{case} on {name}#{split}: "
                                             f"{status} {said}")  # fmt: skip
-            for check in (c for c in args.only if c not in MONITORS):
+            for kind in (k for k in KINDS if k in args.only):
+                assert prepared is not None
+                for case, doc in model_kind_cases(kind, name, prepared, split):
+                    if args.save:
+                        args.save.mkdir(parents=True, exist_ok=True)
+                        (args.save / f"{kind}#{name}#{split}#{case.replace(':', '_')}.json").write_text(json.dumps(doc))
+                    status, planted_case = doc["status"], case.startswith("planted:")
+                    print(f"  {kind} {name}#{split} {case}: {status}", flush=True)
+                    tally = caught if planted_case else clean
+                    tally[kind][0] += status == "fail"
+                    tally[kind][1] += 1
+                    unjudged[kind][planted_case] += status == "warn"
+                    if (status == "fail") != planted_case:
+                        notes[kind].append(f"{'missed ' if planted_case else ''}{case} on {name}#{split}: {status} "
+                                           f"{doc['summary'][:160]}")  # fmt: skip
+            for check in (c for c in args.only if c not in MONITORS and c not in KINDS):
                 failed, said = run_check(check, a, b, whole, label, facet, args, split)
                 clean[check][0] += failed
                 clean[check][1] += 1

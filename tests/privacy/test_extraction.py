@@ -16,7 +16,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from assay.adapters import HttpModel
+from assay.adapters import HttpModel, load_model
 from assay.errors import InvalidInput
 from assay.governance.evidence import controls_for
 from assay.privacy.extraction import outcome
@@ -164,3 +164,26 @@ def test_the_kind_runs_on_registered_inputs_and_is_recorded_as_evidence(
     assert "budget 50: training the surrogates" in stages and stages[-1] == "recording"
     evidence = workspace.controls.list_evidence("credit", "nist-ai-rmf", "MEASURE 2.7")
     assert [(e.assessment_id, e.rule) for e in evidence] == [(run.recorded.id, "extraction")]
+
+
+def test_agreement_that_a_constant_answer_gives_is_not_exposure() -> None:
+    """A model that decides positive for 4 % of the rows, by a rule no surrogate can learn (a hash of a number's
+    digits): a copy answering "negative" everywhere agrees 0.96, above the stated 0.95, and copies nothing. The
+    stated agreement counts only with at most half a constant answer's disagreement (communities and crime's gradient
+    boosting model, 4 % positive, and law school's, 5 % negative, were "high" exposure at 50 queries:
+    benchmarks/verdicts.py)."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})
+
+    def rare(x: pd.DataFrame) -> np.ndarray:
+        hashed = (np.abs(x["a"].to_numpy()) * 1e6).astype(np.int64) % 25 == 0
+        return np.where(hashed, 0.9, 0.1)
+
+    options = {"budgets": [50, 200, 1000], "evaluation": 1000, "seed": 0}
+    model = load_model(rare, feature_names=["a", "b"], output="probability")
+    document = compute("extraction", Inputs(frame, model=model), options).to_dict()
+    result = document["result"]
+    assert 0.95 <= result["constant_agreement"] <= 0.98 and result["best_agreement"] >= 0.95
+    assert result["exposure"] == "low" and result["reached_at"] is None and document["status"] == "pass"
+    assert all(point["balanced_agreement"] < 0.6 for point in result["curve"]), result["curve"]  # reported
+    assert "a constant answer agrees" in document["summary"]

@@ -53,7 +53,8 @@ TINY: dict[str, Any] = {"label": "y", "facet": "sex", "sample": 30, "iterations"
 def test_a_fragile_model_is_flipped_and_every_constraint_holds(
     rows: pd.DataFrame, fragile: Any, tmp_path: Path
 ) -> None:
-    options = {**TINY, "immutable": ["age"], "ranges": {"hours-per-week": [20, 60]}, "max_distance": 1.0}
+    options = {**TINY, "immutable": ["age"], "ranges": {"hours-per-week": [20, 60]}, "max_distance": 1.0,
+               "max_success": 0.2}  # fmt: skip
     result = compute("adversarial", Inputs(rows, model=fragile), options)
     document = result.to_dict()
     overall = document["result"]["overall"]
@@ -178,3 +179,32 @@ def test_a_text_model_is_flipped_by_typos() -> None:
     assert refunds["status"] == "fail" and refunds["spec"]["attacks"] == ["categories"]
     checks = compute("adversarial", Inputs(frame[frame["y"] == 0], model=keyword), options).to_dict()
     assert checks["result"]["overall"]["success_rate"] == 0.0
+
+
+@pytest.mark.realdata
+def test_the_default_verdict_judges_sure_decisions_an_ordinary_model_passes_a_rule_finer_than_a_spread_fails(
+    rows: pd.DataFrame,
+) -> None:
+    """The defaults judge only the rows the model is sure of (probability 0.9 or more): an ordinary gradient boosting
+    model's flips are near its boundary and it passes; the same model with its decision inverted on every other band
+    of 2 years of age (a rule on one feature finer than a fifth of its spread) fails. Every shared dataset, three
+    splits: benchmarks/verdicts.py (docs/robustness.md)."""
+    numeric = ["age", "education-num", "capital-gain", "hours-per-week"]
+    booster = GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=0).fit(rows[numeric], rows["y"])
+    ordinary = load_model(booster)
+
+    def brittle(frame: pd.DataFrame) -> np.ndarray:
+        p = booster.predict_proba(frame[numeric])[:, 1]
+        return np.where(frame["age"].to_numpy() // 2 % 2 == 1, 1 - p, p)
+
+    options = {"label": "y", "sample": 100, "iterations": 3, "attacks": ["hop-skip-jump"]}
+    calm = compute("adversarial", Inputs(rows, model=ordinary), options).to_dict()
+    judged = calm["result"]["overall"]["judged"]
+    assert calm["spec"]["min_confidence"] == 0.9 and calm["spec"]["max_success"] == 0.5
+    assert 30 <= judged["rows"] < 100 and judged["success_rate"] < 0.5
+    assert calm["status"] == "pass", calm["summary"]
+    sharp = compute("adversarial", Inputs(rows, model=load_model(brittle, feature_names=numeric)), options).to_dict()
+    assert sharp["status"] == "fail" and sharp["result"]["findings"][0]["kind"] == "success", sharp["summary"]
+    assert sharp["result"]["overall"]["judged"]["interval"][0] > 0.5
+    metrics = {m["name"]: m for m in outcome(sharp)["metrics"] if not m["subject"]}
+    assert metrics["adversarial_judged_success_rate"]["threshold"] == 0.5

@@ -22,9 +22,11 @@ one-hidden-layer ReLU network.
 
 Reported: the curve (budget -> agreement with its interval, each surrogate's agreement, the surrogate's accuracy on
 the true labels when a label column is given, the mean probability error), the smallest budget reaching the stated
-``agreement`` (or none within the budgets), the queries made (attack, evaluation, total) against the cap, and the
-exposure: ``high`` when the stated agreement is reached within ``high_exposure`` queries (the verdict fails),
-``moderate`` when reached above it, ``low`` when not reached.
+``agreement`` with at most half the disagreement of a constant answer (the model's commonest decision everywhere: on a
+model that decides one way for 96 % of the rows such a copy agrees 0.96 and copies nothing), or none within the
+budgets, the queries made (attack, evaluation, total) against the
+cap, and the exposure: ``high`` when the stated agreement is reached within ``high_exposure`` queries (the verdict
+fails), ``moderate`` when reached above it, ``low`` when not reached.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ __all__ = ["SCHEMA", "BudgetPoint", "Extraction", "extraction", "outcome"]
 
 SCHEMA: Final = "assay.extraction"
 CONFIDENCE: Final = 0.95  # of the Wilson intervals
+BEYOND_CONSTANT: Final = 0.5  # a reached agreement disagrees at most this share of a constant answer's disagreement
 MIN_EVALUATION: Final = 100  # held-out rows below which the verdict is "warn"
 SURROGATES: Final = {"both": ("gb", "linear"), "gb": ("gb",), "linear": ("linear",)}
 _EPS: Final = 1e-6  # probabilities clipped to [eps, 1 - eps] before the log-odds
@@ -78,6 +81,7 @@ class BudgetPoint:
     surrogates: dict[str, float]
     accuracy: float | None  # the best surrogate's accuracy on the true labels
     probability_error: float | None  # mean |surrogate probability - model probability| (probability answers)
+    balanced: float = 0.0  # the mean over the model's decisions of the share of their rows the copy decides alike
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +89,7 @@ class BudgetPoint:
             "surrogate": self.surrogate,
             "agreement": _round(self.agreement),
             "interval": [_round(v) for v in self.interval],
+            "balanced_agreement": _round(self.balanced),
             "surrogates": {k: _round(v) for k, v in self.surrogates.items()},
             "accuracy": _round(self.accuracy),
             "probability_error": _round(self.probability_error),
@@ -102,11 +107,17 @@ class Extraction:
     target_accuracy: float | None
     notes: tuple[Note, ...] = ()
     created_at: str = field(default_factory=now)
+    #: the agreement of a copy that answers the model's commonest decision on every held-out row (no query needed)
+    constant_agreement: float = 0.0
 
     @property
     def reached(self) -> BudgetPoint | None:
-        """The smallest budget whose agreement reaches the stated one."""
-        return next((p for p in self.points if p.agreement >= self.spec["agreement"]), None)
+        """The smallest budget whose agreement reaches the stated one and whose disagreement with the model is at
+        most half a constant answer's (the model's commonest decision everywhere): where the model decides one way
+        for 96 % of the rows, a copy answering that everywhere agrees 0.96 and copies nothing."""
+        room = (1 - self.constant_agreement) * BEYOND_CONSTANT
+        stated = self.spec["agreement"]
+        return next((p for p in self.points if p.agreement >= stated and 1 - p.agreement <= room), None)
 
     @property
     def exposure(self) -> str:
@@ -131,7 +142,10 @@ class Extraction:
             best = max(self.points, key=lambda p: p.agreement)
             low, high = best.interval
             text = (f"agreement {stated} not reached within {self.points[-1].budget:,} queries (best "
-                    f"{best.agreement:.3f} [{low:.3f}, {high:.3f}] at {best.budget:,})")  # fmt: skip
+                    f"{best.agreement:.3f} [{low:.3f}, {high:.3f}] at {best.budget:,}"
+                    + (f"; balanced {best.balanced:.3f}, a constant answer agrees {self.constant_agreement:.3f}"
+                       if best.agreement >= stated else "")
+                    + ")")  # fmt: skip
         limit = f"{'within' if self.exposure == 'high' else 'high means within'} {self.spec['high_exposure']:,}"
         return f"{text}: exposure {self.exposure} ({limit} queries); {self.queries['total']:,} queries made"
 
@@ -151,6 +165,7 @@ class Extraction:
                 "reached_at": None if reached is None else reached.budget,
                 "high_exposure": self.spec["high_exposure"],
                 "best_agreement": _round(max(p.agreement for p in self.points)),
+                "constant_agreement": _round(self.constant_agreement),
                 "curve": [p.to_dict() for p in self.points],
                 "queries": dict(self.queries),
                 "target_accuracy": _round(self.target_accuracy),
@@ -399,6 +414,8 @@ def extraction(
                     break
             target_positive = positive[target].astype(np.int64)
         agreements = {name: float(np.mean(d == target)) for name, d in decided.items()}
+        balanced = {name: float(np.mean([np.mean(d[target == c] == c) for c in np.unique(target)]))
+                    for name, d in decided.items()}  # fmt: skip
         best = max(agreements, key=lambda name: agreements[name])
         accuracy = None
         if truth is not None and (kind == "probability" or (positive is not None and positive.any())):
@@ -408,12 +425,14 @@ def extraction(
             target_accuracy = float(np.mean(target_positive[known] == truth[known]))
         hits = int(np.sum(decided[best] == target))
         points.append(BudgetPoint(budget, best, agreements[best], _wilson(hits, len(target)), agreements, accuracy,
-                                  errors.get(best)))  # fmt: skip
+                                  errors.get(best), balanced[best]))  # fmt: skip
     if label is not None and truth is not None and target_accuracy is None:
         notes.append(Note("no_positive_label", "none of the model's labels is a positive value of the label "
                                                f"{label.column!r} (give positive=...): no accuracy"))  # fmt: skip
     if kind is None:  # pragma: no cover - the held-out rows are always queried
         raise InvalidInput("the model was not queried")
+    # a copy answering the model's commonest decision on every held-out row
+    constant = float(np.unique(target, return_counts=True)[1].max() / len(target)) if len(target) else 0.0
     return Extraction(
         model=model.describe(),
         data=sources,
@@ -435,6 +454,7 @@ def extraction(
         points=tuple(points),
         queries={"attack": done, "evaluation": len(judged), "total": sent, "max_queries": max_queries},
         target_accuracy=target_accuracy,
+        constant_agreement=constant,
         notes=tuple(notes),
     )
 

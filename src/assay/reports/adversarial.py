@@ -42,13 +42,20 @@ def _cell(value: Any) -> str:
     return "" if value is None else html.escape(str(value))
 
 
+def _judged(figures: Mapping[str, Any] | None) -> str:
+    if not figures:
+        return ""
+    return f"{_cell(figures['successes'])} / {_cell(figures['rows'])} ({_cell(figures['success_rate'])})"
+
+
 def _rows(entries: list[Mapping[str, Any]], first: str) -> str:
     head = (f"<tr><th>{first}</th><th>attacked</th><th>successes</th><th>success rate</th><th>interval</th>"
-            "<th>flipped (any size)</th><th>median change</th><th>median columns</th></tr>")  # fmt: skip
+            "<th>judged: successes / rows (rate)</th><th>flipped (any size)</th><th>median change</th>"
+            "<th>median columns</th></tr>")  # fmt: skip
     rows = [
         f"<tr><td>{_cell(e.get('value', e.get('name', 'all rows')))}</td><td>{_cell(e.get('attacked', ''))}</td>"
         f"<td>{_cell(e['successes'])}</td><td>{_cell(e['success_rate'])}</td><td>{_cell(e['interval'])}</td>"
-        f"<td>{_cell(e['flipped'])}</td><td>{_cell(e['median_distance'])}</td><td>{_cell(e['median_columns'])}</td>"
+        f"<td>{_judged(e.get('judged'))}</td><td>{_cell(e['flipped'])}</td><td>{_cell(e['median_distance'])}</td><td>{_cell(e['median_columns'])}</td>"
         "</tr>"
         for e in entries
     ]
@@ -82,8 +89,10 @@ def render_adversarial(document: Mapping[str, Any]) -> str:
         f"{html.escape(', '.join(spec['categories']) or 'none')}; text: "
         f"{html.escape(', '.join(spec['texts']) or 'none')}"
         f"; never changed: {html.escape(', '.join(spec['immutable']) or 'none')}. Budget: a numeric change of at most "
-        f"{spec['max_distance']} spreads (L2), at most {spec['max_changes']} categories or typos; fail above a success "
-        f"rate of {spec['max_success']}. Queries: {q['per_row']} per row on average (at most {q['max_per_row']}), "
+        f"{spec['max_distance']} spreads (L2), at most {spec['max_changes']} categories or typos; judged: the rows "
+        f"predicted with probability {spec.get('min_confidence', 0)} or more; fail when their success rate is above "
+        f"{spec['max_success']} with its whole interval. Queries: {q['per_row']} per row on average "
+        f"(at most {q['max_per_row']}), "
         f"{q['total']} in all, {q['seconds']} s.</p>"
         f"<h2>Findings</h2><ul>{findings}</ul>"
         f"<h2>Success against the size of the change</h2>{success_svg(result, spec['max_distance'])}"

@@ -108,10 +108,18 @@ class AdversarialOptions(Labelled):
         "more is not a success.",
     )
     max_changes: Annotated[int, Field(ge=1, le=10)] = Field(
-        default=2, description="Budget of the greedy search: categories changed or typos made per row."
+        default=1, description="Budget of the greedy search: categories changed or typos made per row."
+    )
+    min_confidence: Annotated[float, Field(ge=0.5, lt=1)] = Field(
+        default=0.9,
+        description="The verdict judges the attacked rows whose class the model gives at least this probability "
+        "(decisions it is sure of); rows nearer the boundary are attacked and reported, not judged. A model of "
+        "labels only: every row is judged.",
     )
     max_success: Share = Field(
-        default=0.2, description="Fail when a larger share of correctly predicted rows can be flipped within budget."
+        default=0.5,
+        description="Fail when a larger share of the judged rows can be flipped within budget (0.5: the median "
+        "change that overturns a confident decision is inside the budget).",
     )
     iterations: Annotated[int, Field(ge=1, le=200)] = Field(
         default=10, description="Iterations of HopSkipJump (ZOO runs twice as many); the queries used are reported."

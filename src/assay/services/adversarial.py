@@ -9,10 +9,13 @@ predicted rows -> the constraints (immutable columns: the facet and those named;
 data; integers; categories seen in the data) -> each attack -> each row's smallest valid flip (by L2 size in spreads,
 then by columns changed) -> a success is a valid flip within budget (``max_distance`` for numeric changes,
 ``max_changes`` for the greedy search) -> the success rate with a Wilson interval, overall and per group, the median
-size of the flips found, and the verdict: ``fail`` when the success rate is above ``max_success`` or a group's rate
-exceeds the other rows' by more than ``group_tolerance`` and significantly (one-sided Fisher exact test at ``alpha``,
-Bonferroni over the groups judged); ``warn`` when fewer than :data:`MIN_ROWS` rows were attacked or a group was too
-small to judge; ``pass`` otherwise.
+size of the flips found, and the verdict on the *judged* rows, those the model gives their class with probability at
+least ``min_confidence`` (rows near the boundary flip under any model and say nothing of brittleness): ``fail`` when
+their success rate is above ``max_success`` with its whole Wilson interval, or a group's rate exceeds the other
+judged rows' by more than ``group_tolerance`` and significantly (one-sided Fisher exact test at ``alpha``, Bonferroni
+over the groups compared) while being above ``max_success`` itself; ``warn`` when fewer than :data:`MIN_ROWS` rows
+were judged (groups too small to compare are named in a note); ``pass`` otherwise. The defaults were chosen on the
+shared datasets (``benchmarks/verdicts.py``, docs/robustness.md).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from assay.robustness.corrupt import kind_of
 __all__ = ["BUDGETS", "MIN_ROWS", "SCHEMA", "Adversarial", "adversarial", "outcome"]
 
 SCHEMA: Final = "assay.adversarial"
-MIN_ROWS: Final = 30  # attacked rows below which the verdict is "warn"
+MIN_ROWS: Final = 30  # judged rows below which the verdict is "warn"
 MAX_GROUPS: Final = 20
 BUDGETS: Final = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0)  # distances (spreads) of the success curve
 
@@ -84,24 +87,31 @@ class Adversarial:
     def status(self) -> str:
         if self.findings:
             return "fail"
-        return "warn" if self.small_groups or self.overall["attacked"] < MIN_ROWS else "pass"
+        return "warn" if self.overall["judged"]["rows"] < MIN_ROWS else "pass"
 
     def to_dict(self) -> dict[str, Any]:
         o = self.overall
         interval = "" if o["interval"] is None else f" [{o['interval'][0]:.3f}, {o['interval'][1]:.3f}]"
         needed = "" if o["median_distance"] is None else f"; median change found {o['median_distance']:.3f} spreads"
+        j = o["judged"]
+        sure = (
+            ""
+            if j["success_rate"] is None
+            else f" ({j['successes']} of the {j['rows']} judged, {j['success_rate']:.3f})"
+        )
         text = (
             f"{o['successes']} of {o['attacked']} correctly predicted rows flipped within budget: success rate "
-            f"{o['success_rate']:.3f}{interval}{needed}"
+            f"{o['success_rate']:.3f}{interval}{sure}{needed}"
         )
         if self.findings:
             summary = f"{text}; {len(self.findings)} findings: " + "; ".join(f["description"] for f in self.findings)
-        elif o["attacked"] < MIN_ROWS:
-            summary = f"{text}; fewer than {MIN_ROWS} rows attacked: too few to judge"
-        elif self.small_groups:
-            summary = f"{text}; groups too small to judge: {', '.join(self.small_groups)}"
+        elif j["rows"] < MIN_ROWS:
+            floor = self.spec["min_confidence"]
+            summary = f"{text}; fewer than {MIN_ROWS} rows predicted with probability {floor} or more: too few to judge"
         else:
-            summary = f"{text}: at most {self.spec['max_success']}, no group finding"
+            summary = f"{text}: judged at most {self.spec['max_success']}, no group finding"
+            if self.small_groups:
+                summary += f" (groups too small to compare: {', '.join(self.small_groups)})"
         return {
             **head(SCHEMA, created_at=self.created_at),
             "model": self.model,
@@ -142,6 +152,14 @@ def _figures(success: np.ndarray, flipped: np.ndarray, distance: np.ndarray, col
     }
 
 
+def _judged(success: np.ndarray, judged: np.ndarray, confidence: float) -> dict[str, Any]:
+    """The success rate of the judged rows, with its Wilson interval."""
+    n, k = int(judged.sum()), int(success[judged].sum())
+    interval = wilson(k, n, confidence)
+    return {"rows": n, "successes": k, "success_rate": _round(k / n) if n else None,
+            "interval": None if interval is None else [_round(v) for v in interval]}  # fmt: skip
+
+
 def _observed_ranges(frame: Any, columns: Sequence[str]) -> dict[str, tuple[float, float]]:
     if not columns:
         return {}
@@ -170,8 +188,9 @@ def adversarial(
     ranges: Mapping[str, Sequence[float]] | None = None,
     attacks: Sequence[str] | None = None,
     max_distance: float = 0.5,
-    max_changes: int = 2,
-    max_success: float = 0.2,
+    max_changes: int = 1,
+    max_success: float = 0.5,
+    min_confidence: float = 0.9,
     iterations: int = 10,
     group_tolerance: float = 0.05,
     alpha: float = 0.05,
@@ -240,6 +259,8 @@ def adversarial(
                                             f"numeric columns are not attacked"))  # fmt: skip
     chosen = np.sort(np.random.default_rng(seed).permutation(correct)[:sample_size])
     rows, labels = pool.iloc[chosen].reset_index(drop=True), y[chosen]
+    # the probability of each row's class (1 for a model of labels: every row is judged)
+    judged = np.where(labels == 1, p[chosen], 1 - p[chosen]) >= min_confidence
 
     given = {c: (float(v[0]), float(v[1])) for c, v in (ranges or {}).items()}
     observed = _observed_ranges(frame, [c for c in numeric if c not in given])
@@ -335,6 +356,7 @@ def adversarial(
 
     groups_of = rows[facet].astype("string").fillna("(missing)").to_numpy(dtype=object) if facet else None
     overall = _figures(success, flipped_any, best_distance, best_columns, numeric_flip, confidence)
+    overall["judged"] = _judged(success, judged, confidence)
     groups: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
     small: list[str] = []
@@ -345,43 +367,49 @@ def adversarial(
         values = [str(v) for v in found[np.argsort(-counts, kind="stable")][:MAX_GROUPS]]
         if len(found) > MAX_GROUPS:
             notes.append(Note("many_groups", f"{facet} has {len(found)} values: the {MAX_GROUPS} commonest are shown"))
-        judged = [v for v in values if min(int((groups_of == v).sum()), int((groups_of != v).sum())) >= min_group_size]
+        sure = groups_of[judged]
+        compared = [v for v in values if min(int((sure == v).sum()), int((sure != v).sum())) >= min_group_size]
         for value in values:
             inside = groups_of == value
             entry = {"facet": facet, "value": value,
                      **_figures(success[inside], flipped_any[inside], best_distance[inside], best_columns[inside],
                                 numeric_flip[inside], confidence)}  # fmt: skip
-            rest_rate = float(success[~inside].mean()) if (~inside).any() else math.nan
-            entry["rest_success_rate"] = _round(rest_rate)
-            if value not in judged:
+            entry["judged"] = _judged(success[inside], judged[inside], confidence)
+            rest = ~inside & judged
+            entry["rest_success_rate"] = _round(float(success[rest].mean())) if rest.any() else None
+            if value not in compared:
                 entry["p_value"] = None
                 small.append(f"{facet}={value}")
             else:
-                a, b = int(success[inside].sum()), int(inside.sum())
-                c, d = int(success[~inside].sum()), int((~inside).sum())
+                a, b = int(success[inside & judged].sum()), int((inside & judged).sum())
+                c, d = int(success[rest].sum()), int(rest.sum())
                 p_value = float(fisher_exact([[a, b - a], [c, d - c]], alternative="greater").pvalue)
                 entry["p_value"] = _round(p_value, 6)
                 excess = a / b - c / d
-                if excess > group_tolerance and p_value < alpha / len(judged):
+                if a / b > max_success and excess > group_tolerance and p_value < alpha / len(compared):
                     findings.append({
                         "kind": "group", "subject": f"{facet}={value}", "value": _round(excess),
                         "threshold": group_tolerance, "p_value": _round(p_value, 6),
-                        "description": f"{facet}={value}: success rate {a / b:.3f} against {c / d:.3f} for the "
-                                       f"other rows (p = {p_value:.2g}), more than {group_tolerance} higher",
+                        "description": f"{facet}={value}: success rate {a / b:.3f} of its judged rows (above "
+                                       f"{max_success}) against {c / d:.3f} for the other judged rows "
+                                       f"(p = {p_value:.2g}), more than {group_tolerance} higher",
                     })  # fmt: skip
             groups.append(entry)
         if small:
-            notes.append(Note("small_group", f"groups with fewer than {min_group_size} attacked rows (or other rows) "
-                                             f"are not judged: {', '.join(small)}"))  # fmt: skip
-    if overall["attacked"] and success.mean() > max_success:
+            notes.append(Note("small_group", f"groups with fewer than {min_group_size} judged rows (or other judged "
+                                             f"rows) are not compared: {', '.join(small)}"))  # fmt: skip
+    sure_rate = overall["judged"]["success_rate"]
+    if sure_rate is not None and overall["judged"]["interval"][0] > max_success:
         findings.insert(0, {
-            "kind": "success", "subject": "", "value": overall["success_rate"], "threshold": max_success,
-            "p_value": None,
-            "description": f"{overall['success_rate']:.3f} of correctly predicted rows flip within budget "
-                           f"(max distance {max_distance}, max changes {max_changes}), more than {max_success}",
+            "kind": "success", "subject": "", "value": sure_rate, "threshold": max_success, "p_value": None,
+            "description": f"{sure_rate:.3f} of the rows predicted with probability {min_confidence} or more flip "
+                           f"within budget (max distance {max_distance}, max changes {max_changes}), more than "
+                           f"{max_success} (interval {overall['judged']['interval']})",
         })  # fmt: skip
-    if n < MIN_ROWS:
-        notes.append(Note("few_rows", f"{n} rows attacked: fewer than {MIN_ROWS}, the verdict is warn"))
+    if int(judged.sum()) < MIN_ROWS:
+        notes.append(Note("few_rows", f"{n} rows attacked, {int(judged.sum())} of them predicted with probability "
+                                      f"{min_confidence} or more: fewer than {MIN_ROWS} judged, the verdict is warn "
+                                      f"unless it fails"))  # fmt: skip
 
     examples = []
     for r in np.flatnonzero(success)[:5]:
@@ -415,6 +443,7 @@ def adversarial(
             "max_distance": max_distance,
             "max_changes": max_changes,
             "max_success": max_success,
+            "min_confidence": min_confidence,
             "iterations": iterations,
             "group_tolerance": group_tolerance,
             "alpha": alpha,
@@ -460,7 +489,10 @@ def outcome(document: Any) -> dict[str, Any]:
     metrics: list[dict[str, Any]] = []
     overall = result.get("overall") or {}
     if isinstance(overall.get("success_rate"), int | float):
-        metrics.append({"name": "adversarial_success_rate", "subject": "", "value": float(overall["success_rate"]),
+        metrics.append({"name": "adversarial_success_rate", "subject": "", "value": float(overall["success_rate"])})
+    sure = overall.get("judged") or {}
+    if isinstance(sure.get("success_rate"), int | float):
+        metrics.append({"name": "adversarial_judged_success_rate", "subject": "", "value": float(sure["success_rate"]),
                         "threshold": spec.get("max_success")})  # fmt: skip
     if isinstance(overall.get("median_distance"), int | float):
         metrics.append({"name": "adversarial_median_distance", "subject": "",

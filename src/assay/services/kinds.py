@@ -373,6 +373,7 @@ def _adversarial(inputs: Inputs, o: AdversarialOptions) -> Any:
     return adversarial(
         inputs.data, model, label=label, facet=o.facet, immutable=o.immutable, ranges=o.ranges, attacks=o.attacks,
         max_distance=o.max_distance, max_changes=o.max_changes, max_success=o.max_success, iterations=o.iterations,
+        min_confidence=o.min_confidence,
         group_tolerance=o.group_tolerance, alpha=o.alpha, min_group_size=o.min_group_size, confidence=o.confidence,
         sample_size=o.sample, seed=o.seed, progress=inputs.progress,
     )  # fmt: skip
