@@ -127,7 +127,9 @@ def test_the_queue_by_role(team: dict[str, Any]) -> None:
         assert "vic may not review on system 'credit'" in denied.json()["error"]["message"]
         assert login(client, "stan").get(path).status_code == 404  # a system one cannot see does not exist
     client.cookies.clear()
-    assert client.get("/systems/credit/review", follow_redirects=False).headers["location"] == "/login"
+    assert client.get("/systems/credit/review", follow_redirects=False).headers["location"] == (
+        "/login?next=%2Fsystems%2Fcredit%2Freview"  # back to the queue after logging in
+    )
     assert 'id="review-link"' in login(client, "rita").get("/systems/credit").text
     assert 'id="review-link"' in login(client, "audrey").get("/systems/credit").text
     assert 'id="review-link"' not in login(client, "vic").get("/systems/credit").text

@@ -98,10 +98,11 @@ BINARY: Final = (
 )  # fmt: skip
 CONTINUOUS: Final = ("groundedness", "relevance", "fuzzy_match", "length", "latency_ms")
 METRICS: Final = (*BINARY, *CONTINUOUS)
-#: +1: higher is better; -1: lower is better; 0: neither (length is reported, never judged).
+#: +1: higher is better; -1: lower is better; 0: reported with its test, never judged: length, and latency, which
+#: depends on the load of the machines during each run as much as on the model (two runs of one model differ).
 DIRECTION: Final[Mapping[str, int]] = {
     "refusal_correct": 1, "over_refusal": -1, "under_refusal": -1, "attack_success": -1, "pii_leakage": -1,
-    "exact_match": 1, "groundedness": 1, "relevance": 1, "fuzzy_match": 1, "length": 0, "latency_ms": -1,
+    "exact_match": 1, "groundedness": 1, "relevance": 1, "fuzzy_match": 1, "length": 0, "latency_ms": 0,
     "disclosed": 1, "protected_content": -1,
 }  # fmt: skip
 MAX_PROMPT: Final = 100_000
@@ -784,7 +785,7 @@ def compare(a: Mapping[str, Any], b: Mapping[str, Any], *, alpha: float = 0.05) 
         method={
             "binary": "McNemar's exact test (discordant pairs, scipy.stats.binomtest)",
             "continuous": "Wilcoxon signed-rank test (scipy.stats.wilcoxon, zero differences dropped)",
-            "adjustment": f"Holm over the {len(tests)} tests of this comparison (length is not judged)",
+            "adjustment": f"Holm over the {len(tests)} tests of this comparison (length and latency are not judged)",
         },
         pairs=len(both),
         unpaired=len(a["items"]) + len(b["items"]) - 2 * len(paired),
