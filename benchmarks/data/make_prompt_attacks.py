@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 ATTACKS: dict[str, list[str]] = {
@@ -352,16 +353,24 @@ BENIGN: dict[str, list[str]] = {
 }
 
 
-def main() -> None:
-    rows = [{"text": t, "label": "attack", "category": c} for c, texts in ATTACKS.items() for t in texts]
-    rows += [{"text": t, "label": "attack", "category": "obfuscated"} for t in _obfuscated()]
-    rows += [{"text": t, "label": "benign", "category": c} for c, texts in BENIGN.items() for t in texts]
-    path = Path(__file__).with_name("prompt-attacks.jsonl")
+def write_set(
+    name: str, attacks: dict[str, list[str]], benign: dict[str, list[str]], extra: Sequence[str] = ()
+) -> None:
+    """Write a labelled set ``name`` beside this script: the attacks by category (``extra``: more attacks in the
+    ``obfuscated`` category), then the benign prompts by category; one JSON object a line."""
+    rows = [{"text": t, "label": "attack", "category": c} for c, texts in attacks.items() for t in texts]
+    rows += [{"text": t, "label": "attack", "category": "obfuscated"} for t in extra]
+    rows += [{"text": t, "label": "benign", "category": c} for c, texts in benign.items() for t in texts]
+    path = Path(__file__).with_name(name)
     with path.open("w", encoding="utf-8") as out:
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    attacks = sum(r["label"] == "attack" for r in rows)
-    print(f"{path}: {attacks} attacks, {len(rows) - attacks} benign")
+    count = sum(r["label"] == "attack" for r in rows)
+    print(f"{path}: {count} attacks, {len(rows) - count} benign")
+
+
+def main() -> None:
+    write_set("prompt-attacks.jsonl", ATTACKS, BENIGN, _obfuscated())
 
 
 if __name__ == "__main__":
