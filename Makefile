@@ -9,7 +9,7 @@ DEMO_DIR ?= demo-output
 PYTEST_WORKERS ?= auto
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint typecheck layers pytest clean help system-deps
+.PHONY: demo test lint typecheck layers pytest clean help system-deps vendor
 
 help:
 	@echo "make demo   install Assay in .venv and run the governance job end to end (examples/demo.sh)"
@@ -67,6 +67,19 @@ pytest: $(VENV)/.installed-dev system-deps
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadscope
 
 test: lint typecheck layers pytest
+
+# The web application's front-end files (htmx, Pico CSS), copied from their npm packages at the versions in
+# static/vendor/vendor.json; a maintainer runs this to update them (then the new sha256 goes in vendor.json).
+VENDOR_DIR := src/assay/server/static/vendor
+vendor:
+	rm -rf .vendor-tmp && mkdir .vendor-tmp
+	cd .vendor-tmp && npm pack -q htmx.org@2.0.11 @picocss/pico@2.1.1 && for f in *.tgz; do tar xzf $$f && mv package $${f%.tgz}; done
+	cp .vendor-tmp/htmx.org-2.0.11/dist/htmx.min.js $(VENDOR_DIR)/htmx.min.js
+	cp .vendor-tmp/htmx.org-2.0.11/LICENSE $(VENDOR_DIR)/htmx.LICENSE
+	cp .vendor-tmp/picocss-pico-2.1.1/css/pico.min.css $(VENDOR_DIR)/pico.min.css
+	cp .vendor-tmp/picocss-pico-2.1.1/LICENSE.md $(VENDOR_DIR)/pico.LICENSE
+	rm -rf .vendor-tmp
+	sha256sum $(VENDOR_DIR)/*.min.*
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis

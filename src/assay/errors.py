@@ -16,6 +16,8 @@ No HTTP codes here: only the server maps these to status codes, and the CLI to e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "AssayError",
     "BackendUnsupported",
@@ -33,7 +35,13 @@ class AssayError(Exception):
 
 
 class InvalidInput(AssayError, ValueError):
-    """The user's data or options cannot be used; the message names the column, value or field."""
+    """The user's data or options cannot be used; the message names the column, value or field. ``fields`` maps
+    each input field at fault to its problem, where the caller knows them (a web form shows each next to its
+    field)."""
+
+    def __init__(self, *args: object, fields: Mapping[str, str] | None = None) -> None:
+        super().__init__(*args)
+        self.fields: dict[str, str] = dict(fields or {})
 
 
 class NotFound(AssayError, LookupError):

@@ -257,7 +257,9 @@ def test_governance_pages(server: tuple[TestClient, dict[str, str], Workspace], 
     client.post("/login", data={"name": "approver", "password": PASSWORD}, follow_redirects=False)
     inbox = client.get("/approvals.json").json()["pending"]
     assert [(a["id"], a["can_decide"]) for a in inbox] == [(1, True)]
-    assert "<span>approver (approver)</span>" in client.get("/").text  # the role held, not the global "member"
+    assert (
+        '<span class="user">approver <small>(approver)</small></span>' in client.get("/").text
+    )  # the role held, not the global "member"
     client.post("/logout", data={"csrf": re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)})
     assert ws.audit.log(EventFilter(action="session.end"))[-1].actor == "approver"
     client.post("/login", data={"name": "auditor", "password": PASSWORD}, follow_redirects=False)

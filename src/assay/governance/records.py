@@ -339,13 +339,16 @@ def validate(model: type[_M], data: dict[str, Any], what: str | None = None) -> 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = []
+        problems: list[str] = []
+        fields: dict[str, str] = {}
         for error in exc.errors():
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "is not a known field"
             problems.append(f"{_where(error['loc'])}: {message}")
-        raise InvalidInput(f"invalid {what or model.__name__}: " + "; ".join(problems)) from None
+            if error["loc"]:
+                fields.setdefault(str(error["loc"][0]), message)
+        raise InvalidInput(f"invalid {what or model.__name__}: " + "; ".join(problems), fields=fields) from None
 
 
 # --- risks (ISO/IEC 23894), impact assessments (ISO/IEC 42005), incidents (ISO/IEC 42001 clause 10) -------------

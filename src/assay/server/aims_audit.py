@@ -13,11 +13,11 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.governance.aims import FINDING_KINDS, NONCONFORMITY_STATUSES, REVIEW_INPUTS, one_of
-from assay.reports._jinja import template
+from assay.server import web
 from assay.server.deps import Auth, page_user
 
 __all__ = ["router"]
@@ -471,8 +471,7 @@ def close_review(auth: Auth, review_id: int) -> dict[str, Any]:
 def _render(request: Request, name: str, context: dict[str, Any], *, json_twin: bool) -> Response:
     if json_twin:
         return JSONResponse(context)
-    csrf = getattr(request.state, "csrf", "")
-    return HTMLResponse(template(f"ui/{name}.html.j2").render(**context, csrf=csrf))
+    return web.render(request, name, context)
 
 
 def _audits_page(auth: Auth) -> dict[str, Any]:

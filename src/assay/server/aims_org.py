@@ -10,11 +10,11 @@ import datetime as dt
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from assay.reports._jinja import template
 from assay.reports.jsonable import jsonable
+from assay.server import web
 from assay.server.deps import Auth, page_user
 
 __all__ = ["router"]
@@ -429,7 +429,7 @@ def _render(request: Request, name: str, context: dict[str, Any], *, json_twin: 
     context = jsonable(context)
     if json_twin:
         return JSONResponse(context)
-    return HTMLResponse(template(f"ui/{name}.html.j2").render(**context, csrf=getattr(request.state, "csrf", "")))
+    return web.render(request, name, context)
 
 
 def _overview(auth: Auth) -> dict[str, Any]:

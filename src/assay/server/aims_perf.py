@@ -15,7 +15,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from assay.governance.aims_perf import (
@@ -25,8 +25,8 @@ from assay.governance.aims_perf import (
     TrainingSpec,
     TrainingUpdate,
 )
-from assay.reports._jinja import template
 from assay.reports.jsonable import jsonable
+from assay.server import web
 from assay.server.deps import Auth, page_user
 
 __all__ = ["router"]
@@ -361,8 +361,7 @@ def _training_page(auth: Auth, within_days: int) -> dict[str, Any]:
 
 
 def _html(request: Request, name: str, context: dict[str, Any]) -> Response:
-    csrf = getattr(request.state, "csrf", "")
-    return HTMLResponse(template(f"ui/{name}.html.j2").render(**context, csrf=csrf))
+    return web.render(request, name, context)
 
 
 @router.get("/aims/objectives.json", include_in_schema=False)

@@ -49,7 +49,7 @@ from assay.server import (
     ui,
     uploads,
 )
-from assay.server.deps import Unauthenticated, error_body
+from assay.server.deps import Unauthenticated, error_body, page_user
 from assay.server.login import LoginLimiter
 from assay.services.workspace import Workspace
 
@@ -330,7 +330,8 @@ def create_app(
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         # sent by Starlette's outermost middleware, past SecurityHeaders: the headers are added here
-        response = error_body("server_error", "the server failed on this request: its log has the details", 500)
+        message = "the server failed on this request: its log has the details"
+        response = _page_error(request, 500, message) or error_body("server_error", message, 500)
         _add_security_headers(response.headers, request.url.path)
         return response
 
@@ -343,25 +344,28 @@ def create_app(
             return RedirectResponse(target, status_code=303)
         for kind, status, name in _STATUS:
             if isinstance(exc, kind):
-                return error_body(name, str(exc), status)
-        return error_body("error", str(exc), 400)
+                return _page_error(request, status, str(exc)) or error_body(name, str(exc), status)
+        return _page_error(request, 400, str(exc)) or error_body("error", str(exc), 400)
 
     @app.exception_handler(feedback.RateLimited)
     async def rate_limited(request: Request, exc: feedback.RateLimited) -> Response:
         return feedback.rate_limited_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for error in exc.errors():
             where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
             problems.append(f"{where}: {error.get('msg')}")
-        return error_body("invalid_input", "; ".join(problems), 422)
+        return _page_error(request, 422, "; ".join(problems)) or error_body("invalid_input", "; ".join(problems), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         kinds = {400: "invalid_input", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}  # fmt: skip
+        page = _page_error(request, exc.status_code, str(exc.detail))
+        if page is not None:
+            return page
         return error_body(kinds.get(exc.status_code, "error"), str(exc.detail), exc.status_code)
 
     @app.exception_handler(json.JSONDecodeError)
@@ -374,6 +378,21 @@ def create_app(
     app.mount("/static", ui.static_files(), name="static")
     _api_docs(app)
     return app
+
+
+def _page_error(request: Request, status: int, message: str) -> Response | None:
+    """An error as a page in the layout when a person's browser asked for a page (never raw JSON); None for the
+    API, the ``.json`` twins, exports and the metrics, which keep the one JSON error body."""
+    from assay.server import web
+
+    if not web.wants_page(request):
+        return None
+    who = getattr(request.state, "principal", None)
+    request.state.page_user = page_user(who) if who is not None else None
+    try:
+        return web.render_error(request, None, status, message)
+    except Exception:  # the error page itself failed: the plain body, never a second error
+        return None
 
 
 def _api_docs(app: FastAPI) -> None:

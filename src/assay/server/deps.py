@@ -68,6 +68,7 @@ def principal(request: Request, ws: Annotated[Workspace, Depends(workspace)]) ->
     except PermissionDenied as exc:  # unknown, revoked or expired credentials
         raise Unauthenticated(str(exc)) from None
     request.state.csrf = csrf  # for the forms of the web pages
+    request.state.principal = user  # for the header of an error page
     api_change = request.method not in _SAFE and request.url.path.startswith("/api/")
     if api_change and not secrets.compare_digest(request.headers.get(CSRF_HEADER, ""), csrf):
         raise PermissionDenied(f"missing or wrong {CSRF_HEADER}: reload the page")
@@ -138,8 +139,9 @@ def page(model: type[M], items: Sequence[Any], paging: Paging, *, total: int | N
     return Page_[M](items=model.many(items), total=total, limit=paging.limit, offset=paging.offset)
 
 
-def page_user(who: Principal) -> dict[str, str]:
+def page_user(who: Principal) -> dict[str, Any]:
     """Who a page's header names: the user and what they are, in words: ``admin`` or ``auditor`` (global roles),
-    else the roles they hold on systems (``approver``, ``owner, viewer``), ``member`` when they hold none."""
+    else the roles they hold on systems (``approver``, ``owner, viewer``), ``member`` when they hold none; with the
+    counts the header shows (open tasks, unread notifications), filled in by the pages that know them."""
     title = who.role if who.role != "member" else ", ".join(sorted(set(who.memberships.values()))) or "member"
-    return {"name": who.name, "role": who.role, "title": title}
+    return {"name": who.name, "role": who.role, "title": title, "tasks": 0, "unread": 0}

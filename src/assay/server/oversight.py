@@ -11,12 +11,12 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from assay.reports._jinja import template
 from assay.reports.jsonable import jsonable
+from assay.server import web
 from assay.server.deps import Auth, page_user
 
 __all__ = ["router"]
@@ -174,5 +174,4 @@ def oversight_page(
     """A system's human oversight: override rate over time (overall and per slice, with intervals), by reviewer,
     the bias signal, kappa per reviewer pair, time to decision, overdue items, contested cases and feedback."""
     context = _page(auth, system, since, until, slices, bucket)
-    csrf = getattr(request.state, "csrf", "")
-    return HTMLResponse(template("ui/oversight.html.j2").render(**context, csrf=csrf))
+    return web.render(request, "oversight", context)

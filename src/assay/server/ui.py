@@ -26,8 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from assay.errors import InvalidInput, NotFound, PermissionDenied
 from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
 from assay.metrics.options import BiasOptions
-from assay.reports._jinja import template
 from assay.reports.jsonable import jsonable
+from assay.server import web
 from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, page_user, workspace
 from assay.server.login import login_response
 from assay.server.uploads import uploaded_file
@@ -63,8 +63,7 @@ def plotly_js() -> Response:
 def _render(request: Request, name: str, context: dict[str, Any], *, json_twin: bool) -> Response:
     if json_twin:
         return JSONResponse(context)
-    csrf = getattr(request.state, "csrf", "")
-    return HTMLResponse(template(f"ui/{name}.html.j2").render(**context, csrf=csrf))
+    return web.render(request, name, context)
 
 
 # -- login and logout --------------------------------------------------------------------------------------------
@@ -81,11 +80,12 @@ def _local(target: str | None) -> str:
 
 @router.get("/login")
 def login_page(request: Request) -> Response:
-    return HTMLResponse(
-        template("ui/login.html.j2").render(
-            error=request.query_params.get("error"), next=_local(request.query_params.get("next")), user=None
-        )
-    )
+    context = {
+        "error": request.query_params.get("error"),
+        "next": _local(request.query_params.get("next")),
+        "user": None,
+    }
+    return web.render(request, "login", context)
 
 
 @router.post("/login")

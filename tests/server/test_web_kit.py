@@ -1,0 +1,170 @@
+"""The web application's kit: vendored front-end files, the display filters, tables (sort, filter, page, CSV),
+messages after actions, form errors and error pages in the layout (the real app)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+
+from assay.errors import InvalidInput
+from assay.server import web
+from assay.server.format import metric_name, number, when, words
+from assay.services.workspace import Workspace
+from tests.support.server import PASSWORD, serving
+
+VENDOR = Path(str(resources.files("assay.server") / "static" / "vendor"))
+
+
+def test_vendored_files_are_the_registry_packages_files() -> None:
+    manifest = json.loads((VENDOR / "vendor.json").read_text())
+    assert set(manifest["files"]) == {"htmx.min.js", "pico.min.css"}
+    for name, entry in manifest["files"].items():
+        assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == entry["sha256"], name
+        assert (VENDOR / entry["licence_file"]).read_text().strip()
+
+
+def test_numbers_for_reading_keep_full_precision_on_hover() -> None:
+    assert str(number(1288.0)) == '<span class="num">1,288</span>'
+    assert str(number(1288)) == '<span class="num">1,288</span>'
+    shown = str(number(0.5132749836512345))
+    assert ">0.513<" in shown and 'title="0.5132749836512345"' in shown
+    assert ">0.000123<" in str(number(0.00012345678))
+    assert ">12.3<" in str(number(12.3456))
+    assert str(number(None)) == "–" and str(number(True)) == "yes"
+    assert ">∞<" in str(number(float("inf")))
+    assert str(number("<b>x</b>")) == "&lt;b&gt;x&lt;/b&gt;"  # text is escaped, never markup
+
+
+def test_words_metric_names_and_times() -> None:
+    assert words("post_training") == "after training (predictions)"
+    assert words("in_progress") == "in progress"
+    assert words("iso42001") == "ISO/IEC 42001"
+    assert words("Already words") == "Already words"
+    assert metric_name("DI") == "Disparate Impact (DI)"
+    assert metric_name("unknown_metric") == "unknown metric"
+    shown = str(when("2026-12-06T19:45:12.123456+00:00"))
+    assert ">2026-12-06 19:45 UTC<" in shown and "123456" in shown.split(">")[0]  # full value only on hover
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    rows = [{"name": f"r{i}", "score": (i * 7) % 10, "level": ("low", "high")[i % 2]} for i in range(120)]
+    rows.append({"name": "=cmd|' /C calc'!A0", "score": None, "level": "low"})
+    columns = [web.Column("name", "Name"), web.Column("score", "Score", kind="number"),
+               web.Column("level", "Level", choices=("low", "high"))]  # fmt: skip
+
+    @app.get("/t")
+    def listing(request: Request) -> dict[str, object]:
+        t = web.table(request, columns, rows, default_sort="name")
+        return {"names": [r["name"] for r in t.rows], "total": t.total, "pages": t.pages,
+                "next": t.link(page=t.page + 1), "sort": t.sort_link("score"), "csv": t.csv_link()}  # fmt: skip
+
+    @app.get("/t.csv")
+    def export(request: Request) -> object:
+        t = web.table(request, columns, rows, per=10**6)
+        return web.csv_response("t", columns, t.rows)
+
+    return app
+
+
+def test_tables_sort_filter_search_page_and_export() -> None:
+    client = TestClient(_app())
+    first = client.get("/t").json()
+    assert first["total"] == 121 and first["pages"] == 3 and len(first["names"]) == 50
+    assert first["names"][:3] == ["=cmd|' /C calc'!A0", "r0", "r1"]
+    high = client.get("/t", params={"level": "high", "sort": "score", "desc": "1"}).json()
+    assert high["total"] == 60
+    assert high["next"] == "/t?sort=score&desc=1&page=2&level=high"
+    assert high["sort"] == "/t?sort=score&level=high"  # the second click on the sorted column flips its order
+    assert client.get("/t", params={"q": "R11"}).json()["names"] == ["r11", *(f"r11{i}" for i in range(10))]
+    scores = client.get("/t", params={"sort": "score", "page": "3"}).json()
+    assert scores["names"][-1] == "=cmd|' /C calc'!A0"  # empty values last
+    exported = client.get("/t.csv", params={"level": "low"})
+    assert exported.headers["content-disposition"] == 'attachment; filename="t.csv"'
+    table = list(csv.reader(io.StringIO(exported.text)))
+    assert table[0] == ["name", "score", "level"] and len(table) == 62
+    assert ["'=cmd|' /C calc'!A0", "", "low"] in table  # a formula is text in a spreadsheet
+
+
+def test_a_bad_page_number_is_named() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        TestClient(_app(), raise_server_exceptions=True).get("/t", params={"page": "x"})
+    assert refused.value.fields == {"page": "a number"}
+
+
+def test_confirmation_is_required_for_irreversible_actions() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        web.require_confirmation("", "revoking evidence")
+    assert refused.value.fields == {"confirm": "tick to confirm"}
+    web.require_confirmation("yes", "revoking evidence")
+
+
+@pytest.fixture
+def served(workspace: Workspace) -> Iterator[tuple[TestClient, dict[str, str], Workspace]]:
+    with serving(workspace) as server:
+        yield server
+
+
+def _login(client: TestClient, name: str) -> None:
+    response = client.post("/login", data={"name": name, "password": PASSWORD}, follow_redirects=False)
+    assert response.status_code == 303
+
+
+Served = tuple[TestClient, dict[str, str], Workspace]
+
+
+def test_errors_are_pages_for_people_and_json_for_machines(served: Served) -> None:
+    client, tokens, _ = served
+    _login(client, "viewer")
+    page = client.get("/systems/nowhere", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "no AI system named &#39;nowhere&#39;" in page.text and 'id="error"' in page.text
+    assert "viewer" in page.text  # in the layout, with the person's header
+    twin = client.get("/systems/nowhere.json", headers={"Accept": "text/html"})
+    assert twin.status_code == 404 and twin.json()["error"]["type"] == "not_found"
+    api = client.get("/api/systems/nowhere", headers={"Authorization": f"Bearer {tokens['viewer']}"})
+    assert api.status_code == 404 and api.json()["error"]["type"] == "not_found"
+    unknown = client.get("/no/such/page", headers={"Accept": "text/html"})
+    assert unknown.status_code == 404 and 'id="error"' in unknown.text
+    forbidden = client.get("/audit", headers={"Accept": "text/html"})
+    assert forbidden.status_code == 403 and "may not audit" in forbidden.text
+
+
+def test_pages_use_the_design_system_and_serve_it_themselves(
+    served: tuple[TestClient, dict[str, str], Workspace],
+) -> None:
+    client, _, _ = served
+    _login(client, "approver")
+    page = client.get("/")
+    assert page.status_code == 200
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text):
+        assert client.get(asset).status_code == 200, asset
+    assert "/static/vendor/htmx.min.js" in page.text and "/static/vendor/pico.min.css" in page.text
+    assert "https://" not in page.text.split("<main")[0]  # nothing from another host in the layout
+    assert "approver (approver)" in page.text.replace("<small>", "").replace("</small>", "")
+
+
+def test_a_message_is_shown_once_after_an_action(served: tuple[TestClient, dict[str, str], Workspace]) -> None:
+    client, _, _ = served
+    app = client.app
+    assert isinstance(app, FastAPI)
+
+    @app.get("/kit-done")
+    def kit_done(request: Request) -> object:
+        return web.done(request, "/", "Saved <the> thing")
+
+    _login(client, "viewer")
+    assert client.get("/kit-done", follow_redirects=False).status_code == 303
+    first = client.get("/")
+    assert 'id="flash"' in first.text and "Saved &lt;the&gt; thing" in first.text
+    assert 'id="flash"' not in client.get("/").text
