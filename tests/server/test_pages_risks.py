@@ -253,16 +253,16 @@ def test_incidents_and_corrective_actions(served: Served) -> None:
     refused = client.post("/systems/release/incidents", data=form)
     assert refused.status_code == 422 and _error(refused.text, "severity").startswith("Input should be")
     assert "is in the future" in _error(refused.text, "occurred_at") and 'value="Wrong refusals"' in refused.text
-    reported = _post(client, "/systems/release/incidents", {**form, "severity": "high", "occurred_at": "2026-01-05T09:30",
-                                                            "model_version": "lr@1"})  # fmt: skip
+    first = {**form, "severity": "high", "occurred_at": "2026-01-05T09:30", "model_version": "lr@1"}
+    reported = _post(client, "/systems/release/incidents", first)
     assert reported.headers["location"] == "/systems/release/incidents/1"  # type: ignore[attr-defined]
     assert _flash(client, "/systems/release/incidents/1") == "Incident #1 reported"
     incident = ws.incidents.detail("release", 1)
     assert (incident.incident.reported_by, incident.model_version) == ("owner", "lr@1")
     assert ws.audit.log(EventFilter(action="incident.create"))[-1].actor == "owner"
 
-    no_text = client.post("/systems/release/incidents/1/actions", data={"description": "", "owner": "owner",
-                                                                       "due_date": "2020-02-01", "csrf": csrf})  # fmt: skip
+    empty = {"description": "", "owner": "owner", "due_date": "2020-02-01", "csrf": csrf}
+    no_text = client.post("/systems/release/incidents/1/actions", data=empty)
     assert no_text.status_code == 422 and _error(no_text.text, "description") and 'value="2020-02-01"' in no_text.text
     action = {"description": "Retrain with 2025 data", "owner": "owner", "due_date": "2020-02-01", "csrf": csrf}
     assert _post(client, "/systems/release/incidents/1/actions", action).status_code == 303  # type: ignore[attr-defined]
