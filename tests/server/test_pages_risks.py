@@ -261,10 +261,10 @@ def test_incidents_and_corrective_actions(served: Served) -> None:
     assert (incident.incident.reported_by, incident.model_version) == ("owner", "lr@1")
     assert ws.audit.log(EventFilter(action="incident.create"))[-1].actor == "owner"
 
-    empty = {"description": "", "owner": "owner", "due_date": "2020-02-01", "csrf": csrf}
+    empty = {"action_text": "", "action_owner": "owner", "due_date": "2020-02-01", "csrf": csrf}
     no_text = client.post("/systems/release/incidents/1/actions", data=empty)
-    assert no_text.status_code == 422 and _error(no_text.text, "description") and 'value="2020-02-01"' in no_text.text
-    action = {"description": "Retrain with 2025 data", "owner": "owner", "due_date": "2020-02-01", "csrf": csrf}
+    assert no_text.status_code == 422 and _error(no_text.text, "action_text") and 'value="2020-02-01"' in no_text.text
+    action = {"action_text": "Retrain with 2025 data", "action_owner": "owner", "due_date": "2020-02-01", "csrf": csrf}
     assert _post(client, "/systems/release/incidents/1/actions", action).status_code == 303  # type: ignore[attr-defined]
     assert ws.audit.log(EventFilter(action="corrective_action.create"))[-1].actor == "owner"
     detail = client.get("/systems/release/incidents/1")
