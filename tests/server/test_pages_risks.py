@@ -130,6 +130,8 @@ def test_the_risk_register_of_a_system(served: Served) -> None:
     closed = _post(client, "/systems/release/risks/2/close", {"reason": "model retired", "csrf": csrf})
     assert closed.status_code == 303 and ws.risks.get("release", 2).status == "closed"  # type: ignore[attr-defined]
     assert 'action="/systems/release/risks/2/reopen"' in client.get("/systems/release/risks/2").text
+    twice = client.post("/systems/release/risks/2/close", data={"csrf": csrf}, headers={"Accept": "text/html"})
+    assert twice.status_code == 409 and "already closed" in twice.text
     again = client.post("/systems/release/risks/2", data=changed)  # a closed risk: reopen it first
     assert again.status_code == 409 and "reopen it before changing it" in again.text
     assert _post(client, "/systems/release/risks/2/reopen", {"csrf": csrf}).status_code == 303  # type: ignore[attr-defined]
@@ -272,6 +274,14 @@ def test_incidents_and_corrective_actions(served: Served) -> None:
     listed = client.get("/systems/release/incidents.json").json()["incidents"]
     assert [(i["id"], i["open_actions"], i["overdue_actions"]) for i in listed] == [(1, 1, 1)]
 
+    edit = {"title": "", "severity": "critical", "description": "Refused too often", "occurred_at": "2026-01-05T09:30",
+            "model_version": "lr@1", "csrf": csrf}  # fmt: skip
+    untitled = client.post("/systems/release/incidents/1", data=edit)
+    assert untitled.status_code == 422 and _error(untitled.text, "title")
+    assert "Refused too often</textarea>" in untitled.text
+    assert _post(client, "/systems/release/incidents/1", {**edit, "title": "Wrong refusals"}).status_code == 303  # type: ignore[attr-defined]
+    assert ws.incidents.get("release", 1).severity == "critical"
+    assert ws.audit.log(EventFilter(action="incident.update"))[-1].actor == "owner"
     for status in ("investigating", "resolved"):
         moved = _post(client, "/systems/release/incidents/1/status", {"status": status, "note": "n", "csrf": csrf})
         assert moved.status_code == 303  # type: ignore[attr-defined]
@@ -285,9 +295,11 @@ def test_incidents_and_corrective_actions(served: Served) -> None:
     assert done.headers["location"] == "/systems/release/incidents/1"  # type: ignore[attr-defined]
     assert ws.audit.log(EventFilter(action="corrective_action.complete"))[-1].actor == "owner"
     closed = _post(client, "/systems/release/incidents/1/status", {"status": "closed", "confirm": "yes", "csrf": csrf})
+    again = client.post("/systems/release/actions/1/complete", data={"csrf": csrf}, headers={"Accept": "text/html"})
+    assert again.status_code == 409 and "already done" in again.text
     assert closed.status_code == 303 and ws.incidents.get("release", 1).status == "closed"  # type: ignore[attr-defined]
     assert 'id="edit-incident-form"' not in client.get("/systems/release/incidents/1").text
-    exported = list(csv.DictReader(io.StringIO(client.get("/systems/release/incidents.csv?severity=high").text)))
+    exported = list(csv.DictReader(io.StringIO(client.get("/systems/release/incidents.csv?severity=critical").text)))
     assert [(r["id"], r["status"], r["open_actions"]) for r in exported] == [("1", "closed", "0")]
     assert client.get("/systems/release/incidents/1.json").json()["actions"][0]["status"] == "done"
 
