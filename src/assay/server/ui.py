@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from assay.errors import InvalidInput, NotFound, PermissionDenied
-from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
+from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES
 from assay.metrics.options import BiasOptions
 from assay.reports.jsonable import jsonable
 from assay.server import web
@@ -802,27 +802,6 @@ def contest_page(request: Request, auth: Auth, system: str, case_id: int) -> Res
     return _render(request, "contest", _contest(auth, system, case_id), json_twin=False)
 
 
-def _risks(auth: Auth, system: str) -> dict[str, Any]:
-    return {
-        "page": "risks",
-        "user": page_user(auth.principal),
-        "system": system,
-        "risks": [r.state() for r in auth.ws.risks.list(system)],
-        "can_write": allowed(auth.principal, "write", system),
-        "treatments": list(TREATMENTS),
-    }
-
-
-@router.get("/systems/{system}/risks.json")
-def risks_json(request: Request, auth: Auth, system: str) -> Response:
-    return _render(request, "risks", _risks(auth, system), json_twin=True)
-
-
-@router.get("/systems/{system}/risks")
-def risks_page(request: Request, auth: Auth, system: str) -> Response:
-    return _render(request, "risks", _risks(auth, system), json_twin=False)
-
-
 def _form_csrf(request: Request, sent: str) -> None:
     """A form posted with the session cookie must carry the session's CSRF token (a bearer token needs none)."""
     expected = getattr(request.state, "csrf", None)
@@ -846,40 +825,6 @@ async def form_csrf(request: Request, auth: Auth) -> Authorised:
 
 
 FormAuth = Annotated[Authorised, Depends(form_csrf)]
-
-
-@router.post("/systems/{system}/risks")
-def risks_add(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    title: Annotated[str, Form(max_length=300)],
-    source: Annotated[str, Form(max_length=100)],
-    likelihood: Annotated[int, Form()],
-    impact: Annotated[int, Form()],
-    treatment: Annotated[str, Form()],
-) -> Response:
-    fields = {"title": title, "source": source, "likelihood": likelihood, "impact": impact, "treatment": treatment}
-    auth.ws.risks.add(system, fields)
-    return RedirectResponse(f"/systems/{system}/risks", status_code=303)
-
-
-@router.post("/systems/{system}/risks/{risk_id}")
-def risk_edit_form(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    risk_id: int,
-    likelihood: Annotated[int, Form()],
-    impact: Annotated[int, Form()],
-    treatment: Annotated[str, Form()],
-    status: Annotated[str, Form()] = "open",
-) -> Response:
-    """Change a risk's ratings and treatment, or close it."""
-    auth.ws.risks.update(system, risk_id, {"likelihood": likelihood, "impact": impact, "treatment": treatment})
-    if status == "closed":
-        auth.ws.risks.close(system, risk_id, reason="closed in the risk register page")
-    return _back(f"/systems/{system}/risks")
 
 
 @router.get("/systems/{system}/soa.json")

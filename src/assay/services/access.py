@@ -341,6 +341,19 @@ class Access(Service):
         with self._read() as session:
             return _memberships(session, self._user(session, name).id)
 
+    def members(self, system: str) -> dict[str, str]:
+        """The active users holding a role on ``system`` (a system the viewer may see), by name: their role there
+        (the people a risk or corrective action can be assigned to)."""
+        with self._read() as session:
+            owner = _lookup.system(session, system)
+            rows = session.execute(
+                select(User.name, Membership.role)
+                .join(Membership, Membership.user_id == User.id)
+                .where(Membership.system_id == owner.id, User.active.is_(True))
+                .order_by(User.name)
+            )
+            return {row[0]: row[1] for row in rows}
+
     # -- tokens ---------------------------------------------------------------------------------------------
 
     def create_token(self, name: str, label: str, *, scope: str = "read", days: int = 90) -> tuple[str, ApiToken]:
