@@ -134,7 +134,8 @@ def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
     shares: dict[str, dict[str, Any]] = {s.name: {"system": s.name} for s in systems}
     for framework in DASHBOARD_FRAMEWORKS:  # one readiness pass per framework, all systems
         for entry in _readiness_document(auth, shared, framework)["systems"]:
-            shares[entry["system"]["name"]][framework] = entry.get("share")
+            if entry["system"]["name"] in shares:  # readiness lists every system; the overview those this person sees
+                shares[entry["system"]["name"]][framework] = entry.get("share")
     cells: dict[str, list[tuple[int, int]]] = {
         s.name: [(r.impact, r.likelihood) for r in ws.risks.list(s.name, status="open")] for s in systems
     }
@@ -151,7 +152,9 @@ def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
 
 def _dashboard(auth: Auth, shared: PageCache) -> dict[str, Any]:
     who, ws = auth.principal, auth.ws
-    overview = shared.get(auth, "overview", lambda: _overview(auth, shared))
+    seen = who.systems()
+    # built from the systems this person may see: shared by everyone who sees the same ones
+    overview = shared.get(auth, "overview", lambda: _overview(auth, shared), None if seen is None else frozenset(seen))
     visible = who.systems()
     systems = [s for s in overview["systems"] if visible is None or s.name in visible]
     names = {s.name for s in systems}
