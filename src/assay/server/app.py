@@ -107,6 +107,8 @@ def is_upload(scope: Scope) -> bool:
     """Whether the request is one of the upload routes (a multipart body, the upload limit)."""
     method, path = scope["method"], scope["path"]
     return (method, path) in UPLOAD_ROUTES or (method == "POST" and any(p.fullmatch(path) for p in UPLOAD_PATHS))
+
+
 _MIB: Final = 1024 * 1024
 _STATUS: Final[tuple[tuple[type[AssayError], int, str], ...]] = (
     (Unauthenticated, 401, "unauthenticated"),

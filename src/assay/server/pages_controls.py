@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
@@ -512,6 +513,7 @@ def gap_links(system: str, framework: str, gap: Mapping[str, Any]) -> list[dict[
     return links
 
 
+@cache
 def _assessment_served() -> frozenset[tuple[str, str]]:
     """The entries the evidence rules fill from a recorded assessment (run one and the evidence is linked)."""
     from assay.governance.evidence import evidence_rules
