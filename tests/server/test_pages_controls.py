@@ -296,3 +296,13 @@ def test_readiness_gaps_link_to_the_pages_that_close_them(served: Served) -> Non
     assert exported and {r["kind"] for r in exported} == {"evidence_revoked"} and "link" in exported[0]
     stranger = client.get("/readiness.json", headers=_bearer(tokens, "stranger")).json()
     assert stranger["summary"] == [] and all(g["system"] == "" for g in stranger["gaps"])
+
+
+def test_only_the_evidence_form_of_the_pages_takes_an_upload() -> None:
+    from assay.server.app import is_upload
+
+    assert is_upload({"method": "POST", "path": "/systems/release/evidence"})
+    assert is_upload({"method": "POST", "path": "/datasets"})
+    assert not is_upload({"method": "GET", "path": "/systems/release/evidence"})
+    assert not is_upload({"method": "POST", "path": "/systems/release/evidence/1/revoke"})
+    assert not is_upload({"method": "POST", "path": "/systems/a/b/evidence"})
