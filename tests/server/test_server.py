@@ -250,13 +250,15 @@ def test_governance_pages(server: tuple[TestClient, dict[str, str], Workspace], 
     assert ws.audit.log(EventFilter(action="risk.create"))[-1].actor == "owner"
     assert 'action="/systems/release/evidence/1/revoke"' in client.get("/systems/release").text
     revoke = {"reason": "attached to the wrong control", "csrf": csrf.group(1)}
+    assert client.post("/systems/release/evidence/1/revoke", data=revoke).status_code == 422  # not confirmed
+    revoke["confirm"] = "yes"
     assert client.post("/systems/release/evidence/1/revoke", data=revoke, follow_redirects=False).status_code == 303
     shown = {e["id"]: e for e in client.get("/systems/release.json").json()["evidence"]}
     assert shown[1]["state"] == "revoked" and shown[1]["revoke_reason"] == "attached to the wrong control"
     assert 'action="/systems/release/evidence/1/revoke"' not in client.get("/systems/release").text
     assert ws.audit.log(EventFilter(action="evidence.revoke"))[-1].actor == "owner"
     assert "Statement of Applicability" in client.get("/systems/release/soa").text
-    assert client.get("/readiness.json").json()["systems"][0]["system"]["name"] == "release"
+    assert client.get("/readiness.json").json()["summary"][0]["system"] == "release"
     card = client.get("/systems/release/models/lr@1/card?format=pdf")
     assert card.status_code == 200 and card.content.startswith(b"%PDF")
     assert client.get("/audit").status_code == 403  # an owner does not read the ledger

@@ -230,10 +230,6 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("GET", "/systems/{system}/review/{item_id}.json"): "read",
     ("GET", "/systems/{system}/oversight"): "read",
     ("GET", "/systems/{system}/oversight.json"): "read",
-    ("GET", "/systems/{system}/soa"): "read",
-    ("GET", "/systems/{system}/soa.json"): "read",
-    ("GET", "/readiness"): "read",
-    ("GET", "/readiness.json"): "read",
     ("GET", "/approvals"): "read",
     ("GET", "/approvals.json"): "read",
     ("GET", "/audit"): "audit",
@@ -246,7 +242,6 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/systems/{system}/models"): "write",
     ("POST", "/systems/{system}/assessments"): "write",
     ("POST", "/systems/{system}/approvals"): "write",
-    ("POST", "/systems/{system}/evidence/{evidence_id}/revoke"): "write",
     # the management system's objectives, competence and reminders (server/aims_perf.py): changes need an account,
     # then the service's rule (a manager, an objective's owner, a training coordinator)
     ("GET", "/api/aims/objectives"): "read",
@@ -337,6 +332,20 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/systems/{system}/incidents/{incident_id}/status"): "write",
     ("POST", "/systems/{system}/incidents/{incident_id}/actions"): "write",
     ("POST", "/systems/{system}/actions/{action_id}/complete"): "write",
+    # the controls pages (server/pages_controls.py): reading a system's, changing its status and evidence as the API
+    ("GET", "/systems/{system}/controls"): "read",
+    ("GET", "/systems/{system}/controls.json"): "read",
+    ("GET", "/systems/{system}/controls.csv"): "read",
+    ("POST", "/systems/{system}/controls"): "write",
+    ("POST", "/systems/{system}/evidence"): "write",
+    ("POST", "/systems/{system}/evidence/{evidence_id}/revoke"): "write",
+    ("GET", "/systems/{system}/soa"): "read",
+    ("GET", "/systems/{system}/soa.json"): "read",
+    ("GET", "/systems/{system}/soa.csv"): "read",
+    ("GET", "/systems/{system}/soa/download"): "read",
+    ("GET", "/readiness"): "read",
+    ("GET", "/readiness.json"): "read",
+    ("GET", "/readiness.csv"): "read",
 }
 
 # routes anyone may call (no principal)

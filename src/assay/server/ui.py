@@ -32,7 +32,6 @@ from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated,
 from assay.server.login import login_response
 from assay.server.uploads import uploaded_file
 from assay.services.access import allowed, dataset_readable
-from assay.services.controls import REVOKE_REASON_MAX
 from assay.services.review import HIDDEN_SENTENCE
 from assay.services.workspace import Workspace
 
@@ -830,44 +829,6 @@ async def form_csrf(request: Request, auth: Auth) -> Authorised:
 FormAuth = Annotated[Authorised, Depends(form_csrf)]
 
 
-@router.get("/systems/{system}/soa.json")
-def soa_json(auth: Auth, system: str) -> Response:
-    return JSONResponse(auth.ws.controls.soa(system))
-
-
-@router.get("/systems/{system}/soa")
-def soa_page(auth: Auth, system: str) -> Response:
-    from assay.reports.soa import render_soa_html
-
-    return HTMLResponse(render_soa_html(auth.ws.controls.soa(system)))
-
-
-def _readiness(auth: Auth, shared: PageCache, framework: str) -> dict[str, Any]:
-    visible = auth.principal.systems()
-    document = _readiness_document(auth, shared, framework)
-    organisation = None
-    if document["framework"]["id"] == "iso42001":  # the clauses 4-10, judged for the organisation
-        organisation = shared.get(auth, "aims-readiness", lambda: auth.ws.aims.readiness())
-    return {
-        "page": "readiness",
-        "organisation": organisation,
-        "user": page_user(auth.principal),
-        **document,
-        "generated_by": auth.principal.name,
-        "systems": [s for s in document["systems"] if visible is None or s["system"]["name"] in visible],
-    }
-
-
-@router.get("/readiness.json")
-def readiness_json(request: Request, auth: Auth, framework: str = "iso42001") -> Response:
-    return _render(request, "readiness", _readiness(auth, _shared(request), framework), json_twin=True)
-
-
-@router.get("/readiness")
-def readiness_page(request: Request, auth: Auth, framework: str = "iso42001") -> Response:
-    return _render(request, "readiness", _readiness(auth, _shared(request), framework), json_twin=False)
-
-
 def _inbox(auth: Auth) -> dict[str, Any]:
     visible = auth.principal.systems()
     pending = [
@@ -1055,19 +1016,6 @@ def assessment_run_form(
     target = Target(system, dataset_version.strip(), model_version=model_version.strip() or None)
     job = auth.ws.runs.submit("bias", target, options, principal=auth.principal)  # a bad target: an error page now
     return _back(f"/jobs/{job.id}")
-
-
-@router.post("/systems/{system}/evidence/{evidence_id}/revoke")
-def evidence_revoke_form(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    evidence_id: int,
-    reason: Annotated[str, Form(max_length=REVOKE_REASON_MAX)],
-) -> Response:
-    """Withdraw a piece of evidence with a reason: it stays listed as revoked and no longer counts."""
-    auth.ws.controls.revoke_evidence(system, evidence_id, reason=reason)
-    return _back(f"/systems/{system}#evidence")
 
 
 @router.post("/systems/{system}/approvals")
