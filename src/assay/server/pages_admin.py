@@ -43,6 +43,7 @@ SCOPE_WORDS: Final = {
 TOKEN_DAYS: Final = 90
 SIGN_INS: Final = ("session.start", "session.end")
 AUDIT_PER_PAGE: Final = 50
+AUDIT_COUNT_PAGES: Final = 10  # the ledger page counts the events its filters select up to this many pages ahead
 _CUT: Final = 80  # a payload value longer than this is cut on the page (full in the JSON twin and the CSV)
 _PAYLOAD_KEYS: Final = 8  # at most this many payload entries on the page
 
@@ -627,12 +628,16 @@ def _filter_values(request: Request) -> dict[str, str]:
 
 
 def _choices(request: Request, auth: Authorised) -> dict[str, list[str]]:
-    """The actors, actions and object types the ledger holds, read again only when it grew."""
-    head = auth.ws.audit.head_seq()
-    cached = getattr(request.app.state, "audit_choices", None)
-    if cached is None or cached[0] != head:
-        cached = request.app.state.audit_choices = (head, auth.ws.audit.choices())
-    return dict(cached[1])
+    """The actors, actions and object types the ledger holds: read once, then only from the events appended since
+    (the ledger is append-only, so what it held stays)."""
+    cached: tuple[int, dict[str, list[str]]] | None = getattr(request.app.state, "audit_choices", None)
+    seen = 0 if cached is None else cached[0]
+    head, new = auth.ws.audit.choices(after_seq=seen)
+    if cached is not None and head == seen:
+        return cached[1]
+    merged = {k: sorted({*(cached[1][k] if cached else ()), *new[k]}) for k in new}
+    request.app.state.audit_choices = (head, merged)
+    return merged
 
 
 AUDIT_COLUMNS: Final = (
@@ -674,8 +679,12 @@ def _audit(request: Request, auth: Authorised, verified: dict[str, Any] | None =
         context["form"] = {"values": values, "errors": web.field_errors(exc), "message": str(exc)}
         context["status"] = 422
         where = None
-    found = auth.ws.audit.newest(where, limit=asked.per, offset=asked.offset) if where is not None else []
+    # counted up to ten pages past this one: a filter most events match is not counted over the whole ledger
+    at_most = asked.offset + AUDIT_COUNT_PAGES * asked.per + 1
+    found = [] if where is None else auth.ws.audit.newest(where, limit=asked.per, offset=asked.offset,
+                                                           count_at_most=at_most)  # fmt: skip
     total = getattr(found, "total", 0)
+    context["more"] = total >= at_most  # at least this many: "more than"
     table = web.Table(AUDIT_COLUMNS, _event_rows(auth, found), total, page=asked.page, per=asked.per,
                       filters=values, path="/audit")  # fmt: skip
     context.update(events=table.rows, total=total, page_number=table.page, pages=table.pages, table=table)

@@ -66,13 +66,16 @@ class AuditLog(Service):
         with self._read() as session:
             return list(audit.iter_events(session.connection(), where, limit=limit))
 
-    def newest(self, where: audit.EventFilter, *, limit: int, offset: int = 0) -> Listing[Event]:
+    def newest(
+        self, where: audit.EventFilter, *, limit: int, offset: int = 0, count_at_most: int | None = None
+    ) -> Listing[Event]:
         """One page of the events ``where`` selects, newest first, with how many it selects in all (both in the
-        database, on one snapshot): the ledger's page, fast on any ledger size."""
+        database, on one snapshot; the count stops at ``count_at_most`` when given): the ledger's page, fast on any
+        ledger size."""
         with self._read() as session:
             connection = session.connection()
             events = audit.newest_events(connection, where, limit=limit, offset=offset)
-            return Listing(events, audit.count_events(connection, where))
+            return Listing(events, audit.count_events(connection, where, at_most=count_at_most))
 
     def stream_newest(self, where: audit.EventFilter, *, limit: int, chunk: int = 1000) -> Iterator[Event]:
         """The events ``where`` selects, newest first, at most ``limit``, read ``chunk`` at a time (each chunk its
@@ -89,11 +92,14 @@ class AuditLog(Service):
                 return
             before = page[-1].seq
 
-    def choices(self) -> dict[str, list[str]]:
-        """The actors, actions and object types present in the ledger (for the ledger page's filters)."""
+    def choices(self, after_seq: int = 0) -> tuple[int, dict[str, list[str]]]:
+        """The actors, actions and object types of the events after ``after_seq`` (for the ledger page's filters),
+        with the head they were read at: a caller keeps them and reads only what was appended since."""
         with self._read() as session:
+            head = audit.head_seq(session)
             connection = session.connection()
-            return {column: audit.distinct(connection, column) for column in ("actor", "action", "object_type")}
+            columns = ("actor", "action", "object_type")
+            return head, {c: audit.distinct(connection, c, after_seq=after_seq) for c in columns}
 
     def object_names(self, events: Iterable[Event]) -> dict[tuple[str, str], str]:
         """What each event's object is called, where its record names it (a system's or user's name, a risk's

@@ -263,16 +263,20 @@ def newest_events(connection: Connection, where: EventFilter, *, limit: int, off
     return [_event(row) for row in connection.execute(query)]
 
 
-def count_events(connection: Connection, where: EventFilter) -> int:
-    """How many events ``where`` selects (counted in the database)."""
-    return int(connection.execute(_filtered(select(func.count()).select_from(_EVENTS), where)).scalar_one())
+def count_events(connection: Connection, where: EventFilter, *, at_most: int | None = None) -> int:
+    """How many events ``where`` selects (counted in the database); with ``at_most``, counting stops there (the
+    newest events read first, so a filter most events match is counted in a few pages' reads, not the ledger's)."""
+    if at_most is None:
+        return int(connection.execute(_filtered(select(func.count()).select_from(_EVENTS), where)).scalar_one())
+    first = _filtered(select(_EVENTS.c.seq), where).order_by(_EVENTS.c.seq.desc()).limit(at_most).subquery()
+    return int(connection.execute(select(func.count()).select_from(first)).scalar_one())
 
 
-def distinct(connection: Connection, column: str) -> list[str]:
-    """The values ``column`` (actor, action, object_type) takes in the ledger, sorted."""
+def distinct(connection: Connection, column: str, *, after_seq: int = 0) -> list[str]:
+    """The values ``column`` (actor, action, object_type) takes in the events after ``after_seq``, sorted."""
     if column not in ("actor", "action", "object_type"):
         raise ValueError(f"no distinct values of {column!r}")
-    found = connection.execute(select(_EVENTS.c[column]).distinct()).scalars()
+    found = connection.execute(select(_EVENTS.c[column]).where(_EVENTS.c.seq > after_seq).distinct()).scalars()
     return sorted(str(value) for value in found)
 
 
