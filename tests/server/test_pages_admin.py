@@ -279,5 +279,6 @@ def test_actions_and_object_types_in_words() -> None:
     assert action_words("risk.create") == "risk created"
     assert action_words("dataset_version.update") == "dataset version updated"
     assert action_words("user.role") == "user role changed"
+    assert action_words("approval.approve") == "approval approved"
     assert type_words("systems") == "system" and type_words("model_versions") == "model version"
     assert type_words("api_tokens") == "API token" and type_words("aims_parties") == "management system party"

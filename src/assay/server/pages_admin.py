@@ -499,8 +499,9 @@ _VERBS: Final = {
     "cancel_request": "cancellation asked", "start": "started", "submit": "submitted", "pause": "paused",
     "resume": "resumed", "claim": "claimed", "release": "released", "resolve": "resolved", "fire": "fired",
     "migrate": "migrated (schema change)", "mode": "mode set", "plan": "planned", "supersede": "superseded",
-    "retire": "retired", "add": "added", "remove": "removed", "end": "ended", "set": "set", "open_": "opened",
-    "verification": "verification recorded", "item": "item added",
+    "retire": "retired", "add": "added", "remove": "removed", "end": "ended", "set": "set",
+    "verification": "verification recorded", "item": "item added", "approve": "approved", "reject": "rejected",
+    "request": "requested",
 }  # fmt: skip
 _ACTIONS: Final = {
     "session.start": "signed in",
