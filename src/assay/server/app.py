@@ -46,6 +46,7 @@ from assay.server import (
     metrics,
     monitors,
     oversight,
+    pages_admin,
     pages_controls,
     pages_risks,
     review,
@@ -82,6 +83,7 @@ ROUTERS: Final = tuple(
         ui,
         pages_risks,
         pages_controls,
+        pages_admin,
     )
 )
 

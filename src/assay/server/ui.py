@@ -852,36 +852,6 @@ def approvals_page(request: Request, auth: Auth) -> Response:
     return _render(request, "approvals", _inbox(auth), json_twin=False)
 
 
-def _audit(auth: Auth, after: int, verified: dict[str, Any] | None = None) -> dict[str, Any]:
-    from assay.store.audit import EventFilter
-
-    events = auth.ws.audit.log(EventFilter(after_seq=after), limit=100)
-    return {
-        "page": "audit",
-        "user": page_user(auth.principal),
-        "events": [{**e.content(), "hash": e.hash} for e in events],
-        "after": after,
-        "next": events[-1].seq if len(events) == 100 else None,
-        "verification": verified,
-    }
-
-
-@router.get("/audit.json")
-def audit_json(request: Request, auth: Auth, after: int = 0) -> Response:
-    return _render(request, "audit", _audit(auth, after), json_twin=True)
-
-
-@router.get("/audit")
-def audit_page(request: Request, auth: Auth, after: int = 0) -> Response:
-    return _render(request, "audit", _audit(auth, after), json_twin=False)
-
-
-@router.post("/audit/verify")
-def audit_verify_page(request: Request, auth: FormAuth) -> Response:
-    verified = auth.ws.audit.verify().to_dict()
-    return _render(request, "audit", _audit(auth, 0, verified), json_twin=False)
-
-
 @router.get("/systems/{system}/models/{ref}/card.json")
 def card_json(auth: Auth, system: str, ref: str) -> Response:
     return JSONResponse(auth.ws.cards.build(system, ref))
