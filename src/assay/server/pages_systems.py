@@ -285,6 +285,8 @@ def systems_page(request: Request, auth: Auth) -> Response:
 # -- creating, editing and retiring a system -------------------------------------------------------------------------
 
 # the fields of the system form (the SystemSpec's, the name only when creating)
+# the fields of a dataset version its edit form changes (besides pii and its categories)
+_DATA_EDIT: Final = ("source", "licence", "collection_method", "terms", "uri", "period_start", "period_end")
 _LIST_FIELDS: Final = ("intended_uses", "out_of_scope_uses", "affected_people")
 _TEXT_FIELDS: Final = ("purpose", "deployment_context", "owner", "disclosure")
 _CHOICE_FIELDS: Final = ("eu_ai_act_category", "lifecycle_stage", "oversight")
@@ -605,18 +607,16 @@ def _models_page(
     blank = {name: web.empty_form() for name in ("register", "upload", "edit_model", "edit_data")}
     edit_model = next((v for v in context["models"] if v["ref"] == editing), None)
     if edit_model is not None:
-        keys = ("framework", "licence", "source", "training_dataset")
-        blank["edit_model"] = web.empty_form({**{k: edit_model.get(k) or "" for k in keys}, "ref": edit_model["ref"]})
+        shown = {k: edit_model.get(k) or "" for k in ("framework", "licence", "source", "training_dataset")}
+        blank["edit_model"] = web.empty_form({**shown, "ref": edit_model["ref"]})
     edit_data = next((d for d in context["datasets"] if d["ref"] == editing_data), None)
     if edit_data is not None:
-        keys = ("source", "licence", "collection_method", "terms", "uri", "period_start", "period_end")
-        given = {k: edit_data.get(k) or "" for k in keys}
+        given = {k: edit_data.get(k) or "" for k in _DATA_EDIT}
         given["pii"] = "yes" if edit_data["pii"] else ""
         given["personal_data_categories"] = "\n".join(edit_data["personal_data_categories"])
         blank["edit_data"] = web.empty_form({**given, "ref": edit_data["ref"]})
-    shown = {**blank, **(forms or {})}
-    return web.render(request, "system_models", {**context, **shown, "model_table": models, "data_table": data},
-                      status=status)  # fmt: skip
+    shown = {**context, **blank, **(forms or {}), "model_table": models, "data_table": data}
+    return web.render(request, "system_models", shown, status=status)
 
 
 @router.get("/systems/{system}/models.json")
@@ -765,9 +765,6 @@ async def dataset_upload_form(request: Request, auth: FormAuth, system: str) -> 
     ref = f"{fields['dataset']}@{fields['version']}"
     row_count = auth.ws.datasets.get_version(ref).row_count
     return web.done(request, f"/systems/{system}/models", f"Dataset version {ref} uploaded ({row_count} rows)")
-
-
-_DATA_EDIT: Final = ("source", "licence", "collection_method", "terms", "uri", "period_start", "period_end")
 
 
 @router.post("/systems/{system}/datasets/{ref}")
