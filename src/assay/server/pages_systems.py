@@ -74,7 +74,7 @@ def _refused(
         text = str(exc)
         named = next((k for k in known if k in text), field)
         if named is not None:
-            errors = {named: text.split(": ", 1)[-1] if text.startswith("invalid ") else text}
+            errors = {named: text.rpartition("record: ")[2] if text.startswith("invalid ") else text}
     state = {"values": dict(values), "errors": errors, "message": str(exc)}
     return web.render(request, name, {**context, form: state}, status=web.status_of(exc))
 
@@ -284,9 +284,9 @@ def systems_page(request: Request, auth: Auth) -> Response:
 
 # -- creating, editing and retiring a system -------------------------------------------------------------------------
 
-# the fields of the system form (the SystemSpec's, the name only when creating)
 # the fields of a dataset version its edit form changes (besides pii and its categories)
 _DATA_EDIT: Final = ("source", "licence", "collection_method", "terms", "uri", "period_start", "period_end")
+# the fields of the system form (the SystemSpec's, the name only when creating)
 _LIST_FIELDS: Final = ("intended_uses", "out_of_scope_uses", "affected_people")
 _TEXT_FIELDS: Final = ("purpose", "deployment_context", "owner", "disclosure")
 _CHOICE_FIELDS: Final = ("eu_ai_act_category", "lifecycle_stage", "oversight")
