@@ -49,6 +49,7 @@ from assay.server import (
     pages_admin,
     pages_controls,
     pages_risks,
+    pages_systems,
     review,
     ui,
     uploads,
@@ -84,6 +85,7 @@ ROUTERS: Final = tuple(
         pages_risks,
         pages_controls,
         pages_admin,
+        pages_systems,
     )
 )
 
@@ -102,15 +104,15 @@ SECURITY_HEADERS: Final = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 # The routes that take a file: they get the upload limit and are the only ones that accept a multipart body.
-UPLOAD_ROUTES: Final = frozenset({("POST", "/api/artifacts"), ("POST", "/datasets")})
-# uploads on a path with a parameter (the controls page's evidence form: POST /systems/{system}/evidence)
-UPLOAD_PATHS: Final = (re.compile(r"/systems/[^/]+/evidence"),)
+UPLOAD_ROUTES: Final = frozenset({("POST", "/api/artifacts")})
+# the page forms that take a file, by their path: a model version's file, a dataset's (server/pages_systems.py), a
+# piece of evidence (server/pages_controls.py)
+UPLOAD_PAGES: Final = re.compile(r"^/systems/[^/]+/(?:models|datasets|evidence)$")
 
 
-def is_upload(scope: Scope) -> bool:
-    """Whether the request is one of the upload routes (a multipart body, the upload limit)."""
-    method, path = scope["method"], scope["path"]
-    return (method, path) in UPLOAD_ROUTES or (method == "POST" and any(p.fullmatch(path) for p in UPLOAD_PATHS))
+def is_upload(method: str, path: str) -> bool:
+    """Whether a request is one of the uploads (the only ones that take a multipart body, with the upload limit)."""
+    return (method, path) in UPLOAD_ROUTES or (method == "POST" and UPLOAD_PAGES.match(path) is not None)
 
 
 _MIB: Final = 1024 * 1024
@@ -171,7 +173,7 @@ class BodyLimit:
         self.app, self.max_upload, self.max_body = app, max_upload, max_body
 
     def _limit(self, scope: Scope) -> tuple[int, str]:
-        if is_upload(scope):
+        if is_upload(scope["method"], scope["path"]):
             return self.max_upload, f"the upload limit of {self.max_upload // _MIB} MiB (ASSAY_MAX_UPLOAD_MB)"
         return self.max_body, f"the request body limit of {self.max_body // _MIB} MiB (ASSAY_MAX_BODY_MB)"
 
@@ -179,11 +181,11 @@ class BodyLimit:
     def _refusal(scope: Scope, limit: int, named: str) -> JSONResponse | None:
         """The answer to a request refused on its headers alone, or None."""
         headers = Headers(scope=scope)
-        upload = is_upload(scope)
+        upload = is_upload(scope["method"], scope["path"])
         if not upload and headers.get("content-type", "").strip().lower().startswith("multipart/"):
             return error_body(
                 "unsupported_media_type",
-                "only the uploads (POST /api/artifacts, POST /datasets, POST /systems/{system}/evidence) take a "
+                "only the uploads (POST /api/artifacts, a model's, a dataset's or a piece of evidence's file) take a "
                 "multipart body: send JSON or a form",
                 415,
             )

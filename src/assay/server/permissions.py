@@ -262,9 +262,6 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/account/password"): "account",
     ("GET", "/systems/{system}/models/{ref}/card"): "read",
     ("GET", "/systems/{system}/models/{ref}/card.json"): "read",
-    ("POST", "/systems"): "contribute",
-    ("POST", "/datasets"): "contribute",
-    ("POST", "/systems/{system}/models"): "write",
     ("POST", "/systems/{system}/assessments"): "write",
     ("POST", "/systems/{system}/approvals"): "write",
     # the management system's objectives, competence and reminders (server/aims_perf.py): changes need an account,
@@ -371,6 +368,24 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("GET", "/readiness"): "read",
     ("GET", "/readiness.json"): "read",
     ("GET", "/readiness.csv"): "read",
+    # systems, models and data (server/pages_systems.py): the dashboard's CSV, the list, create, edit, retire, the
+    # models and datasets of a system (the datasets' own rules are the service's, as in the API)
+    ("GET", "/index.csv"): "read",
+    ("GET", "/systems"): "read",
+    ("GET", "/systems.json"): "read",
+    ("GET", "/systems.csv"): "read",
+    ("GET", "/systems/new"): "contribute",
+    ("POST", "/systems"): "contribute",
+    ("GET", "/systems/{system}/edit"): "write",
+    ("POST", "/systems/{system}/edit"): "write",
+    ("POST", "/systems/{system}/retire"): "write",
+    ("GET", "/systems/{system}/models"): "read",
+    ("GET", "/systems/{system}/models.json"): "read",
+    ("GET", "/systems/{system}/models.csv"): "read",
+    ("POST", "/systems/{system}/models"): "write",
+    ("POST", "/systems/{system}/models/{ref}"): "write",
+    ("POST", "/systems/{system}/datasets"): "write",
+    ("POST", "/systems/{system}/datasets/{ref}"): "write",
 }
 
 # routes anyone may call (no principal)
