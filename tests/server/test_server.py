@@ -248,7 +248,6 @@ def test_governance_pages(server: tuple[TestClient, dict[str, str], Workspace], 
     assert (edited["level"], edited["treatment"], edited["status"]) == ("critical", "avoid", "closed")
     assert "Datasets (training and evaluation)" in client.get("/systems/release/models").text
     assert ws.audit.log(EventFilter(action="risk.create"))[-1].actor == "owner"
-    # page of the controls helper
     assert 'action="/systems/release/evidence/1/revoke"' in client.get("/systems/release/controls").text
     revoke = {"reason": "attached to the wrong control", "csrf": csrf.group(1)}
     assert client.post("/systems/release/evidence/1/revoke", data=revoke).status_code == 422  # not confirmed
@@ -256,7 +255,6 @@ def test_governance_pages(server: tuple[TestClient, dict[str, str], Workspace], 
     assert client.post("/systems/release/evidence/1/revoke", data=revoke, follow_redirects=False).status_code == 303
     shown = {e["id"]: e for e in client.get("/systems/release.json").json()["evidence"]}
     assert shown[1]["state"] == "revoked" and shown[1]["revoke_reason"] == "attached to the wrong control"
-    # page of the controls helper
     assert 'action="/systems/release/evidence/1/revoke"' not in client.get("/systems/release/controls").text
     assert ws.audit.log(EventFilter(action="evidence.revoke"))[-1].actor == "owner"
     assert "Statement of Applicability" in client.get("/systems/release/soa").text
