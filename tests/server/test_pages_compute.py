@@ -188,7 +188,9 @@ def test_a_run_through_the_form_its_job_page_and_the_readable_result(site: Site)
     params = ws.jobs.get(job_id).params
     assert params["target"]["score_with_model"] is True and params["options"]["intersect"] is True
     assert params["options"]["facets"] == [
-        {"column": "sex", "values": ["F"], "threshold": None}, {"column": "x1", "values": None, "threshold": 0.5}]
+        {"column": "sex", "values": ["F"], "threshold": None},
+        {"column": "x1", "values": None, "threshold": 0.5},
+    ]
     site.finish()
     done = client.get(job_path)
     assert "every 1s" not in done.text and "<progress" not in done.text and "Cancel the job" not in done.text

@@ -146,7 +146,7 @@ def option_fields(options: type[Options]) -> tuple[list[OptionField], list[str]]
     skipped: list[str] = []
     for name in options.option_names():
         info = options.model_fields[name]
-        kind, meta, optional = _unwrap(info.annotation)
+        kind, meta, _ = _unwrap(info.annotation)
         meta = [*info.metadata, *meta]
         required = info.is_required()
         default = None if required else options.default(name)
@@ -353,7 +353,9 @@ def _baselines(auth: Auth, system: str, kind: Kind) -> list[tuple[str, str]]:
     for recorded in auth.ws.assessments.list(system):
         if any(is_of_kind(recorded, name) for name in wanted):
             when = recorded.created_at.strftime("%Y-%m-%d %H:%M")
-            found.append((str(recorded.id), f"{recorded.id}: {recorded.document.get('check') or recorded.kind} ({when})"))
+            found.append(
+                (str(recorded.id), f"{recorded.id}: {recorded.document.get('check') or recorded.kind} ({when})")
+            )
     return found[::-1]
 
 
@@ -379,7 +381,7 @@ def _run_context(auth: Auth, system: str, given: Given) -> dict[str, Any]:
     ref = _one(given, "dataset_version")
     if ref not in refs:
         ref = refs[0] if refs else ""
-    columns = next((d["columns"] for d in datasets if d["ref"] == ref), [])
+    columns: list[dict[str, str]] = next((d["columns"] for d in datasets if d["ref"] == ref), [])
     models = [f"{m.name}@{v.version}" for m, v in ws.models.list_versions(system)]
     fields_, skipped = option_fields(chosen.options)
     shown = bool(_one(given, "shown"))
@@ -400,7 +402,9 @@ def _run_context(auth: Auth, system: str, given: Given) -> dict[str, Any]:
     values["kind"], values["dataset_version"] = chosen.name, ref
     problems: dict[str, str] = {}
     label = _one(given, "label")
-    positive = _value_choices(auth, ref, label, problems, "positive") if any(f.widget == "positive" for f in fields_) else []
+    positive = (
+        _value_choices(auth, ref, label, problems, "positive") if any(f.widget == "positive" for f in fields_) else []
+    )
     has_facets = any(f.widget in ("facets", "facet") for f in fields_)
     rows = []
     count = _facet_rows(given) if any(f.widget == "facets" for f in fields_) else 1
@@ -504,6 +508,7 @@ async def run_submit(request: Request, auth: FormAuth, system: str) -> Response:
                            fields={"kind": "not a kind this server runs"})  # fmt: skip
 
     def submit() -> Response:
+        auth.ws.systems.get(system)  # 404 for whoever may not see it: an error page, not the form
         fields_, _ = option_fields(kind.options)
         errors: dict[str, str] = {}
         try:
@@ -514,10 +519,10 @@ async def run_submit(request: Request, auth: FormAuth, system: str) -> Response:
             job = auth.ws.runs.submit(kind, target, options, principal=auth.principal)
         except (InvalidInput, NotFound) as exc:
             context = _run_context(auth, system, given)
-            if isinstance(exc, NotFound) and "system" in str(exc) and "AI system" in str(exc):
-                raise
             return web.failed(request, "run", context, exc, context["form"]["values"])
-        return web.done(request, f"/jobs/{job.id}", f"{_kind_title(kind)} queued as job {job.id} on {target.dataset_version}")
+        return web.done(
+            request, f"/jobs/{job.id}", f"{_kind_title(kind)} queued as job {job.id} on {target.dataset_version}"
+        )
 
     return await run_in_threadpool(submit)
 
@@ -644,7 +649,8 @@ def _policy_limits(auth: Auth, system: str) -> tuple[dict[tuple[str, str | None]
         if rule.metric is None:
             continue
         given = {k: float(v) for k in ("min", "max", "abs_max") if (v := getattr(rule, k)) is not None}
-        for facet in rule.facets or [None]:
+        facets: list[str | None] = list(rule.facets) if rule.facets else [None]
+        for facet in facets:
             limits[(rule.metric, facet)] = given
     return limits, {"name": policy.name, "stored": stored, "judge": policy.judge}
 
@@ -674,7 +680,12 @@ def _bias_view(auth: Auth, system: str, document: Mapping[str, Any]) -> dict[str
             verdict = None
             if limits is not None and value is not None:
                 judged = [value]
-                if source == "policy" and about["judge"] == "interval" and ci and all(_finite(c) is not None for c in ci):
+                if (
+                    source == "policy"
+                    and about["judge"] == "interval"
+                    and ci
+                    and all(_finite(c) is not None for c in ci)
+                ):
                     judged = [float(c) for c in ci]
                 verdict = "pass" if all(_meets(v, limits) for v in judged) else "fail"
                 judged_by_policy = judged_by_policy or source == "policy"
@@ -696,8 +707,7 @@ def _bias_view(auth: Auth, system: str, document: Mapping[str, Any]) -> dict[str
         if not chosen:
             continue
         limits = next(
-            (policy.get((name, str(r["facet"]))) or policy.get((name, None)) or CONVENTIONAL.get(name))
-            for r in chosen
+            (policy.get((name, str(r["facet"]))) or policy.get((name, None)) or CONVENTIONAL.get(name)) for r in chosen
         )
         charts.append({
             "id": f"chart-{name}", "title": metric_name(name), "groups": [r["group"] for r in chosen],
@@ -738,9 +748,13 @@ def _main_table(document: Mapping[str, Any]) -> dict[str, Any] | None:
         if isinstance(node, Mapping):
             for key, value in node.items():
                 visit(value, f"{path}.{key}" if path else str(key), depth + 1)
-        elif isinstance(node, list) and node and all(isinstance(i, Mapping) for i in node):
-            if best is None or len(node) > len(best[1]):
-                best = (path, node)
+        elif (
+            isinstance(node, list)
+            and node
+            and all(isinstance(i, Mapping) for i in node)
+            and (best is None or len(node) > len(best[1]))
+        ):
+            best = (path, node)
 
     visit(document, "", 0)
     if best is None:
@@ -758,8 +772,9 @@ def _other_view(document: Mapping[str, Any]) -> dict[str, Any]:
     status = document.get("status")
     summary = document.get("summary")
     warnings = [_warning(w) for w in document.get("warnings") or []]
-    scalars = {k: v for k, v in document.items()
-               if isinstance(v, str | int | float | bool) and k not in ("schema", "status", "summary", "check")}  # fmt: skip
+    plain = (str, int, float, bool)
+    skip = ("schema", "status", "summary", "check")
+    scalars = {k: v for k, v in document.items() if isinstance(v, plain) and k not in skip}
     return {"status": status, "summary": summary, "warnings": warnings, "facts": scalars,
             "table": _main_table(document)}  # fmt: skip
 
@@ -828,4 +843,3 @@ def assessment_report(auth: Auth, system: str, assessment_id: int) -> Response:
         raise NotFound(f"assessment {assessment_id} has no report")
     page = auth.ws.artifacts.path_of(stored).read_bytes()  # the report its run wrote (a check, a drift report, ...)
     return HTMLResponse(page, headers={"Content-Security-Policy": REPORT_CSP})
-
