@@ -55,8 +55,13 @@ _LIST_MAX: Final = 200
 # -- the kinds and their options, in words ---------------------------------------------------------------------------
 
 
+_ACRONYMS: Final = {"pii ": "PII ", "genai ": "GenAI "}
+
+
 def _kind_title(kind: Kind) -> str:
     title = kind.title.removeprefix("the ")
+    for word, written in _ACRONYMS.items():
+        title = title.replace(word, written)
     return title[:1].upper() + title[1:]
 
 
@@ -97,6 +102,7 @@ class OptionField:
     choices: list[tuple[str, str]] = field(default_factory=list)
     attrs: dict[str, str] = field(default_factory=dict)
     item: str = "str"  # the type of a list's items, or of a number (int, float)
+    single: bool = False  # a list option that also takes one value as it is (``rows``: N, or these rows)
     reloads: bool = False  # choosing a value reloads the form (the label's values, a facet's values)
 
 
@@ -139,6 +145,14 @@ def _label(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def _one_or_list(union: Any) -> Any:
+    """``int`` for ``int | list[int]`` (one value or several; the same for float and str), else None."""
+    parts = [_unwrap(a)[0] for a in get_args(union)]
+    scalars = [p for p in parts if p in (int, float, str)]
+    lists = [_unwrap(get_args(p)[0])[0] for p in parts if get_origin(p) is list]
+    return scalars[0] if len(parts) == 2 and len(scalars) == 1 and lists == scalars else None
+
+
 def option_fields(options: type[Options]) -> tuple[list[OptionField], list[str]]:
     """The form's fields of ``options`` and the names of the options the form does not offer (set through the
     API: a mapping such as the adversarial test's ranges)."""
@@ -171,6 +185,12 @@ def option_fields(options: type[Options]) -> tuple[list[OptionField], list[str]]
             fields_.append(OptionField(**common, widget="number", attrs=attrs, item=kind.__name__))
         elif kind is str:
             fields_.append(OptionField(**common, widget="column" if columns else "text", reloads=name == "label"))
+        elif origin in (Union, types.UnionType) and _one_or_list(kind) is not None:
+            item = _one_or_list(kind)
+            fields_.append(OptionField(**common, widget="list", item=item.__name__, single=True))
+        elif origin is tuple and len(set(get_args(kind))) == 1:
+            item, _, _ = _unwrap(get_args(kind)[0])
+            fields_.append(OptionField(**common, widget="list", item=getattr(item, "__name__", "str")))
         elif origin is list:
             item, _, _ = _unwrap(get_args(kind)[0])
             if item is str and columns:
@@ -272,7 +292,8 @@ def options_from(fields_: Sequence[OptionField], given: Given, *, shown: bool) -
             parts = [p.strip() for p in text.split(",") if p.strip()][:_LIST_MAX]
             if parts:
                 items = [_number(p, f.item, f.name, errors) for p in parts] if f.item != "str" else parts
-                values[f.name] = [i for i in items if i is not None]
+                kept = [i for i in items if i is not None]
+                values[f.name] = kept[0] if f.single and len(kept) == 1 else kept
         elif f.widget == "facets":
             facets = [found for i in range(rows) if (found := _facet_from(given, i, errors, f.name)) is not None]
             if facets:
@@ -736,6 +757,9 @@ def _warning(item: Any) -> str:
     return str(item)
 
 
+_MAIN_TABLES: Final = ("features", "results", "findings", "violations", "checks", "groups", "columns", "metrics")
+
+
 def _main_table(document: Mapping[str, Any]) -> dict[str, Any] | None:
     """The main table of a result of another kind: its largest list of records (features, groups, findings...),
     with the columns that hold plain values."""
@@ -756,7 +780,12 @@ def _main_table(document: Mapping[str, Any]) -> dict[str, Any] | None:
         ):
             best = (path, node)
 
-    visit(document, "", 0)
+    for key in _MAIN_TABLES:  # the tables a result's reader looks for first
+        for node, path in ((document.get(key), key), ((document.get("result") or {}).get(key), f"result.{key}")):
+            if isinstance(node, list) and node and all(isinstance(i, Mapping) for i in node):
+                best = best or (path, node)
+    if best is None:
+        visit(document, "", 0)
     if best is None:
         return None
     path, records = best
@@ -765,7 +794,9 @@ def _main_table(document: Mapping[str, Any]) -> dict[str, Any] | None:
         for key, value in record.items():
             if key not in columns and (value is None or isinstance(value, str | int | float | bool)):
                 columns.append(key)
-    return {"path": path, "columns": columns[:12], "rows": [dict(r) for r in records[:500]], "total": len(records)}
+    title = words(path.rsplit(".", 1)[-1])
+    return {"path": path, "title": title[:1].upper() + title[1:], "columns": columns[:12],
+            "rows": [dict(r) for r in records[:500]], "total": len(records)}  # fmt: skip
 
 
 def _other_view(document: Mapping[str, Any]) -> dict[str, Any]:
