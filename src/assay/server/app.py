@@ -47,6 +47,7 @@ from assay.server import (
     monitors,
     oversight,
     pages_admin,
+    pages_compute,
     pages_controls,
     pages_risks,
     pages_systems,
@@ -86,6 +87,7 @@ ROUTERS: Final = tuple(
         pages_controls,
         pages_admin,
         pages_systems,
+        pages_compute,
     )
 )
 

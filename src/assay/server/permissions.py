@@ -386,6 +386,12 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("POST", "/systems/{system}/models/{ref}"): "write",
     ("POST", "/systems/{system}/datasets"): "write",
     ("POST", "/systems/{system}/datasets/{ref}"): "write",
+    # the compute pages (server/pages_compute.py): the run page is for who may run; the job's own system is checked
+    # by the jobs service (cancel: who requested it, or who may run it on its system)
+    ("GET", "/systems/{system}/run"): "write",
+    ("GET", "/systems/{system}/run.json"): "write",
+    ("POST", "/systems/{system}/run"): "write",
+    ("POST", "/jobs/{job_id}/cancel"): "contribute",
 }
 
 # routes anyone may call (no principal)

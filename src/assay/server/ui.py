@@ -18,11 +18,10 @@ from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from assay.errors import InvalidInput, NotFound, PermissionDenied
-from assay.metrics.options import BiasOptions
 from assay.reports.jsonable import jsonable
 from assay.server import web
 from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, page_user, workspace
@@ -168,78 +167,6 @@ def _cache(request: Request) -> PageCache:
 
 
 # -- assessment, risks, SoA, readiness, approvals, audit, model card -------------------------------------------------
-
-# A stored report is a self-contained page with its own inline scripts (Plotly). It is served in a CSP sandbox:
-# a unique origin that cannot read the session or call the API, so its scripts run and nothing else does.
-REPORT_CSP = (
-    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "img-src data:; frame-ancestors 'self'"
-)
-
-
-def _job(auth: Auth, job_id: int) -> dict[str, Any]:
-    view = auth.ws.jobs.get(job_id, principal=auth.principal).as_dict()
-    result = view.get("result") or {}
-    link = None
-    if view["system"] and "assessment_id" in result:
-        link = f"/systems/{view['system']}/assessments/{result['assessment_id']}"
-    return {
-        "page": "job",
-        "user": page_user(auth.principal),
-        "job": jsonable(view),
-        "result_link": link,
-        "running": view["status"] in ("queued", "running"),
-    }
-
-
-@router.get("/jobs/{job_id}.json")
-def job_json(request: Request, auth: Auth, job_id: int) -> Response:
-    return _render(request, "job", _job(auth, job_id), json_twin=True)
-
-
-@router.get("/jobs/{job_id}")
-def job_page(request: Request, auth: Auth, job_id: int) -> Response:
-    """A job: its status, progress and stages, refreshed every two seconds while it runs; its result when done."""
-    return _render(request, "job", _job(auth, job_id), json_twin=False)
-
-
-def _assessment(auth: Auth, system: str, assessment_id: int) -> dict[str, Any]:
-    record = auth.ws.assessments.get(system, assessment_id).state()
-    document = record.pop("document")
-    return {
-        "page": "assessment",
-        "user": page_user(auth.principal),
-        "system": system,
-        "assessment": record,
-        "document": document,
-    }
-
-
-@router.get("/systems/{system}/assessments/{assessment_id}.json")
-def assessment_json(request: Request, auth: Auth, system: str, assessment_id: int) -> Response:
-    return _render(request, "assessment", _assessment(auth, system, assessment_id), json_twin=True)
-
-
-@router.get("/systems/{system}/assessments/{assessment_id}")
-def assessment_page(request: Request, auth: Auth, system: str, assessment_id: int) -> Response:
-    return _render(request, "assessment", _assessment(auth, system, assessment_id), json_twin=False)
-
-
-@router.get("/systems/{system}/assessments/{assessment_id}/report")
-def assessment_report(auth: Auth, system: str, assessment_id: int) -> Response:
-    from assay.reports.html import render_report_html
-
-    recorded = auth.ws.assessments.get(system, assessment_id)
-    document = recorded.document
-    needed = {"facets", "performance", "spec", "rows", "data", "label"}
-    if document.get("schema") == "assay.assessment" and needed <= set(document):
-        return HTMLResponse(render_report_html(document), headers={"Content-Security-Policy": REPORT_CSP})
-    stored = (recorded.attachments or {}).get("report.html")
-    if stored is None:
-        raise NotFound(f"assessment {assessment_id} has no report")
-    page = auth.ws.artifacts.path_of(stored).read_bytes()  # the report its run wrote (a check, a drift report, ...)
-    return HTMLResponse(page, headers={"Content-Security-Policy": REPORT_CSP})
-
 
 # -- monitoring ----------------------------------------------------------------------------------------------------
 
@@ -708,38 +635,6 @@ def card_page(auth: Auth, system: str, ref: str, format: str = "html") -> Respon
 
 def _back(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
-
-
-@router.post("/systems/{system}/assessments")
-def assessment_run_form(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    dataset_version: Annotated[str, Form(max_length=201)],
-    label: Annotated[str, Form(max_length=200)],
-    positive: Annotated[str, Form(max_length=200)],
-    facet: Annotated[str, Form(max_length=400)],
-    model_version: Annotated[str, Form(max_length=201)] = "",
-    score: Annotated[str, Form(max_length=200)] = "",
-    threshold: Annotated[float, Form()] = BiasOptions.default("threshold"),
-) -> Response:
-    """Run a bias assessment on a registered dataset version (facet: COLUMN, COLUMN=VALUE[,VALUE] or COLUMN>T);
-    the options are :class:`~assay.metrics.options.BiasOptions`, with the workspace's settings as defaults."""
-    from assay.frames.options import facet_option
-    from assay.services.runs import Target
-
-    options = BiasOptions.parse(
-        {
-            "label": label.strip(),
-            "positive": [positive.strip()] if positive.strip() else None,
-            "facets": [facet_option(facet, "facet")],
-            "score": score.strip() or None,
-            "threshold": threshold,
-        }
-    )
-    target = Target(system, dataset_version.strip(), model_version=model_version.strip() or None)
-    job = auth.ws.runs.submit("bias", target, options, principal=auth.principal)  # a bad target: an error page now
-    return _back(f"/jobs/{job.id}")
 
 
 @router.post("/systems/{system}/approvals")

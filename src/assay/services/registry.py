@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,6 +82,12 @@ __all__ = [
     "register_model_version",
     "store_artifact",
 ]
+
+COLUMN_VALUES_MAX: Final = 200  # values a picker offers: the most frequent ones
+_VALUES_CACHED: Final = 256  # (stored file, column) pairs kept
+_VALUES: OrderedDict[tuple[str, str], list[tuple[Any, int]]] = OrderedDict()
+_VALUES_LOCK = threading.Lock()
+
 
 NO_COPY: Final = (
     "dataset version {ref} has no registered copy: register it with the file and copy (or with the artifact_sha256 "
@@ -607,6 +615,37 @@ class Datasets(Service):
         with self.ws.artifacts.linked_file(artifact.sha256, name) as path:
             yield open_frame(path, source=f"dataset version {ref} ({Path(name).name})")
 
+    def column_values(
+        self, ref: str, column: str, *, limit: int = COLUMN_VALUES_MAX, principal: Principal | None = None
+    ) -> list[tuple[Any, int]]:
+        """The ``limit`` most frequent values of ``column`` in dataset version ``ref`` (most frequent first, then by
+        value) with their counts, for the web forms' pickers (a label's positive value, a facet's group). Read from
+        the registered copy through the frames layer, once per stored file and column (cached by its SHA-256: a
+        version's copy never changes). ``principal`` must be able to read the dataset (else NotFound)."""
+        if not 1 <= limit <= COLUMN_VALUES_MAX:
+            raise InvalidInput(f"limit must be 1-{COLUMN_VALUES_MAX}, not {limit}")
+        version = self.get_version(ref, principal=principal)
+        names = [str(c.get("name")) for c in version.columns or [] if isinstance(c, Mapping)]
+        if names and column not in names:
+            shown = ", ".join(repr(n) for n in names[:20]) + (", ..." if len(names) > 20 else "")
+            raise InvalidInput(f"column {column!r} is not in dataset version {ref}; columns: {shown}", fields={
+                "column": "not a column of this dataset version"})  # fmt: skip
+        if version.artifact_sha256 is None:
+            raise InvalidInput(NO_COPY.format(ref=ref))
+        key = (version.artifact_sha256, column)
+        with _VALUES_LOCK:
+            cached = _VALUES.get(key)
+            if cached is not None:
+                _VALUES.move_to_end(key)
+                return cached[:limit]
+        with self.opened(ref) as frame:
+            found = _top_values(frame, column, ref)
+        with _VALUES_LOCK:
+            _VALUES[key] = found
+            while len(_VALUES) > _VALUES_CACHED:
+                _VALUES.popitem(last=False)
+        return found[:limit]
+
     def update_version(
         self, ref: str, changes: DatasetVersionUpdate | Mapping[str, Any], *, principal: Principal | None = None
     ) -> DatasetVersion:
@@ -748,6 +787,25 @@ def _media_type(file: Path) -> str:
         ".json": "application/json",
         ".jsonl": "application/jsonl",
     }.get(file.suffix.lower(), "application/octet-stream")
+
+
+def _top_values(frame: Any, column: str, ref: str) -> list[tuple[Any, int]]:
+    """The :data:`COLUMN_VALUES_MAX` most frequent non-missing values of ``column`` with their counts (an
+    aggregate computed by the frame's engine: only those rows come back)."""
+    import narwhals as nw
+
+    frame.explain_renamed(column)
+    if column not in frame.schema:
+        raise InvalidInput(f"column {column!r} is not in the data of dataset version {ref}")
+    counts = (
+        frame.lazy.filter(~nw.col(column).is_null())
+        .group_by(column)
+        .agg(nw.len().alias("_n"))
+        .sort(["_n", column], descending=[True, False])
+        .head(COLUMN_VALUES_MAX)
+        .collect()
+    )
+    return [(value, int(n)) for value, n in zip(counts[column].to_list(), counts["_n"].to_list(), strict=True)]
 
 
 def _describe_file(file: Path) -> dict[str, Any]:

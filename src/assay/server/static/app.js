@@ -199,3 +199,51 @@ document.addEventListener("click", async (event) => {
     button.textContent = "Select the field and copy it";
   }
 });
+// compute: the assessment page's charts (each judged metric by group, its interval, the thresholds dashed), drawn
+// from the page's data with the Plotly file the server serves once (cached by the browser), loaded only where needed.
+(() => {
+  const draw = () => {
+    const blocks = document.querySelectorAll("script.assessment-chart-data");
+    if (!blocks.length) return;
+    if (typeof Plotly === "undefined") {
+      if (!document.getElementById("plotly-js")) {
+        const script = document.createElement("script");
+        script.id = "plotly-js";
+        script.src = "/static/plotly.min.js";
+        script.addEventListener("load", draw);
+        document.head.appendChild(script);
+      }
+      return;
+    }
+    const ink = getComputedStyle(document.body).color;
+    for (const block of blocks) {
+      const chart = JSON.parse(block.textContent);
+      const target = document.getElementById(block.dataset.target);
+      if (!target || target.dataset.drawn) continue;
+      target.dataset.drawn = "1";
+      const colours = chart.verdicts.map((v) => (v === "fail" ? "#b2182b" : v === "pass" ? "#2166ac" : "#888"));
+      const withCi = chart.low.some((v) => v !== null);
+      const trace = {
+        type: "bar", orientation: "h", y: chart.groups, x: chart.values, marker: { color: colours },
+        hovertemplate: "%{y}: %{x:.4g}<extra></extra>",
+      };
+      if (withCi) {
+        trace.error_x = {
+          type: "data", symmetric: false, color: ink,
+          array: chart.high.map((h, i) => (h === null ? 0 : h - chart.values[i])),
+          arrayminus: chart.low.map((l, i) => (l === null ? 0 : chart.values[i] - l)),
+        };
+      }
+      const l = chart.limits;
+      const at = [l.min, l.max, l.abs_max, l.abs_max === undefined ? undefined : -l.abs_max].filter((x) => x !== undefined);
+      const shapes = at.map((x) => ({ type: "line", yref: "paper", y0: 0, y1: 1, x0: x, x1: x,
+        line: { dash: "dash", color: "#b2182b", width: 1 } }));
+      Plotly.newPlot(target, [trace], {
+        margin: { t: 10, r: 10, b: 30, l: 10 }, height: 70 + 28 * chart.groups.length, shapes,
+        yaxis: { automargin: true }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", font: { color: ink },
+      }, { displayModeBar: false, responsive: true });
+    }
+  };
+  document.addEventListener("DOMContentLoaded", draw);
+  document.addEventListener("htmx:afterSettle", draw);
+})();
