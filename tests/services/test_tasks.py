@@ -41,18 +41,57 @@ def team(workspace: Workspace, people: People) -> dict[str, Any]:
     stan = people("stan", other="owner")
     audrey = people("audrey", role="auditor")
     olga.approvals.request("credit", "scorer@1", "staging")  # request 1: made stale by the risks below
-    olga.risks.add("credit", {"title": "drifting scores", "source": "model", "likelihood": 3, "impact": 3,
-                              "treatment": "mitigate", "owner": "olga",
-                              "review_date": (TODAY + dt.timedelta(days=5)).isoformat()})  # fmt: skip
-    olga.risks.add("credit", {"title": "far review", "source": "model", "likelihood": 1, "impact": 1,
-                              "treatment": "accept", "review_date": (TODAY + dt.timedelta(days=60)).isoformat()})  # fmt: skip
-    olga.controls.add_evidence("credit", "iso42001", "A.6.2.4", kind="url", url="https://wiki.example.org/tests",
-                               description="validation plan", valid_until=TODAY + dt.timedelta(days=10))  # fmt: skip
-    olga.controls.add_evidence("credit", "iso42001", "A.6.2.5", kind="url", url="https://wiki.example.org/far",
-                               description="far away", valid_until=TODAY + dt.timedelta(days=90))  # fmt: skip
+    olga.risks.add(
+        "credit",
+        {
+            "title": "drifting scores",
+            "source": "model",
+            "likelihood": 3,
+            "impact": 3,
+            "treatment": "mitigate",
+            "owner": "olga",
+            "review_date": (TODAY + dt.timedelta(days=5)).isoformat(),
+        },
+    )
+    olga.risks.add(
+        "credit",
+        {
+            "title": "far review",
+            "source": "model",
+            "likelihood": 1,
+            "impact": 1,
+            "treatment": "accept",
+            "review_date": (TODAY + dt.timedelta(days=60)).isoformat(),
+        },
+    )
+    olga.controls.add_evidence(
+        "credit",
+        "iso42001",
+        "A.6.2.4",
+        kind="url",
+        url="https://wiki.example.org/tests",
+        description="validation plan",
+        valid_until=TODAY + dt.timedelta(days=10),
+    )
+    olga.controls.add_evidence(
+        "credit",
+        "iso42001",
+        "A.6.2.5",
+        kind="url",
+        url="https://wiki.example.org/far",
+        description="far away",
+        valid_until=TODAY + dt.timedelta(days=90),
+    )
     incident = olga.incidents.open("credit", {"title": "wrong refusals", "severity": "high"})
-    olga.incidents.add_action("credit", incident.id, {"description": "retrain on 2026 data", "owner": "rita",
-                                                      "due_date": (TODAY + dt.timedelta(days=3)).isoformat()})  # fmt: skip
+    olga.incidents.add_action(
+        "credit",
+        incident.id,
+        {
+            "description": "retrain on 2026 data",
+            "owner": "rita",
+            "due_date": (TODAY + dt.timedelta(days=3)).isoformat(),
+        },
+    )
     olga.approvals.request("credit", "scorer@2", "staging")  # request 2: april's to decide
     olga.review.configure("credit", text=REVIEW)
     answer = olga.review.route("credit", "scorer@1", "inf-1", {"amount": 10}, {"prediction": "approve", "score": 0.5})
@@ -78,7 +117,9 @@ def test_each_task_source_reaches_its_person_and_nobody_else(team: dict[str, Any
     (decide,) = april.tasks()
     assert decide["link"] == "/systems/credit/approvals" and decide["system"] == "credit" and decide["due"] is None
     rita_tasks = kinds(rita)
-    assert rita_tasks["review"] == ["review-queue:credit"] and rita_tasks["corrective-action"] == ["corrective-action:1"]
+    assert rita_tasks["review"] == ["review-queue:credit"] and rita_tasks["corrective-action"] == [
+        "corrective-action:1"
+    ]
     action = next(t for t in rita.tasks() if t["kind"] == "corrective-action")
     assert action["due"] == (TODAY + dt.timedelta(days=3)).isoformat() and action["link"] == "/systems/credit/incidents"
     assert stan.tasks() == [] and stan.tasks.count() == 0
@@ -90,8 +131,14 @@ def test_each_task_source_reaches_its_person_and_nobody_else(team: dict[str, Any
     april.approvals.decide(2, "reject", comment="not yet", system="credit")
     assert "approval" not in kinds(april)
     # evidence replaced by newer evidence valid beyond the window is no longer a task
-    olga.controls.add_evidence("credit", "iso42001", "A.6.2.4", kind="url", url="https://wiki.example.org/tests2",
-                               valid_until=TODAY + dt.timedelta(days=400))  # fmt: skip
+    olga.controls.add_evidence(
+        "credit",
+        "iso42001",
+        "A.6.2.4",
+        kind="url",
+        url="https://wiki.example.org/tests2",
+        valid_until=TODAY + dt.timedelta(days=400),
+    )
     assert "evidence" not in kinds(olga)
 
 
@@ -134,9 +181,16 @@ def test_new_notifications_are_e_mailed_once_through_a_real_smtp_server(
         olga.notifications.set_address("olga-at-example")
     olga.notifications.set_address("olga@example.org")  # her own; april's comes from the mail domain
     with smtp_server() as box:
-        workspace.settings = workspace.settings.model_copy(update={
-            "smtp_host": "127.0.0.1", "smtp_port": box.port, "smtp_starttls": False, "smtp_from": "assay@example.org",
-            "notify_domain": "example.org", "public_url": "https://assay.example.org/"})  # fmt: skip
+        workspace.settings = workspace.settings.model_copy(
+            update={
+                "smtp_host": "127.0.0.1",
+                "smtp_port": box.port,
+                "smtp_starttls": False,
+                "smtp_from": "assay@example.org",
+                "notify_domain": "example.org",
+                "public_url": "https://assay.example.org/",
+            }
+        )
         for ws in (olga, april):
             ws.settings = workspace.settings
         assert workspace.notifications.send_email() == []  # april first seen: from now on; olga: nothing new
@@ -148,7 +202,9 @@ def test_new_notifications_are_e_mailed_once_through_a_real_smtp_server(
         olga.approvals.request("credit", "scorer@1", "staging")  # request 3: april's news
         results = workspace.notifications.send_email()
         assert sorted((r.person, r.address, r.items, r.sent) for r in results) == [
-            ("april", "april@example.org", 1, True), ("olga", "olga@example.org", 1, True)]  # fmt: skip
+            ("april", "april@example.org", 1, True),
+            ("olga", "olga@example.org", 1, True),
+        ]
         assert workspace.notifications.send_email() == []  # once, not twice
         by_recipient = {recipients[0]: mail for _, recipients, mail in box.mail}
         assert sorted(by_recipient) == ["april@example.org", "olga@example.org"] and len(box.mail) == 2
@@ -181,8 +237,10 @@ def test_search_finds_only_what_the_person_may_see(team: dict[str, Any]) -> None
     assert olga.search("wiki.example.org/tests")["groups"]["evidence"]["total"] == 1
     assert olga.search("A.6.2.4")["groups"]["controls"]["items"][0]["link"] == "/readiness?framework=iso42001"
     # stan sees his own system only
-    assert stan.search("scor")["groups"]["systems"]["total"] == 0 and stan.search("drifting")["groups"]["risks"][
-        "total"] == 0  # fmt: skip
+    assert (
+        stan.search("scor")["groups"]["systems"]["total"] == 0
+        and stan.search("drifting")["groups"]["risks"]["total"] == 0
+    )
     assert [i["title"] for i in stan.search("mail")["groups"]["systems"]["items"]] == ["other"]
     # an auditor sees everything, audit events included; wildcards are plain text
     events = audrey.search("olga")["groups"]["events"]

@@ -30,11 +30,11 @@ next time). A person's first mark starts at the ledger's head: nobody is e-maile
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import logging
 import re
-import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -116,14 +116,14 @@ def concerning(name: str) -> ColumnElement[bool]:
             and_(
                 event.object_type == "risks",
                 event.action.in_(("risk.create", "risk.update")),
-                event.object_id.in_(
-                    select(_ids(Risk.id)).where(or_(Risk.owner == name, Risk.system_id.in_(owned)))
-                ),
+                event.object_id.in_(select(_ids(Risk.id)).where(or_(Risk.owner == name, Risk.system_id.in_(owned)))),
             ),
             and_(
                 event.object_type == "alerts",
                 event.action == "alert.open",
-                event.object_id.in_(select(_ids(Alert.id)).where(Alert.system_id.in_(select(System.id).where(watched)))),
+                event.object_id.in_(
+                    select(_ids(Alert.id)).where(Alert.system_id.in_(select(System.id).where(watched)))
+                ),
             ),
             and_(
                 event.object_type == "corrective_actions",
@@ -173,8 +173,10 @@ def _words(event: AuditEvent, payload: dict[str, Any], system: str | None) -> tu
     who, ident, on = event.actor, event.object_id, f" of {system}" if system else ""
     action = event.action
     if action == "approval.request":
-        return (f"{who} asks for approval to move {payload.get('ref', '')} of {system} to {payload.get('stage', '')}",
-                f"/systems/{system}/approvals")  # fmt: skip
+        return (
+            f"{who} asks for approval to move {payload.get('ref', '')} of {system} to {payload.get('stage', '')}",
+            f"/systems/{system}/approvals",
+        )
     if action in ("approval.approve", "approval.reject"):
         verb = "approved" if action == "approval.approve" else "rejected"
         status = payload.get("status")
@@ -297,7 +299,8 @@ class Notifications(Service):
         value = (email or "").strip() or None
         if value is not None and (len(value) > 320 or not _ADDRESS.match(value)):
             raise InvalidInput(
-                f"email: {value[:60]!r} is not an e-mail address (name@example.org)", fields={"email": "name@example.org"}
+                f"email: {value[:60]!r} is not an e-mail address (name@example.org)",
+                fields={"email": "name@example.org"},
             )
         with self.ws.store.write(self.ws.actor, authenticated=self.ws.authenticated) as tx:
             tx.session.info["viewer"] = self.ws.viewer

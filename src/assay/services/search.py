@@ -110,8 +110,12 @@ def _risks(session: Session, needle: str, visible: Any, per: int) -> dict[str, A
     )
     rows, total = _cut(session, query, per)
     items = [
-        {"title": f"risk {rid}: {title}", "detail": f"{level}, {status}", "system": system,
-         "link": f"/systems/{system}/risks"}  # fmt: skip
+        {
+            "title": f"risk {rid}: {title}",
+            "detail": f"{level}, {status}",
+            "system": system,
+            "link": f"/systems/{system}/risks",
+        }
         for rid, title, level, status, system in rows
     ]
     return {"items": items, "total": total}
@@ -124,8 +128,12 @@ def _controls(needle: str, per: int) -> dict[str, Any]:
         for control in load_catalogue(framework.id).controls:
             if needle in control.id.lower() or needle in control.title.lower():
                 found.append(
-                    {"title": f"{framework.id} {control.id}: {control.title}", "detail": framework.name,
-                     "system": None, "link": f"/readiness?framework={framework.id}"}  # fmt: skip
+                    {
+                        "title": f"{framework.id} {control.id}: {control.title}",
+                        "detail": framework.name,
+                        "system": None,
+                        "link": f"/readiness?framework={framework.id}",
+                    }
                 )
     return {"items": found[:per], "total": len(found)}
 
@@ -140,8 +148,12 @@ def _evidence(session: Session, needle: str, visible: Any, per: int) -> dict[str
     )
     rows, total = _cut(session, query, per)
     items = [
-        {"title": f"evidence {eid} for {framework} {control}", "detail": (description or url or "")[:200],
-         "system": system, "link": f"/systems/{system}/controls"}  # fmt: skip
+        {
+            "title": f"evidence {eid} for {framework} {control}",
+            "detail": (description or url or "")[:200],
+            "system": system,
+            "link": f"/systems/{system}/controls",
+        }
         for eid, framework, control, description, url, system in rows
     ]
     return {"items": items, "total": total}
@@ -190,8 +202,12 @@ def _datasets(session: Session, needle: str, visible: Any, per: int) -> dict[str
         query = query.where(or_(System.id.in_(select(System.id).where(visible)), Dataset.id.in_(shared)))
     rows, total = _cut(session, query, per)
     items = [
-        {"title": f"{dataset}@{version}", "detail": "" if rows_ is None else f"{rows_:,} rows", "system": system,
-         "link": f"/systems/{system}/models"}  # fmt: skip
+        {
+            "title": f"{dataset}@{version}",
+            "detail": "" if rows_ is None else f"{rows_:,} rows",
+            "system": system,
+            "link": f"/systems/{system}/models",
+        }
         for dataset, version, rows_, system in rows
     ]
     return {"items": items, "total": total}
@@ -199,8 +215,14 @@ def _datasets(session: Session, needle: str, visible: Any, per: int) -> dict[str
 
 def _events(session: Session, needle: str, per: int) -> dict[str, Any]:
     query = (
-        select(AuditEvent.seq, AuditEvent.time, AuditEvent.actor, AuditEvent.action, AuditEvent.object_type,
-               AuditEvent.object_id)  # fmt: skip
+        select(
+            AuditEvent.seq,
+            AuditEvent.time,
+            AuditEvent.actor,
+            AuditEvent.action,
+            AuditEvent.object_type,
+            AuditEvent.object_id,
+        )
         .where(
             or_(
                 _like(AuditEvent.actor, needle),
@@ -212,8 +234,14 @@ def _events(session: Session, needle: str, per: int) -> dict[str, Any]:
     )
     rows, total = _cut(session, query, per)
     items = [
-        {"title": f"{action} {object_type} {object_id}", "detail": f"by {actor} at {time}", "system": None,
-         "link": "/audit?" + urlencode({"actor": actor}), "seq": seq, "time": time}  # fmt: skip
+        {
+            "title": f"{action} {object_type} {object_id}",
+            "detail": f"by {actor} at {time}",
+            "system": None,
+            "link": "/audit?" + urlencode({"actor": actor}),
+            "seq": seq,
+            "time": time,
+        }
         for seq, time, actor, action, object_type, object_id in rows
     ]
     return {"items": items, "total": total}

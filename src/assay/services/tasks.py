@@ -80,9 +80,15 @@ def _systems_with(session: Session, who: Principal, action: Any) -> ColumnElemen
 
 
 def _task(
-    kind: str, what: str, link: str, today: dt.date, *, due: dt.date | dt.datetime | None = None,
-    system: str | None = None, ref: str = "",
-) -> dict[str, Any]:  # fmt: skip
+    kind: str,
+    what: str,
+    link: str,
+    today: dt.date,
+    *,
+    due: dt.date | dt.datetime | None = None,
+    system: str | None = None,
+    ref: str = "",
+) -> dict[str, Any]:
     day = due.date() if isinstance(due, dt.datetime) else due
     return {
         "kind": kind,
@@ -120,9 +126,17 @@ class Tasks(Service):
             who = self._principal(session)
             found: list[dict[str, Any]] = []
             for source in (
-                _approvals, _reviews, _risks, _evidence, _actions, _nonconformities, _trainings, _documents,
-                _objectives, _stale_requests,
-            ):  # fmt: skip
+                _approvals,
+                _reviews,
+                _risks,
+                _evidence,
+                _actions,
+                _nonconformities,
+                _trainings,
+                _documents,
+                _objectives,
+                _stale_requests,
+            ):
                 found.extend(source(session, who, day))
         found.sort(key=lambda t: (t["due"] is not None and not t["overdue"], t["due"] or "", t["kind"], t["ref"]))
         return found
@@ -154,9 +168,15 @@ def _approvals(session: Session, who: Principal, today: dt.date) -> list[dict[st
     rows = session.execute(query).all()
     stale = {view.id for view in _views(session, [row[0] for row in rows]) if view.stale}
     return [  # a stale request cannot be decided: it is its requester's task (withdraw it and ask again)
-        _task("approval", f"decide the request to move {model}@{version} of {system} to {request.stage} "
-              f"(asked by {request.requested_by})", f"/systems/{system}/approvals", today, system=system,
-              ref=f"approval:{request.id}")  # fmt: skip
+        _task(
+            "approval",
+            f"decide the request to move {model}@{version} of {system} to {request.stage} "
+            f"(asked by {request.requested_by})",
+            f"/systems/{system}/approvals",
+            today,
+            system=system,
+            ref=f"approval:{request.id}",
+        )
         for request, system, model, version in rows
         if request.id not in stale
     ]
@@ -179,8 +199,15 @@ def _reviews(session: Session, who: Principal, today: dt.date) -> list[dict[str,
         waiting = waiting.where(where)
     for system, count, due in session.execute(waiting):
         tasks.append(
-            _task("review", f"{count} item{'s' if count != 1 else ''} waiting in the review queue of {system}",
-                  f"/systems/{system}/review", today, due=due, system=system, ref=f"review-queue:{system}")  # fmt: skip
+            _task(
+                "review",
+                f"{count} item{'s' if count != 1 else ''} waiting in the review queue of {system}",
+                f"/systems/{system}/review",
+                today,
+                due=due,
+                system=system,
+                ref=f"review-queue:{system}",
+            )
         )
     needle = json.dumps(who.name)[1:-1]
     claimed = (
@@ -193,9 +220,15 @@ def _reviews(session: Session, who: Principal, today: dt.date) -> list[dict[str,
     for item, system in session.execute(claimed):
         if any(c.get("reviewer") == who.name for c in item.claims):  # narrowed in SQL, judged on the claims
             tasks.append(
-                _task("review", f"decide review item {item.id} ({item.inference_id}) you claimed on {system}",
-                      f"/systems/{system}/review/{item.id}", today, due=item.due_at, system=system,
-                      ref=f"review-item:{item.id}")  # fmt: skip
+                _task(
+                    "review",
+                    f"decide review item {item.id} ({item.inference_id}) you claimed on {system}",
+                    f"/systems/{system}/review/{item.id}",
+                    today,
+                    due=item.due_at,
+                    system=system,
+                    ref=f"review-item:{item.id}",
+                )
             )
     return tasks
 
@@ -214,8 +247,15 @@ def _risks(session: Session, who: Principal, today: dt.date) -> list[dict[str, A
         .limit(PER_SOURCE)
     )
     return [
-        _task("risk", f"review risk {risk.id} of {system}: {risk.title}", f"/systems/{system}/risks", today,
-              due=risk.review_date, system=system, ref=f"risk:{risk.id}")  # fmt: skip
+        _task(
+            "risk",
+            f"review risk {risk.id} of {system}: {risk.title}",
+            f"/systems/{system}/risks",
+            today,
+            due=risk.review_date,
+            system=system,
+            ref=f"risk:{risk.id}",
+        )
         for risk, system in session.execute(query)
     ]
 
@@ -246,9 +286,15 @@ def _evidence(session: Session, who: Principal, today: dt.date) -> list[dict[str
     for ev, system in session.execute(query):
         verb = "expired" if ev.valid_until is not None and ev.valid_until < today else "expires"
         tasks.append(
-            _task("evidence", f"evidence {ev.id} for {ev.framework} {ev.control_id} of {system} {verb}: renew it",
-                  f"/systems/{system}/controls", today, due=ev.valid_until, system=system,
-                  ref=f"evidence:{ev.id}")  # fmt: skip
+            _task(
+                "evidence",
+                f"evidence {ev.id} for {ev.framework} {ev.control_id} of {system} {verb}: renew it",
+                f"/systems/{system}/controls",
+                today,
+                due=ev.valid_until,
+                system=system,
+                ref=f"evidence:{ev.id}",
+            )
         )
     return tasks
 
@@ -271,8 +317,15 @@ def _actions(session: Session, who: Principal, today: dt.date) -> list[dict[str,
         else:
             of, link = f"management review {action.review_id}", f"/aims/reviews/{action.review_id}"
         tasks.append(
-            _task("corrective-action", f"{action.description} (action {action.id} of {of})", link, today,
-                  due=action.due_date, system=system, ref=f"corrective-action:{action.id}")  # fmt: skip
+            _task(
+                "corrective-action",
+                f"{action.description} (action {action.id} of {of})",
+                link,
+                today,
+                due=action.due_date,
+                system=system,
+                ref=f"corrective-action:{action.id}",
+            )
         )
     return tasks
 
@@ -285,8 +338,14 @@ def _nonconformities(session: Session, who: Principal, today: dt.date) -> list[d
         .limit(PER_SOURCE)
     )
     return [
-        _task("nonconformity", f"nonconformity {nc.id} ({nc.status}): {nc.title}", "/aims/nonconformities", today,
-              due=nc.due_date, ref=f"nonconformity:{nc.id}")  # fmt: skip
+        _task(
+            "nonconformity",
+            f"nonconformity {nc.id} ({nc.status}): {nc.title}",
+            "/aims/nonconformities",
+            today,
+            due=nc.due_date,
+            ref=f"nonconformity:{nc.id}",
+        )
         for nc in session.execute(query).scalars()
     ]
 
@@ -299,8 +358,14 @@ def _trainings(session: Session, who: Principal, today: dt.date) -> list[dict[st
         verb = {"missing": "complete", "expired": "renew (expired)", "expiring": "renew"}[need["state"]]
         due = dt.date.fromisoformat(need["expires_on"]) if need["expires_on"] else None
         tasks.append(
-            _task("training", f"{verb} training {need['training']}: {need['title']}", "/aims/training", today,
-                  due=due, ref=f"training:{need['training']}")  # fmt: skip
+            _task(
+                "training",
+                f"{verb} training {need['training']}: {need['title']}",
+                "/aims/training",
+                today,
+                due=due,
+                ref=f"training:{need['training']}",
+            )
         )
     return tasks
 
@@ -314,8 +379,14 @@ def _documents(session: Session, who: Principal, today: dt.date) -> list[dict[st
         .limit(PER_SOURCE)
     )
     return [
-        _task("document-review", f"review {doc.key} v{doc.version}: {doc.title}", "/aims/documents", today,
-              due=doc.next_review, ref=f"document:{doc.id}")  # fmt: skip
+        _task(
+            "document-review",
+            f"review {doc.key} v{doc.version}: {doc.title}",
+            "/aims/documents",
+            today,
+            due=doc.next_review,
+            ref=f"document:{doc.id}",
+        )
         for doc in session.execute(query).scalars()
     ]
 
@@ -329,8 +400,14 @@ def _objectives(session: Session, who: Principal, today: dt.date) -> list[dict[s
         .limit(PER_SOURCE)
     )
     return [
-        _task("objective", f"reach objective {o.key}: {o.title}", "/aims/objectives", today, due=o.due_date,
-              ref=f"objective:{o.key}")  # fmt: skip
+        _task(
+            "objective",
+            f"reach objective {o.key}: {o.title}",
+            "/aims/objectives",
+            today,
+            due=o.due_date,
+            ref=f"objective:{o.key}",
+        )
         for o in session.execute(query).scalars()
     ]
 
@@ -345,9 +422,15 @@ def _stale_requests(session: Session, who: Principal, today: dt.date) -> list[di
         .limit(PER_SOURCE)
     )
     return [
-        _task("stale-request", f"your request to move {view.ref} of {view.system} to {view.stage} is stale (what it "
-              "froze changed): withdraw it and ask again", f"/systems/{view.system}/approvals", today, system=view.system,
-              ref=f"approval:{view.id}")  # fmt: skip
+        _task(
+            "stale-request",
+            f"your request to move {view.ref} of {view.system} to {view.stage} is stale (what it "
+            "froze changed): withdraw it and ask again",
+            f"/systems/{view.system}/approvals",
+            today,
+            system=view.system,
+            ref=f"approval:{view.id}",
+        )
         for view in _views(session, list(session.execute(query).scalars()))
         if view.stale
     ]
