@@ -1,0 +1,79 @@
+"""The counts every page's header shows (open tasks, unread notifications), cached per person, ledger head and day.
+
+Every change of governed state appends a ledger event, so (user, role, memberships, head sequence number, day)
+identifies a person's task list; marking notifications read changes no governed state, so the route that does it
+forgets that person's entries (:func:`forget`). :func:`assay.server.web.render` fills the header from here, so a page
+does not pay for the task queries each time: one query (the ledger's head) on a hit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any, Final
+
+from starlette.requests import Request
+
+from assay.services.access import Principal
+
+__all__ = ["HeaderCounts", "counts", "forget"]
+
+log = logging.getLogger("assay.server")
+_SIZE: Final = 2048
+
+
+class HeaderCounts:
+    """(tasks, unread) by (person, roles, ledger head, day); least recently used entries dropped beyond ``size``."""
+
+    def __init__(self, size: int = _SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], tuple[int, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, ws: Any, who: Principal) -> tuple[int, int]:
+        key = (who.name, who.role, tuple(sorted(who.memberships.items())), ws.audit.head_seq(), dt.date.today())
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        acting = ws.authenticated_as(who.name)
+        found = (acting.tasks.count(), acting.notifications.unread())
+        with self._lock:
+            self._items[key] = found
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return found
+
+    def forget(self, name: str) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == name]:
+                del self._items[key]
+
+
+def _cache(request: Request) -> HeaderCounts:
+    cache: HeaderCounts | None = getattr(request.app.state, "header_counts", None)
+    if cache is None:
+        cache = request.app.state.header_counts = HeaderCounts()
+    return cache
+
+
+def counts(request: Request, user: dict[str, Any]) -> dict[str, Any]:
+    """``user`` (a page's header user) with its ``tasks`` and ``unread`` filled in for the request's principal; as
+    given when there is no principal, it names someone else, or counting fails (logged: the page still shows)."""
+    who = getattr(request.state, "principal", None)
+    ws = getattr(request.app.state, "workspace", None)
+    if not isinstance(who, Principal) or ws is None or user.get("name") != who.name:
+        return user
+    try:
+        tasks, unread = _cache(request).get(ws, who)
+    except Exception:  # the header's counts never take the page down with them
+        log.exception("the header's counts for %s could not be computed", who.name)
+        return user
+    return {**user, "tasks": tasks, "unread": unread}
+
+
+def forget(request: Request, name: str) -> None:
+    """Drop ``name``'s cached counts (after they marked their notifications read)."""
+    _cache(request).forget(name)
