@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from assay.errors import InvalidInput, PermissionDenied
+from assay.services.worker import run_until_idle
 from assay.services.workspace import Workspace
 from tests.support.people import People
 from tests.support.receivers import smtp_server
@@ -217,6 +218,12 @@ def test_new_notifications_are_e_mailed_once_through_a_real_smtp_server(
         team["admin"].risks.update("credit", 1, {"likelihood": 5})
         olga.notifications.mark_read()
         assert workspace.notifications.send_email() == [] and len(box.mail) == 2
+        # a worker sends them by itself (`assay worker --once` here; the pool's thread every ASSAY_NOTIFY_EMAIL_SECONDS)
+        team["admin"].risks.update("credit", 1, {"treatment": "avoid"})
+        run_until_idle(workspace)
+        assert len(box.mail) == 3 and box.mail[2][1] == ["olga@example.org"]
+        run_until_idle(workspace)
+        assert len(box.mail) == 3
     # a server that refuses: the mark goes back, tried again next time
     workspace.settings = workspace.settings.model_copy(update={"smtp_port": 1, "alert_attempts": 1})
     team["admin"].risks.update("credit", 1, {"impact": 5})
