@@ -241,7 +241,7 @@ def _risks(session: Session, who: Principal, today: dt.date) -> list[dict[str, A
         .where(
             Risk.status == "open",
             Risk.review_date <= horizon,
-            or_(Risk.owner == who.name, System.id.in_(select(System.id).where(owned_systems(who.name)))),
+            or_(Risk.owner == who.name, owned_systems(who.name)),
         )
         .order_by(Risk.review_date, Risk.id)
         .limit(PER_SOURCE)
@@ -276,7 +276,7 @@ def _evidence(session: Session, who: Principal, today: dt.date) -> list[dict[str
         .where(
             Evidence.revoked_at.is_(None),
             Evidence.valid_until <= horizon,
-            System.id.in_(select(System.id).where(owned_systems(who.name))),
+            owned_systems(who.name),
             ~replaced,
         )
         .order_by(Evidence.valid_until, Evidence.id)
