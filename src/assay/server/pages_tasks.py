@@ -15,6 +15,7 @@ from assay.server import web
 from assay.server.deps import Auth, page_user
 from assay.server.header import forget
 from assay.server.ui import FormAuth
+from assay.services.notifications import COUNT_MAX as NOTIFICATIONS_MAX
 from assay.services.notifications import UNREAD_MAX
 from assay.services.search import COUNT_MAX, GROUPS
 
@@ -94,6 +95,7 @@ def _notifications(request: Request, auth: Auth) -> dict[str, Any]:
         "user": page_user(auth.principal),
         "notifications": list(found),
         "total": found.total,
+        "total_more": found.total > NOTIFICATIONS_MAX,
         "unread": unread,
         "unread_more": unread > UNREAD_MAX,
         "newest": found[0]["seq"] if found and page == 1 else None,

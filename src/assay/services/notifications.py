@@ -65,9 +65,10 @@ from assay.store.models import (
     utcnow,
 )
 
-__all__ = ["MAIL_ITEMS", "UNREAD_MAX", "MailResult", "Notifications", "concerning"]
+__all__ = ["COUNT_MAX", "MAIL_ITEMS", "UNREAD_MAX", "MailResult", "Notifications", "concerning"]
 
 log = logging.getLogger("assay.notifications")
+COUNT_MAX: Final = 1000  # a list's total is counted up to this ("1,000 or more": the newest pages are what people read)
 UNREAD_MAX: Final = 99  # the header shows "99" for more (counting further costs and says nothing more)
 MAIL_ITEMS: Final = 50  # one e-mail lists at most this many (the page has the rest)
 _ADDRESS: Final = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -85,11 +86,23 @@ def _member_systems(name: str, roles: Iterable[str]) -> Any:
     )
 
 
+class _Event:
+    """The columns :func:`concerning` reads, the object's type as an expression (``object_type || ''``): the database
+    then walks the ledger newest first by its key and stops at the page's end, instead of collecting every matching
+    event through the object index and sorting them (measured: 0.5 s for a person with 17,000 matching events of
+    100,000; see benchmarks/tasks_queries.py)."""
+
+    actor = AuditEvent.actor
+    action = AuditEvent.action
+    object_id = AuditEvent.object_id
+    object_type = AuditEvent.object_type + ""
+
+
 def concerning(name: str) -> ColumnElement[bool]:
     """The SQL condition on :class:`AuditEvent` of the events by others that concern user ``name``."""
     owned = select(System.id).where(owned_systems(name))
     watched = or_(System.id.in_(owned), System.id.in_(_member_systems(name, ("overseer",))))
-    event = AuditEvent
+    event = _Event
     on_requests = (
         select(_ids(ApprovalRequest.id))
         .join(ModelVersion, ModelVersion.id == ApprovalRequest.model_version_id)
@@ -229,7 +242,7 @@ class Notifications(Service):
 
     def list(self, *, limit: int = 50, offset: int = 0, unread_only: bool = False) -> Listing[dict[str, Any]]:
         """The acting user's notifications, newest first, ``limit`` of them from ``offset`` (paged in the database),
-        each with whether it is unread."""
+        each with whether it is unread; ``total`` counted up to :data:`COUNT_MAX` + 1."""
         if not 1 <= limit <= 500 or offset < 0:
             raise InvalidInput(f"limit must be 1 to 500 and offset 0 or more, not {limit} and {offset}")
         with self._read() as session:
@@ -239,7 +252,8 @@ class Notifications(Service):
             where = concerning(user.name)
             if unread_only:
                 where = and_(where, AuditEvent.seq > read)
-            total = session.execute(select(func.count()).select_from(AuditEvent).where(where)).scalar_one()
+            counted = select(AuditEvent.seq).where(where).order_by(AuditEvent.seq.desc()).limit(COUNT_MAX + 1)
+            total = session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
             events = list(
                 session.execute(
                     select(AuditEvent).where(where).order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
