@@ -2,7 +2,8 @@
 person), 1,000 evidence items and 100,000 audit events (risk updates by others, a share of them on the person's
 systems). Times, for a member who owns 5 systems and approves 5 others, the task list (``ws.tasks()``), the unread
 count and the first page of notifications (``ws.notifications``, never marked read: the whole ledger is unread), and
-a search (``ws.search``); each the median of 5 calls after one warm-up, on SQLite (or ``--database-url``).
+a search (``ws.search``); and the same for stan, concerned by nothing, whose queries walk the whole ledger. Each the
+median of 5 calls after one warm-up, on SQLite (or ``--database-url``).
 
 Run: ``PYTHONPATH=src python benchmarks/tasks_queries.py [--events 100000] [--database-url postgresql+psycopg://...]``
 """
@@ -35,11 +36,12 @@ def _median_ms(call: Callable[[], Any], runs: int = 5) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def build(root: Path, events: int, database_url: str | None) -> Workspace:
+def build(root: Path, events: int, database_url: str | None) -> tuple[Workspace, Workspace]:
     ws = Workspace.init(root, load_settings(actor="setup", workspace=None), database_url=database_url)
     ws.access.add_user("admin", PASSWORD, role="admin")
     admin = ws.login("admin", PASSWORD)
     admin.access.add_user("olga", PASSWORD)
+    admin.access.add_user("stan", PASSWORD)  # concerned by nothing: his queries walk the whole ledger
     today = dt.date.today()
     with ws.store.write("setup") as tx:  # the records as a bulk load (the events below are the ledger's load)
         for s in range(50):
@@ -74,7 +76,7 @@ def build(root: Path, events: int, database_url: str | None) -> Workspace:
                 risk = risks[(done + n) % len(risks)]
                 tx.record("risk.update", risk, before=risk.state(), payload={"changed": ["likelihood"]})
         done += 1000
-    return ws.login("olga", PASSWORD)
+    return ws.login("olga", PASSWORD), ws.login("stan", PASSWORD)
 
 
 def main() -> None:
@@ -84,13 +86,16 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        olga = build(Path(folder) / "ws", args.events, args.database_url)
+        olga, stan = build(Path(folder) / "ws", args.events, args.database_url)
         print(f"built in {time.perf_counter() - start:.0f} s; ledger head {olga.audit.head_seq():,}")
         for name, call in (
             ("tasks", lambda: olga.tasks()),
             ("notifications.unread", lambda: olga.notifications.unread()),
             ("notifications.list (page 1 of 50)", lambda: olga.notifications.list()),
             ("search 'risk 1'", lambda: olga.search("risk 1")),
+            ("stan: tasks", lambda: stan.tasks()),
+            ("stan: notifications.unread", lambda: stan.notifications.unread()),
+            ("stan: notifications.list", lambda: stan.notifications.list()),
         ):
             ms, result = _median_ms(call)
             size = len(result) if isinstance(result, list) else result if isinstance(result, int) else ""
