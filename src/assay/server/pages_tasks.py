@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from assay.errors import InvalidInput
 from assay.server import web
 from assay.server.deps import Auth, page_user
-from assay.server.header import forget
+from assay.server.header import forget, person_counts
 from assay.server.ui import FormAuth
 from assay.services.notifications import COUNT_MAX as NOTIFICATIONS_MAX
 from assay.services.notifications import UNREAD_MAX
@@ -84,7 +84,7 @@ def _notifications(request: Request, auth: Auth) -> dict[str, Any]:
     unread_only = request.query_params.get("unread") == "1"
     found = auth.ws.notifications.list(limit=PER_PAGE, offset=(page - 1) * PER_PAGE, unread_only=unread_only)
     pages = max(1, -(-found.total // PER_PAGE))
-    unread = auth.ws.notifications.unread()
+    _, unread = person_counts(request, auth.principal)  # the header's count, kept up to date by the events since
 
     def link(number: int) -> str:
         query = {k: v for k, v in (("unread", "1" if unread_only else None), ("page", number)) if v and v != 1}

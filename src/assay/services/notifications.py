@@ -252,27 +252,30 @@ class Notifications(Service):
             where = concerning(user.name)
             if unread_only:
                 where = and_(where, AuditEvent.seq > read)
-            counted = select(AuditEvent.seq).where(where).order_by(AuditEvent.seq.desc()).limit(COUNT_MAX + 1)
-            total = session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
             events = list(
                 session.execute(
                     select(AuditEvent).where(where).order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
                 ).scalars()
             )
+            if offset == 0 and len(events) < limit:  # all of them on this page: no second walk to count them
+                total = len(events)
+            else:
+                counted = select(AuditEvent.seq).where(where).order_by(AuditEvent.seq.desc()).limit(COUNT_MAX + 1)
+                total = session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
             return Listing(_shown(session, events, read), total)
 
-    def unread(self) -> int:
-        """How many notifications the acting user has not marked read (at most :data:`UNREAD_MAX` + 1 counted)."""
+    def unread(self, *, after: int = 0, up_to: int | None = None) -> int:
+        """How many notifications the acting user has not marked read (at most :data:`UNREAD_MAX` + 1 counted),
+        of the events after ``after`` and up to ``up_to`` (a caller that counted up to a ledger head before adds the
+        events since: :mod:`assay.server.header`)."""
         with self._read() as session:
             user = self._user(session)
             mark = self._mark(session, user.id)
-            read = 0 if mark is None else mark.read_seq
-            found = (
-                select(AuditEvent.seq)
-                .where(concerning(user.name), AuditEvent.seq > read)
-                .order_by(AuditEvent.seq.desc())
-                .limit(UNREAD_MAX + 1)
-            )
+            read = max(after, 0 if mark is None else mark.read_seq)
+            where = and_(concerning(user.name), AuditEvent.seq > read)
+            if up_to is not None:
+                where = and_(where, AuditEvent.seq <= up_to)
+            found = select(AuditEvent.seq).where(where).order_by(AuditEvent.seq.desc()).limit(UNREAD_MAX + 1)
             count: int = session.execute(select(func.count()).select_from(found.subquery())).scalar_one()
             return count
 
