@@ -119,7 +119,7 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     _login(page, base, "auditor")
     page.goto(f"{base}/audit")
     events = page.inner_text("#events")
-    assert "approval.approve" in events and "bob" in events
+    assert "approval approved" in events and "bob" in events  # the action in words
     page.click("#verify")
     page.wait_for_selector("#verification")
     assert "The ledger verifies" in page.inner_text("#verification")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import re
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,6 +46,9 @@ from assay.server import (
     metrics,
     monitors,
     oversight,
+    pages_admin,
+    pages_controls,
+    pages_risks,
     pages_tasks,
     review,
     ui,
@@ -78,6 +82,9 @@ ROUTERS: Final = tuple(
         aims_org,
         aims_audit,
         ui,
+        pages_risks,
+        pages_controls,
+        pages_admin,
         pages_tasks,
     )
 )
@@ -98,6 +105,16 @@ SECURITY_HEADERS: Final = {
 }
 # The routes that take a file: they get the upload limit and are the only ones that accept a multipart body.
 UPLOAD_ROUTES: Final = frozenset({("POST", "/api/artifacts"), ("POST", "/datasets")})
+# uploads on a path with a parameter (the controls page's evidence form: POST /systems/{system}/evidence)
+UPLOAD_PATHS: Final = (re.compile(r"/systems/[^/]+/evidence"),)
+
+
+def is_upload(scope: Scope) -> bool:
+    """Whether the request is one of the upload routes (a multipart body, the upload limit)."""
+    method, path = scope["method"], scope["path"]
+    return (method, path) in UPLOAD_ROUTES or (method == "POST" and any(p.fullmatch(path) for p in UPLOAD_PATHS))
+
+
 _MIB: Final = 1024 * 1024
 _STATUS: Final[tuple[tuple[type[AssayError], int, str], ...]] = (
     (Unauthenticated, 401, "unauthenticated"),
@@ -156,7 +173,7 @@ class BodyLimit:
         self.app, self.max_upload, self.max_body = app, max_upload, max_body
 
     def _limit(self, scope: Scope) -> tuple[int, str]:
-        if (scope["method"], scope["path"]) in UPLOAD_ROUTES:
+        if is_upload(scope):
             return self.max_upload, f"the upload limit of {self.max_upload // _MIB} MiB (ASSAY_MAX_UPLOAD_MB)"
         return self.max_body, f"the request body limit of {self.max_body // _MIB} MiB (ASSAY_MAX_BODY_MB)"
 
@@ -164,11 +181,12 @@ class BodyLimit:
     def _refusal(scope: Scope, limit: int, named: str) -> JSONResponse | None:
         """The answer to a request refused on its headers alone, or None."""
         headers = Headers(scope=scope)
-        upload = (scope["method"], scope["path"]) in UPLOAD_ROUTES
+        upload = is_upload(scope)
         if not upload and headers.get("content-type", "").strip().lower().startswith("multipart/"):
             return error_body(
                 "unsupported_media_type",
-                "only the uploads (POST /api/artifacts, POST /datasets) take a multipart body: send JSON or a form",
+                "only the uploads (POST /api/artifacts, POST /datasets, POST /systems/{system}/evidence) take a "
+                "multipart body: send JSON or a form",
                 415,
             )
         declared = headers.get("content-length")

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from assay.errors import InvalidInput, NotFound, PermissionDenied
-from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
+from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES
 from assay.metrics.options import BiasOptions
 from assay.reports.jsonable import jsonable
 from assay.server import web
@@ -32,7 +32,6 @@ from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated,
 from assay.server.login import login_response
 from assay.server.uploads import uploaded_file
 from assay.services.access import allowed, dataset_readable
-from assay.services.controls import REVOKE_REASON_MAX
 from assay.services.review import HIDDEN_SENTENCE
 from assay.services.workspace import Workspace
 
@@ -134,7 +133,8 @@ def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
     shares: dict[str, dict[str, Any]] = {s.name: {"system": s.name} for s in systems}
     for framework in DASHBOARD_FRAMEWORKS:  # one readiness pass per framework, all systems
         for entry in _readiness_document(auth, shared, framework)["systems"]:
-            shares[entry["system"]["name"]][framework] = entry.get("share")
+            if entry["system"]["name"] in shares:  # readiness lists every system; the overview those this person sees
+                shares[entry["system"]["name"]][framework] = entry.get("share")
     cells: dict[str, list[tuple[int, int]]] = {
         s.name: [(r.impact, r.likelihood) for r in ws.risks.list(s.name, status="open")] for s in systems
     }
@@ -151,7 +151,9 @@ def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
 
 def _dashboard(auth: Auth, shared: PageCache) -> dict[str, Any]:
     who, ws = auth.principal, auth.ws
-    overview = shared.get(auth, "overview", lambda: _overview(auth, shared))
+    seen = who.systems()
+    # built from the systems this person may see: shared by everyone who sees the same ones
+    overview = shared.get(auth, "overview", lambda: _overview(auth, shared), None if seen is None else frozenset(seen))
     visible = who.systems()
     systems = [s for s in overview["systems"] if visible is None or s.name in visible]
     names = {s.name for s in systems}
@@ -802,27 +804,6 @@ def contest_page(request: Request, auth: Auth, system: str, case_id: int) -> Res
     return _render(request, "contest", _contest(auth, system, case_id), json_twin=False)
 
 
-def _risks(auth: Auth, system: str) -> dict[str, Any]:
-    return {
-        "page": "risks",
-        "user": page_user(auth.principal),
-        "system": system,
-        "risks": [r.state() for r in auth.ws.risks.list(system)],
-        "can_write": allowed(auth.principal, "write", system),
-        "treatments": list(TREATMENTS),
-    }
-
-
-@router.get("/systems/{system}/risks.json")
-def risks_json(request: Request, auth: Auth, system: str) -> Response:
-    return _render(request, "risks", _risks(auth, system), json_twin=True)
-
-
-@router.get("/systems/{system}/risks")
-def risks_page(request: Request, auth: Auth, system: str) -> Response:
-    return _render(request, "risks", _risks(auth, system), json_twin=False)
-
-
 def _form_csrf(request: Request, sent: str) -> None:
     """A form posted with the session cookie must carry the session's CSRF token (a bearer token needs none)."""
     expected = getattr(request.state, "csrf", None)
@@ -848,78 +829,6 @@ async def form_csrf(request: Request, auth: Auth) -> Authorised:
 FormAuth = Annotated[Authorised, Depends(form_csrf)]
 
 
-@router.post("/systems/{system}/risks")
-def risks_add(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    title: Annotated[str, Form(max_length=300)],
-    source: Annotated[str, Form(max_length=100)],
-    likelihood: Annotated[int, Form()],
-    impact: Annotated[int, Form()],
-    treatment: Annotated[str, Form()],
-) -> Response:
-    fields = {"title": title, "source": source, "likelihood": likelihood, "impact": impact, "treatment": treatment}
-    auth.ws.risks.add(system, fields)
-    return RedirectResponse(f"/systems/{system}/risks", status_code=303)
-
-
-@router.post("/systems/{system}/risks/{risk_id}")
-def risk_edit_form(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    risk_id: int,
-    likelihood: Annotated[int, Form()],
-    impact: Annotated[int, Form()],
-    treatment: Annotated[str, Form()],
-    status: Annotated[str, Form()] = "open",
-) -> Response:
-    """Change a risk's ratings and treatment, or close it."""
-    auth.ws.risks.update(system, risk_id, {"likelihood": likelihood, "impact": impact, "treatment": treatment})
-    if status == "closed":
-        auth.ws.risks.close(system, risk_id, reason="closed in the risk register page")
-    return _back(f"/systems/{system}/risks")
-
-
-@router.get("/systems/{system}/soa.json")
-def soa_json(auth: Auth, system: str) -> Response:
-    return JSONResponse(auth.ws.controls.soa(system))
-
-
-@router.get("/systems/{system}/soa")
-def soa_page(auth: Auth, system: str) -> Response:
-    from assay.reports.soa import render_soa_html
-
-    return HTMLResponse(render_soa_html(auth.ws.controls.soa(system)))
-
-
-def _readiness(auth: Auth, shared: PageCache, framework: str) -> dict[str, Any]:
-    visible = auth.principal.systems()
-    document = _readiness_document(auth, shared, framework)
-    organisation = None
-    if document["framework"]["id"] == "iso42001":  # the clauses 4-10, judged for the organisation
-        organisation = shared.get(auth, "aims-readiness", lambda: auth.ws.aims.readiness())
-    return {
-        "page": "readiness",
-        "organisation": organisation,
-        "user": page_user(auth.principal),
-        **document,
-        "generated_by": auth.principal.name,
-        "systems": [s for s in document["systems"] if visible is None or s["system"]["name"] in visible],
-    }
-
-
-@router.get("/readiness.json")
-def readiness_json(request: Request, auth: Auth, framework: str = "iso42001") -> Response:
-    return _render(request, "readiness", _readiness(auth, _shared(request), framework), json_twin=True)
-
-
-@router.get("/readiness")
-def readiness_page(request: Request, auth: Auth, framework: str = "iso42001") -> Response:
-    return _render(request, "readiness", _readiness(auth, _shared(request), framework), json_twin=False)
-
-
 def _inbox(auth: Auth) -> dict[str, Any]:
     visible = auth.principal.systems()
     pending = [
@@ -941,36 +850,6 @@ def approvals_json(request: Request, auth: Auth) -> Response:
 @router.get("/approvals")
 def approvals_page(request: Request, auth: Auth) -> Response:
     return _render(request, "approvals", _inbox(auth), json_twin=False)
-
-
-def _audit(auth: Auth, after: int, verified: dict[str, Any] | None = None) -> dict[str, Any]:
-    from assay.store.audit import EventFilter
-
-    events = auth.ws.audit.log(EventFilter(after_seq=after), limit=100)
-    return {
-        "page": "audit",
-        "user": page_user(auth.principal),
-        "events": [{**e.content(), "hash": e.hash} for e in events],
-        "after": after,
-        "next": events[-1].seq if len(events) == 100 else None,
-        "verification": verified,
-    }
-
-
-@router.get("/audit.json")
-def audit_json(request: Request, auth: Auth, after: int = 0) -> Response:
-    return _render(request, "audit", _audit(auth, after), json_twin=True)
-
-
-@router.get("/audit")
-def audit_page(request: Request, auth: Auth, after: int = 0) -> Response:
-    return _render(request, "audit", _audit(auth, after), json_twin=False)
-
-
-@router.post("/audit/verify")
-def audit_verify_page(request: Request, auth: FormAuth) -> Response:
-    verified = auth.ws.audit.verify().to_dict()
-    return _render(request, "audit", _audit(auth, 0, verified), json_twin=False)
 
 
 @router.get("/systems/{system}/models/{ref}/card.json")
@@ -1107,19 +986,6 @@ def assessment_run_form(
     target = Target(system, dataset_version.strip(), model_version=model_version.strip() or None)
     job = auth.ws.runs.submit("bias", target, options, principal=auth.principal)  # a bad target: an error page now
     return _back(f"/jobs/{job.id}")
-
-
-@router.post("/systems/{system}/evidence/{evidence_id}/revoke")
-def evidence_revoke_form(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    evidence_id: int,
-    reason: Annotated[str, Form(max_length=REVOKE_REASON_MAX)],
-) -> Response:
-    """Withdraw a piece of evidence with a reason: it stays listed as revoked and no longer counts."""
-    auth.ws.controls.revoke_evidence(system, evidence_id, reason=reason)
-    return _back(f"/systems/{system}#evidence")
 
 
 @router.post("/systems/{system}/approvals")
