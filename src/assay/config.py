@@ -103,6 +103,20 @@ class Settings(BaseSettings):
         description="Upgrade the SMTP connection with STARTTLS (false only for a relay on this host; port 465 "
         "uses TLS from the start whatever this says).",
     )
+    # notifications in the app, e-mailed through the SMTP settings above (see docs/web.md)
+    notify_domain: str | None = Field(
+        default=None,
+        description="Mail domain of users who gave no address of their own: NAME@DOMAIN (none: only those who did).",
+        pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$",
+    )
+    notify_email_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="How often a worker e-mails people their new notifications when ASSAY_SMTP_HOST is set (0: never).",
+    )
+    public_url: str | None = Field(
+        default=None, description="The server's address as people open it, for links in e-mail (none: paths only)."
+    )
     alert_timeout: float = Field(
         default=10.0, gt=0, le=120, description="Seconds an alert delivery (webhook, SMTP) may take per attempt."
     )

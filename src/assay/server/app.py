@@ -51,6 +51,7 @@ from assay.server import (
     pages_controls,
     pages_risks,
     pages_systems,
+    pages_tasks,
     review,
     ui,
     uploads,
@@ -88,6 +89,7 @@ ROUTERS: Final = tuple(
         pages_admin,
         pages_systems,
         pages_compute,
+        pages_tasks,
     )
 )
 

@@ -392,6 +392,16 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("GET", "/systems/{system}/run.json"): "write",
     ("POST", "/systems/{system}/run"): "write",
     ("POST", "/jobs/{job_id}/cancel"): "contribute",
+    # the person's own pages (pages_tasks.py): each lists only what its reader may see or is theirs
+    ("GET", "/tasks"): "read",
+    ("GET", "/tasks.json"): "read",
+    ("GET", "/tasks.csv"): "read",
+    ("GET", "/notifications"): "read",
+    ("GET", "/notifications.json"): "read",
+    ("POST", "/notifications/read"): "account",
+    ("POST", "/notifications/email"): "account",
+    ("GET", "/search"): "read",
+    ("GET", "/search.json"): "read",
 }
 
 # routes anyone may call (no principal)

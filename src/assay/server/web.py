@@ -64,6 +64,11 @@ def render(request: Request, name: str, context: Mapping[str, Any], *, status: i
     whole page: htmx picks the part it swaps (``hx-select``), so every URL is a page a person can bookmark."""
     notice = _flash(request)
     csrf = getattr(request.state, "csrf", "")
+    user = context.get("user")
+    if isinstance(user, Mapping) and user.get("name") and getattr(request.state, "principal", None) is not None:
+        from assay.server.header import counts  # the header's counts: cached per person, ledger head and day
+
+        context = {**context, "user": counts(request, dict(user))}
     page = template(f"ui/{name}.html.j2", **FILTERS)
     body = page.render({**context, "csrf": csrf, "notice": notice, "request_path": _path(request)})
     response = HTMLResponse(body, status_code=status)

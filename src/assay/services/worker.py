@@ -7,7 +7,10 @@ application made by ``create_app`` alone). A computation holds the GIL for much 
 busy: in a process of its own, at a lower CPU priority (``ASSAY_WORKER_NICE``), it cannot slow the server's
 answers (see docs/jobs.md, "Workers", for the measurements). Each worker thread claims
 the oldest queued job and runs it; one housekeeping thread fires due schedules, refreshes the heartbeat of the
-jobs running in this process and fails the jobs left running by a worker that stopped (:func:`.jobs.reap`).
+jobs running in this process and fails the jobs left running by a worker that stopped (:func:`.jobs.reap`). When
+e-mail is configured (``ASSAY_SMTP_HOST``), one more thread e-mails people their new notifications every
+``ASSAY_NOTIFY_EMAIL_SECONDS`` (:func:`send_notifications`; in a thread of its own, so that a slow mail server never
+delays the heartbeats).
 
 At shutdown the pool asks its running jobs to stop (their next progress report raises), waits
 ``ASSAY_WORKER_SHUTDOWN_GRACE`` seconds, and marks failed, with :data:`.jobs.STOPPED_REASON`, any still running:
@@ -35,7 +38,7 @@ from assay.store.models import Job
 if TYPE_CHECKING:
     from assay.services.workspace import Workspace
 
-__all__ = ["WorkerPool", "WorkerProcess", "run_until_idle", "serve_parent"]
+__all__ = ["WorkerPool", "WorkerProcess", "run_until_idle", "send_notifications", "serve_parent"]
 
 log = logging.getLogger("assay.jobs")
 HEARTBEAT_SHARE: Final = 5  # a heartbeat every timeout / 5 seconds
@@ -71,6 +74,10 @@ class WorkerPool:
         keeper = threading.Thread(target=self._keep, name="assay-housekeeping", daemon=True)
         keeper.start()
         self._threads.append(keeper)
+        if _mail_enabled(self.ws):
+            mailer = threading.Thread(target=self._mail, name="assay-notifications", daemon=True)
+            mailer.start()
+            self._threads.append(mailer)
 
     def stop(self) -> None:
         """Ask running jobs to stop, wait for them (the shutdown grace), and fail any still running."""
@@ -117,6 +124,14 @@ class WorkerPool:
         except Exception:
             log.exception("job housekeeping failed (tried again at the next poll)")
 
+    def _mail(self) -> None:
+        every = float(self.ws.settings.notify_email_seconds)
+        while not self._stop.wait(every):
+            try:
+                send_notifications(self.ws)
+            except Exception:  # the database or the mail server is away: tried again next time
+                log.exception("notifications could not be e-mailed (tried again in %s s)", every)
+
     def _keep(self) -> None:
         last_reap = time.monotonic()
         while not self._stop.wait(min(self.poll, self.timeout / HEARTBEAT_SHARE)):
@@ -127,14 +142,36 @@ class WorkerPool:
             self._housekeep(reap_now=reap_now)
 
 
+def _mail_enabled(ws: Workspace) -> bool:
+    return bool(ws.settings.smtp_host) and ws.settings.notify_email_seconds > 0
+
+
+def send_notifications(ws: Workspace) -> int:
+    """E-mail each person their new notifications, once (:meth:`.notifications.Notifications.send_email`), when
+    e-mail is configured (``ASSAY_SMTP_HOST``, ``ASSAY_NOTIFY_EMAIL_SECONDS`` > 0); how many e-mails were sent."""
+    if not _mail_enabled(ws):
+        return 0
+    sent = 0
+    for result in ws.notifications.send_email():
+        if result.sent:
+            sent += 1
+        else:
+            log.warning("notifications for %s not e-mailed to %s: %s", result.person, result.address, result.error)
+    return sent
+
+
 def run_until_idle(ws: Workspace, *, trust_pickle: bool = False) -> int:
-    """``assay worker --once``: fail lost jobs, fire due schedules, then run queued jobs in this thread until none
-    is left. Returns how many jobs ran."""
+    """``assay worker --once``: fail lost jobs, fire due schedules, e-mail new notifications (when configured), then
+    run queued jobs in this thread until none is left. Returns how many jobs ran."""
     settings = ws.settings
     if settings.test_handlers:
         jobs_module.register_test_handlers()
     reap(ws, float(settings.job_heartbeat_timeout))
     fire_due(ws, float(settings.schedule_grace_seconds))
+    try:
+        send_notifications(ws)
+    except Exception:  # never keeps the queued jobs from running
+        log.exception("notifications could not be e-mailed (tried again at the next run)")
     count = 0
     stop = threading.Event()
     worker = worker_id()

@@ -55,12 +55,15 @@ if TYPE_CHECKING:
     from assay.services.jobs import Jobs
     from assay.services.mitigation import Mitigation
     from assay.services.monitors import Monitors
+    from assay.services.notifications import Notifications
     from assay.services.oversight import Oversight
     from assay.services.registry import Assessments, Datasets, Models, Systems
     from assay.services.review import Review
     from assay.services.risks import ImpactAssessments, Risks
     from assay.services.runs import Runs
     from assay.services.schedules import Schedules
+    from assay.services.search import Search
+    from assay.services.tasks import Tasks
     from assay.services.techdocs import TechnicalDocs
     from assay.store.database import Transaction
 
@@ -481,6 +484,27 @@ class Workspace:
         from assay.services.schedules import Schedules
 
         return Schedules(self)
+
+    @cached_property
+    def tasks(self) -> Tasks:
+        """What the acting user has to do: ``ws.tasks()``, ``ws.tasks.count()`` (see docs/web.md)."""
+        from assay.services.tasks import Tasks
+
+        return Tasks(self)
+
+    @cached_property
+    def notifications(self) -> Notifications:
+        """The acting user's notifications, derived from the ledger; their e-mail (see docs/web.md)."""
+        from assay.services.notifications import Notifications
+
+        return Notifications(self)
+
+    @cached_property
+    def search(self) -> Search:
+        """``ws.search(q)``: systems, risks, controls, evidence, versions and events the acting user may see."""
+        from assay.services.search import Search
+
+        return Search(self)
 
 
 _RESTORE = "restore it from your backup (writes are refused without it: checkpoints are signed every N events)"

@@ -71,6 +71,7 @@ __all__ = [
     "Monitor",
     "MonitorRun",
     "Nonconformity",
+    "NotificationMark",
     "RetrainingRequest",
     "Risk",
     "Schedule",
@@ -1261,9 +1262,14 @@ class ProtectedCorpus(Base):
 
 
 class AuditEvent(Base):
-    """One ledger event; the database refuses UPDATE and DELETE on this table (triggers in the migration)."""
+    """One ledger event; the database refuses UPDATE and DELETE on this table (triggers in the migration). Indexed by
+    object (a person's notifications are the events on their records) and by actor (search, the audit page)."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_object_type_object_id", "object_type", "object_id"),
+        Index("ix_audit_events_actor", "actor"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     time: Mapped[str] = mapped_column(String(40))
@@ -1287,3 +1293,20 @@ class AuditCheckpoint(Base):
     time: Mapped[str] = mapped_column(String(40))
     key_id: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(128))
+
+
+class NotificationMark(Base):
+    """What one user has had of their notifications (which are derived from the ledger, see
+    :mod:`assay.services.notifications`): the newest event sequence number they marked read (``read_seq``) and the
+    newest one e-mailed to them (``mailed_seq``), and the address they asked to be e-mailed at (``email``; none: the
+    workspace's mail domain, if set). Not governed: it changes each time a person reads their notifications and decides
+    nothing (the events themselves are in the ledger)."""
+
+    __tablename__ = "notification_marks"
+    governed: ClassVar[bool] = False
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    mailed_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    email: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[dt.datetime] = _created()
