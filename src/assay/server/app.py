@@ -45,6 +45,7 @@ from assay.server import (
     metrics,
     monitors,
     oversight,
+    pages_approvals,
     review,
     ui,
     uploads,
@@ -77,6 +78,7 @@ ROUTERS: Final = tuple(
         aims_org,
         aims_audit,
         ui,
+        pages_approvals,
     )
 )
 

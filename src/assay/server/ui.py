@@ -920,29 +920,6 @@ def readiness_page(request: Request, auth: Auth, framework: str = "iso42001") ->
     return _render(request, "readiness", _readiness(auth, _shared(request), framework), json_twin=False)
 
 
-def _inbox(auth: Auth) -> dict[str, Any]:
-    visible = auth.principal.systems()
-    pending = [
-        {
-            **a.to_dict(),
-            "can_decide": allowed(auth.principal, "approve", a.system) and a.requested_by != auth.principal.name,
-        }
-        for a in auth.ws.approvals.list(status="pending")
-        if visible is None or a.system in visible
-    ]
-    return {"page": "approvals", "user": page_user(auth.principal), "pending": pending}
-
-
-@router.get("/approvals.json")
-def approvals_json(request: Request, auth: Auth) -> Response:
-    return _render(request, "approvals", _inbox(auth), json_twin=True)
-
-
-@router.get("/approvals")
-def approvals_page(request: Request, auth: Auth) -> Response:
-    return _render(request, "approvals", _inbox(auth), json_twin=False)
-
-
 def _audit(auth: Auth, after: int, verified: dict[str, Any] | None = None) -> dict[str, Any]:
     from assay.store.audit import EventFilter
 
@@ -1120,16 +1097,3 @@ def evidence_revoke_form(
     """Withdraw a piece of evidence with a reason: it stays listed as revoked and no longer counts."""
     auth.ws.controls.revoke_evidence(system, evidence_id, reason=reason)
     return _back(f"/systems/{system}#evidence")
-
-
-@router.post("/systems/{system}/approvals")
-def approval_request_form(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    ref: Annotated[str, Form(max_length=201)],
-    stage: Annotated[str, Form()] = "production",
-    comment: Annotated[str, Form(max_length=2000)] = "",
-) -> Response:
-    auth.ws.approvals.request(system, ref, stage, comment=comment)
-    return _back(f"/systems/{system}")
