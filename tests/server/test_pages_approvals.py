@@ -148,6 +148,19 @@ def test_a_failing_gate_cannot_be_approved_until_someone_else_waives_it(served: 
     assert ws.models.get_version("parole", "lr@1").stage == "production"
     actions = _actions(ws)
     assert actions.count("approval.decision") == 2 and "approval.approve" in actions and "gate.evaluate" in actions
+
+    # the next request shows what changed since this approval
+    erin = ws.login("erin", PASSWORD)
+    erin.models.register_version("parole", {"model": "lr", "version": "2", "parent": "1"})
+    erin.risks.add("parole", {"title": "Drift in parole data", "source": "data", "likelihood": 4, "impact": 4,
+                              "treatment": "mitigate"})  # fmt: skip
+    nxt = erin.approvals.request("parole", "lr@2", "production")
+    changes = client.get(f"/approvals/{nxt.id}.json").json()["changes"]
+    assert changes["last_approval"]["id"] == 2 and changes["last_approval"]["ref"] == "lr@1"
+    assert changes["model_version"]["parent"] == "lr@1" and changes["assessments"]["total"] == 0
+    assert [r["title"] for r in changes["risks_opened"]["items"]] == ["Drift in parole data"]
+    page = client.get(f"/approvals/{nxt.id}").text
+    assert "Drift in parole data" in page and "No assessment recorded." in page and "from lr@1" in page
     assert ws.audit.verify().ok
 
 
