@@ -17,6 +17,23 @@ from tests.support.env import ROOT, unavailable
 from tests.support.people import People
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """argon2id at its cheapest parameters in the test processes. The production parameters cost about 0.1 s of CPU
+    per hash and per check on purpose, and the suite makes thousands (every served workspace adds ten users and logs
+    them in); the code path is the same, only the cost changes. Servers and commands started as processes by the
+    tests keep the production parameters (tests/server/test_server.py starts one and logs in)."""
+    import argon2
+
+    from assay.services import access
+
+    cheap = argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(access, "_HASHER", cheap)
+        patch.setattr(access, "_DUMMY_HASH", cheap.hash("assay-dummy-password-for-timing"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     configured = load_settings().shared_data  # ASSAY_SHARED_DATA, default ../shared/data beside the checkout

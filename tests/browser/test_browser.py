@@ -73,19 +73,25 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
 
     _login(page, base, "alice")
+    page.click("#new-system-link")
+    page.wait_for_url(f"{base}/systems/new")
     page.fill('#new-system input[name="name"]', "release")
-    page.fill('#new-system input[name="purpose"]', "Recommend release with a summons")
+    page.fill('#new-system textarea[name="purpose"]', "Recommend release with a summons")
     page.click('#new-system button[type="submit"]')
     page.wait_for_url(f"{base}/systems/release")
-    page.fill('#upload-dataset input[name="ref"]', "arrests@1")
+    page.goto(f"{base}/systems/release/models")
+    page.fill('#upload-dataset input[name="dataset"]', "arrests")
+    page.fill('#upload-dataset input[name="data_version"]', "1")
     page.set_input_files('#upload-dataset input[name="file"]', str(_data(tmp_path / "arrests.csv")))
-    page.fill('#upload-dataset input[name="source"]', "made-up test data")
+    page.fill('#upload-dataset input[name="data_source"]', "made-up test data")
     page.click('#upload-dataset button[type="submit"]')
-    page.wait_for_url(f"{base}/systems/release")
-    page.fill('#register-model input[name="ref"]', "lr@1")
-    page.fill('#register-model input[name="training_data"]', "arrests@1")
+    page.wait_for_url(f"{base}/systems/release/models")
+    page.fill('#register-model input[name="model"]', "lr")
+    page.fill('#register-model input[name="version"]', "1")
+    page.select_option('#register-model select[name="training_dataset"]', "arrests@1")
     page.click('#register-model button[type="submit"]')
-    page.wait_for_url(f"{base}/systems/release")
+    page.wait_for_url(f"{base}/systems/release/models")
+    page.goto(f"{base}/systems/release/run")  # page of the compute helper
     form = "#run-assessment"
     for name, value in (("dataset_version", "arrests@1"), ("model_version", "lr@1"), ("label", "released"),
                         ("positive", "Yes"), ("facet", "colour=Black"), ("score", "p")):  # fmt: skip
@@ -99,13 +105,15 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.wait_for_url(f"{base}/systems/release/assessments/1")
     assert "DPPL" in page.inner_text("#metrics")
     page.screenshot(path=str(SHOTS / "assessment.png"), full_page=True)
-    page.goto(f"{base}/systems/release")
-    page.fill('#request-approval input[name="ref"]', "lr@1")
+    page.goto(f"{base}/systems/release/approvals")  # page of the approvals helper
+    page.select_option('#request-approval select[name="ref"]', "lr@1")
     page.select_option('#request-approval select[name="stage"]', "staging")
     page.click('#request-approval button[type="submit"]')
     page.wait_for_url(re.compile(r".*/approvals/\d+$"))  # the request's page, with the message
     request_path = urlsplit(page.url).path
     assert "Approval request" in page.inner_text("#flash")
+    page.goto(f"{base}/systems/release")
+    assert "pending" in page.inner_text("#approvals")
     _logout(page)
 
     ws.access.grant("bob", "release", "approver")  # an administrator's decision
@@ -124,7 +132,7 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     _login(page, base, "auditor")
     page.goto(f"{base}/audit")
     events = page.inner_text("#events")
-    assert "approval.approve" in events and "bob" in events
+    assert "approval approved" in events and "bob" in events  # the action in words
     page.click("#verify")
     page.wait_for_selector("#verification")
     assert "The ledger verifies" in page.inner_text("#verification")

@@ -168,7 +168,7 @@ def test_request_reject_and_withdraw_with_confirmation(served: Served) -> None:
     client, _, ws = served
     csrf = _login(client, "owner")
     page = client.get("/systems/release/approvals")
-    assert page.status_code == 200 and 'id="request-form"' in page.text and '<option value="lr@1"' in page.text
+    assert page.status_code == 200 and 'id="request-approval"' in page.text and '<option value="lr@1"' in page.text
     wrong = client.post("/systems/release/approvals", data={"csrf": csrf, "ref": "lr@1", "stage": "moon",
                                                             "comment": "kept"})  # fmt: skip
     assert (

@@ -228,28 +228,39 @@ def test_governance_pages(server: tuple[TestClient, dict[str, str], Workspace], 
     assert client.post("/systems/release/risks", data=form, follow_redirects=False).status_code == 403  # no CSRF
     created = client.post("/systems/release/risks", data={**form, "csrf": csrf.group(1)}, follow_redirects=False)
     assert created.status_code == 303
-    risks = client.get("/systems/release/risks.json").json()["risks"]
+    risks = client.get("/systems/release/risks.json?sort=id").json()["risks"]
     assert risks[-1]["title"] == "Drift in age"
     heat = client.get("/").text  # impact 4, likelihood 3: score 12, a high risk, counted in its cell
-    assert re.search(r'class="num level-high" title="impact 4, likelihood 3 \(high\): 1 open risk">1<', heat)
+    assert re.search(
+        r'class="num level-high" title="impact 4, likelihood 3 \(high\): 1 open risk">'
+        r'<a href="/risks\?impact=4&amp;likelihood=3">1</a><',
+        heat,
+    )
     assert "no open risks" not in heat
-    edit = {"likelihood": "5", "impact": "4", "treatment": "avoid", "status": "closed", "csrf": csrf.group(1)}
+    edit = {**form, "likelihood": "5", "treatment": "avoid", "csrf": csrf.group(1)}
     assert (
         client.post(f"/systems/release/risks/{risks[-1]['id']}", data=edit, follow_redirects=False).status_code == 303
     )
-    edited = client.get("/systems/release/risks.json").json()["risks"][-1]
+    close = {"reason": "done", "csrf": csrf.group(1)}
+    closing = client.post(f"/systems/release/risks/{risks[-1]['id']}/close", data=close, follow_redirects=False)
+    assert closing.status_code == 303
+    edited = client.get(f"/systems/release/risks/{risks[-1]['id']}.json").json()["risk"]
     assert (edited["level"], edited["treatment"], edited["status"]) == ("critical", "avoid", "closed")
-    assert "Datasets (training and evaluation)" in client.get("/systems/release").text
+    assert "Datasets (training and evaluation)" in client.get("/systems/release/models").text
     assert ws.audit.log(EventFilter(action="risk.create"))[-1].actor == "owner"
-    assert 'action="/systems/release/evidence/1/revoke"' in client.get("/systems/release").text
+    # page of the controls helper
+    assert 'action="/systems/release/evidence/1/revoke"' in client.get("/systems/release/controls").text
     revoke = {"reason": "attached to the wrong control", "csrf": csrf.group(1)}
+    assert client.post("/systems/release/evidence/1/revoke", data=revoke).status_code == 422  # not confirmed
+    revoke["confirm"] = "yes"
     assert client.post("/systems/release/evidence/1/revoke", data=revoke, follow_redirects=False).status_code == 303
     shown = {e["id"]: e for e in client.get("/systems/release.json").json()["evidence"]}
     assert shown[1]["state"] == "revoked" and shown[1]["revoke_reason"] == "attached to the wrong control"
-    assert 'action="/systems/release/evidence/1/revoke"' not in client.get("/systems/release").text
+    # page of the controls helper
+    assert 'action="/systems/release/evidence/1/revoke"' not in client.get("/systems/release/controls").text
     assert ws.audit.log(EventFilter(action="evidence.revoke"))[-1].actor == "owner"
     assert "Statement of Applicability" in client.get("/systems/release/soa").text
-    assert client.get("/readiness.json").json()["systems"][0]["system"]["name"] == "release"
+    assert client.get("/readiness.json").json()["summary"][0]["system"] == "release"
     card = client.get("/systems/release/models/lr@1/card?format=pdf")
     assert card.status_code == 200 and card.content.startswith(b"%PDF")
     assert client.get("/audit").status_code == 403  # an owner does not read the ledger

@@ -109,7 +109,7 @@ def test_an_upload_is_not_read_before_authentication(server: Served) -> None:
 
     body, kind = _multipart(MIB)
     with TestClient(counting) as counted_client:
-        for path in ("/api/artifacts", "/datasets"):
+        for path in ("/api/artifacts", "/systems/release/datasets", "/systems/release/models"):
             response = counted_client.post(path, content=body, headers={"Content-Type": kind}, follow_redirects=False)
             assert response.status_code in (401, 303), (path, response.status_code)
             assert received["bytes"] == 0, f"{path}: {received['bytes']} bytes read before authentication"
@@ -121,22 +121,16 @@ def test_an_upload_is_not_read_before_authentication(server: Served) -> None:
 def test_the_dataset_upload_form_still_registers(server: Served, tmp_path: Path) -> None:
     client, _, ws = server
     client.post("/login", data={"name": "owner", "password": PASSWORD}, follow_redirects=False)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/systems/release").text)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/systems/release/models").text)
     assert csrf is not None
-    fields = {
-        "ref": "credit@1",
-        "system": "release",
-        "source": "bank",
-        "back": "/systems/release",
-        "csrf": csrf.group(1),
-    }
+    fields = {"dataset": "credit", "data_version": "1", "data_source": "bank", "csrf": csrf.group(1)}
     files = {"file": ("credit.csv", b"age,y\n30,1\n40,0\n")}
-    made = client.post("/datasets", data=fields, files=files, follow_redirects=False)
-    assert made.status_code == 303 and made.headers["location"] == "/systems/release"
+    made = client.post("/systems/release/datasets", data=fields, files=files, follow_redirects=False)
+    assert made.status_code == 303 and made.headers["location"] == "/systems/release/models"
     assert ws.datasets.get_version("credit@1").row_count == 2
-    too_long = client.post("/datasets", data={**fields, "ref": "x" * 300}, files=files, follow_redirects=False)
-    assert too_long.status_code == 422 and "ref" in too_long.json()["error"]["message"]
-    no_csrf = client.post("/datasets", data={"ref": "credit@2"}, files=files, follow_redirects=False)
+    too_long = client.post("/systems/release/datasets", data={**fields, "data_version": "x" * 300}, files=files)
+    assert too_long.status_code == 422 and 'id="e-data_version"' in too_long.text  # the error next to the field
+    no_csrf = client.post("/systems/release/datasets", data={"dataset": "credit"}, files=files, follow_redirects=False)
     assert no_csrf.status_code == 403
 
 

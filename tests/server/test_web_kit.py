@@ -168,3 +168,15 @@ def test_a_message_is_shown_once_after_an_action(served: tuple[TestClient, dict[
     first = client.get("/")
     assert 'id="flash"' in first.text and "Saved &lt;the&gt; thing" in first.text
     assert 'id="flash"' not in client.get("/").text
+
+
+def test_the_dashboard_shows_each_person_their_systems_whoever_loaded_it_first(served: Served) -> None:
+    client, _, ws = served
+    ws.systems.create({"name": "hidden-elsewhere", "eu_ai_act_category": "minimal"})
+    _login(client, "admin")
+    assert "hidden-elsewhere" in client.get("/index.json").text
+    client.cookies.clear()
+    _login(client, "viewer")  # a member of "release" only: the overview the admin built is not theirs
+    page = client.get("/")
+    assert page.status_code == 200 and "hidden-elsewhere" not in page.text
+    assert [s["name"] for s in client.get("/index.json").json()["systems"]] == ["release"]

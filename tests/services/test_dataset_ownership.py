@@ -142,29 +142,29 @@ def test_read_tokens_auditors_and_admins(team: Team) -> None:
     assert missing.status_code == 422 and "system" in missing.json()["error"]["message"]
 
 
-def test_the_pages_list_only_visible_datasets_and_the_form_offers_owned_systems(team: Team, data: Path) -> None:
+def test_the_pages_list_only_visible_datasets_and_the_form_uploads_to_the_pages_system(team: Team, data: Path) -> None:
     ws = team.ws
     ws.datasets.share("bdata", "release")
     ws.runs.run("duplicates", Target("release", "bdata@1"), {})  # release's records now use bdata@1
     headers = {"Authorization": f"Bearer {team.tokens['viewer']}"}
-    assert [d["ref"] for d in team.client.get("/systems/release.json", headers=headers).json()["datasets"]] == [
-        "bdata@1"
-    ]
+    listed = team.client.get("/systems/release.json", headers=headers).json()["datasets"]
+    assert [d["ref"] for d in listed] == ["adata@1", "bdata@1"]  # its own, and the shared one its records use
     ws.datasets.unshare("bdata", "release")
-    assert team.client.get("/systems/release.json", headers=headers).json()["datasets"] == []
+    listed = team.client.get("/systems/release.json", headers=headers).json()["datasets"]
+    assert [d["ref"] for d in listed] == ["adata@1"]  # used by its records, but no longer readable by the viewer
     client = team.client
     client.post("/login", data={"name": "owner", "password": PASSWORD}, follow_redirects=False)
-    page = client.get("/systems/release")
-    assert re.search(r'<select name="system" required><option selected>release</option></select>', page.text)
+    page = client.get("/systems/release/models")
+    assert 'action="/systems/release/datasets"' in page.text  # the upload registers in the page's system
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert csrf is not None
-    form = {"ref": "upload@1", "system": "bsys", "csrf": csrf.group(1)}
+    form = {"dataset": "upload", "data_version": "1", "csrf": csrf.group(1)}
     with data.open("rb") as handle:
-        refused = client.post("/datasets", data=form, files={"file": ("p.csv", handle)}, follow_redirects=False)
-    assert refused.status_code == 404
+        refused = client.post("/systems/bsys/datasets", data=form, files={"file": ("p.csv", handle)})
+    assert refused.status_code == 404  # a system the owner of release cannot see
     with data.open("rb") as handle:
-        form["system"] = "release"
-        done = client.post("/datasets", data=form, files={"file": ("p.csv", handle)}, follow_redirects=False)
+        done = client.post("/systems/release/datasets", data=form, files={"file": ("p.csv", handle)},
+                           follow_redirects=False)  # fmt: skip
     assert done.status_code == 303 and ws.datasets.get("upload").system == "release"
 
 

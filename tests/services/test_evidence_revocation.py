@@ -343,7 +343,7 @@ def test_api_revoke(workspace: Workspace) -> None:
 
         # the system page shows it as revoked
         client.post("/login", data={"name": "viewer", "password": PASSWORD}, follow_redirects=False)
-        page = client.get("/systems/release")
+        page = client.get("/systems/release/controls")  # page of the controls helper
         assert page.status_code == 200 and "revoked by owner on" in page.text and "wrong model version" in page.text
         twin = client.get("/systems/release.json").json()
         assert [e["state"] for e in twin["evidence"] if e["id"] == evidence_id] == ["revoked"]

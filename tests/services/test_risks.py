@@ -400,3 +400,36 @@ def test_the_guide_documents_every_option_and_heading() -> None:
                         assert f"`{option}" in text or f" {option} " in text, f"{group_name} {name} {option}"
     for key, title in IMPACT_HEADINGS.items():
         assert f"| `{key}` | {title} |" in text
+
+
+def test_risks_across_systems_are_filtered_sorted_and_paged_for_the_viewer(ws: Workspace, people: Any) -> None:
+    from assay.services.risks import RiskQuery
+
+    ws.systems.create({"name": "other"})
+    base = {"source": "data", "treatment": "mitigate", "owner": "bob"}
+    ws.risks.add("release", {**base, "title": "100% of 50_50 cases", "likelihood": 5, "impact": 5})
+    ws.risks.add("release", {**base, "title": "late", "likelihood": 1, "impact": 2, "review_date": "2020-01-01"})
+    ws.risks.add("release", {**base, "title": "undated", "likelihood": 3, "impact": 3, "owner": ""})
+    ws.risks.add("other", {**base, "title": "elsewhere", "likelihood": 4, "impact": 4})
+    bob = people("bob", release="owner")
+    assert bob.access.members("release") == {"bob": "owner"}
+    mine = bob.risks.across()
+    assert [r["title"] for r in mine] == ["100% of 50_50 cases", "undated", "late"]  # the most severe first
+    assert {r["system"] for r in mine} == {"release"} and mine.total == 3  # "other" is not bob's
+    for desc in (False, True):  # without a review date: last, whichever the direction
+        dated = [r["title"] for r in bob.risks.across(RiskQuery(sort="review_date", desc=desc))]
+        assert dated == ["late", "100% of 50_50 cases", "undated"]
+    late = bob.risks.across(RiskQuery(overdue=True, today=dt.date(2021, 1, 1)))
+    assert [(r["title"], r["overdue"]) for r in late] == [("late", True)]
+    assert bob.risks.across(RiskQuery(q="0%")).total == 1 and bob.risks.across(RiskQuery(q="0_5")).total == 1
+    assert bob.risks.across(RiskQuery(q="x%")).total == 0  # % and _ are the title's own characters
+    page = ws.risks.across(RiskQuery(sort="system", desc=False), limit=2, offset=2)
+    assert page.total == 4 and [r["system"] for r in page] == ["release", "release"]
+    assert [r["title"] for r in ws.risks.across(RiskQuery(likelihood=4, impact=4))] == ["elsewhere"]
+    assert bob.risks.owners() == ("bob",)
+    with pytest.raises(InvalidInput, match="cannot sort risks by 'score'"):
+        ws.risks.across(RiskQuery(sort="score"))
+    with pytest.raises(InvalidInput, match="risk level 'severe' is not one of"):
+        ws.risks.across(RiskQuery(level="severe"))
+    with pytest.raises(NotFound):
+        bob.access.members("other")

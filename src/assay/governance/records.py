@@ -36,12 +36,15 @@ __all__ = [
     "ANNEX_III_AREAS",
     "EU_AI_ACT_CATEGORIES",
     "EVIDENCE_KINDS",
+    "IMPACT_GUIDANCE",
     "IMPACT_HEADINGS",
+    "IMPACT_SCALE",
     "IMPACT_STATUSES",
     "IMPLEMENTATION_STATUSES",
     "INCIDENT_SEVERITIES",
     "INCIDENT_STATUSES",
     "LIFECYCLE_STAGES",
+    "LIKELIHOOD_SCALE",
     "MODEL_STAGES",
     "OVERSIGHT_MODES",
     "RISK_STATUSES",
@@ -124,6 +127,25 @@ IMPACT_HEADINGS: Final[dict[str, str]] = {
     "measures": "Measures to address harms and benefits",
     "approval": "Review, approval and monitoring of the assessment",
 }
+
+# What each heading asks (Assay's own summary of ISO/IEC 42005 clause 6), shown as guidance beside its text.
+IMPACT_GUIDANCE: Final[dict[str, str]] = {
+    "scope": "What the assessment covers and does not: the system's version, the life cycle stages, the period.",
+    "system_information": "What the system is for, how it is meant to be used, and how it could be misused.",
+    "data_information": "The data used to build and run the system: where it comes from, its quality and gaps.",
+    "algorithm_and_model": "The kind of model, how it was developed and tested, and its known limitations.",
+    "deployment_environment": "Where and by whom the system is used: the setting, the people operating it.",
+    "interested_parties": "Who is affected, directly or not, including vulnerable groups, and how they were heard.",
+    "benefits": "The benefits to people and society, actual and reasonably foreseeable.",
+    "harms": "The harms to people, groups and society (rights, safety, fairness), actual and foreseeable.",
+    "measures": "What is done to prevent or reduce each harm and keep the benefits, and who is responsible.",
+    "approval": "Who reviewed and approved this assessment, and when and how it will be reviewed again.",
+}
+
+# The words of the 1-5 ratings of a risk (ISO/IEC 23894 leaves the scale to the organisation; these are the
+# usual words of a 5 x 5 matrix, see governance/risk.py for the levels they make).
+LIKELIHOOD_SCALE: Final[dict[int, str]] = {1: "rare", 2: "unlikely", 3: "possible", 4: "likely", 5: "almost certain"}
+IMPACT_SCALE: Final[dict[int, str]] = {1: "negligible", 2: "minor", 3: "moderate", 4: "major", 5: "severe"}
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 

@@ -49,6 +49,11 @@ MAX_VALUES: Final = 20  # the commonest values of a categorical column tried by 
 TEXT_EDITS: Final = 12  # typos tried per text column and step
 ZOO_STEP: Final = 0.2  # ZOO's finite-difference step, in spreads
 STARTS: Final = 100  # candidate starting points of HopSkipJump per row
+# queries an attack may make per row and iteration: about three times what HopSkipJump needs on a smooth boundary
+# (max_eval 100, a binary search of ~30, a step search of ~10); a model whose boundary is a comb can keep ART's step
+# search halving for ever (seen: one row of a brittle model held a run for over 15 minutes). A row that reaches
+# the cap keeps the nearest flip it found, and the result counts such rows.
+QUERY_CAP: Final = 500
 
 
 def spread_of(values: np.ndarray) -> float:
@@ -227,6 +232,7 @@ class Attempt:
     rows: pd.DataFrame
     queries: np.ndarray
     steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    capped: int = 0  # rows whose attack stopped at the query cap
 
 
 @contextmanager
@@ -302,13 +308,34 @@ def _numeric_attack(
     if name == "hop-skip-jump":  # ART draws its start unseeded: give it one, the nearest of seeded candidates
         init, start = _starts(score, z0, labels, low, high, seed)
 
+    cap = QUERY_CAP * budget
+    capped: list[int] = []
+
     def job(i: int, ask: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         if init is not None and np.isnan(init[i]).any():
             return np.asarray(z0[i], dtype=np.float64)  # no candidate flips the row: nothing to start from
-        classifier = BlackBoxClassifier(ask, input_shape=(z0.shape[1],), nb_classes=2, clip_values=(low, high))
+        nearest: list[Any] = [None, np.inf]  # the nearest flip asked so far and its distance
+
+        def counted(z: np.ndarray) -> np.ndarray:
+            if lockstep.queries.get(i, 0) >= cap:
+                raise _Capped
+            answer = ask(z)
+            flipped = np.flatnonzero(np.argmax(answer, axis=1) != labels[i])
+            if len(flipped):
+                distances = np.linalg.norm(z[flipped] - z0[i], axis=1)
+                if distances.min() < nearest[1]:
+                    nearest[:] = [np.asarray(z[flipped[np.argmin(distances)]], dtype=np.float64), distances.min()]
+            return answer
+
+        classifier = BlackBoxClassifier(counted, input_shape=(z0.shape[1],), nb_classes=2, clip_values=(low, high))
         attack = _art_attack(name, classifier, budget)
         given = {} if init is None else {"x_adv_init": init[i : i + 1].copy()}
-        found = attack.generate(z0[i : i + 1], y=np.eye(2)[[int(labels[i])]], **given)
+        try:
+            found = attack.generate(z0[i : i + 1], y=np.eye(2)[[int(labels[i])]], **given)
+        except _Capped:
+            capped.append(i)
+            start_point = init[i] if init is not None else z0[i]
+            return np.asarray(nearest[0] if nearest[0] is not None else start_point, dtype=np.float64)
         return np.asarray(np.asarray(found, dtype=np.float64)[0], dtype=np.float64)
 
     lockstep = Lockstep(score)
@@ -316,7 +343,11 @@ def _numeric_attack(
         found = lockstep.run(len(base), job)
     adversarial = space.rebuild(base, np.vstack(found)) if found else base.copy()
     queries = start + np.array([lockstep.queries.get(i, 0) for i in range(len(base))], dtype=np.int64)
-    return Attempt(name, adversarial, queries)
+    return Attempt(name, adversarial, queries, capped=len(capped))
+
+
+class _Capped(Exception):
+    """An attack reached its row's query cap (:data:`QUERY_CAP`)."""
 
 
 def _starts(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import re
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,7 +46,11 @@ from assay.server import (
     metrics,
     monitors,
     oversight,
+    pages_admin,
     pages_approvals,
+    pages_controls,
+    pages_risks,
+    pages_systems,
     review,
     ui,
     uploads,
@@ -78,6 +83,10 @@ ROUTERS: Final = tuple(
         aims_org,
         aims_audit,
         ui,
+        pages_risks,
+        pages_controls,
+        pages_admin,
+        pages_systems,
         pages_approvals,
     )
 )
@@ -97,7 +106,17 @@ SECURITY_HEADERS: Final = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 # The routes that take a file: they get the upload limit and are the only ones that accept a multipart body.
-UPLOAD_ROUTES: Final = frozenset({("POST", "/api/artifacts"), ("POST", "/datasets")})
+UPLOAD_ROUTES: Final = frozenset({("POST", "/api/artifacts")})
+# the page forms that take a file, by their path: a model version's file, a dataset's (server/pages_systems.py), a
+# piece of evidence (server/pages_controls.py)
+UPLOAD_PAGES: Final = re.compile(r"^/systems/[^/]+/(?:models|datasets|evidence)$")
+
+
+def is_upload(method: str, path: str) -> bool:
+    """Whether a request is one of the uploads (the only ones that take a multipart body, with the upload limit)."""
+    return (method, path) in UPLOAD_ROUTES or (method == "POST" and UPLOAD_PAGES.match(path) is not None)
+
+
 _MIB: Final = 1024 * 1024
 _STATUS: Final[tuple[tuple[type[AssayError], int, str], ...]] = (
     (Unauthenticated, 401, "unauthenticated"),
@@ -156,7 +175,7 @@ class BodyLimit:
         self.app, self.max_upload, self.max_body = app, max_upload, max_body
 
     def _limit(self, scope: Scope) -> tuple[int, str]:
-        if (scope["method"], scope["path"]) in UPLOAD_ROUTES:
+        if is_upload(scope["method"], scope["path"]):
             return self.max_upload, f"the upload limit of {self.max_upload // _MIB} MiB (ASSAY_MAX_UPLOAD_MB)"
         return self.max_body, f"the request body limit of {self.max_body // _MIB} MiB (ASSAY_MAX_BODY_MB)"
 
@@ -164,11 +183,12 @@ class BodyLimit:
     def _refusal(scope: Scope, limit: int, named: str) -> JSONResponse | None:
         """The answer to a request refused on its headers alone, or None."""
         headers = Headers(scope=scope)
-        upload = (scope["method"], scope["path"]) in UPLOAD_ROUTES
+        upload = is_upload(scope["method"], scope["path"])
         if not upload and headers.get("content-type", "").strip().lower().startswith("multipart/"):
             return error_body(
                 "unsupported_media_type",
-                "only the uploads (POST /api/artifacts, POST /datasets) take a multipart body: send JSON or a form",
+                "only the uploads (POST /api/artifacts, a model's, a dataset's or a piece of evidence's file) take a "
+                "multipart body: send JSON or a form",
                 415,
             )
         declared = headers.get("content-length")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -20,19 +20,14 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from assay.errors import InvalidInput, NotFound, PermissionDenied
-from assay.governance.records import ANNEX_III_AREAS, EU_AI_ACT_CATEGORIES, LIFECYCLE_STAGES, TREATMENTS
 from assay.metrics.options import BiasOptions
 from assay.reports.jsonable import jsonable
 from assay.server import web
 from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, page_user, workspace
 from assay.server.login import login_response
-from assay.server.uploads import uploaded_file
-from assay.services.access import allowed, dataset_readable
-from assay.services.controls import REVOKE_REASON_MAX
+from assay.services.access import allowed
 from assay.services.review import HIDDEN_SENTENCE
 from assay.services.workspace import Workspace
 
@@ -123,70 +118,6 @@ def logout(
 # -- dashboard ---------------------------------------------------------------------------------------------------
 
 
-DASHBOARD_FRAMEWORKS = ("iso42001", "nist-ai-rmf", "eu-ai-act")
-
-
-def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
-    """What every dashboard shows of each system, the same whoever asks (so built once per ledger head and day,
-    then filtered to what each person may see): readiness per framework, open risks by cell, pending approvals."""
-    ws = auth.ws
-    systems = ws.systems.list()
-    shares: dict[str, dict[str, Any]] = {s.name: {"system": s.name} for s in systems}
-    for framework in DASHBOARD_FRAMEWORKS:  # one readiness pass per framework, all systems
-        for entry in _readiness_document(auth, shared, framework)["systems"]:
-            shares[entry["system"]["name"]][framework] = entry.get("share")
-    cells: dict[str, list[tuple[int, int]]] = {
-        s.name: [(r.impact, r.likelihood) for r in ws.risks.list(s.name, status="open")] for s in systems
-    }
-    organisation = ws.aims.readiness()
-    return {
-        "management_system": {k: organisation[k] for k in ("ready", "clauses", "share", "as_of")},
-        "systems": systems,
-        "shares": shares,
-        "risk_cells": cells,
-        "pending": [a.to_dict() for a in ws.approvals.list(status="pending")],
-        "held": [a.to_dict() for a in ws.approvals.list(status="approved") if a.held],
-    }
-
-
-def _dashboard(auth: Auth, shared: PageCache) -> dict[str, Any]:
-    who, ws = auth.principal, auth.ws
-    overview = shared.get(auth, "overview", lambda: _overview(auth, shared))
-    visible = who.systems()
-    systems = [s for s in overview["systems"] if visible is None or s.name in visible]
-    names = {s.name for s in systems}
-    heat = [[0] * 5 for _ in range(5)]  # [impact-1][likelihood-1]
-    for system in systems:
-        for impact, likelihood in overview["risk_cells"][system.name]:
-            heat[impact - 1][likelihood - 1] += 1
-    events = []
-    if allowed(who, "audit"):
-        events = [{**e.content(), "hash": e.hash} for e in ws.audit.recent(15)]
-    return {
-        "page": "dashboard",
-        "user": page_user(who),
-        "systems": [
-            {k: s.state()[k] for k in ("name", "eu_ai_act_category", "annex_iii_area", "lifecycle_stage", "owner")}
-            for s in systems
-        ],
-        "by_category": {c: n for c in EU_AI_ACT_CATEGORIES if (n := Counter(s.eu_ai_act_category for s in systems)[c])},
-        "by_stage": {st: n for st in LIFECYCLE_STAGES if (n := Counter(s.lifecycle_stage for s in systems)[st])},
-        "risk_heat_map": {
-            "rows": "impact 1..5",
-            "columns": "likelihood 1..5",
-            "counts": heat,
-            "open": sum(map(sum, heat)),
-        },
-        "pending_approvals": [a for a in overview["pending"] if a["system"] in names],
-        # in the stage they were approved for, though what was approved changed since: re-approval needed
-        "held_versions": [a for a in overview["held"] if a["system"] in names],
-        "readiness": [overview["shares"][s.name] for s in systems],
-        # ISO/IEC 42001 clauses 4-10, judged once for the organisation (Annex A is per system, in "readiness")
-        "management_system": overview["management_system"],
-        "recent_events": events,
-    }
-
-
 def _readiness_document(auth: Auth, shared: PageCache, framework: str) -> dict[str, Any]:
     """Readiness of every system against ``framework``, shared by everyone (callers filter and must not change
     it)."""
@@ -234,101 +165,6 @@ def _cache(request: Request) -> PageCache:
     if cache is None:
         cache = request.app.state.page_cache = PageCache()
     return cache
-
-
-@router.get("/index.json")
-def dashboard_json(request: Request, auth: Auth) -> Response:
-    return _render(
-        request,
-        "dashboard",
-        _cache(request).get(auth, "dashboard", lambda: _dashboard(auth, _shared(request))),
-        json_twin=True,
-    )
-
-
-@router.get("/")
-def dashboard(request: Request, auth: Auth) -> Response:
-    context = _cache(request).get(auth, "dashboard", lambda: _dashboard(auth, _shared(request)))
-    return _render(request, "dashboard", context, json_twin=False)
-
-
-# -- system page ---------------------------------------------------------------------------------------------------
-
-
-_PROVENANCE = ("source", "licence", "collection_method", "period_start", "period_end", "row_count", "pii",
-               "personal_data_categories", "fingerprint")  # fmt: skip
-
-
-def _system(auth: Auth, name: str, shared: PageCache) -> dict[str, Any]:
-    ws = auth.ws
-    system = ws.systems.get(name)
-    versions = [
-        {"model": m.name, "ref": f"{m.name}@{v.version}", **v.state()} for m, v in ws.models.list_versions(name)
-    ]
-    refs = {v["id"]: v["ref"] for v in versions}
-    for version in versions:
-        version["parent"] = refs.get(version["parent_id"])
-    readiness: dict[str, Any] = next(
-        (e for e in _readiness_document(auth, shared, "iso42001")["systems"] if e["system"]["name"] == name), {}
-    )
-    data_ids = {v["training_dataset_version_id"] for v in versions} | {
-        a.dataset_version_id for a in ws.assessments.list(name)
-    }
-    owners = {info.dataset.name: info for info in ws.datasets.list()}
-    datasets = [  # who may see each is decided per person (_system_for)
-        {"ref": f"{d.name}@{dv.version}", "system": owners[d.name].system,
-         "shared_with": list(owners[d.name].shared_with), **{k: dv.state()[k] for k in _PROVENANCE}}
-        for d, dv in ws.datasets.list_versions()
-        if dv.id in data_ids
-    ]  # fmt: skip
-    controls = [c.state() for c in ws.controls.statuses(name)]
-    evidence = [e.to_dict() for e in ws.controls.list_evidence(name)]
-    return {
-        "page": "system",
-        "datasets": datasets,
-        "controls": controls,
-        "evidence": evidence,
-        "system": {**system.state(), "annex_iii_title": ANNEX_III_AREAS.get(system.annex_iii_area or 0)},
-        "models": versions,
-        "assessments": [{k: v for k, v in a.state().items() if k != "document"} for a in ws.assessments.list(name)],
-        "risks": [r.state() for r in ws.risks.list(name)],
-        "approvals": [a.to_dict() for a in ws.approvals.list(name)],
-        "incidents": [i.state() for i in ws.incidents.list(name)],
-        "readiness": readiness,
-    }
-
-
-def _system_for(request: Request, auth: Auth, name: str) -> dict[str, Any]:
-    """The system page: what it shows of the system is the same for everyone who may see it (shared), and what
-    this person may do there."""
-    shared = _shared(request)
-    context = shared.get(auth, "system", lambda: _system(auth, name, shared), name)
-    who = auth.principal
-    return {
-        **context,
-        "bias_defaults": {"threshold": BiasOptions.default("threshold")},  # the form's defaults are the options'
-        # a dataset the system's records used stays hidden from whoever may no longer see it (e.g. unshared)
-        "datasets": [d for d in context["datasets"] if dataset_readable(who, d["system"], d["shared_with"])],
-        # the systems the upload form may register a dataset in: those this person owns
-        "owned_systems": [s.name for s in auth.ws.systems.list() if allowed(who, "write", s.name)],
-        "user": page_user(auth.principal),
-        "can_approve": allowed(auth.principal, "approve", name),
-        "can_write": allowed(auth.principal, "write", name),
-        # the review queue: reviewers, overseers and owners act there, auditors read it
-        "can_see_review": allowed(auth.principal, "review", name) or auth.principal.role == "auditor",
-    }
-
-
-@router.get("/systems/{system}.json")
-def system_json(request: Request, auth: Auth, system: str) -> Response:
-    context = _system_for(request, auth, system)
-    return _render(request, "system", context, json_twin=True)
-
-
-@router.get("/systems/{system}")
-def system_page(request: Request, auth: Auth, system: str) -> Response:
-    context = _system_for(request, auth, system)
-    return _render(request, "system", context, json_twin=False)
 
 
 # -- assessment, risks, SoA, readiness, approvals, audit, model card -------------------------------------------------
@@ -802,27 +638,6 @@ def contest_page(request: Request, auth: Auth, system: str, case_id: int) -> Res
     return _render(request, "contest", _contest(auth, system, case_id), json_twin=False)
 
 
-def _risks(auth: Auth, system: str) -> dict[str, Any]:
-    return {
-        "page": "risks",
-        "user": page_user(auth.principal),
-        "system": system,
-        "risks": [r.state() for r in auth.ws.risks.list(system)],
-        "can_write": allowed(auth.principal, "write", system),
-        "treatments": list(TREATMENTS),
-    }
-
-
-@router.get("/systems/{system}/risks.json")
-def risks_json(request: Request, auth: Auth, system: str) -> Response:
-    return _render(request, "risks", _risks(auth, system), json_twin=True)
-
-
-@router.get("/systems/{system}/risks")
-def risks_page(request: Request, auth: Auth, system: str) -> Response:
-    return _render(request, "risks", _risks(auth, system), json_twin=False)
-
-
 def _form_csrf(request: Request, sent: str) -> None:
     """A form posted with the session cookie must carry the session's CSRF token (a bearer token needs none)."""
     expected = getattr(request.state, "csrf", None)
@@ -848,108 +663,6 @@ async def form_csrf(request: Request, auth: Auth) -> Authorised:
 FormAuth = Annotated[Authorised, Depends(form_csrf)]
 
 
-@router.post("/systems/{system}/risks")
-def risks_add(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    title: Annotated[str, Form(max_length=300)],
-    source: Annotated[str, Form(max_length=100)],
-    likelihood: Annotated[int, Form()],
-    impact: Annotated[int, Form()],
-    treatment: Annotated[str, Form()],
-) -> Response:
-    fields = {"title": title, "source": source, "likelihood": likelihood, "impact": impact, "treatment": treatment}
-    auth.ws.risks.add(system, fields)
-    return RedirectResponse(f"/systems/{system}/risks", status_code=303)
-
-
-@router.post("/systems/{system}/risks/{risk_id}")
-def risk_edit_form(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    risk_id: int,
-    likelihood: Annotated[int, Form()],
-    impact: Annotated[int, Form()],
-    treatment: Annotated[str, Form()],
-    status: Annotated[str, Form()] = "open",
-) -> Response:
-    """Change a risk's ratings and treatment, or close it."""
-    auth.ws.risks.update(system, risk_id, {"likelihood": likelihood, "impact": impact, "treatment": treatment})
-    if status == "closed":
-        auth.ws.risks.close(system, risk_id, reason="closed in the risk register page")
-    return _back(f"/systems/{system}/risks")
-
-
-@router.get("/systems/{system}/soa.json")
-def soa_json(auth: Auth, system: str) -> Response:
-    return JSONResponse(auth.ws.controls.soa(system))
-
-
-@router.get("/systems/{system}/soa")
-def soa_page(auth: Auth, system: str) -> Response:
-    from assay.reports.soa import render_soa_html
-
-    return HTMLResponse(render_soa_html(auth.ws.controls.soa(system)))
-
-
-def _readiness(auth: Auth, shared: PageCache, framework: str) -> dict[str, Any]:
-    visible = auth.principal.systems()
-    document = _readiness_document(auth, shared, framework)
-    organisation = None
-    if document["framework"]["id"] == "iso42001":  # the clauses 4-10, judged for the organisation
-        organisation = shared.get(auth, "aims-readiness", lambda: auth.ws.aims.readiness())
-    return {
-        "page": "readiness",
-        "organisation": organisation,
-        "user": page_user(auth.principal),
-        **document,
-        "generated_by": auth.principal.name,
-        "systems": [s for s in document["systems"] if visible is None or s["system"]["name"] in visible],
-    }
-
-
-@router.get("/readiness.json")
-def readiness_json(request: Request, auth: Auth, framework: str = "iso42001") -> Response:
-    return _render(request, "readiness", _readiness(auth, _shared(request), framework), json_twin=True)
-
-
-@router.get("/readiness")
-def readiness_page(request: Request, auth: Auth, framework: str = "iso42001") -> Response:
-    return _render(request, "readiness", _readiness(auth, _shared(request), framework), json_twin=False)
-
-
-def _audit(auth: Auth, after: int, verified: dict[str, Any] | None = None) -> dict[str, Any]:
-    from assay.store.audit import EventFilter
-
-    events = auth.ws.audit.log(EventFilter(after_seq=after), limit=100)
-    return {
-        "page": "audit",
-        "user": page_user(auth.principal),
-        "events": [{**e.content(), "hash": e.hash} for e in events],
-        "after": after,
-        "next": events[-1].seq if len(events) == 100 else None,
-        "verification": verified,
-    }
-
-
-@router.get("/audit.json")
-def audit_json(request: Request, auth: Auth, after: int = 0) -> Response:
-    return _render(request, "audit", _audit(auth, after), json_twin=True)
-
-
-@router.get("/audit")
-def audit_page(request: Request, auth: Auth, after: int = 0) -> Response:
-    return _render(request, "audit", _audit(auth, after), json_twin=False)
-
-
-@router.post("/audit/verify")
-def audit_verify_page(request: Request, auth: FormAuth) -> Response:
-    verified = auth.ws.audit.verify().to_dict()
-    return _render(request, "audit", _audit(auth, 0, verified), json_twin=False)
-
-
 @router.get("/systems/{system}/models/{ref}/card.json")
 def card_json(auth: Auth, system: str, ref: str) -> Response:
     return JSONResponse(auth.ws.cards.build(system, ref))
@@ -972,86 +685,6 @@ def card_page(auth: Auth, system: str, ref: str, format: str = "html") -> Respon
 
 def _back(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
-
-
-@router.post("/systems")
-def system_create_form(
-    request: Request,
-    auth: FormAuth,
-    name: Annotated[str, Form(max_length=100)],
-    purpose: Annotated[str, Form(max_length=20_000)] = "",
-    eu_ai_act_category: Annotated[str, Form()] = "minimal",
-    annex_iii_area: Annotated[str, Form()] = "",
-) -> Response:
-    fields: dict[str, Any] = {"name": name, "purpose": purpose, "eu_ai_act_category": eu_ai_act_category}
-    if annex_iii_area.strip():
-        fields["annex_iii_area"] = annex_iii_area.strip()
-    system = auth.ws.systems.create(fields, owner_member=auth.principal.creator())
-    return _back(f"/systems/{system.name}")
-
-
-class _DatasetUpload(BaseModel):
-    """The text fields of the dataset upload form (read after authentication, with the file)."""
-
-    model_config = ConfigDict(extra="ignore")
-    ref: str = Field(max_length=201)
-    system: str = Field(max_length=100)
-    source: str = Field(default="", max_length=20_000)
-    licence: str = Field(default="", max_length=200)
-    back: str = Field(default="/", max_length=300)
-
-
-@router.post("/datasets")
-async def dataset_upload_form(request: Request, auth: FormAuth) -> Response:
-    """Register a dataset version from an uploaded CSV or Parquet file, kept in the artifact store, in a dataset
-    owned by the form's ``system`` (chosen among the systems the user owns). The form is parsed only after
-    authentication and the CSRF check (no Form parameters: FastAPI would read them first)."""
-    import shutil
-    import tempfile
-
-    from assay.governance.records import validate
-    from assay.services._lookup import split_ref
-
-    async with uploaded_file(request) as file:
-        form = await request.form()  # parsed by form_csrf, after authentication
-        given = validate(_DatasetUpload, {k: v for k, v in form.items() if isinstance(v, str)}, "the upload form")
-        name, version = split_ref(given.ref, "dataset version")
-        suffix = Path(file.filename or "").suffix.lower()
-        if suffix not in (".csv", ".parquet", ".tsv"):
-            raise InvalidInput("upload a .csv, .tsv or .parquet file")
-        fields = {"dataset": name, "version": version, "source": given.source, "licence": given.licence}
-
-        def register() -> None:  # disk and parsing work: off the event loop
-            with tempfile.TemporaryDirectory() as folder:
-                target = Path(folder) / f"upload{suffix}"  # never a client-chosen path
-                with target.open("wb") as out:
-                    shutil.copyfileobj(file.file, out, 1024 * 1024)
-                auth.ws.datasets.register_version(
-                    fields, system=given.system, file=target, copy=True, principal=auth.principal
-                )
-
-        await run_in_threadpool(register)
-    back = given.back
-    return _back(back if back.startswith("/") and not back.startswith("//") else "/")
-
-
-@router.post("/systems/{system}/models")
-def model_register_form(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    ref: Annotated[str, Form(max_length=201)],
-    framework: Annotated[str, Form(max_length=100)] = "",
-    training_data: Annotated[str, Form(max_length=201)] = "",
-) -> Response:
-    from assay.services._lookup import split_ref
-
-    model, version = split_ref(ref, "model version")
-    fields: dict[str, Any] = {"model": model, "version": version, "framework": framework}
-    if training_data.strip():
-        fields["training_dataset"] = training_data.strip()
-    auth.ws.models.register_version(system, fields)
-    return _back(f"/systems/{system}")
 
 
 @router.post("/systems/{system}/assessments")
@@ -1084,16 +717,3 @@ def assessment_run_form(
     target = Target(system, dataset_version.strip(), model_version=model_version.strip() or None)
     job = auth.ws.runs.submit("bias", target, options, principal=auth.principal)  # a bad target: an error page now
     return _back(f"/jobs/{job.id}")
-
-
-@router.post("/systems/{system}/evidence/{evidence_id}/revoke")
-def evidence_revoke_form(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    evidence_id: int,
-    reason: Annotated[str, Form(max_length=REVOKE_REASON_MAX)],
-) -> Response:
-    """Withdraw a piece of evidence with a reason: it stays listed as revoked and no longer counts."""
-    auth.ws.controls.revoke_evidence(system, evidence_id, reason=reason)
-    return _back(f"/systems/{system}#evidence")

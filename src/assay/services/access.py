@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ from assay.store.models import ApiToken, Membership, ModelVersion, System, User,
 __all__ = [
     "GLOBAL_ROLES",
     "SYSTEM_ROLES",
+    "TOKEN_SCOPES",
     "Access",
     "Action",
     "Principal",
@@ -221,7 +222,10 @@ def _sha256(secret: str) -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"the password must have at least {MIN_PASSWORD} characters")
+        raise InvalidInput(
+            f"the password must have at least {MIN_PASSWORD} characters",
+            fields={"password": f"at least {MIN_PASSWORD} characters"},
+        )
 
 
 class Access(Service):
@@ -232,7 +236,9 @@ class Access(Service):
     def add_user(self, name: str, password: str, *, role: str = "member") -> User:
         validate(_UserName, {"name": name}, "user")
         if role not in GLOBAL_ROLES:
-            raise InvalidInput(f"role {role!r} is not one of {', '.join(GLOBAL_ROLES)}")
+            raise InvalidInput(
+                f"role {role!r} is not one of {', '.join(GLOBAL_ROLES)}", fields={"role": "choose a role"}
+            )
         _check_password(password)
         with self._write() as tx:
             require_authenticated_admin(tx, f"adding user {name}")
@@ -268,7 +274,9 @@ class Access(Service):
 
     def set_role(self, name: str, role: str) -> User:
         if role not in GLOBAL_ROLES:
-            raise InvalidInput(f"role {role!r} is not one of {', '.join(GLOBAL_ROLES)}")
+            raise InvalidInput(
+                f"role {role!r} is not one of {', '.join(GLOBAL_ROLES)}", fields={"role": "choose a role"}
+            )
         with self._write() as tx:
             require_authenticated_admin(tx, f"changing the role of {name}")
             user = self._user(tx.session, name)
@@ -302,7 +310,9 @@ class Access(Service):
 
     def grant(self, name: str, system: str, role: str) -> Membership:
         if role not in SYSTEM_ROLES:
-            raise InvalidInput(f"system role {role!r} is not one of {', '.join(SYSTEM_ROLES)}")
+            raise InvalidInput(
+                f"system role {role!r} is not one of {', '.join(SYSTEM_ROLES)}", fields={"role": "choose a role"}
+            )
         with self._write() as tx:
             require_authenticated_admin(tx, f"giving {name} a role on {system}")
             user = self._user(tx.session, name)
@@ -341,14 +351,29 @@ class Access(Service):
         with self._read() as session:
             return _memberships(session, self._user(session, name).id)
 
+    def members(self, system: str) -> dict[str, str]:
+        """The active users holding a role on ``system`` (a system the viewer may see), by name: their role there
+        (the people a risk or corrective action can be assigned to)."""
+        with self._read() as session:
+            owner = _lookup.system(session, system)
+            rows = session.execute(
+                select(User.name, Membership.role)
+                .join(Membership, Membership.user_id == User.id)
+                .where(Membership.system_id == owner.id, User.active.is_(True))
+                .order_by(User.name)
+            )
+            return {row[0]: row[1] for row in rows}
+
     # -- tokens ---------------------------------------------------------------------------------------------
 
     def create_token(self, name: str, label: str, *, scope: str = "read", days: int = 90) -> tuple[str, ApiToken]:
         """A new token for user ``name``; the secret is returned once and never stored."""
         if scope not in TOKEN_SCOPES:
-            raise InvalidInput(f"token scope {scope!r} is not one of {', '.join(TOKEN_SCOPES)}")
+            raise InvalidInput(
+                f"token scope {scope!r} is not one of {', '.join(TOKEN_SCOPES)}", fields={"scope": "choose a scope"}
+            )
         if not 1 <= days <= 366:
-            raise InvalidInput(f"a token lives 1 to 366 days, not {days}")
+            raise InvalidInput(f"a token lives 1 to 366 days, not {days}", fields={"days": "1 to 366 days"})
         secret = "assay_" + secrets.token_urlsafe(32)
         with self._write() as tx:
             require_authenticated_admin(tx, f"creating an API token for {name}", unless_user=name)
@@ -373,6 +398,24 @@ class Access(Service):
             before = token.state()
             token.revoked_at = utcnow()
             tx.record("token.revoke", token, before=before)
+
+    def all_tokens(self) -> list[tuple[ApiToken, str]]:
+        """Every API token (revoked and expired ones too) with its owner's name, newest first."""
+        with self._read() as session:
+            rows = session.execute(
+                select(ApiToken, User.name).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id.desc())
+            )
+            return [(token, name) for token, name in rows]
+
+    def last_logins(self) -> dict[str, dt.datetime]:
+        """When each user last logged in to the web application (the start of their newest session)."""
+        with self._read() as session:
+            rows = session.execute(
+                select(User.name, func.max(WebSession.created_at))
+                .join(WebSession, WebSession.user_id == User.id)
+                .group_by(User.name)
+            )
+            return {name: when for name, when in rows if when is not None}
 
     def tokens(self, name: str) -> list[ApiToken]:
         with self._read() as session:

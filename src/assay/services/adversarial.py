@@ -35,7 +35,7 @@ from assay.errors import InvalidInput
 from assay.frames import Label
 from assay.frames import open as open_frame
 from assay.privacy._data import binary, require, sample
-from assay.robustness.adversarial import ATTACKS, Space, attack_rows, spread_of
+from assay.robustness.adversarial import ATTACKS, QUERY_CAP, Space, attack_rows, spread_of
 from assay.robustness.corrupt import kind_of
 
 __all__ = ["BUDGETS", "MIN_ROWS", "SCHEMA", "Adversarial", "adversarial", "outcome"]
@@ -338,7 +338,12 @@ def adversarial(
             "median_columns": _round(float(np.median(columns[flips]))) if flips.any() else None,
             "queries_per_row": _round(float(attempt.queries.mean())),
             "max_queries_per_row": int(attempt.queries.max()) if n else 0,
+            "capped_rows": attempt.capped,
         })  # fmt: skip
+        if attempt.capped:
+            notes.append(Note("query_cap", f"{attempt.capped} of {n} rows reached {attempt.name}'s query cap "
+                                           f"({QUERY_CAP * iterations} per row): each keeps the nearest flip it "
+                                           f"found"))  # fmt: skip
         # each row keeps its smallest flip: a success within budget first, then the smaller numeric change
         key = np.where(attempt.name == "categories", 0.0, distance)
         better = flips & ((within & ~success) | ((within == success) & (key < best_distance)))

@@ -51,7 +51,7 @@ from assay.store.models import Assessment, ControlStatus, Evidence, System, utcn
 if TYPE_CHECKING:
     pass
 
-__all__ = ["READINESS_SCHEMA", "SOA_SCHEMA", "Controls", "EvidenceView", "evidence_of"]
+__all__ = ["READINESS_SCHEMA", "SOA_SCHEMA", "Controls", "EvidenceView", "counted_entries", "evidence_of"]
 
 SOA_SCHEMA: Final = "assay.soa"
 READINESS_SCHEMA: Final = "assay.readiness"
@@ -559,9 +559,7 @@ class Controls(Service):
         system is asked, and excludes every entry of a system that is not generative, saying why."""
         day = as_of or _today()
         framework_id = catalogue_of(framework).framework.id
-        controls = assessed_entries(framework_id)
-        if framework_id == SOA_FRAMEWORK:  # Annex A per system; clauses 4-10 for the organisation (ws.aims.readiness)
-            controls = tuple(c for c in controls if c.id.startswith("A."))
+        controls = counted_entries(framework_id)
         with self._read() as session:
             owners = (
                 [_lookup.system(session, system)]
@@ -641,6 +639,31 @@ class Controls(Service):
             "systems": results,
         }
 
+    def entries(self, system: str, framework: str = SOA_FRAMEWORK, *, as_of: dt.date | None = None) -> dict[str, Any]:
+        """Each entry readiness counts for ``system`` against ``framework`` (:func:`counted_entries`: for ISO/IEC
+        42001 the 38 Annex A controls, the SoA's rows) with its status, every piece of evidence that counts for it
+        (own first, then through the crosswalk or from its group, ``via`` saying why; revoked evidence listed) and its
+        verdict and gaps, as readiness and the SoA judge them (the same :meth:`_entries`). For the controls page."""
+        day = as_of or _today()
+        framework_id = catalogue_of(framework).framework.id
+        controls = counted_entries(framework_id)
+        with self._read() as session:
+            owner = _lookup.system(session, system)
+            excluded = framework_applies(framework_id, owner.name, generative=owner.generative)
+            recorded = self._recorded(session, owner)
+            entries = self._entries(owner, controls, day, recorded, excluded=excluded)
+            evidence = recorded[1].get(owner.id, {})
+            for control, entry in zip(controls, entries, strict=True):
+                entry["evidence"] = [view.to_dict() for view in _counted(evidence, control, owner.name, day)]
+                entry["gaps"] = [{"kind": kind, "detail": _gap_detail(kind, entry)} for kind in entry["gaps"]]
+        return {
+            "framework": _framework_block(framework_id),
+            "system": _system_block(owner),
+            "not_applicable": excluded,
+            "as_of": day.isoformat(),
+            "entries": entries,
+        }
+
     @staticmethod
     def _recorded(
         session: Session, owner: System | None
@@ -700,6 +723,16 @@ class Controls(Service):
                 }
             )
         return entries
+
+
+def counted_entries(framework: str) -> tuple[Control, ...]:
+    """The entries of ``framework`` a system's readiness counts (and the controls page lists): its leaves, and for
+    ISO/IEC 42001 only the 38 Annex A controls, the rows of the SoA (clauses 4-10 are judged once for the
+    organisation, ``ws.aims.readiness``)."""
+    framework_id = catalogue_of(framework).framework.id
+    if framework_id == SOA_FRAMEWORK:
+        return soa_controls()
+    return assessed_entries(framework_id)
 
 
 def evidence_of(

@@ -495,6 +495,13 @@ class Datasets(Service):
                     f"dataset {valid.dataset!r} belongs to system {current!r}, not {owner.name!r}: register its "
                     f"versions with --system {current}"
                 )
+            taken = select(DatasetVersion.id).where(
+                DatasetVersion.dataset_id == existing.id, DatasetVersion.version == valid.version
+            )
+            if session.execute(taken).first() is not None:  # said before the file is read, in words
+                raise Conflict(
+                    f"dataset version {valid.dataset}@{valid.version} already exists: give the new data another version"
+                )
         return owner, existing
 
     # -- versions ------------------------------------------------------------------------------------------------
@@ -932,6 +939,12 @@ def register_model_version(
         model = Model(system_id=owner.id, name=valid.model, description=valid.description)
         tx.session.add(model)
         tx.record("model.create", model, before=None, payload={"system": owner.name})
+    elif tx.session.execute(
+        select(ModelVersion.id).where(ModelVersion.model_id == model.id, ModelVersion.version == valid.version)
+    ).first():
+        raise Conflict(
+            f"model version {valid.model}@{valid.version} already exists: register the new one as another version"
+        )
     training = None
     if valid.training_dataset:  # a dataset the system owns or that is shared with it
         training = _lookup.dataset_version(tx.session, valid.training_dataset, system=owner)

@@ -11,16 +11,19 @@ records (detached SQLAlchemy objects; ``record.state()`` gives them as plain JSO
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, case, select
 
-from assay.errors import Conflict
+from assay.errors import Conflict, InvalidInput
 from assay.governance.records import (
     IMPACT_HEADINGS,
     IMPACT_STATUSES,
     RISK_STATUSES,
+    TREATMENTS,
     ImpactAssessmentSpec,
     ImpactAssessmentUpdate,
     RiskSpec,
@@ -33,14 +36,18 @@ from assay.governance.records import (
 from assay.governance.risk import LEVELS
 from assay.services import _lookup
 from assay.services._base import Listing, Service, listing
-from assay.store.models import ImpactAssessment, Risk, utcnow
+from assay.store.models import ImpactAssessment, Risk, System, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from assay.store.database import Transaction
 
-__all__ = ["ImpactAssessments", "Risks", "missing_headings", "risk_record"]
+__all__ = ["RISK_SORTS", "ImpactAssessments", "RiskQuery", "Risks", "missing_headings", "risk_record"]
+
+#: what the register across systems sorts by (:meth:`Risks.across`)
+RISK_SORTS: Final = ("level", "review_date", "system", "title", "id")
+_LEVEL_RANK: Final = {level: rank for rank, level in enumerate(LEVELS, start=1)}
 
 
 def risk_record(risk: Risk) -> dict[str, Any]:
@@ -61,6 +68,68 @@ def risk_record(risk: Risk) -> dict[str, Any]:
 def missing_headings(sections: Mapping[str, str]) -> list[str]:
     """The ISO/IEC 42005 heading ids without text, in the standard's order."""
     return [key for key in IMPACT_HEADINGS if not str(sections.get(key) or "").strip()]
+
+
+@dataclass(frozen=True)
+class RiskQuery:
+    """Which risks :meth:`Risks.across` lists and in what order; ``None`` filters nothing. ``overdue``: whether an
+    open risk's review date has passed (``today`` by default the UTC date); ``q``: words in the title."""
+
+    system: str | None = None
+    level: str | None = None
+    status: str | None = None
+    treatment: str | None = None
+    owner: str | None = None
+    likelihood: int | None = None
+    impact: int | None = None
+    overdue: bool | None = None
+    q: str = ""
+    sort: str = "level"
+    desc: bool = True
+    today: dt.date | None = None
+
+    def conditions(self, today: dt.date) -> list[ColumnElement[bool]]:
+        choice(self.level, LEVELS, "risk level")
+        choice(self.status, RISK_STATUSES, "risk status")
+        choice(self.treatment, TREATMENTS, "risk treatment")
+        for name, rating in (("likelihood", self.likelihood), ("impact", self.impact)):
+            if rating is not None and not 1 <= rating <= 5:
+                raise InvalidInput(f"{name} must be a whole number from 1 to 5, not {rating}", fields={name: "1-5"})
+        where: list[ColumnElement[bool]] = []
+        equal = {Risk.level: self.level, Risk.status: self.status, Risk.treatment: self.treatment,
+                 Risk.owner: self.owner, Risk.likelihood: self.likelihood, Risk.impact: self.impact}  # fmt: skip
+        where += [column == value for column, value in equal.items() if value is not None]
+        if self.system is not None:
+            where.append(System.name == self.system)
+        late = and_(Risk.status == "open", Risk.review_date.is_not(None), Risk.review_date < today)
+        if self.overdue is not None:
+            where.append(late if self.overdue else ~late)
+        if self.q.strip():
+            where.append(Risk.title.ilike(f"%{_like(self.q.strip())}%", escape="\\"))
+        return where
+
+    def order(self) -> list[Any]:
+        if self.sort not in RISK_SORTS:
+            raise InvalidInput(
+                f"cannot sort risks by {self.sort!r}: sort by {', '.join(RISK_SORTS)}", fields={"sort": "unknown"}
+            )
+        rank = case(_LEVEL_RANK, value=Risk.level, else_=0)
+        score = Risk.likelihood * Risk.impact
+        keys: dict[str, list[Any]] = {
+            "level": [rank, score],
+            "review_date": [Risk.review_date],
+            "system": [System.name, rank],
+            "title": [Risk.title],
+            "id": [],
+        }
+        chosen = [key.desc() if self.desc else key.asc() for key in keys[self.sort]]
+        if self.sort == "review_date":
+            chosen.insert(0, Risk.review_date.is_(None))  # without a review date: last, whichever the direction
+        return [*chosen, Risk.id.desc() if self.desc and self.sort == "id" else Risk.id]
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _risk(session: Session, system: str, risk_id: int) -> Risk:
@@ -115,6 +184,36 @@ class Risks(Service):
         with self._read() as session:
             return _risk(session, system, risk_id)
 
+    def across(
+        self, query: RiskQuery | None = None, *, limit: int | None = None, offset: int = 0
+    ) -> Listing[dict[str, Any]]:
+        """The risks of every system the viewer may see, filtered, sorted and cut into a page in the database:
+        each as :func:`risk_record` with its ``system`` and whether its review is ``overdue``."""
+        query = query or RiskQuery()
+        today = query.today or dt.datetime.now(dt.UTC).date()
+        with self._read() as session:
+            select_ = select(Risk).join(System, System.id == Risk.system_id)
+            if (visible := _lookup.visible_systems(session)) is not None:
+                select_ = select_.where(visible)
+            select_ = select_.where(*query.conditions(today)).order_by(*query.order())
+            risks = listing(session, select_, limit, offset)
+            ids = {risk.system_id for risk in risks}
+            names = {
+                row[0]: row[1] for row in session.execute(select(System.id, System.name).where(System.id.in_(ids)))
+            }
+        rows = [
+            {**risk_record(risk), "system": names[risk.system_id], "overdue": _overdue(risk, today)} for risk in risks
+        ]
+        return Listing(rows, risks.total)
+
+    def owners(self) -> tuple[str, ...]:
+        """The people named as owners of risks the viewer may see (for a filter's choices)."""
+        with self._read() as session:
+            select_ = select(Risk.owner).join(System, System.id == Risk.system_id).where(Risk.owner != "")
+            if (visible := _lookup.visible_systems(session)) is not None:
+                select_ = select_.where(visible)
+            return tuple(session.execute(select_.distinct().order_by(Risk.owner)).scalars())
+
     def update(self, system: str, risk_id: int, changes: RiskUpdate | Mapping[str, Any]) -> Risk:
         """Change fields of an open risk; the merged risk is validated again and its levels recomputed."""
         _update, given = updates(RiskUpdate, changes, f"update of risk {risk_id}")
@@ -147,6 +246,10 @@ class Risks(Service):
                 raise Conflict(f"risk {risk_id} is already open")
             _set_status(tx, risk, "open", "risk.reopen", reason)
         return risk
+
+
+def _overdue(risk: Risk, today: dt.date) -> bool:
+    return risk.status == "open" and risk.review_date is not None and risk.review_date < today
 
 
 def _set_status(tx: Transaction, risk: Risk, status: str, action: str, reason: str) -> None:

@@ -12,11 +12,11 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import Connection, Row, Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from assay.store.db import lock_ledger
@@ -41,12 +41,15 @@ __all__ = [
     "append",
     "check_records",
     "checkpoint",
+    "count_events",
     "digest",
+    "distinct",
     "head",
     "identity",
     "iter_events",
     "last_events",
     "list_checkpoints",
+    "newest_events",
     "now_text",
     "record_migration",
     "verify_database",
@@ -214,21 +217,34 @@ class EventFilter:
     since: str | None = None  # ISO time, inclusive
     until: str | None = None  # ISO time, exclusive
     after_seq: int = 0
+    exclude_actions: tuple[str, ...] = ()  # e.g. the sign-ins, which crowd out the changes on the ledger's page
+    before_seq: int | None = None  # only events before this sequence number (paging newest first by key)
+
+
+def _filtered(query: Select[Any], where: EventFilter) -> Select[Any]:
+    """``query`` restricted to the events ``where`` selects (every condition in SQL: filtered in the database)."""
+    if where.after_seq:
+        query = query.where(_EVENTS.c.seq > where.after_seq)
+    if where.before_seq is not None:
+        query = query.where(_EVENTS.c.seq < where.before_seq)
+    for column in ("actor", "action", "object_type", "object_id"):
+        value = getattr(where, column)
+        if value is not None:
+            query = query.where(_EVENTS.c[column] == value)
+    if where.exclude_actions:
+        query = query.where(_EVENTS.c.action.not_in(where.exclude_actions))
+    if where.since is not None:
+        query = query.where(_EVENTS.c.time >= where.since)
+    if where.until is not None:
+        query = query.where(_EVENTS.c.time < where.until)
+    return query
 
 
 def _rows(connection: Connection, where: EventFilter, limit: int | None) -> Iterator[Row[*tuple[Any, ...]]]:
     last = where.after_seq
     emitted = 0
     while True:
-        query = select(*_COLUMNS).where(_EVENTS.c.seq > last).order_by(_EVENTS.c.seq).limit(_CHUNK)
-        for column in ("actor", "action", "object_type", "object_id"):
-            value = getattr(where, column)
-            if value is not None:
-                query = query.where(_EVENTS.c[column] == value)
-        if where.since is not None:
-            query = query.where(_EVENTS.c.time >= where.since)
-        if where.until is not None:
-            query = query.where(_EVENTS.c.time < where.until)
+        query = _filtered(select(*_COLUMNS), replace(where, after_seq=last)).order_by(_EVENTS.c.seq).limit(_CHUNK)
         rows = connection.execute(query).all()
         for row in rows:
             yield row
@@ -238,6 +254,30 @@ def _rows(connection: Connection, where: EventFilter, limit: int | None) -> Iter
         if len(rows) < _CHUNK:
             return
         last = rows[-1].seq
+
+
+def newest_events(connection: Connection, where: EventFilter, *, limit: int, offset: int = 0) -> list[Event]:
+    """The events ``where`` selects, newest first, from ``offset``, at most ``limit`` (cut in the database: the
+    primary key read backwards, stopping once the page is full)."""
+    query = _filtered(select(*_COLUMNS), where).order_by(_EVENTS.c.seq.desc()).limit(limit).offset(offset or None)
+    return [_event(row) for row in connection.execute(query)]
+
+
+def count_events(connection: Connection, where: EventFilter, *, at_most: int | None = None) -> int:
+    """How many events ``where`` selects (counted in the database); with ``at_most``, counting stops there (the
+    newest events read first, so a filter most events match is counted in a few pages' reads, not the ledger's)."""
+    if at_most is None:
+        return int(connection.execute(_filtered(select(func.count()).select_from(_EVENTS), where)).scalar_one())
+    first = _filtered(select(_EVENTS.c.seq), where).order_by(_EVENTS.c.seq.desc()).limit(at_most).subquery()
+    return int(connection.execute(select(func.count()).select_from(first)).scalar_one())
+
+
+def distinct(connection: Connection, column: str, *, after_seq: int = 0) -> list[str]:
+    """The values ``column`` (actor, action, object_type) takes in the events after ``after_seq``, sorted."""
+    if column not in ("actor", "action", "object_type"):
+        raise ValueError(f"no distinct values of {column!r}")
+    found = connection.execute(select(_EVENTS.c[column]).where(_EVENTS.c.seq > after_seq).distinct()).scalars()
+    return sorted(str(value) for value in found)
 
 
 def iter_events(

@@ -161,3 +161,18 @@ document.addEventListener("DOMContentLoaded", () => {
     xaxis: { zeroline: true, title: { text: "raised (right) or lowered (left) the chance" } },
   }, { displayModeBar: false });
 });
+
+// admin: a new API token's "Copy to the clipboard" button (the token is shown once, in a read-only field).
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest ? event.target.closest("button[data-copy]") : null;
+  if (!button) return;
+  const field = document.getElementById(button.dataset.copy);
+  if (!field) return;
+  field.select();
+  try {
+    await navigator.clipboard.writeText(field.value);
+    button.textContent = "Copied";
+  } catch (_) {
+    button.textContent = "Select the field and copy it";
+  }
+});
