@@ -7,9 +7,11 @@ ledger. Screenshots are kept in test-artifacts/screenshots/.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -104,10 +106,12 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     assert "DPPL" in page.inner_text("#metrics")
     page.screenshot(path=str(SHOTS / "assessment.png"), full_page=True)
     page.goto(f"{base}/systems/release/approvals")  # page of the approvals helper
-    page.fill('#request-approval input[name="ref"]', "lr@1")
+    page.select_option('#request-approval select[name="ref"]', "lr@1")
     page.select_option('#request-approval select[name="stage"]', "staging")
     page.click('#request-approval button[type="submit"]')
-    page.wait_for_url(f"{base}/systems/release/approvals")  # page of the approvals helper
+    page.wait_for_url(re.compile(r".*/approvals/\d+$"))  # the request's page, with the message
+    request_path = urlsplit(page.url).path
+    assert "Approval request" in page.inner_text("#flash")
     page.goto(f"{base}/systems/release")
     assert "pending" in page.inner_text("#approvals")
     _logout(page)
@@ -115,9 +119,11 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     ws.access.grant("bob", "release", "approver")  # an administrator's decision
     _login(page, base, "bob")
     page.goto(f"{base}/approvals")
-    page.fill('form.decide input[name="comment"]', "staging only")
-    page.click('form.decide button[value="approve"]')
-    page.wait_for_function("() => !document.querySelector('form.decide')")
+    page.click(f'#inbox a[href="{request_path}"]')
+    page.fill('#decide-form textarea[name="comment"]', "staging only")
+    page.click('#decide-form button[value="approve"]')
+    page.wait_for_selector("#flash")
+    assert "approved" in page.inner_text("#flash")
     page.goto(f"{base}/systems/release")
     assert "approved" in page.inner_text("#approvals")
     page.screenshot(path=str(SHOTS / "approved.png"), full_page=True)

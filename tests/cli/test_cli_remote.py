@@ -4,6 +4,7 @@ tokens, under the server's permission table (SQLite)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,15 @@ def test_waivers_revocations_and_errors_through_the_server(
     assert code == 2 and "may not write" in out  # an approver is not an owner
     code, out = run(capsys, monkeypatch, tokens["alice"], *remote, *args)
     assert code == 0 and "waived by alice" in out, out
+    waiver = re.search(r"waiver (\d+):", out)
+    assert waiver
+    code, out = run(capsys, monkeypatch, tokens["alice"], *remote, "waiver", "revoke", "release", waiver.group(1),
+                    "--reason", "pilot over")  # fmt: skip
+    assert code == 0 and "revoked" in out, out
+    assert ws.gates.waivers("release")[0]["state"] == "revoked"
+    code, out = run(capsys, monkeypatch, tokens["alice"], *remote, "waiver", "revoke", "release", waiver.group(1),
+                    "--reason", "twice")  # fmt: skip
+    assert code != 0 and "already revoked" in out, out
     evidence = ws.controls.list_evidence("release")
     assert evidence, "recording an assessment links evidence"
     revoke = ["evidence", "revoke", "release", str(evidence[0].id), "--reason", "wrong data"]

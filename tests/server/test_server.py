@@ -264,8 +264,14 @@ def test_governance_pages(server: tuple[TestClient, dict[str, str], Workspace], 
     assert client.get("/audit").status_code == 403  # an owner does not read the ledger
     client.post("/logout", data={"csrf": csrf.group(1)})
     client.post("/login", data={"name": "approver", "password": PASSWORD}, follow_redirects=False)
-    inbox = client.get("/approvals.json").json()["pending"]
-    assert [(a["id"], a["can_decide"]) for a in inbox] == [(1, True)]
+    inbox = client.get("/approvals.json").json()["table"]["rows"]
+    assert [a["id"] for a in inbox] == [1]
+    approval = client.get("/approvals/1.json").json()  # the owner changed a risk since: stale, not to be decided
+    assert (
+        approval["approval"]["stale"]
+        and not approval["can_decide"]
+        and "withdraws it and requests again" in approval["why_not"]
+    )
     assert (
         '<span class="user">approver <small>(approver)</small></span>' in client.get("/").text
     )  # the role held, not the global "member"

@@ -232,31 +232,33 @@ def high(workspace: Workspace, people: People) -> Workspace:
 
 def test_high_risk_needs_the_policys_approvals_and_its_gate(high: Workspace, people: People) -> None:
     """Defect 1: one approval moved a high-risk model to production while its gate failed. Now the request asks
-    for the default policy's two approvals, and the final one takes effect only when the gate passes."""
+    for the default policy's two approvals, and no approval (the first of two neither) is accepted while a rule
+    of the gate fails unwaived; the final one records the gate run it relied on."""
     with pytest.raises(InvalidInput, match="asks for 2 approvals"):
         high.approvals.request("parole", "lr@1", "production", required_approvals=1)
     request = high.approvals.request("parole", "lr@1", "production")
     assert request.required_approvals == 2
-    assert people("bob").approvals.decide(request.id, "approve").status == "pending"
     before = count(high)
-    with pytest.raises(Conflict, match=r"cannot take effect: the gate default-high for production fails .*four-fifths"):
-        people("carol").approvals.decide(request.id, "approve")
+    with pytest.raises(Conflict, match=r"cannot be approved: the gate default-high for production fails \d+ of \d+ "
+                       r"rules on lr@1 \(four-fifths, .*team-disciplines\)"):  # fmt: skip
+        people("bob").approvals.decide(request.id, "approve")
     assert count(high) == before  # nothing written: no decision, no gate run, no move
     assert high.models.get_version("parole", "lr@1").stage == "development"
-    assert high.approvals.get(request.id).approvals == 1
+    assert high.approvals.get(request.id).approvals == 0
     failing = [r["rule"] for r in high.gates.evaluate("parole", "lr@1")["results"] if r["status"] == "failed"]
-    assert "approvals" in failing  # the gate run on its own counts the one approval given
+    assert "approvals" in failing  # the gate run on its own counts the approvals given (none)
 
     # waivers by the requester do not count for her own request ...
     until = dt.date.today() + dt.timedelta(days=30)
     rules = [rule for rule in failing if rule != "approvals"]
     for rule in rules:
         high.gates.waive("parole", rule, reason="accepted for a pilot", expires=until)
-    with pytest.raises(Conflict, match="cannot take effect"):
-        people("carol").approvals.decide(request.id, "approve")
+    with pytest.raises(Conflict, match="cannot be approved"):
+        people("bob").approvals.decide(request.id, "approve")
     # ... those of another owner do, and are listed in the decision the approval relied on
     for rule in rules:
         people("erin").gates.waive("parole", rule, reason="accepted for a three-month pilot", expires=until)
+    assert people("bob").approvals.decide(request.id, "approve").status == "pending"
     decided = people("carol").approvals.decide(request.id, "approve", comment="with the waivers")
     assert decided.status == "approved" and decided.gate_run_id is not None
     assert high.models.get_version("parole", "lr@1").stage == "production"

@@ -48,6 +48,7 @@ PARAMS = {
     "review_id": "1",
     "guardrail": "none",  # a guardrail policy: none exists, 404 to whoever may ask
     "corpus": "none",  # a protected corpus: none exists, 404 to whoever may ask
+    "waiver_id": "1",  # a waiver: none exists, 404 to whoever may ask
 }
 
 

@@ -128,6 +128,10 @@ class Remote:
         body = {"rule": rule, "reason": reason, "expires": expires.isoformat(), "model_version": model_version}
         return dict(self.call("POST", f"/api/systems/{self._q(system)}/waivers", body))
 
+    def revoke_waiver(self, system: str, waiver_id: int, *, reason: str) -> dict[str, Any]:
+        where = f"/api/systems/{self._q(system)}/waivers/{waiver_id}/revoke"
+        return dict(self.call("POST", where, {"reason": reason}))
+
     def revoke_evidence(self, system: str, evidence_id: int, *, reason: str) -> dict[str, Any]:
         where = f"/api/systems/{self._q(system)}/evidence/{evidence_id}/revoke"
         return dict(self.call("POST", where, {"reason": reason}))

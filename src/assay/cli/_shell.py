@@ -80,7 +80,7 @@ def open_workspace(ctx: typer.Context, *, check: bool = True) -> Workspace:
     if options.server is not None:
         raise InvalidInput(
             f"`assay {ctx.command_path.partition(' ')[2]}` works on a local workspace; --server is for the approval "
-            "commands, waiver add, evidence revoke and policy set"
+            "commands, waiver add and revoke, evidence revoke and policy set"
         )
     overrides: dict[str, Any] = {}
     if options.database_url is not None:

@@ -243,7 +243,7 @@ def _root(
         str | None,
         typer.Option(
             help="Act through this Assay server (URL) with the API token in ASSAY_TOKEN, under its permission table: "
-            "for the approval commands, waiver add, evidence revoke and policy set (default: ASSAY_SERVER).",
+            "for the approval commands, waiver add and revoke, evidence revoke and policy set (default: ASSAY_SERVER).",
             envvar="ASSAY_SERVER",
             show_default=False,
         ),

@@ -97,14 +97,30 @@ def waiver_add(
     )
 
 
+@waiver_app.command("revoke")
+def waiver_revoke(
+    ctx: typer.Context,
+    system: Annotated[str, typer.Argument(help="The AI system.")],
+    waiver_id: Annotated[int, typer.Argument(help="The waiver's id (assay waiver list).")],
+    reason: Annotated[str, typer.Option(help="Why the waiver ends now.")],
+) -> None:
+    """End an active waiver now, with a reason: the rule counts as failing again; audited."""
+    server = remote(ctx)
+    if server is not None:
+        waiver = server.revoke_waiver(system, waiver_id, reason=reason)
+    else:
+        waiver = open_workspace(ctx).gates.revoke_waiver(system, waiver_id, reason=reason)
+    typer.echo(f"waiver {waiver['id']}: rule {waiver['rule']} of {system} revoked")
+
+
 @waiver_app.command("list")
 def waiver_list(
     ctx: typer.Context, system: Annotated[str, typer.Argument(help="The AI system.")], as_json: JsonOption = False
 ) -> None:
-    """List the waivers of a system (active or expired)."""
+    """List the waivers of a system (active, expired or revoked)."""
     rows = open_workspace(ctx).gates.waivers(system)
     table(
-        rows, ["id", "rule", "waived_by", "expires", "active", "reason"], title=f"Waivers of {system}", as_json=as_json
+        rows, ["id", "rule", "waived_by", "expires", "state", "reason"], title=f"Waivers of {system}", as_json=as_json
     )
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "evaluate",
     "load_policy",
     "parse_policy",
+    "rule_text",
 ]
 
 POLICY_SCHEMA: Final = "assay.policy/1"
@@ -388,6 +389,45 @@ def _limit_text(rule: Rule) -> str:
     if rule.max_gap is not None:
         parts.append(f"gap between groups ≤ {rule.max_gap:g}")
     return " and ".join(parts)
+
+
+def rule_text(rule: Rule, policy: Policy | None = None) -> str:
+    """What a rule asks, in words with its numbers (for people reading the policy in force)."""
+    judged = rule.judge or (policy.judge if policy is not None else "point")
+    on = "the whole confidence interval" if judged == "interval" else "the value"
+    facets = f" for facets {', '.join(rule.facets)}" if rule.facets else " for every facet"
+    kind = rule.kind
+    if kind == "metric":
+        return f"bias metric {rule.metric} {_limit_text(rule)}{facets} (judged on {on})"
+    if kind == "performance":
+        return f"performance {rule.performance} {_limit_text(rule)} overall and in every group (judged on {on})"
+    if kind == "min_group_size":
+        return f"every facet group has at least {rule.min_group_size} rows"
+    if kind == "evidence":
+        days = rule.max_age_days or (policy.max_evidence_age_days if policy is not None else None)
+        return f"current evidence for {rule.evidence}" + (f", at most {days} days old" if days else "")
+    if kind == "assessment":
+        what = f"a recorded {rule.assessment}" + (f" ({rule.check})" if rule.check else "")
+        within = f" within {rule.max_age_days} days" if rule.max_age_days else ""
+        return what + within + (", the newest one passed" if rule.passing else "")
+    if kind == "oversight":
+        o = rule.oversight or OversightRule()
+        return (
+            f"human oversight in place for {', '.join(o.categories)}-risk systems: an active review queue "
+            f"(human in the loop) or at least {o.min_overseers} named overseer(s)"
+        )
+    if kind == "team":
+        assert rule.team is not None
+        return f"the team covers {', '.join(rule.team.disciplines)} (for {', '.join(rule.team.categories)}-risk)"
+    assert rule.genai is not None
+    g = rule.genai
+    if g.min is not None and g.max is not None:
+        limit = f"within [{g.min:g}, {g.max:g}]"
+    else:
+        limit = f"≥ {g.min:g}" if g.min is not None else f"≤ {g.max:g}"
+    slices = " overall and on every slice" if g.every_slice or g.slices else " overall"
+    recent = f", evaluated within {rule.max_age_days} days" if rule.max_age_days else ""
+    return f"generative systems: {g.metric} {limit}{slices} (judged on {on}){recent}"
 
 
 def _within(rule: Rule, value: float, interval: tuple[float, float] | None, judge: Judge) -> tuple[bool, str]:

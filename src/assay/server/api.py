@@ -540,6 +540,13 @@ def waive(auth: Auth, system: str, body: WaiverBody) -> out.Waiver:
     return out.Waiver.of(waiver)
 
 
+@router.post("/systems/{system}/waivers/{waiver_id}/revoke", tags=["gates"])
+def revoke_waiver(auth: Auth, system: str, waiver_id: int, body: RevokeBody) -> out.Waiver:
+    """End an active waiver now, with a reason: the rule counts as failing again (state 'revoked'); 409 when it
+    is already revoked or expired."""
+    return out.Waiver.of(auth.ws.gates.revoke_waiver(system, waiver_id, reason=body.reason))
+
+
 class PolicyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     policy: str = Field(

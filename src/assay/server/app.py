@@ -47,6 +47,7 @@ from assay.server import (
     monitors,
     oversight,
     pages_admin,
+    pages_approvals,
     pages_compute,
     pages_controls,
     pages_risks,
@@ -90,6 +91,7 @@ ROUTERS: Final = tuple(
         pages_systems,
         pages_compute,
         pages_tasks,
+        pages_approvals,
     )
 )
 

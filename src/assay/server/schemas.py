@@ -461,6 +461,7 @@ class Waiver(Out):
     model_version_id: int | None
     created_at: Timestamp
     active: bool | None = Field(default=None, description="Not expired today (in lists).")
+    state: str | None = Field(default=None, description="active, expired or revoked (in lists, and once revoked).")
 
 
 class Policy(Out):

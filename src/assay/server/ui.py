@@ -590,29 +590,6 @@ async def form_csrf(request: Request, auth: Auth) -> Authorised:
 FormAuth = Annotated[Authorised, Depends(form_csrf)]
 
 
-def _inbox(auth: Auth) -> dict[str, Any]:
-    visible = auth.principal.systems()
-    pending = [
-        {
-            **a.to_dict(),
-            "can_decide": allowed(auth.principal, "approve", a.system) and a.requested_by != auth.principal.name,
-        }
-        for a in auth.ws.approvals.list(status="pending")
-        if visible is None or a.system in visible
-    ]
-    return {"page": "approvals", "user": page_user(auth.principal), "pending": pending}
-
-
-@router.get("/approvals.json")
-def approvals_json(request: Request, auth: Auth) -> Response:
-    return _render(request, "approvals", _inbox(auth), json_twin=True)
-
-
-@router.get("/approvals")
-def approvals_page(request: Request, auth: Auth) -> Response:
-    return _render(request, "approvals", _inbox(auth), json_twin=False)
-
-
 @router.get("/systems/{system}/models/{ref}/card.json")
 def card_json(auth: Auth, system: str, ref: str) -> Response:
     return JSONResponse(auth.ws.cards.build(system, ref))
@@ -635,16 +612,3 @@ def card_page(auth: Auth, system: str, ref: str, format: str = "html") -> Respon
 
 def _back(path: str) -> Response:
     return RedirectResponse(path, status_code=303)
-
-
-@router.post("/systems/{system}/approvals")
-def approval_request_form(
-    request: Request,
-    auth: FormAuth,
-    system: str,
-    ref: Annotated[str, Form(max_length=201)],
-    stage: Annotated[str, Form()] = "production",
-    comment: Annotated[str, Form(max_length=2000)] = "",
-) -> Response:
-    auth.ws.approvals.request(system, ref, stage, comment=comment)
-    return _back(f"/systems/{system}")

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -44,12 +44,13 @@ from assay.services._approval_state import (
 )
 from assay.services._base import Listing, Service, listing, single_user
 from assay.services.access import require_role
-from assay.services.gates import judge, policy_in_force
+from assay.services.gates import blocking, gate_results, judge, policy_in_force
 from assay.services.registry import move_stage
 from assay.store.models import (
     ApprovalDecision,
     ApprovalRequest,
     Assessment,
+    Evidence,
     Model,
     ModelVersion,
     Risk,
@@ -322,6 +323,8 @@ class Approvals(Service):
                     f"approval request {request_id} is stale: the model version, its assessments or the system's "
                     "risks changed since it was made; withdraw it and request again"
                 )
+            if decision == "approve":
+                self._gate_allows(tx, request, version, model, owner)
             decided = ApprovalDecision(
                 request_id=request.id,
                 approver=tx.actor,
@@ -394,6 +397,27 @@ class Approvals(Service):
         return request, version, model, owner
 
     @staticmethod
+    def _gate_allows(
+        tx: Transaction, request: ApprovalRequest, version: ModelVersion, model: Model, owner: System
+    ) -> None:
+        """Refuse any approval (the first of two as well as the final one) while a rule of the policy in force
+        for the request's stage fails and is not waived by someone other than the requester; the approvals rule
+        alone does not count (the approvals meet it). Nothing is recorded: the refusal writes nothing."""
+        found = policy_in_force(tx.session, owner, request.stage)
+        if found is None:
+            return
+        policy, _ = found
+        results = gate_results(tx.session, owner, version, policy, ignore_waivers_by=request.requested_by)
+        failing = blocking(results)
+        if failing:
+            raise Conflict(
+                f"approval request {request.id} cannot be approved: the gate {policy.name} for {request.stage} fails "
+                f"{len(failing)} of {len(results)} rules on {model.name}@{version.version} ({', '.join(failing)}); "
+                f"fix them (mitigate, add evidence) or have someone other than {request.requested_by} waive them, "
+                "then approve"
+            )
+
+    @staticmethod
     def _gate(tx: Transaction, request: ApprovalRequest, version: ModelVersion, model: Model, owner: System) -> Any:
         """Judge the policy in force for the request's stage now; refuse the final approval when it fails."""
         found = policy_in_force(tx.session, owner, request.stage)
@@ -431,6 +455,134 @@ class Approvals(Service):
             request.status, request.decided_at = "withdrawn", utcnow()
             tx.record("approval.withdraw", request, before=before, payload={"comment": comment})
             return _view(tx.session, request)
+
+    def changes(self, request_id: int, *, system: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """What changed in the request's system since its last approval (the newest approved request of another
+        version or stage, by decision time), from the stored records: the model version and its parent, the
+        version last approved, and the assessments recorded, evidence added or revoked and risks opened or closed
+        since (``limit`` of each, newest first, with their totals). Without an earlier approval, everything is."""
+        with self._read() as session:
+            request, version, model, owner = self._request(session, request_id, system)
+            previous = session.execute(
+                select(ApprovalRequest, ModelVersion.version, Model.name)
+                .join(ModelVersion, ModelVersion.id == ApprovalRequest.model_version_id)
+                .join(Model, Model.id == ModelVersion.model_id)
+                .where(
+                    Model.system_id == owner.id,
+                    ApprovalRequest.status == "approved",
+                    ApprovalRequest.id != request.id,
+                    ApprovalRequest.decided_at.is_not(None),
+                )
+                .order_by(ApprovalRequest.decided_at.desc(), ApprovalRequest.id.desc())
+                .limit(1)
+            ).first()
+            since = None if previous is None else previous[0].decided_at
+            parent = None if version.parent_id is None else session.get(ModelVersion, version.parent_id)
+            parent_model = None if parent is None else session.get(Model, parent.model_id)
+
+            def cut(query: Any, column: Any) -> tuple[list[Any], int]:
+                if since is not None:
+                    query = query.where(column > since)
+                found = list(session.execute(query.order_by(column.desc()).limit(limit + 1)).all())
+                total = (
+                    len(found)
+                    if len(found) <= limit
+                    else session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+                )
+                return found[:limit], total
+
+            assessments, n_assessments = cut(
+                select(Assessment.id, Assessment.kind, Assessment.model_version_id, Assessment.created_by,
+                       Assessment.created_at).where(Assessment.system_id == owner.id),
+                Assessment.created_at,
+            )  # fmt: skip
+            added, n_added = cut(
+                select(Evidence.id, Evidence.framework, Evidence.control_id, Evidence.kind, Evidence.created_by,
+                       Evidence.created_at).where(Evidence.system_id == owner.id),
+                Evidence.created_at,
+            )  # fmt: skip
+            revoked, n_revoked = cut(
+                select(Evidence.id, Evidence.framework, Evidence.control_id, Evidence.revoked_by,
+                       Evidence.revoke_reason, Evidence.revoked_at)
+                .where(Evidence.system_id == owner.id, Evidence.revoked_at.is_not(None)),
+                Evidence.revoked_at,
+            )  # fmt: skip
+            opened, n_opened = cut(
+                select(Risk.id, Risk.title, Risk.level, Risk.status, Risk.created_at).where(Risk.system_id == owner.id),
+                Risk.created_at,
+            )
+            closed, n_closed = cut(
+                select(Risk.id, Risk.title, Risk.level, Risk.updated_at).where(
+                    Risk.system_id == owner.id, Risk.status == "closed"
+                ),
+                Risk.updated_at,
+            )
+            refs = {
+                vid: f"{name}@{ver}"
+                for vid, ver, name in session.execute(
+                    select(ModelVersion.id, ModelVersion.version, Model.name)
+                    .join(Model, Model.id == ModelVersion.model_id)
+                    .where(Model.system_id == owner.id)
+                )
+            }
+            return {
+                "since": None if since is None else since.isoformat(),
+                "last_approval": None
+                if previous is None
+                else {
+                    "id": previous[0].id,
+                    "ref": f"{previous[2]}@{previous[1]}",
+                    "stage": previous[0].stage,
+                    "decided_at": since.isoformat() if since else None,
+                },
+                "model_version": {
+                    "ref": f"{model.name}@{version.version}",
+                    "stage": version.stage,
+                    "created_at": version.created_at.isoformat(),
+                    "artifact_sha256": version.artifact_sha256,
+                    "parent": None
+                    if parent is None or parent_model is None
+                    else f"{parent_model.name}@{parent.version}",
+                },
+                "assessments": {
+                    "total": n_assessments,
+                    "items": [
+                        {
+                            "id": i,
+                            "kind": k,
+                            "model_version": refs.get(mv) if mv else None,
+                            "by": by,
+                            "at": at.isoformat(),
+                        }
+                        for i, k, mv, by, at in assessments
+                    ],
+                },
+                "evidence_added": {
+                    "total": n_added,
+                    "items": [
+                        {"id": i, "control": f"{fw}:{c}", "kind": k, "by": by, "at": at.isoformat()}
+                        for i, fw, c, k, by, at in added
+                    ],
+                },
+                "evidence_revoked": {
+                    "total": n_revoked,
+                    "items": [
+                        {"id": i, "control": f"{fw}:{c}", "by": by, "reason": why, "at": at.isoformat()}
+                        for i, fw, c, by, why, at in revoked
+                    ],
+                },
+                "risks_opened": {
+                    "total": n_opened,
+                    "items": [
+                        {"id": i, "title": t, "level": lv, "status": st, "at": at.isoformat()}
+                        for i, t, lv, st, at in opened
+                    ],
+                },
+                "risks_closed": {
+                    "total": n_closed,
+                    "items": [{"id": i, "title": t, "level": lv, "at": at.isoformat()} for i, t, lv, at in closed],
+                },
+            }
 
     def get(self, request_id: int, *, system: str | None = None) -> ApprovalView:
         with self._read() as session:

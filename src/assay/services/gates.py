@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from assay.errors import InvalidInput
-from assay.governance.policy import GateFacts, Policy, default_policy, evaluate, load_policy, parse_policy
+from assay.errors import Conflict, InvalidInput, NotFound
+from assay.governance.policy import (
+    APPROVALS_RULE,
+    GateFacts,
+    Policy,
+    default_policy,
+    evaluate,
+    load_policy,
+    parse_policy,
+    rule_text,
+)
 from assay.governance.records import MODEL_STAGES
 from assay.reports.jsonable import jsonable
 from assay.services import _lookup
@@ -23,9 +33,11 @@ from assay.store.models import (
     AimsTeamMember,
     ApprovalRequest,
     Assessment,
+    AuditEvent,
     GateRun,
     Membership,
     Model,
+    ModelVersion,
     ReviewConfig,
     SystemPolicy,
     User,
@@ -36,9 +48,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from assay.store.database import Transaction
-    from assay.store.models import ModelVersion, System
+    from assay.store.models import System
 
-__all__ = ["Gates", "judge", "oversight_facts", "policy_in_force", "team_facts"]
+__all__ = ["Gates", "blocking", "gate_results", "judge", "oversight_facts", "policy_in_force", "team_facts"]
 
 
 def _today() -> dt.date:
@@ -189,6 +201,23 @@ def _facts(
     )
 
 
+def gate_results(
+    session: Session, owner: System, version: ModelVersion, policy: Policy, *, ignore_waivers_by: str | None = None
+) -> list[dict[str, Any]]:
+    """Every rule of ``policy`` judged for ``version`` on the session's snapshot, nothing recorded (a page that
+    shows the gate, the check before an approval); :func:`judge` records the same as a gate run."""
+    model = session.get(Model, version.model_id)
+    assert model is not None
+    ref = f"{model.name}@{version.version}"
+    return [r.to_dict() for r in evaluate(policy, _facts(session, owner, version, ref, policy, ignore_waivers_by))]
+
+
+def blocking(results: list[dict[str, Any]]) -> list[str]:
+    """The failing rules an approval cannot pass over: every failed rule but the approvals rule (which the approvals
+    themselves meet)."""
+    return [str(r["rule"]) for r in results if r["status"] == "failed" and r["rule"] != APPROVALS_RULE]
+
+
 def judge(
     tx: Transaction,
     owner: System,
@@ -202,12 +231,10 @@ def judge(
     """Judge ``policy`` for ``version`` on the transaction's snapshot and record the decision (a gate run and its
     audit event) in the same transaction. ``ignore_waivers_by``: waivers by this person do not count (an approval
     is not judged on waivers its requester gave)."""
+    results = gate_results(tx.session, owner, version, policy, ignore_waivers_by=ignore_waivers_by)
     model = tx.session.get(Model, version.model_id)
     assert model is not None
     ref = f"{model.name}@{version.version}"
-    results = [
-        r.to_dict() for r in evaluate(policy, _facts(tx.session, owner, version, ref, policy, ignore_waivers_by))
-    ]
     counts = {s: sum(r["status"] == s for r in results) for s in ("passed", "failed", "waived")}
     run = GateRun(
         system_id=owner.id,
@@ -377,13 +404,17 @@ class Gates(Service):
     ) -> Waiver:
         """Waive a rule (by id) for a system, or one of its model versions, until ``expires``."""
         if not reason.strip():
-            raise InvalidInput("a waiver needs a reason")
+            raise InvalidInput("a waiver needs a reason", fields={"reason": "say why the rule may fail"})
         if not rule.strip():
-            raise InvalidInput("a waiver names the rule id it waives")
+            raise InvalidInput("a waiver names the rule id it waives", fields={"rule": "choose the rule"})
         if expires <= _today():
-            raise InvalidInput(f"the waiver's expiry {expires} must be after today ({_today()})")
+            raise InvalidInput(
+                f"the waiver's expiry {expires} must be after today ({_today()})", fields={"expires": "after today"}
+            )
         if (expires - _today()).days > 366:
-            raise InvalidInput(f"a waiver lasts at most a year: {expires} is too far")
+            raise InvalidInput(
+                f"a waiver lasts at most a year: {expires} is too far", fields={"expires": "within a year"}
+            )
         with self._write() as tx:
             owner = _lookup.system(tx.session, system)
             require_role(tx, "write", owner.name, f"waiving rule {rule.strip()} of {owner.name}")
@@ -406,5 +437,154 @@ class Gates(Service):
             query = select(Waiver).where(Waiver.system_id == owner.id).order_by(Waiver.id)
             rows = listing(session, query, limit, offset)
             today = _today()
-            listed = [{**_waiver_dict(w), "active": w.expires >= today, "created_at": w.created_at} for w in rows]
+            revoked = _revocations(session, [w.id for w in rows])
+            listed = [
+                {
+                    **_waiver_dict(w),
+                    "active": w.expires >= today,
+                    "state": "revoked" if w.id in revoked else ("active" if w.expires >= today else "expired"),
+                    "revoked": revoked.get(w.id),
+                    "created_at": w.created_at,
+                }
+                for w in rows
+            ]
             return Listing(listed, rows.total)
+
+    def revoke_waiver(self, system: str, waiver_id: int, *, reason: str) -> dict[str, Any]:
+        """End an active waiver now, with a reason (the rule counts as failing again from today). The waiver's
+        record stays (its expiry becomes yesterday); the ``waiver.revoke`` event says who ended it, when and why."""
+        if not reason.strip():
+            raise InvalidInput("revoking a waiver needs a reason", fields={"reason": "say why"})
+        with self._write() as tx:
+            owner = _lookup.system(tx.session, system)
+            require_role(tx, "write", owner.name, f"revoking waiver {waiver_id} of {owner.name}")
+            waiver = tx.session.get(Waiver, waiver_id)
+            if waiver is None or waiver.system_id != owner.id:
+                raise NotFound(f"system {owner.name!r} has no waiver {waiver_id}")
+            today = _today()
+            if waiver_id in _revocations(tx.session, [waiver_id]):
+                raise Conflict(f"waiver {waiver_id} is already revoked")
+            if waiver.expires < today:
+                raise Conflict(f"waiver {waiver_id} expired on {waiver.expires}: there is nothing to revoke")
+            before = waiver.state()
+            waiver.expires = today - dt.timedelta(days=1)
+            tx.record(
+                "waiver.revoke",
+                waiver,
+                before=before,
+                payload={
+                    "system": owner.name,
+                    "rule": waiver.rule,
+                    "reason": reason.strip(),
+                    "was_until": str(before["expires"]),
+                },
+            )
+            return {**_waiver_dict(waiver), "active": False, "state": "revoked", "created_at": waiver.created_at}
+
+    # -- read-only views for the pages ------------------------------------------------------------------------
+
+    def check(
+        self, system: str, ref: str, stage: str, *, ignore_waivers_by: str | None = None
+    ) -> dict[str, Any] | None:
+        """The gate of the policy in force for ``stage`` judged for ``ref`` now, nothing recorded (``None`` when no
+        policy guards the stage): each rule's result, the counts, and the failing rules an approval cannot pass
+        over (``blocking``). ``ignore_waivers_by``: waivers this person gave do not count (a requester's own)."""
+        if stage not in MODEL_STAGES:
+            raise InvalidInput(f"stage {stage!r} is not one of {', '.join(MODEL_STAGES)}", fields={"stage": "unknown"})
+        with self._read() as session:
+            owner = _lookup.system(session, system)
+            version = _lookup.model_version(session, owner, ref)
+            found = policy_in_force(session, owner, stage)
+            if found is None:
+                return None
+            policy, digest = found
+            results = jsonable(gate_results(session, owner, version, policy, ignore_waivers_by=ignore_waivers_by))
+            for result in results:
+                rule = next((r for r in policy.rules if r.id == result["rule"]), None)
+                result["requires"] = "" if rule is None else rule_text(rule, policy)
+            counts = {s: sum(r["status"] == s for r in results) for s in ("passed", "failed", "waived")}
+            return {
+                "stage": stage,
+                "policy": {"name": policy.name, "sha256": digest, "judge": policy.judge, "on_change": policy.on_change},
+                "passed": counts["failed"] == 0,
+                "counts": {**counts, "rules": len(results)},
+                "results": results,
+                "blocking": blocking(results),
+            }
+
+    def in_force(self, system: str) -> list[dict[str, Any]]:
+        """The policy guarding each stage of ``system`` (stored, else Assay's default for its category), its rules
+        in words; stages no policy guards are left out."""
+        with self._read() as session:
+            owner = _lookup.system(session, system)
+            stored = {
+                p.stage
+                for p in session.execute(select(SystemPolicy).where(SystemPolicy.system_id == owner.id)).scalars()
+            }
+            policies = []
+            for stage in MODEL_STAGES:
+                found = policy_in_force(session, owner, stage)
+                if found is None:
+                    continue
+                policy, digest = found
+                policies.append(
+                    {
+                        "stage": stage,
+                        "name": policy.name,
+                        "description": policy.description,
+                        "sha256": digest,
+                        "source": "stored" if stage in stored else "default",
+                        "judge": policy.judge,
+                        "on_change": policy.on_change,
+                        "approvals": policy.approvals.get(owner.eu_ai_act_category, 0),  # type: ignore[call-overload]
+                        "max_evidence_age_days": policy.max_evidence_age_days,
+                        "rules": [
+                            {"id": r.id, "kind": r.kind, "requires": rule_text(r, policy), "description": r.description}
+                            for r in policy.rules
+                        ],
+                    }
+                )
+            return policies
+
+    def system_runs(self, system: str) -> list[dict[str, Any]]:
+        """Every recorded gate run of ``system``'s model versions, newest first (summaries with the version)."""
+        with self._read() as session:
+            owner = _lookup.system(session, system)
+            rows = session.execute(
+                select(GateRun, ModelVersion.version, Model.name)
+                .join(ModelVersion, ModelVersion.id == GateRun.model_version_id)
+                .join(Model, Model.id == ModelVersion.model_id)
+                .where(GateRun.system_id == owner.id)
+                .order_by(GateRun.id.desc())
+            ).all()
+            return [
+                {
+                    "id": r.id,
+                    "ref": f"{name}@{version}",
+                    "policy": r.policy_name,
+                    "stage": r.stage,
+                    "outcome": r.outcome,
+                    "passed": r.passed,
+                    "failed": r.failed,
+                    "waived": r.waived,
+                    "created_by": r.created_by,
+                    "created_at": r.created_at.isoformat(timespec="seconds"),
+                }
+                for r, version, name in rows
+            ]
+
+
+def _revocations(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The waivers among ``ids`` that were revoked: who revoked each, when and why (from the ledger)."""
+    if not ids:
+        return {}
+    found: dict[int, dict[str, Any]] = {}
+    for actor, time, object_id, payload in session.execute(
+        select(AuditEvent.actor, AuditEvent.time, AuditEvent.object_id, AuditEvent.payload).where(
+            AuditEvent.object_type == "waivers",
+            AuditEvent.action == "waiver.revoke",
+            AuditEvent.object_id.in_([str(i) for i in ids]),
+        )
+    ):
+        found[int(object_id)] = {"by": actor, "at": time, "reason": json.loads(payload).get("reason", "")}
+    return found
