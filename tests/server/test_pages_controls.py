@@ -298,11 +298,12 @@ def test_readiness_gaps_link_to_the_pages_that_close_them(served: Served) -> Non
     assert stranger["summary"] == [] and all(g["system"] == "" for g in stranger["gaps"])
 
 
-def test_only_the_evidence_form_of_the_pages_takes_an_upload() -> None:
+def test_only_the_file_forms_of_the_pages_take_an_upload() -> None:
     from assay.server.app import is_upload
 
-    assert is_upload({"method": "POST", "path": "/systems/release/evidence"})
-    assert is_upload({"method": "POST", "path": "/datasets"})
-    assert not is_upload({"method": "GET", "path": "/systems/release/evidence"})
-    assert not is_upload({"method": "POST", "path": "/systems/release/evidence/1/revoke"})
-    assert not is_upload({"method": "POST", "path": "/systems/a/b/evidence"})
+    assert is_upload("POST", "/systems/release/evidence")
+    assert is_upload("POST", "/systems/release/datasets") and is_upload("POST", "/systems/release/models")
+    assert not is_upload("POST", "/datasets")  # the dataset form moved to its system's page
+    assert not is_upload("GET", "/systems/release/evidence")
+    assert not is_upload("POST", "/systems/release/evidence/1/revoke")
+    assert not is_upload("POST", "/systems/a/b/evidence")
