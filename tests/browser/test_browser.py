@@ -85,18 +85,22 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.set_input_files('#upload-dataset input[name="file"]', str(_data(tmp_path / "arrests.csv")))
     page.fill('#upload-dataset input[name="data_source"]', "made-up test data")
     page.click('#upload-dataset button[type="submit"]')
-    page.wait_for_url(f"{base}/systems/release/models")
+    page.wait_for_selector("#flash:has-text('uploaded')")  # the same page again (htmx swaps it), with the message
     page.fill('#register-model input[name="model"]', "lr")
     page.fill('#register-model input[name="version"]', "1")
     page.select_option('#register-model select[name="training_dataset"]', "arrests@1")
     page.click('#register-model button[type="submit"]')
-    page.wait_for_url(f"{base}/systems/release/models")
-    page.goto(f"{base}/systems/release/run")  # page of the compute helper
-    form = "#run-assessment"
-    for name, value in (("dataset_version", "arrests@1"), ("model_version", "lr@1"), ("label", "released"),
-                        ("positive", "Yes"), ("facet", "colour=Black"), ("score", "p")):  # fmt: skip
-        page.fill(f'{form} input[name="{name}"]', value)
-    page.click(f'{form} button[type="submit"]')
+    page.wait_for_selector("#flash:has-text('registered')")
+    page.goto(f"{base}/systems/release/run")  # a bias assessment of the only dataset version, by default
+    page.select_option("#f-model_version", "lr@1")  # its predictions are the file's column p
+    page.select_option("#f-label", "released")  # the label's values come with the reloaded form
+    page.wait_for_selector('#f-positive option[value="Yes"]', state="attached")
+    page.select_option("#f-positive", "Yes")
+    page.select_option("#f-facet_column_0", "colour")
+    page.wait_for_selector('#f-facet_values_0 option[value="Black"]', state="attached")
+    page.select_option("#f-facet_values_0", "Black")
+    page.select_option("#f-score", "p")
+    page.click("#run-submit")
     page.wait_for_url(f"{base}/jobs/*")  # the run is a job: its page refreshes until the result is there
     page.screenshot(path=str(SHOTS / "job.png"), full_page=True)
     page.wait_for_selector("#job-result a", timeout=60_000)
@@ -105,7 +109,7 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.wait_for_url(f"{base}/systems/release/assessments/1")
     assert "DPPL" in page.inner_text("#metrics")
     page.screenshot(path=str(SHOTS / "assessment.png"), full_page=True)
-    page.goto(f"{base}/systems/release/approvals")  # page of the approvals helper
+    page.goto(f"{base}/systems/release/approvals")
     page.select_option('#request-approval select[name="ref"]', "lr@1")
     page.select_option('#request-approval select[name="stage"]', "staging")
     page.click('#request-approval button[type="submit"]')

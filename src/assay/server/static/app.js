@@ -1,12 +1,37 @@
 "use strict";
 
+// Every page's behaviour is set up with onPage(setup): on the first load, and again after each htmx swap (boosted
+// links and forms replace the body without a new DOMContentLoaded, and without the new page's <head> scripts).
+// A setup binds each element once (data-bound) and draws each chart once (data-drawn), so running it again is safe.
+const onPage = (setup) => {
+  document.addEventListener("DOMContentLoaded", setup);
+  document.addEventListener("htmx:afterSettle", setup);
+};
+const once = (element, mark = "bound") => {
+  if (!element || element.dataset[mark]) return false;
+  element.dataset[mark] = "1";
+  return true;
+};
+// Plotly (served by Assay from the installed plotly package, cached a day), loaded the first time a page needs it.
+const withPlotly = (draw) => {
+  if (typeof Plotly !== "undefined") { draw(); return; }
+  let script = document.getElementById("plotly-js");
+  if (!script) {
+    script = document.createElement("script");
+    script.id = "plotly-js";
+    script.src = "/static/plotly.min.js";
+    document.head.appendChild(script);
+  }
+  script.addEventListener("load", draw);
+};
+
 // The monitoring page: each metric over its windows (one line per feature or facet), its threshold dashed.
-document.addEventListener("DOMContentLoaded", () => {
-  if (typeof Plotly === "undefined") return;
-  for (const data of document.querySelectorAll("script.monitor-chart-data")) {
+onPage(() => {
+  if (!document.querySelector("script.monitor-chart-data")) return;
+  withPlotly(() => { for (const data of document.querySelectorAll("script.monitor-chart-data")) {
     const chart = JSON.parse(data.textContent);
     const target = document.getElementById(data.dataset.target);
-    if (!target) continue;
+    if (!once(target, "drawn")) continue;
     const shapes = chart.threshold === null ? [] : [{
       type: "line", xref: "paper", x0: 0, x1: 1, y0: chart.threshold, y1: chart.threshold,
       line: { dash: "dash", color: "#b2182b", width: 1 },
@@ -15,12 +40,12 @@ document.addEventListener("DOMContentLoaded", () => {
       margin: { t: 10, r: 10, b: 30, l: 50 }, height: 260, shapes, showlegend: chart.traces.length > 1,
       legend: { orientation: "h", y: -0.25 }, xaxis: { type: "date", nticks: 4 },
     }, { displayModeBar: false });
-  }
+  } });
 });
 
 // The review pages: claim, release and decide through the JSON API (session cookie and CSRF header); results and
 // errors are shown in the page's message line; after a decision the reviewer moves on to the next open item.
-document.addEventListener("DOMContentLoaded", () => {
+onPage(() => {
   const token = document.querySelector('meta[name="csrf-token"]');
   const message = document.getElementById("review-message");
   const show = (text) => {
@@ -45,6 +70,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const busy = (button, on) => { if (button) button.disabled = on; };
 
   for (const button of document.querySelectorAll("button.review-claim, button.review-action")) {
+    if (!once(button)) continue;
     button.addEventListener("click", async () => {
       busy(button, true);
       try {
@@ -59,7 +85,7 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   const form = document.getElementById("decide");
-  if (!form) return;
+  if (!once(form)) return;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const decision = event.submitter ? event.submitter.value : "accept";
@@ -103,10 +129,11 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // A review item's local explanation: the largest contributions as horizontal bars (Plotly served here, no CDN).
-document.addEventListener("DOMContentLoaded", () => {
+onPage(() => {
   const data = document.getElementById("explanation-data");
   const target = document.getElementById("explanation-chart");
-  if (!data || !target || typeof Plotly === "undefined") return;
+  if (!data || !once(target, "drawn")) return;
+  withPlotly(() => {
   const rows = JSON.parse(data.textContent).slice().reverse(); // the largest at the top
   const label = (r) => (r.masked || r.value === null || r.value === undefined ? r.feature : `${r.feature} = ${r.value}`);
   Plotly.newPlot(target, [{
@@ -118,16 +145,18 @@ document.addEventListener("DOMContentLoaded", () => {
     margin: { t: 10, r: 10, b: 30, l: 10 }, height: 60 + 28 * rows.length, autosize: true,
     yaxis: { automargin: true }, xaxis: { zeroline: true, title: { text: "contribution to the score" } },
   }, { displayModeBar: false, responsive: true });
+  });
 });
 
 // The oversight page: override rates over time (one line per slice value) and by reviewer, each with its interval.
-document.addEventListener("DOMContentLoaded", () => {
-  if (typeof Plotly === "undefined") return;
+onPage(() => {
+  if (!document.querySelector("script.oversight-chart-data, script.oversight-bar-data")) return;
+  withPlotly(() => {
   const errors = (t) => ({ type: "data", symmetric: false, array: t.upper, arrayminus: t.lower, thickness: 1 });
   for (const data of document.querySelectorAll("script.oversight-chart-data")) {
     const chart = JSON.parse(data.textContent);
     const target = document.getElementById(data.dataset.target);
-    if (!target) continue;
+    if (!once(target, "drawn")) continue;
     Plotly.newPlot(target, chart.traces.map((t) => ({
       type: "scatter", mode: "lines+markers", name: t.name, x: t.x, y: t.y, error_y: errors(t), customdata: t.n,
       hovertemplate: "%{x}: %{y:.1%} of %{customdata}<extra>%{fullData.name}</extra>",
@@ -139,19 +168,21 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const data of document.querySelectorAll("script.oversight-bar-data")) {
     const chart = JSON.parse(data.textContent);
     const target = document.getElementById(data.dataset.target);
-    if (!target) continue;
+    if (!once(target, "drawn")) continue;
     Plotly.newPlot(target, [{ type: "bar", x: chart.x, y: chart.y, error_y: errors(chart) }], {
       margin: { t: 10, r: 10, b: 30, l: 50 }, height: 260, yaxis: { tickformat: ".0%", rangemode: "tozero" },
     }, { displayModeBar: false });
   }
+  });
 });
 
 // A contested case: each feature's SHAP contribution to this decision, as horizontal bars (raised: blue, lowered: red).
-document.addEventListener("DOMContentLoaded", () => {
+onPage(() => {
   const data = document.getElementById("contest-chart-data");
   const target = document.getElementById("contest-chart");
-  if (!data || !target || typeof Plotly === "undefined") return;
+  if (!data || !once(target, "drawn")) return;
   const chart = JSON.parse(data.textContent);
+  withPlotly(() => {
   Plotly.newPlot(target, [{
     type: "bar", orientation: "h", x: chart.values, y: chart.features,
     marker: { color: chart.values.map((v) => (v >= 0 ? "#2166ac" : "#b2182b")) },
@@ -160,6 +191,7 @@ document.addEventListener("DOMContentLoaded", () => {
     margin: { t: 10, r: 10, b: 30, l: 140 }, height: 40 + 24 * chart.features.length,
     xaxis: { zeroline: true, title: { text: "raised (right) or lowered (left) the chance" } },
   }, { displayModeBar: false });
+  });
 });
 
 // admin: a new API token's "Copy to the clipboard" button (the token is shown once, in a read-only field).
