@@ -127,14 +127,16 @@ DASHBOARD_FRAMEWORKS = ("iso42001", "nist-ai-rmf", "eu-ai-act")
 
 
 def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
-    """What every dashboard shows of each system, the same whoever asks (so built once per ledger head and day,
-    then filtered to what each person may see): readiness per framework, open risks by cell, pending approvals."""
+    """What every dashboard shows of each system this person may see, the same for everyone who sees the same
+    systems (so built once per ledger head, day and visible systems): readiness per framework, open risks by cell,
+    pending approvals."""
     ws = auth.ws
     systems = ws.systems.list()
     shares: dict[str, dict[str, Any]] = {s.name: {"system": s.name} for s in systems}
-    for framework in DASHBOARD_FRAMEWORKS:  # one readiness pass per framework, all systems
+    for framework in DASHBOARD_FRAMEWORKS:  # one readiness pass per framework, all systems (shared by everyone)
         for entry in _readiness_document(auth, shared, framework)["systems"]:
-            shares[entry["system"]["name"]][framework] = entry.get("share")
+            if entry["system"]["name"] in shares:  # of those this person may see
+                shares[entry["system"]["name"]][framework] = entry.get("share")
     cells: dict[str, list[tuple[int, int]]] = {
         s.name: [(r.impact, r.likelihood) for r in ws.risks.list(s.name, status="open")] for s in systems
     }
@@ -151,8 +153,10 @@ def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
 
 def _dashboard(auth: Auth, shared: PageCache) -> dict[str, Any]:
     who, ws = auth.principal, auth.ws
-    overview = shared.get(auth, "overview", lambda: _overview(auth, shared))
     visible = who.systems()
+    # built through the services as this person, who see only their systems: shared by those who see the same
+    seen = ("all",) if visible is None else tuple(sorted(visible))
+    overview = shared.get(auth, "overview", lambda: _overview(auth, shared), seen)
     systems = [s for s in overview["systems"] if visible is None or s.name in visible]
     names = {s.name for s in systems}
     heat = [[0] * 5 for _ in range(5)]  # [impact-1][likelihood-1]

@@ -184,3 +184,10 @@ document.addEventListener("DOMContentLoaded", () => {
     xaxis: { zeroline: true, title: { text: "raised (right) or lowered (left) the chance" } },
   }, { displayModeBar: false });
 });
+
+// browser: the charts follow the window's width (a phone turned, a window narrowed), so they never make the page
+// scroll sideways; Plotly draws each at its box's width when the page loads and not again by itself.
+window.addEventListener("resize", () => {
+  if (typeof Plotly === "undefined") return;
+  for (const chart of document.querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(chart);
+});
