@@ -41,3 +41,19 @@ def test_shared_pages_keep_each_persons_systems_whoever_asks_first(workspace: Wo
             "other",
             "release",
         ]
+
+
+def test_heat_map_and_stale_requests_follow_each_change(workspace: Workspace) -> None:
+    """The heat map counts the open risks of the systems each person sees (one query for all systems), and a
+    request's state digest, kept per head of the ledger, follows a change made after a page showed it."""
+    with serving(workspace) as (client, _, ws):
+        ws.systems.create({"name": "other", "eu_ai_act_category": "minimal"})
+        ws.risks.add("other", {"title": "o", "source": "data", "likelihood": 5, "impact": 5, "treatment": "avoid"})
+        admin, owner = _login(client, "admin"), _login(client, "owner")
+        assert admin.get("/index.json").json()["risk_heat_map"]["counts"][4][4] == 1
+        heat = owner.get("/index.json").json()["risk_heat_map"]
+        assert heat["open"] == 1 and heat["counts"][1][1] == 1  # release's risk (2, 2) only
+        assert [a["stale"] for a in owner.get("/approvals.json").json()["pending"]] == [False]
+        ws.risks.update("release", 1, {"likelihood": 3})  # what the approval froze changes
+        assert [a["stale"] for a in owner.get("/approvals.json").json()["pending"]] == [True]
+        assert owner.get("/index.json").json()["risk_heat_map"]["counts"][1][2] == 1

@@ -137,9 +137,8 @@ def _overview(auth: Auth, shared: PageCache) -> dict[str, Any]:
         for entry in _readiness_document(auth, shared, framework)["systems"]:
             if entry["system"]["name"] in shares:  # of those this person may see
                 shares[entry["system"]["name"]][framework] = entry.get("share")
-    cells: dict[str, list[tuple[int, int]]] = {
-        s.name: [(r.impact, r.likelihood) for r in ws.risks.list(s.name, status="open")] for s in systems
-    }
+    open_cells = ws.risks.cells(status="open")
+    cells: dict[str, list[tuple[int, int]]] = {s.name: open_cells.get(s.name, []) for s in systems}
     organisation = ws.aims.readiness()
     return {
         "management_system": {k: organisation[k] for k in ("ready", "clauses", "share", "as_of")},
