@@ -35,6 +35,8 @@ from assay.services import _lookup
 from assay.services._base import Listing, Service, listing
 from assay.store.models import ImpactAssessment, Risk, System, utcnow
 
+Cells = dict[str, list[tuple[int, int]]]  # (impact, likelihood) of risks by their system's name
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -115,7 +117,7 @@ class Risks(Service):
         with self._read() as session:
             return _risk(session, system, risk_id)
 
-    def cells(self, *, status: str = "open") -> dict[str, list[tuple[int, int]]]:
+    def cells(self, *, status: str = "open") -> Cells:
         """(impact, likelihood) of every risk with ``status``, by the name of its system, for every system the
         viewer may see, in one query (the dashboard's heat map: not one listing per system)."""
         choice(status, RISK_STATUSES, "risk status")
@@ -128,7 +130,7 @@ class Risks(Service):
             )
             if (visible := _lookup.visible_systems(session)) is not None:
                 query = query.where(visible)
-            found: dict[str, list[tuple[int, int]]] = {}
+            found: Cells = {}
             for name, impact, likelihood in session.execute(query):
                 found.setdefault(name, []).append((impact, likelihood))
             return found
