@@ -25,9 +25,12 @@
 4. Requests each page as the administrator and as an ordinary system owner (a member owning 3 of the systems and
    viewing 2 more), once to warm up and then ``--repeat`` times, through Starlette's TestClient (in process, no
    network). The time counted is SERVER time: an ASGI middleware wrapped round the whole application (its own
-   middleware included) takes the time from the call to the last byte of the response body. A page that answers
-   an error (403 for a person who may not see it) is measured as that error page and its status is shown.
-5. Prints p50/p95 per page, person and database, and the pages over the target of 300 ms.
+   middleware included) takes the time from the call to the last byte of the response body, and this process' CPU
+   time over the same span. Before each timed request the pages' caches are emptied (the first view after any
+   change); a second request, from the caches, is timed too. A page that answers an error (403 for a person who
+   may not see it) is measured as that error page and its status is shown.
+5. Prints p50/p95 (and the median CPU time, and the median from the caches) per page, person and database, and
+   the pages over the target of 300 ms (p95); exit status 1 when there are any.
 
 ``--profile PATH``: after the build, sample the server while it serves the page ``PATH`` (as the administrator,
 ``--repeat`` times) with py-spy, and print where the time goes (the functions with the most samples).
