@@ -194,13 +194,15 @@ window.addEventListener("resize", () => {
 
 // browser: a table that scrolls inside its own box on a narrow screen (style.css) can be reached and scrolled from
 // the keyboard: it takes the focus (tabindex 0) while it is wider than its box, as ui.table's .table-wrap does.
-const markScrollingTables = () => {
-  for (const table of document.querySelectorAll("main table")) {
-    if (table.closest(".table-wrap")) continue;
-    if (table.scrollWidth > table.clientWidth + 1) table.setAttribute("tabindex", "0");
-    else if (table.getAttribute("tabindex") === "0") table.removeAttribute("tabindex");
-  }
-};
-document.addEventListener("DOMContentLoaded", markScrollingTables);
-window.addEventListener("resize", markScrollingTables);
-document.addEventListener("htmx:afterSettle", markScrollingTables);
+{
+  const markScrollingTables = () => {
+    for (const table of document.querySelectorAll("main table")) {
+      if (table.closest(".table-wrap")) continue;
+      if (table.scrollWidth > table.clientWidth + 1) table.setAttribute("tabindex", "0");
+      else if (table.getAttribute("tabindex") === "0") table.removeAttribute("tabindex");
+    }
+  };
+  document.addEventListener("DOMContentLoaded", markScrollingTables);
+  window.addEventListener("resize", markScrollingTables);
+  document.addEventListener("htmx:afterSettle", markScrollingTables);
+}
