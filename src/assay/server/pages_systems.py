@@ -109,9 +109,8 @@ def _overview(ws: Workspace, auth: Auth, shared: PageCache) -> dict[str, Any]:
     for framework in DASHBOARD_FRAMEWORKS:  # one readiness pass per framework, all systems
         for entry in _readiness_document(auth, shared, framework)["systems"]:
             shares[entry["system"]["name"]][framework] = entry.get("share")
-    cells: dict[str, list[tuple[int, int]]] = {
-        s.name: [(r.impact, r.likelihood) for r in ws.risks.list(s.name, status="open")] for s in systems
-    }
+    open_cells = ws.risks.cells(status="open")  # one query, not one listing per system
+    cells: dict[str, list[tuple[int, int]]] = {s.name: open_cells.get(s.name, []) for s in systems}
     organisation = ws.aims.readiness()
     return {
         "management_system": {k: organisation[k] for k in ("ready", "clauses", "share", "as_of")},

@@ -24,6 +24,8 @@ for (owner to request, approver or admin to decide); approvals taken on trust co
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -46,6 +48,7 @@ from assay.services._base import Listing, Service, listing, single_user
 from assay.services.access import require_role
 from assay.services.gates import blocking, gate_results, judge, policy_in_force
 from assay.services.registry import move_stage
+from assay.store import audit
 from assay.store.models import (
     ApprovalDecision,
     ApprovalRequest,
@@ -132,11 +135,38 @@ def _view(session: Session, request: ApprovalRequest) -> ApprovalView:
     return _views(session, [request])[0]
 
 
-def _views(session: Session, requests: Sequence[ApprovalRequest]) -> list[ApprovalView]:
+# The current digest of each model version's approval state, per database, for one head of the ledger: every
+# change of what an approval freezes appends an audit event, so (database, head) identifies the digests. Filled by
+# reads only (a write transaction's session may hold changes not recorded yet); the dashboard and readiness list
+# every request several times per page, each digest costing the state of every risk of its system.
+_DIGESTS: weakref.WeakKeyDictionary[Any, tuple[int, dict[int, str]]] = weakref.WeakKeyDictionary()
+_DIGESTS_LOCK = threading.Lock()
+
+
+def _known_digests(session: Session) -> tuple[int, dict[int, str]]:
+    """The ledger's head as this read sees it, and the digests known for it (a copy)."""
+    head = audit.head_seq(session)
+    with _DIGESTS_LOCK:
+        cached = _DIGESTS.get(session.get_bind())
+    return head, dict(cached[1]) if cached is not None and cached[0] == head else {}
+
+
+def _keep_digests(session: Session, head: int, digests: dict[int, str]) -> None:
+    with _DIGESTS_LOCK:
+        bind = session.get_bind()
+        cached = _DIGESTS.get(bind)
+        if cached is None or cached[0] <= head:
+            merged = {**cached[1], **digests} if cached is not None and cached[0] == head else dict(digests)
+            _DIGESTS[bind] = (head, merged)
+
+
+def _views(session: Session, requests: Sequence[ApprovalRequest], *, read: bool = False) -> list[ApprovalView]:
     """The requests with their decisions and current digests, read with a fixed number of statements (not a few
-    per request: the dashboard and readiness list every system's requests)."""
+    per request: the dashboard and readiness list every system's requests). ``read``: a read-only session, whose
+    digests may be kept for the ledger's head it sees (see ``_DIGESTS``)."""
     if not requests:
         return []
+    head, known = _known_digests(session) if read else (0, {})
     version_ids = {r.model_version_id for r in requests}
     versions = {
         v.id: v for v in session.execute(select(ModelVersion).where(ModelVersion.id.in_(version_ids))).scalars()
@@ -152,17 +182,25 @@ def _views(session: Session, requests: Sequence[ApprovalRequest]) -> list[Approv
         .order_by(ApprovalDecision.id)
     ).scalars():
         decisions.setdefault(decision.request_id, []).append(decision)
+    unknown = version_ids - set(known)  # the versions whose state is read and digested now
     assessments: dict[int, list[tuple[int, str]]] = {}
     for version_id, assessment_id, sha in session.execute(
         select(Assessment.model_version_id, Assessment.id, Assessment.document_sha256)
-        .where(Assessment.model_version_id.in_(version_ids))
+        .where(Assessment.model_version_id.in_(unknown))
         .order_by(Assessment.id)
     ):
         assert version_id is not None
         assessments.setdefault(version_id, []).append((assessment_id, sha))
     risks: dict[int, list[Risk]] = {}
-    for risk in session.execute(select(Risk).where(Risk.system_id.in_(system_ids)).order_by(Risk.id)).scalars():
+    unknown_systems = {models[versions[v].model_id].system_id for v in unknown}
+    for risk in session.execute(select(Risk).where(Risk.system_id.in_(unknown_systems)).order_by(Risk.id)).scalars():
         risks.setdefault(risk.system_id, []).append(risk)
+    for version_id in unknown:
+        version = versions[version_id]
+        state = frozen(version, assessments.get(version_id, []), risks.get(models[version.model_id].system_id, []))
+        known[version_id] = state_digest(state)
+    if read and unknown:
+        _keep_digests(session, head, known)
     views = []
     for request in requests:
         version = versions[request.model_version_id]
@@ -178,9 +216,7 @@ def _views(session: Session, requests: Sequence[ApprovalRequest]) -> list[Approv
                 comment=request.comment,
                 required_approvals=request.required_approvals,
                 state_digest=request.state_digest,
-                current_digest=state_digest(
-                    frozen(version, assessments.get(version.id, []), risks.get(model.system_id, []))
-                ),
+                current_digest=known[version.id],
                 created_at=request.created_at,
                 decided_at=request.decided_at,
                 decisions=[
@@ -607,7 +643,7 @@ class Approvals(Service):
             if status is not None:
                 query = query.where(ApprovalRequest.status == status)
             requests = listing(session, query, limit, offset)
-            return Listing(_views(session, requests), requests.total)
+            return Listing(_views(session, requests, read=True), requests.total)
 
 
 # -- what follows when an approved state changes ---------------------------------------------------------------

@@ -38,6 +38,8 @@ from assay.services import _lookup
 from assay.services._base import Listing, Service, listing
 from assay.store.models import ImpactAssessment, Risk, System, utcnow
 
+Cells = dict[str, list[tuple[int, int]]]  # (impact, likelihood) of risks by their system's name
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -213,6 +215,24 @@ class Risks(Service):
             if (visible := _lookup.visible_systems(session)) is not None:
                 select_ = select_.where(visible)
             return tuple(session.execute(select_.distinct().order_by(Risk.owner)).scalars())
+
+    def cells(self, *, status: str = "open") -> Cells:
+        """(impact, likelihood) of every risk with ``status``, by the name of its system, for every system the
+        viewer may see, in one query (the dashboard's heat map: not one listing per system)."""
+        choice(status, RISK_STATUSES, "risk status")
+        with self._read() as session:
+            query = (
+                select(System.name, Risk.impact, Risk.likelihood)
+                .join(System, System.id == Risk.system_id)
+                .where(Risk.status == status)
+                .order_by(Risk.id)
+            )
+            if (visible := _lookup.visible_systems(session)) is not None:
+                query = query.where(visible)
+            found: Cells = {}
+            for name, impact, likelihood in session.execute(query):
+                found.setdefault(name, []).append((impact, likelihood))
+            return found
 
     def update(self, system: str, risk_id: int, changes: RiskUpdate | Mapping[str, Any]) -> Risk:
         """Change fields of an open risk; the merged risk is validated again and its levels recomputed."""

@@ -256,3 +256,24 @@ document.addEventListener("click", async (event) => {
   document.addEventListener("DOMContentLoaded", draw);
   document.addEventListener("htmx:afterSettle", draw);
 })();
+// browser: the charts follow the window's width (a phone turned, a window narrowed), so they never make the page
+// scroll sideways; Plotly draws each at its box's width when the page loads and not again by itself.
+window.addEventListener("resize", () => {
+  if (typeof Plotly === "undefined") return;
+  for (const chart of document.querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(chart);
+});
+
+// browser: a table that scrolls inside its own box on a narrow screen (style.css) can be reached and scrolled from
+// the keyboard: it takes the focus (tabindex 0) while it is wider than its box, as ui.table's .table-wrap does.
+{
+  const markScrollingTables = () => {
+    for (const table of document.querySelectorAll("main table")) {
+      if (table.closest(".table-wrap")) continue;
+      if (table.scrollWidth > table.clientWidth + 1) table.setAttribute("tabindex", "0");
+      else if (table.getAttribute("tabindex") === "0") table.removeAttribute("tabindex");
+    }
+  };
+  document.addEventListener("DOMContentLoaded", markScrollingTables);
+  window.addEventListener("resize", markScrollingTables);
+  document.addEventListener("htmx:afterSettle", markScrollingTables);
+}
