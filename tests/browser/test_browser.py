@@ -19,6 +19,7 @@ import pytest
 
 from assay.config import load_settings
 from assay.services.workspace import Workspace
+from tests.support.browser import check_page, new_context
 from tests.support.env import ROOT
 from tests.support.serve import app_thread
 
@@ -102,6 +103,7 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.select_option("#f-score", "p")
     page.click("#run-submit")
     page.wait_for_url(f"{base}/jobs/*")  # the run is a job: its page refreshes until the result is there
+    job_path = urlsplit(page.url).path
     page.screenshot(path=str(SHOTS / "job.png"), full_page=True)
     page.wait_for_selector("#job-result a", timeout=60_000)
     assert "succeeded" in page.inner_text("#job-status")
@@ -109,6 +111,16 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.wait_for_url(f"{base}/systems/release/assessments/1")
     assert "DPPL" in page.inner_text("#metrics")
     page.screenshot(path=str(SHOTS / "assessment.png"), full_page=True)
+    page.goto(f"{base}/systems/release/risks")  # the finding goes into the risk register
+    risk = "#add-risk-form"
+    page.fill(f"{risk} [name=title]", "Black defendants released less often")
+    page.fill(f"{risk} [name=source]", "bias assessment 1")
+    page.select_option(f"{risk} [name=likelihood]", "3")
+    page.select_option(f"{risk} [name=impact]", "4")
+    page.select_option(f"{risk} [name=treatment]", "mitigate")
+    page.click(f"{risk} button[type=submit]")
+    page.wait_for_selector("#flash:has-text('added')")
+    assert "Black defendants released less often" in page.inner_text("main")
     page.goto(f"{base}/systems/release/approvals")
     page.select_option('#request-approval select[name="ref"]', "lr@1")
     page.select_option('#request-approval select[name="stage"]', "staging")
@@ -118,6 +130,13 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     assert "Approval request" in page.inner_text("#flash")
     page.goto(f"{base}/systems/release")
     assert "pending" in page.inner_text("#approvals")
+    page.goto(f"{base}/systems/release/controls")  # a piece of evidence withdrawn, with its reason and the box ticked
+    page.locator("details:has(form.revoke) > summary").first.click()  # each revoke form opens from its row
+    revoke = page.locator("form.revoke").first
+    revoke.locator("[name=reason]").fill("attached to the wrong control")
+    revoke.locator("[name=confirm]").check()
+    revoke.locator("button[type=submit]").click()
+    page.wait_for_selector("#flash:has-text('revoked')")
     _logout(page)
 
     ws.access.grant("bob", "release", "approver")  # an administrator's decision
@@ -143,6 +162,25 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
     assert ws.models.get_version("release", "lr@1").stage == "staging"
     assert not errors, errors  # no script errors (and no CSP violations) in the console
+    _logout(page)
+
+    # every page of the walk as its person sees it: axe-core, screenshots at 1280 and 390 px, no sideways scroll
+    context = new_context(browser)  # CSP bypassed to inject axe-core (the walk above ran under the real CSP)
+    checked = context.new_page()
+    walk = {
+        "alice": ["/", "/systems", "/systems/release", "/systems/release/models", "/systems/release/run", job_path,
+                  "/systems/release/assessments/1", "/systems/release/risks", "/systems/release/controls",
+                  "/systems/release/approvals", "/systems/release/gates", "/tasks", "/notifications"],
+        "bob": ["/approvals", request_path, "/search?q=release"],
+        "auditor": ["/audit", "/readiness"],
+    }  # fmt: skip
+    for person, paths in walk.items():
+        _login(checked, base, person)
+        for path in paths:
+            checked.goto(f"{base}{path}")
+            check_page(checked, f"walk-{person}-{path}")
+        _logout(checked)
+    context.close()
 
 
 REVIEW_CONFIG = """
