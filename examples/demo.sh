@@ -76,13 +76,12 @@ assay approval request release release-lr@1 --stage staging \
 assay approval approve 1 || echo "(refused, as it should be: the requester cannot approve)"
 assay --user bob approval approve 1 --comment "staging only; production needs the gate to pass"
 
-step "9b. Ask for production: the policy asks for two approvals, and the second takes effect only if the gate passes"
+step "9b. Ask for production: the policy asks for two approvals, and none is accepted while a rule of the gate fails"
 assay approval request release release-lr@1 --stage production --comment "pilot with the duty officer deciding"
-assay --user bob approval approve 2 --comment "evidence and waivers reviewed"
-if assay --user carol approval approve 2; then
+if assay --user bob approval approve 2 --comment "evidence reviewed"; then
     echo "approved"
 else
-    echo "(refused, as it should be: the gate fails now, so the second approval cannot take effect)"
+    echo "(refused, as it should be: the gate fails now, so no approval is accepted until its rules pass or are waived)"
 fi
 
 step "9c. Evidence for risk management and human oversight (a review queue); dave (not the requester) waives three rules for 90 days"
@@ -120,6 +119,7 @@ assay oversight report --system release
 assay --user admin aims team add release alice --discipline data-science --discipline engineering --role "model owner"
 assay --user admin aims team add release bob --discipline legal --role "counsel"
 assay --user admin aims team add release dave --discipline domain --role "pretrial services lead"
+assay --user bob approval approve 2 --comment "evidence and waivers reviewed"
 assay --user carol approval approve 2 --comment "pilot approved with the waivers"
 assay model show release release-lr@1
 

@@ -58,7 +58,7 @@ def test_approvals_through_the_server_follow_its_roles(
     code, out = run(capsys, monkeypatch, tokens["alice"], *remote, "approval", "request", "release", "lr@1")
     assert code == 0, out
     code, out = run(capsys, monkeypatch, tokens["alice"], *remote, "approval", "approve", "1")
-    assert code == 2 and "may not approve" in out  # alice owns the system; approving is the approvers' role
+    assert code == 2 and "may not approve" in out, out  # alice owns the system; approving is the approvers' role
     code, out = run(capsys, monkeypatch, tokens["vic"], *remote, "approval", "approve", "1")
     assert code == 2 and "may not approve" in out  # a viewer: the server's permission table refuses
     code, out = run(capsys, monkeypatch, tokens["bob"], *remote, "approval", "approve", "1", "--system", "triage")

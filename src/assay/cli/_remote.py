@@ -85,9 +85,13 @@ class Remote:
     def _system_of(self, request_id: int, system: str | None) -> str:
         if system is not None:
             return system
-        for item in self.call("GET", "/approvals.json")["pending"]:
-            if item["id"] == request_id:
-                return str(item["system"])
+        page, pages = 1, 1
+        while page <= pages:  # the inbox's pending requests, a page of 50 at a time
+            listed = self.call("GET", f"/approvals.json?status=pending&page={page}")["table"]
+            for item in listed["rows"]:
+                if item["id"] == request_id:
+                    return str(item["system"])
+            page, pages = page + 1, int(listed["pages"])
         raise NotFound(f"no pending approval request {request_id} you can see: give its system with --system")
 
     def request(

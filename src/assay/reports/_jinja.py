@@ -28,8 +28,12 @@ def _environment() -> jinja2.Environment:
 
 
 def template(name: str, **filters: object) -> jinja2.Template:
-    """The template ``name``; ``filters`` are registered on the shared environment (same name, same function)."""
+    """The template ``name``; ``filters`` are registered on the shared environment: a name means one function for
+    every template (a second function under a name already taken is refused, not silently shadowed: the model card's
+    ``num`` once rendered with the web pages' rounding when a page had been served first in the same process)."""
     environment = _environment()
     for filter_name, function in filters.items():
-        environment.filters.setdefault(filter_name, function)
+        known = environment.filters.setdefault(filter_name, function)
+        if known is not function:
+            raise RuntimeError(f"the template filter {filter_name!r} is taken by {known!r}: choose another name")
     return environment.get_template(name)

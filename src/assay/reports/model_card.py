@@ -168,7 +168,7 @@ def _charts(card: Mapping[str, Any]) -> dict[str, Any]:
 
 def render_card_html(card: Mapping[str, Any], *, for_print: bool = False) -> str:
     """A self-contained page: no script, no external resource; charts are inline SVG."""
-    template = _template("model_card.html.j2", num=_number, interval=_interval)
+    template = _template("model_card.html.j2", card_num=_number, interval=_interval)
     return template.render(
         card=card,
         sections=sections(card),
