@@ -191,3 +191,16 @@ def test_a_filter_name_means_one_function_in_every_template() -> None:
     template("ui/error.html.j2", **FILTERS)
     with pytest.raises(RuntimeError, match="'num' is taken"):
         template("model_card.html.j2", num=lambda value: value)
+
+
+def test_without_a_session_a_page_goes_to_login_and_its_twins_answer_401(served: Served) -> None:
+    client, _, _ = served
+    page = client.get("/tasks", params={"tab": "x"}, headers={"Accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Ftasks%3Ftab%3Dx"
+    for twin in ("/tasks.json", "/systems.json", "/systems/release/risks.csv", "/audit.csv"):
+        refused = client.get(twin, headers={"Accept": "text/html"}, follow_redirects=False)
+        assert refused.status_code == 401, twin
+        assert refused.headers["content-type"].startswith("application/json"), twin
+        assert refused.json()["error"]["type"] == "unauthenticated", twin
+    api = client.get("/api/systems", follow_redirects=False)
+    assert api.status_code == 401 and api.json()["error"]["type"] == "unauthenticated"

@@ -56,6 +56,7 @@ from assay.server import (
     review,
     ui,
     uploads,
+    web,
 )
 from assay.server.deps import Unauthenticated, error_body, page_user
 from assay.server.login import LoginLimiter
@@ -363,8 +364,9 @@ def create_app(
 
     @app.exception_handler(AssayError)
     async def assay_error(request: Request, exc: AssayError) -> Response:
-        page = not request.url.path.startswith("/api/") and request.url.path != "/metrics"  # not a machine's URL
-        if isinstance(exc, Unauthenticated) and page:  # a web page without a session: log in, then come back
+        if isinstance(exc, Unauthenticated) and web.is_page_path(request.url.path):
+            # a web page without a session: log in, then come back (a .json/.csv twin, the API and the metrics are a
+            # machine's URLs: they answer 401 with the JSON error body below)
             asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             target = "/login" if request.method != "GET" or asked == "/" else f"/login?{urlencode({'next': asked})}"
             return RedirectResponse(target, status_code=303)
@@ -409,8 +411,6 @@ def create_app(
 def _page_error(request: Request, status: int, message: str) -> Response | None:
     """An error as a page in the layout when a person's browser asked for a page (never raw JSON); None for the
     API, the ``.json`` twins, exports and the metrics, which keep the one JSON error body."""
-    from assay.server import web
-
     if not web.wants_page(request):
         return None
     who = getattr(request.state, "principal", None)

@@ -152,10 +152,15 @@ def render_error(request: Request, exc: AssayError | None, status: int, message:
     return render(request, "error", context, status=status)
 
 
+def is_page_path(path: str) -> bool:
+    """Whether ``path`` is a page a person's browser shows: not the API, a page's ``.json`` or ``.csv`` twin, a
+    static file or the metrics (a machine's URLs: their errors, a missing session too, are the JSON error body)."""
+    return not (path.startswith(("/api/", "/static/")) or path == "/metrics" or path.endswith((".json", ".csv")))
+
+
 def wants_page(request: Request) -> bool:
     """Whether a person's browser asked (a page's path, not the API, a ``.json`` twin or the metrics)."""
-    path = request.url.path
-    if path.startswith(("/api/", "/static/")) or path == "/metrics" or path.endswith((".json", ".csv")):
+    if not is_page_path(request.url.path):
         return False
     return "text/html" in request.headers.get("accept", "") or request.headers.get("hx-request") == "true"
 
