@@ -287,6 +287,11 @@ def test_gates_page_policy_runs_and_waivers(served: Served) -> None:
     assert again.status_code == 409 and "already revoked" in again.text
     exported = list(csv.DictReader(io.StringIO(client.get("/systems/parole/gates.csv").text)))
     assert exported[0]["state"] == "revoked" and exported[0]["rule"] == "four-fifths"
+    assert (exported[0]["revoked_by"], exported[0]["revoke_reason"]) == ("erin", "pilot over")
+    assert exported[0]["revoked_at"] == event.time  # when, from the ledger's event
+    shown = client.get("/systems/parole/gates", params={"state": "revoked"}).text.split('id="waiver-list"')[1]
+    assert "by erin: pilot over" in shown and f'datetime="{dt.datetime.fromisoformat(event.time).isoformat()}"' in shown
+    assert client.get("/systems/parole/gates.json").json()["table"]["rows"][0]["revoked_by"] == "erin"
 
     # the API revokes too, with the same rules
     client.post("/systems/parole/waivers", data={"csrf": csrf, "rule": "calibration", "reason": "pilot",

@@ -44,8 +44,8 @@ def _post(client: TestClient, path: str, data: dict[str, object]) -> object:
     return client.post(path, data=data, follow_redirects=False)
 
 
-def _error(page: str, field: str) -> str:
-    found = re.search(rf'<small class="field-error" id="e-{field}">([^<]*)</small>', page)
+def _error(page: str, field: str, id_prefix: str = "") -> str:
+    found = re.search(rf'<small class="field-error" id="{id_prefix}e-{field}">([^<]*)</small>', page)
     assert found is not None, f"no error by {field}"
     return html.unescape(found.group(1))
 
@@ -263,10 +263,11 @@ def test_incidents_and_corrective_actions(served: Served) -> None:
     assert (incident.incident.reported_by, incident.model_version) == ("owner", "lr@1")
     assert ws.audit.log(EventFilter(action="incident.create"))[-1].actor == "owner"
 
-    empty = {"action_text": "", "action_owner": "owner", "due_date": "2020-02-01", "csrf": csrf}
+    empty = {"description": "", "owner": "owner", "due_date": "2020-02-01", "csrf": csrf}
     no_text = client.post("/systems/release/incidents/1/actions", data=empty)
-    assert no_text.status_code == 422 and _error(no_text.text, "action_text") and 'value="2020-02-01"' in no_text.text
-    action = {"action_text": "Retrain with 2025 data", "action_owner": "owner", "due_date": "2020-02-01", "csrf": csrf}
+    assert no_text.status_code == 422 and _error(no_text.text, "description", "action-")  # the ids carry a prefix
+    assert 'value="2020-02-01"' in no_text.text
+    action = {"description": "Retrain with 2025 data", "owner": "owner", "due_date": "2020-02-01", "csrf": csrf}
     assert _post(client, "/systems/release/incidents/1/actions", action).status_code == 303  # type: ignore[attr-defined]
     assert ws.audit.log(EventFilter(action="corrective_action.create"))[-1].actor == "owner"
     detail = client.get("/systems/release/incidents/1")

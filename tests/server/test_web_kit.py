@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
@@ -94,6 +95,73 @@ def test_tables_sort_filter_search_page_and_export() -> None:
     table = list(csv.reader(io.StringIO(exported.text)))
     assert table[0] == ["name", "score", "level"] and len(table) == 62
     assert ["'=cmd|' /C calc'!A0", "", "low"] in table  # a formula is text in a spreadsheet
+
+
+def _two_tables_app() -> FastAPI:
+    """A page with two tables over the same columns: the second named ``b`` in the query."""
+    app = FastAPI()
+    rows = [{"name": f"r{i}", "score": i, "level": ("low", "high")[i % 2]} for i in range(60)]
+    columns = [web.Column("name", "Name"), web.Column("score", "Score", kind="number"),
+               web.Column("level", "Level", choices=("low", "high"))]  # fmt: skip
+
+    def state(t: web.Table) -> dict[str, object]:
+        return {"names": [r["name"] for r in t.rows], "total": t.total, "sort": t.sort_link("score"),
+                "next": t.link(page=t.page + 1), "csv": t.csv_link(), "keep": [list(p) for p in t.keep]}  # fmt: skip
+
+    @app.get("/two")
+    def page(request: Request) -> dict[str, object]:
+        a = web.table(request, columns, rows, default_sort="name")
+        b = web.table(request, columns, rows, default_sort="name", prefix="b")
+        return {"a": state(a), "b": state(b)}
+
+    @app.get("/two.csv")
+    def export(request: Request) -> object:
+        b = web.table(request, columns, rows, per=web.CSV_MAX_ROWS, prefix="b")
+        return web.csv_response("b", columns, b.rows)
+
+    return app
+
+
+def test_two_tables_on_one_page_keep_their_own_state() -> None:
+    client = TestClient(_two_tables_app())
+    asked = {"sort": "score", "desc": "1", "b.level": "high", "b.sort": "score", "b.page": "2", "b.per": "x"}
+    both = client.get("/two", params=asked).json()
+    a, b = both["a"], both["b"]
+    assert a["total"] == 60 and a["names"][:2] == ["r59", "r58"]  # the first table: unprefixed, sorted down
+    assert b["total"] == 30 and b["names"] == []  # high ones, page 2 of one page: sorted up, not down
+    assert client.get("/two", params={"b.level": "high", "b.sort": "score"}).json()["b"]["names"][:2] == ["r1", "r3"]
+    # each table's links change its own parameters and keep the other's (the unprefixed one keeps the dotted ones)
+    assert b["sort"] == "/two?b.sort=score&b.desc=1&b.level=high"
+    assert a["sort"] == "/two?sort=score&b.level=high&b.sort=score&b.page=2&b.per=x"
+    assert a["next"] == "/two?sort=score&desc=1&page=2&b.level=high&b.sort=score&b.page=2&b.per=x"
+    assert b["csv"] == "/two.csv?b.sort=score&b.level=high"
+    # the CSV twin reads the same prefixed parameters
+    exported = list(csv.reader(io.StringIO(client.get("/two.csv", params={"b.level": "low", "b.q": "r1"}).text)))
+    assert [r[0] for r in exported[1:]] == ["r10", "r12", "r14", "r16", "r18"]
+    with pytest.raises(InvalidInput) as refused:
+        TestClient(_two_tables_app(), raise_server_exceptions=True).get("/two", params={"b.page": "x"})
+    assert refused.value.fields == {"b.page": "a number"} and "b.page must be a whole number" in str(refused.value)
+
+
+def test_the_table_macro_names_its_controls_with_the_tables_prefix() -> None:
+    from assay.reports._jinja import template
+    from assay.server.format import FILTERS
+
+    columns = [web.Column("name", "Name"), web.Column("level", "Level", choices=("low", "high"))]
+    rows = [{"name": f"r{i}", "level": "low"} for i in range(120)]
+    t = web.Table(columns, rows[:50], 120, q="r", sort="name", desc=True, filters={"level": "low"}, path="/p",
+                  prefix="risks", keep=(("other.sort", "x"),))  # fmt: skip
+    shown = template("ui/_macros.html.j2", **FILTERS).make_module({"csrf": ""}).table(t, "risks", "Risks")
+    for name, value in (("risks.level", "low"), ("risks.sort", "name"), ("risks.desc", "1"), ("other.sort", "x")):
+        assert f'<input type="hidden" name="{name}" value="{value}">' in shown, name
+    assert '<input type="search" name="risks.q" value="r"' in shown and '<select name="risks.level"' in shown
+    state = "risks.q=r&amp;risks.sort=name&amp;risks.desc=1"
+    assert f'href="/p?{state}&amp;risks.page=2&amp;risks.level=low&amp;other.sort=x"' in shown  # the next page
+    assert f'href="/p.csv?{state}&amp;risks.level=low&amp;other.sort=x"' in shown
+    unprefixed = web.Table(columns, rows[:50], 120, sort="name", path="/p")
+    plain = template("ui/_macros.html.j2", **FILTERS).make_module({"csrf": ""}).table(unprefixed, "t")
+    assert '<input type="search" name="q"' in plain and '<select name="level"' in plain
+    assert 'href="/p?sort=name&amp;page=2"' in plain
 
 
 def test_a_bad_page_number_is_named() -> None:
@@ -204,3 +272,68 @@ def test_without_a_session_a_page_goes_to_login_and_its_twins_answer_401(served:
         assert refused.json()["error"]["type"] == "unauthenticated", twin
     api = client.get("/api/systems", follow_redirects=False)
     assert api.status_code == 401 and api.json()["error"]["type"] == "unauthenticated"
+
+
+def _macros() -> Any:
+    from assay.reports._jinja import template
+    from assay.server.format import FILTERS
+
+    return template("ui/_macros.html.j2", **FILTERS).make_module({"csrf": "token"})
+
+
+def test_form_macros_take_an_id_prefix_and_extra_attributes() -> None:
+    ui = _macros()
+    form = {"values": {"reason": "typed"}, "errors": {"reason": "too short"}, "message": None}
+    plain = str(ui.field(form, "reason", "Reason"))
+    assert 'for="f-reason"' in plain and 'id="f-reason"' in plain and 'id="e-reason">too short<' in plain
+    field = str(ui.field(form, "reason", "Reason", attrs={"maxlength": 20}, id_prefix="revoke-3-"))
+    assert '<label for="revoke-3-f-reason">' in field and 'id="revoke-3-f-reason" name="reason"' in field
+    assert 'aria-describedby="revoke-3-e-reason"' in field and 'id="revoke-3-e-reason">too short<' in field
+    assert 'value="typed"' in field and 'maxlength="20"' in field
+    assert "value=" not in str(ui.field(form, "file", "File", type="file"))
+    reload = {"hx-get": "/systems/s/run", "hx-target": "#run-fields", "hx-trigger": "change"}
+    select = str(ui.select(form, "kind", "Kind", ["a", ("b", "Bee")], value="b", help="what", attrs=reload,
+                           id_prefix="x-"))  # fmt: skip
+    assert '<select id="x-f-kind" name="kind"' in select and 'aria-describedby="x-h-kind"' in select
+    assert 'hx-get="/systems/s/run" hx-target="#run-fields" hx-trigger="change"' in select
+    assert '<option value="b" selected>Bee</option>' in select and '<small id="x-h-kind">what</small>' in select
+    confirm = str(ui.confirm({"errors": {"confirm": "tick to confirm"}}, "revoking evidence 3", id_prefix="r3-"))
+    assert 'for="r3-f-confirm"' in confirm and 'id="r3-f-confirm"' in confirm and 'id="r3-e-confirm">tick' in confirm
+    bare = str(ui.confirm({"errors": {}}, "revoking evidence 3"))
+    assert "id=" not in bare and 'name="confirm" value="yes" required' in bare
+
+
+def test_the_checkbox_macro_keeps_what_was_ticked() -> None:
+    ui = _macros()
+    fresh = {"values": {}, "errors": {}, "message": None}
+    box = str(ui.checkbox(fresh, "pii", "Holds personal data", help="any column about a person",
+                          attrs={"role": "switch"}))  # fmt: skip
+    assert box.startswith('<label for="f-pii" class="checkbox"><input id="f-pii" name="pii" type="checkbox"')
+    assert "checked" not in box and 'role="switch"' in box and "Holds personal data</label>" in box
+    assert 'aria-describedby="h-pii"' in box and '<small id="h-pii">any column about a person</small>' in box
+    assert "checked" in str(ui.checkbox(fresh, "pii", "P", checked=True))
+    for ticked in ("yes", "on", "true", True, "1"):
+        assert "checked" in str(ui.checkbox({"values": {"pii": ticked}, "errors": {}}, "pii", "P")), ticked
+    for unticked in ("", False, "no"):  # a refused form without the box: not ticked, whatever the default
+        shown = str(ui.checkbox({"values": {"pii": unticked}, "errors": {}}, "pii", "P", checked=True))
+        assert "checked" not in shown, unticked
+    refused = {"values": {"confirm": ""}, "errors": {"confirm": "tick to confirm"}}
+    error = str(ui.checkbox(refused, "confirm", "Close it", id_prefix="status-", label_class="confirm"))
+    assert '<label for="status-f-confirm" class="confirm">' in error and 'aria-invalid="true"' in error
+    assert 'aria-describedby="status-e-confirm"' in error and 'id="status-e-confirm">tick to confirm<' in error
+
+
+def test_the_gate_results_macro() -> None:
+    ui = _macros()
+    results = [
+        {"rule": "four-fifths", "status": "waived", "requires": "DI >= 0.8", "message": "DI 0.61",
+         "waiver": {"waived_by": "erin", "expires": "2027-01-01", "reason": "pilot"},
+         "findings": [{"where": "race=Black", "observed": 0.6123456, "interval": [0.5, 0.7], "passed": False,
+                       "note": "small group"}]},
+        {"rule": "approvals", "status": "failed", "requires": None, "message": "needs 1 approval", "findings": []},
+    ]  # fmt: skip
+    shown = str(ui.gate_results(results))
+    assert 'id="gate-rules"' in shown and 'aria-label="Gate rules"' in shown
+    assert "by erin until 2027-01-01: pilot" in shown and "met by the approvals themselves" in shown
+    assert ">0.612<" in shown and 'title="0.6123456"' in shown and "<small>small group</small>" in shown
+    assert "<td>–</td>" in shown  # no requirement written

@@ -24,7 +24,8 @@ from assay.governance.records import MODEL_STAGES
 from assay.governance.risk import LEVELS as RISK_LEVELS
 from assay.server import web
 from assay.server.deps import Auth, page_user
-from assay.server.ui import FormAuth, _readiness_document, _shared
+from assay.server.ui import FormAuth, _readiness_document
+from assay.server.web_cache import shared_cache
 from assay.services.access import allowed
 from assay.services.approvals import ApprovalView
 
@@ -47,7 +48,7 @@ def _age_days(created: dt.datetime) -> int:
 
 def _shares(request: Request, auth: Auth) -> dict[str, float | None]:
     """Each system's readiness share (ISO/IEC 42001 Annex A), from the readiness every page shares."""
-    document = _readiness_document(auth, _shared(request), READINESS_FRAMEWORK)
+    document = _readiness_document(auth, shared_cache(request), READINESS_FRAMEWORK)
     return {e["system"]["name"]: e.get("share") for e in document["systems"]}
 
 
@@ -419,6 +420,13 @@ WAIVER_COLUMNS: Final = (
     web.Column("expires", "Until"),
     web.Column("state", "State", choices=("active", "expired", "revoked")),
     web.Column("created_at", "Given", kind="date"),
+    web.Column("revoked_at", "Revoked", kind="date"),
+)
+# the CSV export also names who revoked a waiver and why (the page shows them in the "Revoked" cell)
+WAIVER_CSV_COLUMNS: Final = (
+    *WAIVER_COLUMNS,
+    web.Column("revoked_by", "Revoked by"),
+    web.Column("revoke_reason", "Why revoked"),
 )
 
 
@@ -429,10 +437,16 @@ def _waiver_rows(auth: Auth, system: str, refs: dict[int, str]) -> list[dict[str
             "model_version": "every version" if w["model_version_id"] is None else refs.get(w["model_version_id"]),
             "expires": w["expires"].isoformat(),
             "created_at": w["created_at"].isoformat(),
-            "revoked": w["revoked"],
+            **_revocation(w["revoked"]),
         }
         for w in auth.ws.gates.waivers(system)
     ]
+
+
+def _revocation(revoked: dict[str, Any] | None) -> dict[str, Any]:
+    """Whether, when, by whom and why a waiver was revoked (the service's ``revoked``; none: not revoked)."""
+    found = revoked or {}
+    return {"revoked_at": found.get("at"), "revoked_by": found.get("by"), "revoke_reason": found.get("reason")}
 
 
 def _gates(
@@ -504,7 +518,7 @@ def gates_json(request: Request, auth: Auth, system: str) -> Response:
 def gates_csv(request: Request, auth: Auth, system: str) -> Response:
     """The waivers table as CSV."""
     _, table = _gates(request, auth, system, csv=True)
-    return web.csv_response(f"waivers-{system}", table.columns, table.rows)
+    return web.csv_response(f"waivers-{system}", WAIVER_CSV_COLUMNS, table.rows)
 
 
 @router.get("/systems/{system}/gates")

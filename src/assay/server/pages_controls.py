@@ -30,7 +30,8 @@ from assay.governance.records import EVIDENCE_KINDS, IMPLEMENTATION_STATUSES
 from assay.reports.jsonable import jsonable
 from assay.server import web
 from assay.server.deps import Auth, Authorised, page_user
-from assay.server.ui import FormAuth, PageCache, _readiness_document, _shared
+from assay.server.ui import FormAuth, _readiness_document
+from assay.server.web_cache import PageCache, shared_cache
 from assay.services.access import allowed
 from assay.services.controls import REVOKE_REASON_MAX
 
@@ -576,14 +577,14 @@ def _readiness_tables(request: Request, context: Mapping[str, Any], per: int = 5
 
 @router.get("/readiness.json")
 def readiness_json(request: Request, auth: Auth) -> Response:
-    context = _readiness(request, auth, _shared(request))
+    context = _readiness(request, auth, shared_cache(request))
     gaps, summary = _readiness_tables(request, context, per=10**6)
     return web.twin({**context, "summary": summary.rows, "gaps": gaps.rows, "total_gaps": gaps.total})
 
 
 @router.get("/readiness.csv")
 def readiness_csv(request: Request, auth: Auth) -> Response:
-    context = _readiness(request, auth, _shared(request))
+    context = _readiness(request, auth, shared_cache(request))
     gaps, _ = _readiness_tables(request, context, per=10**6)
     return web.csv_response("readiness-gaps", _gap_columns(context["systems"]), gaps.rows)
 
@@ -592,6 +593,6 @@ def readiness_csv(request: Request, auth: Auth) -> Response:
 def readiness_page(request: Request, auth: Auth) -> Response:
     """Readiness of every system the person may see, per framework, and the management system's clauses; each
     gap links to the page where it is closed."""
-    context = _readiness(request, auth, _shared(request))
+    context = _readiness(request, auth, shared_cache(request))
     gaps, summary = _readiness_tables(request, context)
     return web.render(request, "readiness", {**context, "table": gaps, "summary_table": summary})

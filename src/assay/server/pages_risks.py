@@ -723,23 +723,20 @@ def action_add(
     auth: FormAuth,
     system: str,
     incident_id: int,
-    action_text: Text = "",
-    action_owner: Short = "",
+    description: Text = "",
+    owner: Short = "",
     due_date: Short = "",
 ) -> Response:
-    """Add a corrective action to an incident, with its owner (a member of the system) and due date. The fields
-    are named ``action_text`` and ``action_owner`` on the page, which also has the incident's own description."""
-    shown = {"action_text": action_text, "action_owner": action_owner, "due_date": due_date}
+    """Add a corrective action to an incident, with its owner (a member of the system) and due date. Its fields have
+    the service's names; their ids carry the prefix ``action-`` (the page also has the incident's own description)."""
+    shown = {"description": description, "owner": owner, "due_date": due_date}
     try:
-        _member_owner(auth, system, action_owner.strip())
-        fields = {"description": action_text, "owner": action_owner.strip(), "due_date": due_date.strip() or None}
+        _member_owner(auth, system, owner.strip())
+        fields = {"description": description, "owner": owner.strip(), "due_date": due_date.strip() or None}
         action = auth.ws.incidents.add_action(system, incident_id, fields)
     except (InvalidInput, Conflict) as exc:
-        renamed = {{"description": "action_text", "owner": "action_owner"}.get(k, k): v
-                   for k, v in web.field_errors(exc).items()}  # fmt: skip
-        refused = InvalidInput(str(exc), fields=renamed) if isinstance(exc, InvalidInput) else exc
         context = _incident(auth, system, incident_id)
-        return web.failed(request, "incident", context, refused, shown, form="action_form")
+        return web.failed(request, "incident", context, exc, shown, form="action_form")
     return web.done(request, f"/systems/{system}/incidents/{incident_id}", f"Corrective action #{action.id} added")
 
 

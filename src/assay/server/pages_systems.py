@@ -35,7 +35,8 @@ from assay.governance.records import (
 from assay.metrics.options import BiasOptions
 from assay.server import web
 from assay.server.deps import Auth, page_user
-from assay.server.ui import FormAuth, PageCache, _cache, _readiness_document, _shared
+from assay.server.ui import FormAuth, _readiness_document
+from assay.server.web_cache import PageCache, page_cache, shared_cache
 from assay.services.access import allowed, dataset_readable
 from assay.services.kinds import KINDS
 from assay.services.workspace import Workspace
@@ -123,7 +124,7 @@ def _overview(ws: Workspace, auth: Auth, shared: PageCache) -> dict[str, Any]:
 
 
 def _visible_overview(auth: Auth, request: Request) -> tuple[dict[str, Any], list[Any]]:
-    shared = _shared(request)
+    shared = shared_cache(request)
     overview = shared.get(auth, "overview", lambda: _overview(_everything(request), auth, shared))
     visible = auth.principal.systems()
     return overview, [s for s in overview["systems"] if visible is None or s.name in visible]
@@ -193,7 +194,7 @@ def _dashboard_rows(context: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _dashboard_context(auth: Auth, request: Request) -> dict[str, Any]:
-    return _cache(request).get(auth, "dashboard", lambda: _dashboard(auth, request))
+    return page_cache(request).get(auth, "dashboard", lambda: _dashboard(auth, request))
 
 
 @router.get("/index.json")
@@ -497,7 +498,7 @@ def _system_for(request: Request, auth: Auth, name: str) -> dict[str, Any]:
     """The system page: what it shows of the system is the same for everyone who may see it (shared), and what
     this person may do there."""
     auth.ws.systems.get(name)  # 404 for whoever may not see it
-    shared = _shared(request)
+    shared = shared_cache(request)
     context = shared.get(auth, "system", lambda: _system(_everything(request), auth, name, shared), name)
     who = auth.principal
     return {
@@ -591,8 +592,12 @@ def _models(request: Request, auth: Auth, system: str) -> dict[str, Any]:
 
 def _model_tables(request: Request, context: Mapping[str, Any], per: int = 50) -> tuple[web.Table, web.Table]:
     models = web.table(request, _MODEL_COLUMNS, _model_rows(context), default_sort="ref", per=per)
-    data = web.table(request, _DATA_COLUMNS, _data_rows(context), default_sort="dataset_ref", per=per)
-    data.filters = {**data.filters, "table": "datasets"}  # its links and its CSV twin name the table
+    # the second table of the page: its own query parameters (datasets.sort, datasets.page, ...); its links carry
+    # table=datasets, which its CSV twin reads to export it
+    data = web.table(
+        request, _DATA_COLUMNS, _data_rows(context), default_sort="dataset_ref", per=per, prefix="datasets"
+    )
+    data.keep = (*data.keep, ("table", "datasets"))
     return models, data
 
 

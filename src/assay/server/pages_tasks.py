@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from assay.errors import InvalidInput
 from assay.server import web
 from assay.server.deps import Auth, page_user
-from assay.server.header import forget, person_counts
 from assay.server.ui import FormAuth
+from assay.server.web_cache import forget, person_counts
 from assay.services.notifications import COUNT_MAX as NOTIFICATIONS_MAX
 from assay.services.notifications import UNREAD_MAX
 from assay.services.search import COUNT_MAX, GROUPS

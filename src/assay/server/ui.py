@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +23,7 @@ from assay.reports.jsonable import jsonable
 from assay.server import web
 from assay.server.deps import SESSION_COOKIE, Auth, Authorised, Unauthenticated, page_user, workspace
 from assay.server.login import login_response
+from assay.server.web_cache import PageCache
 from assay.services.access import allowed
 from assay.services.review import HIDDEN_SENTENCE
 from assay.services.workspace import Workspace
@@ -121,49 +119,6 @@ def _readiness_document(auth: Auth, shared: PageCache, framework: str) -> dict[s
     """Readiness of every system against ``framework``, shared by everyone (callers filter and must not change
     it)."""
     return shared.get(auth, "readiness", lambda: auth.ws.controls.readiness(None, framework), framework)
-
-
-class PageCache:
-    """Page contexts cached by who asks and the ledger's head: every change of governed state appends an audit
-    event, so (user, role, memberships, head sequence number, day) identifies what a page shows."""
-
-    def __init__(self, size: int = 512, *, per_person: bool = True) -> None:
-        self.size = size
-        self.per_person = per_person
-        self._items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, auth: Auth, page: str, build: Callable[[], dict[str, Any]], *parts: Any) -> dict[str, Any]:
-        who = auth.principal
-        head = auth.ws.audit.head_seq()
-        person = (who.name, who.role, tuple(sorted(who.memberships.items()))) if self.per_person else ()
-        key = (page, *person, head, dt.date.today(), *parts)
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        context = build()
-        with self._lock:
-            self._items[key] = context
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return context
-
-
-def _shared(request: Request) -> PageCache:
-    """The application's cache of what is the same for everyone who may see it (readiness, the dashboard's
-    overview), keyed by the ledger's head and the day only."""
-    cache: PageCache | None = getattr(request.app.state, "shared_cache", None)
-    if cache is None:
-        cache = request.app.state.shared_cache = PageCache(1024, per_person=False)
-    return cache
-
-
-def _cache(request: Request) -> PageCache:
-    cache: PageCache | None = getattr(request.app.state, "page_cache", None)
-    if cache is None:
-        cache = request.app.state.page_cache = PageCache()
-    return cache
 
 
 # -- assessment, risks, SoA, readiness, approvals, audit, model card -------------------------------------------------

@@ -25,12 +25,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from assay.errors import AssayError, Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.reports._jinja import template
 from assay.server.format import FILTERS
+from assay.server.web_cache import counts as header_counts
 
 __all__ = [
     "CONFIRM_FIELD",
     "FLASH_COOKIE",
     "Column",
     "Table",
+    "TableQuery",
     "csv_response",
     "done",
     "failed",
@@ -39,6 +41,7 @@ __all__ = [
     "render_error",
     "require_confirmation",
     "table",
+    "table_query",
 ]
 
 FLASH_COOKIE: Final = "assay_flash"
@@ -66,9 +69,7 @@ def render(request: Request, name: str, context: Mapping[str, Any], *, status: i
     csrf = getattr(request.state, "csrf", "")
     user = context.get("user")
     if isinstance(user, Mapping) and user.get("name") and getattr(request.state, "principal", None) is not None:
-        from assay.server.header import counts  # the header's counts: cached per person, ledger head and day
-
-        context = {**context, "user": counts(request, dict(user))}
+        context = {**context, "user": header_counts(request, dict(user))}  # cached per person, ledger head, day
     page = template(f"ui/{name}.html.j2", **FILTERS)
     body = page.render({**context, "csrf": csrf, "notice": notice, "request_path": _path(request)})
     response = HTMLResponse(body, status_code=status)
@@ -182,7 +183,12 @@ class Column:
 
 @dataclass
 class Table:
-    """One page of a table and the state of its controls, for the ``table`` macro and the CSV twin."""
+    """One page of a table and the state of its controls, for the ``table`` macro and the CSV twin.
+
+    ``prefix`` names the table's query parameters when a page shows several tables: ``?risks.sort=level&risks.page=2``
+    (empty: ``?sort=level&page=2``, the URLs of a page with one table). ``keep`` holds the other tables' parameters of
+    the request (a key with a dot that is not this table's), which this table's links and search form carry along, so
+    sorting one table keeps the other's order, filter and page."""
 
     columns: Sequence[Column]
     rows: list[dict[str, Any]]
@@ -194,10 +200,16 @@ class Table:
     per: int = 50
     filters: dict[str, str] = field(default_factory=dict)
     path: str = ""
+    prefix: str = ""
+    keep: tuple[tuple[str, str], ...] = ()
 
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per))
+
+    def key(self, name: str) -> str:
+        """The query parameter of this table's ``name`` (q, sort, desc, page or a filter's column key)."""
+        return param_key(self.prefix, name)
 
     def link(self, **changes: Any) -> str:
         """This table's URL with ``changes`` (sort, desc, page, q, a filter by its column key)."""
@@ -206,7 +218,8 @@ class Table:
         state.update(changes)
         if "page" not in changes and any(k != "page" for k in changes):
             state["page"] = None  # a new sort or filter starts on the first page
-        query = urlencode({k: v for k, v in state.items() if v not in (None, "", False)})
+        own = [(self.key(k), v) for k, v in state.items() if v not in (None, "", False)]
+        query = urlencode([*own, *self.keep])
         return self.path + (f"?{query}" if query else "")
 
     def sort_link(self, key: str) -> str:
@@ -217,9 +230,15 @@ class Table:
         return f"{base}.csv" + (f"?{query}" if query else "")
 
 
+def param_key(prefix: str, name: str) -> str:
+    """A table's query parameter: ``name``, or ``prefix.name`` for a table with a prefix."""
+    return f"{prefix}.{name}" if prefix else name
+
+
 @dataclass(frozen=True)
 class TableQuery:
-    """What a table's controls asked for, read from the query string (bounded)."""
+    """What a table's controls asked for, read from the query string (bounded), with the table's ``prefix`` and the
+    other tables' parameters to keep (see :class:`Table`)."""
 
     q: str
     sort: str | None
@@ -227,29 +246,52 @@ class TableQuery:
     page: int
     per: int
     filters: dict[str, str]
+    prefix: str = ""
+    keep: tuple[tuple[str, str], ...] = ()
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.per
 
+    def table(self, columns: Sequence[Column], rows: list[dict[str, Any]], total: int, path: str) -> Table:
+        """The :class:`Table` of one page of rows cut elsewhere (in the database), in this query's state."""
+        return Table(columns, rows, total, self.q, self.sort, self.desc, self.page, self.per, self.filters, path,
+                     self.prefix, self.keep)  # fmt: skip
 
-def table_query(request: Request, columns: Sequence[Column], *, per: int = 50) -> TableQuery:
+
+_PREFIX = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+def table_query(request: Request, columns: Sequence[Column], *, per: int = 50, prefix: str = "") -> TableQuery:
+    """The state a table's controls asked for; ``prefix``: the table's name in the query (``risks`` reads
+    ``risks.sort``, ``risks.page``, ...), for a page with several tables."""
+    if prefix and not _PREFIX.match(prefix):
+        raise ValueError(f"a table's prefix is a short lower-case name, not {prefix!r}")
     params = request.query_params
+
+    def get(name: str, default: str = "") -> str:
+        return params.get(param_key(prefix, name), default)
+
     keys = {c.key for c in columns if c.sortable}
-    sort = params.get("sort")
+    sort = get("sort") or None
     try:
-        page = max(1, min(int(params.get("page", "1")), 1_000_000))
+        page = max(1, min(int(get("page", "1")), 1_000_000))
     except ValueError:
-        wrong = params.get("page")
-        raise InvalidInput(f"page must be a whole number, not {wrong!r}", fields={"page": "a number"}) from None
-    filters = {c.key: params[c.key][:200] for c in columns if c.choices is not None and params.get(c.key)}
+        wrong, name = get("page"), param_key(prefix, "page")
+        raise InvalidInput(f"{name} must be a whole number, not {wrong!r}", fields={name: "a number"}) from None
+    filters = {c.key: get(c.key)[:200] for c in columns if c.choices is not None and get(c.key)}
+    keep = tuple(
+        (k, v[:200]) for k, v in params.multi_items() if "." in k and k.partition(".")[0] != prefix
+    )[:50]  # fmt: skip
     return TableQuery(
-        q=params.get("q", "")[:200].strip(),
+        q=get("q")[:200].strip(),
         sort=sort if sort in keys else None,
-        desc=params.get("desc") == "1",
+        desc=get("desc") == "1",
         page=page,
         per=per,
         filters=filters,
+        prefix=prefix,
+        keep=keep,
     )
 
 
@@ -272,11 +314,14 @@ def table(
     default_desc: bool = False,
     per: int = 50,
     searchable: Sequence[str] | None = None,
+    prefix: str = "",
 ) -> Table:
     """A table of rows computed in memory (a few thousand at most: control statuses, a system's risks): sorted,
     filtered, searched and cut into a page here. A table over a large stored set (the audit ledger) is cut in the
-    database instead: build its :class:`Table` from the service's :class:`~assay.services._base.Listing`."""
-    asked = table_query(request, columns, per=per)
+    database instead: build its :class:`Table` from the service's :class:`~assay.services._base.Listing` (with
+    :meth:`TableQuery.table`). ``prefix``: the table's name in the query when a page shows several tables (its CSV
+    twin reads the same parameters with the same prefix)."""
+    asked = table_query(request, columns, per=per, prefix=prefix)
     keys = list(searchable) if searchable is not None else [c.key for c in columns]
     needle = asked.q.lower()
     kept = [
@@ -292,9 +337,7 @@ def table(
         missing = [r for r in kept if r.get(sort) in (None, "")]
         present.sort(key=lambda r: _sort_key(r.get(sort)), reverse=desc)
         kept = present + missing
-    page = kept[asked.offset : asked.offset + asked.per]
-    return Table(columns, page, len(kept), asked.q, asked.sort, asked.desc, asked.page, per, asked.filters,
-                 request.url.path)  # fmt: skip
+    return asked.table(columns, kept[asked.offset : asked.offset + asked.per], len(kept), request.url.path)
 
 
 def all_rows(table_: Table, fetch: Callable[[int, int], Sequence[Mapping[str, Any]]]) -> Iterator[Mapping[str, Any]]:

@@ -267,7 +267,7 @@ class Notifications(Service):
     def unread(self, *, after: int = 0, up_to: int | None = None) -> int:
         """How many notifications the acting user has not marked read (at most :data:`UNREAD_MAX` + 1 counted),
         of the events after ``after`` and up to ``up_to`` (a caller that counted up to a ledger head before adds the
-        events since: :mod:`assay.server.header`)."""
+        events since: :mod:`assay.server.web_cache`)."""
         with self._read() as session:
             user = self._user(session)
             mark = self._mark(session, user.id)
