@@ -105,6 +105,13 @@ PAGES = [
     ("system", f"/systems/{SYSTEM}"),
     ("risks", f"/systems/{SYSTEM}/risks"),
     ("soa", f"/systems/{SYSTEM}/soa"),
+    # pages whose forms are the kit's macros with id prefixes, checkboxes, htmx selects and the gate-result table
+    ("controls", f"/systems/{SYSTEM}/controls"),
+    ("gates", f"/systems/{SYSTEM}/gates"),
+    ("gates-check", f"/systems/{SYSTEM}/gates?ref=lr@1&stage=production"),
+    ("models", f"/systems/{SYSTEM}/models"),
+    ("run", f"/systems/{SYSTEM}/run"),
+    ("system-edit", f"/systems/{SYSTEM}/edit"),
     ("readiness", "/readiness"),
     ("readiness-nist", "/readiness?framework=nist-ai-rmf"),
     ("approvals", "/approvals"),

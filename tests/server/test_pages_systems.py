@@ -265,6 +265,15 @@ def test_models_and_datasets_upload_register_and_update(served: Served, tmp_path
     assert [r["ref"] for r in models_csv] == ["lr@1", "lr@2"] and models_csv[1]["training_dataset"] == "credit@1"
     data_csv = client.get("/systems/release/models.csv?table=datasets").text
     assert next(csv.DictReader(io.StringIO(data_csv)))["dataset_ref"] == "credit@1"
+    # the page's two tables keep their own query parameters: the datasets table's are named datasets.*
+    both = client.get("/systems/release/models", params={"sort": "ref", "desc": "1", "datasets.q": "nomatch"}).text
+    models_part, data_part = both.split('id="models"')[1], both.split('id="datasets"')[1]
+    assert "lr@2" in models_part.split("</table>")[0] and "credit@1" not in data_part.split("</table>")[0]
+    assert 'name="datasets.q" value="nomatch"' in both
+    assert 'href="/systems/release/models.csv?sort=ref&amp;desc=1&amp;datasets.q=nomatch"' in both  # the other's kept
+    assert 'href="/systems/release/models.csv?datasets.q=nomatch&amp;table=datasets"' in both
+    filtered = client.get("/systems/release/models.csv", params={"table": "datasets", "datasets.q": "nomatch"}).text
+    assert list(csv.DictReader(io.StringIO(filtered))) == []
     card = client.get("/systems/release/models").text
     assert 'href="/systems/release/models/lr@2/card?format=pdf"' in card
 
