@@ -275,7 +275,7 @@ def table(
     keys = list(searchable) if searchable is not None else [c.key for c in columns]
     needle = asked.q.lower()
     kept = [
-        dict(r)
+        r
         for r in rows
         if all(str(r.get(k, "")) == v for k, v in asked.filters.items())
         and (not needle or any(needle in str(r.get(k, "")).lower() for k in keys))
@@ -287,7 +287,7 @@ def table(
         missing = [r for r in kept if r.get(sort) in (None, "")]
         present.sort(key=lambda r: _sort_key(r.get(sort)), reverse=desc)
         kept = present + missing
-    page = kept[asked.offset : asked.offset + asked.per]
+    page = [dict(r) for r in kept[asked.offset : asked.offset + asked.per]]  # copies of the rows shown only
     return Table(columns, page, len(kept), asked.q, asked.sort, asked.desc, asked.page, per, asked.filters,
                  request.url.path)  # fmt: skip
 
