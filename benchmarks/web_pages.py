@@ -282,7 +282,7 @@ def percentile(values: list[float], q: float) -> float:
 def measure(
     ws: Workspace, cookies: dict[str, str], params: dict[str, str], repeat: int, only: str | None
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    timer = ServerTime(create_app(ws, secure_cookies=False))
+    timer = ServerTime(create_app(ws, secure_cookies=False, freeze_gc=True))  # as `assay serve` runs it
     rows, skipped = [], []
     with TestClient(timer, follow_redirects=False) as client:  # type: ignore[arg-type]
         for path in pages(timer.app):
@@ -331,7 +331,7 @@ def profile(ws: Workspace, cookie: str, url: str, repeat: int, workdir: Path) ->
     if py_spy is None:
         return "py-spy is not installed"
     raw = workdir / "profile.txt"
-    app = create_app(ws, secure_cookies=False)
+    app = create_app(ws, secure_cookies=False, freeze_gc=True)
     with TestClient(app, follow_redirects=False) as client:
         client.cookies.set("assay_session", cookie)
         client.get(url)
@@ -340,6 +340,7 @@ def profile(ws: Workspace, cookie: str, url: str, repeat: int, workdir: Path) ->
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         time.sleep(1.0)
         for _ in range(repeat):
+            forget(app)  # the page built, as measured
             client.get(url)
         sampler.terminate()
         sampler.wait(timeout=30)

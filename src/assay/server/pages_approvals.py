@@ -24,7 +24,7 @@ from assay.governance.records import MODEL_STAGES
 from assay.governance.risk import LEVELS as RISK_LEVELS
 from assay.server import web
 from assay.server.deps import Auth, page_user
-from assay.server.ui import FormAuth, _readiness_document
+from assay.server.ui import FormAuth, _readiness_shares
 from assay.server.web_cache import shared_cache
 from assay.services.access import allowed
 from assay.services.approvals import ApprovalView
@@ -48,8 +48,8 @@ def _age_days(created: dt.datetime) -> int:
 
 def _shares(request: Request, auth: Auth) -> dict[str, float | None]:
     """Each system's readiness share (ISO/IEC 42001 Annex A), from the readiness every page shares."""
-    document = _readiness_document(auth, shared_cache(request), READINESS_FRAMEWORK)
-    return {e["system"]["name"]: e.get("share") for e in document["systems"]}
+    shares = _readiness_shares(auth, shared_cache(request), (READINESS_FRAMEWORK,))
+    return {system: by_framework.get(READINESS_FRAMEWORK) for system, by_framework in shares.items()}
 
 
 def _gate_text(gate: dict[str, Any] | None) -> tuple[str, str]:

@@ -30,7 +30,7 @@ from assay.governance.records import EVIDENCE_KINDS, IMPLEMENTATION_STATUSES
 from assay.reports.jsonable import jsonable
 from assay.server import web
 from assay.server.deps import Auth, Authorised, page_user
-from assay.server.ui import FormAuth, _readiness_document
+from assay.server.ui import FormAuth, _readiness_documents
 from assay.server.web_cache import PageCache, shared_cache
 from assay.services.access import allowed
 from assay.services.controls import REVOKE_REASON_MAX
@@ -527,8 +527,7 @@ def _readiness(request: Request, auth: Authorised, shared: PageCache) -> dict[st
     summary: list[dict[str, Any]] = []
     gaps: list[dict[str, Any]] = []
     documents = {}
-    for framework in READINESS_FRAMEWORKS:
-        document = _readiness_document(auth, shared, framework)
+    for framework, document in _readiness_documents(auth, shared, READINESS_FRAMEWORKS).items():
         systems = [s for s in document["systems"] if visible is None or s["system"]["name"] in visible]
         documents[framework] = {**document, "systems": systems}
         for entry in systems:
@@ -536,11 +535,9 @@ def _readiness(request: Request, auth: Authorised, shared: PageCache) -> dict[st
             summary.append({"system": name, "framework": framework, "ready": entry["ready"],
                             "applicable": entry["applicable"], "excluded": entry["excluded"],
                             "share": entry["share"], "entries": entry["entries"]})  # fmt: skip
-            for gap in entry["gaps"]:
-                links = gap_links(name, framework, gap)
+            for gap in entry["gaps"]:  # links are added to the rows shown (_linked): thousands of gaps, 50 a page
                 gaps.append({"system": name, "framework": framework, "control": gap["control"] or "",
-                             "title": gap["title"], "kind": gap["kind"], "detail": gap["detail"],
-                             "link": links[0]["href"], "links": links})  # fmt: skip
+                             "title": gap["title"], "kind": gap["kind"], "detail": gap["detail"]})  # fmt: skip
     organisation = shared.get(auth, "aims-readiness", lambda: auth.ws.aims.readiness())
     for clause in organisation["entries"]:
         for gap in clause["gaps"]:
@@ -561,6 +558,15 @@ def _readiness(request: Request, auth: Authorised, shared: PageCache) -> dict[st
     }
 
 
+def _linked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The gap rows with the links to where each is closed (``link``, the first; ``links``)."""
+    for row in rows:
+        if "links" not in row:
+            links = gap_links(row["system"], row["framework"], {"kind": row["kind"], "control": row["control"] or None})
+            row.update(link=links[0]["href"], links=links)
+    return rows
+
+
 def _gap_columns(systems: Sequence[str]) -> tuple[web.Column, ...]:
     return (web.Column("system", "System", choices=tuple(systems)), *GAP_COLUMNS[1:])
 
@@ -568,6 +574,7 @@ def _gap_columns(systems: Sequence[str]) -> tuple[web.Column, ...]:
 def _readiness_tables(request: Request, context: Mapping[str, Any], per: int = 50) -> tuple[web.Table, web.Table]:
     columns = _gap_columns(context["systems"])
     gaps = web.table(request, columns, context["gaps"], per=per, searchable=("system", "control", "title", "detail"))
+    _linked(gaps.rows)
     asked = web.table_query(request, columns)
     rows = [r for r in context["summary"] if all(str(r.get(k, "")) == v for k, v in asked.filters.items()
                                                  if k in ("system", "framework"))]  # fmt: skip

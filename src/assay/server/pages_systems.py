@@ -35,7 +35,7 @@ from assay.governance.records import (
 from assay.metrics.options import BiasOptions
 from assay.server import web
 from assay.server.deps import Auth, page_user
-from assay.server.ui import FormAuth, _readiness_document
+from assay.server.ui import FormAuth, _readiness_document, _readiness_shares
 from assay.server.web_cache import PageCache, page_cache, shared_cache
 from assay.services.access import allowed, dataset_readable
 from assay.services.kinds import KINDS
@@ -106,10 +106,8 @@ def _overview(ws: Workspace, auth: Auth, shared: PageCache) -> dict[str, Any]:
     """What every dashboard shows of each system, the same whoever asks (so built once per ledger head and day,
     then filtered to what each person may see): readiness per framework, open risks by cell, pending approvals."""
     systems = ws.systems.list()
-    shares: dict[str, dict[str, Any]] = {s.name: {"system": s.name} for s in systems}
-    for framework in DASHBOARD_FRAMEWORKS:  # one readiness pass per framework, all systems
-        for entry in _readiness_document(auth, shared, framework)["systems"]:
-            shares[entry["system"]["name"]][framework] = entry.get("share")
+    judged = _readiness_shares(auth, shared, DASHBOARD_FRAMEWORKS)
+    shares: dict[str, dict[str, Any]] = {s.name: {"system": s.name, **judged.get(s.name, {})} for s in systems}
     open_cells = ws.risks.cells(status="open")  # one query, not one listing per system
     cells: dict[str, list[tuple[int, int]]] = {s.name: open_cells.get(s.name, []) for s in systems}
     organisation = ws.aims.readiness()

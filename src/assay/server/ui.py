@@ -7,8 +7,11 @@ from ``/static``; nothing comes from a CDN.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import secrets
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -115,10 +118,44 @@ def logout(
 # -- dashboard ---------------------------------------------------------------------------------------------------
 
 
+def _readiness_documents(auth: Auth, shared: PageCache, frameworks: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Readiness of every system against each of ``frameworks``, shared by everyone (callers filter and must not
+    change them): each kept by framework, those not kept computed together (one read for all of them)."""
+    found: dict[str, dict[str, Any]] = {}
+    for framework in frameworks:
+        with contextlib.suppress(_NotKept):
+            found[framework] = shared.get(auth, "readiness", _not_kept, framework)
+    missing = [f for f in frameworks if f not in found]
+    if missing:
+        computed = auth.ws.controls.readiness_of(None, missing)
+        for framework in missing:
+            found[framework] = shared.get(
+                auth, "readiness", functools.partial(computed.__getitem__, framework), framework
+            )
+    return {f: found[f] for f in frameworks}
+
+
+class _NotKept(Exception):
+    """A page cache's entry is not there (raised by the build of a lookup that must not build)."""
+
+
+def _not_kept() -> dict[str, Any]:
+    raise _NotKept
+
+
 def _readiness_document(auth: Auth, shared: PageCache, framework: str) -> dict[str, Any]:
-    """Readiness of every system against ``framework``, shared by everyone (callers filter and must not change
-    it)."""
-    return shared.get(auth, "readiness", lambda: auth.ws.controls.readiness(None, framework), framework)
+    """Readiness of every system against ``framework`` (:func:`_readiness_documents`)."""
+    return _readiness_documents(auth, shared, (framework,))[framework]
+
+
+def _readiness_shares(auth: Auth, shared: PageCache, frameworks: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    """Each system's readiness share per framework (``{system: {framework: share}}``), from the shared readiness;
+    a system a framework does not apply to has no share for it."""
+    shares: dict[str, dict[str, float | None]] = {}
+    for framework, document in _readiness_documents(auth, shared, frameworks).items():
+        for entry in document["systems"]:
+            shares.setdefault(entry["system"]["name"], {})[framework] = entry.get("share")
+    return shares
 
 
 # -- assessment, risks, SoA, readiness, approvals, audit, model card -------------------------------------------------

@@ -325,7 +325,7 @@ def table(
     keys = list(searchable) if searchable is not None else [c.key for c in columns]
     needle = asked.q.lower()
     kept = [
-        dict(r)
+        r
         for r in rows
         if all(str(r.get(k, "")) == v for k, v in asked.filters.items())
         and (not needle or any(needle in str(r.get(k, "")).lower() for k in keys))
@@ -337,7 +337,8 @@ def table(
         missing = [r for r in kept if r.get(sort) in (None, "")]
         present.sort(key=lambda r: _sort_key(r.get(sort)), reverse=desc)
         kept = present + missing
-    return asked.table(columns, kept[asked.offset : asked.offset + asked.per], len(kept), request.url.path)
+    page = [dict(r) for r in kept[asked.offset : asked.offset + asked.per]]  # copies of the rows shown only
+    return asked.table(columns, page, len(kept), request.url.path)
 
 
 def all_rows(table_: Table, fetch: Callable[[int, int], Sequence[Mapping[str, Any]]]) -> Iterator[Mapping[str, Any]]:

@@ -42,6 +42,7 @@ from assay.services._approval_state import (
     counted_approvals,
     frozen,
     request_approvals,
+    risk_states,
     state_digest,
 )
 from assay.services._base import Listing, Service, listing, single_user
@@ -191,10 +192,7 @@ def _views(session: Session, requests: Sequence[ApprovalRequest], *, read: bool 
     ):
         assert version_id is not None
         assessments.setdefault(version_id, []).append((assessment_id, sha))
-    risks: dict[int, list[Risk]] = {}
-    unknown_systems = {models[versions[v].model_id].system_id for v in unknown}
-    for risk in session.execute(select(Risk).where(Risk.system_id.in_(unknown_systems)).order_by(Risk.id)).scalars():
-        risks.setdefault(risk.system_id, []).append(risk)
+    risks = risk_states(session, {models[versions[v].model_id].system_id for v in unknown}) if unknown else {}
     for version_id in unknown:
         version = versions[version_id]
         state = frozen(version, assessments.get(version_id, []), risks.get(models[version.model_id].system_id, []))

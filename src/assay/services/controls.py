@@ -557,34 +557,55 @@ class Controls(Service):
         entries that are implemented with current evidence, and the gaps (the plain ``assay.readiness``
         document). A framework for generative systems only (NIST AI 600-1) counts the generative systems when every
         system is asked, and excludes every entry of a system that is not generative, saying why."""
+        return self.readiness_of(system, (framework,), as_of=as_of)[framework]
+
+    def readiness_of(
+        self, system: str | None, frameworks: Sequence[str], *, as_of: dt.date | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """:meth:`readiness` against each of ``frameworks`` (by the name asked), from one read of the statuses,
+        evidence and approval requests (the readiness page and the dashboard show several frameworks)."""
         day = as_of or _today()
-        framework_id = catalogue_of(framework).framework.id
-        controls = counted_entries(framework_id)
+        ids = {name: catalogue_of(name).framework.id for name in frameworks}
         with self._read() as session:
-            owners = (
+            everyone = (
                 [_lookup.system(session, system)]
                 if system is not None
                 else list(session.execute(select(System).order_by(System.name)).scalars())
             )
-            if system is None:
-                owners = [o for o in owners if framework_applies(framework_id, o.name, generative=o.generative) is None]
-            recorded = self._recorded(session, None if system is None else owners[0])
-            per_system = [
-                (
-                    owner,
-                    self._entries(
+            recorded = self._recorded(session, None if system is None else everyone[0])
+            judged: dict[str, list[tuple[System, list[dict[str, Any]]]]] = {}
+            for name, framework_id in ids.items():
+                controls = counted_entries(framework_id)
+                owners = everyone
+                if system is None:
+                    owners = [
+                        o for o in owners if framework_applies(framework_id, o.name, generative=o.generative) is None
+                    ]
+                judged[name] = [
+                    (
                         owner,
-                        controls,
-                        day,
-                        recorded,
-                        excluded=framework_applies(framework_id, owner.name, generative=owner.generative),
-                    ),
-                )
-                for owner in owners
-            ]
+                        self._entries(
+                            owner,
+                            controls,
+                            day,
+                            recorded,
+                            excluded=framework_applies(framework_id, owner.name, generative=owner.generative),
+                        ),
+                    )
+                    for owner in owners
+                ]
         approvals: dict[str, list[Any]] = {}
         for approval in self.ws.approvals.list(system):  # one pass for every system, not one per system
             approvals.setdefault(approval.system, []).append(approval)
+        return {name: self._readiness_document(ids[name], judged[name], approvals, day) for name in frameworks}
+
+    def _readiness_document(
+        self,
+        framework_id: str,
+        per_system: list[tuple[System, list[dict[str, Any]]]],
+        approvals: Mapping[str, list[Any]],
+        day: dt.date,
+    ) -> dict[str, Any]:
         results = []
         for owner, entries in per_system:
             applicable = [e for e in entries if e["applicable"]]
@@ -775,10 +796,14 @@ def _by_entry(rows: Iterable[Evidence]) -> dict[tuple[str, str], list[Evidence]]
 def _counted(
     evidence: Mapping[tuple[str, str], list[Evidence]], control: Control, system: str, day: dt.date
 ) -> list[EvidenceView]:
+    if not evidence:
+        return []
     views = [_view(e, system, day) for e in evidence.get((control.framework, control.id), [])]
     for cover in covering(control.framework, control.id):
-        via = "; ".join(cover.path)
-        views.extend(_view(e, system, day, via) for e in evidence.get((cover.framework, cover.control_id), []))
+        found = evidence.get((cover.framework, cover.control_id))
+        if found:  # most entries a control is linked to hold no evidence of this system
+            via = "; ".join(cover.path)
+            views.extend(_view(e, system, day, via) for e in found)
     return views
 
 

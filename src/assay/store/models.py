@@ -8,6 +8,7 @@ as JSON, with the columns the store must query on beside them. Times are UTC.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -128,7 +129,16 @@ class Base(DeclarativeBase):
 
     def state(self) -> dict[str, Any]:
         """Every column as plain JSON values: what the audit ledger's before/after digests are computed over."""
-        return {c.key: _json_value(getattr(self, c.key)) for c in self.__mapper__.column_attrs}
+        loaded = self.__dict__  # a loaded column's value; getattr (loading it) for one expired or deferred
+        return {
+            key: _json_value(loaded[key] if key in loaded else getattr(self, key)) for key in _column_keys(type(self))
+        }
+
+
+@functools.cache
+def _column_keys(cls: type[Base]) -> tuple[str, ...]:
+    """The column attributes' keys of a mapped class, in the mapper's order (what :meth:`Base.state` reads)."""
+    return tuple(c.key for c in cls.__mapper__.column_attrs)
 
 
 def _created() -> Mapped[dt.datetime]:

@@ -58,15 +58,20 @@ def _counts(session: Session, column: Any, *where: Any) -> dict[int, int]:
 
 def _systems(session: Session) -> list[SystemFacts]:
     risks: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for risk in session.execute(select(Risk).where(Risk.status != "closed").order_by(Risk.id)).scalars():
-        risks[risk.system_id].append(
+    open_risks = select(
+        Risk.system_id, Risk.id, Risk.treatment, Risk.controls, Risk.owner, Risk.review_date, Risk.updated_at
+    ).where(Risk.status != "closed")  # rows, not ORM objects: every open risk of every system is read
+    for system_id, id_, treatment, controls, owner, review_date, updated_at in session.execute(
+        open_risks.order_by(Risk.id)
+    ):
+        risks[system_id].append(
             {
-                "id": risk.id,
-                "treatment": risk.treatment,
-                "controls": len(risk.controls or []),
-                "owner": risk.owner,
-                "review_date": risk.review_date,
-                "updated_at": risk.updated_at.date(),
+                "id": id_,
+                "treatment": treatment,
+                "controls": len(controls or []),
+                "owner": owner,
+                "review_date": review_date,
+                "updated_at": updated_at.date(),
             }
         )
     impacts: dict[int, list[dict[str, Any]]] = defaultdict(list)
