@@ -1,7 +1,8 @@
 """The web pages: server-rendered Jinja2, each page with a ``.json`` twin built from the same context.
 
-Pages use the session cookie; without one they redirect to ``/login``. Forms carry the session's CSRF token
-in a hidden field. Static files (CSS, a little JavaScript, Plotly from the installed package) are served
+Pages use the session cookie; without one they redirect to ``/login`` (and back after logging in), while their
+``.json`` and ``.csv`` twins answer 401 with the JSON error body. Forms carry the session's CSRF token in a hidden
+field. Static files (CSS, a little JavaScript, Plotly from the installed package) are served
 from ``/static``; nothing comes from a CDN.
 """
 
