@@ -105,6 +105,7 @@ PAGES = [
     ("system", f"/systems/{SYSTEM}"),
     ("risks", f"/systems/{SYSTEM}/risks"),
     ("soa", f"/systems/{SYSTEM}/soa"),
+    ("docs", f"/systems/{SYSTEM}/docs"),
     ("readiness", "/readiness"),
     ("readiness-nist", "/readiness?framework=nist-ai-rmf"),
     ("approvals", "/approvals"),
