@@ -759,6 +759,8 @@ class _Proxy:
         if isinstance(content, str) and content:
             state.buffer += content
         whole, state.buffer = sentences(state.buffer, final=finish is not None)
+        if len(whole) > 1:  # the sentences that arrived together are judged together (one pass of the checks)
+            whole = ["".join(whole)]
         for sentence in whole:
             out = await self.judge(state, sentence, judged)
             if out is None:  # blocked: the canned message ends this choice
