@@ -18,6 +18,7 @@ keeps the numpy path.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import tempfile
@@ -36,6 +37,9 @@ __all__ = ["BUILDER_VERSION", "OnnxEncoder", "available", "cache_folder", "weigh
 #: Changes whenever the graph built here changes, so cached files of an older graph are not reused.
 BUILDER_VERSION: Final = 1
 OPSET: Final = 17
+#: The matrix products of two activations (attention scores and context): kept float32 (dynamic quantisation would
+#: quantise both sides per call, for little gain on the short sequences of a sentence).
+_FLOAT_PRODUCTS: Final = ("attention_scores", "attention_context")
 Graph = Literal["float32", "int8"]
 Matrix = NDArray[np.float32]
 
@@ -133,10 +137,10 @@ def _build(weights: Mapping[str, np.ndarray], config: Mapping[str, Any], max_tok
         q, k, v = (node("Gather", [split, const(f"{n}.pick{j}", np.array(j, np.int64))], f"{n}.{part}", axis=0)
                    for j, part in enumerate("qkv"))  # fmt: skip
         k_t = node("Transpose", [k], f"{n}.k_t", perm=[0, 1, 3, 2])
-        scores = node("MatMul", [q, k_t], f"{n}.attention_scores")  # activations: not quantised
+        scores = node("MatMul", [q, k_t], f"{n}.attention_scores")  # _FLOAT_PRODUCTS: not quantised
         scores = node("Add", [node("Mul", [scores, scale], f"{n}.scores_scaled"), mask_bias], f"{n}.scores_masked")
         probs = node("Softmax", [scores], f"{n}.probs", axis=-1)
-        context = node("MatMul", [probs, v], f"{n}.attention_context")  # activations: not quantised
+        context = node("MatMul", [probs, v], f"{n}.attention_context")
         merged = node("Reshape", [node("Transpose", [context], f"{n}.context_t", perm=[0, 2, 1, 3]), merge_shape],
                       f"{n}.context")  # fmt: skip
         out = linear(merged, get(f"{p}attention.output.dense.weight"), get(f"{p}attention.output.dense.bias"),
@@ -177,6 +181,14 @@ def _build(weights: Mapping[str, np.ndarray], config: Mapping[str, Any], max_tok
 _build_lock = threading.Lock()
 
 
+class _NoPreprocessAdvice(logging.Filter):
+    """Drops quantize_dynamic's advice (on the root logger) to run its shape-inference pre-processing, which is for
+    graphs without shapes, such as exported ones; this graph's shapes are inferred by onnxruntime at load."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
+
+
 def model_file(
     weights: Mapping[str, np.ndarray], config: Mapping[str, Any], max_tokens: int, graph: Graph,
     folder: Path | None = None,
@@ -208,14 +220,16 @@ def model_file(
             if graph == "int8":
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-                float_path = scratch / "float32.onnx"
-                onnx.save(model, str(float_path))
-                quantize_dynamic(
-                    float_path, built, op_types_to_quantize=["MatMul"], per_channel=True,
-                    weight_type=QuantType.QInt8,
-                    nodes_to_exclude=[n.name for n in model.graph.node if n.name.endswith(("attention_scores",
-                                                                                         "attention_context"))],
-                )  # fmt: skip
+                advice = _NoPreprocessAdvice()
+                logging.getLogger().addFilter(advice)
+                try:
+                    quantize_dynamic(
+                        model, built, op_types_to_quantize=["MatMul"], per_channel=True,
+                        weight_type=QuantType.QInt8, nodes_to_exclude=[n.name for n in model.graph.node if
+                                                                       n.name.endswith(_FLOAT_PRODUCTS)],
+                    )  # fmt: skip
+                finally:
+                    logging.getLogger().removeFilter(advice)
             else:
                 onnx.save(model, str(built))
             os.replace(built, target)  # atomic: a concurrent reader sees the whole file or none
