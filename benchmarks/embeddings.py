@@ -13,8 +13,8 @@ Speed (sentences per CPU-second on one thread, so other load on the machine does
 thread, onnxruntime one intra-op thread)::
 
     .venv/bin/python benchmarks/embeddings.py speed    # the encoder, batches of 64 and one sentence per call
-    .venv/bin/python benchmarks/embeddings.py speed --precision int8     # or onnx-float32 (the ONNX graph unquantised)
-    .venv/bin/python benchmarks/embeddings.py guard [--precision int8]   # topics, use cases and grounding, one text per call
+    .venv/bin/python benchmarks/embeddings.py speed --precision int8   # or onnx-float32 (the graph unquantised)
+    .venv/bin/python benchmarks/embeddings.py guard [--precision int8]   # topics, use cases, grounding: one text a call
 
 int8 against exact (the ``onnx`` extra): the vectors' agreement on the same sentences, and every decision of the
 grounding and denied-topics benchmarks (benchmarks/grounding.py, benchmarks/topics.py) taken with both, compared::
@@ -157,7 +157,6 @@ def decisions() -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import grounding as bench_grounding
     import topics as bench_topics
-
     from assay.genai.grounding import _indexed, grounding_scores
     from assay.genai.guard import Context, Guardrail
     from assay.genai.policy import parse_guard_policy
@@ -224,8 +223,8 @@ def decisions() -> None:
                 print(f"    {p[:100]}")
     texts = [t["definition"] for t in data["topics"]] + [e for t in data["topics"] for e in t["examples"]]
     sims = {name: e.encode([p for _, p in prompts]) @ e.encode(texts).T for name, e in models.items()}
-    print(f"  similarity of a prompt to a topic text moves by at most {float(np.abs(sims['exact'] - sims['int8']).max()):.3f}"
-          f" (mean {float(np.abs(sims['exact'] - sims['int8']).mean()):.4f})")
+    moved = np.abs(sims["exact"] - sims["int8"])
+    print(f"  similarity of a prompt to a topic text moves by at most {moved.max():.3f} (mean {moved.mean():.4f})")
 
 
 def guard() -> None:

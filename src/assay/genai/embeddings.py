@@ -306,7 +306,8 @@ class Embedder:
         tokens = x.reshape(size, length, hidden) * mask[:, :, None]
         pooled = tokens.sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return (pooled / norms).astype(np.float32)
+        result = cast(Matrix, (pooled / norms).astype(np.float32))
+        return result
 
 
 def cosine(a: Matrix, b: Matrix) -> Matrix:
@@ -317,6 +318,8 @@ def cosine(a: Matrix, b: Matrix) -> Matrix:
 
 _lock = threading.Lock()
 _loaded: dict[Precision, Embedder | None] = {}
+
+
 def model_folder() -> Path | None:
     """Where the installed model package keeps its files, or None when the extra is not installed."""
     try:

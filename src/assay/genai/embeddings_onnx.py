@@ -48,7 +48,7 @@ def available() -> bool:
     """Whether onnx and onnxruntime (the ``onnx`` extra) are installed."""
     try:
         import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
+        import onnxruntime  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
         return False
     return True
@@ -70,7 +70,7 @@ def weights_digest(weights: Mapping[str, np.ndarray]) -> str:
     for name in sorted(weights):
         array = np.ascontiguousarray(weights[name])
         digest.update(f"{name}|{array.dtype.str}|{array.shape}\n".encode())
-        digest.update(memoryview(array).cast("B"))
+        digest.update(array.tobytes())
     return digest.hexdigest()
 
 
@@ -114,8 +114,8 @@ def _build(weights: Mapping[str, np.ndarray], config: Mapping[str, Any], max_tok
     length = node("Shape", ["input_ids"], "length", start=1, end=2)
     positions = const("position_embeddings", get("embeddings.position_embeddings.weight")[:max_tokens])
     position = node("Slice", [positions, const("zero1", np.zeros(1, np.int64)), length], "positions")
-    summed = node("Add", [node("Add", [words, position], "words_positions"),
-                          const("token_type0", get("embeddings.token_type_embeddings.weight")[0])], "embedded")  # fmt: skip
+    token_type = const("token_type0", get("embeddings.token_type_embeddings.weight")[0])
+    summed = node("Add", [node("Add", [words, position], "words_positions"), token_type], "embedded")
     x = norm(summed, "embeddings.LayerNorm", "embeddings.norm")
     # padding gets a very negative attention score, as in the numpy pass (batch x 1 x 1 x length)
     inverted = node("Sub", [const("one", np.ones((), np.float32)), "attention_mask"], "mask_inverted")
@@ -218,7 +218,7 @@ def model_file(
             model = _build(weights, config, max_tokens)
             built = scratch / "model.onnx"
             if graph == "int8":
-                from onnxruntime.quantization import QuantType, quantize_dynamic
+                from onnxruntime.quantization import QuantType, quantize_dynamic  # type: ignore[import-untyped]
 
                 advice = _NoPreprocessAdvice()
                 logging.getLogger().addFilter(advice)

@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -905,7 +905,7 @@ def _decision(row: GuardDecision, name: str, version: int, system: str | None) -
     }  # fmt: skip
 
 
-def _embedder(precision: str = "exact") -> Any:
+def _embedder(precision: Literal["exact", "int8"] = "exact") -> Any:
     """The sentence embedder (``assay.genai.embeddings``, the guard-semantic part) at the policy's precision
     (``embeddings.precision``; int8 falls back to exact without the onnx extra), or None when that part or its extra
     is not installed: checks then judge by keywords and say so."""
