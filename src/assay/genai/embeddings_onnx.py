@@ -35,7 +35,7 @@ from assay.errors import InvalidInput
 __all__ = ["BUILDER_VERSION", "OnnxEncoder", "available", "cache_folder", "weights_digest"]
 
 #: Changes whenever the graph built here changes, so cached files of an older graph are not reused.
-BUILDER_VERSION: Final = 1
+BUILDER_VERSION: Final = 2
 OPSET: Final = 17
 #: The matrix products of two activations (attention scores and context): kept float32 (dynamic quantisation would
 #: quantise both sides per call, for little gain on the short sequences of a sentence).
@@ -124,7 +124,7 @@ def _build(weights: Mapping[str, np.ndarray], config: Mapping[str, Any], max_tok
     split_shape = const("qkv_shape", np.array([0, 0, 3, heads, width], np.int64))
     merge_shape = const("merge_shape", np.array([0, 0, hidden], np.int64))
     scale = const("scale", np.array(1 / math.sqrt(width), np.float32))
-    half, root = const("half", np.array(0.5, np.float32)), const("root", np.array(1 / math.sqrt(2), np.float32))
+    half, root = const("half", np.array(0.5, np.float32)), const("root", np.array(math.sqrt(2), np.float32))
     one = "one"
     for i in range(int(config["num_hidden_layers"])):
         p, n = f"encoder.layer.{i}.", f"layer{i}"
@@ -147,9 +147,10 @@ def _build(weights: Mapping[str, np.ndarray], config: Mapping[str, Any], max_tok
                      f"{n}.attention_out")  # fmt: skip
         x = norm(node("Add", [out, x], f"{n}.residual1"), f"{p}attention.output.LayerNorm", f"{n}.norm1")
         up = linear(x, get(f"{p}intermediate.dense.weight"), get(f"{p}intermediate.dense.bias"), f"{n}.up")
-        erf = node("Erf", [node("Mul", [up, root], f"{n}.gelu_scaled")], f"{n}.gelu_erf")
-        gelu = node("Mul", [node("Mul", [up, half], f"{n}.gelu_half"), node("Add", [erf, one], f"{n}.gelu_one")],
-                    f"{n}.gelu")  # fmt: skip
+        # exact GELU, x (1 + erf(x / sqrt 2)) / 2, in the order onnxruntime fuses into one Gelu with the bias
+        erf = node("Erf", [node("Div", [up, root], f"{n}.gelu_scaled")], f"{n}.gelu_erf")
+        product = node("Mul", [up, node("Add", [erf, one], f"{n}.gelu_one")], f"{n}.gelu_product")
+        gelu = node("Mul", [product, half], f"{n}.gelu")
         down = linear(gelu, get(f"{p}output.dense.weight"), get(f"{p}output.dense.bias"), f"{n}.down")
         x = norm(node("Add", [down, x], f"{n}.residual2"), f"{p}output.LayerNorm", f"{n}.norm2")
     # mean of the word pieces' vectors (padding excluded), then unit length
