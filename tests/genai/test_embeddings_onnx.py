@@ -5,12 +5,16 @@ the weights' hash and rebuilt when they change, and an unwritable cache folder i
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+import assay
 from assay.errors import InvalidInput
 from assay.genai.embeddings import Embedder, cosine, load_embedder, model_folder
 from tests.support.env import unavailable
@@ -102,6 +106,32 @@ def test_the_built_model_is_cached_and_rebuilt_when_the_weights_change(model: di
     rebuilt = model_file(changed, model["config"], 256, "float32", folder)
     assert rebuilt != built and rebuilt.is_file() and built.is_file()
     assert sorted(p.name for p in folder.iterdir()) == sorted([built.name, rebuilt.name])
+
+
+def test_a_damaged_file_in_the_cache_is_built_again(model: dict[str, Any], tmp_path: Path) -> None:
+    from assay.genai.embeddings_onnx import OnnxEncoder, model_file
+
+    built = model_file(model["weights"], model["config"], 256, "float32", tmp_path)
+    good = built.read_bytes()
+    built.write_bytes(good[: len(good) // 3])  # cut short
+    encoder = OnnxEncoder(model["weights"], model["config"], 256, "float32", folder=tmp_path)
+    assert encoder.path == built and built.read_bytes() == good
+    vector = encoder.forward(np.array([[101, 2460, 102]], dtype=np.int64), np.ones((1, 3), dtype=np.float32))
+    assert vector.shape == (1, 384)
+
+
+def test_without_onnxruntime_int8_falls_back_to_the_exact_pass(model: dict[str, Any]) -> None:
+    # a real interpreter in which onnxruntime cannot be imported, as when the onnx extra is not installed
+    script = (
+        "import sys; sys.modules['onnxruntime'] = None\n"
+        "from assay.genai.embeddings import load_embedder\n"
+        "embedder = load_embedder('int8')\n"
+        "print(embedder.precision, embedder.encode(['a sentence']).shape)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(assay.__file__).parents[1]), "ASSAY_CACHE_DIR": str(model["cache"])}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "exact (1, 384)"
 
 
 def test_an_unwritable_cache_folder_is_a_clear_error(model: dict[str, Any], tmp_path: Path) -> None:

@@ -249,15 +249,21 @@ class OnnxEncoder:
         *, threads: int = 1, folder: Path | None = None,
     ) -> None:  # fmt: skip
         import onnxruntime
+        from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidProtobuf  # type: ignore[import-untyped]
 
         self.graph = graph
         self.path = model_file(weights, config, max_tokens, graph, folder)
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = threads  # onnxruntime's default (0) takes a thread per physical core
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        try:
+            self._session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except (InvalidProtobuf, Fail):  # a damaged file in the cache (written by hand, a full disk): built again
+            self.path.unlink(missing_ok=True)
+            self.path = model_file(weights, config, max_tokens, graph, folder)
+            self._session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
 
     def forward(self, ids: NDArray[np.int64], mask: Matrix) -> Matrix:
         outputs = self._session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
