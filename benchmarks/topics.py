@@ -3,6 +3,7 @@ its README), keywords and embeddings methods separately (benchmarks/RESULTS.md, 
 grounding")::
 
     .venv/bin/python benchmarks/topics.py 0.4 0.45 0.5     # thresholds for the embeddings method
+    .venv/bin/python benchmarks/topics.py 0.4 --precision int8     # int8 vectors (the onnx extra)
 
 A denied prompt counts as found when the guardrail blocks it for its own topic; an allowed prompt is a false alarm
 when it is blocked for any topic.
@@ -68,18 +69,30 @@ def _guardrail(data: dict[str, Any], threshold: float, embedder: Any, added: dic
     return Guardrail(parse_guard_policy(yaml.safe_dump(policy)), Context(embedder=embedder))
 
 
+def arguments() -> tuple[list[float], Any]:
+    """The thresholds given, and ``--precision`` (exact or int8) for the embedder."""
+    args = sys.argv[1:]
+    precision = "exact"
+    if "--precision" in args:
+        at = args.index("--precision")
+        precision = args[at + 1]
+        del args[at : at + 2]
+    return [float(t) for t in args], precision
+
+
 def main() -> None:
+    given, precision = arguments()
     data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
     print(run(data, "keywords", 0.0, None))
-    embedder = load_embedder()
+    embedder = load_embedder(precision)
     if embedder is None:
         print("embeddings: the extra is not installed")
         return
-    for threshold in [float(t) for t in sys.argv[1:]] or [0.4]:
+    for threshold in given or [0.4]:
         print(run(data, "embeddings", threshold, embedder))
         # the same with the system's intended uses: a prompt nearer to one of them than to a topic is not the topic
         print(run(data, "embeddings", threshold, embedder, tuple(data["intended_uses"])))
-    for threshold in [float(t) for t in sys.argv[1:]] or [0.4]:
+    for threshold in given or [0.4]:
         print(more_examples(data, threshold, embedder))
 
 

@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -486,7 +486,7 @@ class GuardService(Service):
             corpus = self._corpus(policy.protected_content.corpus)
         embedder = None
         if policy.denied_topics is not None or policy.use_cases is not None or policy.grounding is not None:
-            embedder = _embedder()
+            embedder = _embedder(policy.embeddings.precision if policy.embeddings is not None else "exact")
         uses = tuple(owner.intended_uses or ()) if owner is not None else ()
         out_of_scope = tuple(owner.out_of_scope_uses or ()) if owner is not None else ()
         disclosure = owner.disclosure if owner is not None else None
@@ -905,14 +905,15 @@ def _decision(row: GuardDecision, name: str, version: int, system: str | None) -
     }  # fmt: skip
 
 
-def _embedder() -> Any:
-    """The sentence embedder (``assay.genai.embeddings``, the guard-semantic part), or None when that part or its
-    extra is not installed: checks then judge by keywords and say so."""
+def _embedder(precision: Literal["exact", "int8"] = "exact") -> Any:
+    """The sentence embedder (``assay.genai.embeddings``, the guard-semantic part) at the policy's precision
+    (``embeddings.precision``; int8 falls back to exact without the onnx extra), or None when that part or its extra
+    is not installed: checks then judge by keywords and say so."""
     try:
         from assay.genai import embeddings  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return None
     try:
-        return embeddings.load_embedder()
+        return embeddings.load_embedder(precision)
     except (AttributeError, ImportError):
         return None
