@@ -119,6 +119,19 @@ def test_the_policys_embedding_precision_chooses_the_embedder(
     assert fast.precision == ("int8" if onnx else "exact")  # without the onnx extra: the exact pass
 
 
+@pytest.mark.embeddings
+def test_a_policy_file_judges_by_meaning_as_a_workspace_policy_does(embedder: object) -> None:
+    """A policy given as a file (the proxy's --policy-file, eval's --guardrail-file) gets the embedder too: before,
+    it was compiled without one and its topics and grounding fell back to keywords."""
+    from assay.genai.policy import parse_guard_policy
+    from assay.services.genai.guard import file_guardrail
+
+    text = "schema: assay.guardrail/1\nname: from-file\ngrounding: {action: detect}\n"
+    assert file_guardrail(parse_guard_policy(text, "from-file.yaml")).context.embedder is embedder
+    words = "schema: assay.guardrail/1\nname: words\nwords: {phrases: [falcon], input: block, output: block}\n"
+    assert file_guardrail(parse_guard_policy(words, "words.yaml")).context.embedder is None  # nothing by meaning
+
+
 def test_decisions_are_written_in_batches_each_sealed_by_one_ledger_event(ws: Workspace) -> None:
     ws.genai.guard.add_policy(WORDS, system="helpdesk")
     events_before = len(ws.audit.log())
