@@ -11,7 +11,6 @@ when it is blocked for any topic.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import yaml
 from assay.genai.embeddings import load_embedder
 from assay.genai.guard import Context, Guardrail
 from assay.genai.policy import parse_guard_policy
+from grounding import arguments  # the same command line: thresholds and --precision
 
 DATA = Path(__file__).resolve().parent / "data" / "topics.yaml"
 
@@ -67,17 +67,6 @@ def _guardrail(data: dict[str, Any], threshold: float, embedder: Any, added: dic
     policy = {"schema": "assay.guardrail/1", "name": "bench", "denied_topics": {"method": "embeddings",
               "threshold": threshold, "topics": topics}}  # fmt: skip
     return Guardrail(parse_guard_policy(yaml.safe_dump(policy)), Context(embedder=embedder))
-
-
-def arguments() -> tuple[list[float], Any]:
-    """The thresholds given, and ``--precision`` (exact or int8) for the embedder."""
-    args = sys.argv[1:]
-    precision = "exact"
-    if "--precision" in args:
-        at = args.index("--precision")
-        precision = args[at + 1]
-        del args[at : at + 2]
-    return [float(t) for t in args], precision
 
 
 def main() -> None:
