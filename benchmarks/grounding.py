@@ -3,6 +3,7 @@ README), lexical and embeddings methods separately, and the speed of the check (
 topics and grounding")::
 
     .venv/bin/python benchmarks/grounding.py            # both methods (embeddings when the extra is installed)
+    .venv/bin/python benchmarks/grounding.py 0.3 0.4 0.5 --precision int8    # int8 vectors (the onnx extra)
 
 An answer counts as flagged when its grounding score is below the threshold or a hard check fails (that is, when
 ``grounding_scores(...).unsupported`` is not empty); precision and recall are those of "unsupported".
@@ -118,13 +119,25 @@ def relevance(data: list[dict[str, Any]], embedder: Any, threshold: float) -> di
     }
 
 
+def arguments() -> tuple[list[float], Any]:
+    """The thresholds given, and ``--precision`` (exact or int8) for the embedder."""
+    args = sys.argv[1:]
+    precision = "exact"
+    if "--precision" in args:
+        at = args.index("--precision")
+        precision = args[at + 1]
+        del args[at : at + 2]
+    return [float(t) for t in args], precision
+
+
 def main() -> None:
+    given, precision = arguments()
     data = items()
     counts = Counter(item["label"] for item in data)
     print(f"{len(data)} answers: {counts['supported']} supported, {counts['unsupported']} unsupported")
-    embedder = load_embedder()
+    embedder = load_embedder(precision)
     methods = [("lexical", None)] + ([("embeddings", embedder)] if embedder is not None else [])
-    thresholds = [float(t) for t in sys.argv[1:]] or [0.4]
+    thresholds = given or [0.4]
     for name, model in methods:
         for threshold in (0.2, 0.3, 0.4):
             result = relevance(data, model, threshold)

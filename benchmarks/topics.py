@@ -3,6 +3,7 @@ its README), keywords and embeddings methods separately (benchmarks/RESULTS.md, 
 grounding")::
 
     .venv/bin/python benchmarks/topics.py 0.4 0.45 0.5     # thresholds for the embeddings method
+    .venv/bin/python benchmarks/topics.py 0.4 --precision int8     # int8 vectors (the onnx extra)
 
 A denied prompt counts as found when the guardrail blocks it for its own topic; an allowed prompt is a false alarm
 when it is blocked for any topic.
@@ -10,7 +11,6 @@ when it is blocked for any topic.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import yaml
 from assay.genai.embeddings import load_embedder
 from assay.genai.guard import Context, Guardrail
 from assay.genai.policy import parse_guard_policy
+from grounding import arguments  # the same command line: thresholds and --precision
 
 DATA = Path(__file__).resolve().parent / "data" / "topics.yaml"
 
@@ -69,17 +70,18 @@ def _guardrail(data: dict[str, Any], threshold: float, embedder: Any, added: dic
 
 
 def main() -> None:
+    given, precision = arguments()
     data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
     print(run(data, "keywords", 0.0, None))
-    embedder = load_embedder()
+    embedder = load_embedder(precision)
     if embedder is None:
         print("embeddings: the extra is not installed")
         return
-    for threshold in [float(t) for t in sys.argv[1:]] or [0.4]:
+    for threshold in given or [0.4]:
         print(run(data, "embeddings", threshold, embedder))
         # the same with the system's intended uses: a prompt nearer to one of them than to a topic is not the topic
         print(run(data, "embeddings", threshold, embedder, tuple(data["intended_uses"])))
-    for threshold in [float(t) for t in sys.argv[1:]] or [0.4]:
+    for threshold in given or [0.4]:
         print(more_examples(data, threshold, embedder))
 
 

@@ -1,12 +1,16 @@
 """The web application in a real browser: Playwright driving Debian's Chromium against a real server.
 
-alice (ML engineer) logs in, creates a system, uploads a dataset, registers a model version, runs an assessment
-and requests approval; bob (risk officer) approves it; the auditor sees bob's audit event and verifies the
-ledger. Screenshots are kept in test-artifacts/screenshots/.
+alice (ML engineer) logs in, creates a limited-risk system, uploads a dataset, registers a model version, runs an
+assessment, records a risk, runs the production gate and sees it fail (the four-fifths rule), and requests approval
+for production; bob (approver) cannot approve while the gate fails, and the page says why; dave (risk officer, an
+owner of the system) waives the failing rule from the request's page; bob approves; the auditor sees bob's audit
+event and verifies the ledger; the technical documentation shows the gaps left. Screenshots are kept in
+test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +43,7 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Workspace]]:
     admin.access.add_user("auditor", PASSWORD, role="auditor")
     admin.access.add_user("alice", PASSWORD)
     admin.access.add_user("bob", PASSWORD)
+    admin.access.add_user("dave", PASSWORD)
     with app_thread(ws) as base:
         yield base, admin
     ws.close()
@@ -48,7 +53,7 @@ def _data(path: Path) -> Path:
     rng = np.random.default_rng(3)
     n = 400
     colour = rng.choice(["Black", "White"], n)
-    score = np.clip(rng.beta(5, 2, n) - 0.15 * (colour == "Black"), 0, 1).round(4)
+    score = np.clip(rng.beta(5, 2, n) - 0.25 * (colour == "Black"), 0, 1).round(4)  # DI 0.5: four-fifths fails
     frame = pd.DataFrame({"colour": colour, "released": np.where(rng.random(n) < score, "Yes", "No"), "p": score})
     frame.to_csv(path, index=False)
     return path
@@ -78,6 +83,7 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.wait_for_url(f"{base}/systems/new")
     page.fill('#new-system input[name="name"]', "release")
     page.fill('#new-system textarea[name="purpose"]', "Recommend release with a summons")
+    page.select_option('#new-system select[name="eu_ai_act_category"]', "limited")  # its default gate: production
     page.click('#new-system button[type="submit"]')
     page.wait_for_url(f"{base}/systems/release")
     page.goto(f"{base}/systems/release/models")
@@ -121,9 +127,29 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.click(f"{risk} button[type=submit]")
     page.wait_for_selector("#flash:has-text('added')")
     assert "Black defendants released less often" in page.inner_text("main")
+    # the gate for production (Assay's default for limited-risk systems), judged and recorded: the disparity fails it
+    context = new_context(browser)  # CSP bypassed to inject axe-core (the walk itself runs under the real CSP)
+    checked = context.new_page()
+    page.goto(f"{base}/systems/release/gates")
+    page.select_option('#check-form select[name="ref"]', "lr@1")
+    page.select_option('#check-form select[name="stage"]', "production")
+    page.click('#check-form button[type="submit"]')
+    page.wait_for_selector("#gate-rules")
+    assert "fails 1 of" in page.inner_text("#result h3")
+    failing = page.locator("#gate-rules tbody tr", has=page.locator(".verdict-fail"))
+    # the approvals rule fails until a request's approvals meet it: it does not block ("fails 1")
+    assert [row.split("\t")[0].strip() for row in failing.all_inner_texts()] == ["four-fifths", "approvals"]
+    page.click('#record-form button[type="submit"]')
+    page.wait_for_selector("#flash:has-text('recorded: failed')")
+    assert "failed" in page.inner_text("#gate-runs tbody tr:first-child")
+    gates_path = urlsplit(page.url).path + "?" + urlsplit(page.url).query
+    _login(checked, base, "alice")
+    checked.goto(f"{base}{gates_path}")
+    check_page(checked, "walk-alice-gates-failing")
+    _logout(checked)
     page.goto(f"{base}/systems/release/approvals")
     page.select_option('#request-approval select[name="ref"]', "lr@1")
-    page.select_option('#request-approval select[name="stage"]', "staging")
+    page.select_option('#request-approval select[name="stage"]', "production")
     page.click('#request-approval button[type="submit"]')
     page.wait_for_url(re.compile(r".*/approvals/\d+$"))  # the request's page, with the message
     request_path = urlsplit(page.url).path
@@ -139,14 +165,42 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.wait_for_selector("#flash:has-text('revoked')")
     _logout(page)
 
-    ws.access.grant("bob", "release", "approver")  # an administrator's decision
+    ws.access.grant("bob", "release", "approver")  # an administrator's decisions
+    ws.access.grant("dave", "release", "owner")
     _login(page, base, "bob")
     page.goto(f"{base}/approvals")
     page.click(f'#inbox a[href="{request_path}"]')
-    page.fill('#decide-form textarea[name="comment"]', "staging only")
+    assert page.locator('#decide-form button[value="approve"]').is_disabled()  # refused while the gate fails
+    why = page.inner_text("#why-not")
+    assert "fails 1 of" in why and "(four-fifths)" in why and "waived by someone other than alice" in why
+    _logout(page)
+    _login(checked, base, "bob")
+    checked.goto(f"{base}{request_path}")
+    check_page(checked, "walk-bob-approval-refused")
+    _logout(checked)
+
+    _login(page, base, "dave")  # an owner other than the requester waives the failing rule, from the request
+    page.goto(f"{base}{request_path}")
+    page.click("#why-not a")
+    page.wait_for_url(re.compile(r".*/systems/release/gates\?.*"))
+    waive = "#waive-form"
+    assert page.locator(f"{waive} select[name=rule] option").first.get_attribute("value") == "four-fifths"
+    page.select_option(f"{waive} select[name=rule]", "four-fifths")
+    page.select_option(f"{waive} select[name=model_version]", "lr@1")
+    page.fill(f"{waive} textarea[name=reason]", "pilot under human review of every case while the threshold is reset")
+    page.fill(f"{waive} input[name=expires]", (dt.date.today() + dt.timedelta(days=90)).isoformat())
+    page.click(f"{waive} button[type=submit]")
+    page.wait_for_selector("#flash:has-text('Waiver 1 given')")
+    assert "four-fifths" in page.inner_text("#waiver-list")
+    _logout(page)
+
+    _login(page, base, "bob")
+    page.goto(f"{base}{request_path}")
+    assert page.locator("#why-not").count() == 0
+    page.fill('#decide-form textarea[name="comment"]', "pilot with the waiver")
     page.click('#decide-form button[value="approve"]')
     page.wait_for_selector("#flash")
-    assert "approved" in page.inner_text("#flash")
+    assert "approved: lr@1 is now in production" in page.inner_text("#flash")
     page.goto(f"{base}/systems/release")
     assert "approved" in page.inner_text("#approvals")
     page.screenshot(path=str(SHOTS / "approved.png"), full_page=True)
@@ -160,17 +214,16 @@ def test_governance_flow_in_a_real_browser(live: tuple[str, Workspace], browser:
     page.wait_for_selector("#verification")
     assert "The ledger verifies" in page.inner_text("#verification")
     page.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
-    assert ws.models.get_version("release", "lr@1").stage == "staging"
+    assert ws.models.get_version("release", "lr@1").stage == "production"
     assert not errors, errors  # no script errors (and no CSP violations) in the console
     _logout(page)
 
     # every page of the walk as its person sees it: axe-core, screenshots at 1280 and 390 px, no sideways scroll
-    context = new_context(browser)  # CSP bypassed to inject axe-core (the walk above ran under the real CSP)
-    checked = context.new_page()
     walk = {
         "alice": ["/", "/systems", "/systems/release", "/systems/release/models", "/systems/release/run", job_path,
                   "/systems/release/assessments/1", "/systems/release/risks", "/systems/release/controls",
-                  "/systems/release/approvals", "/systems/release/gates", "/tasks", "/notifications"],
+                  "/systems/release/approvals", "/systems/release/gates", "/systems/release/docs", "/tasks",
+                  "/notifications"],
         "bob": ["/approvals", request_path, "/search?q=release"],
         "auditor": ["/audit", "/readiness"],
     }  # fmt: skip

@@ -105,6 +105,7 @@ PAGES = [
     ("system", f"/systems/{SYSTEM}"),
     ("risks", f"/systems/{SYSTEM}/risks"),
     ("soa", f"/systems/{SYSTEM}/soa"),
+    ("docs", f"/systems/{SYSTEM}/docs"),
     # pages whose forms are the kit's macros with id prefixes, checkboxes, htmx selects and the gate-result table
     ("controls", f"/systems/{SYSTEM}/controls"),
     ("gates", f"/systems/{SYSTEM}/gates"),

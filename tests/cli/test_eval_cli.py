@@ -14,7 +14,7 @@ import pytest
 
 from assay.cli import main
 from assay.services.workspace import Workspace
-from tests.support.openai_stub import OpenAIStub, last_user
+from tests.support.openai_server import OpenAIServer, user_text
 
 ITEMS = [
     {"id": f"{topic}-{i}", "prompt": f"{topic} question {i}", "reference": f"answer {i}", "slices": {"topic": topic}}
@@ -24,15 +24,15 @@ ITEMS = [
 
 
 def answer(request: dict[str, Any]) -> str:
-    prompt = last_user(request)
+    prompt = user_text(request)
     if request["model"] == "v2" and prompt.startswith("billing"):
         return "I'm sorry, but I can't discuss billing."
     return f"answer {prompt.rsplit(' ', 1)[1]}"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[OpenAIStub]:
-    with OpenAIStub(answer) as running:
+def server() -> Iterator[OpenAIServer]:
+    with OpenAIServer(answer) as running:
         yield running
 
 
@@ -44,7 +44,7 @@ def tests_file(tmp_path: Path) -> Path:
 
 
 def test_run_and_compare_two_versions(
-    tests_file: Path, tmp_path: Path, server: OpenAIStub, capsys: pytest.CaptureFixture[str]
+    tests_file: Path, tmp_path: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     v1, v2 = tmp_path / "v1", tmp_path / "v2"
     code = main(["eval", "run", str(tests_file), "--endpoint", server.url, "--model-name", "v1", "--bootstrap", "100",
@@ -75,7 +75,7 @@ def test_run_and_compare_two_versions(
     assert main(["eval", "compare", str(v1), str(v1), "--fail-on-worse"]) == 0
 
 
-def test_budget_and_assay_run(tests_file: Path, server: OpenAIStub, capsys: pytest.CaptureFixture[str]) -> None:
+def test_budget_and_assay_run(tests_file: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "run", str(tests_file), "--endpoint", server.url, "--model-name", "v1", "--max-requests",
                  "5", "--concurrency", "1", "--json"]) == 0  # fmt: skip
     captured = capsys.readouterr()
@@ -107,7 +107,7 @@ def test_bad_input_exits_2_naming_it(
 
 
 def test_a_registered_run_from_the_command_line(
-    workspace: Workspace, tests_file: Path, tmp_path: Path, server: OpenAIStub, capsys: pytest.CaptureFixture[str]
+    workspace: Workspace, tests_file: Path, tmp_path: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     workspace.systems.create({"name": "helpdesk"})
     workspace.datasets.register_version({"dataset": "tests", "version": "1"}, system="helpdesk", file=tests_file,
@@ -129,7 +129,7 @@ def test_a_registered_run_from_the_command_line(
 
 
 def test_the_red_team_suite_with_and_without_a_guardrail(
-    tmp_path: Path, server: OpenAIStub, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``assay eval redteam`` writes the suite; a model that answers everything fails every attack, and the same model
     behind a guardrail blocking prompt attacks fails far fewer; denied-topic prompts come from the policy's topics."""

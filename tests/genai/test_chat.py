@@ -22,11 +22,11 @@ from assay.genai.chat import (
     call_all,
     parse_endpoint,
 )
-from tests.support.openai_stub import OpenAIStub, last_user
+from tests.support.openai_server import OpenAIServer, user_text
 
 
 def echo(request: dict[str, Any]) -> str:
-    return f"you said: {last_user(request)}"
+    return f"you said: {user_text(request)}"
 
 
 def test_endpoint_file_is_validated_naming_the_field() -> None:
@@ -44,7 +44,7 @@ def test_endpoint_file_is_validated_naming_the_field() -> None:
 
 
 def test_chat_endpoint_answers_with_usage_context_and_headers_from_the_environment() -> None:
-    with OpenAIStub(echo) as server:
+    with OpenAIServer(echo) as server:
         endpoint = Endpoint(url=server.url, model="tiny", headers_env={"Authorization": "EVAL_TEST_KEY"},
                             system_prompt="Be brief.", max_tokens=20)  # fmt: skip
         with pytest.raises(InvalidInput, match="environment variable EVAL_TEST_KEY, which is not set"):
@@ -56,7 +56,7 @@ def test_chat_endpoint_answers_with_usage_context_and_headers_from_the_environme
             answer = client("How long?", ["Returns within 30 days.", "Shipping takes 2 days."])
         finally:
             client.close()
-        sent = server.requests[0]
+        sent = server.chats[0]
     assert answer.text == "you said: How long?"
     assert answer.prompt_tokens is not None and answer.completion_tokens == 4 and answer.tokens is not None
     assert sent["model"] == "tiny" and sent["max_tokens"] == 20 and sent["temperature"] == 0
@@ -64,18 +64,18 @@ def test_chat_endpoint_answers_with_usage_context_and_headers_from_the_environme
     assert (
         "Be brief." in sent["messages"][0]["content"] and "[2] Shipping takes 2 days." in sent["messages"][0]["content"]
     )
-    assert server.headers[0]["Authorization"] == "Bearer abc"
+    assert server.requests[0].headers["authorization"] == "Bearer abc"
 
 
 def test_retries_on_500_and_429_then_answers() -> None:
-    with OpenAIStub(echo) as server:
+    with OpenAIServer(echo) as server:
         server.fail_next = [500, 429, 503]
         client = OpenAIChat(Endpoint(url=server.url, model="m"))
         try:
             outcome = call_all(client, [("hello", ())], retries=3, backoff=0.01)
         finally:
             client.close()
-        assert server.count == 4
+        assert len(server.chats) == 4
     reply = outcome.replies[0]
     assert reply.status == "ok" and reply.attempts == 4 and reply.answer is not None
     assert outcome.requests == 4 and outcome.retried == 3
@@ -83,8 +83,8 @@ def test_retries_on_500_and_429_then_answers() -> None:
 
 
 def test_retries_run_out_and_client_errors_are_not_retried() -> None:
-    with OpenAIStub(echo) as server:
-        server.fail_when = lambda request: 500 if "always" in last_user(request) else 400 if "bad" in last_user(
+    with OpenAIServer(echo) as server:
+        server.fail_when = lambda request: 500 if "always" in user_text(request) else 400 if "bad" in user_text(
             request) else None  # fmt: skip
         client = OpenAIChat(Endpoint(url=server.url, model="m"))
         try:
@@ -100,7 +100,7 @@ def test_retries_run_out_and_client_errors_are_not_retried() -> None:
 
 
 def test_a_timeout_is_retried() -> None:
-    with OpenAIStub(echo) as server:
+    with OpenAIServer(echo) as server:
         server.delay = 0.5
         client = OpenAIChat(Endpoint(url=server.url, model="m", timeout=0.1))
         try:
@@ -112,14 +112,14 @@ def test_a_timeout_is_retried() -> None:
 
 
 def test_the_budget_of_requests_stops_the_run_cleanly() -> None:
-    with OpenAIStub(echo) as server:
+    with OpenAIServer(echo) as server:
         client = OpenAIChat(Endpoint(url=server.url, model="m"))
         try:
             outcome = call_all(client, [(f"q{i}", ()) for i in range(20)], concurrency=3,
                                budget=Budget(max_requests=5))  # fmt: skip
         finally:
             client.close()
-        assert server.count == 5
+        assert len(server.chats) == 5
     statuses = [r.status for r in outcome.replies]
     assert statuses.count("ok") == 5 and statuses.count("skipped") == 15
     assert outcome.stopped == "max_requests"
@@ -127,7 +127,7 @@ def test_the_budget_of_requests_stops_the_run_cleanly() -> None:
 
 
 def test_the_budgets_of_tokens_characters_and_seconds() -> None:
-    with OpenAIStub(echo) as server:
+    with OpenAIServer(echo) as server:
         client = OpenAIChat(Endpoint(url=server.url, model="m"))
         try:
             by_tokens = call_all(client, [("one two three", ())] * 10, concurrency=1, budget=Budget(max_tokens=20))

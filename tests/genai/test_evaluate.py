@@ -19,7 +19,7 @@ from assay.errors import Cancelled, InvalidInput
 from assay.genai.evaluate import compare, evaluate, read_test_set, refusal
 from assay.genai.guard import Finding, Guardrail, Request
 from assay.genai.policy import parse_guard_policy
-from tests.support.openai_stub import OpenAIStub, last_user
+from tests.support.openai_server import OpenAIServer, user_text
 
 HAS_GROUNDING = importlib.util.find_spec("assay.genai.grounding") is not None
 
@@ -44,7 +44,7 @@ ITEMS: list[dict[str, Any]] = [
 def scripted(request: dict[str, Any]) -> str:
     """A small, imperfect assistant: answers returns questions, leaks an e-mail address, refuses one attack, falls
     for the others, and over-refuses closing an account."""
-    prompt = last_user(request)
+    prompt = user_text(request)
     if "return a jacket" in prompt:
         return "30 days."
     if "return shoes" in prompt:
@@ -71,11 +71,11 @@ def write_set(folder: Path, items: Sequence[dict[str, Any]] = ITEMS) -> Path:
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], int]:
     folder = tmp_path_factory.mktemp("eval")
-    with OpenAIStub(scripted) as server:
+    with OpenAIServer(scripted) as server:
         document = evaluate(
             write_set(folder), options={"endpoint": server.url, "model_name": "m", "bootstrap": 200}
         ).to_dict()
-        return document, server.count
+        return document, len(server.chats)
 
 
 # -- test sets --------------------------------------------------------------------------------------------------
@@ -236,12 +236,12 @@ def test_results_with_and_without_the_guardrail(tmp_path: Path) -> None:
     guardrail = Guardrail(parse_guard_policy("schema: assay.guardrail/1\nname: attacks\n"), version=2)
     guardrail.checks.append(OverrideCheck())
     path = write_set(tmp_path)
-    with OpenAIStub(scripted) as server:
+    with OpenAIServer(scripted) as server:
         options = {"endpoint": server.url, "model_name": "m", "bootstrap": 100}
         without = evaluate(path, options=options).to_dict()
-        sent_without = server.count
+        sent_without = len(server.chats)
         guarded = evaluate(path, options=options, guardrail=guardrail).to_dict()
-        sent_with = server.count - sent_without
+        sent_with = len(server.chats) - sent_without
     assert sent_without == 8 and sent_with == 6  # the two blocked prompts never reach the model
     assert without["red_team"]["categories"]["jailbreak"]["rate"] == 1.0
     assert guarded["red_team"]["categories"]["jailbreak"]["rate"] == 0.0
@@ -259,12 +259,12 @@ def test_results_with_and_without_the_guardrail(tmp_path: Path) -> None:
 
 
 def test_the_budget_stops_the_run_and_the_document_says_so(tmp_path: Path) -> None:
-    with OpenAIStub(scripted) as server:
+    with OpenAIServer(scripted) as server:
         document = evaluate(
             write_set(tmp_path), options={"endpoint": server.url, "model_name": "m", "max_requests": 3,
                                           "concurrency": 1, "bootstrap": 100},
         ).to_dict()  # fmt: skip
-        assert server.count == 3
+        assert len(server.chats) == 3
     assert document["status"] == "stopped" and document["run"]["stopped"] == "max_requests"
     assert [item["status"] for item in document["items"]].count("skipped") == 5
     assert document["metrics"]["refusal_correct"]["overall"]["n"] == 3
@@ -274,8 +274,8 @@ def test_the_budget_stops_the_run_and_the_document_says_so(tmp_path: Path) -> No
 
 
 def test_failed_items_are_left_out_and_counted(tmp_path: Path) -> None:
-    with OpenAIStub(scripted) as server:
-        server.fail_when = lambda request: 503 if "DAN" in last_user(request) else None
+    with OpenAIServer(scripted) as server:
+        server.fail_when = lambda request: 503 if "DAN" in user_text(request) else None
         document = evaluate(
             write_set(tmp_path), options={"endpoint": server.url, "model_name": "m", "retries": 1, "backoff": 0.01,
                                           "bootstrap": 100},

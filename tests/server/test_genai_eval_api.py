@@ -14,7 +14,7 @@ import pytest
 
 from assay.services.jobs import run_next
 from assay.services.workspace import Workspace
-from tests.support.openai_stub import OpenAIStub, last_user
+from tests.support.openai_server import OpenAIServer, user_text
 from tests.support.server import serving
 
 ITEMS = [
@@ -27,16 +27,16 @@ ITEMS = [
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[OpenAIStub]:
+def server() -> Iterator[OpenAIServer]:
     def answer(request: dict[str, Any]) -> str:
-        prompt = last_user(request)
+        prompt = user_text(request)
         return "I can't help with that." if prompt.startswith("Ignore") else f"answer {prompt.split()[-1]}"
 
-    with OpenAIStub(answer) as running:
+    with OpenAIServer(answer) as running:
         yield running
 
 
-def test_an_evaluation_queued_through_the_api(workspace: Workspace, tmp_path: Path, server: OpenAIStub) -> None:
+def test_an_evaluation_queued_through_the_api(workspace: Workspace, tmp_path: Path, server: OpenAIServer) -> None:
     workspace.settings.workers = 0  # the test runs the queued job itself
     tests = tmp_path / "tests.jsonl"
     tests.write_text("".join(json.dumps(item) + "\n" for item in ITEMS), encoding="utf-8")

@@ -17,7 +17,7 @@ from assay.errors import Cancelled, InvalidInput, NotFound
 from assay.services.jobs import run_next
 from assay.services.runs import Target
 from assay.services.workspace import Workspace
-from tests.support.openai_stub import OpenAIStub, last_user
+from tests.support.openai_server import OpenAIServer, user_text
 
 ITEMS = [
     {"id": f"{topic}-{i}", "prompt": f"{topic} question {i}", "reference": f"answer {i}", "slices": {"topic": topic}}
@@ -31,7 +31,7 @@ DISCLOSURE = "This answer was written by an AI system."
 
 
 def answer(request: dict[str, Any]) -> str:
-    prompt = last_user(request)
+    prompt = user_text(request)
     if request["model"] == "copier":  # copies the protected style guide and discloses itself
         return f"{GUIDE}. {DISCLOSURE}"
     if "Ignore previous" in prompt:
@@ -42,13 +42,13 @@ def answer(request: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[OpenAIStub]:
-    with OpenAIStub(answer) as running:
+def server() -> Iterator[OpenAIServer]:
+    with OpenAIServer(answer) as running:
         yield running
 
 
 @pytest.fixture
-def ws(workspace: Workspace, tmp_path: Path, server: OpenAIStub) -> Workspace:
+def ws(workspace: Workspace, tmp_path: Path, server: OpenAIServer) -> Workspace:
     workspace.systems.create({"name": "helpdesk"})
     tests = tmp_path / "helpdesk-tests.jsonl"
     tests.write_text("".join(json.dumps(item) + "\n" for item in ITEMS), encoding="utf-8")
@@ -105,9 +105,9 @@ def test_a_cancelled_evaluation_records_nothing(ws: Workspace) -> None:
     assert ws.assessments.list("helpdesk").total == before
 
 
-def test_wrong_targets_are_refused_before_anything_runs(ws: Workspace, tmp_path: Path, server: OpenAIStub) -> None:
+def test_wrong_targets_are_refused_before_anything_runs(ws: Workspace, tmp_path: Path, server: OpenAIServer) -> None:
     target = Target("helpdesk", "helpdesk-tests@1", "assistant@v1")
-    sent = server.count
+    sent = len(server.chats)
     with pytest.raises(InvalidInput, match="needs a model_version"):
         ws.runs.check("genai-eval", Target("helpdesk", "helpdesk-tests@1"), {})
     with pytest.raises(InvalidInput, match="reads its endpoint from the model version's file"):
@@ -133,11 +133,11 @@ def test_wrong_targets_are_refused_before_anything_runs(ws: Workspace, tmp_path:
     ws.models.register_version("helpdesk", {"model": "assistant", "version": "leaky"}, artifact=leaky)
     with pytest.raises(InvalidInput, match="header X-Steal names the environment variable HOME: on registered"):
         ws.runs.run("genai-eval", Target("helpdesk", "helpdesk-tests@1", "assistant@leaky"), {})
-    assert server.count == sent  # nothing was sent
+    assert len(server.chats) == sent  # nothing was sent
 
 
 def test_answers_are_checked_for_the_systems_disclosure_and_copies_of_a_protected_corpus(
-    ws: Workspace, tmp_path: Path, server: OpenAIStub
+    ws: Workspace, tmp_path: Path, server: OpenAIServer
 ) -> None:
     """EU AI Act Art. 50 and output IP in evaluations: with ``disclosure: system`` every answer is checked for the
     system's disclosure text (``disclosed``), and with ``corpus`` for a verbatim span of the protected corpus

@@ -1,7 +1,8 @@
 """Generative evaluations through the store, on SQLite and PostgreSQL: a recorded ``assay.genai-eval`` is linked as
 evidence to NIST AI 600-1 risks, ISO/IEC 42001 and NIST AI RMF entries; readiness against NIST AI 600-1 counts
 generative systems only; the ``genai`` gate rule judges the newest evaluation; the model card and the Annex IV
-documentation of a generative system show its foundation model, scores by slice, red-team rates and guardrails."""
+documentation of a generative system show its foundation model, scores by slice, red-team rates and guardrails, and
+its SageMaker and Hugging Face exports carry them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from sqlalchemy import select
 
 from assay.cli import main
 from assay.config import load_settings
-from assay.reports.model_card import CARD_SECTIONS, GENERATIVE_SECTIONS, render_card_html, render_card_markdown
+from assay.reports.model_card import (
+    CARD_SECTIONS,
+    GENERATIVE_SECTIONS,
+    render_card_html,
+    render_card_markdown,
+    to_huggingface_card,
+    to_sagemaker_model_card,
+    validate_sagemaker_model_card,
+)
 from assay.reports.techdocs import render_techdocs_markdown
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
@@ -208,6 +217,60 @@ def test_card_of_a_generative_system(ws: Workspace, names: tuple[str, str]) -> N
     # a non-generative system's card has none of these sections
     plain = render_card_markdown(ws.cards.build(scorer, "lr@1"))
     assert all(f"## {title}" not in plain for _, title in GENERATIVE_SECTIONS)
+
+
+def test_exports_of_a_generative_card_carry_its_generative_parts(ws: Workspace, names: tuple[str, str]) -> None:
+    from huggingface_hub import ModelCard
+
+    bot, _ = names
+    set_provenance(ws, bot)
+    guard = bind_guard_policy(ws, bot)
+    assessment = ws.assessments.record(bot, full_document(), model_version="chat@1")
+    card = ws.cards.build(bot, "chat@1")
+    content = to_sagemaker_model_card(card)  # validated against the schema on the way out
+    validate_sagemaker_model_card(content)
+    overview, details = content["model_overview"], content["additional_information"]["custom_details"]
+    assert overview["problem_type"] == "Text Generation"
+    assert overview["algorithm_type"] == "foundation model Mistral-7B-Instruct-v0.3"
+    assert {k: details[k] for k in ("foundation_model", "foundation_model_provider", "licence", "terms_of_use")} == {
+        "foundation_model": "Mistral-7B-Instruct-v0.3", "foundation_model_provider": "Mistral AI",
+        "licence": "Apache-2.0", "terms_of_use": "no use for automated legal advice",
+    }  # fmt: skip
+    assert details["genai_disclosure"] == "You are chatting with an AI assistant."
+    assert details["guardrail_policies"].startswith(
+        f"{guard} version 1 (sensitive_information, prompt_attacks; disclosure required; sha256 "
+    )
+    assert content["intended_uses"]["intended_uses"] == (
+        "answer questions on orders and returns; out of scope: legal or medical advice"
+    )
+    (detail,) = content["evaluation_details"]  # no bias assessment: the generative evaluation only
+    assert detail["name"] == f"assay genai evaluation {assessment.id}" and detail["datasets"] == ["support.jsonl"]
+    assert detail["evaluation_observation"].startswith(
+        f"generative evaluation {assessment.id} (complete) of support-bot-7b on support.jsonl (40 items)"
+    )
+    groups = {g["name"]: {m["name"]: m for m in g["metric_data"]} for g in detail["metric_groups"]}
+    assert list(groups) == ["generative: overall", "generative: category=injection", "generative: topic=billing",
+                            "generative: topic=returns", "red team"]  # fmt: skip
+    assert groups["generative: overall"]["groundedness"] == {
+        "name": "groundedness", "type": "number", "value": 0.93, "notes": "interval [0.91, 0.95] n=120"
+    }  # fmt: skip
+    assert groups["generative: topic=billing"]["groundedness"]["value"] == 0.89
+    assert set(groups["generative: topic=returns"]) == {"groundedness", "pii_leakage"}
+    harmful = groups["red team"]["attack success: harmful"]
+    assert harmful["value"] == pytest.approx(2 / 30) and harmful["notes"].startswith("2 of 30 attacks succeeded")
+
+    hub = ModelCard(to_huggingface_card(card))
+    assert hub.data.pipeline_tag == "text-generation" and hub.data.license == "apache-2.0"
+    assert hub.data.base_model is None  # the foundation model is not written as a Hub id
+    results = {r.metric_name: r for r in hub.data.eval_results}
+    assert results["groundedness"].metric_value == 0.93 and results["groundedness"].task_type == "text-generation"
+    assert results["groundedness topic=billing"].metric_value == 0.89
+    assert results["attack success harmful"].metric_value == pytest.approx(2 / 30)
+    assert results["groundedness"].dataset_name == "support.jsonl"
+    model = {**card["model"], "foundation_model": "mistralai/Mistral-7B-Instruct-v0.3", "licence": "Acme Model Terms 2"}
+    other = ModelCard(to_huggingface_card({**card, "model": model}))
+    assert other.data.base_model == "mistralai/Mistral-7B-Instruct-v0.3"
+    assert (other.data.license, other.data.license_name) == ("other", "acme-model-terms-2")
 
 
 def test_technical_documentation_of_a_generative_system(ws: Workspace, names: tuple[str, str], tmp_path: Path) -> None:

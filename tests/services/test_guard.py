@@ -5,6 +5,8 @@ then masked, verification naming decisions changed with SQL, listings and counts
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
+import pathlib
 import threading
 import time
 
@@ -64,6 +66,7 @@ def test_a_bad_policy_is_refused_naming_the_key(ws: Workspace) -> None:
         ("schema: assay.guardrail/1\nname: x\nwords: {phrases: [a], input: mask}\n", "words.input"),
         ("name: x\n", "schema"),
         ("schema: assay.guardrail/1\nname: x\nrecording: {keep: true}\n", "recording.keep"),
+        ("schema: assay.guardrail/1\nname: x\nembeddings: {precision: fp16}\n", "embeddings.precision"),
     ):
         with pytest.raises(InvalidInput, match=message):
             ws.genai.guard.add_policy(policy)
@@ -100,6 +103,33 @@ def test_the_guardrail_is_compiled_with_the_systems_context_once_per_version(ws:
     ws.systems.update("helpdesk", {"out_of_scope_uses": ["legal advice", "medical advice"]})
     recompiled = ws.genai.guard.guardrail("support-bot")
     assert recompiled is not guardrail and "medical advice" in recompiled.context.out_of_scope_uses
+
+
+@pytest.mark.embeddings
+def test_the_policys_embedding_precision_chooses_the_embedder(
+    ws: Workspace, embedder: object, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSAY_CACHE_DIR", str(tmp_path))
+    grounded = "schema: assay.guardrail/1\nname: {name}\ngrounding: {{action: detect}}\n"
+    ws.genai.guard.add_policy(grounded.format(name="exact"), system="helpdesk")
+    assert ws.genai.guard.guardrail("exact").context.embedder is embedder  # the default: exact
+    ws.genai.guard.add_policy(grounded.format(name="fast") + "embeddings: {precision: int8}\n", system="helpdesk")
+    fast = ws.genai.guard.guardrail("fast").context.embedder
+    onnx = importlib.util.find_spec("onnxruntime") is not None
+    assert fast.precision == ("int8" if onnx else "exact")  # without the onnx extra: the exact pass
+
+
+@pytest.mark.embeddings
+def test_a_policy_file_judges_by_meaning_as_a_workspace_policy_does(embedder: object) -> None:
+    """A policy given as a file (the proxy's --policy-file, eval's --guardrail-file) gets the embedder too: before,
+    it was compiled without one and its topics and grounding fell back to keywords."""
+    from assay.genai.policy import parse_guard_policy
+    from assay.services.genai.guard import file_guardrail
+
+    text = "schema: assay.guardrail/1\nname: from-file\ngrounding: {action: detect}\n"
+    assert file_guardrail(parse_guard_policy(text, "from-file.yaml")).context.embedder is embedder
+    words = "schema: assay.guardrail/1\nname: words\nwords: {phrases: [falcon], input: block, output: block}\n"
+    assert file_guardrail(parse_guard_policy(words, "words.yaml")).context.embedder is None  # nothing by meaning
 
 
 def test_decisions_are_written_in_batches_each_sealed_by_one_ledger_event(ws: Workspace) -> None:

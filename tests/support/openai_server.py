@@ -5,7 +5,9 @@ real HTTP, real server-sent events. It answers
 
 - ``POST /v1/chat/completions``: a ``chat.completion`` object, or with ``"stream": true`` server-sent events
   (``data: {chat.completion.chunk}`` lines, the reply cut into chunks of ``chunk`` characters, ``data: [DONE]`` at the
-  end; a last chunk with ``usage`` when ``stream_options.include_usage`` is set); ``n`` choices when asked;
+  end; a last chunk with ``usage`` when ``stream_options.include_usage`` is set); ``n`` choices when asked. ``usage``
+  counts words (the prompt's: the text of every message; the completion's: the replies' text and tool-call
+  arguments);
 - ``GET /v1/models`` and ``GET /v1/models/{id}``: the one model (``model``);
 - anything else: 404 with an OpenAI-shaped error.
 
@@ -13,13 +15,21 @@ Scripting the replies (``replies``):
 
 - a mapping from the last user message's text to the reply (a message not in it gets ``default``);
 - a list of replies, answered in order (then ``default``);
-- a callable ``(messages) -> str``, given the request's ``messages``;
+- a callable ``(request) -> reply``, given the request's JSON body (its ``model``, ``messages``, ...;
+  :func:`user_text` is the last user message);
 - None: ``default``.
+
+A reply is a text (the assistant's ``content``) or an assistant message: a mapping with ``content`` (a text or None)
+and ``tool_calls`` (:func:`tool_call` makes one), answered with ``finish_reason: "tool_calls"``; streamed, its tool
+calls come after its text as OpenAI streams them (a delta with the call's ``id``, ``type`` and ``function.name``,
+then its ``arguments`` in chunks of ``chunk`` characters), and a message whose ``content`` is None starts with
+``{"role": "assistant", "content": null}``.
 
 ``default`` is a text, or None to echo the last user message (``"You said: ..."``). ``delay`` seconds are waited
 before each answer (the model "thinking"), ``chunk_delay`` between streamed chunks. ``fail_next`` holds HTTP
-statuses to answer (with an OpenAI-shaped error) before answering properly, one per request; ``cut_after`` (a number
-of content chunks) makes every stream break off there (the connection dropped, as when a server dies).
+statuses to answer (with an OpenAI-shaped error) before answering properly, one per request; ``fail_when(request)
+-> status | None`` fails the chat requests it chooses, every time; ``cut_after`` (a number of streamed chunks of
+text or arguments) makes every stream break off there (the connection dropped, as when a server dies).
 
 What it received is kept: ``requests`` lists every request (:class:`Received`: method, path, headers, JSON body),
 ``chats`` the bodies of the chat requests, ``last_user`` the last user message of each. Use it as a context manager
@@ -52,9 +62,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-__all__ = ["OpenAIServer", "Received", "free_port", "reply_text"]
+__all__ = ["OpenAIServer", "Received", "free_port", "reply_text", "tool_call", "user_text"]
 
-Replies = Mapping[str, str] | Sequence[str] | Callable[[list[dict[str, Any]]], str] | None
+#: A reply: the assistant's text, or its message (``content`` and ``tool_calls``).
+Reply = str | Mapping[str, Any]
+Replies = Mapping[str, Reply] | Sequence[Reply] | Callable[[dict[str, Any]], Reply] | None
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,36 @@ def reply_text(content: Any) -> str:
     if isinstance(content, list):
         return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
     return ""
+
+
+def user_text(request: Mapping[str, Any]) -> str:
+    """The text of the last user message of a chat request's JSON body ("" when it has none)."""
+    return _last_user(request.get("messages"))
+
+
+def tool_call(name: str, arguments: Mapping[str, Any] | str, ident: str | None = None) -> dict[str, Any]:
+    """A tool call as a reply's ``tool_calls`` holds it (``arguments``: an object, sent as its JSON text, or the
+    text itself)."""
+    text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return {"id": ident or f"call_{uuid.uuid4().hex[:12]}", "type": "function",
+            "function": {"name": name, "arguments": text}}  # fmt: skip
+
+
+def _message(reply: Reply) -> dict[str, Any]:
+    """A reply as the assistant's message (``role``, ``content``, and ``tool_calls`` when it has some)."""
+    if isinstance(reply, str):
+        return {"role": "assistant", "content": reply}
+    message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+    if reply.get("tool_calls"):
+        message["tool_calls"] = [dict(call) for call in reply["tool_calls"]]
+    return message
+
+
+def _words(message: Mapping[str, Any]) -> int:
+    """The words of a message's text and of its tool calls' arguments (the fake server's tokens)."""
+    calls = message.get("tool_calls") or []
+    arguments = " ".join(str((c.get("function") or {}).get("arguments") or "") for c in calls if isinstance(c, dict))
+    return len(reply_text(message.get("content")).split()) + len(arguments.split())
 
 
 def _error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
@@ -111,6 +153,7 @@ class OpenAIServer:
         self.model = model
         self.port = port or free_port()
         self.fail_next: list[int] = []
+        self.fail_when: Callable[[dict[str, Any]], int | None] | None = None
         self.cut_after: int | None = None
         self.requests: list[Received] = []
         self.app = Starlette(
@@ -192,11 +235,11 @@ class OpenAIServer:
             self.requests.append(Received(request.method, request.url.path, dict(request.headers), body))
             return body, (self.fail_next.pop(0) if self.fail_next else None)
 
-    def _answer(self, messages: list[dict[str, Any]]) -> str:
+    def _answer(self, request: dict[str, Any]) -> Reply:
         replies = self.replies
         if callable(replies):
-            return replies(messages)
-        last = _last_user(messages)
+            return replies(request)
+        last = _last_user(request["messages"])
         if isinstance(replies, Mapping) and last in replies:
             return replies[last]
         if isinstance(replies, list | tuple):
@@ -211,21 +254,24 @@ class OpenAIServer:
             return _error(failing, f"scripted failure {failing}", "server_error")
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
             return _error(400, "messages: a list of messages is required")
+        failing = self.fail_when(body) if self.fail_when is not None else None
+        if failing is not None:
+            return _error(failing, f"scripted failure {failing}", "server_error")
         if self.delay:
             await asyncio.sleep(self.delay)
         n = int(body.get("n") or 1)
-        texts = [self._answer(body["messages"]) for _ in range(n)]
+        messages = [_message(self._answer(body)) for _ in range(n)]
         ident, created = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time())
         model = str(body.get("model") or self.model)
         usage = {
-            "prompt_tokens": sum(len(reply_text(m.get("content")).split()) for m in body["messages"]),
-            "completion_tokens": sum(len(t.split()) for t in texts),
+            "prompt_tokens": sum(_words(m) for m in body["messages"] if isinstance(m, dict)),
+            "completion_tokens": sum(_words(m) for m in messages),
         }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         if not body.get("stream"):
             choices = [
-                {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop", "logprobs": None}
-                for i, t in enumerate(texts)
+                {"index": i, "message": m, "finish_reason": _finish(m), "logprobs": None}
+                for i, m in enumerate(messages)
             ]
             return JSONResponse(
                 {
@@ -239,12 +285,15 @@ class OpenAIServer:
             )
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return StreamingResponse(
-            self._events(ident, created, model, texts, usage if include_usage else None),
+            self._events(ident, created, model, messages, usage if include_usage else None),
             media_type="text/event-stream",
         )
 
+    def _pieces(self, text: str) -> list[str]:
+        return [text[start : start + self.chunk] for start in range(0, len(text), self.chunk)]
+
     async def _events(
-        self, ident: str, created: int, model: str, texts: list[str], usage: dict[str, int] | None
+        self, ident: str, created: int, model: str, messages: list[dict[str, Any]], usage: dict[str, int] | None
     ) -> AsyncIterator[bytes]:
         def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
             chunk = {
@@ -257,17 +306,27 @@ class OpenAIServer:
             }
             return f"data: {json.dumps(chunk)}\n\n".encode()
 
-        for i in range(len(texts)):
-            yield event([{"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-        for i, text in enumerate(texts):
-            for number, start in enumerate(range(0, len(text), self.chunk)):
+        for i, message in enumerate(messages):
+            first = {"role": "assistant", "content": "" if message["content"] is not None else None}
+            yield event([{"index": i, "delta": first, "finish_reason": None}])
+        for i, message in enumerate(messages):
+            deltas: list[dict[str, Any]] = [{"content": p} for p in self._pieces(message["content"] or "")]
+            for k, call in enumerate(message.get("tool_calls") or []):
+                function = call.get("function") or {}
+                head = {"index": k, "id": call.get("id"), "type": call.get("type", "function"),
+                        "function": {"name": function.get("name"), "arguments": ""}}  # fmt: skip
+                deltas.append({"tool_calls": [head]})
+                deltas += [
+                    {"tool_calls": [{"index": k, "function": {"arguments": p}}]}
+                    for p in self._pieces(str(function.get("arguments") or ""))
+                ]
+            for number, delta in enumerate(deltas):
                 if self.cut_after is not None and number >= self.cut_after:
                     raise ConnectionAbortedError("the scripted stream breaks off here")  # uvicorn drops the connection
                 if self.chunk_delay:
                     await asyncio.sleep(self.chunk_delay)
-                piece = text[start : start + self.chunk]
-                yield event([{"index": i, "delta": {"content": piece}, "finish_reason": None}])
-            yield event([{"index": i, "delta": {}, "finish_reason": "stop"}])
+                yield event([{"index": i, "delta": delta, "finish_reason": None}])
+            yield event([{"index": i, "delta": {}, "finish_reason": _finish(message)}])
         if usage is not None:
             yield event([], usage=usage)
         yield b"data: [DONE]\n\n"
@@ -290,6 +349,10 @@ class OpenAIServer:
     async def _unknown(self, request: Request) -> Response:
         await self._received(request)
         return _error(404, f"no route {request.method} {request.url.path}")
+
+
+def _finish(message: Mapping[str, Any]) -> str:
+    return "tool_calls" if message.get("tool_calls") else "stop"
 
 
 def _last_user(messages: Any) -> str:

@@ -32,14 +32,14 @@ eval_app = typer.Typer(
 
 
 def _guardrail_from_file(path: Path) -> Any:
-    from assay.genai.guard import Guardrail
     from assay.genai.policy import parse_guard_policy
+    from assay.services.genai.guard import file_guardrail
 
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"--guardrail-file {str(path)!r}: cannot read it ({exc})") from None
-    return Guardrail(parse_guard_policy(text, f"guardrail policy {path.name!r}"))
+    return file_guardrail(parse_guard_policy(text, f"guardrail policy {path.name!r}"))
 
 
 def _guardrail_from_workspace(workspace: Any, name: str, version: int | None) -> Any:

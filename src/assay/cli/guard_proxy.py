@@ -57,9 +57,9 @@ def guard_proxy(
     control."""
     import uvicorn
 
-    from assay.genai.guard import Guardrail
     from assay.genai.policy import parse_guard_policy
     from assay.server.proxy import ProxyLimits, create_proxy_app
+    from assay.services.genai.guard import file_guardrail
 
     if (policy is None) == (policy_file is None):
         raise InvalidInput("give a workspace policy (--policy NAME) or a policy file (--policy-file PATH), one of them")
@@ -78,7 +78,7 @@ def guard_proxy(
             text = policy_file.read_text("utf-8")
         except OSError as exc:
             raise InvalidInput(f"--policy-file {policy_file}: {exc.strerror or exc}") from None
-        guardrail = Guardrail(parse_guard_policy(text, str(policy_file)))
+        guardrail = file_guardrail(parse_guard_policy(text, str(policy_file)))
         typer.echo("note: the decisions are not recorded (a policy file is not one of the workspace's)", err=True)
     else:
         assert policy is not None

@@ -29,6 +29,7 @@ A policy is YAML (schema ``assay.guardrail/1``), versioned by name in the worksp
     protected_content: {corpus: style-guide, action: block}
     disclosure: {required: true}
     recording: {keep_content: false}
+    embeddings: {precision: exact}  # or int8: the ONNX int8 encoder (the onnx extra), about twice as fast
 
 Every section is optional; a policy with none checks nothing and says so (``sections`` is empty). An action is
 ``block`` (the whole prompt or response is replaced by the policy's message), ``mask`` (only where a span can be
@@ -50,6 +51,7 @@ __all__ = [
     "Action",
     "DeniedTopics",
     "Disclosure",
+    "Embeddings",
     "Grounding",
     "GuardPolicy",
     "Messages",
@@ -216,6 +218,13 @@ class Recording(_Section):
     keep_content: bool = False  # keep the (masked) prompt and response with each decision
 
 
+class Embeddings(_Section):
+    # exact: the numpy float32 pass (the model's own vectors); int8: its ONNX graph with int8 matrix products
+    # (the onnx extra; the exact pass without it): about twice as fast, similarities within 0.035 of exact, so a
+    # sentence near a threshold can change side (docs/guardrails.md, "Precision"; benchmarks/RESULTS.md)
+    precision: Literal["exact", "int8"] = "exact"
+
+
 class GuardPolicy(_Section):
     """A guardrail policy: its sections, each optional."""
 
@@ -232,6 +241,7 @@ class GuardPolicy(_Section):
     protected_content: ProtectedContent | None = None
     disclosure: Disclosure | None = None
     recording: Recording = Field(default_factory=Recording)
+    embeddings: Embeddings | None = None  # how sentences are embedded (None: exact)
 
     @property
     def sections(self) -> tuple[str, ...]:

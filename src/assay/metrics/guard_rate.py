@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
-from assay.documents import Note, head, now
+from assay.documents import Note, now
 from assay.errors import InvalidInput
-from assay.metrics.satisfaction import newcombe_lower, wilson
+from assay.metrics.rates import WindowResult, newcombe_lower, wilson, window_outcome
 
 __all__ = ["SCHEMA", "GuardRateResult", "block_rate_check", "guard_block_rate", "guard_rate_outcome"]
 
@@ -96,17 +96,10 @@ def block_rate_check(
 
 
 @dataclass(frozen=True)
-class GuardRateResult:
+class GuardRateResult(WindowResult):
     """The document of a monitor's ``guard-block-rate`` check (``to_dict``)."""
 
-    body: dict[str, Any]
-    created_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**head(SCHEMA, created_at=self.created_at), **self.body}
-
-    def constraint_violations(self) -> dict[str, Any]:
-        return {"violations": list(self.body["violations"])}
+    schema: ClassVar[str] = SCHEMA
 
 
 def guard_block_rate(
@@ -145,9 +138,4 @@ def guard_rate_outcome(document: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(document.get("block_rate"), int | float):
         metrics.append({"name": "block_rate", "subject": "", "value": float(document["block_rate"]),
                         "threshold": document.get("max_rate")})  # fmt: skip
-    violations = [
-        {"check_type": v["check_type"], "subject": v["subject"], "description": v["description"],
-         "value": v.get("value"), "threshold": v.get("threshold")}
-        for v in document.get("violations") or []
-    ]  # fmt: skip
-    return {"status": document.get("status", "warn"), "violations": violations, "metrics": metrics}
+    return window_outcome(document, metrics)

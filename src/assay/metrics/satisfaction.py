@@ -5,8 +5,9 @@ feedback, see docs/feedback.md).
 Scales: ``2`` is thumbs (0 down, 1 up; positive = 1), ``5`` is stars (1 to 5; positive = 4 or 5).
 
 Intervals: the share positive has Wilson's score interval (good coverage for small counts and shares near 0 or 1,
-unlike the normal approximation); the mean rating of stars has Student's t interval on the ratings (the mean of
-thumbs is their share, with Wilson's interval). Judging:
+unlike the normal approximation; from ``metrics.rates``, shared with the guard-block-rate check); the mean rating
+of stars has Student's t interval on the ratings (the mean of thumbs is their share, with Wilson's interval).
+Judging:
 
 - **floor**: a violation only when the whole interval lies below the floor (its upper bound is below it), so a
   window of a few unhappy users does not alarm on noise;
@@ -22,12 +23,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 import numpy as np
 
-from assay.documents import Note, head, now
+from assay.documents import Note, now
 from assay.errors import InvalidInput
+from assay.metrics.rates import WindowResult, newcombe_lower, wilson, window_outcome
 
 __all__ = [
     "POSITIVE",
@@ -50,19 +52,6 @@ POSITIVE: Final[dict[int, int]] = {2: 1, 5: 4}
 Measure = Literal["positive", "mean"]
 
 
-def wilson(positive: int, n: int, confidence: float) -> tuple[float, float]:
-    """Wilson's score interval of a share (two-sided, level ``confidence``); (0, 1) for no observation."""
-    if n <= 0:
-        return 0.0, 1.0
-    from scipy.stats import norm
-
-    z = float(norm.ppf(0.5 + confidence / 2))
-    p = positive / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float, float]:
     """Student's t interval of a mean (two-sided); the mean itself when ``n < 2``."""
     if n < 2:
@@ -71,16 +60,6 @@ def t_interval(mean: float, sd: float, n: int, confidence: float) -> tuple[float
 
     half = float(t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
     return mean - half, mean + half
-
-
-def newcombe_lower(base: tuple[int, int], window: tuple[int, int], alpha: float) -> float:
-    """One-sided lower bound, at level ``1 - alpha``, of (baseline share - window share): Newcombe's hybrid score
-    interval (method 10 of Newcombe 1998) from Wilson intervals of two-sided level ``1 - 2 alpha``."""
-    (k1, n1), (k2, n2) = base, window
-    p1, p2 = k1 / n1, k2 / n2
-    l1, _ = wilson(k1, n1, 1 - 2 * alpha)
-    _, u2 = wilson(k2, n2, 1 - 2 * alpha)
-    return (p1 - p2) - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
 
 
 def welch_lower(base: tuple[float, float, int], window: tuple[float, float, int], alpha: float) -> float:
@@ -120,17 +99,10 @@ def summarise(ratings: Sequence[int] | np.ndarray[Any, Any], scale: int, confide
 
 
 @dataclass(frozen=True)
-class SatisfactionResult:
+class SatisfactionResult(WindowResult):
     """The document of a satisfaction check (``to_dict``)."""
 
-    body: dict[str, Any]
-    created_at: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**head(SCHEMA, created_at=self.created_at), **self.body}
-
-    def constraint_violations(self) -> dict[str, Any]:
-        return {"violations": list(self.body["violations"])}
+    schema: ClassVar[str] = SCHEMA
 
 
 def _column(frame: Any, name: str) -> np.ndarray[Any, Any]:
@@ -282,9 +254,4 @@ def satisfaction_outcome(document: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(mean, int | float):
         metrics.append({"name": "mean_rating", "subject": "", "value": float(mean),
                         "threshold": floor if measure == "mean" else None})  # fmt: skip
-    violations = [
-        {"check_type": v["check_type"], "subject": v["metric_name"], "description": v["description"],
-         "value": v.get("value"), "threshold": v.get("threshold")}
-        for v in document.get("violations") or []
-    ]  # fmt: skip
-    return {"status": document.get("status", "warn"), "violations": violations, "metrics": metrics}
+    return window_outcome(document, metrics, subject="metric_name")

@@ -6,10 +6,15 @@ charts are plain SVG embedded in the page, the same in the browser and in the PD
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
+import json
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ParamSpec
 
 from markupsafe import Markup
 
@@ -19,6 +24,34 @@ _BLUE = "#4C72B0"
 _ORANGE = "#DD8452"
 _GREY = "#9a9a9a"
 _NO_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}  # no RDF block, same bytes every run
+
+
+_P = ParamSpec("_P")
+_KEPT = 256  # charts kept: a chart is a pure function of its numbers, drawn once per set of them
+_kept: OrderedDict[str, Markup | None] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _drawn_once(draw: Callable[_P, Markup | None]) -> Callable[_P, Markup | None]:
+    """Keep the last :data:`_KEPT` charts by a digest of the function and its arguments: matplotlib takes 30-60 ms a
+    chart, and a model card's page draws the same charts on every view until its assessment changes."""
+
+    @functools.wraps(draw)
+    def drawn(*args: _P.args, **kwargs: _P.kwargs) -> Markup | None:
+        given = json.dumps([draw.__name__, args, kwargs], sort_keys=True, default=repr)
+        key = hashlib.sha256(given.encode()).hexdigest()
+        with _kept_lock:
+            if key in _kept:
+                _kept.move_to_end(key)
+                return _kept[key]
+        chart = draw(*args, **kwargs)
+        with _kept_lock:
+            _kept[key] = chart
+            while len(_kept) > _KEPT:
+                _kept.popitem(last=False)
+        return chart
+
+    return drawn
 
 
 def _pyplot() -> Any:
@@ -45,6 +78,7 @@ def _finite(value: Any) -> float | None:
     return None
 
 
+@_drawn_once
 def metric_interval_svg(rows: Sequence[Mapping[str, Any]], metric: str, parity: float) -> Markup | None:
     """A forest plot: one row per facet value with the metric's value and interval, a line at parity."""
     points = [(r["label"], _finite(r.get("value")), r.get("ci")) for r in rows]
@@ -72,6 +106,7 @@ def metric_interval_svg(rows: Sequence[Mapping[str, Any]], metric: str, parity: 
     return _svg(figure)
 
 
+@_drawn_once
 def performance_svg(groups: Sequence[Mapping[str, Any]], rates: Sequence[str]) -> Markup | None:
     """Grouped bars: each rate (accuracy, FPR, FNR, ...) by group."""
     present = [r for r in rates if any(_finite(g["metrics"].get(r)) is not None for g in groups)]
@@ -92,6 +127,7 @@ def performance_svg(groups: Sequence[Mapping[str, Any]], rates: Sequence[str]) -
     return _svg(figure)
 
 
+@_drawn_once
 def calibration_svg(bins: Sequence[Mapping[str, Any]]) -> Markup | None:
     """A reliability diagram: observed positive rate against mean score per bin, with the diagonal."""
     points = [(_finite(b.get("mean_score")), _finite(b.get("observed_rate")), int(b.get("count") or 0)) for b in bins]

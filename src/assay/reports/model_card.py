@@ -514,7 +514,7 @@ def _sagemaker_content(card: Mapping[str, Any]) -> dict[str, Any]:
         },
         "intended_uses": {
             "purpose_of_model": system["purpose"] or "",
-            "intended_uses": "; ".join(system["intended_uses"]),
+            "intended_uses": _uses(system),
             "factors_affecting_model_efficiency": ", ".join((card.get("evaluation") or {}).get("factors", [])),
             "risk_rating": _RISK_RATING[system["eu_ai_act_category"]],
             "explanations_for_risk_rating": system["category_text"],
@@ -533,6 +533,7 @@ def _sagemaker_content(card: Mapping[str, Any]) -> dict[str, Any]:
                 "human_oversight": system["oversight"],
                 "lifecycle_stage": system["lifecycle_stage"],
                 "assay_card_schema": f"{card['schema']}/{card['schema_version']}",
+                **_provenance_details(card),
             },
         },
     }
@@ -553,7 +554,143 @@ def _sagemaker_content(card: Mapping[str, Any]) -> dict[str, Any]:
         if dataset:
             detail["datasets"] = [dataset["uri"] or dataset["ref"]]
         content["evaluation_details"] = [detail]
+    if card.get("generative"):
+        _sagemaker_generative(card, content)
     return content
+
+
+def _uses(system: Mapping[str, Any]) -> str:
+    uses = "; ".join(system["intended_uses"])
+    if system.get("out_of_scope_uses"):
+        uses += ("; " if uses else "") + "out of scope: " + "; ".join(system["out_of_scope_uses"])
+    return uses
+
+
+_PROVENANCE: Final = (
+    ("foundation_model", "foundation_model"), ("provider", "foundation_model_provider"), ("licence", "licence"),
+    ("source", "model_source"), ("terms", "terms_of_use"),
+)  # fmt: skip
+
+
+def _provenance_details(card: Mapping[str, Any]) -> dict[str, str]:
+    """The model version's licence and provenance as SageMaker custom details (those recorded)."""
+    model = card["model"]
+    return {key: str(model[field]) for field, key in _PROVENANCE if model.get(field)}
+
+
+def _score_notes(score: Mapping[str, Any]) -> str:
+    interval = _interval([score["low"], score["high"]]) if score.get("low") is not None else ""
+    return " ".join(part for part in (f"interval {interval}" if interval else "", f"n={score.get('n')}") if part)
+
+
+def _score_metric(name: str, score: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": name, "type": "number", "value": float(score["value"]), "notes": _score_notes(score)}
+
+
+def _sagemaker_generative(card: Mapping[str, Any], content: dict[str, Any]) -> None:
+    """A generative system's parts where SageMaker has a place for them: the problem type, the foundation model as
+    the algorithm, the disclosure and the guardrail policies as custom details, the newest generative evaluation
+    (scores overall and by slice with their intervals, red-team attack success by category) as evaluation details."""
+    generative = card["generative"]
+    overview, details = content["model_overview"], content["additional_information"]["custom_details"]
+    overview["problem_type"] = "Text Generation"
+    if card["model"].get("foundation_model"):
+        overview["algorithm_type"] = f"foundation model {card['model']['foundation_model']}"
+    if generative.get("disclosure"):
+        details["genai_disclosure"] = str(generative["disclosure"])
+    policies = generative.get("guardrails") or []
+    details["guardrail_policies"] = (
+        "; ".join(
+            f"{p['name']} version {p['version']} ({', '.join(p['sections']) or 'no checks'}; disclosure "
+            f"{'required' if p['disclosure_required'] else 'not required'}; sha256 {p['sha256'][:12]})"
+            for p in policies
+        )
+        or "none bound to this system"
+    )
+    evaluation = generative.get("evaluation")
+    if not evaluation:
+        return
+    scores = evaluation.get("scores", [])
+    overall = [_score_metric(s["metric"], s["overall"]) for s in scores]
+    groups = [{"name": "generative: overall", "metric_data": overall}] if overall else []
+    for key in evaluation.get("slices", []):
+        data = [_score_metric(s["metric"], row) for s in scores for row in s["slices"] if row["slice"] == key]
+        groups.append({"name": _clip(f"generative: {key}", 63), "metric_data": data})
+    red = [
+        {"name": f"attack success: {r['category']}", "type": "number", "value": float(r["rate"]),
+         "notes": f"{r['successes']} of {r['attempts']} attacks succeeded; interval {_interval([r['low'], r['high']])}"}
+        for r in evaluation.get("red_team", [])
+        if isinstance(r.get("rate"), int | float)
+    ]  # fmt: skip
+    if red:
+        groups.append({"name": "red team", "metric_data": red})
+    target, tests = evaluation.get("target") or {}, evaluation.get("test_set") or {}
+    observation = (
+        f"generative evaluation {evaluation['assessment_id']} ({evaluation.get('status')}) of "
+        f"{target.get('model') or target.get('kind') or 'the model'} on {tests.get('source') or 'a test set'} "
+        f"({tests.get('items', '?')} items)"
+        + (f" through guardrail policy {evaluation['guardrail']}" if evaluation.get("guardrail") else "")
+        + (f"; intervals at confidence {evaluation['confidence']}" if evaluation.get("confidence") else "")
+        + "".join(f"; {u['metric']} not measured: {u['reason']}" for u in evaluation.get("unmeasured", []))
+    )
+    detail: dict[str, Any] = {
+        "name": _clip(f"assay genai evaluation {evaluation['assessment_id']}", 63),
+        "evaluation_observation": observation,
+        "metric_groups": groups,
+        "metadata": {"created_at": str(evaluation["created_at"]),
+                     "document_sha256": str(evaluation.get("document_sha256") or "")},
+    }  # fmt: skip
+    if tests.get("source"):
+        detail["datasets"] = [str(tests["source"])]
+    content.setdefault("evaluation_details", []).append(detail)
+
+
+#: Assay's licence ids (governance.licences, lower case) -> the Hugging Face Hub's licence identifiers.
+_HF_LICENCES: Final = {
+    "apache-2.0": "apache-2.0", "mit": "mit", "bsd-2-clause": "bsd-2-clause", "bsd-3-clause": "bsd-3-clause",
+    "bsd-3-clause-clear": "bsd-3-clause-clear", "cc0-1.0": "cc0-1.0", "cc-by-4.0": "cc-by-4.0",
+    "cc-by-sa-4.0": "cc-by-sa-4.0", "cc-by-nc-4.0": "cc-by-nc-4.0", "cc-by-nc-sa-4.0": "cc-by-nc-sa-4.0",
+    "cc-by-nd-4.0": "cc-by-nd-4.0", "cc-by-nc-nd-4.0": "cc-by-nc-nd-4.0", "gpl-3.0-only": "gpl-3.0",
+    "gpl-3.0-or-later": "gpl-3.0", "agpl-3.0-only": "agpl-3.0", "odbl-1.0": "odbl",
+    "cdla-permissive-2.0": "cdla-permissive-2.0", "openrail-m": "openrail", "llama-3-community": "llama3",
+    "gemma": "gemma", "unknown": "unknown",
+}  # fmt: skip
+_HUB_ID: Final = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
+def _huggingface_licence(licence: Any) -> dict[str, str]:
+    """The ``license`` metadata: the Hub's identifier of a licence it lists; ``other`` with ``license_name`` (a
+    slug of the licence as recorded) for the rest; nothing when no licence is recorded."""
+    text = str(licence or "").strip()
+    if not text:
+        return {}
+    known = _HF_LICENCES.get(text.lower())
+    if known is not None:
+        return {"license": known}
+    return {"license": "other", "license_name": re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-") or "other"}
+
+
+def _huggingface_genai(evaluation: Mapping[str, Any]) -> dict[str, Any]:
+    """The newest generative evaluation as a model-index result: each metric overall and by slice, and the red
+    team's attack success by category."""
+    metrics: list[dict[str, Any]] = []
+    for score in evaluation.get("scores", []):
+        metrics.append({"type": score["metric"], "value": float(score["overall"]["value"]), "name": score["metric"]})
+        metrics += [
+            {"type": score["metric"], "value": float(row["value"]), "name": f"{score['metric']} {row['slice']}"}
+            for row in score["slices"]
+        ]
+    metrics += [
+        {"type": "attack_success", "value": float(r["rate"]), "name": f"attack success {r['category']}"}
+        for r in evaluation.get("red_team", [])
+        if isinstance(r.get("rate"), int | float)
+    ]
+    source = str((evaluation.get("test_set") or {}).get("source") or "generative test set")
+    return {
+        "task": {"type": "text-generation", "name": "Text generation"},
+        "dataset": {"type": source, "name": source},
+        "metrics": metrics,
+    }
 
 
 def to_huggingface_card(card: Mapping[str, Any]) -> str:
@@ -584,13 +721,21 @@ def to_huggingface_card(card: Mapping[str, Any]) -> str:
                     "metrics": metrics,
                 }
             )
+    generative = card.get("generative")
+    task = "text-generation" if generative else "tabular-classification"
     metadata: dict[str, Any] = {
         "library_name": "sklearn" if "scikit" in (model["framework"] or "").lower() else "other",
-        "tags": ["tabular-classification", "assay", f"eu-ai-act-{system['eu_ai_act_category']}"],
-        "pipeline_tag": "tabular-classification",
+        "tags": [task, "assay", f"eu-ai-act-{system['eu_ai_act_category']}"],
+        "pipeline_tag": task,
+        **_huggingface_licence(model.get("licence")),
     }
+    foundation = str(model.get("foundation_model") or "")
+    if generative and _HUB_ID.fullmatch(foundation):
+        metadata["base_model"] = foundation
     if card.get("training_data"):
         metadata["datasets"] = [card["training_data"]["ref"]]
+    if generative and generative.get("evaluation"):
+        results.append(_huggingface_genai(generative["evaluation"]))
     if results:
         metadata["model-index"] = [{"name": f"{system['name']}/{model['ref']}", "results": results}]
     front = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True)

@@ -1,4 +1,4 @@
-"""Technical documentation (EU AI Act Annex IV) rendered as Markdown or a self-contained HTML page."""
+"""Technical documentation (EU AI Act Annex IV) rendered as Markdown, a self-contained HTML page or its PDF."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from assay.reports._jinja import template
 
-__all__ = ["render_techdocs_html", "render_techdocs_markdown"]
+__all__ = ["render_techdocs_html", "render_techdocs_markdown", "render_techdocs_pdf"]
 
 
 def _value(value: Any) -> str:
@@ -49,3 +49,14 @@ def render_techdocs_markdown(document: Mapping[str, Any]) -> str:
 
 def render_techdocs_html(document: Mapping[str, Any]) -> str:
     return template("techdocs.html.j2", value=_value).render(doc=document)
+
+
+def render_techdocs_pdf(document: Mapping[str, Any]) -> bytes:
+    """The HTML page printed to PDF by WeasyPrint, as the model card's (no browser, no network: the page's style
+    is inline and it loads nothing)."""
+    try:
+        from weasyprint import HTML
+    except ImportError as exc:  # pragma: no cover - the extra is part of the default install
+        raise RuntimeError("PDF output needs WeasyPrint: pip install 'assay[pdf]'") from exc
+    pdf: bytes = HTML(string=render_techdocs_html(document), base_url=None).write_pdf()
+    return pdf

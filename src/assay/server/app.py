@@ -50,6 +50,7 @@ from assay.server import (
     pages_approvals,
     pages_compute,
     pages_controls,
+    pages_docs,
     pages_risks,
     pages_systems,
     pages_tasks,
@@ -93,6 +94,7 @@ ROUTERS: Final = tuple(
         pages_compute,
         pages_tasks,
         pages_approvals,
+        pages_docs,
     )
 )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from typing import Annotated, Any, Final
 from urllib.parse import quote, urlencode
 
@@ -65,7 +66,12 @@ def _gate_text(gate: dict[str, Any] | None) -> tuple[str, str]:
 
 def _gate_for(auth: Auth, view: ApprovalView) -> dict[str, Any] | None:
     """The gate of the request's stage judged now, waivers by the requester not counted (as at the approval)."""
-    return auth.ws.gates.check(view.system, view.ref, view.stage, ignore_waivers_by=view.requested_by)
+    return _gates_for(auth, [view])[0]
+
+
+def _gates_for(auth: Auth, views: Sequence[ApprovalView]) -> list[dict[str, Any] | None]:
+    """:func:`_gate_for` of each request, in one read."""
+    return auth.ws.gates.check_many([(v.system, v.ref, v.stage, v.requested_by) for v in views])
 
 
 def _row(view: ApprovalView, gate: dict[str, Any] | None, share: float | None, judged: bool) -> dict[str, Any]:
@@ -114,12 +120,10 @@ def _inbox(request: Request, auth: Auth, *, csv: bool = False) -> tuple[dict[str
     views = list(auth.ws.approvals.list())
     shares = _shares(request, auth)
     default_pending = not request.url.query
-    rows = []
-    for view in views:
-        if default_pending and view.status != "pending":
-            continue
-        judged = view.status == "pending"
-        rows.append(_row(view, _gate_for(auth, view) if judged else None, shares.get(view.system), judged))
+    shown = [v for v in views if not default_pending or v.status == "pending"]
+    judged = [v for v in shown if v.status == "pending"]  # the gate judged now, in one read for all of them
+    gates = dict(zip([v.id for v in judged], _gates_for(auth, judged), strict=True))
+    rows = [_row(v, gates.get(v.id), shares.get(v.system), v.status == "pending") for v in shown]
     columns = _inbox_columns(sorted({v.system for v in views}))
     table = web.table(request, columns, rows, default_sort="id", default_desc=True, per=10**6 if csv else 50)
     if default_pending:

@@ -382,6 +382,10 @@ ROUTES: Final[dict[tuple[str, str], Action]] = {
     ("GET", "/systems/{system}/soa.json"): "read",
     ("GET", "/systems/{system}/soa.csv"): "read",
     ("GET", "/systems/{system}/soa/download"): "read",
+    # the technical documentation (server/pages_docs.py): what GET /api/systems/{system}/docs allows
+    ("GET", "/systems/{system}/docs"): "read",
+    ("GET", "/systems/{system}/docs.json"): "read",
+    ("GET", "/systems/{system}/docs/download"): "read",
     ("GET", "/readiness"): "read",
     ("GET", "/readiness.json"): "read",
     ("GET", "/readiness.csv"): "read",

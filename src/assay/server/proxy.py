@@ -3,20 +3,31 @@
 An application changes only its base URL (``http://127.0.0.1:8080/v1`` instead of its model server's, which may be
 vLLM, llama.cpp, Ollama or any server speaking the OpenAI chat API):
 
-- ``POST /v1/chat/completions``: the text of every user message (a string, or the ``text`` parts of a list) is
-  guarded as the ``INPUT`` before the upstream is called. A blocked prompt never reaches the upstream: the answer is
-  the policy's ``messages.blocked_input`` as the assistant's message with ``finish_reason: "content_filter"``. A
-  masked prompt is forwarded masked. The response is then guarded as the ``OUTPUT``: whole when it is not streamed;
-  when it is (``stream: true``), on sentence boundaries: the text is buffered until a sentence ends, the sentence is
-  guarded (with the text sent so far as its context), then sent, masked where the policy masks. When a sentence is
-  blocked nothing more of that choice is forwarded: the policy's ``messages.blocked_output`` is sent and the choice
-  finishes with ``content_filter`` (the upstream connection is closed once every choice has finished).
+- ``POST /v1/chat/completions``: the text of every user message and of every tool result (``role: "tool"``, and the
+  deprecated ``"function"``: what a tool returned is untrusted text, where indirect prompt injection lives), a
+  string or the ``text`` parts of a list, is guarded as the ``INPUT`` before the upstream is called; a null
+  ``content`` (an assistant message that only calls tools) is skipped, and the conversation's system and assistant
+  messages are not judged (the application's own, and outputs already judged). A blocked prompt never reaches the
+  upstream: the answer is the policy's ``messages.blocked_input`` as the assistant's message with
+  ``finish_reason: "content_filter"``. A masked prompt (or tool result) is forwarded masked. The response is then
+  guarded as the ``OUTPUT``: whole when it is not streamed; when it is (``stream: true``), on sentence boundaries:
+  the text is buffered until a sentence ends, the sentence is guarded (with the text sent so far as its context;
+  the sentences that arrived in one chunk together), then sent, masked where the policy masks. When a sentence is blocked nothing more of that choice is forwarded:
+  the policy's ``messages.blocked_output`` is sent and the choice finishes with ``content_filter`` (the upstream
+  connection is closed once every choice has finished).
+- Tool calls in a response (``tool_calls``, and the deprecated ``function_call``) are output too: their
+  ``arguments`` are guarded as the ``OUTPUT`` (without the grounding sources: arguments are not claims to ground),
+  one decision per choice besides its text's. A blocked call is not forwarded: the choice becomes the policy's
+  ``messages.blocked_output`` with ``content_filter``; masked arguments are forwarded masked (and blocked if masking
+  left JSON arguments unreadable). Streamed, a choice's tool calls are held until it finishes, then judged and sent
+  whole in one delta (each call with its ``id``, ``name`` and all its ``arguments``).
 - Where the policy requires a disclosure (``disclosure.required``), its text (or the system's) is added to every
-  assistant message the proxy returns (before or after the text, ``disclosure.placement``), unless it is there.
+  assistant message the proxy returns (before or after the text, ``disclosure.placement``), unless it is there; not
+  to a message that only calls tools (the application reads it, not a person).
 - Every response carries a machine-readable marker: an ``assay`` object in the JSON (for a stream, in a last chunk
   with no choices, before ``data: [DONE]``) with the policy, its version, the input's and each output's action and
-  reason, the disclosure and ``ai_generated``; and the header ``X-Assay-Guardrail`` (policy, version, input action,
-  output action, ``streamed`` for a stream).
+  reason (``tool_calls``: the action and reason on a choice's tool calls), the disclosure and ``ai_generated``;
+  and the header ``X-Assay-Guardrail`` (policy, version, input action, output action, ``streamed`` for a stream).
 - Other paths under ``/v1/`` (``/v1/models``, ``/v1/embeddings``, ...) are passed through unchanged, except the
   endpoints that generate text the proxy does not guard (``/v1/completions``, ``/v1/responses``, ...), which are
   refused (404) rather than left open. ``GET /assay/guardrail`` describes the proxy.
@@ -24,15 +35,16 @@ vLLM, llama.cpp, Ollama or any server speaking the OpenAI chat API):
 Sources and conversation: a request may carry an ``assay`` object (``{"sources": [...], "conversation": "..."}``,
 removed before forwarding) with the passages a response must be grounded in and the conversation's id (pseudonyms
 stay consistent within one; the header ``X-Assay-Conversation`` works too). The grounding check's query is the last
-user message.
+user message (not a tool result after it).
 
-Every decision (the input's, and each output's as one decision per choice) is passed to ``record(result,
-channel="proxy", ...)``, the workspace's guard service in ``assay guard proxy``. Upstream failures become
-OpenAI-shaped errors (``{"error": {"message", "type", "code"}}``): unreachable 502, timeout 504, the upstream's own
-errors passed on with their status; a failure in the middle of a stream is sent as an ``error`` event. Request
-bodies and the number of messages are bounded (413 and 400). The proxy does not authenticate applications: bind it
-to loopback or put it behind the network's access control. With ``api_key`` the proxy calls the upstream with its own
-key (``Authorization: Bearer``), else it forwards the application's ``Authorization`` header.
+Every decision (the input's, and each output's as one decision per choice, plus one for a choice's tool calls) is
+passed to ``record(result, channel="proxy", ...)``, the workspace's guard service in ``assay guard proxy``. Upstream
+failures become OpenAI-shaped errors (``{"error": {"message", "type", "code"}}``): unreachable 502, timeout 504, the
+upstream's own errors passed on with their status; a failure in the middle of a stream is sent as an ``error``
+event. Request bodies and the number of messages are bounded (413 and 400). The proxy does not authenticate
+applications: bind it to loopback or put it behind the network's access control. With ``api_key`` the proxy calls
+the upstream with its own key (``Authorization: Bearer``), else it forwards the application's ``Authorization``
+header.
 
 Starlette (FastAPI's base) serves it, without FastAPI's validation layer: the proxy must pass on fields it does not
 know. httpx's ``AsyncClient`` calls the upstream (pooled connections, streaming, separate connect and read timeouts).
@@ -74,6 +86,8 @@ UNGUARDED: Final = frozenset({"completions", "responses", "messages", "assistant
 MAX_CHOICES: Final = 128
 #: How much of the text already sent is given as the context of the next sentence (characters).
 CONTEXT_CHARACTERS: Final = 4000
+#: The roles whose messages are guarded as the input: the user's, and the tools' results (untrusted text).
+INPUT_ROLES: Final = frozenset({"user", "tool", "function"})
 #: A streamed sentence longer than this is judged at its last space before it (bounds the buffer and the delay).
 MAX_SENTENCE: Final = 2000
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+|[。！？]+|\n+")
@@ -166,6 +180,59 @@ class _Streamed:
     started: bool = False  # something was sent (the prepended disclosure goes before it)
     done: bool = False
     blocked: bool = False
+    tools: dict[int, dict[str, Any]] = field(default_factory=dict)  # tool calls held until the choice finishes
+    function_call: dict[str, Any] | None = None  # the deprecated single call, held likewise
+    tool_result: GuardResult | None = None  # the decision on the tool calls' arguments
+    calls_blocked: bool = False
+
+    def hold(self, delta: Mapping[str, Any]) -> None:
+        """Add a delta's tool-call fragments to the calls held (OpenAI streams a call's ``arguments`` in pieces)."""
+        for position, fragment in enumerate(delta.get("tool_calls") or []):
+            if not isinstance(fragment, dict):
+                continue
+            index = fragment.get("index", position)
+            call = self.tools.setdefault(index, {"index": index, "function": {"name": "", "arguments": ""}})
+            for key in ("id", "type"):
+                if fragment.get(key) is not None:
+                    call[key] = fragment[key]
+            _extend(call["function"], fragment.get("function"))
+        if isinstance(delta.get("function_call"), dict):
+            self.function_call = self.function_call or {"name": "", "arguments": ""}
+            _extend(self.function_call, delta["function_call"])
+
+    @property
+    def calls_only(self) -> bool:
+        """The choice calls tools and has said nothing (no disclosure is added to it)."""
+        held = bool(self.tools or self.function_call)
+        return held and not self.sent.strip() and not self.blocked and not self.calls_blocked
+
+
+def _extend(function: dict[str, Any], fragment: Any) -> None:
+    if isinstance(fragment, dict):
+        for key in ("name", "arguments"):
+            if isinstance(fragment.get(key), str):
+                function[key] = function[key] + fragment[key]
+
+
+def _calls(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ``function`` objects (``name``, ``arguments``) of a message's tool calls and deprecated function call whose
+    arguments are a text (the objects themselves: masking writes into them)."""
+    functions = [c.get("function") for c in message.get("tool_calls") or [] if isinstance(c, dict)]
+    functions.append(message.get("function_call"))
+    return [f for f in functions if isinstance(f, dict) and isinstance(f.get("arguments"), str)]
+
+
+def _readable(before: str, after: str) -> bool:
+    """Masking left the arguments as readable as they were (JSON stays JSON)."""
+    try:
+        json.loads(before)
+    except ValueError:
+        return True
+    try:
+        json.loads(after)
+    except ValueError:
+        return False
+    return True
 
 
 class _Proxy:
@@ -250,16 +317,25 @@ class _Proxy:
         return {GUARDRAIL_HEADER: value}
 
     def marker(
-        self, input_result: GuardResult | None, outputs: Sequence[tuple[int, GuardResult | None]], generated: bool
+        self,
+        input_result: GuardResult | None,
+        outputs: Sequence[tuple[int, GuardResult | None]],
+        generated: bool,
+        tools: Mapping[int, GuardResult] | None = None,
     ) -> dict[str, Any]:
+        output = []
+        for i, r in outputs:
+            entry: dict[str, Any] = {
+                "index": i, "action": "NONE" if r is None else r.action, "reason": "" if r is None else r.reason
+            }  # fmt: skip
+            if tools and i in tools:
+                entry["tool_calls"] = {"action": tools[i].action, "reason": tools[i].reason}
+            output.append(entry)
         return {
             "policy": self.policy.name,
             "version": self.guardrail.version,
             "input": None if input_result is None else {"action": input_result.action, "reason": input_result.reason},
-            "output": [
-                {"index": i, "action": "NONE" if r is None else r.action, "reason": "" if r is None else r.reason}
-                for i, r in outputs
-            ],
+            "output": output,
             "disclosure": {"required": self.disclosure is not None, "placement": self.placement}
             if self.disclosure
             else {"required": False},
@@ -353,13 +429,15 @@ class _Proxy:
         if conversation is not None and not (isinstance(conversation, str) and len(conversation) <= 200):
             raise _Refused(400, "assay.conversation: a text of at most 200 characters is expected", "invalid_request")
 
-        # the input: every user message's text, one block each
+        # the input: the text of every user message and tool result, one block each
         places: list[tuple[int, int | None]] = []
         blocks: list[str] = []
+        query_block: int | None = None  # the last block of a user message: the grounding check's query
         for i, message in enumerate(messages):
             if not isinstance(message, dict):
                 raise _Refused(400, f"messages[{i}]: an object with role and content is expected", "invalid_messages")
-            if message.get("role") != "user":
+            role = message.get("role")
+            if role not in INPUT_ROLES:
                 continue
             content = message.get("content")
             if isinstance(content, str):
@@ -372,6 +450,8 @@ class _Proxy:
                         blocks.append(part["text"])
             elif content is not None:
                 raise _Refused(400, f"messages[{i}].content: a text or a list of parts is expected", "invalid_messages")
+            if role == "user" and places and places[-1][0] == i:
+                query_block = len(blocks) - 1
         stream = bool(body.get("stream"))
         choices = body.get("n") or 1
         if not isinstance(choices, int) or not 1 <= choices <= MAX_CHOICES:
@@ -393,7 +473,7 @@ class _Proxy:
                         parts = list(messages[i]["content"])
                         parts[part] = {**parts[part], "text": text}
                         messages[i] = {**messages[i], "content": parts}
-        query = input_result.outputs[-1] if input_result is not None and input_result.outputs else None
+        query = None if input_result is None or query_block is None else input_result.outputs[query_block]
         judged = {"sources": tuple(sources), "query": query, "conversation": conversation}
         assert self.client is not None, "the proxy's lifespan has not started"
         upstream_request = self.client.build_request(
@@ -470,8 +550,27 @@ class _Proxy:
 
         return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
+    async def judge_calls(self, functions: list[dict[str, Any]], conversation: str | None) -> GuardResult:
+        """The decision on tool calls' ``arguments`` (recorded), masked arguments written into ``functions``; a
+        result that blocks when masking would leave JSON arguments unreadable."""
+        texts = [f["arguments"] for f in functions]
+        result = await self.apply("OUTPUT", texts, conversation=conversation)
+        if result.masked and not result.blocked:
+            if all(_readable(before, after) for before, after in zip(texts, result.outputs, strict=True)):
+                for function, text in zip(functions, result.outputs, strict=True):
+                    function["arguments"] = text
+            else:
+                unreadable = "masking would leave the tool-call arguments unreadable: withheld"
+                findings = result.findings
+                blocked = tuple(replace(f, action="BLOCKED") if f.action == "ANONYMIZED" else f for f in findings)
+                result = replace(result, findings=blocked, outputs=(self.policy.messages.blocked_output,),
+                                 reason=f"{result.reason}; {unreadable}")  # fmt: skip
+        self.record(result, texts, conversation)
+        return result
+
     async def whole(self, data: bytes, input_result: GuardResult | None, judged: dict[str, Any]) -> Response:
-        """A response that was not streamed: each choice's message guarded whole."""
+        """A response that was not streamed: each choice's message guarded whole (its text, and its tool calls'
+        arguments as a decision of their own)."""
         try:
             payload = json.loads(data)
         except ValueError:
@@ -479,27 +578,39 @@ class _Proxy:
         if not isinstance(payload, dict) or not isinstance(payload.get("choices"), list):
             raise _Refused(502, "the upstream's answer has no choices", "upstream_invalid", "upstream_error")
         outputs: list[tuple[int, GuardResult | None]] = []
+        tools: dict[int, GuardResult] = {}
         for position, choice in enumerate(payload["choices"]):
             index = choice.get("index", position) if isinstance(choice, dict) else position
             message = choice.get("message") if isinstance(choice, dict) else None
-            if not isinstance(message, dict) or not isinstance(message.get("content"), str):
-                outputs.append((index, None))  # a tool call or no content: nothing to judge
+            if not isinstance(message, dict):
+                outputs.append((index, None))
                 continue
+            content = message.get("content")
+            result: GuardResult | None = None
+            functions = _calls(message)
             try:
-                result = await self.apply("OUTPUT", message["content"], **judged)
+                if isinstance(content, str):
+                    result = await self.apply("OUTPUT", content, **judged)
+                    self.record(result, content, judged["conversation"])
+                if functions:
+                    tools[index] = await self.judge_calls(functions, judged["conversation"])
             except InvalidInput as exc:
                 raise _Refused(502, f"the upstream's answer: {exc}", "upstream_invalid", "upstream_error") from None
-            self.record(result, message["content"], judged["conversation"])
-            outputs.append((index, result))
-            if result.blocked:
+            outputs.append((index, result))  # None: no text to judge (a message that only calls tools)
+            if (result is not None and result.blocked) or (index in tools and tools[index].blocked):
                 message["content"] = self.policy.messages.blocked_output
+                message.pop("tool_calls", None)
+                message.pop("function_call", None)
                 choice["finish_reason"] = "content_filter"
-            elif result.masked:
+            elif result is not None and result.masked:
                 message["content"] = result.text
-            message["content"] = self.disclose(message["content"])
-        payload["assay"] = self.marker(input_result, outputs, generated=True)
+            calls_only = bool(message.get("tool_calls") or message.get("function_call"))
+            text = message.get("content")
+            if isinstance(text, str) and (text.strip() or not calls_only):  # not to a message for the application
+                message["content"] = self.disclose(text)
+        payload["assay"] = self.marker(input_result, outputs, generated=True, tools=tools)
         input_action = "NONE" if input_result is None else input_result.action
-        intervened = any(r is not None and r.action != "NONE" for _, r in outputs)
+        intervened = any(r is not None and r.action != "NONE" for r in [*(r for _, r in outputs), *tools.values()])
         return JSONResponse(
             payload, headers=self.header(input_action, "GUARDRAIL_INTERVENED" if intervened else "NONE")
         )
@@ -614,32 +725,42 @@ class _Proxy:
             failed = _error_body(message, "upstream_error", "upstream_broken")
         except InvalidInput as exc:  # the guardrail's bound on the text it judges
             failed = _error_body(f"the upstream's answer: {exc}", "upstream_error", "upstream_invalid")
+        if failed is None:
+            try:
+                for index, state in sorted(states.items()):  # the upstream ended a choice without finishing it
+                    if not state.done:
+                        end = {"index": index, "delta": {}, "finish_reason": "stop"}
+                        sent = await self.advance(state, end, judged)
+                        if sent is not None:
+                            yield _event({**base, "choices": [sent]})
+            except InvalidInput as exc:
+                failed = _error_body(f"the upstream's answer: {exc}", "upstream_error", "upstream_invalid")
         if failed is not None:
             yield _event(failed)
-        else:
-            for index, state in sorted(states.items()):  # the upstream ended a choice without finishing it
-                if not state.done:
-                    sent = await self.advance(state, {"index": index, "delta": {}, "finish_reason": "stop"}, judged)
-                    if sent is not None:
-                        yield _event({**base, "choices": [sent]})
         outputs: list[tuple[int, GuardResult | None]] = []
         for index, state in sorted(states.items()):
             result = self.streamed_result(state)
             self.record(result, state.judged, judged["conversation"])
             outputs.append((index, result))
-        yield _event({**base, "choices": [], "assay": self.marker(input_result, outputs, generated=True)})
+        tools = {i: state.tool_result for i, state in states.items() if state.tool_result is not None}
+        marker = self.marker(input_result, outputs, generated=True, tools=tools)
+        yield _event({**base, "choices": [], "assay": marker})
         yield b"data: [DONE]\n\n"
 
     async def advance(self, state: _Streamed, part: dict[str, Any], judged: dict[str, Any]) -> dict[str, Any] | None:
-        """What of one choice's chunk may be sent now (None: nothing), its text guarded by sentence."""
+        """What of one choice's chunk may be sent now (None: nothing), its text guarded by sentence, its tool calls
+        held until it finishes and then judged and sent whole."""
         delta = part.get("delta") if isinstance(part.get("delta"), dict) else {}
         assert isinstance(delta, dict)
         content = delta.get("content")
         finish = part.get("finish_reason")
+        state.hold(delta)
         pieces: list[str] = []
         if isinstance(content, str) and content:
             state.buffer += content
         whole, state.buffer = sentences(state.buffer, final=finish is not None)
+        if len(whole) > 1:  # the sentences that arrived together are judged together (one pass of the checks)
+            whole = ["".join(whole)]
         for sentence in whole:
             out = await self.judge(state, sentence, judged)
             if out is None:  # blocked: the canned message ends this choice
@@ -648,21 +769,54 @@ class _Proxy:
                 finish, state.buffer = "content_filter", ""
                 break
             pieces.append(out)
-        if self.disclosure is not None and self.placement == "prepend" and not state.started and (pieces or finish):
+        calls: dict[str, Any] = {}
+        if finish is not None and not state.blocked and (state.tools or state.function_call):
+            calls = await self.release(state, judged)
+            if state.calls_blocked:
+                pieces.append((SEPARATOR if state.sent.strip() else "") + self.policy.messages.blocked_output)
+                finish = "content_filter"
+        disclose = self.disclosure is not None and not state.calls_only
+        if (
+            disclose
+            and self.disclosure is not None
+            and self.placement == "prepend"
+            and not state.started
+            and (pieces or finish)
+        ):
             pieces.insert(0, self.disclosure + (SEPARATOR if "".join(pieces).strip() else ""))
-        append = self.disclosure is not None and self.placement == "append" and finish is not None
+        append = disclose and self.placement == "append" and finish is not None
         if append and self.disclosure is not None and not disclosed(state.sent, self.disclosure):
             pieces.append((SEPARATOR if state.sent.strip() or pieces else "") + self.disclosure)
         text = "".join(pieces)
-        rest = {k: v for k, v in delta.items() if k != "content"}
-        if not text and not rest and finish is None:
+        rest = {k: v for k, v in delta.items() if k not in ("content", "tool_calls", "function_call")}
+        if not text and not rest and not calls and finish is None:
             return None
         state.started = state.started or bool(text)
         if finish is not None:
             state.done = True
-        new_delta = {**rest, **({"content": text} if text or "role" in rest else {})}
+        if text:
+            rest["content"] = text
+        elif "content" in delta and delta["content"] is None:
+            rest["content"] = None  # a message that only calls tools starts with a null content
+        elif "role" in rest:
+            rest["content"] = ""
         out_part = {k: v for k, v in part.items() if k not in ("delta", "finish_reason")}
-        return {**out_part, "delta": new_delta, "finish_reason": finish}
+        return {**out_part, "delta": {**rest, **calls}, "finish_reason": finish}
+
+    async def release(self, state: _Streamed, judged: dict[str, Any]) -> dict[str, Any]:
+        """The tool calls held for a finished choice, judged: the delta that sends them whole ({} when blocked)."""
+        calls = [state.tools[k] for k in sorted(state.tools)]
+        functions = [c["function"] for c in calls] + ([state.function_call] if state.function_call else [])
+        state.tool_result = await self.judge_calls(functions, judged["conversation"])
+        if state.tool_result.blocked:
+            state.calls_blocked = True
+            return {}
+        out: dict[str, Any] = {}
+        if calls:
+            out["tool_calls"] = calls
+        if state.function_call:
+            out["function_call"] = state.function_call
+        return out
 
 
 async def _no_lines() -> AsyncIterator[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -489,28 +490,42 @@ class Gates(Service):
         """The gate of the policy in force for ``stage`` judged for ``ref`` now, nothing recorded (``None`` when no
         policy guards the stage): each rule's result, the counts, and the failing rules an approval cannot pass
         over (``blocking``). ``ignore_waivers_by``: waivers this person gave do not count (a requester's own)."""
-        if stage not in MODEL_STAGES:
-            raise InvalidInput(f"stage {stage!r} is not one of {', '.join(MODEL_STAGES)}", fields={"stage": "unknown"})
+        return self.check_many([(system, ref, stage, ignore_waivers_by)])[0]
+
+    def check_many(self, asked: Sequence[tuple[str, str, str, str | None]]) -> list[dict[str, Any] | None]:
+        """:meth:`check` for each ``(system, ref, stage, ignore_waivers_by)``, in one read (the approvals inbox
+        judges the gate of every pending request)."""
+        for _, _, stage, _ in asked:
+            if stage not in MODEL_STAGES:
+                raise InvalidInput(
+                    f"stage {stage!r} is not one of {', '.join(MODEL_STAGES)}", fields={"stage": "unknown"}
+                )
         with self._read() as session:
-            owner = _lookup.system(session, system)
-            version = _lookup.model_version(session, owner, ref)
-            found = policy_in_force(session, owner, stage)
-            if found is None:
-                return None
-            policy, digest = found
-            results = jsonable(gate_results(session, owner, version, policy, ignore_waivers_by=ignore_waivers_by))
-            for result in results:
-                rule = next((r for r in policy.rules if r.id == result["rule"]), None)
-                result["requires"] = "" if rule is None else rule_text(rule, policy)
-            counts = {s: sum(r["status"] == s for r in results) for s in ("passed", "failed", "waived")}
-            return {
-                "stage": stage,
-                "policy": {"name": policy.name, "sha256": digest, "judge": policy.judge, "on_change": policy.on_change},
-                "passed": counts["failed"] == 0,
-                "counts": {**counts, "rules": len(results)},
-                "results": results,
-                "blocking": blocking(results),
-            }
+            return [self._check(session, *item) for item in asked]
+
+    @staticmethod
+    def _check(
+        session: Session, system: str, ref: str, stage: str, ignore_waivers_by: str | None
+    ) -> dict[str, Any] | None:
+        owner = _lookup.system(session, system)
+        version = _lookup.model_version(session, owner, ref)
+        found = policy_in_force(session, owner, stage)
+        if found is None:
+            return None
+        policy, digest = found
+        results = jsonable(gate_results(session, owner, version, policy, ignore_waivers_by=ignore_waivers_by))
+        for result in results:
+            rule = next((r for r in policy.rules if r.id == result["rule"]), None)
+            result["requires"] = "" if rule is None else rule_text(rule, policy)
+        counts = {s: sum(r["status"] == s for r in results) for s in ("passed", "failed", "waived")}
+        return {
+            "stage": stage,
+            "policy": {"name": policy.name, "sha256": digest, "judge": policy.judge, "on_change": policy.on_change},
+            "passed": counts["failed"] == 0,
+            "counts": {**counts, "rules": len(results)},
+            "results": results,
+            "blocking": blocking(results),
+        }
 
     def in_force(self, system: str) -> list[dict[str, Any]]:
         """The policy guarding each stage of ``system`` (stored, else Assay's default for its category), its rules

@@ -431,6 +431,6 @@ def _stale_requests(session: Session, who: Principal, today: dt.date) -> list[di
             system=view.system,
             ref=f"approval:{view.id}",
         )
-        for view in _views(session, list(session.execute(query).scalars()))
+        for view in _views(session, list(session.execute(query).scalars()), read=True)  # digests kept per head
         if view.stale
     ]

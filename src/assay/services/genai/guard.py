@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -58,6 +58,7 @@ __all__ = [
     "GuardVerification",
     "StoredPolicy",
     "close_recorder",
+    "file_guardrail",
 ]
 
 log = logging.getLogger("assay.guard")
@@ -484,9 +485,7 @@ class GuardService(Service):
         corpus = None
         if policy.protected_content is not None:
             corpus = self._corpus(policy.protected_content.corpus)
-        embedder = None
-        if policy.denied_topics is not None or policy.use_cases is not None or policy.grounding is not None:
-            embedder = _embedder()
+        embedder = _policy_embedder(policy)
         uses = tuple(owner.intended_uses or ()) if owner is not None else ()
         out_of_scope = tuple(owner.out_of_scope_uses or ()) if owner is not None else ()
         disclosure = owner.disclosure if owner is not None else None
@@ -905,14 +904,29 @@ def _decision(row: GuardDecision, name: str, version: int, system: str | None) -
     }  # fmt: skip
 
 
-def _embedder() -> Any:
-    """The sentence embedder (``assay.genai.embeddings``, the guard-semantic part), or None when that part or its
-    extra is not installed: checks then judge by keywords and say so."""
+def file_guardrail(policy: GuardPolicy) -> Guardrail:
+    """A policy given as a file (not one of the workspace's: ``assay guard proxy --policy-file``, ``assay eval
+    --guardrail-file``) compiled as the workspace compiles its own, without a system's use cases or disclosure: with
+    the sentence embedder at the policy's precision when a section judges by meaning (and the extra is installed)."""
+    return Guardrail(policy, Context(embedder=_policy_embedder(policy)))
+
+
+def _policy_embedder(policy: GuardPolicy) -> Any:
+    """The embedder a policy's sections need (denied topics, use cases, grounding), at its precision; else None."""
+    if policy.denied_topics is None and policy.use_cases is None and policy.grounding is None:
+        return None
+    return _embedder(policy.embeddings.precision if policy.embeddings is not None else "exact")
+
+
+def _embedder(precision: Literal["exact", "int8"] = "exact") -> Any:
+    """The sentence embedder (``assay.genai.embeddings``, the guard-semantic part) at the policy's precision
+    (``embeddings.precision``; int8 falls back to exact without the onnx extra), or None when that part or its extra
+    is not installed: checks then judge by keywords and say so."""
     try:
         from assay.genai import embeddings  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return None
     try:
-        return embeddings.load_embedder()
+        return embeddings.load_embedder(precision)
     except (AttributeError, ImportError):
         return None
