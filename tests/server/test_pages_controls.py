@@ -67,6 +67,7 @@ def test_the_controls_page_for_each_role(served: Served) -> None:
     for name in ("viewer", "auditor", "approver"):
         seen = client.get("/systems/release/controls?framework=nist-ai-rmf", headers=_bearer(tokens, name))
         assert seen.status_code == 200 and "GOVERN 1.1" in seen.text, name
+        assert 'href="/systems/release/controls?sort=id&amp;framework=nist-ai-rmf"' in seen.text  # sorting stays
         assert "Attach evidence" not in seen.text and "Revoke evidence" not in seen.text, name
     assert client.get("/systems/release/controls", headers=_bearer(tokens, "stranger")).status_code in (403, 404)
     refused = owner.get("/systems/release/controls?framework=nist-ai-600-1", headers=HTML)

@@ -122,6 +122,11 @@ def _two_tables_app() -> FastAPI:
     return app
 
 
+def _request(url: str) -> Request:
+    path, _, query = url.partition("?")
+    return Request({"type": "http", "method": "GET", "path": path, "query_string": query.encode(), "headers": []})
+
+
 def test_two_tables_on_one_page_keep_their_own_state() -> None:
     client = TestClient(_two_tables_app())
     asked = {"sort": "score", "desc": "1", "b.level": "high", "b.sort": "score", "b.page": "2", "b.per": "x"}
@@ -138,6 +143,8 @@ def test_two_tables_on_one_page_keep_their_own_state() -> None:
     # the CSV twin reads the same prefixed parameters
     exported = list(csv.reader(io.StringIO(client.get("/two.csv", params={"b.level": "low", "b.q": "r1"}).text)))
     assert [r[0] for r in exported[1:]] == ["r10", "r12", "r14", "r16", "r18"]
+    carried = web.table_query(_request("/two?framework=nist&sort=name&other=x"), [], carry=("framework",))
+    assert carried.keep == (("framework", "nist"),)
     with pytest.raises(InvalidInput) as refused:
         TestClient(_two_tables_app(), raise_server_exceptions=True).get("/two", params={"b.page": "x"})
     assert refused.value.fields == {"b.page": "a number"} and "b.page must be a whole number" in str(refused.value)

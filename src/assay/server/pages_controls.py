@@ -154,7 +154,9 @@ def _controls_page(
     request: Request, auth: Authorised, system: str, *, framework: str | None = None
 ) -> tuple[dict[str, Any], web.Table]:
     context = _controls(request, auth, system, framework)
-    table = web.table(request, CONTROL_COLUMNS, context["rows"], searchable=("id", "title", "missing"))
+    table = web.table(
+        request, CONTROL_COLUMNS, context["rows"], searchable=("id", "title", "missing"), carry=("framework",)
+    )  # sorting or paging stays on the framework shown
     return context, table
 
 

@@ -262,9 +262,12 @@ class TableQuery:
 _PREFIX = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 
-def table_query(request: Request, columns: Sequence[Column], *, per: int = 50, prefix: str = "") -> TableQuery:
+def table_query(
+    request: Request, columns: Sequence[Column], *, per: int = 50, prefix: str = "", carry: Sequence[str] = ()
+) -> TableQuery:
     """The state a table's controls asked for; ``prefix``: the table's name in the query (``risks`` reads
-    ``risks.sort``, ``risks.page``, ...), for a page with several tables."""
+    ``risks.sort``, ``risks.page``, ...), for a page with several tables; ``carry``: the page's own query parameters
+    that the table's links and search keep (the controls page's ``framework``)."""
     if prefix and not _PREFIX.match(prefix):
         raise ValueError(f"a table's prefix is a short lower-case name, not {prefix!r}")
     params = request.query_params
@@ -281,7 +284,8 @@ def table_query(request: Request, columns: Sequence[Column], *, per: int = 50, p
         raise InvalidInput(f"{name} must be a whole number, not {wrong!r}", fields={name: "a number"}) from None
     filters = {c.key: get(c.key)[:200] for c in columns if c.choices is not None and get(c.key)}
     keep = tuple(
-        (k, v[:200]) for k, v in params.multi_items() if "." in k and k.partition(".")[0] != prefix
+        (k, v[:200]) for k, v in params.multi_items()
+        if ("." in k and k.partition(".")[0] != prefix) or (k in carry and "." not in k)
     )[:50]  # fmt: skip
     return TableQuery(
         q=get("q")[:200].strip(),
@@ -315,13 +319,14 @@ def table(
     per: int = 50,
     searchable: Sequence[str] | None = None,
     prefix: str = "",
+    carry: Sequence[str] = (),
 ) -> Table:
     """A table of rows computed in memory (a few thousand at most: control statuses, a system's risks): sorted,
     filtered, searched and cut into a page here. A table over a large stored set (the audit ledger) is cut in the
     database instead: build its :class:`Table` from the service's :class:`~assay.services._base.Listing` (with
     :meth:`TableQuery.table`). ``prefix``: the table's name in the query when a page shows several tables (its CSV
-    twin reads the same parameters with the same prefix)."""
-    asked = table_query(request, columns, per=per, prefix=prefix)
+    twin reads the same parameters with the same prefix); ``carry``: the page's parameters its links keep."""
+    asked = table_query(request, columns, per=per, prefix=prefix, carry=carry)
     keys = list(searchable) if searchable is not None else [c.key for c in columns]
     needle = asked.q.lower()
     kept = [
