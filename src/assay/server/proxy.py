@@ -12,7 +12,8 @@ vLLM, llama.cpp, Ollama or any server speaking the OpenAI chat API):
   ``finish_reason: "content_filter"``. A masked prompt (or tool result) is forwarded masked. The response is then
   guarded as the ``OUTPUT``: whole when it is not streamed; when it is (``stream: true``), on sentence boundaries:
   the text is buffered until a sentence ends, the sentence is guarded (with the text sent so far as its context;
-  the sentences that arrived in one chunk together), then sent, masked where the policy masks. When a sentence is blocked nothing more of that choice is forwarded:
+  the sentences that arrived in one chunk together), then sent, masked where the policy masks. When a sentence is
+  blocked nothing more of that choice is forwarded:
   the policy's ``messages.blocked_output`` is sent and the choice finishes with ``content_filter`` (the upstream
   connection is closed once every choice has finished).
 - Tool calls in a response (``tool_calls``, and the deprecated ``function_call``) are output too: their
