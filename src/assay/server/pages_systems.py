@@ -111,13 +111,14 @@ def _overview(ws: Workspace, auth: Auth, shared: PageCache) -> dict[str, Any]:
     open_cells = ws.risks.cells(status="open")  # one query, not one listing per system
     cells: dict[str, list[tuple[int, int]]] = {s.name: open_cells.get(s.name, []) for s in systems}
     organisation = ws.aims.readiness()
+    requests = list(ws.approvals.list())  # one read: the pending ones and the held ones are picked here
     return {
         "management_system": {k: organisation[k] for k in ("ready", "clauses", "share", "as_of")},
         "systems": systems,
         "shares": shares,
         "risk_cells": cells,
-        "pending": [a.to_dict() for a in ws.approvals.list(status="pending")],
-        "held": [a.to_dict() for a in ws.approvals.list(status="approved") if a.held],
+        "pending": [a.to_dict() for a in requests if a.status == "pending"],
+        "held": [a.to_dict() for a in requests if a.status == "approved" and a.held],
     }
 
 
