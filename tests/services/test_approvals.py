@@ -215,6 +215,26 @@ def test_a_new_or_edited_risk_makes_the_approval_stale(ws: Workspace, people: Pe
         people("bob").approvals.decide(second.id, "approve")
 
 
+def test_the_risks_an_approval_freezes_are_their_recorded_state(ws: Workspace) -> None:
+    """The approval digests read the risks as rows (the dashboard digests every system's): each must be exactly the
+    state the ledger's digests are computed over (Base.state) but ``updated_at``, or every approval would go stale."""
+    from sqlalchemy import select
+
+    from assay.services._approval_state import risk_states
+    from assay.store.models import Risk
+
+    ws.risks.add("release", {"title": "Dated", "source": "model", "likelihood": 2, "impact": 3, "treatment": "mitigate",
+                             "review_date": "2027-01-31", "controls": ["iso42001:A.6.2.4"], "owner": "alice"})  # fmt: skip
+    ws.risks.add("release", {"title": "Bare", "source": "data", "likelihood": 1, "impact": 1, "treatment": "accept"})
+    with ws.store.read() as session:
+        risks = list(session.execute(select(Risk).order_by(Risk.id)).scalars())
+        expected = {r.system_id: [] for r in risks}
+        for risk in risks:
+            expected[risk.system_id].append({k: v for k, v in risk.state().items() if k != "updated_at"})
+        assert risk_states(session, expected) == expected
+        assert expected[risks[0].system_id][0]["review_date"] == "2027-01-31"  # dates as the ledger writes them
+
+
 # -- a high-risk system: the policy's number of approvals, its gate, waivers, on_change -------------------------
 
 

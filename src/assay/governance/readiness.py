@@ -148,10 +148,17 @@ def covering(framework: str, control_id: str, relations: Sequence[Relation] | No
 
     ``relations`` defaults to Assay's crosswalk; pass others to reason about a mapping of your own.
     """
-    own = resolve_control(framework, control_id)
     if relations is None:
-        return _covering_default(own.framework, own.id)
+        return _covering_asked(framework, control_id)
+    own = resolve_control(framework, control_id)
     return _covering(own.framework, own.id, tuple(relations))
+
+
+@functools.cache
+def _covering_asked(framework: str, control_id: str) -> tuple[Coverage, ...]:
+    """:func:`covering` over the crosswalk by the names asked (readiness asks for every entry of every system)."""
+    own = resolve_control(framework, control_id)
+    return _covering_default(own.framework, own.id)
 
 
 @functools.cache

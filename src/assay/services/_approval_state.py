@@ -14,11 +14,11 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Date, DateTime, select
 from sqlalchemy.orm import Session
 
 from assay.store.ledger import canonical_json
-from assay.store.models import ApprovalDecision, Assessment, Model, ModelVersion, Risk, _json_value
+from assay.store.models import ApprovalDecision, Assessment, Model, ModelVersion, Risk, UTCDateTime, _json_value
 
 __all__ = [
     "approval_state",
@@ -49,20 +49,24 @@ def risk_states(session: Session, system_ids: Iterable[int]) -> dict[int, list[d
     """The risks of these systems as an approval freezes them, by system, oldest first: each risk's
     :meth:`~assay.store.models.Base.state` but ``updated_at``. Read as plain rows in one statement (no ORM objects:
     the dashboard and readiness digest every system's risks when the ledger has moved)."""
-    keys = [key for key in _risk_keys() if key != "updated_at"]
+    keys, dated = _risk_keys()
     query = select(*(getattr(Risk, key) for key in keys)).where(Risk.system_id.in_(set(system_ids))).order_by(Risk.id)
     states: dict[int, list[dict[str, Any]]] = {}
     system = keys.index("system_id")
     for row in session.execute(query):
-        states.setdefault(row[system], []).append(
-            {key: _json_value(value) for key, value in zip(keys, row, strict=True)}
-        )
+        state = dict(zip(keys, row, strict=True))
+        for key in dated:  # what Base.state does to every value, done where a value can be a date or a time
+            state[key] = _json_value(state[key])
+        states.setdefault(row[system], []).append(state)
     return states
 
 
 @functools.cache
-def _risk_keys() -> tuple[str, ...]:
-    return tuple(c.key for c in Risk.__mapper__.column_attrs)
+def _risk_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The risk's columns an approval freezes (all but ``updated_at``), and those holding dates or times."""
+    columns = [c for c in Risk.__mapper__.column_attrs if c.key != "updated_at"]
+    dated = [c.key for c in columns if isinstance(c.columns[0].type, Date | DateTime | UTCDateTime)]
+    return tuple(c.key for c in columns), tuple(dated)
 
 
 def approval_state(session: Session, version: ModelVersion) -> dict[str, Any]:
