@@ -223,8 +223,8 @@ def test_the_risks_an_approval_freezes_are_their_recorded_state(ws: Workspace) -
     from assay.services._approval_state import risk_states
     from assay.store.models import Risk
 
-    ws.risks.add("release", {"title": "Dated", "source": "model", "likelihood": 2, "impact": 3, "treatment": "mitigate",
-                             "review_date": "2027-01-31", "controls": ["iso42001:A.6.2.4"], "owner": "alice"})  # fmt: skip
+    dated = {"title": "Dated", "source": "model", "likelihood": 2, "impact": 3, "treatment": "mitigate"}
+    ws.risks.add("release", {**dated, "review_date": "2027-01-31", "controls": ["iso42001:A.6.2.4"], "owner": "alice"})
     ws.risks.add("release", {"title": "Bare", "source": "data", "likelihood": 1, "impact": 1, "treatment": "accept"})
     with ws.store.read() as session:
         risks = list(session.execute(select(Risk).order_by(Risk.id)).scalars())
