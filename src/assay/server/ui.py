@@ -8,7 +8,6 @@ from ``/static``; nothing comes from a CDN.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import secrets
@@ -122,10 +121,7 @@ def logout(
 def _readiness_documents(auth: Auth, shared: PageCache, frameworks: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Readiness of every system against each of ``frameworks``, shared by everyone (callers filter and must not
     change them): each kept by framework, those not kept computed together (one read for all of them)."""
-    found: dict[str, dict[str, Any]] = {}
-    for framework in frameworks:
-        with contextlib.suppress(_NotKept):
-            found[framework] = shared.get(auth, "readiness", _not_kept, framework)
+    found = {f: kept for f in frameworks if (kept := shared.peek(auth, "readiness", f)) is not None}
     missing = [f for f in frameworks if f not in found]
     if missing:
         computed = auth.ws.controls.readiness_of(None, missing)
@@ -134,14 +130,6 @@ def _readiness_documents(auth: Auth, shared: PageCache, frameworks: Sequence[str
                 auth, "readiness", functools.partial(computed.__getitem__, framework), framework
             )
     return {f: found[f] for f in frameworks}
-
-
-class _NotKept(Exception):
-    """A page cache's entry is not there (raised by the build of a lookup that must not build)."""
-
-
-def _not_kept() -> dict[str, Any]:
-    raise _NotKept
 
 
 def _readiness_document(auth: Auth, shared: PageCache, framework: str) -> dict[str, Any]:

@@ -120,11 +120,23 @@ class PageCache:
         self._items: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, auth: Authorised, page: str, build: Callable[[], dict[str, Any]], *parts: Any) -> dict[str, Any]:
+    def _key(self, auth: Authorised, page: str, parts: tuple[Any, ...]) -> tuple[Any, ...]:
         who = auth.principal
         head = auth.ws.audit.head_seq()
         person = (who.name, who.role, tuple(sorted(who.memberships.items()))) if self.per_person else ()
-        key = (page, *person, head, dt.date.today(), *parts)
+        return (page, *person, head, dt.date.today(), *parts)
+
+    def peek(self, auth: Authorised, page: str, *parts: Any) -> dict[str, Any] | None:
+        """What :meth:`get` would return without building: the kept context, or None."""
+        key = self._key(auth, page, parts)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def get(self, auth: Authorised, page: str, build: Callable[[], dict[str, Any]], *parts: Any) -> dict[str, Any]:
+        key = self._key(auth, page, parts)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
