@@ -53,3 +53,18 @@ def test_heat_map_and_stale_requests_follow_each_change(workspace: Workspace) ->
         ws.risks.update("release", 1, {"likelihood": 3})  # what the approval froze changes
         assert [a["stale"] for a in owner.get("/approvals.json").json()["table"]["rows"]] == [True]
         assert owner.get("/index.json").json()["risk_heat_map"]["counts"][1][2] == 1
+
+
+def test_a_read_only_request_reads_the_ledgers_head_once_one_that_may_write_each_time(workspace: Workspace) -> None:
+    """The page caches are keyed by the ledger's head: a GET reads it once (a page looks up a dozen cached parts), a
+    request that may change something reads it every time, so what it caches after its change has the new head."""
+    from assay.server.deps import Authorised
+    from assay.services.access import Principal
+
+    who = Principal("admin", "admin", {})
+    before = workspace.audit.head_seq()
+    reading, writing = Authorised(who, workspace, reads_only=True), Authorised(who, workspace)
+    assert reading.head() == writing.head() == before
+    workspace.systems.create({"name": "later", "eu_ai_act_category": "minimal"})
+    assert reading.head() == before  # as the request first saw it
+    assert writing.head() == workspace.audit.head_seq() > before

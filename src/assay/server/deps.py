@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -78,10 +78,23 @@ def principal(request: Request, ws: Annotated[Workspace, Depends(workspace)]) ->
 
 @dataclass(frozen=True)
 class Authorised:
-    """The principal, allowed to call this route, and the workspace acting as them."""
+    """The principal, allowed to call this route, and the workspace acting as them. ``reads_only``: the request
+    changes nothing (a GET), so the ledger's head it first reads stays its head (:meth:`head`)."""
 
     principal: Principal
     ws: Workspace
+    reads_only: bool = False
+    _heads: list[int] = field(default_factory=list, compare=False, repr=False)
+
+    def head(self) -> int:
+        """The ledger's head: the key of the page caches. A request that only reads reads it once (a page looks up
+        a dozen cached parts; on PostgreSQL each read was a session of its own); one that may write reads it each
+        time, so what it caches after its change is keyed by the head after it."""
+        if not self.reads_only:
+            return self.ws.audit.head_seq()
+        if not self._heads:
+            self._heads.append(self.ws.audit.head_seq())
+        return self._heads[0]
 
 
 def authorise(request: Request, who: Principal, ws: Workspace) -> Authorised:
@@ -98,7 +111,8 @@ def authorise(request: Request, who: Principal, ws: Workspace) -> Authorised:
     if not allowed(who, action, system):
         where = f" on system {system!r}" if system else ""
         raise PermissionDenied(f"{who.name} ({who.role}) may not {action}{where}")
-    return Authorised(who, ws.authenticated_as(who.name))  # the password, session or token was checked above
+    reads_only = request.method in ("GET", "HEAD")
+    return Authorised(who, ws.authenticated_as(who.name), reads_only)  # the credential was checked above
 
 
 async def authorised(

@@ -122,7 +122,7 @@ class PageCache:
 
     def _key(self, auth: Authorised, page: str, parts: tuple[Any, ...]) -> tuple[Any, ...]:
         who = auth.principal
-        head = auth.ws.audit.head_seq()
+        head = auth.head()
         person = (who.name, who.role, tuple(sorted(who.memberships.items()))) if self.per_person else ()
         return (page, *person, head, dt.date.today(), *parts)
 
