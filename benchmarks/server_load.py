@@ -198,7 +198,6 @@ else:  # the benchmark itself
     import pandas as pd
     import psutil
 
-    import assay
     from assay.config import load_settings
     from assay.services.workspace import Workspace
 
@@ -213,13 +212,9 @@ else:  # the benchmark itself
 
     def assessment_document() -> dict[str, Any]:
         """A real result document (two groups, a score, 200 bootstrap replicates), recorded many times."""
-        rng = np.random.default_rng(7)
-        n = 3000
-        group = rng.choice(["a", "b"], n, p=[0.6, 0.4])
-        score = np.clip(rng.beta(4, 3, n) - 0.1 * (group == "b"), 0, 1).round(5)
-        label = (rng.random(n) < score).astype(int)
-        frame = pd.DataFrame({"g": group, "y": label, "p": score})
-        return assay.assess(frame, label="y", facets={"g": ["b"]}, score="p", bootstrap=200).to_dict()
+        from web_pages import assessment_document as document  # one recipe for the benchmarks' documents
+
+        return document(n=3000, bootstrap=200)
 
     def seed(ws: Workspace, systems: int) -> list[dict[str, Any]]:
         """Records for ``systems`` AI systems, and the people who use them (with a token and a session each)."""

@@ -83,15 +83,15 @@ REVIEW_CONFIG = "sla: 4h\nrules:\n  - name: audit\n    sample: 1.0\n"
 # -- the workspace ---------------------------------------------------------------------------------------------------
 
 
-def assessment_document() -> dict[str, Any]:
-    """A real result document (two groups, a score, 50 bootstrap replicates), recorded for every system."""
+def assessment_document(n: int = 2000, bootstrap: int = 50) -> dict[str, Any]:
+    """A real result document (``n`` rows in two groups, a score, ``bootstrap`` replicates), recorded for every
+    system (and by benchmarks/server_load.py)."""
     rng = np.random.default_rng(7)
-    n = 2000
     group = rng.choice(["a", "b"], n, p=[0.6, 0.4])
     score = np.clip(rng.beta(4, 3, n) - 0.1 * (group == "b"), 0, 1).round(5)
     label = (rng.random(n) < score).astype(int)
     frame = pd.DataFrame({"g": group, "y": label, "p": score})
-    return assay.assess(frame, label="y", facets={"g": ["b"]}, score="p", bootstrap=50).to_dict()
+    return assay.assess(frame, label="y", facets={"g": ["b"]}, score="p", bootstrap=bootstrap).to_dict()
 
 
 def seed(ws: Workspace, systems: int, risks: int) -> dict[str, Any]:
