@@ -10,25 +10,14 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
 from assay.server.pages_admin import action_words, type_words
 from assay.services.workspace import Workspace
 from assay.store import audit as audit_store
 from assay.store.audit import EventFilter
-from tests.support.server import PASSWORD, serving
-
-Served = tuple[TestClient, dict[str, str], Workspace]
-HTML = {"Accept": "text/html"}
-
-
-@pytest.fixture
-def served(workspace: Workspace) -> Iterator[Served]:
-    with serving(workspace) as server:
-        yield server
+from tests.support.server import HTML, PASSWORD, Served
 
 
 def _login(client: TestClient, name: str, password: str = PASSWORD) -> str:

@@ -17,11 +17,9 @@ from fastapi.testclient import TestClient
 
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
-from tests.support.server import PASSWORD, serving
+from tests.support.server import HTML, PASSWORD, Served, serving
 
-Served = tuple[TestClient, dict[str, str], Workspace]
 DOC = {"schema": "assay.assessment", "schema_version": 1, "spec": {"predicted": "p"}, "data": {}}
-HTML = {"Accept": "text/html"}
 
 
 @pytest.fixture

@@ -9,27 +9,17 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Match
 
 from assay.server.pages_controls import anchor
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
-from tests.support.server import PASSWORD, serving
+from tests.support.server import HTML, PASSWORD, Served
 
-Served = tuple[TestClient, dict[str, str], Workspace]
-HTML = {"Accept": "text/html"}
 CONTROL = "A.6.2.4"  # release's assessment is linked to it by the evidence rules (evidence 1)
-
-
-@pytest.fixture
-def served(workspace: Workspace) -> Iterator[Served]:
-    with serving(workspace) as server:
-        yield server
 
 
 def _as(client: TestClient, name: str) -> TestClient:

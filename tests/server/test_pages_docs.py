@@ -6,23 +6,11 @@ models page. The real app over a real workspace (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 
 from assay.server.pages_docs import gap_link
-from assay.services.workspace import Workspace
-from tests.support.server import serving
-
-Served = tuple[TestClient, dict[str, str], Workspace]
-HTML = {"Accept": "text/html"}
-
-
-@pytest.fixture
-def served(workspace: Workspace) -> Iterator[Served]:
-    with serving(workspace) as server:
-        yield server
+from tests.support.server import HTML, Served
 
 
 def _as(tokens: dict[str, str], name: str) -> dict[str, str]:

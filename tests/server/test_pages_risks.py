@@ -11,23 +11,12 @@ import datetime as dt
 import html
 import io
 import re
-from collections.abc import Iterator
 
-import pytest
 from fastapi.testclient import TestClient
 
 from assay.governance.records import IMPACT_GUIDANCE, IMPACT_HEADINGS
-from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
-from tests.support.server import PASSWORD, serving
-
-Served = tuple[TestClient, dict[str, str], Workspace]
-
-
-@pytest.fixture
-def served(workspace: Workspace) -> Iterator[Served]:
-    with serving(workspace) as server:
-        yield server
+from tests.support.server import PASSWORD, Served
 
 
 def _login(client: TestClient, name: str) -> str:

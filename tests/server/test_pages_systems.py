@@ -14,9 +14,7 @@ from fastapi.testclient import TestClient
 
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
-from tests.support.server import PASSWORD, serving
-
-Served = tuple[TestClient, dict[str, str], Workspace]
+from tests.support.server import PASSWORD, Served, serving
 
 
 @pytest.fixture

@@ -12,6 +12,11 @@ from fastapi.testclient import TestClient
 from assay.server import create_app
 from assay.services.workspace import Workspace
 
+#: what ``serving`` yields: the client, the tokens by person, the workspace
+Served = tuple[TestClient, dict[str, str], Workspace]
+#: the Accept header of a browser asking for a page
+HTML = {"Accept": "text/html"}
+
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "auditor", "owner", "approver", "overseer", "reviewer", "viewer", "stranger")
 
