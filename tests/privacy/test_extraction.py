@@ -115,9 +115,11 @@ def test_a_simple_served_model_is_extracted_with_few_queries_and_a_harder_one_ne
 def test_a_label_only_endpoint_and_labels_only_by_choice(served: dict[str, ModelEndpoint], rows: pd.DataFrame) -> None:
     words = _extract(served["labels"], rows, label="income", positive=">50K")
     result = words["result"]
-    assert result["answers"] == "label" and result["exposure"] == "high"
-    assert all(p["probability_error"] is None for p in result["curve"])
-    assert max(p["agreement"] for p in result["curve"]) >= 0.95
+    assert result["answers"] == "label" and all(p["probability_error"] is None for p in result["curve"])
+    # a label says less than a probability: the same logistic model served with labels is copied closely (0.95)
+    # within 400 queries but not to the stated 0.99, where its probabilities gave that within 50
+    assert max(p["agreement"] for p in result["curve"]) >= 0.95 and result["exposure"] == "low"
+    assert _extract(served["labels"], rows, label="income", positive=">50K", agreement=0.95)["status"] == "fail"
     assert 0.7 < result["curve"][-1]["accuracy"] < 0.95 and 0.7 < result["target_accuracy"] < 0.95
 
     chosen = _extract(served["simple"], rows, answers="label")  # a probability endpoint, read as labels
@@ -156,12 +158,12 @@ def test_the_kind_runs_on_registered_inputs_and_is_recorded_as_evidence(
     workspace.models.register_version("credit", {"model": "scorer", "version": "1"}, artifact=model)
     stages: list[str] = []
     target = Target("credit", "public@1", model_version="scorer@1")
-    run = workspace.runs.run("extraction", target, {"budgets": [20, 50], "evaluation": 200, "label": "y"},
+    run = workspace.runs.run("extraction", target, {"budgets": [50, 100], "evaluation": 200, "label": "y"},
                              progress=stages.append)  # fmt: skip
     document = run.recorded.document
-    assert document["schema"] == "assay.extraction" and document["status"] == "fail"
-    assert document["result"]["queries"] == {"attack": 50, "evaluation": 200, "total": 250, "max_queries": 5000}
-    assert "budget 50: training the surrogates" in stages and stages[-1] == "recording"
+    assert document["schema"] == "assay.extraction" and document["status"] == "fail", document["result"]["curve"]
+    assert document["result"]["queries"] == {"attack": 100, "evaluation": 200, "total": 300, "max_queries": 5000}
+    assert "budget 100: training the surrogates" in stages and stages[-1] == "recording"
     evidence = workspace.controls.list_evidence("credit", "nist-ai-rmf", "MEASURE 2.7")
     assert [(e.assessment_id, e.rule) for e in evidence] == [(run.recorded.id, "extraction")]
 
@@ -179,7 +181,7 @@ def test_agreement_that_a_constant_answer_gives_is_not_exposure() -> None:
         hashed = (np.abs(x["a"].to_numpy()) * 1e6).astype(np.int64) % 25 == 0
         return np.where(hashed, 0.9, 0.1)
 
-    options = {"budgets": [50, 200, 1000], "evaluation": 1000, "seed": 0}
+    options = {"budgets": [50, 200, 1000], "evaluation": 1000, "seed": 0, "agreement": 0.95}
     model = load_model(rare, feature_names=["a", "b"], output="probability")
     document = compute("extraction", Inputs(frame, model=model), options).to_dict()
     result = document["result"]
@@ -187,3 +189,24 @@ def test_agreement_that_a_constant_answer_gives_is_not_exposure() -> None:
     assert result["exposure"] == "low" and result["reached_at"] is None and document["status"] == "pass"
     assert all(point["balanced_agreement"] < 0.6 for point in result["curve"]), result["curve"]  # reported
     assert "a constant answer agrees" in document["summary"]
+
+
+def test_a_linear_model_is_copied_whole_though_some_answers_are_clipped() -> None:
+    """A logistic model whose log-odds reach far beyond the answers' clip (0.999999) on a few rows, as adult's
+    capital gains do: fitted as if those rows sat at the clip, the linear copy bent from 1.000 at 200 queries to
+    0.973 at 1,000 (benchmarks/verdicts.py, adult's planted logistic regression); fitted on the other answers it
+    stays exact."""
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=4000), rng.normal(size=4000)
+    b[rng.random(4000) < 0.03] *= 40  # a heavy tail: log-odds up to about +-100 on 3 % of the rows
+    frame = pd.DataFrame({"a": a, "b": b})
+
+    def linear(x: pd.DataFrame) -> np.ndarray:
+        return np.asarray(1 / (1 + np.exp(-(1.5 * x["a"].to_numpy() + 0.8 * x["b"].to_numpy() - 0.3))))
+
+    model = load_model(linear, feature_names=["a", "b"], output="probability")
+    options = {"budgets": [100, 1000, 2000], "evaluation": 1000, "surrogate": "linear", "seed": 0}
+    document = compute("extraction", Inputs(frame, model=model), options).to_dict()
+    curve = document["result"]["curve"]
+    assert all(point["agreement"] >= 0.995 for point in curve), curve
+    assert document["result"]["reached_at"] == 100 and document["status"] == "fail"

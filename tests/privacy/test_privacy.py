@@ -110,6 +110,19 @@ def test_planted_poisoning_is_found_and_named_by_position() -> None:
     assert "ultraviolet" not in json.dumps(document)  # rows by position, never by value
 
 
+@pytest.mark.realdata
+def test_ordinary_noise_in_a_dense_region_is_not_a_label_flip_cluster(shared_data: Path) -> None:
+    """Credit default's clean rows: the defaults the regression finds unlikely chain into groups of 51-92 rows
+    (each other's neighbours), but where they sit most neighbours did not default (22-29 %); a flipped region holds
+    its neighbourhood (51-61 %). Before the majority rule this was a false alarm on 5 of 6 samples."""
+    frame = pd.read_csv(shared_data / "credit_card_default/UCI_Credit_Card.csv").drop(columns=["ID"])
+    for column in ("X2", "X3", "X4"):  # codes, not quantities
+        frame[column] = frame[column].map(lambda v: f"{v:g}")
+    document = poisoning_indicators(frame, label="Y", sample=15_000, seed=0).to_dict()
+    assert document["result"]["label_flip_clusters"] == [], document["summary"]
+    assert document["spec"]["cluster_neighbour_share"] == 0.5
+
+
 def test_anonymisation_reaches_k_and_pseudonymises_with_the_key() -> None:
     frame = pd.DataFrame({
         "id": [f"p{i}" for i in range(400)], "age": np.arange(400) % 70 + 18,

@@ -144,6 +144,16 @@ def test_a_clean_stream_arrives_whole_with_its_marker(plain: Proxy, upstream: Op
     assert plain.recorded[-1][0].source == "OUTPUT" and plain.recorded[-1][0].outputs == (reply,)
 
 
+def test_a_finished_stream_gives_its_upstream_connection_back(plain: Proxy, upstream: OpenAIServer) -> None:
+    """A stream read to its end leaves the connection to the upstream open for the next request (one left unread
+    after ``data: [DONE]`` was closed, and every stream paid for a new connection)."""
+    upstream.replies = {"Hours?": "We open at nine. We close at five."}
+    for _ in range(3):
+        assert plain.stream("Hours?")[0] == "We open at nine. We close at five."
+    peers = [r.peer for r in upstream.requests if r.path == "/v1/chat/completions"]
+    assert len(peers) == 3 and len(set(peers)) == 1, peers
+
+
 def test_other_paths_pass_through_and_unguarded_generation_is_refused(plain: Proxy, upstream: OpenAIServer) -> None:
     models = plain.client.get("/v1/models", headers={"Authorization": "Bearer app-key"})
     assert models.status_code == 200 and models.json()["data"][0]["id"] == "fake-model"

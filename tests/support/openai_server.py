@@ -31,7 +31,8 @@ statuses to answer (with an OpenAI-shaped error) before answering properly, one 
 -> status | None`` fails the chat requests it chooses, every time; ``cut_after`` (a number of streamed chunks of
 text or arguments) makes every stream break off there (the connection dropped, as when a server dies).
 
-What it received is kept: ``requests`` lists every request (:class:`Received`: method, path, headers, JSON body),
+What it received is kept: ``requests`` lists every request (:class:`Received`: method, path, headers, JSON body,
+the client's address and port, which tells connections apart),
 ``chats`` the bodies of the chat requests, ``last_user`` the last user message of each. Use it as a context manager
 (or ``start``/``stop``)::
 
@@ -77,6 +78,7 @@ class Received:
     path: str
     headers: Mapping[str, str]
     body: Any  # the JSON body (None when there was none or it was not JSON)
+    peer: str | None = None  # the client's address and port ("127.0.0.1:PORT"): one per connection
 
 
 def free_port() -> int:
@@ -232,7 +234,8 @@ class OpenAIServer:
         except ValueError:
             body = None
         with self._lock:
-            self.requests.append(Received(request.method, request.url.path, dict(request.headers), body))
+            peer = None if request.client is None else f"{request.client.host}:{request.client.port}"
+            self.requests.append(Received(request.method, request.url.path, dict(request.headers), body, peer))
             return body, (self.fail_next.pop(0) if self.fail_next else None)
 
     def _answer(self, request: dict[str, Any]) -> Reply:

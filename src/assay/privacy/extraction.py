@@ -266,7 +266,7 @@ def extraction(
     label: Label | None = None,
     budgets: Sequence[int] = DEFAULT_BUDGETS,
     evaluation: int = 1000,
-    agreement: float = 0.95,
+    agreement: float = 0.99,
     high_exposure: int = 1000,
     max_queries: int = 5000,
     surrogate: str = "both",
@@ -391,9 +391,15 @@ def extraction(
             target = (p_judged > 0.5).astype(np.int64)
             decided: dict[str, np.ndarray] = {}
             errors: dict[str, float] = {}
+            # the linear surrogate is fitted on the answers inside (eps, 1 - eps): a clipped answer only says its
+            # log-odds lie beyond the clip, and fitted as if at it, a few rows far out (adult's capital gains) bend a
+            # logistic model's copy from agreement 1.000 at 200 queries to 0.973 at 1,000
+            inside = (answered > _EPS) & (answered < 1 - _EPS)
+            unclipped = inside if inside.sum() >= max(10, budget // 2) else np.ones(budget, dtype=bool)
             for name in SURROGATES[surrogate]:
+                rows = unclipped if name == "linear" else np.ones(budget, dtype=bool)
                 predicted = _fit_predict(_surrogate(name, "probability", numeric, text, budget, seed),
-                                         x_pool.iloc[:budget], z, x_judged).astype(np.float64)  # fmt: skip
+                                         x_pool.iloc[:budget][rows], z[rows], x_judged).astype(np.float64)  # fmt: skip
                 decided[name] = (predicted > 0).astype(np.int64)
                 errors[name] = float(np.mean(np.abs(1 / (1 + np.exp(-predicted)) - p_judged)))
             target_positive = target

@@ -6,8 +6,11 @@ computed:
 
 * **label-flip clusters** — rows whose label a cross-validated logistic regression finds very unlikely
   (probability of the given label below 0.1) *and* that are each other's nearest neighbours with the same label: a
-  connected group of at least ``min_cluster`` such rows is what flipping the labels of a region looks like (isolated
-  unlikely labels are ordinary noise and are not reported);
+  connected group of at least ``min_cluster`` such rows whose label is also the commonest among their neighbours
+  (more than half of them) is what flipping the labels of a region looks like: there the flipped label holds the
+  neighbourhood. Isolated unlikely labels are ordinary noise and are not reported, nor are the chains that ordinary
+  noise forms in a dense region, where the label stays a minority among the neighbours (credit default's clean rows:
+  groups of 51-92 unlikely defaults holding 22-29 % of their neighbourhood; planted flipped regions 51-61 %);
 * **influential outliers** — rows whose Cook's distance in the fitted logistic regression (of the label; with more
   than two classes, the commonest against the rest) is above ``max_cook``: one row that moves the fitted model by
   itself. The leverage is that of the penalised fit scikit-learn makes (L2, C = 1), capped at 0.99, so a row alone
@@ -42,6 +45,8 @@ __all__ = ["SCHEMA", "Poisoning", "poisoning_indicators"]
 
 SCHEMA: Final = "assay.poisoning"
 UNLIKELY: Final = 0.1  # probability of the given label below which a row is a label-flip suspect
+#: the share of a group's neighbours carrying its label above which the group is a label-flip cluster (a majority)
+HOLDS: Final = 0.5
 NEAR: Final = 0.01  # distance (standardised units) below which two rows are near-duplicates
 MAX_LEVELS: Final = 50  # columns with more values are not searched for trigger values
 MAX_LISTED: Final = 100  # positions listed per finding
@@ -217,11 +222,13 @@ def poisoning_indicators(
     edges = [(int(i), int(j)) for i in nodes for j in near[i] if suspect[j] and y[j] == y[i]]
     clusters: list[dict[str, Any]] = []
     for component in _components(edges, nodes):
-        if len(component) >= min_cluster:
+        held = float((y[near[component]] == y[component[0]]).mean())  # its label's share of the neighbours
+        if len(component) >= min_cluster and held > HOLDS:
             clusters.append({
                 "rows": len(component),
                 "label": str(classes[y[component[0]]]),
                 "mean_probability_of_label": round(float(given[component].mean()), 4),
+                "neighbour_share": round(held, 4),
                 "positions": _positions(component, positions),
             })  # fmt: skip
     clusters.sort(key=lambda c: -len(c["positions"]))
@@ -276,6 +283,7 @@ def poisoning_indicators(
             "trigger_gap": trigger_gap,
             "seed": seed,
             "unlikely_label_probability": UNLIKELY,
+            "cluster_neighbour_share": HOLDS,
             "near_duplicate_distance": NEAR,
             "model": "logistic regression, out-of-fold (median-imputed standardised numbers, one-hot text)",
         },
