@@ -235,6 +235,46 @@ def test_the_risks_an_approval_freezes_are_their_recorded_state(ws: Workspace) -
         assert expected[risks[0].system_id][0]["review_date"] == "2027-01-31"  # dates as the ledger writes them
 
 
+def test_digests_kept_across_changes_are_the_digests_made_afresh(ws: Workspace, people: People) -> None:
+    """The approval digests kept from one head of the ledger to the next (only what the events since touch is
+    digested again) must equal digests made from nothing after every kind of change: a risk added or edited, an
+    assessment recorded, another system's change, a new model; and a change to one system leaves the other's kept."""
+    from assay.services import approvals
+
+    ws.systems.create({"name": "other", "eu_ai_act_category": "minimal"})
+    ws.models.register_version("other", {"model": "gb", "version": "1"})
+    ws.assessments.record("other", DOC, model_version="gb@1")
+    ws.approvals.request("release", "lr@1", "production")
+    ws.approvals.request("other", "gb@1", "production")
+    risk = {"title": "Drift", "source": "model", "likelihood": 2, "impact": 3, "treatment": "mitigate"}
+
+    def listed() -> dict[str, tuple[str | None, bool]]:
+        return {v.system: (v.current_digest, v.stale) for v in ws.approvals.list()}
+
+    def afresh() -> dict[str, tuple[str | None, bool]]:
+        approvals._DIGESTS.clear()
+        return listed()
+
+    first = afresh()
+    assert listed() == first and not any(stale for _, stale in first.values())
+    added = ws.risks.add("release", risk)
+    kept = listed()
+    assert kept["release"][1] and kept["other"] == first["other"]  # only release was digested again
+    assert kept == afresh()
+    steps = [
+        lambda: ws.risks.update("release", added.id, {"likelihood": 4}),
+        lambda: ws.assessments.record("other", DOC, model_version="gb@1"),
+        lambda: ws.risks.add("other", {**risk, "title": "Other's"}),
+        lambda: ws.models.register_version("release", {"model": "new", "version": "1"}),
+        lambda: ws.risks.update("release", added.id, {"title": "Renamed"}),
+    ]
+    for step in steps:
+        listed()  # kept at the head before the change
+        step()
+        assert listed() == afresh()
+    assert all(stale for _, stale in listed().values())
+
+
 # -- a high-risk system: the policy's number of approvals, its gate, waivers, on_change -------------------------
 
 

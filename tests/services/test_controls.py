@@ -529,3 +529,50 @@ def test_the_guide_documents_every_option() -> None:
             for opt in [*param.opts, *param.secondary_opts]:
                 if opt.startswith("--") and opt != "--help":
                     assert f"`{opt}" in text or f"{opt}`" in text or f" {opt}" in text, (name, opt)
+
+
+def test_entries_kept_across_changes_are_the_entries_judged_afresh(ws: Workspace, people: People) -> None:
+    """Readiness of every system keeps each system's entries from one head of the ledger to the next, judging again
+    only the systems the events since touched: after every kind of change (a status, evidence attached and revoked,
+    the system made generative, another system's change, a risk) the documents equal those judged from nothing, and
+    a change elsewhere leaves a system's entries kept (the same objects)."""
+    from assay.services import controls
+
+    ws.systems.create({**SYSTEM, "name": "other"})
+    frameworks = ("iso42001", "nist-ai-rmf", "nist-ai-600-1")
+
+    def judged() -> dict[str, Any]:
+        documents = ws.controls.readiness_of(None, frameworks)
+        return {f: [dict(s.items()) for s in d["systems"]] for f, d in documents.items()}
+
+    def afresh() -> dict[str, Any]:
+        controls._ENTRIES.clear()
+        return judged()
+
+    first = afresh()
+    assert judged() == first
+    kept = dict(next(iter(controls._ENTRIES.values()))[2])
+    ws.controls.set_status("release", "iso42001", "A.9.2", implementation="implemented")
+    changed = judged()
+    after = next(iter(controls._ENTRIES.values()))[2]
+    other = next(s.id for s in ws.systems.list() if s.name == "other")
+    assert [key for key in kept if after[key] is kept[key]] == [key for key in kept if key[0] == other]  # reused
+    assert changed == afresh() != first
+    assessment = ws.assessments.record("release", DOCUMENT)
+    steps = [
+        lambda: ws.controls.add_evidence(
+            "release", "iso42001", "A.9.2", kind="assessment", assessment_id=assessment.id
+        ),
+        lambda: ws.controls.set_status("other", "nist-ai-rmf", "GOVERN 1.1", implementation="implemented"),
+        lambda: people("alice", release="owner").controls.revoke_evidence(
+            "release", ws.controls.list_evidence("release")[0].id, reason="wrong"
+        ),
+        lambda: ws.systems.update("other", {"generative": True, "disclosure": "You are talking to an AI."}),
+        lambda: ws.risks.add(
+            "release", {"title": "Drift", "source": "model", "likelihood": 2, "impact": 3, "treatment": "mitigate"}
+        ),
+    ]
+    for step in steps:
+        judged()  # kept at the head before the change
+        step()
+        assert judged() == afresh()

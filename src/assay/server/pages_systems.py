@@ -230,8 +230,22 @@ _LIST_COLUMNS: Final = (
 )
 
 
+def _listed(ws: Workspace, auth: Auth, shared: PageCache) -> dict[str, Any]:
+    """What the list of systems shows of each, the same whoever asks: the open risks and the ISO/IEC 42001 share
+    (the dashboard's overview holds more: three frameworks, the management system, the approvals)."""
+    judged = _readiness_shares(auth, shared, ("iso42001",))
+    return {
+        "systems": ws.systems.list(),
+        "open_risks": {name: len(cells) for name, cells in ws.risks.cells(status="open").items()},
+        "shares": {name: shares.get("iso42001") for name, shares in judged.items()},
+    }
+
+
 def _system_rows(auth: Auth, request: Request) -> list[dict[str, Any]]:
-    overview, systems = _visible_overview(auth, request)
+    shared = shared_cache(request)
+    listed = shared.get(auth, "systems", lambda: _listed(_everything(request), auth, shared))
+    visible = auth.principal.systems()
+    systems = [s for s in listed["systems"] if visible is None or s.name in visible]
     return [
         {
             "name": s.name,
@@ -240,8 +254,8 @@ def _system_rows(auth: Auth, request: Request) -> list[dict[str, Any]]:
             "annex_iii_title": ANNEX_III_AREAS.get(s.annex_iii_area or 0),
             "lifecycle_stage": s.lifecycle_stage,
             "owner": s.owner,
-            "open_risks": len(overview["risk_cells"][s.name]),
-            "readiness": overview["shares"][s.name].get("iso42001"),
+            "open_risks": listed["open_risks"].get(s.name, 0),
+            "readiness": listed["shares"].get(s.name),
             "generative": "yes" if s.generative else "no",
         }
         for s in systems

@@ -54,6 +54,7 @@ from assay.store.models import (
     ApprovalDecision,
     ApprovalRequest,
     Assessment,
+    AuditEvent,
     Evidence,
     Model,
     ModelVersion,
@@ -136,29 +137,85 @@ def _view(session: Session, request: ApprovalRequest) -> ApprovalView:
     return _views(session, [request])[0]
 
 
-# The current digest of each model version's approval state, per database, for one head of the ledger: every
-# change of what an approval freezes appends an audit event, so (database, head) identifies the digests. Filled by
-# reads only (a write transaction's session may hold changes not recorded yet); the dashboard and readiness list
-# every request several times per page, each digest costing the state of every risk of its system.
-_DIGESTS: weakref.WeakKeyDictionary[Any, tuple[int, dict[int, str]]] = weakref.WeakKeyDictionary()
+# The current digest of each model version's approval state, per database, at one head of the ledger. Every change of
+# what an approval freezes (a model version, its assessments, its system's risks) appends an audit event naming the
+# changed row (``object_type`` is its table), so at a newer head only the versions those events touch are digested
+# again: the events since the head kept are read (one range of the ledger's primary key), and each names a version,
+# an assessment (its version now, and any version it was kept under) or a risk (its system now, and any system it was
+# kept under: a deleted or moved row is still caught). Filled by reads only (a write transaction's session may hold
+# changes not recorded yet). The dashboard, readiness and approvals list every request; each digest costs the state
+# of every risk of its system (40 per system at 2,000 risks), so a change to one system no longer re-digests all.
+_DIGESTS: weakref.WeakKeyDictionary[Any, _Kept] = weakref.WeakKeyDictionary()
 _DIGESTS_LOCK = threading.Lock()
+#: Beyond this many events since the head kept, the digests are made anew (reading the events would cost more).
+_CATCH_UP: Final = 5_000
+_FROZEN_TABLES: Final = ("model_versions", "assessments", "risks", "models")
 
 
-def _known_digests(session: Session) -> tuple[int, dict[int, str]]:
-    """The ledger's head as this read sees it, and the digests known for it (a copy)."""
+@dataclass(frozen=True)
+class _Kept:
+    """The digests known at ``head`` and what each was made from: the version's system, the ids of the system's
+    risks and of the version's assessments."""
+
+    head: int
+    digests: dict[int, str]
+    systems: dict[int, int]  # version -> system
+    risks: dict[int, frozenset[int]]  # system -> its risks' ids
+    assessments: dict[int, frozenset[int]]  # version -> its assessments' ids
+
+
+def _known_digests(session: Session) -> tuple[int, _Kept | None, dict[int, str]]:
+    """The ledger's head as this read sees it, what is kept, and the digests still true at the head (a copy)."""
     head = audit.head_seq(session)
     with _DIGESTS_LOCK:
-        cached = _DIGESTS.get(session.get_bind())
-    return head, dict(cached[1]) if cached is not None and cached[0] == head else {}
+        kept = _DIGESTS.get(session.get_bind())
+    if kept is None or kept.head > head or head - kept.head > _CATCH_UP:
+        return head, None, {}
+    if kept.head == head:
+        return head, kept, dict(kept.digests)
+    touched: dict[str, set[int]] = {table: set() for table in _FROZEN_TABLES}
+    for table, object_id in session.execute(
+        select(AuditEvent.object_type, AuditEvent.object_id).where(
+            AuditEvent.seq > kept.head, AuditEvent.seq <= head, AuditEvent.object_type.in_(_FROZEN_TABLES)
+        )
+    ):
+        if not object_id.isdigit():  # pragma: no cover - these tables have integer keys
+            return head, None, {}
+        touched[table].add(int(object_id))
+    if touched["models"]:  # a model registered or changed (its system): rare, so everything is made anew
+        return head, None, {}
+    stale = set(touched["model_versions"])
+    if touched["assessments"]:
+        ids = touched["assessments"]
+        stale |= {v for v, held in kept.assessments.items() if held & ids}
+        now = session.execute(select(Assessment.model_version_id).where(Assessment.id.in_(ids))).scalars()
+        stale |= {v for v in now if v is not None}
+    if touched["risks"]:
+        ids = touched["risks"]
+        systems = {s for s, held in kept.risks.items() if held & ids}
+        systems |= set(session.execute(select(Risk.system_id).where(Risk.id.in_(ids))).scalars())
+        stale |= {v for v, system in kept.systems.items() if system in systems}
+    return head, kept, {v: d for v, d in kept.digests.items() if v not in stale}
 
 
-def _keep_digests(session: Session, head: int, digests: dict[int, str]) -> None:
+def _keep_digests(session: Session, head: int, kept: _Kept | None, digests: dict[int, str],
+                  made: dict[str, dict[int, Any]]) -> None:  # fmt: skip
+    """Keep ``digests`` (true at ``head``: those carried from ``kept`` and those ``made`` now, with what they were
+    made from), merged with what another read kept at the same head."""
     with _DIGESTS_LOCK:
         bind = session.get_bind()
-        cached = _DIGESTS.get(bind)
-        if cached is None or cached[0] <= head:
-            merged = {**cached[1], **digests} if cached is not None and cached[0] == head else dict(digests)
-            _DIGESTS[bind] = (head, merged)
+        current = _DIGESTS.get(bind)
+        if current is not None and current.head > head:
+            return  # a newer head is kept already
+        same = current if current is not None and current.head == head else None
+        layers = [layer for layer in (kept, same) if layer is not None]
+        _DIGESTS[bind] = _Kept(
+            head,
+            {**(same.digests if same else {}), **digests},
+            {k: v for layer in [*(x.systems for x in layers), made["systems"]] for k, v in layer.items()},
+            {k: v for layer in [*(x.risks for x in layers), made["risks"]] for k, v in layer.items()},
+            {k: v for layer in [*(x.assessments for x in layers), made["assessments"]] for k, v in layer.items()},
+        )
 
 
 def _views(session: Session, requests: Sequence[ApprovalRequest], *, read: bool = False) -> list[ApprovalView]:
@@ -167,7 +224,7 @@ def _views(session: Session, requests: Sequence[ApprovalRequest], *, read: bool 
     digests may be kept for the ledger's head it sees (see ``_DIGESTS``)."""
     if not requests:
         return []
-    head, known = _known_digests(session) if read else (0, {})
+    head, kept, known = _known_digests(session) if read else (0, None, {})
     version_ids = {r.model_version_id for r in requests}
     versions = {
         v.id: v for v in session.execute(select(ModelVersion).where(ModelVersion.id.in_(version_ids))).scalars()
@@ -198,7 +255,14 @@ def _views(session: Session, requests: Sequence[ApprovalRequest], *, read: bool 
         state = frozen(version, assessments.get(version_id, []), risks.get(models[version.model_id].system_id, []))
         known[version_id] = state_digest(state)
     if read and unknown:
-        _keep_digests(session, head, known)
+        made: dict[str, dict[int, Any]] = {
+            "systems": {v: models[versions[v].model_id].system_id for v in unknown},
+            "risks": {system: frozenset(r["id"] for r in states) for system, states in risks.items()},
+            "assessments": {v: frozenset(a for a, _ in assessments.get(v, [])) for v in unknown},
+        }
+        for system in {models[versions[v].model_id].system_id for v in unknown} - set(risks):
+            made["risks"][system] = frozenset()  # a system with no risk yet
+        _keep_digests(session, head, kept, known, made)
     views = []
     for request in requests:
         version = versions[request.model_version_id]

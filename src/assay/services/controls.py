@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import mimetypes
+import threading
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +48,8 @@ from assay.services import _lookup
 from assay.services._base import Listing, Service, listing
 from assay.services.access import require_role
 from assay.services.registry import store_artifact
-from assay.store.models import Assessment, ControlStatus, Evidence, System, utcnow
+from assay.store import audit
+from assay.store.models import Assessment, AuditEvent, ControlStatus, Evidence, System, utcnow
 
 if TYPE_CHECKING:
     pass
@@ -572,28 +575,31 @@ class Controls(Service):
                 if system is not None
                 else list(session.execute(select(System).order_by(System.name)).scalars())
             )
-            recorded = self._recorded(session, None if system is None else everyone[0])
+            # every system's entries: those kept from an earlier head that no event since touched, the rest read
+            head, kept = _kept_entries(session, day) if system is None else (0, {})
+            owners_of = {
+                name: [o for o in everyone if framework_applies(framework_id, o.name, generative=o.generative) is None]
+                if system is None
+                else everyone
+                for name, framework_id in ids.items()
+            }
+            wanted = {(o.id, ids[name]) for name, owners in owners_of.items() for o in owners}
+            missing = {sid for sid, fid in wanted if (sid, fid) not in kept}
+            recorded = self._recorded(session, None if system is None else everyone[0], only=missing)
             judged: dict[str, list[tuple[System, list[dict[str, Any]]]]] = {}
+            made: dict[tuple[int, str], list[dict[str, Any]]] = {}
             for name, framework_id in ids.items():
                 controls = counted_entries(framework_id)
-                owners = everyone
-                if system is None:
-                    owners = [
-                        o for o in owners if framework_applies(framework_id, o.name, generative=o.generative) is None
-                    ]
-                judged[name] = [
-                    (
-                        owner,
-                        self._entries(
-                            owner,
-                            controls,
-                            day,
-                            recorded,
-                            excluded=framework_applies(framework_id, owner.name, generative=owner.generative),
-                        ),
-                    )
-                    for owner in owners
-                ]
+                judged[name] = []
+                for owner in owners_of[name]:
+                    entries = kept.get((owner.id, framework_id))
+                    if entries is None:
+                        excluded = framework_applies(framework_id, owner.name, generative=owner.generative)
+                        entries = self._entries(owner, controls, day, recorded, excluded=excluded)
+                        made[(owner.id, framework_id)] = entries
+                    judged[name].append((owner, entries))
+            if system is None:
+                _keep_entries(session, head, day, {**kept, **made})
         approvals: dict[str, list[Any]] = {}
         for approval in self.ws.approvals.list(system):  # one pass for every system, not one per system
             approvals.setdefault(approval.system, []).append(approval)
@@ -687,15 +693,19 @@ class Controls(Service):
 
     @staticmethod
     def _recorded(
-        session: Session, owner: System | None
+        session: Session, owner: System | None, *, only: Iterable[int] | None = None
     ) -> tuple[dict[int, dict[tuple[str, str], ControlStatus]], dict[int, dict[tuple[str, str], list[Evidence]]]]:
-        """The recorded statuses and evidence of ``owner`` (every system when ``None``), by system id and entry:
-        two statements, however many systems."""
+        """The recorded statuses and evidence of ``owner`` (every system when ``None``, or those whose ids are
+        ``only``), by system id and entry: two statements, however many systems."""
         status_query = select(ControlStatus)
         evidence_query = select(Evidence).order_by(Evidence.id)
         if owner is not None:
             status_query = status_query.where(ControlStatus.system_id == owner.id)
             evidence_query = evidence_query.where(Evidence.system_id == owner.id)
+        elif only is not None:
+            chosen = set(only)
+            status_query = status_query.where(ControlStatus.system_id.in_(chosen))
+            evidence_query = evidence_query.where(Evidence.system_id.in_(chosen))
         statuses: dict[int, dict[tuple[str, str], ControlStatus]] = {}
         for row in session.execute(status_query).scalars():
             statuses.setdefault(row.system_id, {})[(row.framework, row.control_id)] = row
@@ -744,6 +754,64 @@ class Controls(Service):
                 }
             )
         return entries
+
+
+# Each system's readiness entries per framework (status, evidence and verdict of every counted control), per
+# database, at one head of the ledger and one day. They are made from the system's row (whether it is generative),
+# its control statuses and its evidence; every change of those appends an audit event naming the row (its table and
+# id), so at a newer head of the same day only the systems those events touch are judged again (a risk's review
+# date changed: none). Statuses and evidence are never deleted nor moved to another system; an event naming a row
+# that cannot be found drops everything, as does a gap of more than _CATCH_UP events. Kept by reads of every system
+# only; callers must not change the entries.
+_ENTRIES: weakref.WeakKeyDictionary[Any, tuple[int, dt.date, dict[tuple[int, str], list[dict[str, Any]]]]] = (
+    weakref.WeakKeyDictionary()
+)
+_ENTRIES_LOCK = threading.Lock()
+_CATCH_UP: Final = 5_000
+_JUDGED_TABLES: Final = ("systems", "control_statuses", "evidence")
+
+
+def _kept_entries(session: Session, day: dt.date) -> tuple[int, dict[tuple[int, str], list[dict[str, Any]]]]:
+    """The head this read sees and the entries kept that are still true at it (a copy of the mapping)."""
+    head = audit.head_seq(session)
+    with _ENTRIES_LOCK:
+        kept = _ENTRIES.get(session.get_bind())
+    if kept is None or kept[1] != day or kept[0] > head or head - kept[0] > _CATCH_UP:
+        return head, {}
+    if kept[0] == head:
+        return head, dict(kept[2])
+    touched: dict[str, set[int]] = {table: set() for table in _JUDGED_TABLES}
+    for table, object_id in session.execute(
+        select(AuditEvent.object_type, AuditEvent.object_id).where(
+            AuditEvent.seq > kept[0], AuditEvent.seq <= head, AuditEvent.object_type.in_(_JUDGED_TABLES)
+        )
+    ):
+        if not object_id.isdigit():  # pragma: no cover - these tables have integer keys
+            return head, {}
+        touched[table].add(int(object_id))
+    systems = set(touched["systems"])
+    for ids, query in (
+        (touched["control_statuses"], select(ControlStatus.id, ControlStatus.system_id)),
+        (touched["evidence"], select(Evidence.id, Evidence.system_id)),
+    ):
+        if ids:
+            rows = session.execute(query.where(query.selected_columns[0].in_(ids))).all()
+            if len(rows) < len(ids):
+                return head, {}  # a row gone: whose it was is not known
+            systems |= {system_id for _, system_id in rows}
+    return head, {key: entries for key, entries in kept[2].items() if key[0] not in systems}
+
+
+def _keep_entries(
+    session: Session, head: int, day: dt.date, entries: dict[tuple[int, str], list[dict[str, Any]]]
+) -> None:
+    """Keep ``entries``, true at ``head`` on ``day`` (those kept still true, and those made now)."""
+    with _ENTRIES_LOCK:
+        bind = session.get_bind()
+        current = _ENTRIES.get(bind)
+        if current is not None and (current[1], current[0]) > (day, head):
+            return  # a newer head (or day) is kept already
+        _ENTRIES[bind] = (head, day, entries)
 
 
 def counted_entries(framework: str) -> tuple[Control, ...]:
