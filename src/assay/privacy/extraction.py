@@ -397,9 +397,9 @@ def extraction(
             inside = (answered > _EPS) & (answered < 1 - _EPS)
             unclipped = inside if inside.sum() >= max(10, budget // 2) else np.ones(budget, dtype=bool)
             for name in SURROGATES[surrogate]:
-                rows = unclipped if name == "linear" else np.ones(budget, dtype=bool)
+                chosen = unclipped if name == "linear" else np.ones(budget, dtype=bool)
                 predicted = _fit_predict(_surrogate(name, "probability", numeric, text, budget, seed),
-                                         x_pool.iloc[:budget][rows], z[rows], x_judged).astype(np.float64)  # fmt: skip
+                                         x_pool.iloc[:budget][chosen], z[chosen], x_judged).astype(np.float64)  # fmt: skip
                 decided[name] = (predicted > 0).astype(np.int64)
                 errors[name] = float(np.mean(np.abs(1 / (1 + np.exp(-predicted)) - p_judged)))
             target_positive = target
