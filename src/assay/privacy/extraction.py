@@ -398,8 +398,8 @@ def extraction(
             unclipped = inside if inside.sum() >= max(10, budget // 2) else np.ones(budget, dtype=bool)
             for name in SURROGATES[surrogate]:
                 chosen = unclipped if name == "linear" else np.ones(budget, dtype=bool)
-                predicted = _fit_predict(_surrogate(name, "probability", numeric, text, budget, seed),
-                                         x_pool.iloc[:budget][chosen], z[chosen], x_judged).astype(np.float64)  # fmt: skip
+                learner = _surrogate(name, "probability", numeric, text, budget, seed)
+                predicted = _fit_predict(learner, x_pool.iloc[:budget][chosen], z[chosen], x_judged).astype(np.float64)
                 decided[name] = (predicted > 0).astype(np.int64)
                 errors[name] = float(np.mean(np.abs(1 / (1 + np.exp(-predicted)) - p_judged)))
             target_positive = target
