@@ -172,3 +172,31 @@ def test_per_column_sensitivity_ranks_the_column_the_model_relies_on_first(tmp_p
     off = compute("robustness", Inputs(frame, model=model), {**options, "per_column": False}).to_dict()
     assert off["result"]["columns"] is None
     assert off["result"]["corruptions"] == document["result"]["corruptions"]
+
+
+def test_a_model_that_refuses_corrupted_rows_is_a_finding_not_a_failed_run(tmp_path: Path) -> None:
+    """A one-hot pipeline that raises on a category it never saw (scikit-learn's default ``handle_unknown="error"``)
+    meets missing values: that corruption is reported refused, with the model's error, as a finding (the least
+    robust outcome), and every other corruption and column is still measured. Before, the whole run failed."""
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = _table()
+    rng = np.random.default_rng(3)
+    frame["y"] = (frame["x"] + (frame["colour"] == "red") + rng.normal(scale=0.3, size=len(frame)) > 0.5).astype(int)
+    strict = make_pipeline(make_column_transformer((OneHotEncoder(), ["colour"]), ("passthrough", ["x"])),
+                           LogisticRegression())  # fmt: skip
+    model = load_model(strict.fit(frame[["x", "colour"]], frame["y"]))
+    options = {"label": "y", "corruptions": ["noise", "missing"], "severities": [0.1, 0.2], "at": 0.2}
+    result = compute("robustness", Inputs(frame[["x", "colour", "y"]], model=model), options)
+    document = result.to_dict()
+    by_name = {c["name"]: c for c in document["result"]["corruptions"]}
+    assert all("refused" not in s and s["accuracy"] is not None for s in by_name["noise"]["severities"])
+    refused = by_name["missing"]["severities"]
+    assert all("unknown categories" in s["refused"] and s["accuracy"] is None for s in refused)
+    findings = [f for f in document["result"]["findings"] if f["kind"] == "refused"]
+    assert [f["severity"] for f in findings] == [0.1, 0.2] and document["status"] == "fail"
+    assert "the model refused the corrupted rows" in document["summary"]
+    assert {v["check_type"] for v in outcome(document)["violations"]} >= {"robustness_refused_check"}
+    report = KINDS["robustness"].write(result, tmp_path)["report"].read_text()
+    assert "the model refused these rows" in report
+    json.dumps(document, allow_nan=False)

@@ -22,11 +22,13 @@ def degradation_svg(corruption: Mapping[str, Any], clean: Mapping[str, Any]) -> 
     figure, axis = plt.subplots(figsize=(5.6, 3.2))
     steps = corruption["severities"]
     x = [0.0, *[s["severity"] for s in steps]]
-    axis.plot(x, [clean["accuracy"], *[s["accuracy"] for s in steps]], marker="o", linewidth=2.4, color="black",
-              label="all rows")  # fmt: skip
+    nan = float("nan")  # a severity whose rows the model refused: a gap in the line
+    overall = [clean["accuracy"], *[nan if s["accuracy"] is None else s["accuracy"] for s in steps]]
+    axis.plot(x, overall, marker="o", linewidth=2.4, color="black", label="all rows")
     for group in clean.get("groups") or []:
         value = group["value"]
-        line = [group["accuracy"], *[next(g["accuracy"] for g in s["groups"] if g["value"] == value) for s in steps]]
+        line = [group["accuracy"], *[next((g["accuracy"] for g in s["groups"] if g["value"] == value), nan)
+                                     for s in steps]]  # fmt: skip
         axis.plot(x, line, marker=".", linewidth=1.2, label=str(value)[:30])
     axis.set_xlabel("severity")
     axis.set_ylabel("accuracy")
@@ -56,9 +58,13 @@ def _sensitivity(columns: list[Mapping[str, Any]] | None) -> str:
         return ""
     rows = "".join(
         f"<tr><td>{c['rank']}</td><td>{html.escape(str(c['column']))}</td><td>{c['corruption']}</td>"
-        f"<td>{c['accuracy']}</td><td>{c['accuracy_drop']}</td><td>{c['max_DI_shift']}</td><td>"
-        + "; ".join(f"{html.escape(str(g['value']))}: {g['accuracy_drop']}, DI {g['DI']}" for g in c["groups"])
-        + "</td></tr>"
+        + (
+            f"<td colspan='4'>the model refused these rows: {html.escape(c['refused'])}</td></tr>"
+            if "refused" in c
+            else f"<td>{c['accuracy']}</td><td>{c['accuracy_drop']}</td><td>{c['max_DI_shift']}</td><td>"
+            + "; ".join(f"{html.escape(str(g['value']))}: {g['accuracy_drop']}, DI {g['DI']}" for g in c["groups"])
+            + "</td></tr>"
+        )
         for c in columns
     )
     return (
@@ -79,6 +85,10 @@ def _table(corruption: Mapping[str, Any]) -> str:
             f"{html.escape(str(g['value']))}: {g['accuracy']}, {g.get('excess_drop')}, {g.get('DI')}, {g.get('DPPL')}"
             for g in step["groups"]
         )
+        if "refused" in step:
+            rows.append(f"<tr><td>{step['severity']}</td><td colspan='4'>the model refused these rows: "
+                        f"{html.escape(step['refused'])}</td></tr>")  # fmt: skip
+            continue
         rows.append(f"<tr><td>{step['severity']}</td><td>{step['accuracy']}</td><td>{step['accuracy_drop']}</td>"
                     f"<td>{step['positive_rate']}</td><td>{groups}</td></tr>")  # fmt: skip
     return f"<table>{head}{''.join(rows)}</table>"

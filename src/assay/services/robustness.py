@@ -104,7 +104,7 @@ class Robustness:
         at = self.spec["at"]
         worst = max(
             ((c["name"], s["severity"], s["accuracy_drop"]) for c in self.corruptions for s in c["severities"]
-             if s["severity"] <= at),
+             if s["severity"] <= at and s["accuracy_drop"] is not None),
             key=lambda t: t[2], default=None,
         )  # fmt: skip
         worst_text = (
@@ -132,6 +132,13 @@ class Robustness:
             },
             "warnings": [n.to_dict() for n in self.notes],
         }
+
+
+def _refused(severity: float, exc: InvalidInput) -> dict[str, Any]:
+    """A severity (or column) whose corrupted rows the model refused (a one-hot encoder that meets a missing or
+    unseen category, a model that cannot take missing values): no figures, the model's error instead."""
+    return {"severity": severity, "accuracy": None, "positive_rate": None, "accuracy_drop": None, "groups": [],
+            "refused": str(exc)}  # fmt: skip
 
 
 def _figures(scored: _Scored, clean: _Scored | None) -> dict[str, Any]:
@@ -230,9 +237,19 @@ def robustness(
         for severity in severities:
             say(f"corrupting ({name}, severity {severity})")
             changed, touched = corrupt(rows, name, severity, chosen, seed=seed)
-            scored, _ = _score(model, changed[features], y, groups, values or [])
-            figures = {"severity": severity, **_figures(scored, clean)}
             judged = severity <= at
+            try:
+                scored, _ = _score(model, changed[features], y, groups, values or [])
+            except InvalidInput as exc:  # the model refuses the corrupted rows: the least robust outcome
+                per_severity.append(_refused(severity, exc))
+                if judged:
+                    findings.append({
+                        "kind": "refused", "corruption": name, "severity": severity, "subject": "", "value": None,
+                        "threshold": None,
+                        "description": f"{name} at severity {severity}: the model refused the corrupted rows ({exc})",
+                    })  # fmt: skip
+                continue
+            figures = {"severity": severity, **_figures(scored, clean)}
             drop = clean.accuracy - scored.accuracy
             if judged and drop > max_accuracy_drop:
                 findings.append({
@@ -322,7 +339,12 @@ def _sensitivity(
         corruption = _ALONE[kinds[column]]
         say(f"corrupting {column} alone ({corruption}, severity {severity})")
         changed, _ = corrupt(rows, corruption, severity, [column], seed=seed)
-        scored, _ = _score(model, changed[list(features)], y, groups, values)
+        try:
+            scored, _ = _score(model, changed[list(features)], y, groups, values)
+        except InvalidInput as exc:
+            out.append({"column": column, "type": kinds[column], "corruption": corruption, "max_DI_shift": None,
+                        **_refused(severity, exc)})  # fmt: skip
+            continue
         entry: dict[str, Any] = {
             "column": column, "type": kinds[column], "corruption": corruption, "severity": severity,
             "accuracy": _round(scored.accuracy), "accuracy_drop": _round(clean.accuracy - scored.accuracy),
@@ -344,7 +366,7 @@ def _sensitivity(
         entry["groups"] = group_rows
         entry["max_DI_shift"] = _round(max(shifts)) if shifts else None
         out.append(entry)
-    out.sort(key=lambda e: (-(e["accuracy_drop"] or 0.0), -(e["max_DI_shift"] or 0.0), e["column"]))
+    out.sort(key=lambda e: ("refused" not in e, -(e["accuracy_drop"] or 0.0), -(e["max_DI_shift"] or 0.0), e["column"]))
     for rank, entry in enumerate(out, 1):
         entry["rank"] = rank
     return tuple(out)
