@@ -475,10 +475,7 @@ def _documents(auth: Auth) -> dict[str, Any]:
 
 def _roles(auth: Auth) -> dict[str, Any]:
     ws = auth.ws
-    teams = []
-    for system in ws.systems.list():
-        members = [m.state() for m in ws.aims.teams.list(system.name)]
-        teams.append({"system": system.name, "members": members, "coverage": ws.aims.teams.coverage(system.name)})
+    teams = ws.aims.teams.overview([system.name for system in ws.systems.list()])
     return {"page": "aims-roles", "user": page_user(auth.principal), "roles": ws.aims.roles.list(), "teams": teams}
 
 

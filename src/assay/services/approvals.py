@@ -226,13 +226,17 @@ def _views(session: Session, requests: Sequence[ApprovalRequest], *, read: bool 
         return []
     head, kept, known = _known_digests(session) if read else (0, None, {})
     version_ids = {r.model_version_id for r in requests}
-    versions = {
-        v.id: v for v in session.execute(select(ModelVersion).where(ModelVersion.id.in_(version_ids))).scalars()
-    }
-    model_ids = {v.model_id for v in versions.values()}
-    models = {m.id: m for m in session.execute(select(Model).where(Model.id.in_(model_ids))).scalars()}
-    system_ids = {m.system_id for m in models.values()}
-    systems = {s.id: s for s in session.execute(select(System).where(System.id.in_(system_ids))).scalars()}
+    versions: dict[int, ModelVersion] = {}
+    models: dict[int, Model] = {}
+    systems: dict[int, System] = {}
+    owned = (
+        select(ModelVersion, Model, System)
+        .join(Model, Model.id == ModelVersion.model_id)
+        .join(System, System.id == Model.system_id)
+        .where(ModelVersion.id.in_(version_ids))
+    )  # one statement for the versions, their models and systems (each a round trip on PostgreSQL)
+    for version, model, owner in session.execute(owned).all():
+        versions[version.id], models[model.id], systems[owner.id] = version, model, owner
     decisions: dict[int, list[ApprovalDecision]] = {}
     for decision in session.execute(
         select(ApprovalDecision)
@@ -260,8 +264,8 @@ def _views(session: Session, requests: Sequence[ApprovalRequest], *, read: bool 
             "risks": {system: frozenset(r["id"] for r in states) for system, states in risks.items()},
             "assessments": {v: frozenset(a for a, _ in assessments.get(v, [])) for v in unknown},
         }
-        for system in {models[versions[v].model_id].system_id for v in unknown} - set(risks):
-            made["risks"][system] = frozenset()  # a system with no risk yet
+        for system_id in {models[versions[v].model_id].system_id for v in unknown} - set(risks):
+            made["risks"][system_id] = frozenset()  # a system with no risk yet
         _keep_digests(session, head, kept, known, made)
     views = []
     for request in requests:

@@ -139,6 +139,24 @@ class Teams(Service):
                 query = query.where(AimsTeamMember.active.is_(True))
             return list(session.execute(query.order_by(AimsTeamMember.person)).scalars())
 
+    def overview(self, systems: Sequence[str]) -> Sequence[dict[str, Any]]:
+        """Each of ``systems``' active members (:meth:`list`) and coverage (:meth:`coverage` at its default), in one
+        read: the roles page shows every system's team (two reads per system had cost 0.4-0.6 s for 50 systems on
+        PostgreSQL)."""
+        out = []
+        with self._read() as session:
+            for system in systems:
+                owner = org_system(session, system)
+                query = select(AimsTeamMember).where(
+                    AimsTeamMember.system_id == owner.id, AimsTeamMember.active.is_(True)
+                )
+                members = list(session.execute(query.order_by(AimsTeamMember.person)).scalars())
+                result = rules.coverage({m.person: list(m.disciplines) for m in members}, required_of(session, owner))
+                coverage = {"system": owner.name, "category": owner.eu_ai_act_category, "members": len(members),
+                            **result, "complete": not result["missing"]}  # fmt: skip
+                out.append({"system": owner.name, "members": [m.state() for m in members], "coverage": coverage})
+        return out
+
     def coverage(self, system: str, required: Sequence[str] | None = None) -> dict[str, Any]:
         """The disciplines the team of ``system`` covers (and by whom) and those missing against ``required``
         (default: what the system's production gate policy requires, else the default set): ``{"system",
