@@ -475,7 +475,7 @@ def _documents(auth: Auth) -> dict[str, Any]:
 
 def _roles(auth: Auth) -> dict[str, Any]:
     ws = auth.ws
-    teams = ws.aims.teams.overview([system.name for system in ws.systems.list()])
+    teams = ws.aims.teams.overview()
     return {"page": "aims-roles", "user": page_user(auth.principal), "roles": ws.aims.roles.list(), "teams": teams}
 
 

@@ -258,7 +258,7 @@ def _views(session: Session, requests: Sequence[ApprovalRequest], *, read: bool 
         version = versions[version_id]
         state = frozen(version, assessments.get(version_id, []), risks.get(models[version.model_id].system_id, []))
         known[version_id] = state_digest(state)
-    if read and unknown:
+    if read and (unknown or (kept is not None and kept.head != head)):  # kept at this head: no events read again
         made: dict[str, dict[int, Any]] = {
             "systems": {v: models[versions[v].model_id].system_id for v in unknown},
             "risks": {system: frozenset(r["id"] for r in states) for system, states in risks.items()},
