@@ -566,3 +566,23 @@ def store_head() -> str:
     from assay.store.migrate import head_revision
 
     return head_revision()
+
+
+def test_touched_names_the_rows_the_events_between_two_heads_changed(workspace: Workspace) -> None:
+    """What kept work must redo (the approval digests, the readiness entries): the rows of the tables asked for that
+    the events after one head up to another changed; None past the limit, where redoing costs less."""
+    from assay.store import audit
+
+    workspace.systems.create({"name": "one"})
+    with workspace.store.read() as session:
+        before = audit.head_seq(session)
+    risk = workspace.risks.add("one", {"title": "Drift", "source": "model", "likelihood": 2, "impact": 3,
+                                       "treatment": "mitigate"})  # fmt: skip
+    workspace.risks.update("one", risk.id, {"likelihood": 4})
+    workspace.systems.create({"name": "two"})
+    with workspace.store.read() as session:
+        after = audit.head_seq(session)
+        found = audit.touched(session, before, after, ("risks", "evidence"))
+        assert found == {"risks": {risk.id}, "evidence": set()}
+        assert audit.touched(session, after, after, ("risks",)) == {"risks": set()}
+        assert audit.touched(session, 0, audit.TOUCHED_LIMIT + 1, ("risks",)) is None

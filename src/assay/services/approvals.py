@@ -54,7 +54,6 @@ from assay.store.models import (
     ApprovalDecision,
     ApprovalRequest,
     Assessment,
-    AuditEvent,
     Evidence,
     Model,
     ModelVersion,
@@ -147,8 +146,6 @@ def _view(session: Session, request: ApprovalRequest) -> ApprovalView:
 # of every risk of its system (40 per system at 2,000 risks), so a change to one system no longer re-digests all.
 _DIGESTS: weakref.WeakKeyDictionary[Any, _Kept] = weakref.WeakKeyDictionary()
 _DIGESTS_LOCK = threading.Lock()
-#: Beyond this many events since the head kept, the digests are made anew (reading the events would cost more).
-_CATCH_UP: Final = 5_000
 _FROZEN_TABLES: Final = ("model_versions", "assessments", "risks", "models")
 
 
@@ -169,20 +166,12 @@ def _known_digests(session: Session) -> tuple[int, _Kept | None, dict[int, str]]
     head = audit.head_seq(session)
     with _DIGESTS_LOCK:
         kept = _DIGESTS.get(session.get_bind())
-    if kept is None or kept.head > head or head - kept.head > _CATCH_UP:
+    if kept is None or kept.head > head:
         return head, None, {}
     if kept.head == head:
         return head, kept, dict(kept.digests)
-    touched: dict[str, set[int]] = {table: set() for table in _FROZEN_TABLES}
-    for table, object_id in session.execute(
-        select(AuditEvent.object_type, AuditEvent.object_id).where(
-            AuditEvent.seq > kept.head, AuditEvent.seq <= head, AuditEvent.object_type.in_(_FROZEN_TABLES)
-        )
-    ):
-        if not object_id.isdigit():  # pragma: no cover - these tables have integer keys
-            return head, None, {}
-        touched[table].add(int(object_id))
-    if touched["models"]:  # a model registered or changed (its system): rare, so everything is made anew
+    touched = audit.touched(session, kept.head, head, _FROZEN_TABLES)
+    if touched is None or touched["models"]:  # a model registered or changed (its system): rare, all made anew
         return head, None, {}
     stale = set(touched["model_versions"])
     if touched["assessments"]:

@@ -49,7 +49,7 @@ from assay.services._base import Listing, Service, listing
 from assay.services.access import require_role
 from assay.services.registry import store_artifact
 from assay.store import audit
-from assay.store.models import Assessment, AuditEvent, ControlStatus, Evidence, System, utcnow
+from assay.store.models import Assessment, ControlStatus, Evidence, System, utcnow
 
 if TYPE_CHECKING:
     pass
@@ -761,13 +761,12 @@ class Controls(Service):
 # its control statuses and its evidence; every change of those appends an audit event naming the row (its table and
 # id), so at a newer head of the same day only the systems those events touch are judged again (a risk's review
 # date changed: none). Statuses and evidence are never deleted nor moved to another system; an event naming a row
-# that cannot be found drops everything, as does a gap of more than _CATCH_UP events. Kept by reads of every system
-# only; callers must not change the entries.
+# that cannot be found drops everything, as does a long gap (:func:`assay.store.audit.touched`). Kept by reads of
+# every system only; callers must not change the entries.
 _ENTRIES: weakref.WeakKeyDictionary[Any, tuple[int, dt.date, dict[tuple[int, str], list[dict[str, Any]]]]] = (
     weakref.WeakKeyDictionary()
 )
 _ENTRIES_LOCK = threading.Lock()
-_CATCH_UP: Final = 5_000
 _JUDGED_TABLES: Final = ("systems", "control_statuses", "evidence")
 
 
@@ -776,19 +775,13 @@ def _kept_entries(session: Session, day: dt.date) -> tuple[int, dict[tuple[int, 
     head = audit.head_seq(session)
     with _ENTRIES_LOCK:
         kept = _ENTRIES.get(session.get_bind())
-    if kept is None or kept[1] != day or kept[0] > head or head - kept[0] > _CATCH_UP:
+    if kept is None or kept[1] != day or kept[0] > head:
         return head, {}
     if kept[0] == head:
         return head, dict(kept[2])
-    touched: dict[str, set[int]] = {table: set() for table in _JUDGED_TABLES}
-    for table, object_id in session.execute(
-        select(AuditEvent.object_type, AuditEvent.object_id).where(
-            AuditEvent.seq > kept[0], AuditEvent.seq <= head, AuditEvent.object_type.in_(_JUDGED_TABLES)
-        )
-    ):
-        if not object_id.isdigit():  # pragma: no cover - these tables have integer keys
-            return head, {}
-        touched[table].add(int(object_id))
+    touched = audit.touched(session, kept[0], head, _JUDGED_TABLES)
+    if touched is None:
+        return head, {}
     systems = set(touched["systems"])
     for ids, query in (
         (touched["control_statuses"], select(ControlStatus.id, ControlStatus.system_id)),

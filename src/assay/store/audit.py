@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Row, Select, func, insert, select
@@ -52,6 +52,7 @@ __all__ = [
     "newest_events",
     "now_text",
     "record_migration",
+    "touched",
     "verify_database",
 ]
 
@@ -140,6 +141,27 @@ def head_seq(session: Session) -> int:
     """The last sequence number (0 when the ledger is empty), from the primary key index."""
     value = session.connection().execute(select(func.max(_EVENTS.c.seq))).scalar()
     return int(value or 0)
+
+
+#: Beyond this many events between two heads, :func:`touched` does not read them (redoing the work costs less).
+TOUCHED_LIMIT: Final = 5_000
+
+
+def touched(session: Session, after: int, up_to: int, tables: Sequence[str]) -> dict[str, set[int]] | None:
+    """The ids of the rows of ``tables`` that the events after ``after`` up to ``up_to`` changed, by table (one
+    range of the primary key): what work kept at head ``after`` must redo at ``up_to``. None when that cannot be
+    said cheaply or at all: more than :data:`TOUCHED_LIMIT` events between, or a row whose key is not one integer."""
+    if up_to - after > TOUCHED_LIMIT:
+        return None
+    found: dict[str, set[int]] = {table: set() for table in tables}
+    query = select(_EVENTS.c.object_type, _EVENTS.c.object_id).where(
+        _EVENTS.c.seq > after, _EVENTS.c.seq <= up_to, _EVENTS.c.object_type.in_(list(tables))
+    )
+    for table, object_id in session.connection().execute(query):
+        if not object_id.isdigit():
+            return None
+        found[table].add(int(object_id))
+    return found
 
 
 def head(session: Session) -> Event | None:

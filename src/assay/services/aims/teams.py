@@ -71,6 +71,13 @@ def required_of(session: Any, owner: System) -> list[str]:
     return list(rules.REQUIRED_DISCIPLINES)
 
 
+def _coverage(owner: System, members: dict[str, list[str]], need: Sequence[str]) -> dict[str, Any]:
+    """The coverage document of ``owner``'s team (:meth:`Teams.coverage`)."""
+    result = rules.coverage(members, need)
+    return {"system": owner.name, "category": owner.eu_ai_act_category, "members": len(members), **result,
+            "complete": not result["missing"]}  # fmt: skip
+
+
 class Teams(Service):
     """Members of an AI system's team, their disciplines, and the team's coverage."""
 
@@ -158,9 +165,7 @@ class Teams(Service):
                 members[member.system_id].append(member)
             for owner in owners:
                 team = members[owner.id]
-                result = rules.coverage({m.person: list(m.disciplines) for m in team}, required_of(session, owner))
-                coverage = {"system": owner.name, "category": owner.eu_ai_act_category, "members": len(team),
-                            **result, "complete": not result["missing"]}  # fmt: skip
+                coverage = _coverage(owner, {m.person: list(m.disciplines) for m in team}, required_of(session, owner))
                 out.append({"system": owner.name, "members": [m.state() for m in team], "coverage": coverage})
         return out
 
@@ -171,15 +176,5 @@ class Teams(Service):
         wanted = None if required is None else rules.disciplines("required", required)
         with self._read() as session:
             owner = org_system(session, system)
-            members = team_facts(session, owner)
             need = wanted if wanted is not None else required_of(session, owner)
-            category = owner.eu_ai_act_category
-            name = owner.name
-        result = rules.coverage(members, need)
-        return {
-            "system": name,
-            "category": category,
-            "members": len(members),
-            **result,
-            "complete": not result["missing"],
-        }
+            return _coverage(owner, team_facts(session, owner), need)
