@@ -70,7 +70,7 @@ import assay
 from assay.config import load_settings
 from assay.server import create_app
 from assay.server.app import ROUTERS
-from assay.services import approvals, controls
+from assay.services import approvals, controls, tasks
 from assay.services.workspace import Workspace
 from assay.store.models import Risk
 from ledger import postgres_server
@@ -250,6 +250,7 @@ def forget(app: Any) -> None:
         del state[name]
     approvals._DIGESTS.clear()  # the approval states' digests, kept from head to head for the systems not changed
     controls._ENTRIES.clear()  # each system's readiness entries, likewise
+    tasks.forget()  # each person's task list by source, likewise
 
 
 class ServerTime:

@@ -4,13 +4,20 @@ and search (only what they may see), on SQLite and PostgreSQL with real users.""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import Table, event
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import find_tables
 
 from assay.errors import InvalidInput, PermissionDenied
+from assay.services import approvals, tasks
 from assay.services.worker import run_until_idle
 from assay.services.workspace import Workspace
+from assay.store.audit import GOVERNED
+from tests.support.aims import add_document, open_nonconformity
 from tests.support.people import People
 from tests.support.receivers import smtp_server
 
@@ -141,6 +148,126 @@ def test_each_task_source_reaches_its_person_and_nobody_else(team: dict[str, Any
         valid_until=TODAY + dt.timedelta(days=400),
     )
     assert "evidence" not in kinds(olga)
+
+
+def test_tasks_kept_across_changes_are_the_tasks_listed_afresh(team: dict[str, Any], people: People) -> None:
+    """Each person's list is kept from one head of the ledger to the next (only the sources whose tables the events
+    since touched are asked again); after every kind of change it must equal the list made from nothing, for each
+    person. Checked to fail when a source's declared tables miss one it reads."""
+    olga, april, rita, admin = team["olga"], team["april"], team["rita"], team["admin"]
+    everyone = [olga, april, rita, team["stan"], team["audrey"], admin]
+
+    def afresh(ws: Workspace) -> list[dict[str, Any]]:
+        tasks.forget()
+        approvals._DIGESTS.clear()
+        return ws.tasks()
+
+    def soon(days: int) -> str:
+        return (TODAY + dt.timedelta(days=days)).isoformat()
+
+    item_id = rita.review.queue("credit")[0]["id"]
+    steps: list[Callable[[], object]] = [
+        lambda: april.approvals.decide(2, "reject", comment="not yet", system="credit"),
+        lambda: olga.risks.update("credit", 2, {"review_date": soon(3)}),  # now within the window
+        lambda: olga.risks.add(
+            "credit",
+            {
+                "title": "new",
+                "source": "data",
+                "likelihood": 2,
+                "impact": 2,
+                "treatment": "mitigate",
+                "review_date": soon(1),
+            },
+        ),
+        lambda: olga.approvals.withdraw(1, comment="stale"),
+        lambda: olga.approvals.request("credit", "scorer@1", "staging"),
+        lambda: admin.models.register_version("credit", {"model": "scorer", "version": "3"}),  # nobody's task
+        lambda: olga.controls.add_evidence(
+            "credit",
+            "iso42001",
+            "A.6.2.6",
+            kind="url",
+            url="https://example.org/e",
+            valid_until=TODAY + dt.timedelta(days=4),
+        ),
+        lambda: admin.controls.revoke_evidence("credit", 1, reason="replaced"),
+        lambda: rita.review.claim("credit", item_id),
+        lambda: admin.incidents.complete_action("credit", 1),
+        lambda: open_nonconformity(admin, "no record", "olga", TODAY + dt.timedelta(days=2)),
+        lambda: admin.aims.competence.add_training(
+            {"code": "ai-basics", "title": "AI basics", "required_for": ["owner"]}
+        ),
+        lambda: admin.aims.competence.record({"person": "olga", "training": "ai-basics", "completed_on": TODAY}),
+        lambda: add_document(admin, "ai-policy", "rita", TODAY + dt.timedelta(days=20)),
+        lambda: admin.aims.objectives.add(
+            {
+                "key": "survey",
+                "title": "staff survey",
+                "owner": "april",
+                "target": 4,
+                "due_date": TODAY + dt.timedelta(days=5),
+            }
+        ),
+        lambda: people("april", other="owner"),  # a membership: april now owns other's records
+        lambda: admin.risks.add(
+            "other",
+            {
+                "title": "mail",
+                "source": "data",
+                "likelihood": 1,
+                "impact": 1,
+                "treatment": "accept",
+                "review_date": soon(2),
+            },
+        ),
+    ]
+    for ws in everyone:
+        ws.tasks()
+    for number, step in enumerate(steps):
+        kept = [ws.tasks() for ws in everyone]  # kept at the head before the change
+        step()
+        now = [ws.tasks() for ws in everyone]
+        assert now == [afresh(ws) for ws in everyone], f"step {number}"
+        assert now != kept or number == 5, f"step {number} changed nobody's tasks: it tests nothing"
+
+
+def test_each_source_declares_the_tables_it_reads(team: dict[str, Any], workspace: Workspace) -> None:
+    """A source whose declared tables miss one its statements read would keep a list that change made wrong: the
+    tables each source reads (its statements, with nothing kept) are among its declared ones, all governed (a
+    change to them appends an audit event)."""
+    read: dict[str, set[str]] = {name: set() for name in tasks.SOURCE_TABLES}
+    current: list[str] = []
+
+    def seen(state: Any) -> None:
+        if current:
+            found = find_tables(state.statement, check_columns=True, include_joins=True)
+            read[current[0]].update(t.name for t in found if isinstance(t, Table))
+
+    sources = dict(tasks._SOURCES)
+    try:
+        for name, source in sources.items():
+
+            def wrapped(*args: Any, _name: str = name, _source: Any = source) -> Any:
+                current[:] = [_name]
+                try:
+                    return _source(*args)
+                finally:
+                    current.clear()
+
+            tasks._SOURCES[name] = wrapped
+        event.listen(Session, "do_orm_execute", seen)
+        for ws in (team["olga"], team["april"], team["rita"], team["admin"]):
+            approvals._DIGESTS.clear()
+            tasks.forget()
+            ws.tasks()
+    finally:
+        event.remove(Session, "do_orm_execute", seen)
+        tasks._SOURCES.update(sources)
+    assert all(read.values()), read  # every source ran a statement
+    for name, tables in read.items():
+        assert tables <= tasks.SOURCE_TABLES[name], f"{name} reads {sorted(tables - tasks.SOURCE_TABLES[name])}"
+        assert tasks.SOURCE_TABLES[name] <= set(GOVERNED), name
 
 
 def test_notifications_are_derived_from_the_ledger_and_marked_read(team: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -207,13 +207,55 @@ def _keep_digests(session: Session, head: int, kept: _Kept | None, digests: dict
         )
 
 
+def current_digests(
+    session: Session,
+    version_ids: Iterable[int],
+    *,
+    read: bool = False,
+    loaded: Mapping[int, tuple[ModelVersion, int]] | None = None,
+) -> dict[int, str]:
+    """The current digest of each model version's approval state (what a request on it froze, now), in a fixed
+    number of statements. ``read``: a read-only session, whose digests may be kept for the ledger's head it sees
+    (see ``_DIGESTS``): only the versions the events since touched are digested again. ``loaded``: versions already
+    read, with their system's id (not read again)."""
+    wanted = set(version_ids)
+    if not wanted:
+        return {}
+    head, kept, known = _known_digests(session) if read else (0, None, {})
+    unknown = wanted - set(known)  # the versions whose state is read and digested now
+    owners = {v: loaded[v] for v in unknown if v in loaded} if loaded else {}
+    if missing := unknown - set(owners):
+        query = select(ModelVersion, Model.system_id).join(Model, Model.id == ModelVersion.model_id)
+        for version, system_id in session.execute(query.where(ModelVersion.id.in_(missing))).all():
+            owners[version.id] = (version, system_id)
+    assessments: dict[int, list[tuple[int, str]]] = {}
+    for version_id, assessment_id, sha in session.execute(
+        select(Assessment.model_version_id, Assessment.id, Assessment.document_sha256)
+        .where(Assessment.model_version_id.in_(unknown))
+        .order_by(Assessment.id)
+    ) if unknown else ():  # fmt: skip
+        assert version_id is not None
+        assessments.setdefault(version_id, []).append((assessment_id, sha))
+    systems = {system_id for _, system_id in owners.values()}
+    risks = risk_states(session, systems) if systems else {}
+    for version_id, (version, system_id) in owners.items():
+        known[version_id] = state_digest(frozen(version, assessments.get(version_id, []), risks.get(system_id, [])))
+    if read and (unknown or (kept is not None and kept.head != head)):  # kept at this head: no events read again
+        made: dict[str, dict[int, Any]] = {
+            "systems": {v: system_id for v, (_, system_id) in owners.items()},
+            "risks": {system: frozenset(r["id"] for r in risks.get(system, [])) for system in systems},
+            "assessments": {v: frozenset(a for a, _ in assessments.get(v, [])) for v in owners},
+        }
+        _keep_digests(session, head, kept, known, made)
+    return {v: known[v] for v in wanted}
+
+
 def _views(session: Session, requests: Sequence[ApprovalRequest], *, read: bool = False) -> list[ApprovalView]:
     """The requests with their decisions and current digests, read with a fixed number of statements (not a few
     per request: the dashboard and readiness list every system's requests). ``read``: a read-only session, whose
     digests may be kept for the ledger's head it sees (see ``_DIGESTS``)."""
     if not requests:
         return []
-    head, kept, known = _known_digests(session) if read else (0, None, {})
     version_ids = {r.model_version_id for r in requests}
     versions: dict[int, ModelVersion] = {}
     models: dict[int, Model] = {}
@@ -233,29 +275,8 @@ def _views(session: Session, requests: Sequence[ApprovalRequest], *, read: bool 
         .order_by(ApprovalDecision.id)
     ).scalars():
         decisions.setdefault(decision.request_id, []).append(decision)
-    unknown = version_ids - set(known)  # the versions whose state is read and digested now
-    assessments: dict[int, list[tuple[int, str]]] = {}
-    for version_id, assessment_id, sha in session.execute(
-        select(Assessment.model_version_id, Assessment.id, Assessment.document_sha256)
-        .where(Assessment.model_version_id.in_(unknown))
-        .order_by(Assessment.id)
-    ):
-        assert version_id is not None
-        assessments.setdefault(version_id, []).append((assessment_id, sha))
-    risks = risk_states(session, {models[versions[v].model_id].system_id for v in unknown}) if unknown else {}
-    for version_id in unknown:
-        version = versions[version_id]
-        state = frozen(version, assessments.get(version_id, []), risks.get(models[version.model_id].system_id, []))
-        known[version_id] = state_digest(state)
-    if read and (unknown or (kept is not None and kept.head != head)):  # kept at this head: no events read again
-        made: dict[str, dict[int, Any]] = {
-            "systems": {v: models[versions[v].model_id].system_id for v in unknown},
-            "risks": {system: frozenset(r["id"] for r in states) for system, states in risks.items()},
-            "assessments": {v: frozenset(a for a, _ in assessments.get(v, [])) for v in unknown},
-        }
-        for system_id in {models[versions[v].model_id].system_id for v in unknown} - set(risks):
-            made["risks"][system_id] = frozenset()  # a system with no risk yet
-        _keep_digests(session, head, kept, known, made)
+    loaded = {v: (version, models[version.model_id].system_id) for v, version in versions.items()}
+    known = current_digests(session, version_ids, read=read, loaded=loaded)
     views = []
     for request in requests:
         version = versions[request.model_version_id]

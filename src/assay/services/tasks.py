@@ -21,12 +21,23 @@ kind                   what, and for whom
 Each source is one or two bounded queries (``LIMIT`` :data:`PER_SOURCE`), never a loop over systems: the header's
 count is built from the same list (:meth:`Tasks.count`) and cached by the web shell per ledger head and day.
 A system's owners are its owner members and the person named in its ``owner`` field.
+
+Each person's list is also kept from one head of the ledger to the next, by source: every change of what a source
+reads appends an audit event naming the changed table, so at a newer head only the sources whose tables the events
+since touched are asked again (a risk's review date changed: the risk, approval and stale-request sources; the
+other seven are kept). Each source declares the tables it reads (:data:`SOURCE_TABLES`); a test holds the
+declarations to the statements the sources run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, String, cast, exists, func, or_, select
@@ -35,6 +46,8 @@ from sqlalchemy.orm import Session, aliased
 from assay.services._base import Service
 from assay.services.access import Principal, allowed, viewer_principal
 from assay.services.aims.competence import requirements
+from assay.services.approvals import current_digests
+from assay.store import audit
 from assay.store.models import (
     AimsDocument,
     AimsObjective,
@@ -53,7 +66,7 @@ from assay.store.models import (
     User,
 )
 
-__all__ = ["PER_SOURCE", "RISK_DAYS", "WITHIN_DAYS", "Tasks", "owned_systems"]
+__all__ = ["PER_SOURCE", "RISK_DAYS", "SOURCE_TABLES", "WITHIN_DAYS", "Tasks", "owned_systems"]
 
 PER_SOURCE: Final = 200  # a bound on each source (a person with more has a backlog the lists page through)
 RISK_DAYS: Final = 14
@@ -124,20 +137,19 @@ class Tasks(Service):
         day = today or dt.date.today()
         with self._read() as session:
             who = self._principal(session)
-            found: list[dict[str, Any]] = []
-            for source in (
-                _approvals,
-                _reviews,
-                _risks,
-                _evidence,
-                _actions,
-                _nonconformities,
-                _trainings,
-                _documents,
-                _objectives,
-                _stale_requests,
-            ):
-                found.extend(source(session, who, day))
+            head = audit.head_seq(session)  # read first: what the sources read next is at least this new
+            person = (who.name, who.role, who.scope, tuple(sorted(who.memberships.items())), day)
+            kept = _kept(session, person)
+            if kept is not None and kept.head == head:
+                by_source = kept.by_source
+            else:
+                stale = _stale_sources(session, kept, head)
+                by_source = {
+                    name: _SOURCES[name](session, who, day) if kept is None or name in stale else kept.by_source[name]
+                    for name in _SOURCES
+                }
+                _keep(session, person, _KeptTasks(head, by_source))
+        found = [dict(task) for tasks in by_source.values() for task in tasks]
         found.sort(key=lambda t: (t["due"] is not None and not t["overdue"], t["due"] or "", t["kind"], t["ref"]))
         return found
 
@@ -145,40 +157,54 @@ class Tasks(Service):
         return len(self(today=today))
 
 
-def _approvals(session: Session, who: Principal, today: dt.date) -> list[dict[str, Any]]:
-    query = (
-        select(ApprovalRequest, System.name, Model.name, ModelVersion.version)
+def _pending(*where: ColumnElement[bool]) -> Any:
+    """Pending requests (id, version, frozen digest, stage, requester) with their system, model and version names,
+    as plain rows (one statement: no ORM objects, no decisions)."""
+    return (
+        select(
+            ApprovalRequest.id,
+            ApprovalRequest.model_version_id,
+            ApprovalRequest.state_digest,
+            ApprovalRequest.stage,
+            ApprovalRequest.requested_by,
+            System.name.label("system"),
+            Model.name.label("model"),
+            ModelVersion.version,
+        )
         .join(ModelVersion, ModelVersion.id == ApprovalRequest.model_version_id)
         .join(Model, Model.id == ModelVersion.model_id)
         .join(System, System.id == Model.system_id)
-        .where(
-            ApprovalRequest.status == "pending",
-            ApprovalRequest.requested_by != who.name,
-            ~exists().where(ApprovalDecision.request_id == ApprovalRequest.id, ApprovalDecision.approver == who.name),
-        )
+        .where(ApprovalRequest.status == "pending", *where)
         .order_by(ApprovalRequest.id)
         .limit(PER_SOURCE)
     )
+
+
+def _fresh(session: Session, rows: list[Any]) -> list[Any]:
+    """The pending requests whose frozen state is still the current one (the digests kept per head of the ledger)."""
+    current = current_digests(session, {row.model_version_id for row in rows}, read=True)
+    return [row for row in rows if current[row.model_version_id] == row.state_digest]
+
+
+def _approvals(session: Session, who: Principal, today: dt.date) -> list[dict[str, Any]]:
     if who.scope != "write" or not (who.role == "admin" or any(r == "approver" for r in who.memberships.values())):
         return []
+    decided = exists().where(ApprovalDecision.request_id == ApprovalRequest.id, ApprovalDecision.approver == who.name)
+    query = _pending(ApprovalRequest.requested_by != who.name, ~decided)
     if (where := _systems_with(session, who, "approve")) is not None:
         query = query.where(where)
-    from assay.services.approvals import _views  # the current digests, in a fixed number of statements
-
-    rows = session.execute(query).all()
-    stale = {view.id for view in _views(session, [row[0] for row in rows]) if view.stale}
-    return [  # a stale request cannot be decided: it is its requester's task (withdraw it and ask again)
+    fresh = _fresh(session, list(session.execute(query)))  # a stale request cannot be decided: its requester's task
+    return [
         _task(
             "approval",
-            f"decide the request to move {model}@{version} of {system} to {request.stage} "
-            f"(asked by {request.requested_by})",
-            f"/systems/{system}/approvals",
+            f"decide the request to move {row.model}@{row.version} of {row.system} to {row.stage} "
+            f"(asked by {row.requested_by})",
+            f"/systems/{row.system}/approvals",
             today,
-            system=system,
-            ref=f"approval:{request.id}",
+            system=row.system,
+            ref=f"approval:{row.id}",
         )
-        for request, system, model, version in rows
-        if request.id not in stale
+        for row in fresh
     ]
 
 
@@ -413,24 +439,97 @@ def _objectives(session: Session, who: Principal, today: dt.date) -> list[dict[s
 
 
 def _stale_requests(session: Session, who: Principal, today: dt.date) -> list[dict[str, Any]]:
-    from assay.services.approvals import _views  # the current digests, in a fixed number of statements
-
-    query = (
-        select(ApprovalRequest)
-        .where(ApprovalRequest.status == "pending", ApprovalRequest.requested_by == who.name)
-        .order_by(ApprovalRequest.id)
-        .limit(PER_SOURCE)
-    )
+    rows = list(session.execute(_pending(ApprovalRequest.requested_by == who.name)))
+    fresh = {row.id for row in _fresh(session, rows)}
     return [
         _task(
             "stale-request",
-            f"your request to move {view.ref} of {view.system} to {view.stage} is stale (what it "
+            f"your request to move {row.model}@{row.version} of {row.system} to {row.stage} is stale (what it "
             "froze changed): withdraw it and ask again",
-            f"/systems/{view.system}/approvals",
+            f"/systems/{row.system}/approvals",
             today,
-            system=view.system,
-            ref=f"approval:{view.id}",
+            system=row.system,
+            ref=f"approval:{row.id}",
         )
-        for view in _views(session, list(session.execute(query).scalars()), read=True)  # digests kept per head
-        if view.stale
+        for row in rows
+        if row.id not in fresh
     ]
+
+
+_Source = Callable[[Session, Principal, dt.date], list[dict[str, Any]]]
+_SOURCES: Final[dict[str, _Source]] = {
+    "approvals": _approvals,
+    "reviews": _reviews,
+    "risks": _risks,
+    "evidence": _evidence,
+    "actions": _actions,
+    "nonconformities": _nonconformities,
+    "trainings": _trainings,
+    "documents": _documents,
+    "objectives": _objectives,
+    "stale_requests": _stale_requests,
+}
+_FROZEN: Final = frozenset({"model_versions", "models", "assessments", "risks"})  # what an approval's digest reads
+_OWNERS: Final = frozenset({"systems", "memberships", "users"})  # owned_systems and a principal's memberships
+SOURCE_TABLES: Final[dict[str, frozenset[str]]] = {
+    "approvals": _FROZEN | _OWNERS | {"approval_requests", "approval_decisions"},
+    "reviews": _OWNERS | {"review_items"},
+    "risks": _OWNERS | {"risks"},
+    "evidence": _OWNERS | {"evidence"},
+    "actions": frozenset({"corrective_actions", "incidents", "systems"}),
+    "nonconformities": frozenset({"nonconformities"}),
+    "trainings": frozenset({"aims_trainings", "aims_training_records", "aims_roles", "memberships", "users"}),
+    "documents": frozenset({"aims_documents"}),
+    "objectives": frozenset({"aims_objectives"}),
+    "stale_requests": _FROZEN | {"systems", "approval_requests", "approval_decisions"},
+}
+"""The governed tables each source reads: a change to one of them (an audit event naming it) asks the source again."""
+_ALL_TABLES: Final = tuple(sorted(set().union(*SOURCE_TABLES.values())))
+
+
+@dataclass(frozen=True)
+class _KeptTasks:
+    head: int
+    by_source: dict[str, list[dict[str, Any]]]
+
+
+# Each person's tasks by source at one head of the ledger, per database (its engine), for the most recent people
+# (user, role, scope, memberships, day): a newer head asks only the sources whose tables changed since.
+_KEPT: weakref.WeakKeyDictionary[Any, OrderedDict[tuple[Any, ...], _KeptTasks]] = weakref.WeakKeyDictionary()
+_KEPT_LOCK = threading.Lock()
+_KEPT_PEOPLE: Final = 1024
+
+
+def _kept(session: Session, person: tuple[Any, ...]) -> _KeptTasks | None:
+    with _KEPT_LOCK:
+        return _KEPT.get(session.get_bind(), OrderedDict()).get(person)
+
+
+def _keep(session: Session, person: tuple[Any, ...], tasks: _KeptTasks) -> None:
+    with _KEPT_LOCK:
+        people = _KEPT.setdefault(session.get_bind(), OrderedDict())
+        current = people.get(person)
+        if current is not None and current.head > tasks.head:
+            return  # a newer head is kept already
+        people[person] = tasks
+        people.move_to_end(person)
+        while len(people) > _KEPT_PEOPLE:
+            people.popitem(last=False)
+
+
+def _stale_sources(session: Session, kept: _KeptTasks | None, head: int) -> set[str]:
+    """The sources to ask again at ``head``: every one when nothing is kept, the kept head is newer (the ledger was
+    rebuilt) or the events since cannot be read cheaply; else those whose tables the events since touched."""
+    if kept is None or kept.head > head:
+        return set(_SOURCES)
+    touched = audit.touched(session, kept.head, head, _ALL_TABLES)
+    if touched is None:
+        return set(_SOURCES)
+    changed = {table for table, ids in touched.items() if ids}
+    return {name for name, tables in SOURCE_TABLES.items() if tables & changed}
+
+
+def forget() -> None:
+    """Drop every kept task list (as a server start does)."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
