@@ -246,7 +246,7 @@ def forget(app: Any) -> None:
     builds its page: the first view after any change (the caches are keyed by the ledger's head), which is what
     the target is about."""
     state = app.state._state
-    for name in [n for n in state if n.endswith("_cache")]:
+    for name in [n for n in state if n.endswith("_cache") or n == "header_counts"]:  # the header's counts too
         del state[name]
     approvals._DIGESTS.clear()  # the approval states' digests, kept from head to head for the systems not changed
     controls._ENTRIES.clear()  # each system's readiness entries, likewise

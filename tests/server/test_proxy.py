@@ -6,9 +6,10 @@ input and tool calls' arguments as output (streamed included)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from starlette.testclient import TestClient
@@ -16,7 +17,15 @@ from starlette.testclient import TestClient
 from assay.errors import InvalidInput
 from assay.genai.guard import Finding, Guardrail, GuardResult, Request
 from assay.genai.policy import parse_guard_policy
-from assay.server.proxy import GUARDRAIL_HEADER, MAX_SENTENCE, ProxyLimits, create_proxy_app, sentences
+from assay.server.proxy import (
+    GUARDRAIL_HEADER,
+    MAX_EVENT_LINE,
+    MAX_SENTENCE,
+    ProxyLimits,
+    _event_data,
+    create_proxy_app,
+    sentences,
+)
 from tests.support.guard_checks import install
 from tests.support.openai_server import OpenAIServer, free_port, tool_call
 
@@ -465,6 +474,39 @@ def test_sentences_are_cut_where_they_end() -> None:
     long = "word " * (MAX_SENTENCE // 5 + 100)
     cut, rest = sentences(long)
     assert len(cut) == 1 and len(cut[0]) <= MAX_SENTENCE and cut[0].endswith(" ") and cut[0] + rest == long
+
+
+def test_event_data_is_split_at_every_line_end_even_across_pieces() -> None:
+    """The stream's ``data:`` values, one list per piece of the body that completed a line: CRLF split between two
+    pieces is one line end, a lone CR ends a line, comments and other fields are skipped, the last line may have no
+    end, and an endless line is refused rather than buffered without bound."""
+
+    async def collect(pieces: list[bytes]) -> list[list[bytes]]:
+        async def chunks() -> AsyncIterator[bytes]:
+            for piece in pieces:
+                yield piece
+
+        return [batch async for batch in _event_data(chunks())]
+
+    body = [b'data: {"a": 1}\r', b'\ndata: {"a": 2}\n\n: comment\revent: x\rdata:{"a": 3}\r\r', b"da", b"ta: [DONE]"]
+    # the first piece ends with half of a CRLF: its line is complete only with the second piece
+    assert anyio.run(collect, body) == [[b'{"a": 1}', b'{"a": 2}', b'{"a": 3}'], [b"[DONE]"]]
+    whole = b"".join(body)
+    assert [d for batch in anyio.run(collect, [whole]) for d in batch] == [
+        b'{"a": 1}',
+        b'{"a": 2}',
+        b'{"a": 3}',
+        b"[DONE]",
+    ]
+    one_by_one = [whole[i : i + 1] for i in range(len(whole))]
+    assert [d for batch in anyio.run(collect, one_by_one) for d in batch] == [
+        b'{"a": 1}',
+        b'{"a": 2}',
+        b'{"a": 3}',
+        b"[DONE]",
+    ]
+    with pytest.raises(InvalidInput, match="longer than"):
+        anyio.run(collect, [b"data: " + b"x" * 2**20] * (MAX_EVENT_LINE // 2**20 + 1))
 
 
 # ---- tools: results as input, calls as output -----------------------------------------------------------------

@@ -46,6 +46,15 @@ def revisions() -> list[str]:
     return [script.revision for script in reversed(list(scripts.walk_revisions()))]
 
 
+def test_the_head_read_from_the_script_names_is_alembics() -> None:
+    """``head_revision`` reads the scripts' names (no Alembic on every command): each script's number is its
+    revision, one line of history, and the largest is Alembic's head."""
+    scripts = ScriptDirectory(str(resources.files("assay.store") / "migrations"))
+    assert scripts.get_heads() == [head_revision()]
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
+
+
 _PUBLIC_FUNCTIONS = "SELECT proname FROM pg_proc JOIN pg_namespace n ON n.oid = pronamespace WHERE nspname = 'public'"
 
 
