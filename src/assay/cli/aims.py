@@ -8,7 +8,7 @@ from typing import Final
 
 import typer
 
-__all__ = ["PARTS", "aims_app", "register"]
+__all__ = ["PARTS", "register"]
 
 # the modules adding their sub-commands to ``assay aims`` (each has ``register(aims_app)``), in the order of --help
 PARTS: Final[tuple[str, ...]] = (
@@ -18,15 +18,16 @@ PARTS: Final[tuple[str, ...]] = (
     "assay.cli.aims_audit",
 )
 
-aims_app = typer.Typer(
-    help="The organisation's AI management system (ISO/IEC 42001 clauses 4-10): scope, policies, roles, objectives, "
-    "competence, internal audits, nonconformities, management reviews.",
-    no_args_is_help=True,
+_HELP: Final = (
+    "The organisation's AI management system (ISO/IEC 42001 clauses 4-10): scope, policies, roles, objectives, "
+    "competence, internal audits, nonconformities, management reviews."
 )
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``assay aims`` and its parts to the root app."""
+    """Add ``assay aims`` and its parts to the root app (a new group each time: registering twice in one process,
+    as in-process tests do, must not add every command again)."""
+    aims_app = typer.Typer(help=_HELP, no_args_is_help=True)
     for name in PARTS:
         import_module(name).register(aims_app)
     app.add_typer(aims_app, name="aims")

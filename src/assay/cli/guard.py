@@ -8,7 +8,7 @@ from typing import Final
 
 import typer
 
-__all__ = ["PARTS", "guard_app", "register"]
+__all__ = ["PARTS", "register"]
 
 # the modules adding their sub-commands to ``assay guard`` (each has ``register(guard_app)``), in the order of --help
 PARTS: Final[tuple[str, ...]] = (
@@ -17,15 +17,16 @@ PARTS: Final[tuple[str, ...]] = (
     "assay.cli.guard_corpora",
 )
 
-guard_app = typer.Typer(
-    help="Guardrails for generative AI: policies, the filter over text or JSON Lines, decisions, protected corpora, "
-    "the guarding proxy (OpenAI-compatible).",
-    no_args_is_help=True,
+_HELP: Final = (
+    "Guardrails for generative AI: policies, the filter over text or JSON Lines, decisions, protected corpora, "
+    "the guarding proxy (OpenAI-compatible)."
 )
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``assay guard`` and its parts to the root app."""
+    """Add ``assay guard`` and its parts to the root app (a new group each time: registering twice in one process,
+    as in-process tests do, must not add every command again)."""
+    guard_app = typer.Typer(help=_HELP, no_args_is_help=True)
     for name in PARTS:
         import_module(name).register(guard_app)
     app.add_typer(guard_app, name="guard")

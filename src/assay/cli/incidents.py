@@ -16,6 +16,7 @@ incident_app = typer.Typer(
     no_args_is_help=True,
 )
 action_app = typer.Typer(help="Corrective actions of an incident: add, done, list.", no_args_is_help=True)
+incident_app.add_typer(action_app, name="action")
 
 _System = Annotated[str, typer.Argument(help="The AI system.")]
 _IncidentId = Annotated[int, typer.Argument(help="The incident's id.")]
@@ -166,5 +167,4 @@ def action_list(
 
 def register(app: typer.Typer) -> None:
     """Add ``assay incident`` (with ``assay incident action``) to the root app."""
-    incident_app.add_typer(action_app, name="action")
     app.add_typer(incident_app, name="incident")
