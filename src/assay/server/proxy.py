@@ -98,6 +98,7 @@ DRAIN_LINES: Final = 100
 #: The longest line of the upstream's event stream (bytes): a longer one ends the answer with an error.
 MAX_EVENT_LINE: Final = 16 * 2**20
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*\s+|[。！？]+|\n+")
+_CHUNK_FIELDS: Final = ("id", "created", "model", "system_fingerprint")  # carried to every chunk sent
 _FORWARDED_HEADERS: Final = ("openai-organization", "openai-project", "user-agent", "accept-language")
 _HOP_BY_HOP: Final = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "upgrade", "te", "trailer"}
@@ -690,46 +691,50 @@ class _Proxy:
             async for piece in pieces:  # the events that arrived together are sent on together (one write)
                 out_events: list[bytes] = []
                 stop = False
-                for data in piece:
-                    if data == b"[DONE]":
-                        ended = stop = True
-                        break
-                    try:
-                        chunk = json.loads(data)
-                    except ValueError:
-                        failed = _error_body(
-                            "the upstream sent an event that is not JSON", "upstream_error", "upstream_invalid"
-                        )
-                        stop = True
-                        break
-                    if not isinstance(chunk, dict):
-                        continue
-                    base.update({k: chunk[k] for k in ("id", "created", "model", "system_fingerprint") if k in chunk})
-                    if "error" in chunk:
-                        failed = {"error": chunk["error"]}
-                        stop = True
-                        break
-                    parts = chunk.get("choices")
-                    if not parts:  # the usage chunk
-                        out_events.append(_event(chunk))
-                        continue
-                    out = []
-                    for position, part in enumerate(parts):
-                        if not isinstance(part, dict):
+                try:
+                    for data in piece:
+                        if data == b"[DONE]":
+                            ended = stop = True
+                            break
+                        try:
+                            chunk = json.loads(data)
+                        except ValueError:
+                            failed = _error_body(
+                                "the upstream sent an event that is not JSON", "upstream_error", "upstream_invalid"
+                            )
+                            stop = True
+                            break
+                        if not isinstance(chunk, dict):
                             continue
-                        index = part.get("index", position)
-                        state = states.setdefault(index, _Streamed())
-                        if state.done:
+                        base.update({k: chunk[k] for k in _CHUNK_FIELDS if k in chunk})
+                        if "error" in chunk:
+                            failed = {"error": chunk["error"]}
+                            stop = True
+                            break
+                        parts = chunk.get("choices")
+                        if not parts:  # the usage chunk
+                            out_events.append(_event(chunk))
                             continue
-                        sent = await self.advance(state, part, judged)
-                        if sent is not None:
-                            out.append(sent)
-                    if out:
-                        out_events.append(_event({**base, "choices": out}))
-                    done = len(states) >= choices and all(s.done for s in states.values())
-                    if done and any(s.blocked for s in states.values()):
-                        stop = True  # stop the upstream's generation: nothing more of it would be forwarded
-                        break
+                        out = []
+                        for position, part in enumerate(parts):
+                            if not isinstance(part, dict):
+                                continue
+                            index = part.get("index", position)
+                            state = states.setdefault(index, _Streamed())
+                            if state.done:
+                                continue
+                            sent = await self.advance(state, part, judged)
+                            if sent is not None:
+                                out.append(sent)
+                        if out:
+                            out_events.append(_event({**base, "choices": out}))
+                        done = len(states) >= choices and all(s.done for s in states.values())
+                        if done and any(s.blocked for s in states.values()):
+                            stop = True  # stop the upstream's generation: nothing more of it would be forwarded
+                            break
+                except InvalidInput as exc:  # the guardrail's bound: the events judged before it still go
+                    failed = _error_body(f"the upstream's answer: {exc}", "upstream_error", "upstream_invalid")
+                    stop = True
                 if out_events:
                     yield b"".join(out_events)
                 if stop:
@@ -740,7 +745,7 @@ class _Proxy:
         except httpx.HTTPError as exc:
             message = f"the upstream {self.shown} broke off its answer: {type(exc).__name__}: {exc}"
             failed = _error_body(message, "upstream_error", "upstream_broken")
-        except InvalidInput as exc:  # the guardrail's bound on the text it judges
+        except InvalidInput as exc:  # a line of the event stream over its bound
             failed = _error_body(f"the upstream's answer: {exc}", "upstream_error", "upstream_invalid")
         if failed is None:
             try:
