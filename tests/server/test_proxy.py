@@ -416,10 +416,8 @@ def test_a_fault_of_the_proxy_or_its_recorder_is_no_crash(upstream: OpenAIServer
 
 
 def test_a_json_answer_to_a_stream_request_is_an_error_event_not_an_empty_stream(upstream: OpenAIServer) -> None:
-    def json_only(request: httpx.Request) -> httpx.Response:  # a server that ignores "stream": true
-        return httpx.Response(200, json={"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}}]})
-
-    for proxy in _proxy(_plain(), upstream.url, transport=httpx.MockTransport(json_only)):
+    upstream.ignore_stream = True  # a server that ignores "stream": true
+    for proxy in _proxy(_plain(), upstream.url):
         _, chunks, _ = proxy.stream("x")
     [error] = [chunk["error"] for chunk in chunks if "error" in chunk]
     assert error["code"] == "upstream_invalid" and "answered a stream request with application/json" in error["message"]

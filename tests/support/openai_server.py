@@ -29,7 +29,8 @@ then its ``arguments`` in chunks of ``chunk`` characters), and a message whose `
 before each answer (the model "thinking"), ``chunk_delay`` between streamed chunks. ``fail_next`` holds HTTP
 statuses to answer (with an OpenAI-shaped error) before answering properly, one per request; ``fail_when(request)
 -> status | None`` fails the chat requests it chooses, every time; ``cut_after`` (a number of streamed chunks of
-text or arguments) makes every stream break off there (the connection dropped, as when a server dies).
+text or arguments) makes every stream break off there (the connection dropped, as when a server dies);
+``ignore_stream`` answers a stream request with a whole ``chat.completion`` (a server that does not stream).
 
 What it received is kept: ``requests`` lists every request (:class:`Received`: method, path, headers, JSON body,
 the client's address and port, which tells connections apart),
@@ -157,6 +158,7 @@ class OpenAIServer:
         self.fail_next: list[int] = []
         self.fail_when: Callable[[dict[str, Any]], int | None] | None = None
         self.cut_after: int | None = None
+        self.ignore_stream = False
         self.requests: list[Received] = []
         self.app = Starlette(
             routes=[
@@ -271,7 +273,7 @@ class OpenAIServer:
             "completion_tokens": sum(_words(m) for m in messages),
         }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        if not body.get("stream"):
+        if not body.get("stream") or self.ignore_stream:
             choices = [
                 {"index": i, "message": m, "finish_reason": _finish(m), "logprobs": None}
                 for i, m in enumerate(messages)

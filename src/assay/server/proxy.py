@@ -48,7 +48,9 @@ the upstream with its own key (``Authorization: Bearer``), else it forwards the 
 header.
 
 Starlette (FastAPI's base) serves it, without FastAPI's validation layer: the proxy must pass on fields it does not
-know. httpx's ``AsyncClient`` calls the upstream (pooled connections, streaming, separate connect and read timeouts).
+know. aiohttp's ``ClientSession`` calls the upstream (pooled keep-alive connections, streaming, separate connect and
+read timeouts): its compiled HTTP parser and pool cost a third of httpx's CPU per streamed answer (measured:
+benchmarks/RESULTS.md, "Guardrails: the proxy"), and the second hop is most of what the proxy spends.
 """
 
 from __future__ import annotations
@@ -62,13 +64,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
+import aiohttp
 import anyio
-import httpx
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from yarl import URL
 
 from assay.errors import InvalidInput
 from assay.genai.disclosure import SEPARATOR, disclosed, disclosure_text
@@ -252,19 +255,17 @@ class _Proxy:
         api_key: str | None,
         limits: ProxyLimits,
         system: str | None,
-        transport: httpx.AsyncBaseTransport | None,
         flush: Callable[[], object] | None = None,
     ) -> None:
         self.guardrail = guardrail
         self.policy = guardrail.policy
         self.upstream = upstream.rstrip("/")
         # what the proxy shows of the upstream (describe, errors): never credentials written into the URL
-        self.shown = str(httpx.URL(self.upstream).copy_with(userinfo=b""))
+        self.shown = str(URL(self.upstream).with_user(None))
         self.record_decision = record
         self.api_key = api_key
         self.limits = limits
         self.system = system
-        self.transport = transport
         self.flush = flush
         self.disclosure = disclosure_text(guardrail.policy, guardrail.context.disclosure)
         self.placement: Literal["prepend", "append"] = (
@@ -272,23 +273,28 @@ class _Proxy:
         )
         # embeddings take milliseconds of numpy per call: run those off the event loop; keyword checks run inline
         self.offload = any(method == "embeddings" for method in guardrail.methods.values())
-        self.client: httpx.AsyncClient | None = None
+        self.session: aiohttp.ClientSession | None = None
 
     # ---- life ---------------------------------------------------------------------------------------------------
 
     @asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        self.client = httpx.AsyncClient(
-            base_url=self.upstream + "/",
-            timeout=httpx.Timeout(self.limits.timeout, connect=self.limits.connect_timeout),
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
-            transport=self.transport,
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=512, limit_per_host=0),
+            # connect: waiting for a pooled connection and opening it; sock_connect: the TCP (and TLS) handshake
+            timeout=aiohttp.ClientTimeout(
+                total=None,
+                connect=self.limits.timeout,
+                sock_connect=self.limits.connect_timeout,
+                sock_read=self.limits.timeout,
+            ),
+            trust_env=False,
         )
         try:
             yield
         finally:
-            await self.client.aclose()
-            self.client = None
+            await self.session.close()
+            self.session = None
             if self.flush is not None:  # the decisions still buffered (uvicorn ends the process after the lifespan)
                 try:
                     self.flush()
@@ -380,8 +386,22 @@ class _Proxy:
             headers["authorization"] = request.headers["authorization"]
         return headers
 
-    def failure(self, exc: httpx.HTTPError) -> _Refused:
-        if isinstance(exc, httpx.TimeoutException):
+    async def send(
+        self, method: str, path: str, *, data: bytes, headers: Mapping[str, str], query: str = ""
+    ) -> aiohttp.ClientResponse:
+        """The upstream's response to ``method`` on its ``path`` (its headers read; the body is read by the caller,
+        who closes it), or the failure as an OpenAI-shaped refusal (502 unreachable, 504 timeout)."""
+        assert self.session is not None, "the proxy's lifespan has not started"
+        url = URL(f"{self.upstream}/{path}")
+        if query:  # the application's query string, as it was encoded
+            url = URL(f"{url}?{query}", encoded=True)
+        try:
+            return await self.session.request(method, url, data=data, headers=headers, allow_redirects=False)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise self.failure(exc) from None
+
+    def failure(self, exc: Exception) -> _Refused:
+        if isinstance(exc, TimeoutError):  # aiohttp's timeouts are TimeoutErrors (and ClientErrors)
             return _Refused(
                 504,
                 f"the upstream {self.shown} did not answer in time ({type(exc).__name__})",
@@ -483,30 +503,24 @@ class _Proxy:
                         messages[i] = {**messages[i], "content": parts}
         query = None if input_result is None or query_block is None else input_result.outputs[query_block]
         judged = {"sources": tuple(sources), "query": query, "conversation": conversation}
-        assert self.client is not None, "the proxy's lifespan has not started"
-        upstream_request = self.client.build_request(
-            "POST", "chat/completions", json=body, headers=self.upstream_headers(request)
-        )
-        try:
-            response = await self.client.send(upstream_request, stream=True)
-        except httpx.HTTPError as exc:
-            raise self.failure(exc) from None
-        if response.status_code != 200 or not stream:
+        headers = {**self.upstream_headers(request), "content-type": "application/json"}
+        response = await self.send("POST", "chat/completions", data=json.dumps(body).encode(), headers=headers)
+        if response.status != 200 or not stream:
             try:
-                data = await response.aread()
-            except httpx.HTTPError as exc:
+                data = await response.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 raise self.failure(exc) from None
             finally:
-                await response.aclose()
-            if response.status_code != 200:
-                return self.upstream_error(response.status_code, data, input_result)
+                response.release()  # back to the pool (closed instead when the body was not read to its end)
+            if response.status != 200:
+                return self.upstream_error(response.status, data, input_result)
             return await self.whole(data, input_result, judged)
         input_action = "NONE" if input_result is None else input_result.action
         return StreamingResponse(
             self.stream(response, input_result, judged, choices),
             media_type="text/event-stream",
             headers={**self.header(input_action, "streamed"), "Cache-Control": "no-cache"},
-            background=BackgroundTask(response.aclose),
+            background=BackgroundTask(_close, response),
         )
 
     def upstream_error(self, status: int, data: bytes, input_result: GuardResult | None) -> Response:
@@ -676,7 +690,7 @@ class _Proxy:
         )
 
     async def stream(
-        self, response: httpx.Response, input_result: GuardResult | None, judged: dict[str, Any], choices: int
+        self, response: aiohttp.ClientResponse, input_result: GuardResult | None, judged: dict[str, Any], choices: int
     ) -> AsyncIterator[bytes]:
         states: dict[int, _Streamed] = {}
         base: dict[str, Any] = {"object": "chat.completion.chunk"}
@@ -685,7 +699,7 @@ class _Proxy:
         if not kind.startswith("text/event-stream"):  # a server that ignores stream: say so, not an empty answer
             message = f"the upstream {self.shown} answered a stream request with {kind or 'no content type'}"
             failed = _error_body(message, "upstream_error", "upstream_invalid")
-        pieces = _event_data(response.aiter_bytes()) if failed is None else _no_pieces()
+        pieces = _event_data(response.content.iter_any()) if failed is None else _no_pieces()
         ended = False  # the upstream sent data: [DONE]
         try:
             async for piece in pieces:  # the events that arrived together are sent on together (one write)
@@ -739,10 +753,10 @@ class _Proxy:
                     yield b"".join(out_events)
                 if stop:
                     break
-        except httpx.TimeoutException as exc:
+        except TimeoutError as exc:  # before ClientError: aiohttp's timeouts are both
             refused = self.failure(exc)
             failed = _error_body(refused.message, refused.kind, refused.code)
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             message = f"the upstream {self.shown} broke off its answer: {type(exc).__name__}: {exc}"
             failed = _error_body(message, "upstream_error", "upstream_broken")
         except InvalidInput as exc:  # a line of the event stream over its bound
@@ -852,8 +866,14 @@ async def _drain(pieces: AsyncIterator[list[bytes]]) -> None:
         try:
             for _ in range(DRAIN_LINES):
                 await pieces.__anext__()
-        except (StopAsyncIteration, httpx.HTTPError, InvalidInput):
+        except (StopAsyncIteration, aiohttp.ClientError, TimeoutError, InvalidInput):
             pass
+
+
+async def _close(response: aiohttp.ClientResponse) -> None:
+    """Close the upstream's response once the application's has been sent: a body read to its end has already given
+    its connection back to the pool; one left unread (a blocked answer, an application gone) closes it."""
+    response.close()
 
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -863,8 +883,9 @@ async def _event_data(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]
     """The ``data:`` values of the upstream's server-sent events (other fields and comments skipped), one list per
     piece of the body the network delivered that completed a line: the events that arrived together are judged and
     sent on together. Lines end at CRLF, LF or CR (a CR at the end of a piece is held: it may be half of a CRLF).
-    Read as bytes and split here, not with httpx's line iterator (text decoding and a generator step per line: a
-    fifth of the proxy's CPU on a streamed answer). A line longer than :data:`MAX_EVENT_LINE` is refused."""
+    Read as bytes and split here, not by a line iterator (text decoding and a generator step per line: a fifth of
+    the proxy's CPU on a streamed answer, measured with httpx's). A line longer than :data:`MAX_EVENT_LINE` is
+    refused."""
     pending = b""
     async for chunk in chunks:
         pending += chunk
@@ -902,17 +923,10 @@ def _passthrough_route(proxy: _Proxy) -> Callable[[Request], Any]:
         headers = proxy.upstream_headers(request)
         if "content-type" in request.headers:
             headers["content-type"] = request.headers["content-type"]
-        assert proxy.client is not None, "the proxy's lifespan has not started"
-        upstream_request = proxy.client.build_request(
-            request.method, path, params=request.query_params, content=body, headers=headers
-        )
-        try:
-            response = await proxy.client.send(upstream_request, stream=True)
-        except httpx.HTTPError as exc:
-            raise proxy.failure(exc) from None
-        kept = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP}
+        response = await proxy.send(request.method, path, data=body, headers=headers, query=request.url.query)
+        kept = {k: ", ".join(response.headers.getall(k)) for k in response.headers if k.lower() not in _HOP_BY_HOP}
         return StreamingResponse(
-            response.aiter_bytes(), response.status_code, headers=kept, background=BackgroundTask(response.aclose)
+            response.content.iter_any(), response.status, headers=kept, background=BackgroundTask(_close, response)
         )
 
     return passthrough
@@ -926,7 +940,6 @@ def create_proxy_app(
     api_key: str | None = None,
     limits: ProxyLimits | None = None,
     system: str | None = None,
-    transport: httpx.AsyncBaseTransport | None = None,
     flush: Callable[[], object] | None = None,
 ) -> Starlette:
     """The guarding proxy (see the module's docstring) applying ``guardrail`` in front of ``upstream``, the base
@@ -937,7 +950,7 @@ def create_proxy_app(
     requires a disclosure with no text is refused here (InvalidInput)."""
     if not upstream.startswith(("http://", "https://")):
         raise InvalidInput(f"upstream must be an http:// or https:// URL, not {upstream!r}")
-    proxy = _Proxy(guardrail, upstream, record, api_key, limits or ProxyLimits(), system, transport, flush)
+    proxy = _Proxy(guardrail, upstream, record, api_key, limits or ProxyLimits(), system, flush)
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, _Refused)
