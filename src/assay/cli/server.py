@@ -59,6 +59,7 @@ def serve(
         trust_pickle=trust_pickle,
         worker_process=workspace.settings.worker_process,
         freeze_gc=True,  # this process is only the server
+        warm=True,  # what the first views share, built at the start
     )
     # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, and the login limit counts by client
     # address: only the configured proxies (ASSAY_TRUSTED_PROXIES) may name another client

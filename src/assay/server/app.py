@@ -302,6 +302,11 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
         # collection (gc.freeze, as servers that fork or preload do)
         gc.collect()
         gc.freeze()
+    warmer = None
+    if getattr(app.state, "warm", False) and isinstance(workspace, Workspace):
+        from assay.server import warm
+
+        warmer = app.state.warmer = warm.start(app)  # what the first views share, in the background (server/warm.py)
     trust = bool(getattr(app.state, "trust_pickle", False))
     serve = isinstance(workspace, Workspace) and workspace.settings.workers > 0
     kind = WorkerProcess if app.state.worker_process else WorkerPool
@@ -311,6 +316,8 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        if warmer is not None:
+            warmer.join()  # it reads the workspace, which its owner closes once the app has stopped
         if pool is not None:
             pool.stop()
         recorder = sys.modules.get("assay.services.genai.guard")  # loaded only when guardrails were applied
@@ -325,13 +332,15 @@ def create_app(
     trust_pickle: bool = False,
     worker_process: bool = False,
     freeze_gc: bool = False,
+    warm: bool = False,
 ) -> FastAPI:
     """The application over ``workspace``; ``secure_cookies=False`` only for plain-HTTP tests on loopback.
     ``trust_pickle`` lets the compute routes load registered joblib/pickle model files, which run any code they
     hold: only when the operator trusts everyone who can register a model version. ``worker_process``: run the job
     workers in a child ``assay worker`` process (``assay serve``, ASSAY_WORKER_PROCESS) instead of threads here.
     ``freeze_gc``: once started, keep the garbage collector from walking what is loaded (``assay serve``, a process
-    that is only the server; never in a process that also does other work, whose later garbage it would keep)."""
+    that is only the server; never in a process that also does other work, whose later garbage it would keep).
+    ``warm``: once started, build what the first views share in the background (``assay serve``; server/warm.py)."""
     from assay.config import load_settings
 
     app = FastAPI(
@@ -350,6 +359,7 @@ def create_app(
     app.state.trust_pickle = trust_pickle
     app.state.worker_process = worker_process
     app.state.freeze_gc = freeze_gc
+    app.state.warm = warm
     settings = getattr(workspace, "settings", None) or load_settings()  # None: the schema-only app of the fuzz test
     app.add_middleware(BodyLimit, max_upload=settings.max_upload_mb * _MIB, max_body=settings.max_body_mb * _MIB)
     feedback_origins = workspace.feedback.origins if isinstance(workspace, Workspace) else (lambda system: ())

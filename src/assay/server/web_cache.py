@@ -28,7 +28,16 @@ from assay.server.deps import Authorised
 from assay.services.access import Principal
 from assay.services.notifications import UNREAD_MAX
 
-__all__ = ["HeaderCounts", "PageCache", "counts", "forget", "page_cache", "person_counts", "shared_cache"]
+__all__ = [
+    "HeaderCounts",
+    "PageCache",
+    "app_shared_cache",
+    "counts",
+    "forget",
+    "page_cache",
+    "person_counts",
+    "shared_cache",
+]
 
 log = logging.getLogger("assay.server")
 _SIZE: Final = 2048
@@ -149,13 +158,22 @@ class PageCache:
         return context
 
 
-def shared_cache(request: Request) -> PageCache:
-    """The application's cache of what is the same for everyone who may see it (readiness, the dashboard's
-    overview), keyed by the ledger's head and the day only."""
-    cache: PageCache | None = getattr(request.app.state, "shared_cache", None)
-    if cache is None:
-        cache = request.app.state.shared_cache = PageCache(1024, per_person=False)
+_SHARED_LOCK = threading.Lock()
+
+
+def app_shared_cache(app: Any) -> PageCache:
+    """``app``'s cache of what is the same for everyone who may see it (readiness, the dashboard's overview), keyed
+    by the ledger's head and the day only (made on first use; the start's warm-up fills it, :mod:`.warm`)."""
+    with _SHARED_LOCK:  # the warm-up's thread and the first requests may ask at once: one cache
+        cache: PageCache | None = getattr(app.state, "shared_cache", None)
+        if cache is None:
+            cache = app.state.shared_cache = PageCache(1024, per_person=False)
     return cache
+
+
+def shared_cache(request: Request) -> PageCache:
+    """The request's application's shared cache (:func:`app_shared_cache`)."""
+    return app_shared_cache(request.app)
 
 
 def page_cache(request: Request) -> PageCache:

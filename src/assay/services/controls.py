@@ -704,6 +704,8 @@ class Controls(Service):
             evidence_query = evidence_query.where(Evidence.system_id == owner.id)
         elif only is not None:
             chosen = set(only)
+            if not chosen:  # every system's entries kept: nothing to read (two round trips saved on PostgreSQL)
+                return {}, {}
             status_query = status_query.where(ControlStatus.system_id.in_(chosen))
             evidence_query = evidence_query.where(Evidence.system_id.in_(chosen))
         statuses: dict[int, dict[tuple[str, str], ControlStatus]] = {}
