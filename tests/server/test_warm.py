@@ -4,8 +4,10 @@ the first view reads them all (so the check below can fail)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -48,7 +50,7 @@ def test_the_first_views_after_a_start_find_what_they_share_built(workspace: Wor
         ws.systems.create({"name": "other", "eu_ai_act_category": "minimal"})
         ws.risks.add("other", {"title": "o", "source": "data", "likelihood": 4, "impact": 5, "treatment": "mitigate"})
         if warmed:
-            client.app.state.warmer.join(60)
+            assert client.app.state.warmer.first.wait(60)
             warm.warm(client.app)  # again, at the head after the records above (the thread may have run before)
         owner, admin = _login(client, "owner"), _login(client, "admin")  # a login moves the ledger's head
         for person in (owner, admin):  # their own parts (the header's task list: evidence about to expire, ...)
@@ -86,6 +88,49 @@ def test_a_failed_warm_up_is_logged_and_the_pages_build_what_they_need(
 
     monkeypatch.setattr(warm, "warm", failing)
     with caplog.at_level(logging.ERROR, "assay.server"), serving(workspace, warm=True) as (client, _, _ws):
-        client.app.state.warmer.join(60)
+        assert client.app.state.warmer.first.wait(60)
         assert _login(client, "owner").get("/").status_code == 200
-    assert "could not be built at the start" in caplog.text and "the database went away" in caplog.text
+    assert "could not be built in advance" in caplog.text and "the database went away" in caplog.text
+
+
+def test_the_warm_up_runs_again_after_each_midnight(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs: list[float] = []
+
+    def counted(app: Any) -> float:
+        runs.append(time.monotonic())
+        return 0.0
+
+    monkeypatch.setattr(warm, "warm", counted)
+    monkeypatch.setattr(warm, "seconds_to_next_day", lambda: 0.05)  # a day every 50 ms
+    with serving(workspace, warm=True):
+        deadline = time.monotonic() + 30
+        while len(runs) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert len(runs) >= 3
+    stopped = len(runs)
+    time.sleep(0.2)
+    assert len(runs) == stopped  # the server stopped: so did the warm-up
+
+
+@pytest.mark.parametrize(
+    ("now", "seconds"),
+    [
+        (dt.datetime(2026, 12, 7, 23, 59, 30, tzinfo=dt.UTC), 31.0),
+        (dt.datetime(2026, 12, 7, 0, 0, 0, tzinfo=dt.UTC), 86401.0),
+        (dt.datetime(2026, 12, 7, 12, 0, 0, tzinfo=dt.UTC), 43201.0),
+    ],
+)
+def test_the_next_day_starts_at_the_first_midnight_utc_or_local(
+    now: dt.datetime, seconds: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        assert warm.seconds_to_next_day(now) == seconds
+        monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30: local midnight at 18:30 UTC
+        time.tzset()
+        expected = (dt.datetime.combine(now.date(), dt.time(18, 30), dt.UTC) - now).total_seconds() % 86400 + 1.0
+        assert warm.seconds_to_next_day(now) == min(seconds, expected)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from assay.cli import main
-from assay.errors import InvalidInput
+from assay.errors import InvalidInput, NotFound
 from assay.governance.policy import DEFAULT_POLICIES, default_policy, parse_policy
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
@@ -179,3 +179,52 @@ def test_facets_filter_includes_intersections(tmp_path: Path) -> None:
     [result] = evaluate(policy, facts)
     assert [f.where.split(" = ")[0] for f in result.findings] == ["race", "race×sex"]
     assert result.status == "failed"
+
+
+def test_judging_many_gates_at_once_is_judging_each_alone(ws: Workspace, tmp_path: Path, people: People) -> None:
+    """``check_many`` (the approvals inbox: every pending request's gate, its lookups read together) gives what
+    ``check`` gives for each, stored policies (the newest) and defaults alike; what cannot be found raises the same
+    error, visibility included."""
+    ws.systems.create({"name": "other", "eu_ai_act_category": "minimal"})
+    ws.systems.create({"name": "hidden", "eu_ai_act_category": "limited"})
+    for system, ref in [("release", "lr@2"), ("release", "gb@1"), ("other", "lr@1"), ("hidden", "lr@1")]:
+        model, version = ref.split("@")
+        ws.models.register_version(system, {"model": model, "version": version})
+    record(ws, tmp_path, disparity=0.3)  # release's lr@1 assessed: its rules have something to judge
+    owner = people("owner", release="owner", other="owner")
+    for on_change in ("hold", "demote"):  # two versions stored: the newer guards
+        people.admin.gates.set_policy(
+            "release", text=LENIENT.format(on_change=on_change).replace("production", "staging")
+        )
+    asked = [
+        (system, ref, stage, by)
+        for system, ref in [("release", "lr@1"), ("release", "lr@2"), ("release", "gb@1"), ("other", "lr@1")]
+        for stage in ("staging", "production")
+        for by in (None, "owner")
+    ]
+    many = owner.gates.check_many(asked)
+    assert many == [owner.gates.check(*item[:3], ignore_waivers_by=item[3]) for item in asked]
+    guarded = [m for m in many if m is not None]
+    assert {m["policy"]["name"] for m in guarded} >= {"lenient-demote"} and "lenient-hold" not in str(guarded)
+    for wrong, error in [
+        (("hidden", "lr@1", "staging", None), "no AI system named 'hidden'"),  # owner cannot see it
+        (("release", "lr@9", "staging", None), "has no version 'lr@9'|no version '9'"),
+        (("release", "xx@1", "staging", None), "has no model 'xx'"),
+        (("release", "1", "staging", None), "write MODEL@VERSION"),
+    ]:
+        with pytest.raises((NotFound, InvalidInput), match=error):
+            owner.gates.check_many([asked[0], wrong])
+    assert people.admin.gates.check_many([("hidden", "lr@1", "staging", None)]) == [
+        people.admin.gates.check("hidden", "lr@1", "staging")
+    ]
+
+
+LENIENT = """
+schema: assay.policy/1
+name: lenient-{on_change}
+stage: production
+on_change: {on_change}
+approvals: {{high: 2}}
+rules:
+  - {{id: assessed, assessment: assay.assessment, max_age_days: 30}}
+"""

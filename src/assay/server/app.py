@@ -306,7 +306,7 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
     if getattr(app.state, "warm", False) and isinstance(workspace, Workspace):
         from assay.server import warm
 
-        warmer = app.state.warmer = warm.start(app)  # what the first views share, in the background (server/warm.py)
+        warmer = app.state.warmer = warm.Warmer(app).start()  # what the first views share (server/warm.py)
     trust = bool(getattr(app.state, "trust_pickle", False))
     serve = isinstance(workspace, Workspace) and workspace.settings.workers > 0
     kind = WorkerProcess if app.state.worker_process else WorkerPool
@@ -317,7 +317,7 @@ async def _workers(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         if warmer is not None:
-            warmer.join()  # it reads the workspace, which its owner closes once the app has stopped
+            warmer.stop()  # it reads the workspace, which its owner closes once the app has stopped
         if pool is not None:
             pool.stop()
         recorder = sys.modules.get("assay.services.genai.guard")  # loaded only when guardrails were applied

@@ -6,7 +6,9 @@ the dashboard's overview (the shared page cache, :func:`assay.server.web_cache.s
 services keep from one head of the ledger to the next). Built from nothing, that is 300-500 ms at 50 systems and
 2,000 risks, which the first person to open one of those pages after a restart would wait for; after that, a change
 makes again only what it touched. :func:`warm` builds them in a background thread started with the server, so the
-first views find them (a view that comes while it runs builds what it needs itself, as without it).
+first views find them (a view that comes while it runs builds what it needs itself, as without it), and again just
+after each midnight (UTC and local): readiness depends on the day (evidence expires), so the first view of a new
+day would otherwise build everything.
 
 Only what is shared is built here: a person's own parts (their task list, the page filtered to what they may see)
 are theirs to build on their first view.
@@ -14,6 +16,7 @@ are theirs to build on their first view.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -24,7 +27,7 @@ from assay.server.web_cache import app_shared_cache
 from assay.services.access import Principal
 from assay.services.workspace import Workspace
 
-__all__ = ["WARMER", "start", "warm"]
+__all__ = ["WARMER", "Warmer", "seconds_to_next_day", "warm"]
 
 log = logging.getLogger("assay.server")
 
@@ -49,17 +52,43 @@ def warm(app: Any) -> float:
     return time.perf_counter() - started
 
 
-def _warm_logged(app: Any) -> None:
-    try:
-        seconds = warm(app)
-    except Exception:  # the pages build what they need themselves: a failed warm-up costs only time
-        log.exception("the pages' shared caches could not be built at the start")
-    else:
-        log.info("the pages' shared caches were built in %.2f s", seconds)
+def seconds_to_next_day(now: dt.datetime | None = None) -> float:
+    """Seconds from ``now`` (aware; default: now) to just after the next midnight, UTC or local, whichever comes
+    first (the services' day is UTC's, the page caches' the server's local one)."""
+    now = now or dt.datetime.now(dt.UTC)
+    utc = now.astimezone(dt.UTC)
+    local = now.astimezone()
+    next_utc = dt.datetime.combine(utc.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+    next_local = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), local.tzinfo)
+    return min((next_utc - now).total_seconds(), (next_local - now).total_seconds()) + 1.0
 
 
-def start(app: Any) -> threading.Thread:
-    """Run :func:`warm` for ``app`` in a background thread (joined by the caller before the workspace closes)."""
-    thread = threading.Thread(target=_warm_logged, args=(app,), name="assay-warm-up", daemon=True)
-    thread.start()
-    return thread
+class Warmer:
+    """Runs :func:`warm` for ``app`` in a background thread: at once, then just after each midnight, until
+    :meth:`stop`. ``first`` is set once the first run has ended (built or failed)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.first = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="assay-warm-up", daemon=True)
+
+    def start(self) -> Warmer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop waiting for the next day; wait for a run under way (it reads the workspace its owner closes next)."""
+        self._stopping.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                seconds = warm(self.app)
+            except Exception:  # the pages build what they need themselves: a failed warm-up costs only time
+                log.exception("the pages' shared caches could not be built in advance")
+            else:
+                log.info("the pages' shared caches were built in advance in %.2f s", seconds)
+            self.first.set()
+            self._stopping.wait(seconds_to_next_day())
