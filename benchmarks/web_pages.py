@@ -51,6 +51,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -385,7 +386,7 @@ def profile(ws: Workspace, cookie: str, url: str, repeat: int, workdir: Path) ->
         for _ in range(repeat):
             forget(app)  # the page built, as measured
             client.get(url)
-        sampler.terminate()
+        sampler.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT (SIGTERM ends it without them)
         sampler.wait(timeout=30)
     own: dict[str, int] = {}
     total: dict[str, int] = {}

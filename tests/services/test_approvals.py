@@ -17,17 +17,9 @@ from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
 from tests.support.people import PASSWORD, People
+from tests.support.policies import LENIENT
 
 DOC: dict[str, Any] = {"schema": "assay.assessment", "schema_version": 1, "spec": {"predicted": "p"}, "data": {}}
-LENIENT = """
-schema: assay.policy/1
-name: lenient-{on_change}
-stage: production
-on_change: {on_change}
-approvals: {{high: 2}}
-rules:
-  - {{id: assessed, assessment: assay.assessment, max_age_days: 30}}
-"""
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from assay.services.workspace import Workspace
 from assay.store.audit import EventFilter
 from tests.support.assessments import record
 from tests.support.people import People
+from tests.support.policies import LENIENT
 
 
 @pytest.fixture
@@ -217,14 +218,3 @@ def test_judging_many_gates_at_once_is_judging_each_alone(ws: Workspace, tmp_pat
     assert people.admin.gates.check_many([("hidden", "lr@1", "staging", None)]) == [
         people.admin.gates.check("hidden", "lr@1", "staging")
     ]
-
-
-LENIENT = """
-schema: assay.policy/1
-name: lenient-{on_change}
-stage: production
-on_change: {on_change}
-approvals: {{high: 2}}
-rules:
-  - {{id: assessed, assessment: assay.assessment, max_age_days: 30}}
-"""

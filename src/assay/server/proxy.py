@@ -288,7 +288,7 @@ class _Proxy:
                 sock_connect=self.limits.connect_timeout,
                 sock_read=self.limits.timeout,
             ),
-            trust_env=False,
+            trust_env=True,  # HTTP(S)_PROXY and NO_PROXY from the environment, as with httpx before
         )
         try:
             yield
