@@ -34,6 +34,8 @@ def test_shared_pages_keep_each_persons_systems_whoever_asks_first(workspace: Wo
         # a change, then the owner first: the administrator still sees every system
         ws.systems.update("other", {"purpose": "changed"})
         assert owner.get("/readiness.json").json()["systems"] == ["release"]
+        frameworks = admin.get("/readiness.json").json()["frameworks"].values()  # built as the owner asked first
+        assert {f["generated_by"] for f in frameworks} == {"admin"}
         assert _names(owner, "/index.json") == ["release"]
         assert _names(admin, "/index.json") == ["other", "release"]
         assert admin.get("/readiness.json").json()["systems"] == ["other", "release"]

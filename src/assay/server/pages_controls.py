@@ -531,7 +531,8 @@ def _readiness(request: Request, auth: Authorised, shared: PageCache) -> dict[st
     documents = {}
     for framework, document in _readiness_documents(auth, shared, READINESS_FRAMEWORKS).items():
         systems = [s for s in document["systems"] if visible is None or s["system"]["name"] in visible]
-        documents[framework] = {**document, "systems": systems}
+        # the shared document names whoever first asked at this head: this one is the viewer's
+        documents[framework] = {**document, "systems": systems, "generated_by": auth.principal.name}
         for entry in systems:
             name = entry["system"]["name"]
             summary.append({"system": name, "framework": framework, "ready": entry["ready"],
