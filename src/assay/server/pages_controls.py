@@ -30,7 +30,7 @@ from assay.governance.records import EVIDENCE_KINDS, IMPLEMENTATION_STATUSES
 from assay.reports.jsonable import jsonable
 from assay.server import web
 from assay.server.deps import Auth, Authorised, page_user
-from assay.server.ui import FormAuth, _readiness_documents
+from assay.server.ui import FormAuth, _readiness_documents, organisation_readiness
 from assay.server.web_cache import PageCache, shared_cache
 from assay.services.access import allowed
 from assay.services.controls import REVOKE_REASON_MAX
@@ -541,7 +541,7 @@ def _readiness(request: Request, auth: Authorised, shared: PageCache) -> dict[st
             for gap in entry["gaps"]:  # links are added to the rows shown (_linked): thousands of gaps, 50 a page
                 gaps.append({"system": name, "framework": framework, "control": gap["control"] or "",
                              "title": gap["title"], "kind": gap["kind"], "detail": gap["detail"]})  # fmt: skip
-    organisation = shared.get(auth, "aims-readiness", lambda: auth.ws.aims.readiness())
+    organisation = organisation_readiness(auth.ws, auth, shared)
     for clause in organisation["entries"]:
         for gap in clause["gaps"]:
             href = clause_page(clause["id"])

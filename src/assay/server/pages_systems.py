@@ -35,13 +35,13 @@ from assay.governance.records import (
 from assay.metrics.options import BiasOptions
 from assay.server import web
 from assay.server.deps import Auth, page_user
-from assay.server.ui import FormAuth, _readiness_document, _readiness_shares
+from assay.server.ui import FormAuth, _readiness_document, _readiness_shares, organisation_readiness
 from assay.server.web_cache import PageCache, page_cache, shared_cache
 from assay.services.access import allowed, dataset_readable
 from assay.services.kinds import KINDS
 from assay.services.workspace import Workspace
 
-__all__ = ["router"]
+__all__ = ["router", "shared_listing", "shared_overview"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -110,7 +110,7 @@ def _overview(ws: Workspace, auth: Auth, shared: PageCache) -> dict[str, Any]:
     shares: dict[str, dict[str, Any]] = {s.name: {"system": s.name, **judged.get(s.name, {})} for s in systems}
     open_cells = ws.risks.cells(status="open")  # one query, not one listing per system
     cells: dict[str, list[tuple[int, int]]] = {s.name: open_cells.get(s.name, []) for s in systems}
-    organisation = ws.aims.readiness()
+    organisation = organisation_readiness(ws, auth, shared)
     requests = list(ws.approvals.list())  # one read: the pending ones and the held ones are picked here
     return {
         "management_system": {k: organisation[k] for k in ("ready", "clauses", "share", "as_of")},
@@ -122,9 +122,18 @@ def _overview(ws: Workspace, auth: Auth, shared: PageCache) -> dict[str, Any]:
     }
 
 
+def shared_overview(ws: Workspace, auth: Auth, shared: PageCache) -> dict[str, Any]:
+    """The dashboard's overview (:func:`_overview`) from the shared cache, built from ``ws`` (seeing every system)."""
+    return shared.get(auth, "overview", lambda: _overview(ws, auth, shared))
+
+
+def shared_listing(ws: Workspace, auth: Auth, shared: PageCache) -> dict[str, Any]:
+    """The systems list's shared part (:func:`_listed`) from the shared cache, built from ``ws``."""
+    return shared.get(auth, "systems", lambda: _listed(ws, auth, shared))
+
+
 def _visible_overview(auth: Auth, request: Request) -> tuple[dict[str, Any], list[Any]]:
-    shared = shared_cache(request)
-    overview = shared.get(auth, "overview", lambda: _overview(_everything(request), auth, shared))
+    overview = shared_overview(_everything(request), auth, shared_cache(request))
     visible = auth.principal.systems()
     return overview, [s for s in overview["systems"] if visible is None or s.name in visible]
 
@@ -242,8 +251,7 @@ def _listed(ws: Workspace, auth: Auth, shared: PageCache) -> dict[str, Any]:
 
 
 def _system_rows(auth: Auth, request: Request) -> list[dict[str, Any]]:
-    shared = shared_cache(request)
-    listed = shared.get(auth, "systems", lambda: _listed(_everything(request), auth, shared))
+    listed = shared_listing(_everything(request), auth, shared_cache(request))
     visible = auth.principal.systems()
     systems = [s for s in listed["systems"] if visible is None or s.name in visible]
     return [

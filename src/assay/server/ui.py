@@ -31,7 +31,7 @@ from assay.services.access import allowed
 from assay.services.review import HIDDEN_SENTENCE
 from assay.services.workspace import Workspace
 
-__all__ = ["router", "static_files"]
+__all__ = ["organisation_readiness", "router", "static_files"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -130,6 +130,11 @@ def _readiness_documents(auth: Auth, shared: PageCache, frameworks: Sequence[str
                 auth, "readiness", functools.partial(computed.__getitem__, framework), framework
             )
     return {f: found[f] for f in frameworks}
+
+
+def organisation_readiness(ws: Workspace, auth: Auth, shared: PageCache) -> dict[str, Any]:
+    """The management system's readiness (clauses 4-10), shared by everyone (the dashboard and readiness show it)."""
+    return shared.get(auth, "aims-readiness", lambda: ws.aims.readiness())
 
 
 def _readiness_document(auth: Auth, shared: PageCache, framework: str) -> dict[str, Any]:

@@ -38,17 +38,16 @@ WARMER: Final = "(server start)"
 def warm(app: Any) -> float:
     """Build what the first views share (see the module's docstring) into ``app``'s caches; the seconds it took."""
     from assay.server.pages_controls import READINESS_FRAMEWORKS
-    from assay.server.pages_systems import _listed, _overview
+    from assay.server.pages_systems import shared_listing, shared_overview
     from assay.server.ui import _readiness_documents
 
     started = time.perf_counter()
     ws: Workspace = app.state.workspace
     auth = Authorised(Principal(WARMER, "admin"), ws, reads_only=True)  # one head for everything built here
     shared = app_shared_cache(app)
-    shared.get(auth, "overview", lambda: _overview(ws, auth, shared))  # the dashboard (approval digests included)
+    shared_overview(ws, auth, shared)  # the dashboard (the organisation's readiness, approval digests included)
     _readiness_documents(auth, shared, READINESS_FRAMEWORKS)  # the readiness page
-    shared.get(auth, "aims-readiness", lambda: ws.aims.readiness())
-    shared.get(auth, "systems", lambda: _listed(ws, auth, shared))  # the systems list
+    shared_listing(ws, auth, shared)  # the systems list
     return time.perf_counter() - started
 
 

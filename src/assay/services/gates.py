@@ -544,15 +544,19 @@ class Gates(Service):
                 )
         with self._read() as session:
             owners, versions, stored = _targets(session, asked)
+            policies: dict[tuple[int, str], tuple[Policy, str] | None] = {}  # each parsed once, however many ask
             out = []
             for system, ref, stage, by in asked:
                 owner = owners.get(system)
                 version = versions.get((system, ref))
                 if owner is None or version is None:  # not found as asked: the single lookup names what is wrong
                     out.append(self._check(session, system, ref, stage, by))
-                else:
-                    found = policy_of(owner, stage, stored.get((owner.id, stage)))
-                    out.append(None if found is None else self._judge(session, owner, version, stage, by, found))
+                    continue
+                key = (owner.id, stage)
+                if key not in policies:
+                    policies[key] = policy_of(owner, stage, stored.get(key))
+                found = policies[key]
+                out.append(None if found is None else self._judge(session, owner, version, stage, by, found))
             return out
 
     @classmethod
